@@ -1,0 +1,81 @@
+# cpm -- build, test and demo.  `make help` lists the targets.
+#
+# One source tree, two builds: build/lua5.4/cpm/core.so against Lua 5.4 and
+# build/luajit/cpm/core.so against LuaJIT 2.1.  Nothing is written into src/.
+
+LUA54      ?= lua5.4
+LUAJIT     ?= luajit
+LUA54_INC  ?= /usr/include/lua5.4
+LUAJIT_INC ?= /usr/include/luajit-2.1
+BUILD      ?= build
+CC         ?= cc
+
+WARN   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+         -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla
+OPT   ?= -O2 -g
+CFLAGS_ALL = $(OPT) -fPIC -fvisibility=hidden $(WARN) -D_POSIX_C_SOURCE=200809L $(CFLAGS)
+LDLIBS_ALL = -lgmp -lm
+
+SRCS = $(wildcard src/*.c)
+HDRS = $(wildcard src/*.h)
+
+# Debian packages cpm needs to build, test and run on both VMs.
+DEBS = lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libgmp-dev lua-lpeg \
+       lua-busted luarocks
+
+.PHONY: all deps test check-rockspec asan demo bench clean help
+
+all: $(BUILD)/lua5.4/cpm/core.so $(BUILD)/luajit/cpm/core.so
+
+# One object set per VM; every object depends on every header (few files,
+# always right).
+$(BUILD)/lua5.4/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -I$(LUA54_INC) -c $< -o $@
+
+$(BUILD)/luajit/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -I$(LUAJIT_INC) -c $< -o $@
+
+$(BUILD)/lua5.4/cpm/core.so: $(SRCS:src/%.c=$(BUILD)/lua5.4/obj/%.o)
+	@mkdir -p $(@D)
+	$(CC) -shared $(OPT) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/luajit/cpm/core.so: $(SRCS:src/%.c=$(BUILD)/luajit/obj/%.o)
+	@mkdir -p $(@D)
+	$(CC) -shared $(OPT) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# Installs the Debian packages that are missing (none when all are there).
+deps:
+	@sh tools/install-deps.sh $(DEBS)
+
+# Every spec on both VMs through prove (busted's TAP output), then the
+# rockspec installed offline into a temporary tree.
+test: deps all
+	BUILD=$(BUILD) sh tools/run-specs.sh $(LUA54) $(LUAJIT)
+
+check-rockspec: deps
+	sh tools/check-rockspec.sh
+
+# The specs against a build with AddressSanitizer and UBSan; the interpreter
+# itself is not instrumented, so the runtime is preloaded.
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan: deps
+	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
+	BUILD=$(BUILD)/asan ASAN=1 sh tools/run-specs.sh $(LUA54) $(LUAJIT)
+
+demo: deps all
+	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/lua5.4/?.so;;' $(LUA54) examples/demo.lua
+
+bench: deps all
+	sh bench/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make          build both VMs' cpm/core.so under $(BUILD)/"
+	@echo "make test     install missing packages, build, run every spec on lua5.4 and luajit"
+	@echo "make demo     a short tour of cpm (examples/demo.lua)"
+	@echo "make asan     the specs against an AddressSanitizer + UBSan build"
+	@echo "make bench    run bench/ and rewrite doc/performance.md"

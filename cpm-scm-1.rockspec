@@ -1,0 +1,41 @@
+rockspec_format = "3.0"
+package = "cpm"
+version = "scm-1"
+source = {
+  url = "git+https://example.invalid/cpm.git",
+}
+description = {
+  summary = "Automatic O(log n) speed-ups for affine loops in Lua",
+  detailed = [[
+cpm.optimize(f) replaces every numeric for loop of f whose body is an affine
+recurrence by a matrix power, with exactly the result the loop would give.
+Ships cpm.big (GMP-backed exact integers) and cpm.range (bignum loop ranges).
+]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+}
+-- Debian keeps gmp.h in a multiarch include directory luarocks 3.8 does not
+-- search; the compiler finds it by itself, so GMP is declared by its library.
+external_dependencies = {
+  GMP = { library = "gmp" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["cpm"] = "lua/cpm/init.lua",
+    ["cpm.core"] = {
+      sources = {
+        "src/bc_lua.c",
+        "src/big.c",
+        "src/mat_lua.c",
+        "src/module.c",
+        "src/range.c",
+      },
+      libraries = { "gmp", "m" },
+      libdirs = { "$(GMP_LIBDIR)" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+    },
+  },
+}

@@ -1,0 +1,81 @@
+/*
+** cpm.h -- what every C file of cpm shares: the VM it is built for, the
+** few API differences between Lua 5.4 and LuaJIT 2.1 (Lua 5.1 API), and the
+** per-state configuration that every Lua-callable function receives as its
+** first upvalue.  Internal functions are hidden by -fvisibility=hidden; only
+** luaopen_cpm_core is exported.
+*/
+#ifndef cpm_h
+#define cpm_h
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#if LUA_VERSION_NUM >= 504
+#define CPM_LUA54	1
+#define CPM_LUAJIT	0
+#elif LUA_VERSION_NUM == 501
+#define CPM_LUA54	0
+#define CPM_LUAJIT	1
+#else
+#error "cpm builds for Lua 5.4 or LuaJIT 2.1"
+#endif
+
+#define CPM_EXPORT	__attribute__((visibility("default")))
+
+
+/* {======================================================
+** API differences
+** ======================================================= */
+
+#if CPM_LUA54
+#define cpm_newuserdata(L,sz)	lua_newuserdatauv(L, (sz), 0)
+#define cpm_rawlen(L,i)		lua_rawlen(L, (i))
+#define cpm_absindex(L,i)	lua_absindex(L, (i))
+#else
+#define cpm_newuserdata(L,sz)	lua_newuserdata(L, (sz))
+#define cpm_rawlen(L,i)		lua_objlen(L, (i))
+#define cpm_absindex(L,i)	((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) \
+                                 : lua_gettop(L) + (i) + 1)
+#endif
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Configuration: one per module instance (never global), reached by every
+** Lua-callable C function of cpm as upvalue 1.
+** ======================================================= */
+
+/* Default size limit of one bignum, in bits (2^32 bits = 512 MiB). */
+#define CPM_DEFAULT_MAXBITS	((uint64_t)1 << 32)
+
+typedef struct cpm_Config {
+  uint64_t maxbits;	/* no bignum result may exceed this many bits */
+} cpm_Config;
+
+#define cpm_config(L)	((cpm_Config *)lua_touserdata(L, lua_upvalueindex(1)))
+
+/*
+** Sets the functions of 'l' into the table at index 'tidx', each with the
+** configuration (at 'cidx') as its single upvalue.  Stack: unchanged.
+*/
+void cpm_setfuncs (lua_State *L, int tidx, int cidx, const luaL_Reg *l);
+
+/* }====================================================== */
+
+
+/*
+** Each part of the module registers itself: called by luaopen_cpm_core with
+** the module table at index 'mod' and the configuration at index 'cfg';
+** each leaves the stack as it found it.
+*/
+void big_open (lua_State *L, int mod, int cfg);
+void range_open (lua_State *L, int mod, int cfg);
+void bc_open (lua_State *L, int mod, int cfg);
+void mat_open (lua_State *L, int mod, int cfg);
+
+#endif

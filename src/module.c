@@ -1,0 +1,39 @@
+/*
+** module.c -- the entry point: luaopen_cpm_core builds the module table
+** (loaded by lua/cpm/init.lua as "cpm.core") and lets each part register.
+*/
+#include "cpm.h"
+
+
+void cpm_setfuncs (lua_State *L, int tidx, int cidx, const luaL_Reg *l) {
+  tidx = cpm_absindex(L, tidx);
+  cidx = cpm_absindex(L, cidx);
+  for (; l->name != NULL; l++) {
+    lua_pushvalue(L, cidx);
+    lua_pushcclosure(L, l->func, 1);
+    lua_setfield(L, tidx, l->name);
+  }
+}
+
+
+CPM_EXPORT int luaopen_cpm_core (lua_State *L);
+
+/* Stack: pushes the module table. */
+CPM_EXPORT int luaopen_cpm_core (lua_State *L) {
+  cpm_Config *cfg;
+  lua_newtable(L);
+  cfg = (cpm_Config *)cpm_newuserdata(L, sizeof(cpm_Config));
+  cfg->maxbits = CPM_DEFAULT_MAXBITS;
+  big_open(L, -2, -1);
+  range_open(L, -2, -1);
+  bc_open(L, -2, -1);
+  mat_open(L, -2, -1);
+  lua_pop(L, 1);  /* configuration: kept alive by the upvalues */
+#if CPM_LUA54
+  lua_pushliteral(L, "Lua 5.4");
+#else
+  lua_pushliteral(L, "LuaJIT");
+#endif
+  lua_setfield(L, -2, "vm");
+  return 1;
+}
