@@ -26,6 +26,14 @@
 
 #define CPM_EXPORT	__attribute__((visibility("default")))
 
+/* Internal consistency checks, compiled in with -DCPM_DEBUG. */
+#if defined(CPM_DEBUG)
+#include <assert.h>
+#define cpm_assert(c)	assert(c)
+#else
+#define cpm_assert(c)	((void)0)
+#endif
+
 
 /* {======================================================
 ** API differences

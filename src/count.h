@@ -1,0 +1,63 @@
+/*
+** count.h -- how many times a loop runs and with which loop variable,
+** exactly as the VM would compute it (count.c).
+*/
+#ifndef count_h
+#define count_h
+
+#include <gmp.h>
+
+#include "cpm.h"
+
+/* Types of values as the guard sees them. */
+typedef enum vtype {
+  VT_NONE,	/* not a value (yet) */
+  VT_INT,	/* a Lua 5.4 integer */
+  VT_FLT,	/* a Lua 5.4 float; every LuaJIT number */
+  VT_BIG,	/* a cpm.big */
+  VT_OTHER	/* anything else */
+} vtype;
+
+vtype count_vtype (lua_State *L, int idx);
+
+typedef enum count_Status {
+  COUNT_OK,		/* the loop runs 'n' times (possibly 0) */
+  COUNT_UNKNOWN		/* values the guard does not handle: run the loop */
+} count_Status;
+
+typedef struct count_Loop {
+  vtype itype;		/* type of the loop variable */
+  uint64_t n;		/* iterations, when 'nbig' is 0 */
+  int n64;		/* 1 when the count is 2^64 + n (Lua 5.4 only) */
+  int nbig;		/* 1 when the count is in 'bign' (cpm.range) */
+  mpz_ptr bign;		/* the count, for bignum ranges (caller's) */
+  /* the first value of the loop variable and the step: */
+  lua_Integer istart, istep;	/* VT_INT */
+  double fstart, fstep;		/* VT_FLT */
+  mpz_ptr bstart, bstep;	/* VT_BIG (caller's) */
+} count_Loop;
+
+/*
+** Numeric for with control values at stack indices first..first+2.
+** Never raises; values the VM would reject or loops whose exact count is
+** not known give COUNT_UNKNOWN (the original loop then runs and does what
+** it does).
+*/
+count_Status count_fornum (lua_State *L, int first, count_Loop *c);
+
+/*
+** Generic for over cpm.range: iterator, state, control at first..first+2.
+** The caller provides three initialized mpz for 'bign', 'bstart', 'bstep'.
+*/
+count_Status count_forrange (lua_State *L, int first, count_Loop *c);
+
+/* Is the count below 'limit'? */
+int count_below (const count_Loop *c, uint64_t limit);
+
+/*
+** A read-only mpz holding the count, built over 'limbs' (no allocation);
+** valid while 'limbs' and the loop are.
+*/
+mpz_srcptr count_mpz (const count_Loop *c, mp_limb_t limbs[4], mpz_ptr tmp);
+
+#endif

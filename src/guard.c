@@ -1,0 +1,839 @@
+/*
+** guard.c -- the runtime guard (see guard.h for the calling convention).
+**
+** At each entry of a planned loop, from the actual values:
+**   1. count the iterations as the VM would (count.c); too few: run the loop;
+**   2. evaluate the atoms (hoisted invariants) with the VM's arithmetic, in
+**      a protected call: an error means "run the loop", which raises it;
+**   3. replay the types of the body over the iterations until they repeat,
+**      which gives every value's type and the result types;
+**   4. choose the ring: all integers -> Z/2^64 (bit-identical to Lua 5.4,
+**      wrap-around included); bignums -> exact Z, where every integer and
+**      float value is proven not to wrap or round; floats alone -> exact
+**      integers below 2^53, proven with a majorant of every value;
+**   5. compute B^n v (mat.h) and push the final values.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "big.h"
+#include "bound.h"
+#include "count.h"
+#include "guard.h"
+#include "mat.h"
+#include "range.h"
+
+#define TWO53		9007199254740992.0
+#define TWO63		9223372036854775808.0
+#define HISTORY		32	/* iterations of type replay before giving up */
+#define BIGMARGIN	64	/* bits kept below the bignum size limit */
+
+#define bit(t)		(1u << (t))
+
+
+/* Everything one guard call works with. */
+typedef struct Guard {
+  lua_State *L;
+  const plan_Plan *p;
+  const cpm_Config *cfg;
+  count_Loop c;
+  int abase;		/* stack index of atom 0 */
+  int ibase;		/* stack index of input 0 */
+  const char *why;	/* reason to run the original loop */
+  char whybuf[96];
+  /* arrays in one scratch userdata */
+  unsigned char *sty;	/* nslots: types of slots, this iteration */
+  unsigned char *aty;	/* natoms: types of atoms */
+  unsigned char *hist;	/* (HISTORY + 1) x nstate: state types at starts */
+  unsigned *stun;	/* nstate: union of each state's types */
+  unsigned *brun;	/* nbrows: union of each computed value's types */
+  unsigned char *fin;	/* nslots: slot types after the last iteration */
+  int *live;		/* live states, in order; then -1 */
+  int *pos;		/* state -> its position among live states, or -1 */
+  int nlive;
+  int negzero;		/* a float -0.0 could appear */
+  unsigned all;		/* union of every type */
+} Guard;
+
+
+static int fail (Guard *g, const char *why) {
+  g->why = why;
+  return 0;
+}
+
+
+/* {======================================================
+** Atoms
+** ======================================================= */
+
+#if CPM_LUA54
+
+/* Pushes x aop y (y ignored for unary ops) with Lua's own semantics. */
+static void arith (lua_State *L, int aop, int x, int y) {
+  lua_pushvalue(L, x);
+  if (aop != IR_UNM && aop != IR_BNOT) lua_pushvalue(L, y);
+  lua_arith(L, aop);  /* IR_ADD.. follow LUA_OPADD.. */
+}
+
+#else
+
+static const char *const events[] = {
+  "__add", "__sub", "__mul", "__mod", "__pow", "__div", NULL,
+  NULL, NULL, NULL, NULL, NULL, "__unm", NULL
+};
+
+/* LuaJIT has no lua_arith: numbers by the VM's rules, bignums by their
+   metamethods, anything else an error. */
+static void arith (lua_State *L, int aop, int x, int y) {
+  if (lua_type(L, x) == LUA_TNUMBER && lua_type(L, y) == LUA_TNUMBER) {
+    double a = lua_tonumber(L, x), b = lua_tonumber(L, y), r;
+    switch (aop) {
+      case IR_ADD: r = a + b; break;
+      case IR_SUB: r = a - b; break;
+      case IR_MUL: r = a * b; break;
+      case IR_DIV: r = a / b; break;
+      case IR_MOD: r = a - floor(a / b) * b; break;
+      case IR_POW: r = pow(a, b); break;
+      case IR_UNM: r = -a; break;
+      default: luaL_error(L, "operator not in LuaJIT"); return;
+    }
+    lua_pushnumber(L, r);
+    return;
+  }
+  if (aop < 0 || aop >= IR_NAOP || events[aop] == NULL ||
+      (!luaL_getmetafield(L, x, events[aop]) &&
+       !luaL_getmetafield(L, y, events[aop])))
+    luaL_error(L, "no arithmetic for these values");
+  lua_pushvalue(L, x);
+  lua_pushvalue(L, y);
+  lua_call(L, 2, 1);
+}
+
+#endif
+
+
+static int isnumeric (lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TNUMBER || big_test(L, idx) != NULL;
+}
+
+
+/*
+** Protected: upvalue-free C function called with (plan, step, control and
+** inputs...); returns the atoms, in order.
+*/
+static int evalatoms (lua_State *L) {
+  const plan_Plan *p = (const plan_Plan *)lua_touserdata(L, 1);
+  int base = lua_gettop(L) + 1, i;
+  /* arguments: 1 plan, 2 step, 3..5 control, 6.. inputs */
+  luaL_checkstack(L, p->natoms + 8, "too many loop invariants");
+  for (i = 0; i < p->natoms; i++) {
+    const plan_Atom *a = &p->atoms[i];
+    switch (a->kind) {
+      case PA_INPUT:
+        lua_pushvalue(L, 6 + p->slot_in[a->x]);
+        break;
+      case PA_STEP:
+        lua_pushvalue(L, 2);
+        break;
+      case PA_CONST: {
+        const ir_Const *k = &p->k[a->x];
+        switch (k->type) {
+          case IR_KNIL: lua_pushnil(L); break;
+          case IR_KFALSE: lua_pushboolean(L, 0); break;
+          case IR_KTRUE: lua_pushboolean(L, 1); break;
+          case IR_KINT: lua_pushinteger(L, k->u.i); break;
+          case IR_KFLT: lua_pushnumber(L, k->u.n); break;
+          case IR_KSTR: lua_pushlstring(L, k->u.s.s, k->u.s.len); break;
+        }
+        break;
+      }
+      case PA_ARITH:
+        /* only numbers: a metamethod would run once instead of n times */
+        if (!isnumeric(L, base + a->x) || !isnumeric(L, base + a->y))
+          return luaL_error(L, "operand is not a number");
+        arith(L, a->aop, base + a->x, base + a->y);
+        break;
+      case PA_INDEX:
+        if (lua_type(L, base + a->x) != LUA_TTABLE)
+          return luaL_error(L, "indexed value is not a table");
+        lua_pushvalue(L, base + a->y);
+        lua_rawget(L, base + a->x);
+        if (lua_isnil(L, -1) && lua_getmetatable(L, base + a->x))
+          return luaL_error(L, "field read through a metatable");
+        break;
+    }
+  }
+  return p->natoms;
+}
+
+
+/* Pushes the loop's step value (as the loop variable sees it). */
+static void pushstep (Guard *g) {
+  lua_State *L = g->L;
+  switch (g->c.itype) {
+    case VT_INT: lua_pushinteger(L, g->c.istep); break;
+    case VT_FLT: lua_pushnumber(L, g->c.fstep); break;
+    default: mpz_set(big_push(L), g->c.bstep); break;
+  }
+}
+
+
+/* Evaluates the atoms onto the stack, at g->abase. */
+static int atoms (Guard *g) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int i;
+  luaL_checkstack(L, p->natoms + p->nin + 16, "too many loop invariants");
+  g->abase = lua_gettop(L) + 1;
+  lua_pushcfunction(L, evalatoms);
+  lua_pushlightuserdata(L, (void *)p);
+  pushstep(g);
+  for (i = 0; i < 3 + p->nin; i++) lua_pushvalue(L, 1 + i);
+  if (lua_pcall(L, 5 + p->nin, p->natoms, 0) != 0) {
+    lua_pop(L, 1);
+    return fail(g, "an invariant expression raises an error");
+  }
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Types
+** ======================================================= */
+
+static unsigned char combine (unsigned char a, unsigned char b) {
+  if (a == VT_NONE || a == VT_OTHER || b == VT_NONE || b == VT_OTHER)
+    return VT_OTHER;
+#if CPM_LUA54
+  if (a == VT_BIG || b == VT_BIG)  /* a float would make it a float */
+    return (a == VT_FLT || b == VT_FLT) ? VT_OTHER : VT_BIG;
+  return (a == VT_FLT || b == VT_FLT) ? VT_FLT : VT_INT;
+#else
+  return (a == VT_BIG || b == VT_BIG) ? VT_BIG : VT_FLT;
+#endif
+}
+
+
+static unsigned char reftype (const Guard *g, int ref) {
+  return ref >= 0 ? g->sty[ref] : g->aty[-1 - ref];
+}
+
+
+/* Is the atom a number > 0 (so that x * it is never -0.0)? */
+static int positive (const Guard *g, int atom) {
+  lua_State *L = g->L;
+  int idx = g->abase + atom;
+  if (lua_type(L, idx) == LUA_TNUMBER) return lua_tonumber(L, idx) > 0;
+  return big_test(L, idx) != NULL && mpz_sgn(big_test(L, idx)) > 0;
+}
+
+
+/* One iteration of the type program over g->sty. */
+static void replay (Guard *g) {
+  const plan_Plan *p = g->p;
+  int i;
+  for (i = 0; i < p->ntypes; i++) {
+    const plan_Type *t = &p->types[i];
+    unsigned char r;
+    switch (t->kind) {
+      case PT_ATOM: g->sty[t->a] = g->aty[t->x]; continue;
+      case PT_MOVE: g->sty[t->a] = g->sty[t->x]; continue;
+      case PT_ARITH:
+        r = combine(reftype(g, t->x), reftype(g, t->y));
+        if (r == VT_FLT && t->factor >= 0 && !positive(g, t->factor))
+          g->negzero = 1;
+        break;
+      default:  /* PT_UNM */
+        r = g->sty[t->x];
+        if (r == VT_NONE) r = VT_OTHER;
+        if (r == VT_FLT) g->negzero = 1;
+        break;
+    }
+    g->sty[t->a] = r;
+    g->brun[t->row] |= bit(r);
+  }
+}
+
+
+/* Sets the slot types of an iteration start from history entry 'h'. */
+static void startiter (Guard *g, int h) {
+  const plan_Plan *p = g->p;
+  int s;
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_SLOT)
+      g->sty[p->state[s].slot] = g->hist[h * p->nstate + s];
+  if (p->index >= 0) g->sty[p->index] = (unsigned char)g->c.itype;
+}
+
+
+/* (n - d) mod m, for the count n >= d. */
+static uint64_t countmod (const Guard *g, uint64_t d, uint64_t m) {
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  mpz_srcptr n = count_mpz(&g->c, limbs, tmp);
+  uint64_t r = (uint64_t)mpz_fdiv_ui(n, (unsigned long)m);
+  d %= m;
+  return (r + m - d) % m;
+}
+
+
+/*
+** Replays the types until the state types repeat; fills the unions, the
+** final types (g->fin) and g->all.
+*/
+static int types (Guard *g) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int ns = p->nstate, s, j, mu = -1, lam = 0, last;
+  for (s = 0; s < p->nslots; s++) g->sty[s] = VT_NONE;
+  for (s = 0; s < p->nin; s++)
+    g->sty[p->in[s]] = (unsigned char)count_vtype(L, g->ibase + s);
+  for (s = 0; s < p->natoms; s++)
+    g->aty[s] = (unsigned char)count_vtype(L, g->abase + s);
+  for (s = 0; s < ns; s++)
+    if (p->state[s].kind == PS_SLOT)
+      g->hist[s] = g->sty[p->state[s].slot];
+  for (j = 0; ; j++) {  /* iteration j starts with history entry j */
+    int m;
+    if (!g->c.nbig && !g->c.n64 && (uint64_t)j == g->c.n) break;
+    startiter(g, j);
+    for (s = 0; s < ns; s++) {
+      const plan_State *st = &p->state[s];
+      if (st->kind == PS_INDEX) g->stun[s] |= bit(g->c.itype);
+      else if (st->kind == PS_SLOT) g->stun[s] |= bit(g->sty[st->slot]);
+    }
+    replay(g);
+    for (s = 0; s < ns; s++) {
+      const plan_State *st = &p->state[s];
+      if (st->kind == PS_SINK) g->stun[s] |= bit(g->sty[st->slot]);
+      g->hist[(j + 1) * ns + s] =
+          st->kind == PS_SLOT ? g->sty[st->slot] : 0;
+    }
+    for (m = 0; m <= j; m++)
+      if (memcmp(&g->hist[m * ns], &g->hist[(j + 1) * ns], (size_t)ns) == 0)
+        break;
+    if (m <= j) { mu = m; lam = j + 1 - m; break; }
+    if (j + 1 == HISTORY) return fail(g, "value types do not settle");
+  }
+  /* the start of the last iteration, n - 1 */
+  if (mu < 0 || (!g->c.nbig && !g->c.n64 && g->c.n - 1 < (uint64_t)(mu + lam)))
+    last = (int)(g->c.n - 1);
+  else
+    last = mu + (int)countmod(g, 1 + (uint64_t)mu, (uint64_t)lam);
+  startiter(g, last);
+  replay(g);
+  memcpy(g->fin, g->sty, (size_t)p->nslots);
+  g->all = 0;
+  for (s = 0; s < ns; s++) g->all |= g->stun[s];
+  for (s = 0; s < p->nbrows; s++) g->all |= g->brun[s];
+  if (g->all & (bit(VT_OTHER) | bit(VT_NONE)))
+    return fail(g, "a value of the loop is not a number of a type it can follow");
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Bounds
+** ======================================================= */
+
+/* log2 |value at idx| (-HUGE_VAL for 0); HUGE_VAL when not finite. */
+static double log2abs (lua_State *L, int idx) {
+  mpz_srcptr z = big_test(L, idx);
+  if (z != NULL) {
+    long e;
+    double d;
+    if (mpz_sgn(z) == 0) return -HUGE_VAL;
+    d = mpz_get_d_2exp(&e, z);
+    return (double)e + log2(fabs(d));
+  }
+  else {
+    double x = lua_tonumber(L, idx);
+#if CPM_LUA54
+    if (lua_isinteger(L, idx)) x = (double)lua_tointeger(L, idx);
+#endif
+    if (x != x || x == HUGE_VAL || x == -HUGE_VAL) return HUGE_VAL;
+    return x == 0 ? -HUGE_VAL : log2(fabs(x));
+  }
+}
+
+
+/* log2 of the magnitudes of the coefficients, from their actual values
+   (computed by the ring) or bounded from the atoms. */
+static void coeflogs (Guard *g, double *alog) {
+  const plan_Plan *p = g->p;
+  int i;
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    switch (c->kind) {
+      case PC_ATOM: alog[i] = log2abs(g->L, g->abase + c->x); break;
+      case PC_INT:
+        alog[i] = c->v == 0 ? -HUGE_VAL : log2(fabs((double)c->v));
+        break;
+      case PC_ADD: case PC_SUB:
+        alog[i] = bound_log2_add(alog[c->x], alog[c->y]);
+        break;
+      case PC_MUL:
+        alog[i] = (alog[c->x] == -HUGE_VAL || alog[c->y] == -HUGE_VAL)
+                      ? -HUGE_VAL : alog[c->x] + alog[c->y];
+        break;
+      default: alog[i] = alog[c->x]; break;
+    }
+  }
+}
+
+
+static double logcoef (const double *alog, int c) {
+  return c == PLAN_ZERO ? -HUGE_VAL : alog[c];
+}
+
+
+/* log2 |entry value of state s|. */
+static double logentry (Guard *g, int s) {
+  const plan_State *st = &g->p->state[s];
+  switch (st->kind) {
+    case PS_SLOT: return log2abs(g->L, g->ibase + g->p->slot_in[st->slot]);
+    case PS_SINK: return -HUGE_VAL;
+    default:
+      switch (g->c.itype) {
+        case VT_INT:
+          return g->c.istart == 0 ? -HUGE_VAL
+                                  : log2(fabs((double)g->c.istart));
+        case VT_FLT:
+          return g->c.fstart == 0 ? -HUGE_VAL : log2(fabs(g->c.fstart));
+        default: {
+          long e;
+          double d;
+          if (mpz_sgn(g->c.bstart) == 0) return -HUGE_VAL;
+          d = mpz_get_d_2exp(&e, g->c.bstart);
+          return (double)e + log2(fabs(d));
+        }
+      }
+  }
+}
+
+
+/*
+** The largest log2 a value of type set 'ts' may reach.  Where floats are
+** involved every number must stay below 2^53: an integer operand of a
+** float operation is converted, and must convert exactly.
+*/
+static double loglimit (const Guard *g, unsigned ts) {
+  double lim = HUGE_VAL;
+  if (ts & bit(VT_BIG)) lim = (double)g->cfg->maxbits - BIGMARGIN;
+  if (ts & (bit(VT_INT) | bit(VT_FLT)))
+    lim = (g->all & bit(VT_FLT)) ? 52.99 : 62.99;
+  return lim;
+}
+
+
+/*
+** Proves that every value of every iteration stays within its type's
+** limit: integers never wrap, floats stay exact integers, bignums stay
+** below the size limit.  Uses the work array 'w' (room for the matrix).
+*/
+static int bounds (Guard *g, double *alog, double *w) {
+  const plan_Plan *p = g->p;
+  int ns = p->nstate, k = ns + 1, i, j;
+  double *logA = w, *logv = logA + (size_t)k * k, *maj = logv + k;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  mpz_srcptr n = count_mpz(&g->c, limbs, tmp);
+  coeflogs(g, alog);
+  for (i = 0; i < ns; i++) {
+    for (j = 0; j < k; j++)
+      logA[i * k + j] = logcoef(alog, p->rows[(size_t)i * k + j]);
+    logv[i] = logentry(g, i);
+  }
+  for (j = 0; j < k; j++) logA[ns * k + j] = (j == ns) ? 0 : -HUGE_VAL;
+  logv[ns] = 0;
+  if (bound_log2_majorant(k, logA, logv, n, 1, maj) != 0)
+    return fail(g, "not enough memory to bound the loop's values");
+  for (i = 0; i < ns; i++)
+    if (!(maj[i] < loglimit(g, g->stun[i])))
+      return fail(g, "values may overflow or lose precision");
+  for (i = 0; i < p->nbrows; i++) {
+    const int *r = &p->brows[(size_t)i * k];
+    double b = logcoef(alog, r[ns]);
+    for (j = 0; j < ns; j++)
+      if (r[j] != PLAN_ZERO && maj[j] != -HUGE_VAL)
+        b = bound_log2_add(b, alog[r[j]] + maj[j]);
+    if (!(b < loglimit(g, g->brun[i])))
+      return fail(g, "values may overflow or lose precision");
+  }
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Rings
+** ======================================================= */
+
+/* A Lua integer or integral float as a uint64 (two's complement). */
+static int tou64 (lua_State *L, int idx, uint64_t *u) {
+#if CPM_LUA54
+  if (lua_isinteger(L, idx)) {
+    *u = (uint64_t)lua_tointeger(L, idx);
+    return 1;
+  }
+#endif
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    double x = lua_tonumber(L, idx);
+    if (x != floor(x) || !(x >= -TWO63 && x < TWO63)) return 0;
+    if (x == 0 && signbit(x)) return 0;  /* -0.0 */
+    *u = (uint64_t)(int64_t)x;
+    return 1;
+  }
+  return 0;
+}
+
+
+/* Pushes ring value 'u' as a value of type 't'. */
+static void pushu64 (lua_State *L, uint64_t u, unsigned char t) {
+  if (t == VT_FLT) lua_pushnumber(L, (lua_Number)(int64_t)u);
+  else lua_pushinteger(L, (lua_Integer)(int64_t)u);
+}
+
+
+/* The live states, in state order. */
+static void livestates (Guard *g) {
+  const plan_Plan *p = g->p;
+  int s;
+  g->nlive = 0;
+  for (s = 0; s < p->nstate; s++) {
+    g->pos[s] = -1;
+    if (p->state[s].live) {
+      g->pos[s] = g->nlive;
+      g->live[g->nlive++] = s;
+    }
+  }
+}
+
+
+static int coefu64 (Guard *g, uint64_t *cu) {
+  const plan_Plan *p = g->p;
+  int i;
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    switch (c->kind) {
+      case PC_ATOM:
+        if (!tou64(g->L, g->abase + c->x, &cu[i]))
+          return fail(g, "a coefficient is not an integer");
+        break;
+      case PC_INT: cu[i] = (uint64_t)c->v; break;
+      case PC_ADD: cu[i] = cu[c->x] + cu[c->y]; break;
+      case PC_SUB: cu[i] = cu[c->x] - cu[c->y]; break;
+      case PC_MUL: cu[i] = cu[c->x] * cu[c->y]; break;
+      default: cu[i] = 0 - cu[c->x]; break;
+    }
+  }
+  return 1;
+}
+
+
+/* Z/2^64: computes and pushes the outputs. */
+static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int k = g->nlive + 1, w = p->nstate + 1, i, j;
+  uint64_t *v = mat + (size_t)k * k, *out = v + k;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  if (!coefu64(g, cu)) return 0;
+  for (i = 0; i < g->nlive; i++) {
+    int s = g->live[i];
+    const int *row = &p->rows[(size_t)s * w];
+    const plan_State *st = &p->state[s];
+    for (j = 0; j < g->nlive; j++) {
+      int c = row[g->live[j]];
+      mat[i * k + j] = c == PLAN_ZERO ? 0 : cu[c];
+    }
+    mat[i * k + g->nlive] = row[p->nstate] == PLAN_ZERO ? 0 : cu[row[p->nstate]];
+    if (st->kind == PS_SLOT) {
+      if (!tou64(L, g->ibase + p->slot_in[st->slot], &v[i]))
+        return fail(g, "a loop value is not an integer");
+    }
+    else if (st->kind == PS_INDEX)
+      v[i] = g->c.itype == VT_INT ? (uint64_t)g->c.istart
+                                  : (uint64_t)(int64_t)g->c.fstart;
+    else v[i] = 0;
+  }
+  for (j = 0; j < k; j++) mat[g->nlive * k + j] = (j == g->nlive);
+  v[g->nlive] = 1;
+  if (mat_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp)) != MAT_OK)
+    return fail(g, "the matrix is too large");
+  luaL_checkstack(L, p->nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < p->nout; i++) {
+    const plan_Out *o = &p->out[i];
+    if (o->state >= 0) pushu64(L, out[g->pos[o->state]], g->fin[o->slot]);
+    else lua_pushvalue(L, g->abase + o->atom);
+  }
+  return 1 + p->nout;
+}
+
+
+/* A pool of mpz owned by a userdata, so nothing leaks on a Lua error. */
+typedef struct Pool {
+  int n;
+  mpz_t z[1];
+} Pool;
+
+static int pool_gc (lua_State *L) {
+  Pool *pl = (Pool *)lua_touserdata(L, 1);
+  int i;
+  for (i = 0; i < pl->n; i++) mpz_clear(pl->z[i]);
+  pl->n = 0;
+  return 0;
+}
+
+static Pool *pushpool (lua_State *L, int n) {
+  Pool *pl = (Pool *)cpm_newuserdata(L, sizeof(Pool) + (size_t)n * sizeof(mpz_t));
+  pl->n = 0;
+  lua_newtable(L);
+  lua_pushcfunction(L, pool_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  for (; pl->n < n; pl->n++) mpz_init(pl->z[pl->n]);
+  return pl;
+}
+
+
+/* Sets 'z' to the value at 'idx' (an integer, integral float or bignum);
+   returns a pointer to the value (z, or the bignum itself), NULL if none. */
+static mpz_srcptr tompz (lua_State *L, int idx, mpz_ptr z) {
+  mpz_srcptr b = big_test(L, idx);
+  if (b != NULL) return b;
+#if CPM_LUA54
+  if (lua_isinteger(L, idx)) {
+    big_setint(z, lua_tointeger(L, idx));
+    return z;
+  }
+#endif
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    double x = lua_tonumber(L, idx);
+    if (x != floor(x) || x != x || x == HUGE_VAL || x == -HUGE_VAL) return NULL;
+    if (x == 0 && signbit(x)) return NULL;
+    mpz_set_d(z, x);
+    return z;
+  }
+  return NULL;
+}
+
+
+/* Pushes exact value 'z' as a value of type 't' ('z' may be emptied). */
+static void pushmpz (lua_State *L, mpz_ptr z, unsigned char t) {
+  if (t == VT_BIG) mpz_swap(big_push(L), z);
+  else if (t == VT_FLT) lua_pushnumber(L, mpz_get_d(z));  /* exact: < 2^53 */
+  else {
+    lua_Integer i = 0;
+    big_getint(z, &i);  /* fits: proven by the bounds */
+    lua_pushinteger(L, i);
+  }
+}
+
+
+/* Exact Z: computes and pushes the outputs. */
+static int ringz (Guard *g) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int k = g->nlive + 1, w = p->nstate + 1, i, j, poolidx, res;
+  int nz = p->ncoefs + 2 * k + 2;
+  Pool *pl;
+  mpz_ptr *cz, zero, one, *vout;
+  mpz_srcptr *B, *vin;
+  uint64_t *vbits, bb;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  mpz_srcptr n;
+  pl = pushpool(L, nz);
+  poolidx = lua_gettop(L);
+  cz = (mpz_ptr *)cpm_newuserdata(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
+                                  + (size_t)k * k * sizeof(mpz_srcptr)
+                                  + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t)));
+  B = (mpz_srcptr *)(cz + p->ncoefs + 1);
+  vin = B + (size_t)k * k;
+  vout = (mpz_ptr *)(vin + k);
+  vbits = (uint64_t *)(vout + k);
+  zero = pl->z[nz - 1];
+  one = pl->z[nz - 2];
+  mpz_set_ui(one, 1);
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    cz[i] = pl->z[i];
+    switch (c->kind) {
+      case PC_ATOM: {
+        mpz_srcptr a = tompz(L, g->abase + c->x, cz[i]);
+        if (a == NULL) return fail(g, "a coefficient is not an integer");
+        if (a != cz[i]) mpz_set(cz[i], a);
+        break;
+      }
+      case PC_INT: {
+        big_setint(cz[i], (lua_Integer)c->v);
+        break;
+      }
+      case PC_ADD: mpz_add(cz[i], cz[c->x], cz[c->y]); break;
+      case PC_SUB: mpz_sub(cz[i], cz[c->x], cz[c->y]); break;
+      case PC_MUL: mpz_mul(cz[i], cz[c->x], cz[c->y]); break;
+      default: mpz_neg(cz[i], cz[c->x]); break;
+    }
+  }
+  for (i = 0; i < g->nlive; i++) {
+    int s = g->live[i];
+    const int *row = &p->rows[(size_t)s * w];
+    const plan_State *st = &p->state[s];
+    mpz_ptr slot = pl->z[p->ncoefs + i];
+    for (j = 0; j < g->nlive; j++) {
+      int c = row[g->live[j]];
+      B[i * k + j] = c == PLAN_ZERO ? zero : cz[c];
+    }
+    B[i * k + g->nlive] = row[p->nstate] == PLAN_ZERO ? zero : cz[row[p->nstate]];
+    if (st->kind == PS_SLOT) {
+      vin[i] = tompz(L, g->ibase + p->slot_in[st->slot], slot);
+      if (vin[i] == NULL) return fail(g, "a loop value is not an integer");
+    }
+    else if (st->kind == PS_INDEX) {
+      if (g->c.itype == VT_INT) big_setint(slot, g->c.istart);
+      else if (g->c.itype == VT_FLT) mpz_set_d(slot, g->c.fstart);
+      else mpz_set(slot, g->c.bstart);
+      vin[i] = slot;
+    }
+    else vin[i] = zero;
+  }
+  for (j = 0; j < k; j++) B[g->nlive * k + j] = (j == g->nlive) ? one : zero;
+  vin[g->nlive] = one;
+  for (i = 0; i < k; i++) {
+    vout[i] = pl->z[p->ncoefs + k + i];
+    vbits[i] = mpz_sgn(vin[i]) ? (uint64_t)mpz_sizeinbase(vin[i], 2) : 0;
+  }
+  n = count_mpz(&g->c, limbs, tmp);
+  bb = mat_bits_bound(k, B, vbits, n, g->cfg->maxbits);
+  if (bb > g->cfg->maxbits)
+    return fail(g, "the computation would exceed the bignum size limit");
+  res = mat_mpz_powapply(k, B, vout, vin, n);
+  if (res != MAT_OK) return fail(g, "the matrix power failed");
+  luaL_checkstack(L, p->nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < p->nout; i++) {
+    const plan_Out *o = &p->out[i];
+    if (o->state >= 0) pushmpz(L, vout[g->pos[o->state]], g->fin[o->slot]);
+    else lua_pushvalue(L, g->abase + o->atom);
+  }
+  (void)poolidx;
+  return 1 + p->nout;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** The guard
+** ======================================================= */
+
+/* Allocates the scratch arrays of 'g' in one userdata (on the stack). */
+static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
+                     uint64_t **mat) {
+  const plan_Plan *p = g->p;
+  size_t ns = (size_t)p->nstate, k = ns + 1;
+  size_t nd = k * k + 3 * k + (size_t)p->ncoefs + 1;
+  size_t nu = (size_t)p->ncoefs + k * k + 2 * k + 1;
+  size_t nb = (size_t)p->nslots * 2 + (size_t)p->natoms + (HISTORY + 1) * ns;
+  size_t nw = ns + (size_t)p->nbrows, ni = 2 * ns + 2;
+  size_t size = nd * sizeof(double) + nu * sizeof(uint64_t) +
+                nw * sizeof(unsigned) + ni * sizeof(int) + nb + 16;
+  char *b = (char *)cpm_newuserdata(g->L, size);
+  memset(b, 0, size);
+  *w = (double *)b; b += (k * k + 3 * k) * sizeof(double);
+  *alog = (double *)b; b += ((size_t)p->ncoefs + 1) * sizeof(double);
+  *cu = (uint64_t *)b; b += ((size_t)p->ncoefs + 1) * sizeof(uint64_t);
+  *mat = (uint64_t *)b; b += (k * k + 2 * k) * sizeof(uint64_t);
+  g->stun = (unsigned *)b; b += ns * sizeof(unsigned);
+  g->brun = (unsigned *)b; b += (size_t)p->nbrows * sizeof(unsigned);
+  g->live = (int *)b; b += (ns + 1) * sizeof(int);
+  g->pos = (int *)b; b += (ns + 1) * sizeof(int);
+  g->sty = (unsigned char *)b; b += p->nslots;
+  g->fin = (unsigned char *)b; b += p->nslots;
+  g->aty = (unsigned char *)b; b += p->natoms;
+  g->hist = (unsigned char *)b;
+}
+
+
+/* Tries to compute the loop; returns the number of results or 0. */
+static int attempt (Guard *g, lua_Integer limit) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  double *w, *alog;
+  uint64_t *cu, *mat;
+  count_Status cs;
+  g->c.bign = g->c.bstart = g->c.bstep = NULL;
+  if (lua_gettop(L) < 3 + p->nin)
+    return fail(g, "the guard call lacks arguments");
+  g->ibase = 4;
+  if (p->kind == IR_FORRANGE) {
+    g->c.bign = big_push(L);
+    g->c.bstart = big_push(L);
+    g->c.bstep = big_push(L);
+    cs = count_forrange(L, 1, &g->c);
+  }
+  else cs = count_fornum(L, 1, &g->c);
+  if (cs != COUNT_OK)
+    return fail(g, "loop control values it cannot count exactly");
+  if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit))
+    return 0;  /* too short to be worth it: not a failure */
+  if (!atoms(g)) return 0;
+  scratch(g, &w, &alog, &cu, &mat);
+  if (!types(g)) return 0;
+  livestates(g);
+  if (g->all == bit(VT_INT))
+    return ringu64(g, cu, mat);
+  if (!bounds(g, alog, w)) return 0;
+  if (g->all & bit(VT_BIG))
+    return ringz(g);
+  if (g->negzero) return fail(g, "a float result could be -0.0");
+  return ringu64(g, cu, mat);
+}
+
+
+static int guard_call (lua_State *L) {
+  Guard g;
+  int nres, top;
+  memset(&g, 0, sizeof(g));
+  g.L = L;
+  g.cfg = cpm_config(L);
+  g.p = plan_test(L, lua_upvalueindex(2));
+  top = lua_gettop(L);
+  nres = attempt(&g, (lua_Integer)lua_tointeger(L, lua_upvalueindex(3)));
+  if (nres > 0) {
+    if (g.p->kind == IR_FORRANGE) range_finish(range_test(L, 2));
+    return nres;
+  }
+  lua_settop(L, top);
+  if (g.why != NULL && lua_toboolean(L, lua_upvalueindex(4)))
+    return luaL_error(L, "cpm: %s: %s", lua_tostring(L, lua_upvalueindex(5)),
+                      g.why);
+  lua_pushboolean(L, 0);
+  if (g.why == NULL) return 1;
+  lua_pushstring(L, g.why);
+  return 2;
+}
+
+
+void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
+                 int strict, const char *where) {
+  cfg = cpm_absindex(L, cfg);
+  plan = cpm_absindex(L, plan);
+  lua_pushvalue(L, cfg);
+  lua_pushvalue(L, plan);
+  lua_pushinteger(L, iters_limit);
+  lua_pushboolean(L, strict);
+  lua_pushstring(L, where);
+  lua_pushcclosure(L, guard_call, 5);
+}
+
+/* }====================================================== */

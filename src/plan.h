@@ -1,0 +1,138 @@
+/*
+** plan.h -- what the planner makes of one loop, and what the runtime guard
+** executes at each loop entry.
+**
+** A plan describes one iteration of the loop body symbolically:
+**   - atoms: values that do not change during the loop (inputs that the
+**     body never writes, constants, and every op whose operands are atoms:
+**     "hoisted"), evaluated once at loop entry with the VM's arithmetic;
+**   - coefficients: ring expressions (+ - * unary minus) over atoms and
+**     small integers, the entries of the affine map;
+**   - the state: the loop-carried slots (read before written, and written),
+**     the loop counter when the body reads it, and slots that are written
+**     but not carried whose final values are live; the update of each
+**     state variable is an affine row over the state at iteration start;
+**   - the type program: the body ops again, in order, so the guard can
+**     replay the types of one iteration (integer, float, bignum) and decide
+**     the ring and the result types;
+**   - bounds rows: every value the body computes, as an affine row, so the
+**     guard can prove that no integer wraps and no float is inexact.
+*/
+#ifndef plan_h
+#define plan_h
+
+#include "ir.h"
+
+/* Atom: an invariant Lua value, computed at loop entry in this order. */
+typedef enum plan_AtomKind {
+  PA_INPUT,	/* the entry value of slot 'x' (a guard argument) */
+  PA_CONST,	/* constant 'x' of the IR */
+  PA_STEP,	/* the loop step (from the control values) */
+  PA_ARITH,	/* lua arithmetic 'aop' on atoms x (and y) */
+  PA_INDEX	/* atom x indexed by atom y (a plain field read) */
+} plan_AtomKind;
+
+typedef struct plan_Atom {
+  plan_AtomKind kind;
+  int aop;
+  int x, y;
+} plan_Atom;
+
+/* Coefficient: a ring expression; ids index plan.coef; PLAN_ZERO is 0. */
+#define PLAN_ZERO	(-1)
+
+typedef enum plan_CoefKind {
+  PC_ATOM,	/* atom x converted into the ring */
+  PC_INT,	/* the small integer 'v' */
+  PC_ADD, PC_SUB, PC_MUL,	/* coef x op coef y */
+  PC_NEG	/* - coef x */
+} plan_CoefKind;
+
+typedef struct plan_Coef {
+  plan_CoefKind kind;
+  int x, y;
+  int64_t v;
+} plan_Coef;
+
+/* One step of the type program. */
+typedef enum plan_TypeKind {
+  PT_ATOM,	/* slot a := atom x (a hoisted op or an invariant move) */
+  PT_MOVE,	/* slot a := slot x */
+  PT_ARITH,	/* slot a := x aop y, x and y are slots (>= 0) or atoms (-1-i) */
+  PT_UNM	/* slot a := - x */
+} plan_TypeKind;
+
+typedef struct plan_Type {
+  plan_TypeKind kind;
+  int aop;
+  int a, x, y;
+  int row;	/* index of this value's bounds row, or -1 */
+  int factor;	/* PT_ARITH '*': the atom that scales the other operand */
+} plan_Type;
+
+/* What a state variable is. */
+typedef enum plan_StateKind {
+  PS_SLOT,	/* carried slot 'slot' (its entry value is an input) */
+  PS_INDEX,	/* the loop counter */
+  PS_SINK	/* slot 'slot', written but not carried (entry value unused) */
+} plan_StateKind;
+
+typedef struct plan_State {
+  plan_StateKind kind;
+  int slot;
+  int live;	/* needed by an output (rows that are not are not computed) */
+} plan_State;
+
+/* Where an output value comes from. */
+typedef struct plan_Out {
+  int slot;	/* the slot written back */
+  int state;	/* its state variable, or -1 */
+  int atom;	/* else its atom (an invariant final value) */
+} plan_Out;
+
+typedef struct plan_Plan {
+  ir_Kind kind;
+  int line;
+  int nslots;
+  int index;		/* slot of the loop variable, or -1 */
+  /* guard arguments after the three control values: entry values of */
+  int nin;
+  int *in;		/* ... these slots */
+  int natoms;
+  plan_Atom *atoms;
+  int ncoefs;
+  plan_Coef *coefs;
+  /* state: columns 0..nstate-1; the affine constant is column nstate */
+  int nstate;
+  plan_State *state;
+  int *rows;		/* nstate x (nstate+1) coefficient ids: the update */
+  int nbrows;
+  int *brows;		/* nbrows x (nstate+1): every computed value */
+  int ntypes;
+  plan_Type *types;
+  int nout;
+  plan_Out *out;
+  int *slot_in;		/* slot -> its input number, or -1 */
+  int nk;
+  ir_Const *k;		/* the IR's constants (strings owned by the plan) */
+} plan_Plan;
+
+/* Why a loop was refused: the line of the offending op and a sentence. */
+typedef struct plan_Refusal {
+  int line;
+  char msg[160];
+} plan_Refusal;
+
+/*
+** Plans loop 'ir'.  On success pushes a plan userdata (metatable
+** "cpm.plan", freed by __gc) and returns its plan; on refusal pushes
+** nothing, fills 'why' and returns NULL.  Raises only on memory errors.
+*/
+plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why);
+
+/* The plan in the userdata at 'idx', or NULL. */
+plan_Plan *plan_test (lua_State *L, int idx);
+
+#define PLAN_MT		"cpm.plan"
+
+#endif

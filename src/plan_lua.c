@@ -1,0 +1,234 @@
+/*
+** plan_lua.c -- the shared core as Lua sees it (internal: cpm.core._plan
+** and cpm.core._guard).  The LuaJIT front end builds its IR as a Lua table
+** and comes through here; so do the specs, which plan hand-written loops
+** and run them against plain Lua loops.
+**
+** The IR as a Lua table (see ir.h for the meaning):
+**   { kind = "fornum" | "forrange", line = n, nslots = n,
+**     index = slot | nil, liveout = { slot, ... },
+**     ops = { { "add", a, b, c }, { "unm", a, b }, { "move", a, b },
+**             { "index", a, b, c }, { "if" }, { "loop" }, ... } }
+** Slots are integers from 0; a constant operand is written { k = value }
+** (nil, boolean, number or string).  Each op may carry line = n.
+*/
+#include <string.h>
+
+#include "guard.h"
+#include "plan.h"
+
+
+static const char *const opnames[] = {
+  "add", "sub", "mul", "mod", "pow", "div", "idiv",
+  "band", "bor", "bxor", "shl", "shr", "unm", "bnot",
+  "move", "index", "if", "loop", NULL
+};
+
+
+typedef struct Conv {
+  lua_State *L;
+  ir_Loop ir;
+  ir_Op *ops;
+  ir_Const *k;
+  unsigned char *liveout;
+  int maxk;
+} Conv;
+
+
+static int intfield (lua_State *L, int t, const char *f, int def) {
+  int v;
+  lua_getfield(L, t, f);
+  v = lua_isnil(L, -1) ? def : (int)luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+
+/* Operand at t[i]: a slot, or { k = constant }.  Constants are anchored
+   by the IR table itself, so their strings stay valid. */
+static ir_Arg operand (Conv *cv, int t, int i) {
+  lua_State *L = cv->L;
+  ir_Arg r;
+  lua_rawgeti(L, t, i);
+  if (lua_type(L, -1) == LUA_TNUMBER) r = (ir_Arg)lua_tointeger(L, -1);
+  else if (lua_istable(L, -1)) {
+    ir_Const *k;
+    if (cv->ir.nk >= cv->maxk) luaL_error(L, "too many constants in IR");
+    k = &cv->k[cv->ir.nk];
+    lua_getfield(L, -1, "k");
+    switch (lua_type(L, -1)) {
+      case LUA_TNIL: k->type = IR_KNIL; break;
+      case LUA_TBOOLEAN:
+        k->type = lua_toboolean(L, -1) ? IR_KTRUE : IR_KFALSE;
+        break;
+      case LUA_TNUMBER:
+#if CPM_LUA54
+        if (lua_isinteger(L, -1)) {
+          k->type = IR_KINT;
+          k->u.i = lua_tointeger(L, -1);
+          break;
+        }
+#endif
+        k->type = IR_KFLT;
+        k->u.n = lua_tonumber(L, -1);
+        break;
+      case LUA_TSTRING:
+        k->type = IR_KSTR;
+        k->u.s.s = lua_tolstring(L, -1, &k->u.s.len);
+        break;
+      default:
+        luaL_error(L, "bad IR constant (%s)", luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    r = ir_mkconst(cv->ir.nk++);
+  }
+  else r = 0, luaL_error(L, "bad IR operand #%d", i);
+  lua_pop(L, 1);
+  return r;
+}
+
+
+/* Reads the IR table at index 1 into cv->ir (arrays in userdata). */
+static void convert (Conv *cv) {
+  lua_State *L = cv->L;
+  int i, n;
+  const char *kind;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  memset(&cv->ir, 0, sizeof(cv->ir));
+  lua_getfield(L, 1, "kind");
+  kind = luaL_optstring(L, -1, "fornum");
+  cv->ir.kind = strcmp(kind, "forrange") == 0 ? IR_FORRANGE : IR_FORNUM;
+  lua_pop(L, 1);
+  cv->ir.line = intfield(L, 1, "line", 0);
+  cv->ir.nslots = intfield(L, 1, "nslots", 0);
+  cv->ir.index = intfield(L, 1, "index", -1);
+  if (cv->ir.nslots < 0 || cv->ir.nslots > IR_MAXSLOTS)
+    luaL_error(L, "bad IR slot count");
+  lua_getfield(L, 1, "ops");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  n = (int)cpm_rawlen(L, -1);
+  if (n > IR_MAXOPS) luaL_error(L, "too many IR ops");
+  cv->ops = (ir_Op *)cpm_newuserdata(L, (size_t)(n + 1) * sizeof(ir_Op));
+  cv->maxk = 2 * n + 1;
+  cv->k = (ir_Const *)cpm_newuserdata(L, (size_t)cv->maxk * sizeof(ir_Const));
+  cv->liveout = (unsigned char *)cpm_newuserdata(L, (size_t)cv->ir.nslots + 1);
+  memset(cv->liveout, 0, (size_t)cv->ir.nslots + 1);
+  lua_pushvalue(L, -4);  /* ops */
+  for (i = 0; i < n; i++) {
+    ir_Op *op = &cv->ops[i];
+    int t, o;
+    memset(op, 0, sizeof(*op));
+    lua_rawgeti(L, -1, i + 1);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    t = lua_gettop(L);
+    lua_rawgeti(L, t, 1);
+    o = luaL_checkoption(L, -1, NULL, opnames);
+    lua_pop(L, 1);
+    op->line = intfield(L, t, "line", cv->ir.line);
+    if (o <= IR_BNOT) {
+      op->code = (o == IR_UNM || o == IR_BNOT) ? IR_UNARY : IR_ARITH;
+      op->aop = o;
+    }
+    else op->code = o == 14 ? IR_MOVE : o == 15 ? IR_INDEX
+                  : o == 16 ? IR_IF : IR_LOOP;
+    if (op->code != IR_IF && op->code != IR_LOOP) {
+      lua_rawgeti(L, t, 2);
+      op->a = (int)luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+      op->b = operand(cv, t, 3);
+      if (op->code == IR_ARITH || op->code == IR_INDEX)
+        op->c = operand(cv, t, 4);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  cv->ir.ops = cv->ops;
+  cv->ir.nops = n;
+  cv->ir.k = cv->k;
+  lua_getfield(L, 1, "liveout");
+  if (lua_istable(L, -1)) {
+    int m = (int)cpm_rawlen(L, -1);
+    for (i = 1; i <= m; i++) {
+      int s;
+      lua_rawgeti(L, -1, i);
+      s = (int)luaL_checkinteger(L, -1);
+      if (s < 0 || s >= cv->ir.nslots) luaL_error(L, "bad liveout slot %d", s);
+      cv->liveout[s] = 1;
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  cv->ir.liveout = cv->liveout;
+}
+
+
+static void pushslots (lua_State *L, const int *slots, int n) {
+  int i;
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    lua_pushinteger(L, slots[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+
+/*
+** _plan(ir) -> plan, info | nil, reason, line
+** info = { inputs = { slot... }, outputs = { slot... }, nstate = n,
+**          nlive = n, natoms = n }
+*/
+static int lplan (lua_State *L) {
+  Conv cv;
+  plan_Plan *p;
+  plan_Refusal why;
+  int i, nlive = 0, *outs;
+  cv.L = L;
+  lua_settop(L, 1);
+  convert(&cv);
+  p = plan_make(L, &cv.ir, &why);
+  if (p == NULL) {
+    lua_pushnil(L);
+    lua_pushstring(L, why.msg);
+    lua_pushinteger(L, why.line);
+    return 3;
+  }
+  lua_createtable(L, 0, 5);
+  pushslots(L, p->in, p->nin);
+  lua_setfield(L, -2, "inputs");
+  outs = (int *)cpm_newuserdata(L, (size_t)(p->nout + 1) * sizeof(int));
+  for (i = 0; i < p->nout; i++) outs[i] = p->out[i].slot;
+  pushslots(L, outs, p->nout);
+  lua_setfield(L, -3, "outputs");
+  lua_pop(L, 1);
+  for (i = 0; i < p->nstate; i++) nlive += p->state[i].live;
+  lua_pushinteger(L, p->nstate);
+  lua_setfield(L, -2, "nstate");
+  lua_pushinteger(L, nlive);
+  lua_setfield(L, -2, "nlive");
+  lua_pushinteger(L, p->natoms);
+  lua_setfield(L, -2, "natoms");
+  return 2;
+}
+
+
+/* _guard(plan [, iters_limit [, strict [, where]]]) -> guard function */
+static int lguard (lua_State *L) {
+  lua_Integer limit = luaL_optinteger(L, 2, GUARD_DEFAULT_ITERS_LIMIT);
+  int strict = lua_toboolean(L, 3);
+  const char *where = luaL_optstring(L, 4, "?");
+  if (plan_test(L, 1) == NULL) luaL_argerror(L, 1, "plan expected");
+  guard_push(L, lua_upvalueindex(1), 1, limit, strict, where);
+  return 1;
+}
+
+
+static const luaL_Reg funcs[] = {
+  {"_plan", lplan},
+  {"_guard", lguard},
+  {NULL, NULL}
+};
+
+
+void plan_open (lua_State *L, int mod, int cfg) {
+  cpm_setfuncs(L, mod, cfg, funcs);
+}
