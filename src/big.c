@@ -445,6 +445,11 @@ static void int_arith (lua_State *L, const cpm_Config *cfg, int op,
   switch (op) {
     case OP_ADD: case OP_SUB: case OP_BAND: case OP_BOR: case OP_BXOR:
     case OP_BNOT:
+      /* magnitudes that subtract cannot carry: a value at the limit can
+         still be decremented */
+      if ((op == OP_ADD && mpz_sgn(a) * mpz_sgn(b) < 0)
+          || (op == OP_SUB && mpz_sgn(a) * mpz_sgn(b) > 0))
+        wide = ba > bb ? ba : bb;
       big_checkbits(L, cfg, wide, what);
       r = big_push(L);
       switch (op) {
