@@ -85,5 +85,6 @@ void big_open (lua_State *L, int mod, int cfg);
 void range_open (lua_State *L, int mod, int cfg);
 void bc_open (lua_State *L, int mod, int cfg);
 void mat_open (lua_State *L, int mod, int cfg);
+void plan_open (lua_State *L, int mod, int cfg);
 
 #endif

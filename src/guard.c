@@ -46,8 +46,12 @@ typedef struct Guard {
   unsigned char *sty;	/* nslots: types of slots, this iteration */
   unsigned char *aty;	/* natoms: types of atoms */
   unsigned char *hist;	/* (HISTORY + 1) x nstate: state types at starts */
-  unsigned *stun;	/* nstate: union of each state's types */
-  unsigned *brun;	/* nbrows: union of each computed value's types */
+  /* unions of the types of each state and of each computed value, over
+     the iterations before the types cycle (pre) and in the cycle (cyc) */
+  unsigned *stpre, *stcyc;	/* nstate */
+  unsigned *brpre, *brcyc;	/* nbrows */
+  unsigned *brun;		/* brpre or brcyc: where replay records */
+  int mu;			/* iterations before the cycle */
   unsigned char *fin;	/* nslots: slot types after the last iteration */
   int *live;		/* live states, in order; then -1 */
   int *pos;		/* state -> its position among live states, or -1 */
@@ -280,14 +284,35 @@ static uint64_t countmod (const Guard *g, uint64_t d, uint64_t m) {
 }
 
 
+/* Records the types of the states at an iteration start (before) or end. */
+static void statetypes (Guard *g, unsigned *un, int before) {
+  const plan_Plan *p = g->p;
+  int s;
+  for (s = 0; s < p->nstate; s++) {
+    const plan_State *st = &p->state[s];
+    if (before && st->kind == PS_INDEX) un[s] |= bit(g->c.itype);
+    else if (before ? st->kind == PS_SLOT : st->kind == PS_SINK)
+      un[s] |= bit(g->sty[st->slot]);
+  }
+}
+
+
+/* Is iteration j past the end of the loop? */
+static int pastend (const Guard *g, int j) {
+  return !g->c.nbig && !g->c.n64 && (uint64_t)j >= g->c.n;
+}
+
+
 /*
-** Replays the types until the state types repeat; fills the unions, the
-** final types (g->fin) and g->all.
+** Replays the types until the state types repeat (after mu iterations,
+** with period lam); then replays each distinct iteration once more to
+** collect the type unions, and the last iteration for the final types
+** (g->fin).  Sets g->all.
 */
 static int types (Guard *g) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
-  int ns = p->nstate, s, j, mu = -1, lam = 0, last;
+  int ns = p->nstate, s, j, mu = -1, lam = 0, last, nj;
   for (s = 0; s < p->nslots; s++) g->sty[s] = VT_NONE;
   for (s = 0; s < p->nin; s++)
     g->sty[p->in[s]] = (unsigned char)count_vtype(L, g->ibase + s);
@@ -296,39 +321,44 @@ static int types (Guard *g) {
   for (s = 0; s < ns; s++)
     if (p->state[s].kind == PS_SLOT)
       g->hist[s] = g->sty[p->state[s].slot];
-  for (j = 0; ; j++) {  /* iteration j starts with history entry j */
+  g->brun = g->brcyc;
+  for (j = 0; !pastend(g, j); j++) {  /* iteration j starts with hist[j] */
     int m;
-    if (!g->c.nbig && !g->c.n64 && (uint64_t)j == g->c.n) break;
     startiter(g, j);
-    for (s = 0; s < ns; s++) {
-      const plan_State *st = &p->state[s];
-      if (st->kind == PS_INDEX) g->stun[s] |= bit(g->c.itype);
-      else if (st->kind == PS_SLOT) g->stun[s] |= bit(g->sty[st->slot]);
-    }
     replay(g);
-    for (s = 0; s < ns; s++) {
-      const plan_State *st = &p->state[s];
-      if (st->kind == PS_SINK) g->stun[s] |= bit(g->sty[st->slot]);
+    for (s = 0; s < ns; s++)
       g->hist[(j + 1) * ns + s] =
-          st->kind == PS_SLOT ? g->sty[st->slot] : 0;
-    }
+          p->state[s].kind == PS_SLOT ? g->sty[p->state[s].slot] : 0;
     for (m = 0; m <= j; m++)
       if (memcmp(&g->hist[m * ns], &g->hist[(j + 1) * ns], (size_t)ns) == 0)
         break;
     if (m <= j) { mu = m; lam = j + 1 - m; break; }
     if (j + 1 == HISTORY) return fail(g, "value types do not settle");
   }
+  nj = mu < 0 ? j : mu + lam;  /* the distinct iterations */
+  g->mu = mu < 0 ? 0 : mu;
+  memset(g->brpre, 0, (size_t)p->nbrows * sizeof(unsigned));
+  memset(g->brcyc, 0, (size_t)p->nbrows * sizeof(unsigned));
+  for (j = 0; j < nj && !pastend(g, j); j++) {
+    unsigned *st = j < g->mu ? g->stpre : g->stcyc;
+    g->brun = j < g->mu ? g->brpre : g->brcyc;
+    startiter(g, j);
+    statetypes(g, st, 1);
+    replay(g);
+    statetypes(g, st, 0);
+  }
   /* the start of the last iteration, n - 1 */
   if (mu < 0 || (!g->c.nbig && !g->c.n64 && g->c.n - 1 < (uint64_t)(mu + lam)))
     last = (int)(g->c.n - 1);
   else
     last = mu + (int)countmod(g, 1 + (uint64_t)mu, (uint64_t)lam);
+  g->brun = g->brcyc;
   startiter(g, last);
   replay(g);
   memcpy(g->fin, g->sty, (size_t)p->nslots);
   g->all = 0;
-  for (s = 0; s < ns; s++) g->all |= g->stun[s];
-  for (s = 0; s < p->nbrows; s++) g->all |= g->brun[s];
+  for (s = 0; s < ns; s++) g->all |= g->stpre[s] | g->stcyc[s];
+  for (s = 0; s < p->nbrows; s++) g->all |= g->brpre[s] | g->brcyc[s];
   if (g->all & (bit(VT_OTHER) | bit(VT_NONE)))
     return fail(g, "a value of the loop is not a number of a type it can follow");
   return 1;
@@ -431,10 +461,36 @@ static double loglimit (const Guard *g, unsigned ts) {
 }
 
 
+/* Checks states and computed values against 'maj', the log2 majorant of
+   the states over the iterations whose type unions are 'st' and 'br'. */
+static int within (Guard *g, const double *alog, const double *maj,
+                   const unsigned *st, const unsigned *br) {
+  const plan_Plan *p = g->p;
+  int ns = p->nstate, k = ns + 1, i, j;
+  for (i = 0; i < ns; i++)
+    if (st[i] != 0 && !(maj[i] < loglimit(g, st[i])))
+      return fail(g, "values may overflow or lose precision");
+  for (i = 0; i < p->nbrows; i++) {
+    const int *r = &p->brows[(size_t)i * k];
+    double b;
+    if (br[i] == 0) continue;
+    b = logcoef(alog, r[ns]);
+    for (j = 0; j < ns; j++)
+      if (r[j] != PLAN_ZERO && maj[j] != -HUGE_VAL)
+        b = bound_log2_add(b, alog[r[j]] + maj[j]);
+    if (!(b < loglimit(g, br[i])))
+      return fail(g, "values may overflow or lose precision");
+  }
+  return 1;
+}
+
+
 /*
 ** Proves that every value of every iteration stays within its type's
 ** limit: integers never wrap, floats stay exact integers, bignums stay
-** below the size limit.  Uses the work array 'w' (room for the matrix).
+** below the size limit.  Values typed before the types cycle are checked
+** against a majorant over those first iterations only.  Uses the work
+** array 'w' (room for the matrix and three vectors).
 */
 static int bounds (Guard *g, double *alog, double *w) {
   const plan_Plan *p = g->p;
@@ -453,17 +509,14 @@ static int bounds (Guard *g, double *alog, double *w) {
   logv[ns] = 0;
   if (bound_log2_majorant(k, logA, logv, n, 1, maj) != 0)
     return fail(g, "not enough memory to bound the loop's values");
-  for (i = 0; i < ns; i++)
-    if (!(maj[i] < loglimit(g, g->stun[i])))
-      return fail(g, "values may overflow or lose precision");
-  for (i = 0; i < p->nbrows; i++) {
-    const int *r = &p->brows[(size_t)i * k];
-    double b = logcoef(alog, r[ns]);
-    for (j = 0; j < ns; j++)
-      if (r[j] != PLAN_ZERO && maj[j] != -HUGE_VAL)
-        b = bound_log2_add(b, alog[r[j]] + maj[j]);
-    if (!(b < loglimit(g, g->brun[i])))
-      return fail(g, "values may overflow or lose precision");
+  if (!within(g, alog, maj, g->stcyc, g->brcyc)) return 0;
+  if (g->mu > 0) {  /* the iterations before the cycle: 0 .. mu */
+    mp_limb_t mulimb = (mp_limb_t)g->mu;
+    mpz_t m;
+    mpz_roinit_n(m, &mulimb, 1);
+    if (bound_log2_majorant(k, logA, logv, m, 1, maj) != 0)
+      return fail(g, "not enough memory to bound the loop's values");
+    if (!within(g, alog, maj, g->stpre, g->brpre)) return 0;
   }
   return 1;
 }
@@ -744,7 +797,7 @@ static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
   size_t nd = k * k + 3 * k + (size_t)p->ncoefs + 1;
   size_t nu = (size_t)p->ncoefs + k * k + 2 * k + 1;
   size_t nb = (size_t)p->nslots * 2 + (size_t)p->natoms + (HISTORY + 1) * ns;
-  size_t nw = ns + (size_t)p->nbrows, ni = 2 * ns + 2;
+  size_t nw = 2 * (ns + (size_t)p->nbrows), ni = 2 * ns + 2;
   size_t size = nd * sizeof(double) + nu * sizeof(uint64_t) +
                 nw * sizeof(unsigned) + ni * sizeof(int) + nb + 16;
   char *b = (char *)cpm_newuserdata(g->L, size);
@@ -753,8 +806,10 @@ static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
   *alog = (double *)b; b += ((size_t)p->ncoefs + 1) * sizeof(double);
   *cu = (uint64_t *)b; b += ((size_t)p->ncoefs + 1) * sizeof(uint64_t);
   *mat = (uint64_t *)b; b += (k * k + 2 * k) * sizeof(uint64_t);
-  g->stun = (unsigned *)b; b += ns * sizeof(unsigned);
-  g->brun = (unsigned *)b; b += (size_t)p->nbrows * sizeof(unsigned);
+  g->stpre = (unsigned *)b; b += ns * sizeof(unsigned);
+  g->stcyc = (unsigned *)b; b += ns * sizeof(unsigned);
+  g->brpre = (unsigned *)b; b += (size_t)p->nbrows * sizeof(unsigned);
+  g->brcyc = (unsigned *)b; b += (size_t)p->nbrows * sizeof(unsigned);
   g->live = (int *)b; b += (ns + 1) * sizeof(int);
   g->pos = (int *)b; b += (ns + 1) * sizeof(int);
   g->sty = (unsigned char *)b; b += p->nslots;

@@ -28,6 +28,7 @@ CPM_EXPORT int luaopen_cpm_core (lua_State *L) {
   range_open(L, -2, -1);
   bc_open(L, -2, -1);
   mat_open(L, -2, -1);
+  plan_open(L, -2, -1);
   lua_pop(L, 1);  /* configuration: kept alive by the upvalues */
 #if CPM_LUA54
   lua_pushliteral(L, "Lua 5.4");
