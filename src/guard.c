@@ -848,10 +848,8 @@ static int attempt (Guard *g, lua_Integer limit) {
   if (g->all == bit(VT_INT))
     return ringu64(g, cu, mat);
   if (!bounds(g, alog, w)) return 0;
-  if (g->all & bit(VT_BIG))
-    return ringz(g);
   if (g->negzero) return fail(g, "a float result could be -0.0");
-  return ringu64(g, cu, mat);
+  return (g->all & bit(VT_BIG)) ? ringz(g) : ringu64(g, cu, mat);
 }
 
 

@@ -1,0 +1,270 @@
+-- The shared core through its internal Lua entry points: IR tables are
+-- planned (cpm.core._plan) and run by the guard (cpm.core._guard), and
+-- compared with the same IR executed as a plain Lua loop.
+local cpm = require "cpm"
+local core = require "cpm.core"
+local ir_run = require "ir_reference"
+
+local LUA54 = not jit
+local big = cpm.big
+
+local function plan(ir)
+  return core._plan(ir)
+end
+
+-- Runs the guard with control values (a, b, c) and entry values `env`
+-- (slot -> value); returns ok, outputs by slot.
+local function guarded(ir, a, b, c, env, limit)
+  local p, info = assert(plan(ir))
+  local g = core._guard(p, limit or 2)
+  local args = {}
+  for i, s in ipairs(info.inputs) do args[i] = env[s] end
+  local res = table.pack(g(a, b, c, table.unpack(args, 1, #info.inputs)))
+  if not res[1] then return false, res[2] end
+  local out = {}
+  for i, s in ipairs(info.outputs) do out[s] = res[i + 1] end
+  return true, out, info
+end
+
+local same = ir_run.same
+
+describe("the planner", function()
+  it("accepts the Fibonacci body and keeps two state rows", function()
+    local p, info = plan { nslots = 3, liveout = { 0, 1 },
+      ops = { { "add", 2, 0, 1 }, { "move", 0, 1 }, { "move", 1, 2 } } }
+    assert.is_truthy(p)
+    assert.are.same({ 0, 1 }, info.inputs)
+    assert.are.same({ 0, 1 }, info.outputs)
+    assert.are.equal(2, info.nlive)
+  end)
+
+  local refusals = {
+    { "multiplication of two loop-carried values",
+      { { "mul", 0, 0, 1 }, { "add", 1, 1, { k = 1 } } } },
+    { "operator '//' applied to a loop-carried value",
+      { { "idiv", 0, 0, { k = 2 } } } },
+    { "operator '%' applied to a loop-carried value",
+      { { "mod", 0, 0, { k = 7 } } } },
+    { "operator '^' applied to a loop-carried value",
+      { { "pow", 0, 0, { k = 2 } } } },
+    { "operator '/' applied to a loop-carried value",
+      { { "div", 0, 0, { k = 2 } } } },
+    { "operator '&' applied to a loop-carried value",
+      { { "band", 0, 0, { k = 2 } } } },
+    { "operator '~' applied to a loop-carried value",
+      { { "bnot", 0, 0 } } },
+    { "field read with a loop-carried table", { { "index", 0, 0, { k = "x" } } } },
+    { "field read with a loop-carried key", { { "index", 0, 2, 0 } } },
+    { "branch in loop body", { { "if" } } },
+    { "nested loop in loop body", { { "loop" } } },
+  }
+  for _, case in ipairs(refusals) do
+    it("refuses with the reason: " .. case[1], function()
+      local ops = case[2]
+      for _, op in ipairs(ops) do op.line = 7 end
+      local p, why, line = plan { nslots = 3, liveout = { 0, 1 }, line = 5, ops = ops }
+      assert.is_nil(p)
+      assert.are.equal(case[1], why)
+      assert.are.equal(7, line)
+    end)
+  end
+
+  it("hoists operators of every kind on invariant operands", function()
+    -- x = x + (K % 7) * 2 ; K is never written: all of it is hoisted
+    local ir = { nslots = 4, liveout = { 0 }, ops = {
+      { "mod", 2, 1, { k = 7 } }, { "mul", 3, 2, { k = 2 } }, { "add", 0, 0, 3 } } }
+    local ok, out = guarded(ir, 1, 10, 1, { [0] = 5, [1] = 100 })
+    assert.is_true(ok)
+    assert.are.equal(5 + 10 * ((100 % 7) * 2), out[0])
+  end)
+
+  it("drops rows nothing live depends on", function()
+    local p, info = plan { nslots = 3, liveout = { 0 },
+      ops = { { "add", 0, 0, { k = 1 } }, { "add", 1, 1, 0 }, { "mul", 2, 2, { k = 3 } } } }
+    assert.is_truthy(p)
+    assert.are.equal(1, info.nlive)
+  end)
+
+  it("keeps the loop index as a row only when the body reads it", function()
+    local _, with = plan { nslots = 2, index = 1, liveout = { 0 },
+      ops = { { "add", 0, 0, 1 } } }
+    local _, without = plan { nslots = 2, index = 1, liveout = { 0 },
+      ops = { { "add", 0, 0, { k = 1 } } } }
+    assert.are.equal(2, with.nlive)
+    assert.are.equal(1, without.nlive)
+  end)
+
+  it("refuses malformed IR instead of crashing", function()
+    local p, why = plan { nslots = 2, ops = { { "add", 5, 0, 1 } } }
+    assert.is_nil(p)
+    assert.are.equal("malformed loop IR", why)
+    assert.has_error(function() plan { nslots = 2, ops = { { "frob", 0, 0 } } } end)
+  end)
+end)
+
+describe("the guard", function()
+  local count_ir = { nslots = 1, liveout = { 0 }, ops = { { "add", 0, 0, { k = 1 } } } }
+
+  local function count_ref(a, b, c)
+    local n = 0
+    for _ = a, b, c do n = n + 1 end
+    return n
+  end
+
+  it("counts iterations exactly as the VM does, edge cases included", function()
+    local mi, ma = math.mininteger or -2^53, math.maxinteger or 2^53
+    local cases = {
+      { 1, 10, 1 }, { 10, 1, -1 }, { 1, 0, 1 }, { 0, 1, -1 }, { 1, 100, 7 },
+      { 100, 1, -7 }, { -5, 5, 3 }, { 1, 2.5, 1 }, { 1, 10.0, 1 }, { 5, -3.5, -2 },
+      { 1.0, 10, 1 }, { 1, 10, 2.0 }, { 2^40, 2^40 + 100, 3 },
+    }
+    if LUA54 then
+      for _, c in ipairs {
+        { ma - 100, ma, 1 }, { mi + 100, mi, -1 }, { ma - 1000, ma, 7 },
+        { mi, mi + 1000, 13 }, { 0, ma, ma }, { 0, mi, mi }, { ma, mi, mi },
+        { 1, 1e300, math.floor(ma / 4) }, { 0, -1e300, math.floor(mi / 3) }, { ma - 50, 1e300, 1 },
+      } do cases[#cases + 1] = c end
+    end
+    for _, c in ipairs(cases) do
+      local expected = count_ref(c[1], c[2], c[3])
+      local ok, out = guarded(count_ir, c[1], c[2], c[3], { [0] = 0 })
+      if expected >= 2 then
+        assert.is_true(ok, ("loop %s, %s, %s"):format(c[1], c[2], c[3]))
+        assert.are.equal(expected, out[0])
+      else
+        assert.is_false(ok)
+      end
+    end
+  end)
+
+  if LUA54 then
+    it("counts the whole integer range (2^64 iterations) without overflow", function()
+      local ok, out = guarded(count_ir, math.mininteger, math.maxinteger, 1, { [0] = 0 })
+      assert.is_true(ok)
+      assert.are.equal(0, out[0])  -- 2^64 additions of 1 wrap to 0
+      ok, out = guarded(count_ir, math.mininteger, math.maxinteger, 1, { [0] = 5 })
+      assert.are.equal(5, out[0])
+    end)
+  end
+
+  it("leaves loops below the iteration limit to the VM, without a reason", function()
+    local ok, why = guarded(count_ir, 1, 9, 1, { [0] = 0 }, 10)
+    assert.is_false(ok)
+    assert.is_nil(why)
+    local ok2, out = guarded(count_ir, 1, 10, 1, { [0] = 0 }, 10)
+    assert.is_true(ok2)
+    assert.are.equal(10, out[0])
+  end)
+
+  it("evaluates nothing for a loop of zero iterations", function()
+    -- x = x + K // 0 raises when evaluated; a loop that does not run must
+    -- not evaluate it, so the guard answers "too short", not "raises"
+    local ir = { nslots = 2, liveout = { 0 }, ops = {
+      { "idiv", 1, { k = 1 }, { k = 0 } }, { "add", 0, 0, 1 } } }
+    local ok, why = guarded(ir, 1, 0, 1, { [0] = 0 })
+    assert.is_false(ok)
+    assert.is_nil(why)
+    ok, why = guarded(ir, 1, 100, 1, { [0] = 0 })
+    assert.is_false(ok)
+    if LUA54 then
+      assert.are.equal("an invariant expression raises an error", why)
+    end
+  end)
+
+  it("falls back on values that are not numbers", function()
+    local ir = { nslots = 2, liveout = { 0 }, ops = { { "add", 0, 0, 1 } } }
+    for _, v in ipairs { "10", {}, true } do
+      local ok = guarded(ir, 1, 100, 1, { [0] = 1, [1] = v })
+      assert.is_false(ok)
+    end
+    assert.is_false((guarded(ir, 1, 100, 1, { [0] = nil, [1] = 1 })))
+  end)
+
+  it("falls back on control values it cannot count", function()
+    local ir = { nslots = 1, liveout = { 0 }, ops = { { "add", 0, 0, { k = 1 } } } }
+    assert.is_false((guarded(ir, "1", 100, 1, { [0] = 1 })))
+    assert.is_false((guarded(ir, 1, 100, 0, { [0] = 1 })))
+    assert.is_false((guarded(ir, 0.5, 100, 1, { [0] = 1 })))
+    assert.is_false((guarded(ir, 1, 1e300, 1.0, { [0] = 1 })))
+  end)
+
+  it("raises in strict mode with the reason and the loop's place", function()
+    local ir = { nslots = 2, liveout = { 0 }, ops = { { "add", 0, 0, 1 } } }
+    local p = plan(ir)
+    local g = core._guard(p, 2, true, "fib.lua:4")
+    assert.has_error(function() g(1, 100, 1, 1, "x") end,
+      "cpm: fib.lua:4: a value of the loop is not a number of a type it can follow")
+  end)
+
+  if LUA54 then
+    it("wraps around exactly like Lua integers", function()
+      local ir = { nslots = 3, liveout = { 0, 1 },
+        ops = { { "add", 2, 0, 1 }, { "move", 0, 1 }, { "move", 1, 2 } } }
+      local ok, out = guarded(ir, 1, 1000, 1, { [0] = 0, [1] = 1 })
+      local a, b = 0, 1
+      for _ = 1, 1000 do a, b = b, a + b end
+      assert.is_true(ok)
+      assert.are.equal(a, out[0])
+      assert.are.equal(b, out[1])
+    end)
+
+    it("refuses to mix floats with bignums (Lua 5.4 would round)", function()
+      local ir = { nslots = 2, liveout = { 0, 1 }, ops = {
+        { "add", 0, 0, 1 }, { "add", 1, 1, { k = 1.0 } } } }
+      assert.is_false((guarded(ir, 1, 100, 1, { [0] = big(1), [1] = 1.0 })))
+    end)
+  end
+
+  it("computes bignum results exactly", function()
+    local ir = { nslots = 3, liveout = { 0, 1 },
+      ops = { { "add", 2, 0, 1 }, { "move", 0, 1 }, { "move", 1, 2 } } }
+    local ok, out = guarded(ir, 1, 300, 1, { [0] = big(0), [1] = big(1) })
+    local a, b = big(0), big(1)
+    for _ = 1, 300 do a, b = b, a + b end
+    assert.is_true(ok)
+    assert.is_true(cpm.isbig(out[0]))
+    assert.is_true(cpm.eq(a, out[0]))
+    assert.is_true(cpm.eq(b, out[1]))
+  end)
+
+  it("refuses bignum loops whose values may exceed the size limit", function()
+    local old = cpm.maxbits()
+    cpm.maxbits(1000)
+    local ir = { nslots = 1, liveout = { 0 }, ops = { { "mul", 0, 0, { k = 2 } } } }
+    local ok, why = guarded(ir, 1, 2000, 1, { [0] = big(1) })
+    cpm.maxbits(old)
+    assert.is_false(ok)
+    assert.is_string(why)
+  end)
+end)
+
+describe("the core against plain Lua loops (differential)", function()
+  local gen = ir_run.generator
+  local kinds = LUA54 and { "int", "int", "float", "big", "mixed" } or { "float", "big", "mixed" }
+  for _, kind in ipairs(kinds) do
+    it("agrees on thousands of random affine bodies over " .. kind .. " values", function()
+      local seed = os.time() + #kind
+      local rnd = gen.new(seed)
+      local runs, optimized = 0, 0
+      for case = 1, 1500 do
+        local ir, env, a, b, c = rnd:loop(kind)
+        local ok_ref, ref = pcall(ir_run.run, ir, a, b, c, env)
+        local ok, out, info = guarded(ir, a, b, c, env)
+        runs = runs + 1
+        if ok then
+          optimized = optimized + 1
+          assert.is_true(ok_ref, "the guard computed a loop that raises; seed " .. seed .. " case " .. case)
+          for _, s in ipairs(info.outputs) do
+            local eq, msg = same(ref[s], out[s])
+            assert(eq, ("seed %d case %d slot %d: %s\n%s"):format(seed, case, s, msg,
+              ir_run.describe(ir, a, b, c, env)))
+          end
+        end
+      end
+      -- the generator makes mostly plannable, mostly exact loops: most of
+      -- them must actually have been computed by the guard
+      assert(optimized > runs / 3, ("only %d of %d optimized"):format(optimized, runs))
+      print(("# %s: %d of %d optimized"):format(kind, optimized, runs))
+    end)
+  end
+end)
