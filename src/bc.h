@@ -112,6 +112,9 @@ bc_Chunk *bc_newchunk (lua_State *L);
 /* Checks that argument 'arg' is a chunk; returns it.  Raises otherwise. */
 bc_Chunk *bc_checkchunk (lua_State *L, int arg);
 
+/* Raises the formatted message (lua_pushfstring) without a position. */
+int bc_error (lua_State *L, const char *fmt, ...);
+
 /* Allocation in the chunk's arena; raise "cpm: not enough memory". */
 void *bc_alloc (lua_State *L, bc_Chunk *c, size_t size);
 void *bc_realloc (lua_State *L, bc_Chunk *c, void *p, size_t size);
@@ -191,15 +194,17 @@ void bc_setlines (lua_State *L, bc_Chunk *c, bc_Proto *p,
 ** Why 'n' instructions cannot be inserted before 'pc' of 'p' (a static
 ** string), or NULL when they can: pc out of [0, ncode], pc splitting an
 ** instruction from the one that completes it (a test and its jump, an
-** arithmetic and its MMBIN, LOADKX and EXTRAARG, ...), or a relocated jump
-** that would no longer fit its field.
+** arithmetic and its MMBIN, LOADKX and EXTRAARG, ...), pc 0 before
+** VARARGPREP, or a relocated jump that would no longer fit its field.
 */
 const char *bc_caninsert (const bc_Proto *p, int pc, int n, int land);
 
 /*
 ** Inserts ins[0 .. n-1] before 'pc' (pc == ncode appends).  Relocates
 ** every jump of the old code (JMP, FORPREP, FORLOOP, TFORPREP, TFORLOOP)
-** and the scopes of local variables; the new instructions carry 'line'
+** and the scopes of local variables (TFORPREP keeps landing on its
+** TFORCALL, which the VM runs without dispatching it, whatever 'land'
+** says); the new instructions carry 'line'
 ** (ignored when the proto is stripped) and are not relocated: their jump
 ** offsets are taken as final.  Raises "cpm: cannot insert (why)".
 */

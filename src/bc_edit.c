@@ -21,23 +21,23 @@ int bc_getlines (lua_State *L, const bc_Proto *p, int *lines) {
   if (p->nlineinfo == 0)
     return 0;
   if (p->nlineinfo != p->ncode)
-    luaL_error(L, "cpm: bad line information (%d entries for %d "
+    bc_error(L, "cpm: bad line information (%d entries for %d "
                   "instructions)", p->nlineinfo, p->ncode);
   for (pc = 0; pc < p->ncode; pc++) {
     if (p->lineinfo[pc] == BC_ABSLINE) {
       if (ai >= p->nabsline || p->absline[ai].pc != pc)
-        luaL_error(L, "cpm: bad line information (no absolute line at %d)",
+        bc_error(L, "cpm: bad line information (no absolute line at %d)",
                    pc);
       line = p->absline[ai++].line;
     }
     else
       line += p->lineinfo[pc];
     if (line < 0 || line > INT_MAX)
-      luaL_error(L, "cpm: bad line information (line out of range)");
+      bc_error(L, "cpm: bad line information (line out of range)");
     lines[pc] = (int)line;
   }
   if (ai != p->nabsline)
-    luaL_error(L, "cpm: bad line information (unused absolute lines)");
+    bc_error(L, "cpm: bad line information (unused absolute lines)");
   return 1;
 }
 
@@ -119,6 +119,18 @@ static int jumpfield (bc_Instr i, int q, int t, int *field) {
 }
 
 
+/*
+** Where the jump 'i' of the old code lands after the insertion.  The VM
+** runs the target of TFORPREP as its TFORCALL without dispatching it, so
+** that target always stays on the TFORCALL, whatever 'land' says.
+*/
+static int newtarget (bc_Instr i, int q, int pc, int n, int land) {
+  if (BC_GET_OPCODE(i) == BC_OP_TFORPREP)
+    land = BC_LANDAFTER;
+  return relabel(bc_jumptarget(i, q), pc, n, land);
+}
+
+
 static int isjump (bc_Instr i) {
   const bc_OpInfo *op = &bc_opinfo[BC_GET_OPCODE(i)];
   return op->name != NULL && (op->flags & BC_FJUMP);
@@ -149,11 +161,14 @@ const char *bc_caninsert (const bc_Proto *p, int pc, int n, int land) {
     return "bad instruction count";
   if (paired(p, pc))
     return "pc splits an instruction from the one that completes it";
+  /* before VARARGPREP the frame is not set up yet (and hooks not on) */
+  if (pc == 0 && p->ncode > 0 && BC_GET_OPCODE(p->code[0]) == BC_OP_VARARGPREP)
+    return "pc precedes VARARGPREP";
   for (q = 0; q < p->ncode; q++) {
     bc_Instr i = p->code[q];
     int field;
     if (isjump(i)) {
-      int t = relabel(bc_jumptarget(i, q), pc, n, land);
+      int t = newtarget(i, q, pc, n, land);
       if (!jumpfield(i, q >= pc ? q + n : q, t, &field))
         return "a relocated jump does not fit";
     }
@@ -168,7 +183,7 @@ void bc_insert (lua_State *L, bc_Chunk *c, bc_Proto *p, int pc,
   int *lines = NULL;
   int q, old = p->ncode;
   if (why != NULL)
-    luaL_error(L, "cpm: cannot insert (%s)", why);
+    bc_error(L, "cpm: cannot insert (%s)", why);
   if (p->nlineinfo > 0) {
     lines = (int *)bc_alloc(L, c, sizeof(int) * ((size_t)old + n + 1));
     bc_getlines(L, p, lines);
@@ -183,7 +198,7 @@ void bc_insert (lua_State *L, bc_Chunk *c, bc_Proto *p, int pc,
     bc_Instr *i = &p->code[q];
     int field;
     if (isjump(*i)) {
-      int t = relabel(bc_jumptarget(*i, q), pc, n, land);
+      int t = newtarget(*i, q, pc, n, land);
       jumpfield(*i, q >= pc ? q + n : q, t, &field);
       if (BC_GET_OPCODE(*i) == BC_OP_JMP)
         BC_SETARG_sJ(*i, field);
@@ -237,17 +252,17 @@ int bc_addconst (lua_State *L, bc_Chunk *c, bc_Proto *p, const bc_Const *k) {
       break;
     case BC_VSHRSTR: case BC_VLNGSTR:  /* Lua decides by the length */
       if (nk.u.s.s == NULL)
-        luaL_error(L, "cpm: absent string constant");
+        bc_error(L, "cpm: absent string constant");
       nk.tag = nk.u.s.len <= BC_MAXSHORTLEN ? BC_VSHRSTR : BC_VLNGSTR;
       break;
     default:
-      luaL_error(L, "cpm: bad constant type %d", nk.tag);
+      bc_error(L, "cpm: bad constant type %d", nk.tag);
   }
   for (i = 0; i < p->nk; i++)
     if (sameconst(&p->k[i], &nk))
       return i;
   if (p->nk >= BC_MAXARG_Ax)
-    luaL_error(L, "cpm: too many constants");
+    bc_error(L, "cpm: too many constants");
   if (nk.tag == BC_VSHRSTR || nk.tag == BC_VLNGSTR) {
     char *s = (char *)bc_alloc(L, c, nk.u.s.len + 1);
     memcpy(s, k->u.s.s, nk.u.s.len);
@@ -264,10 +279,10 @@ int bc_addupval (lua_State *L, bc_Chunk *c, bc_Proto *p, int instack,
                  int idx, int kind, const char *name, size_t namelen) {
   bc_Upval *u;
   if (p->nup >= BC_MAXUPVAL)
-    luaL_error(L, "cpm: too many upvalues");
+    bc_error(L, "cpm: too many upvalues");
   if (instack < 0 || instack > 1 || idx < 0 || idx > 255 || kind < 0 ||
       kind > 255)
-    luaL_error(L, "cpm: bad upvalue description");
+    bc_error(L, "cpm: bad upvalue description");
   bc_growvec(L, c, p, up, p->nup + 1);
   u = &p->up[p->nup];
   u->instack = (unsigned char)instack;
@@ -291,7 +306,7 @@ int bc_addupval (lua_State *L, bc_Chunk *c, bc_Proto *p, int instack,
 
 void bc_needstack (lua_State *L, bc_Proto *p, int size) {
   if (size > BC_MAXSTACK)
-    luaL_error(L, "cpm: function needs too many registers");
+    bc_error(L, "cpm: function needs too many registers");
   if (size > p->maxstacksize)
     p->maxstacksize = (unsigned char)size;
 }

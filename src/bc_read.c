@@ -21,7 +21,7 @@ typedef struct LoadState {
 
 
 static void error (LoadState *S, const char *why) {
-  luaL_error(S->L, "cpm: bad binary format (%s)", why);
+  bc_error(S->L, "cpm: bad binary format (%s)", why);
 }
 
 

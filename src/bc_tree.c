@@ -8,6 +8,7 @@
 
 #if CPM_LUA54
 
+#include <stdarg.h>
 #include <string.h>
 
 /* header of each allocation; the union keeps the payload aligned */
@@ -20,8 +21,17 @@ union bc_Block {
 };
 
 
+int bc_error (lua_State *L, const char *fmt, ...) {
+  va_list argp;
+  va_start(argp, fmt);
+  lua_pushvfstring(L, fmt, argp);
+  va_end(argp);
+  return lua_error(L);
+}
+
+
 static void nomemory (lua_State *L) {
-  luaL_error(L, "cpm: not enough memory");
+  bc_error(L, "cpm: not enough memory");
 }
 
 
@@ -84,7 +94,7 @@ void *bc_growarray (lua_State *L, bc_Chunk *c, void *a, int *size, int need,
                     size_t elem) {
   int n;
   if (need < 0 || need > (INT32_MAX / 2))
-    luaL_error(L, "cpm: chunk too large");
+    bc_error(L, "cpm: chunk too large");
   n = *size * 2;
   if (n < need)
     n = need;

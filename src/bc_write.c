@@ -172,7 +172,7 @@ static void dumpHeader (DumpState *D) {
 void bc_write (lua_State *L, const bc_Chunk *c) {
   DumpState D;
   if (c->main == NULL)
-    luaL_error(L, "cpm: empty chunk");
+    bc_error(L, "cpm: empty chunk");
   D.L = L;
   luaL_buffinit(L, &D.b);
   dumpHeader(&D);
