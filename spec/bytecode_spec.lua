@@ -592,6 +592,36 @@ describe("constants", function()
 end)
 
 
+describe("upvalues", function()
+  it("adds an upvalue with its name to the main function and its closure",
+     function()
+    local d = dump(load("local x = ... return x"))
+    local r, i = core._bc_addupval(d, {}, 1, 0, 0, "extra")
+    assert.are.equal(1, i)  -- after _ENV
+    local f = assert(load(r, "u", "b"))
+    assert.are.equal("_ENV", debug.getupvalue(f, 1))
+    assert.are.equal("extra", debug.getupvalue(f, 2))
+    assert.are.equal(7, f(7))
+  end)
+
+  it("adds a nameless upvalue to a stripped function", function()
+    local d = dump(load("local x = ... return x"), true)
+    local r = core._bc_addupval(d, {}, 1, 0, 0, "extra")
+    local f = assert(load(r, "u", "b"))
+    assert.are.equal("(no name)", debug.getupvalue(f, 2))
+    assert.is_nil(debug.getupvalue(f, 3))
+    assert.are.equal(7, f(7))
+  end)
+
+  it("refuses more than 255 upvalues", function()
+    local d = dump(load("return 1"))
+    for _ = 1, 254 do d = core._bc_addupval(d, {}, 1, 0, 0) end
+    assert.has_error(function() core._bc_addupval(d, {}, 1, 0, 0) end,
+                     "cpm: too many upvalues")
+  end)
+end)
+
+
 describe("bad input", function()
   local good = dump(function(a) return a + 1 end)
   local HEADER = 31  -- signature .. LUAC_NUM

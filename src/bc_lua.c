@@ -335,6 +335,27 @@ static int lbc_addconst (lua_State *L) {
 }
 
 
+/* _bc_addupval(s, path, instack, idx, kind [, name]) -> new dump, index
+   (0-based) of the new upvalue */
+static int lbc_addupval (lua_State *L) {
+  int instack = (int)luaL_checkinteger(L, 3);
+  int idx = (int)luaL_checkinteger(L, 4);
+  int kind = (int)luaL_checkinteger(L, 5);
+  size_t len = 0;
+  const char *name = luaL_optlstring(L, 6, NULL, &len);
+  bc_Chunk *c;
+  bc_Proto *p;
+  int i;
+  lua_settop(L, 6);
+  c = readarg(L, 1);
+  p = patharg(L, c, 2);
+  i = bc_addupval(L, c, p, instack, idx, kind, name, len);
+  bc_write(L, c);
+  lua_pushinteger(L, i);
+  return 2;
+}
+
+
 static const luaL_Reg bc_funcs[] = {
   {"_bc_roundtrip", lbc_roundtrip},
   {"_bc_reencode_lines", lbc_reencode_lines},
@@ -342,6 +363,7 @@ static const luaL_Reg bc_funcs[] = {
   {"_bc_protos", lbc_protos},
   {"_bc_insert_nops", lbc_insert_nops},
   {"_bc_addconst", lbc_addconst},
+  {"_bc_addupval", lbc_addupval},
   {NULL, NULL}
 };
 
