@@ -27,7 +27,12 @@ build = {
     ["cpm"] = "lua/cpm/init.lua",
     ["cpm.core"] = {
       sources = {
+        "src/bc_edit.c",
         "src/bc_lua.c",
+        "src/bc_opcodes.c",
+        "src/bc_read.c",
+        "src/bc_tree.c",
+        "src/bc_write.c",
         "src/big.c",
         "src/mat_lua.c",
         "src/module.c",
