@@ -86,5 +86,6 @@ void range_open (lua_State *L, int mod, int cfg);
 void bc_open (lua_State *L, int mod, int cfg);
 void mat_open (lua_State *L, int mod, int cfg);
 void plan_open (lua_State *L, int mod, int cfg);
+void opt54_open (lua_State *L, int mod, int cfg);
 
 #endif

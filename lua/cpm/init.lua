@@ -1,8 +1,105 @@
 -- cpm: automatic algorithmic speed-ups for Lua loops.
--- This file is `require "cpm"`; the C part is `cpm.core`.
+-- This file is `require "cpm"`: the public API.  The C part is `cpm.core`
+-- (its names starting with an underscore are internal).
 local core = require "cpm.core"
 
+local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
+local load, loadfile = load, loadfile
+local table_sort, table_concat = table.sort, table.concat
+local math_type = math.type
+
 local M = {}
-for k, v in pairs(core) do M[k] = v end
+
+-- the value types, straight from C
+for _, name in ipairs { "big", "isbig", "eq", "cmp", "range", "maxbits" } do
+  M[name] = core[name]
+end
+M.vm = core.vm
+
+local LUA54 = core.vm == "Lua 5.4"
+
+
+local function isinteger(v)
+  if math_type then return math_type(v) == "integer" end
+  return type(v) == "number" and v == math.floor(v) and v > -2^63 and v < 2^63
+end
+
+-- Checks the options table of optimize/explain; returns limit, strict, frontend.
+local function options(fname, opts)
+  if opts == nil then return nil, false, nil end
+  if type(opts) ~= "table" then
+    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+  end
+  local limit, strict, frontend = opts.iters_limit, opts.strict, opts.frontend
+  if limit ~= nil and (not isinteger(limit) or limit < 2) then
+    error(("bad argument #2 to '%s' (iters_limit must be an integer >= 2)"):format(fname), 3)
+  end
+  if strict ~= nil and type(strict) ~= "boolean" then
+    error(("bad argument #2 to '%s' (strict must be a boolean)"):format(fname), 3)
+  end
+  if frontend ~= nil and frontend ~= "bytecode" and frontend ~= "source" then
+    error(("bad argument #2 to '%s' (frontend must be \"bytecode\" or \"source\")"):format(fname), 3)
+  end
+  if frontend == "bytecode" and not LUA54 then
+    error(("bad argument #2 to '%s' (the bytecode front end needs Lua 5.4)"):format(fname), 3)
+  end
+  return limit, strict or false, frontend
+end
+
+local source_frontend  -- loaded on first use (it needs LPeg)
+
+-- Runs the front end; returns g, report.
+local function run(fname, f, opts)
+  if type(f) ~= "function" then
+    error(("bad argument #1 to '%s' (function expected, got %s)"):format(
+      fname, f == nil and "no value" or type(f)), 3)
+  end
+  local limit, strict, frontend = options(fname, opts)
+  if LUA54 and frontend ~= "source" then
+    return core._optimize54(f, limit, strict)
+  end
+  source_frontend = source_frontend or require "cpm.source"
+  return source_frontend.optimize(f, limit, strict)
+end
+
+
+--- cpm.optimize(f [, opts]) -> g
+function M.optimize(f, opts)
+  return (run("optimize", f, opts))
+end
+
+
+--- cpm.explain(f [, opts]) -> text: every loop of f, its line, and
+--- whether it is optimized or why not.
+function M.explain(f, opts)
+  local _, rep = run("explain", f, opts)
+  if #rep == 0 then return "no loops" end
+  table_sort(rep, function(a, b) return a.line < b.line end)
+  local info = debug.getinfo(f, "S")
+  local src = info and info.short_src or "?"
+  local lines = {}
+  for i, r in ipairs(rep) do
+    lines[i] = ("%s:%d: loop %s"):format(src, r.line,
+      r.optimized and "optimized" or ("not optimized: " .. tostring(r.reason)))
+  end
+  return table_concat(lines, "\n")
+end
+
+
+--- cpm.load(chunk [, chunkname [, mode [, env]]]): like load, with every
+--- function of the chunk optimized.
+function M.load(chunk, ...)
+  local f, err = load(chunk, ...)
+  if not f then return nil, err end
+  return M.optimize(f)
+end
+
+
+--- cpm.loadfile([filename [, mode [, env]]]): like loadfile, optimized.
+function M.loadfile(...)
+  local f, err = loadfile(...)
+  if not f then return nil, err end
+  return M.optimize(f)
+end
 
 return M

@@ -1,0 +1,301 @@
+/*
+** find54.c -- finds the for loops of a Lua 5.4 prototype and lowers each
+** loop body to the IR.
+**
+** A body is lowered when it is straight-line code of moves, loads,
+** upvalue reads and writes, field reads and arithmetic.  An arithmetic
+** instruction is always followed by its MMBIN companion, which names the
+** operator and the operands exactly as the VM would hand them to a
+** metamethod (x - 1 is ADDI -1 for the VM, but MMBINI says "x - 1"); the
+** lowering takes the operation from the companion.
+*/
+#include <string.h>
+
+#include "find54.h"
+
+#if CPM_LUA54
+
+#define TM_ADD		6	/* ltm.h: TM_ADD .. TM_SHR follow IR_ADD .. IR_SHR */
+#define TM_SHR		17
+
+
+static int refuse (find54_Loop *lp, int line, const char *why) {
+  lp->lowered = 0;
+  lp->why.line = line;
+  strncpy(lp->why.msg, why, sizeof(lp->why.msg) - 1);
+  lp->why.msg[sizeof(lp->why.msg) - 1] = '\0';
+  return 0;
+}
+
+
+typedef struct Lower {
+  lua_State *L;
+  bc_Chunk *c;
+  bc_Proto *p;
+  const int *lines;	/* absolute line of each pc, or NULL */
+  find54_Loop *lp;
+} Lower;
+
+
+static int lineof (const Lower *lw, int pc) {
+  return lw->lines ? lw->lines[pc] : 0;
+}
+
+
+static ir_Op *newop (Lower *lw, ir_Code code, int a, int line) {
+  find54_Loop *lp = lw->lp;
+  ir_Op *op;
+  bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
+  op = &lp->ops[lp->nops++];
+  memset(op, 0, sizeof(*op));
+  op->code = code;
+  op->a = a;
+  op->line = line;
+  if (a < FIND54_UPSLOT ? a < lp->base : 1)  /* an enclosing local or an upvalue */
+    lp->liveout[a] = 1;
+  return op;
+}
+
+
+static ir_Arg newconst (Lower *lw, ir_Const k) {
+  find54_Loop *lp = lw->lp;
+  bc_growvec(lw->L, lw->c, lp, k, lp->nk + 1);
+  lp->k[lp->nk] = k;
+  return ir_mkconst(lp->nk++);
+}
+
+
+static ir_Arg kint (Lower *lw, lua_Integer i) {
+  ir_Const k;
+  k.type = IR_KINT;
+  k.u.i = i;
+  return newconst(lw, k);
+}
+
+
+static ir_Arg kflt (Lower *lw, lua_Number n) {
+  ir_Const k;
+  k.type = IR_KFLT;
+  k.u.n = n;
+  return newconst(lw, k);
+}
+
+
+static ir_Arg ktag (Lower *lw, ir_CType t) {
+  ir_Const k;
+  k.type = t;
+  return newconst(lw, k);
+}
+
+
+/* Constant K[idx] of the prototype as an operand. */
+static ir_Arg kconst (Lower *lw, int idx) {
+  const bc_Const *bk = &lw->p->k[idx];
+  ir_Const k;
+  switch (bk->tag) {
+    case BC_VNIL: return ktag(lw, IR_KNIL);
+    case BC_VFALSE: return ktag(lw, IR_KFALSE);
+    case BC_VTRUE: return ktag(lw, IR_KTRUE);
+    case BC_VNUMINT: return kint(lw, bk->u.i);
+    case BC_VNUMFLT: return kflt(lw, bk->u.n);
+    default:
+      k.type = IR_KSTR;
+      k.u.s.s = bk->u.s.s ? bk->u.s.s : "";
+      k.u.s.len = bk->u.s.len;
+      return newconst(lw, k);
+  }
+}
+
+
+static void move (Lower *lw, int a, ir_Arg b, int line) {
+  newop(lw, IR_MOVE, a, line)->b = b;
+}
+
+
+/* An arithmetic instruction at 'pc' and its MMBIN companion at pc + 1. */
+static int arith (Lower *lw, int pc) {
+  bc_Instr i = lw->p->code[pc], mm;
+  int line = lineof(lw, pc), ev, flip = 0;
+  ir_Arg x, y;
+  ir_Op *op;
+  if (pc + 1 >= lw->p->ncode)
+    return refuse(lw->lp, line, "arithmetic without its metamethod companion");
+  mm = lw->p->code[pc + 1];
+  ev = BC_GETARG_C(mm);
+  if (ev < TM_ADD || ev > TM_SHR)
+    return refuse(lw->lp, line, "arithmetic with an unknown metamethod");
+  x = BC_GETARG_A(mm);
+  switch (BC_GET_OPCODE(mm)) {
+    case BC_OP_MMBIN: y = BC_GETARG_B(mm); break;
+    case BC_OP_MMBINI: y = kint(lw, BC_GETARG_sB(mm)); flip = BC_GETARG_k(mm); break;
+    case BC_OP_MMBINK: y = kconst(lw, BC_GETARG_B(mm)); flip = BC_GETARG_k(mm); break;
+    default: return refuse(lw->lp, line, "arithmetic without its metamethod companion");
+  }
+  op = newop(lw, IR_ARITH, BC_GETARG_A(i), line);
+  op->aop = ev - TM_ADD;
+  op->b = flip ? y : x;
+  op->c = flip ? x : y;
+  return 1;
+}
+
+
+/* The reason an instruction cannot be part of an affine body. */
+static const char *forbidden (int o) {
+  switch (o) {
+    case BC_OP_CALL: case BC_OP_TAILCALL: case BC_OP_SELF:
+      return "call in loop body";
+    case BC_OP_SETTABUP: case BC_OP_SETTABLE: case BC_OP_SETI:
+    case BC_OP_SETFIELD: case BC_OP_SETLIST:
+      return "table write in loop body";
+    case BC_OP_NEWTABLE: return "table constructor in loop body";
+    case BC_OP_JMP: return "break, goto or branch in loop body";
+    case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE: case BC_OP_EQK:
+    case BC_OP_EQI: case BC_OP_LTI: case BC_OP_LEI: case BC_OP_GTI:
+    case BC_OP_GEI: case BC_OP_TEST: case BC_OP_TESTSET:
+    case BC_OP_LFALSESKIP:
+      return "comparison or branch in loop body";
+    case BC_OP_CONCAT: return "concatenation in loop body";
+    case BC_OP_LEN: return "length operator in loop body";
+    case BC_OP_NOT: return "'not' in loop body";
+    case BC_OP_CLOSURE: return "function definition in loop body";
+    case BC_OP_VARARG: return "vararg in loop body";
+    case BC_OP_FORPREP: case BC_OP_TFORPREP: return "nested loop in loop body";
+    case BC_OP_RETURN: case BC_OP_RETURN0: case BC_OP_RETURN1:
+      return "return in loop body";
+    case BC_OP_CLOSE: case BC_OP_TBC: return "to-be-closed variable in loop body";
+    default: return "instruction not supported in loop body";
+  }
+}
+
+
+/* Lowers the body [first, end) of loop 'lp'. */
+static int lower (Lower *lw, int first, int end) {
+  bc_Proto *p = lw->p;
+  int pc;
+  for (pc = first; pc < end; pc++) {
+    bc_Instr i = p->code[pc];
+    int o = BC_GET_OPCODE(i), a = BC_GETARG_A(i), line = lineof(lw, pc), r;
+    ir_Op *op;
+    switch (o) {
+      case BC_OP_MOVE: move(lw, a, BC_GETARG_B(i), line); break;
+      case BC_OP_LOADI: move(lw, a, kint(lw, BC_GETARG_sBx(i)), line); break;
+      case BC_OP_LOADF:
+        move(lw, a, kflt(lw, (lua_Number)BC_GETARG_sBx(i)), line);
+        break;
+      case BC_OP_LOADK: move(lw, a, kconst(lw, BC_GETARG_Bx(i)), line); break;
+      case BC_OP_LOADKX:
+        if (pc + 1 >= end) return refuse(lw->lp, line, "malformed LOADKX");
+        move(lw, a, kconst(lw, BC_GETARG_Ax(p->code[++pc])), line);
+        break;
+      case BC_OP_LOADFALSE: move(lw, a, ktag(lw, IR_KFALSE), line); break;
+      case BC_OP_LOADTRUE: move(lw, a, ktag(lw, IR_KTRUE), line); break;
+      case BC_OP_LOADNIL:
+        for (r = a; r <= a + BC_GETARG_B(i); r++) move(lw, r, ktag(lw, IR_KNIL), line);
+        break;
+      case BC_OP_GETUPVAL: move(lw, a, FIND54_UPSLOT + BC_GETARG_B(i), line); break;
+      case BC_OP_SETUPVAL: move(lw, FIND54_UPSLOT + BC_GETARG_B(i), a, line); break;
+      case BC_OP_GETTABUP:
+        op = newop(lw, IR_INDEX, a, line);
+        op->b = FIND54_UPSLOT + BC_GETARG_B(i);
+        op->c = kconst(lw, BC_GETARG_C(i));
+        break;
+      case BC_OP_GETTABLE:
+        op = newop(lw, IR_INDEX, a, line);
+        op->b = BC_GETARG_B(i);
+        op->c = BC_GETARG_C(i);
+        break;
+      case BC_OP_GETI:
+        op = newop(lw, IR_INDEX, a, line);
+        op->b = BC_GETARG_B(i);
+        op->c = kint(lw, BC_GETARG_C(i));
+        break;
+      case BC_OP_GETFIELD:
+        op = newop(lw, IR_INDEX, a, line);
+        op->b = BC_GETARG_B(i);
+        op->c = kconst(lw, BC_GETARG_C(i));
+        break;
+      case BC_OP_UNM: case BC_OP_BNOT:
+        op = newop(lw, IR_UNARY, a, line);
+        op->aop = o == BC_OP_UNM ? IR_UNM : IR_BNOT;
+        op->b = BC_GETARG_B(i);
+        break;
+      default:
+        if (bc_opinfo[o].flags & BC_FMM) {
+          if (!arith(lw, pc)) return 0;
+          pc++;  /* the companion */
+          break;
+        }
+        return refuse(lw->lp, line, forbidden(o));
+    }
+  }
+  return 1;
+}
+
+
+/* Sets up loop 'lp' found at 'prep' and lowers its body. */
+static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
+  bc_Proto *p = lw->p;
+  bc_Instr i = p->code[prep];
+  int nslots = FIND54_UPSLOT + p->nup, first = prep + 1, end;
+  memset(lp, 0, sizeof(*lp));
+  lw->lp = lp;
+  lp->prep = prep;
+  lp->base = BC_GETARG_A(i);
+  lp->line = lineof(lw, prep);
+  lp->liveout = (unsigned char *)bc_alloc(lw->L, lw->c, (size_t)nslots);
+  memset(lp->liveout, 0, (size_t)nslots);
+  lp->lowered = 1;
+  if (BC_GET_OPCODE(i) == BC_OP_FORPREP) {
+    lp->kind = IR_FORNUM;
+    lp->last = bc_jumptarget(i, prep) - 1;  /* the exit follows FORLOOP */
+    end = lp->last;
+    lp->ir.index = lp->base + 3;
+  }
+  else {  /* TFORPREP: jumps to TFORCALL, followed by TFORLOOP */
+    int call = bc_jumptarget(i, prep);
+    lp->kind = IR_FORRANGE;
+    lp->last = call + 1;
+    end = call;
+    lp->ir.index = lp->base + 4;
+    if (BC_GETARG_C(p->code[call]) != 1)
+      refuse(lp, lp->line, "generic for with more than one variable");
+  }
+  if (lp->lowered && end - first > IR_MAXOPS / 2)
+    refuse(lp, lp->line, "loop body too large");
+  if (lp->lowered) lower(lw, first, end);
+  lp->ir.kind = lp->kind;
+  lp->ir.line = lp->line;
+  lp->ir.nslots = nslots;
+  lp->ir.ops = lp->ops;
+  lp->ir.nops = lp->nops;
+  lp->ir.k = lp->k;
+  lp->ir.nk = lp->nk;
+  lp->ir.liveout = lp->liveout;
+}
+
+
+int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
+                  find54_Loop **loops) {
+  Lower lw;
+  int pc, n = 0, *lines;
+  find54_Loop *all;
+  for (pc = 0; pc < p->ncode; pc++) {
+    int o = BC_GET_OPCODE(p->code[pc]);
+    n += (o == BC_OP_FORPREP || o == BC_OP_TFORPREP);
+  }
+  *loops = NULL;
+  if (n == 0) return 0;
+  lines = (int *)bc_alloc(L, c, sizeof(int) * ((size_t)p->ncode + 1));
+  lw.L = L; lw.c = c; lw.p = p;
+  lw.lines = bc_getlines(L, p, lines) ? lines : NULL;
+  all = (find54_Loop *)bc_alloc(L, c, sizeof(find54_Loop) * (size_t)n);
+  n = 0;
+  for (pc = 0; pc < p->ncode; pc++) {
+    int o = BC_GET_OPCODE(p->code[pc]);
+    if (o == BC_OP_FORPREP || o == BC_OP_TFORPREP) takeloop(&lw, &all[n++], pc);
+  }
+  *loops = all;
+  return n;
+}
+
+#endif

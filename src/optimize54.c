@@ -1,0 +1,231 @@
+/*
+** optimize54.c -- cpm.optimize on Lua 5.4: the bytecode front end.
+**
+**   lua_dump(f) -> bc_read -> for every prototype: find54 (loops, IR) ->
+**   plan_make -> rewrite54 (guard calls) -> bc_write -> lua_load ->
+**   lua_upvaluejoin with f's upvalues, and the hook table in the upvalue
+**   that the rewrite added.
+**
+** Internal entry point: cpm.core._optimize54(f, iters_limit, strict)
+**   -> g, report     report = { { line =, optimized =, reason = }, ... }
+** g is f itself when no loop was rewritten.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "guard.h"
+#include "plan.h"
+#include "rewrite54.h"
+
+#if CPM_LUA54
+
+#define MAXPROTOS	1024	/* prototypes whose hook upvalue is tracked */
+
+/* Stack slots of the driver (fixed positions, see lopt). */
+enum { F = 1, LIMIT, STRICT, REPORT = 4, PLANS, HOOKS, CHUNK };
+
+
+typedef struct Opt {
+  lua_State *L;
+  bc_Chunk *c;
+  lua_Integer limit;
+  int strict;
+  const char *where;	/* f's short source */
+  int nloops;		/* planned loops, numbered from 1 */
+  int nreport;
+  int nprotos;
+  struct { bc_Proto *p; int hook; } hooks[MAXPROTOS];
+} Opt;
+
+
+/* {======================================================
+** Reading
+** ======================================================= */
+
+typedef struct DumpState {
+  int init;
+  luaL_Buffer b;
+} DumpState;
+
+static int dumpwriter (lua_State *L, const void *b, size_t size, void *ud) {
+  DumpState *d = (DumpState *)ud;
+  if (!d->init) {
+    d->init = 1;
+    luaL_buffinit(L, &d->b);
+  }
+  luaL_addlstring(&d->b, (const char *)b, size);
+  return 0;
+}
+
+/* Protected: (f) -> chunk */
+static int readfunction (lua_State *L) {
+  DumpState d;
+  size_t len;
+  const char *s;
+  d.init = 0;
+  lua_settop(L, 1);
+  if (lua_dump(L, dumpwriter, &d, 0) != 0 || !d.init)
+    return luaL_error(L, "cpm: cannot dump the function");
+  luaL_pushresult(&d.b);
+  s = lua_tolstring(L, -1, &len);
+  bc_read(L, s, len);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+static void report (Opt *o, int line, int optimized, const char *why) {
+  lua_State *L = o->L;
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, line);
+  lua_setfield(L, -2, "line");
+  lua_pushboolean(L, optimized);
+  lua_setfield(L, -2, "optimized");
+  if (why != NULL) {
+    lua_pushstring(L, why);
+    lua_setfield(L, -2, "reason");
+  }
+  lua_rawseti(L, REPORT, ++o->nreport);
+  if (!optimized && o->strict)
+    luaL_error(L, "cpm: %s:%d: %s", o->where, line, why);
+}
+
+
+/* The hook upvalue of the prototype at 'path', added (with every
+   ancestor's) when missing; -1 when there is no room. */
+static int hookof (Opt *o, const int *path, int depth) {
+  bc_Proto *p = bc_find(o->c, path, depth);
+  int i, parent;
+  for (i = 0; i < o->nprotos; i++)
+    if (o->hooks[i].p == p) return o->hooks[i].hook;
+  if (o->nprotos >= MAXPROTOS || p->nup >= BC_MAXUPVAL) return -1;
+  if (depth == 0)
+    i = bc_addupval(o->L, o->c, p, 0, 0, 0, "(cpm)", 5);
+  else {
+    parent = hookof(o, path, depth - 1);
+    if (parent < 0) return -1;
+    i = bc_addupval(o->L, o->c, p, 0, parent, 0, "(cpm)", 5);
+  }
+  o->hooks[o->nprotos].p = p;
+  o->hooks[o->nprotos++].hook = i;
+  return i;
+}
+
+
+/* Plans and rewrites the loops of one prototype, last loop first so that
+   insertions do not move the loops still to be done. */
+static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
+  Opt *o = (Opt *)ud;
+  lua_State *L = o->L;
+  find54_Loop *loops;
+  int n = find54_loops(L, o->c, p, &loops), i;
+  for (i = n - 1; i >= 0; i--) {
+    find54_Loop *lp = &loops[i];
+    plan_Refusal why;
+    plan_Plan *pl;
+    const char *rw;
+    int hook;
+    if (!lp->lowered) {
+      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg);
+      continue;
+    }
+    pl = plan_make(L, &lp->ir, &why);
+    if (pl == NULL) {
+      report(o, why.line ? why.line : lp->line, 0, why.msg);
+      continue;
+    }
+    hook = hookof(o, path, depth);
+    rw = hook < 0 ? "too many upvalues for the guard"
+                  : rewrite54_loop(L, o->c, p, lp, pl, hook, o->nloops + 1);
+    if (rw != NULL) {
+      lua_pop(L, 1);
+      report(o, lp->line, 0, rw);
+      continue;
+    }
+    {
+      char where[LUA_IDSIZE + 32];
+      snprintf(where, sizeof(where), "%s:%d", o->where, lp->line);
+      guard_push(L, lua_upvalueindex(1), -1, o->limit, o->strict, where);
+    }
+    lua_rawseti(L, HOOKS, ++o->nloops);
+    lua_pop(L, 1);  /* the plan: kept by its guard */
+    report(o, lp->line, 1, NULL);
+  }
+  return 0;
+}
+
+
+/* Loads the rewritten chunk as g, sharing f's upvalues; pushes g. */
+static void loadnew (Opt *o) {
+  lua_State *L = o->L;
+  size_t len;
+  const char *s;
+  int i, nup, hook = o->hooks[0].hook;
+  bc_write(L, o->c);
+  s = lua_tolstring(L, -1, &len);
+  if (luaL_loadbufferx(L, s, len, "=(cpm)", "b") != LUA_OK)
+    lua_error(L);  /* a bug of ours: never hide it */
+  lua_remove(L, -2);
+  for (nup = 0; lua_getupvalue(L, F, nup + 1) != NULL; nup++) lua_pop(L, 1);
+  for (i = 1; i <= nup; i++) lua_upvaluejoin(L, -1, i, F, i);
+  lua_pushvalue(L, HOOKS);
+  lua_setupvalue(L, -2, hook + 1);
+}
+
+
+static int lopt (lua_State *L) {
+  Opt o;
+  lua_Debug ar;
+  memset(&o, 0, sizeof(o));
+  o.L = L;
+  luaL_checktype(L, F, LUA_TFUNCTION);
+  o.limit = luaL_optinteger(L, LIMIT, GUARD_DEFAULT_ITERS_LIMIT);
+  o.strict = lua_toboolean(L, STRICT);
+  lua_settop(L, STRICT);
+  lua_newtable(L);  /* REPORT */
+  lua_newtable(L);  /* PLANS (unused slot, keeps positions) */
+  lua_newtable(L);  /* HOOKS */
+  if (lua_iscfunction(L, F)) {
+    lua_pushvalue(L, F);
+    lua_pushvalue(L, REPORT);
+    return 2;
+  }
+  lua_pushvalue(L, F);
+  lua_getinfo(L, ">S", &ar);
+  lua_pushstring(L, ar.short_src);
+  o.where = lua_tostring(L, -1);
+  lua_replace(L, PLANS);  /* anchors the string */
+  lua_pushcfunction(L, readfunction);
+  lua_pushvalue(L, F);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {  /* a chunk we do not recognize */
+    if (o.strict) lua_error(L);
+    lua_pushvalue(L, F);
+    lua_pushvalue(L, REPORT);
+    return 2;
+  }
+  o.c = bc_checkchunk(L, CHUNK);
+  bc_foreach(o.c, doproto, &o);
+  if (o.nloops == 0) lua_pushvalue(L, F);
+  else loadnew(&o);
+  lua_pushvalue(L, REPORT);
+  return 2;
+}
+
+
+static const luaL_Reg funcs[] = {
+  {"_optimize54", lopt},
+  {NULL, NULL}
+};
+
+void opt54_open (lua_State *L, int mod, int cfg) {
+  cpm_setfuncs(L, mod, cfg, funcs);
+}
+
+#else
+
+void opt54_open (lua_State *L, int mod, int cfg) {
+  (void)L; (void)mod; (void)cfg;
+}
+
+#endif
