@@ -29,7 +29,11 @@ build = {
       sources = {
         "src/bc_lua.c",
         "src/big.c",
+        "src/mat_bound.c",
+        "src/mat_charpoly.c",
         "src/mat_lua.c",
+        "src/mat_mpz.c",
+        "src/mat_u64.c",
         "src/module.c",
         "src/range.c",
       },

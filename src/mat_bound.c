@@ -4,10 +4,14 @@
 ** value of every iteration an exact integer below 2^53?) and the growth
 ** estimates behind mat_bits_bound.
 **
-** Every computed sum of k nonnegative products is multiplied by
-** 1 + (k+2) 2^-50, more than the worst relative rounding error of such a
-** sum (k 2^-53 / (1 - k 2^-53)); nonzero entries are never allowed below
-** 2^-500, so no product underflows (raising an entry keeps every bound an
+** A sum of k nonnegative products is computed with an exactness test
+** (fma gives the product's rounding error, TwoSum the addition's); when
+** some operation was inexact the sum is multiplied by 1 + (k+2) 2^-50, more
+** than the worst relative rounding error of such a sum (k 2^-53 /
+** (1 - k 2^-53)).  Exact sums keep their value, so bounded rows of a huge
+** power stay exact instead of compounding margins over 10^1000 squarings.
+** Nonzero entries are never allowed below 2^-400: products and their
+** rounding errors never underflow (raising an entry keeps every bound an
 ** upper bound, the matrices being nonnegative).
 */
 #include <math.h>
@@ -16,29 +20,44 @@
 
 #include "mat.h"
 
-#define TINY	0x1p-500
+#define TINY	0x1p-400
 
 
-static double up (int k, double s) {
-  if (s == 0) return 0;
-  s *= 1 + (k + 2) * 0x1p-50;
-  return s < TINY ? TINY : s;
+static double clamp (double s) {
+  return (s != 0 && s < TINY) ? TINY : s;
 }
 
-/* x * y with 0 * inf = 0 (a true zero stays zero). */
-static double mul0 (double x, double y) {
-  return (x == 0 || y == 0) ? 0 : x * y;
+/*
+** An upper bound of sum_l (0 * inf counts as 0: a true zero stays zero) a[l*sa] b[l*sb] (k terms, all >= 0); *exact (if
+** not NULL) tells whether no rounding happened.
+*/
+static double dotup (int k, const double *a, int sa, const double *b, int sb,
+                     int *exact) {
+  double s = 0;
+  int l, ex = 1;
+  for (l = 0; l < k; l++) {
+    double x = a[l*sa], y = b[l*sb], p, t, bv;
+    if (x == 0 || y == 0) continue;
+    p = x * y;
+    if (ex && fma(x, y, -p) != 0) ex = 0;
+    t = s + p;
+    if (ex) {
+      bv = t - s;
+      if ((s - (t - bv)) + (p - bv) != 0) ex = 0;
+    }
+    s = t;
+  }
+  if (exact != NULL) *exact = ex;
+  if (!ex) s *= 1 + (k + 2) * 0x1p-50;
+  return clamp(s);
 }
 
 /* T := S R (k x k), rounded up. */
 static void mulup (int k, double *T, const double *S, const double *R) {
-  int i, j, l;
+  int i, j;
   for (i = 0; i < k; i++)
-    for (j = 0; j < k; j++) {
-      double s = 0;
-      for (l = 0; l < k; l++) s += mul0(S[i*k + l], R[l*k + j]);
-      T[i*k + j] = up(k, s);
-    }
+    for (j = 0; j < k; j++)
+      T[i*k + j] = dotup(k, S + i*k, 1, R + j, k, NULL);
 }
 
 
@@ -46,7 +65,7 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
                   double *out) {
   size_t kk = (size_t)k * (size_t)k, nb, b;
   double *S, *T, *w, *tmp;
-  int i, j;
+  int i;
   if (k < 1 || k > MAT_KMAX) return MAT_ESIZE;
   if (A == NULL || v == NULL || n == NULL || out == NULL || mpz_sgn(n) < 0)
     return MAT_EARG;
@@ -55,21 +74,16 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
   S = malloc((2*kk + 2*(size_t)k) * sizeof *S);
   if (S == NULL) return MAT_ENOMEM;
   T = S + kk; w = T + kk; tmp = w + k;
-  for (i = 0; i < (int)kk; i++) S[i] = up(0, A[i]);
-  for (i = 0; i < k; i++) w[i] = up(0, v[i]);
+  for (i = 0; i < (int)kk; i++) S[i] = clamp(A[i]);
+  for (i = 0; i < k; i++) w[i] = clamp(v[i]);
   /* M^j v must grow with j so that M^n v bounds every step.  It does for
   ** M = A when A v >= v (then A^(j+1) v >= A^j v by induction), checked
-  ** with a margin above the rounding error; otherwise M = A max I. */
+  ** on the exact sum or with a margin above the rounding error; otherwise
+  ** M = A max I. */
   for (i = 0; i < k; i++) {
-    double s = 0;
-    int exact = floor(v[i]) == v[i];
-    for (j = 0; j < k; j++) {
-      s += mul0(A[i*k + j], v[j]);
-      exact = exact && floor(A[i*k + j]) == A[i*k + j] && floor(v[j]) == v[j];
-    }
-    /* integers below 2^53: every product and sum above was exact */
-    if (exact && s < 0x1p53 ? !(s >= v[i]) : !(s >= v[i] * (1 + (k + 2) * 0x1p-50)))
-      break;
+    int exact;
+    double s = dotup(k, A + i*k, 1, v, 1, &exact);
+    if (!(s >= (exact ? v[i] : v[i] * (1 + (k + 2) * 0x1p-48)))) break;
   }
   if (i < k)
     for (i = 0; i < k; i++)
@@ -77,11 +91,7 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
   nb = mpz_sgn(n) == 0 ? 0 : mpz_sizeinbase(n, 2);
   for (b = 0; b < nb; b++) {  /* right to left: w := M^n w */
     if (mpz_tstbit(n, b)) {
-      for (i = 0; i < k; i++) {
-        double s = 0;
-        for (j = 0; j < k; j++) s += mul0(S[i*k + j], w[j]);
-        tmp[i] = up(k, s);
-      }
+      for (i = 0; i < k; i++) tmp[i] = dotup(k, S + i*k, 1, w, 1, NULL);
       memcpy(w, tmp, (size_t)k * sizeof *w);
     }
     if (b + 1 < nb) {
@@ -121,7 +131,7 @@ double mat_bound_prefix_log2 (int k, const double *M, mpz_srcptr n) {
   F = malloc(3 * kk * sizeof *F);
   if (F == NULL) return HUGE_VAL;
   G = F + kk; T = G + kk;
-  for (i = 0; i < (int)kk; i++) G[i] = up(0, M[i]);
+  for (i = 0; i < (int)kk; i++) G[i] = clamp(M[i]);
   eg = normalize(k, G);
   if (isinf(eg)) { free(F); return HUGE_VAL; }
   memcpy(F, G, kk * sizeof *F);

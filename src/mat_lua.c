@@ -14,7 +14,9 @@
 ** Every bad argument is a Lua error raised here, before the engine runs;
 ** "z" refuses work whose bound exceeds the configured bignum size limit.
 */
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,9 +174,11 @@ static int m_matpow (lua_State *L) {
     for (i = 0; i < k; i++) { vp[i] = z[k*k + i]; op[i] = z[k*k + k + 1 + i]; }
     bits_of(k, z + k*k, vb);
     bound = mat_bits_bound(k, Bp, vb, z[k*k + k], lim);
-    if (bound > lim)
-      return luaL_error(L, "cpm: matrix power too large (bound above %f bits)",
-                        (double)lim);
+    if (bound > lim) {
+      char lims[24];
+      snprintf(lims, sizeof lims, "%" PRIu64, lim);
+      return luaL_error(L, "cpm: matrix power too large (more than %s bits)", lims);
+    }
     if (lua_toboolean(L, 5))  /* aliasing: the output is the input */
       for (i = 0; i < k; i++) op[i] = z[k*k + i];
     st = mat_mpz_powapply_info(k, Bp, op, vp, z[k*k + k], &info);
