@@ -1,0 +1,547 @@
+-- The matrix-power engine (cpm.core._matpow, _matbits, _majorant) against
+-- independent references written here in Lua: repeated multiplication with
+-- a small decimal-limb bignum (exact ring), native wrapping integers
+-- (Z/2^64: Lua 5.4 integers, LuaJIT int64 cdata), and identities such as
+-- B^(a+b) v = B^a (B^b v) where n is too large for a loop.
+local core = require "cpm.core"
+local P = core._matpaths
+local isjit = jit ~= nil
+
+-- {======================================================
+-- A small exact integer: sign and little-endian limbs of base 10^7 (the
+-- products of two limbs stay exact in doubles, so it runs on LuaJIT too).
+local BASE, BD = 10000000, 7
+local Z = {}
+
+local function norm(l)
+  while #l > 0 and l[#l] == 0 do l[#l] = nil end
+  return l
+end
+
+function Z.new(x)
+  if type(x) == "table" then return x end
+  local s = tostring(x)
+  if isjit and type(x) == "number" then s = string.format("%.0f", x) end
+  local sign = 1
+  if s:sub(1, 1) == "-" then sign, s = -1, s:sub(2) end
+  local l = {}
+  for i = #s, 1, -BD do
+    l[#l + 1] = tonumber(s:sub(math.max(1, i - BD + 1), i))
+  end
+  norm(l)
+  return { sign = #l == 0 and 0 or sign, l = l }
+end
+
+local function cmpabs(a, b)
+  if #a ~= #b then return #a < #b and -1 or 1 end
+  for i = #a, 1, -1 do
+    if a[i] ~= b[i] then return a[i] < b[i] and -1 or 1 end
+  end
+  return 0
+end
+
+local function addabs(a, b)
+  local r, c = {}, 0
+  for i = 1, math.max(#a, #b) do
+    local s = (a[i] or 0) + (b[i] or 0) + c
+    if s >= BASE then r[i], c = s - BASE, 1 else r[i], c = s, 0 end
+  end
+  if c > 0 then r[#r + 1] = c end
+  return r
+end
+
+local function subabs(a, b)  -- |a| >= |b|
+  local r, c = {}, 0
+  for i = 1, #a do
+    local s = a[i] - (b[i] or 0) - c
+    if s < 0 then r[i], c = s + BASE, 1 else r[i], c = s, 0 end
+  end
+  return norm(r)
+end
+
+function Z.add(a, b)
+  a, b = Z.new(a), Z.new(b)
+  if a.sign == 0 then return b end
+  if b.sign == 0 then return a end
+  if a.sign == b.sign then return { sign = a.sign, l = addabs(a.l, b.l) } end
+  local c = cmpabs(a.l, b.l)
+  if c == 0 then return { sign = 0, l = {} } end
+  if c > 0 then return { sign = a.sign, l = subabs(a.l, b.l) } end
+  return { sign = b.sign, l = subabs(b.l, a.l) }
+end
+
+function Z.neg(a) a = Z.new(a); return { sign = -a.sign, l = a.l } end
+function Z.sub(a, b) return Z.add(a, Z.neg(b)) end
+
+function Z.mul(a, b)
+  a, b = Z.new(a), Z.new(b)
+  if a.sign == 0 or b.sign == 0 then return { sign = 0, l = {} } end
+  local r = {}
+  for i = 1, #a.l + #b.l do r[i] = 0 end
+  for i = 1, #a.l do
+    local c, ai = 0, a.l[i]
+    for j = 1, #b.l do
+      local t = r[i + j - 1] + ai * b.l[j] + c
+      c = math.floor(t / BASE)
+      r[i + j - 1] = t - c * BASE
+    end
+    local k = i + #b.l
+    while c > 0 do
+      local t = r[k] + c
+      c = math.floor(t / BASE)
+      r[k] = t - c * BASE
+      k = k + 1
+    end
+  end
+  return { sign = a.sign * b.sign, l = norm(r) }
+end
+
+-- a / d for a small positive d dividing a exactly.
+function Z.divsmall(a, d)
+  a = Z.new(a)
+  local r, rem = {}, 0
+  for i = #a.l, 1, -1 do
+    local t = rem * BASE + a.l[i]
+    r[i] = math.floor(t / d)
+    rem = t - r[i] * d
+  end
+  assert(rem == 0, "inexact division")
+  r = norm(r)
+  return { sign = #r == 0 and 0 or a.sign, l = r }
+end
+
+function Z.cmp(a, b)
+  local d = Z.sub(a, b)
+  return d.sign
+end
+
+function Z.str(a)
+  a = Z.new(a)
+  if a.sign == 0 then return "0" end
+  local parts = { tostring(a.l[#a.l]) }
+  for i = #a.l - 1, 1, -1 do parts[#parts + 1] = string.format("%07d", a.l[i]) end
+  return (a.sign < 0 and "-" or "") .. table.concat(parts)
+end
+
+function Z.bits(a)  -- bits of |a| (0 for 0)
+  a = Z.new(a)
+  local b, x = 0, Z.new(Z.str({ sign = 1, l = a.l }))
+  if a.sign == 0 then return 0 end
+  -- halve until zero: fine for the sizes here
+  while x.sign ~= 0 do
+    local r, rem = {}, 0
+    for i = #x.l, 1, -1 do
+      local t = rem * BASE + x.l[i]
+      r[i] = math.floor(t / 2)
+      rem = t - r[i] * 2
+    end
+    x = { sign = 1, l = norm(r) }
+    if #x.l == 0 then x.sign = 0 end
+    b = b + 1
+  end
+  return b
+end
+-- }======================================================
+
+-- v := B v, n times (exact).
+local function naive(B, v, n)
+  local k = #B
+  local w = {}
+  for i = 1, k do w[i] = Z.new(v[i]) end
+  for _ = 1, n do
+    local u = {}
+    for i = 1, k do
+      local s = Z.new(0)
+      for j = 1, k do
+        if B[i][j] ~= 0 then s = Z.add(s, Z.mul(B[i][j], w[j])) end
+      end
+      u[i] = s
+    end
+    w = u
+  end
+  local out = {}
+  for i = 1, k do out[i] = Z.str(w[i]) end
+  return out
+end
+
+-- Z/2^64 reference: native integers on Lua 5.4, int64 cdata on LuaJIT;
+-- results as decimal strings of the signed value.
+local u64, u64str
+if isjit then
+  local ffi = require "ffi"
+  u64 = function(x) return ffi.new("int64_t", x) end
+  u64str = function(x) return (tostring(x):gsub("LL$", "")) end
+else
+  u64 = function(x) return math.tointeger(x) end
+  u64str = function(x) return tostring(x) end
+end
+
+local function naive64(B, v, n)
+  local k = #B
+  local w = {}
+  for i = 1, k do w[i] = u64(v[i]) end
+  for _ = 1, n do
+    local u = {}
+    for i = 1, k do
+      local s = u64(0)
+      for j = 1, k do s = s + u64(B[i][j]) * w[j] end
+      u[i] = s
+    end
+    w = u
+  end
+  for i = 1, k do w[i] = u64str(w[i]) end
+  return w
+end
+
+local function strs(t)
+  local r = {}
+  for i = 1, #t do r[i] = tostring(t[i]) end
+  return r
+end
+
+local function has(info, path)
+  return info.paths % (2 * path) >= path
+end
+
+local function randmat(k, lo, hi)
+  local B = {}
+  for i = 1, k do
+    B[i] = {}
+    for j = 1, k do B[i][j] = math.random(lo, hi) end
+  end
+  return B
+end
+
+local function randvec(k, lo, hi)
+  local v = {}
+  for i = 1, k do v[i] = math.random(lo, hi) end
+  return v
+end
+
+-- B^(a+b) v computed as B^a (B^b v) by the engine.
+local function split(ring, B, v, a, b)
+  local w = core._matpow(ring, B, v, b)
+  return core._matpow(ring, B, w, a)
+end
+
+describe("matrix power in Z/2^64", function()
+  math.randomseed(1234)
+
+  it("leaves v unchanged for n = 0", function()
+    local r = core._matpow("u64", { { 3, 1 }, { 4, 1 } }, { 5, -6 }, 0)
+    assert.are.same({ "5", "-6" }, strs(r))
+  end)
+
+  it("matches repeated multiplication, wrapping included, for k = 1..8", function()
+    for k = 1, 8 do
+      for _, n in ipairs({ 1, 2, 3, 7, 8, 15, 16, 17, 63, 64, 65, 200 }) do
+        local B = randmat(k, -1000000, 1000000)
+        local v = randvec(k, -1000000, 1000000)
+        assert.are.same(naive64(B, v, n), strs(core._matpow("u64", B, v, n)))
+      end
+    end
+  end)
+
+  it("matches repeated multiplication for k up to 64", function()
+    for _, k in ipairs({ 9, 16, 31, 64 }) do
+      local B = randmat(k, -50, 50)
+      local v = randvec(k, -50, 50)
+      assert.are.same(naive64(B, v, 37), strs(core._matpow("u64", B, v, 37)))
+    end
+  end)
+
+  it("satisfies B^(a+b) v = B^a (B^b v) for n around 10^18 and beyond 2^64", function()
+    for k = 1, 5 do
+      local B = randmat(k, -9, 9)
+      local v = randvec(k, -9, 9)
+      assert.are.same(strs(split("u64", B, v, "999999999999999999", "1")),
+                      strs(core._matpow("u64", B, v, "1000000000000000000")))
+      assert.are.same(strs(split("u64", B, v, "18446744073709551616", "18446744073709551615")),
+                      strs(core._matpow("u64", B, v, "36893488147419103231")))
+    end
+  end)
+
+  it("writes the result over its input when asked to (aliasing)", function()
+    local B, v = randmat(4, -99, 99), randvec(4, -99, 99)
+    assert.are.same(strs(core._matpow("u64", B, v, 1000)),
+                    strs(core._matpow("u64", B, v, 1000, true)))
+  end)
+end)
+
+describe("exact matrix power", function()
+  math.randomseed(4321)
+
+  local function check_naive(B, v, n, path)
+    local r, info = core._matpow("z", B, v, n)
+    assert.are.same(naive(B, v, n), r)
+    if path then assert.is_true(has(info, path), "path not taken") end
+    return info
+  end
+
+  it("leaves v unchanged for n = 0", function()
+    local r = core._matpow("z", { { 3, 1 }, { 4, 1 } }, { "123456789012345678901234567890", -6 }, 0)
+    assert.are.same({ "123456789012345678901234567890", "-6" }, r)
+  end)
+
+  it("computes a 1 x 1 loop as a power, for a in -3..3", function()
+    for a = -3, 3 do
+      for _, n in ipairs({ 1, 2, 5, 64, 101 }) do
+        check_naive({ { a } }, { 7 }, n, P.power)
+      end
+    end
+  end)
+
+  it("takes the closed form of x -> a x + b (constant row stripped)", function()
+    for _, a in ipairs({ -3, -1, 0, 2, 5 }) do
+      for _, n in ipairs({ 1, 2, 9, 70 }) do
+        check_naive({ { a, 11 }, { 0, 1 } }, { -4, 1 }, n, P.sources)
+      end
+    end
+  end)
+
+  it("sums binomials for a unipotent chain, also for n = 10^100", function()
+    -- res += step2; step2 += step1; step1 += 1 (with the constant row)
+    local B = { { 1, 1, 0, 0 }, { 0, 1, 1, 0 }, { 0, 0, 1, 1 }, { 0, 0, 0, 1 } }
+    local v = { 5, -3, 2, 1 }
+    for _, n in ipairs({ 1, 2, 3, 10, 100 }) do check_naive(B, v, n, P.unipotent) end
+    local n = "1" .. string.rep("0", 100)
+    local r, info = core._matpow("z", B, v, n)
+    assert.is_true(has(info, P.unipotent))
+    local c1 = Z.new(n)
+    local c2 = Z.divsmall(Z.mul(c1, Z.sub(c1, 1)), 2)
+    local c3 = Z.divsmall(Z.mul(c2, Z.sub(c1, 2)), 3)
+    -- step1 = 2 + n; step2 = -3 + 2n + C(n,2); res = 5 - 3n + 2 C(n,2) + C(n,3)
+    assert.are.equal(Z.str(Z.add(2, c1)), r[3])
+    assert.are.equal(Z.str(Z.add(Z.add(-3, Z.mul(2, c1)), c2)), r[2])
+    assert.are.equal(Z.str(Z.add(Z.add(Z.add(5, Z.mul(-3, c1)), Z.mul(2, c2)), c3)), r[1])
+  end)
+
+  it("computes Fibonacci through the Lucas doubling, with and without the constant row", function()
+    local info = check_naive({ { 0, 1, 0 }, { 1, 1, 0 }, { 0, 0, 1 } }, { 0, 1, 1 }, 300, P.lucas)
+    assert.are.equal(2, info.ncomp)
+    for _, n in ipairs({ 1, 2, 3, 4, 31, 32, 33, 255, 256 }) do
+      check_naive({ { 0, 1 }, { 1, 1 } }, { 0, 1 }, n, P.lucas)
+    end
+  end)
+
+  it("takes the Lucas doubling for every 2 x 2 with determinant +-1 and a nonzero trace", function()
+    for _, B in ipairs({ { { 2, 1 }, { 1, 0 } }, { { 3, 1 }, { -1, 0 } }, { { -1, 1 }, { 1, 0 } },
+                         { { 2, 3 }, { 1, 2 } }, { { 5, -2 }, { 2, -1 } } }) do
+      for _, n in ipairs({ 1, 2, 3, 10, 11, 64, 97 }) do
+        check_naive(B, { 3, -7 }, n, P.lucas)
+      end
+    end
+  end)
+
+  it("matches repeated multiplication for random dense matrices, k = 2..8", function()
+    for k = 2, 8 do
+      for _, n in ipairs({ 1, 2, 3, 7, 16, 33 }) do
+        check_naive(randmat(k, -5, 5), randvec(k, -20, 20), n)
+      end
+      local B = randmat(k, -3, 3)
+      B[1][1] = 2  -- keep it off the unipotent path
+      check_naive(B, randvec(k, -9, 9), 40, k > 2 and P.charpoly or nil)
+    end
+  end)
+
+  it("handles big entries and big initial values", function()
+    local big = "-98765432109876543210987654321"
+    check_naive({ { big, 3, 0 }, { 1, 1, 0 }, { 0, 2, "12345678901234567890" } },
+                { big, 1, "55555555555555555555" }, 9)
+  end)
+
+  it("strips the index and constant rows of a 3-term recurrence", function()
+    -- cur = 7*(2*p1 + 3*p2) + 4*p3 + 5*i + 6; p3, p2, p1 = p2, p1, cur; i += 1
+    local B = { { 14, 21, 4, 5, 6 }, { 1, 0, 0, 0, 0 }, { 0, 1, 0, 0, 0 },
+                { 0, 0, 0, 1, 1 }, { 0, 0, 0, 0, 1 } }
+    for _, n in ipairs({ 1, 2, 3, 20, 65 }) do
+      check_naive(B, { 1, 2, 3, 4, 1 }, n, P.sources)
+    end
+    local r, info = core._matpow("z", B, { 1, 2, 3, 4, 1 }, 65)
+    assert.is_true(has(info, P.charpoly))  -- the 3 x 3 rest
+  end)
+
+  it("handles triangular, nilpotent and decoupled blocks", function()
+    check_naive({ { 2, 1, 0 }, { 0, 3, 1 }, { 0, 0, 1 } }, { 1, 1, 1 }, 30)
+    check_naive({ { 0, 1, 0 }, { 0, 0, 1 }, { 0, 0, 0 } }, { 4, 5, 6 }, 1)
+    check_naive({ { 0, 1, 0 }, { 0, 0, 1 }, { 0, 0, 0 } }, { 4, 5, 6 }, 2)
+    check_naive({ { 0, 1, 0 }, { 0, 0, 1 }, { 0, 0, 0 } }, { 4, 5, 6 }, 3)
+    check_naive({ { 0, 1, 0 }, { 0, 0, 1 }, { 0, 0, 0 } }, { 4, 5, 6 }, 50)
+    -- sum of Fibonacci numbers: an accumulator on a cycle (eigenvalue 1)
+    check_naive({ { 1, 1, 0 }, { 0, 0, 1 }, { 0, 1, 1 } }, { 0, 0, 1 }, 90)
+    -- two independent recurrences and a counter
+    local B = { { 1, 1, 0, 0, 0 }, { 1, 0, 0, 0, 0 }, { 0, 0, 2, 0, 0 },
+                { 0, 0, 0, 1, 1 }, { 0, 0, 0, 0, 1 } }
+    local info = check_naive(B, { 1, 0, 3, 0, 1 }, 77)
+    assert.are.equal(3, info.ncomp)
+    -- x -> 2x + i, i -> i + 1: the sources path with two source rows
+    check_naive({ { 2, 1, 0 }, { 0, 1, 1 }, { 0, 0, 1 } }, { 1, 0, 1 }, 40, P.sources)
+    -- an accumulator of the index: unipotent although not a chain
+    check_naive({ { 1, 1, 0, 0 }, { 0, 1, 1, 0 }, { 0, 0, 1, 0 }, { 0, 0, 0, 3 } },
+                { 0, 0, 1, 1 }, 25)
+  end)
+
+  it("satisfies B^(a+b) v = B^a (B^b v) for random matrices and large n", function()
+    for k = 1, 8 do
+      local B = randmat(k, -2, 2)
+      local v = randvec(k, -5, 5)
+      for _, ab in ipairs({ { 1000, 24 }, { 511, 513 }, { 4096, 1 } }) do
+        assert.are.same(split("z", B, v, ab[1], ab[2]),
+                        (core._matpow("z", B, v, ab[1] + ab[2])))
+      end
+    end
+  end)
+
+  it("agrees with Z/2^64 modulo 2^64", function()
+    for k = 1, 6 do
+      local B, v = randmat(k, -30, 30), randvec(k, -30, 30)
+      local z = core._matpow("z", B, v, 300)
+      local w = strs(core._matpow("u64", B, v, 300))
+      for i = 1, k do
+        -- reduce the exact result to a signed 64-bit value
+        local x = Z.new(z[i])
+        local m = Z.new("18446744073709551616")
+        -- x mod 2^64 by repeated subtraction of multiples is too slow; use
+        -- the engine-free route: compare through (x - w) divisible by 2^64
+        local d = Z.sub(x, w[i])
+        local q = d
+        for _ = 1, 64 do q = Z.divsmall(q, 2) end
+        assert.are.equal(0, Z.cmp(Z.mul(q, m), d))
+      end
+    end
+  end)
+
+  it("writes the result over its input when asked to (aliasing)", function()
+    for k = 1, 6 do
+      local B, v = randmat(k, -9, 9), randvec(k, -9, 9)
+      assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, true)))
+    end
+  end)
+end)
+
+describe("size bound", function()
+  math.randomseed(99)
+
+  it("is never below the size of any value created or returned", function()
+    local cases = {
+      { { { 0, 1 }, { 1, 1 } }, { 0, 1 } },
+      { { { 0, 1, 0 }, { 1, 1, 0 }, { 0, 0, 1 } }, { 0, 1, 1 } },
+      { { { 14, 21, 4, 5, 6 }, { 1, 0, 0, 0, 0 }, { 0, 1, 0, 0, 0 },
+          { 0, 0, 0, 1, 1 }, { 0, 0, 0, 0, 1 } }, { 1, 2, 3, 4, 1 } },
+      { { { 1, 1, 0, 0 }, { 0, 1, 1, 0 }, { 0, 0, 1, 1 }, { 0, 0, 0, 1 } }, { 5, -3, 2, 1 } },
+      { { { -3 } }, { 1000 } },
+      { { { 2, 7 }, { 0, 1 } }, { 3, 1 } },
+    }
+    for k = 1, 8 do cases[#cases + 1] = { randmat(k, -4, 4), randvec(k, -1000, 1000) } end
+    for _, c in ipairs(cases) do
+      for _, n in ipairs({ 1, 2, 3, 17, 64, 1000, 4097 }) do
+        local r, info = core._matpow("z", c[1], c[2], n)
+        local bound = core._matbits(c[1], c[2], n)
+        assert.are.equal(info.bound, bound)
+        assert.is_true(info.maxbits <= bound, "created " .. info.maxbits .. " > " .. bound)
+        for i = 1, #r do
+          assert.is_true(Z.bits(r[i]) <= bound)
+        end
+      end
+    end
+  end)
+
+  it("stays within a small factor of the result for Fibonacci", function()
+    local r = core._matpow("z", { { 0, 1 }, { 1, 1 } }, { 0, 1 }, 100000)
+    local b = core._matbits({ { 0, 1 }, { 1, 1 } }, { 0, 1 }, 100000)
+    local bits = #r[1] * math.log(10) / math.log(2)
+    assert.is_true(b >= bits and b < 1.1 * bits)
+  end)
+
+  it("is finite for a unipotent loop of 10^1000 iterations", function()
+    local B = { { 1, 1, 0 }, { 0, 1, 1 }, { 0, 0, 1 } }
+    local b = core._matbits(B, { 0, 0, 1 }, "1" .. string.rep("0", 1000))
+    assert.is_true(b > 2 * 3321 and b < 20000)
+  end)
+
+  it("is infinite (or above the limit) when the values cannot fit", function()
+    assert.is_true(core._matbits({ { 2 } }, { 1 }, "1" .. string.rep("0", 30)) > 2^32)
+    assert.has_error(function()
+      core._matpow("z", { { 2 } }, { 1 }, "1" .. string.rep("0", 30))
+    end, "cpm: matrix power too large (more than 4294967296 bits)")
+  end)
+end)
+
+describe("majorant", function()
+  math.randomseed(7)
+
+  -- exact |B|^j |v| for j = 0..n, checked against the double bound
+  local function check(A, v, n)
+    local m = core._majorant(A, v, n)
+    local k = #A
+    local w = {}
+    for i = 1, k do w[i] = Z.new(v[i]) end
+    for j = 0, n do
+      for i = 1, k do
+        if m[i] ~= math.huge then
+          local mi = Z.new(string.format("%.0f", math.ceil(m[i])))
+          assert.is_true(Z.cmp(w[i], mi) <= 0,
+            ("row %d, j = %d: %s > %s"):format(i, j, Z.str(w[i]), Z.str(mi)))
+        end
+      end
+      local u = {}
+      for i = 1, k do
+        local s = Z.new(0)
+        for l = 1, k do s = Z.add(s, Z.mul(A[i][l], w[l])) end
+        u[i] = s
+      end
+      w = u
+    end
+    return m
+  end
+
+  it("is never below |B|^j |v| for any j <= n", function()
+    check({ { 0, 1 }, { 1, 1 } }, { 0, 1 }, 90)
+    check({ { 0, 1 }, { 1, 1 } }, { 1, 0 }, 90)
+    check({ { 0, 0 }, { 1, 0 } }, { 5, 0 }, 10)  -- nilpotent: not monotone
+    for k = 1, 6 do
+      for _, n in ipairs({ 0, 1, 2, 5, 30, 80 }) do
+        check(randmat(k, 0, 3), randvec(k, 0, 100), n)
+      end
+    end
+  end)
+
+  it("is exact-to-rounding when no value exceeds 2^53", function()
+    local m = check({ { 0, 1 }, { 1, 1 } }, { 0, 1 }, 50)
+    -- F(50) = 12586269025, F(51) = 20365011074
+    assert.is_true(m[1] >= 12586269025 and m[1] < 12586269025 * (1 + 1e-9))
+    assert.is_true(m[2] >= 20365011074 and m[2] < 20365011074 * (1 + 1e-9))
+  end)
+
+  it("keeps decoupled small rows finite next to an overflowing one", function()
+    local m = core._majorant({ { 2, 0 }, { 0, 1 } }, { 1, 3 }, "1" .. string.rep("0", 1000))
+    assert.are.equal(math.huge, m[1])
+    assert.are.equal(3, math.floor(m[2]))
+  end)
+
+  it("refuses negative or NaN entries", function()
+    assert.has_error(function() core._majorant({ { -1 } }, { 1 }, 3) end)
+    assert.has_error(function() core._majorant({ { 0/0 } }, { 1 }, 3) end)
+  end)
+end)
+
+describe("argument checking", function()
+  it("raises on a bad ring, a non-square matrix, a size above 64, a negative n", function()
+    assert.has_error(function() core._matpow("q", { { 1 } }, { 1 }, 1) end)
+    assert.has_error(function() core._matpow("z", { { 1, 2 } }, { 1 }, 1) end)
+    assert.has_error(function() core._matpow("z", { { 1 }, { 2 } }, { 1, 2 }, 1) end)
+    local B = {}
+    for i = 1, 65 do B[i] = {} for j = 1, 65 do B[i][j] = 0 end end
+    assert.has_error(function() core._matpow("u64", B, {}, 1) end)
+    assert.has_error(function() core._matpow("z", { { 1 } }, { 1 }, -1) end)
+    assert.has_error(function() core._matpow("z", { { 1 } }, { 1 }, "-1") end)
+  end)
+
+  it("raises on non-integer entries and malformed strings", function()
+    assert.has_error(function() core._matpow("z", { { 1.5 } }, { 1 }, 1) end)
+    assert.has_error(function() core._matpow("z", { { "12a" } }, { 1 }, 1) end)
+    assert.has_error(function() core._matpow("z", { { "" } }, { 1 }, 1) end)
+    assert.has_error(function() core._matpow("u64", { { {} } }, { 1 }, 1) end)
+    assert.has_error(function() core._matpow("z", { { 1 } }, { 1 }, 0/0) end)
+  end)
+end)

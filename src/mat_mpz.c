@@ -1,0 +1,906 @@
+/*
+** mat_mpz.c -- v <- B^n v over the integers (GMP), and the size bound the
+** guard checks before.
+**
+** B is first split into the connected components of its dependency graph
+** (i and j linked when B[i][j] or B[j][i] is nonzero): decoupled variables
+** evolve alone, which keeps characteristic polynomials small (the constant
+** row of a Fibonacci loop is its own component).  Each component takes the
+** cheapest path its structure allows:
+**   POWER     1 x 1: x a^n.
+**   UNIPOT    diagonal 1, acyclic otherwise (index, constant, counters,
+**             their sums): B^n v = sum_j C(n,j) N^j v, cheap for any n.
+**   SOURCES   a set S of such unipotent variables that the others (T) read
+**             but never write: x_T follows a polynomial particular solution
+**             plus A_T^n applied to the rest (exact, one division at the
+**             end), when 1 is not an eigenvalue of A_T.  A_T goes through
+**             the same analysis (inner plan).
+**   LUCAS     2 x 2 with det = -q = +-1: the Lucas-sequence doubling, two
+**             squarings per bit of n (mpz_fib_ui's method, generalized).
+**   CHARPOLY  x^n mod chi(x) left to right (squarings, then a cheap
+**             multiplication by x), each polynomial squaring a single mpz
+**             squaring by Kronecker substitution; then
+**             B^n v = sum_i c_i B^i v.
+** The analysis (plan) depends on B only; the bound and the power both run
+** it, so the bound can count the sizes analysis really produced.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mat.h"
+#include "mat_impl.h"
+
+
+mpz_t *mat_zalloc (int n) {
+  mpz_t *z = malloc((size_t)(n > 0 ? n : 1) * sizeof *z);
+  int i;
+  if (z != NULL)
+    for (i = 0; i < n; i++) mpz_init(z[i]);
+  return z;
+}
+
+void mat_zfree (mpz_t *z, int n) {
+  int i;
+  if (z == NULL) return;
+  for (i = 0; i < n; i++) mpz_clear(z[i]);
+  free(z);
+}
+
+
+/* {======================================================
+** Plans
+** ======================================================= */
+
+typedef struct Plan Plan;
+
+typedef struct Comp {
+  int s;		/* size */
+  int *ix;		/* its variables, as indices into the plan's vector */
+  int path;		/* MAT_PATH_* */
+  mpz_t *A;		/* s*s: B restricted to the component */
+  int d;		/* CHARPOLY, LUCAS: x^d = sum_(i<d) red[i] x^i mod chi */
+  mpz_t *red;
+  int ns, nt;		/* SOURCES: positions (in the component) of S and T */
+  int *S, *T;
+  mpz_t D;		/* det(I - A_T) */
+  mpz_t *adj;		/* nt*nt, adjugate of I - A_T */
+  Plan *inner;		/* plan of A_T */
+} Comp;
+
+struct Plan {
+  int k;
+  int nc;
+  Comp *c;
+  uint64_t abits;	/* largest mpz the analysis created */
+};
+
+static void plan_free (Plan *P);
+
+static void comp_clear (Comp *c) {
+  free(c->ix);
+  mat_zfree(c->A, c->s * c->s);
+  mat_zfree(c->red, c->d);
+  free(c->S);
+  free(c->T);
+  if (c->adj != NULL) mpz_clear(c->D);
+  mat_zfree(c->adj, c->nt * c->nt);
+  plan_free(c->inner);
+}
+
+static void plan_free (Plan *P) {
+  int i;
+  if (P == NULL) return;
+  for (i = 0; i < P->nc; i++) comp_clear(&P->c[i]);
+  free(P->c);
+  free(P);
+}
+
+
+static int find (int *up, int i) {
+  while (up[i] != i) i = up[i] = up[up[i]];
+  return i;
+}
+
+/*
+** reach[i*s + j]: variable i depends, through one or more steps along
+** off-diagonal entries, on variable j (Warshall).
+*/
+static void closure (int s, mpz_t *A, unsigned char *reach) {
+  int i, j, l;
+  for (i = 0; i < s; i++)
+    for (j = 0; j < s; j++)
+      reach[i*s + j] = (i != j && mpz_sgn(A[i*s + j]) != 0);
+  for (l = 0; l < s; l++)
+    for (i = 0; i < s; i++)
+      if (reach[i*s + l])
+        for (j = 0; j < s; j++)
+          if (reach[l*s + j]) reach[i*s + j] = 1;
+}
+
+static int analyze (Plan **out, int k, mpz_t *B);
+
+/*
+** The largest set S closed under dependence on which A is unipotent:
+** variables with diagonal 1, on no cycle, depending only on such variables.
+** Sets good[i]; returns |S|.
+*/
+static int unipotent_sources (int s, mpz_t *A, unsigned char *reach,
+                              unsigned char *good) {
+  int i, j, ns = 0;
+  for (i = 0; i < s; i++)
+    good[i] = mpz_cmp_ui(A[i*s + i], 1) == 0 && !reach[i*s + i];
+  for (i = 0; i < s; i++) {
+    if (!good[i]) continue;
+    for (j = 0; j < s; j++)
+      if (reach[i*s + j] && !(mpz_cmp_ui(A[j*s + j], 1) == 0 && !reach[j*s + j])) {
+        good[i] = 0;
+        break;
+      }
+    ns += good[i];
+  }
+  return ns;
+}
+
+/* Tries the SOURCES path: fills c->S, c->T, c->D, c->adj, c->inner. */
+static int try_sources (Comp *c, unsigned char *good, int ns, uint64_t *abits) {
+  int s = c->s, nt = s - ns, i, j, st;
+  mpz_t *M = NULL, *AT = NULL;
+  c->S = malloc((size_t)ns * sizeof(int));
+  c->T = malloc((size_t)nt * sizeof(int));
+  M = mat_zalloc(nt * nt);
+  AT = mat_zalloc(nt * nt);
+  c->adj = mat_zalloc(nt * nt);
+  if (c->adj != NULL) mpz_init(c->D);
+  c->ns = ns; c->nt = nt;
+  st = MAT_ENOMEM;
+  if (c->S == NULL || c->T == NULL || M == NULL || AT == NULL || c->adj == NULL)
+    goto done;
+  for (i = 0, ns = 0, nt = 0; i < s; i++) {
+    if (good[i]) c->S[ns++] = i; else c->T[nt++] = i;
+  }
+  for (i = 0; i < nt; i++)
+    for (j = 0; j < nt; j++) {
+      mpz_set(AT[i*nt + j], c->A[c->T[i]*s + c->T[j]]);
+      mpz_ui_sub(M[i*nt + j], i == j, AT[i*nt + j]);
+    }
+  if ((st = mat_adjugate(nt, M, c->adj, c->D, abits)) != MAT_OK) goto done;
+  if (mpz_sgn(c->D) == 0) { st = 1; goto done; }  /* eigenvalue 1: not this path */
+  st = analyze(&c->inner, nt, AT);
+  if (st == MAT_OK && c->inner->abits > *abits) *abits = c->inner->abits;
+done:
+  mat_zfree(M, c->nt * c->nt);
+  mat_zfree(AT, c->nt * c->nt);
+  if (st != MAT_OK) {  /* leave the component as it was */
+    free(c->S); free(c->T); c->S = c->T = NULL;
+    if (c->adj != NULL) mpz_clear(c->D);
+    mat_zfree(c->adj, c->nt * c->nt);
+    c->adj = NULL;
+    c->ns = c->nt = 0;
+  }
+  return st;
+}
+
+static int classify (Comp *c, uint64_t *abits) {
+  int s = c->s, i, st, ns;
+  unsigned char *reach, *good;
+  if (s == 1) { c->path = MAT_PATH_POWER; return MAT_OK; }
+  reach = malloc((size_t)(s*s + s));
+  if (reach == NULL) return MAT_ENOMEM;
+  good = reach + s*s;
+  closure(s, c->A, reach);
+  ns = unipotent_sources(s, c->A, reach, good);
+  st = 1;
+  if (ns == s) c->path = MAT_PATH_UNIPOT;
+  else if (ns > 0 && (st = try_sources(c, good, ns, abits)) == MAT_OK)
+    c->path = MAT_PATH_SOURCES;
+  free(reach);
+  if (c->path != 0 || st < 0) return ns == s ? MAT_OK : st;
+  c->d = s;
+  if ((c->red = mat_zalloc(s)) == NULL) return MAT_ENOMEM;
+  if (s == 2) {  /* chi = x^2 - p x - q, p = trace, q = -det */
+    mpz_add(c->red[1], c->A[0], c->A[3]);
+    mpz_mul(c->red[0], c->A[1], c->A[2]);
+    mpz_submul(c->red[0], c->A[0], c->A[3]);
+    mat_note(abits, c->red[0]);
+    mat_note(abits, c->red[1]);
+    if (mpz_cmpabs_ui(c->red[0], 1) == 0 && mpz_sgn(c->red[1]) != 0) {
+      c->path = MAT_PATH_LUCAS;
+      return MAT_OK;
+    }
+  }
+  else {
+    mpz_t *P = mat_zalloc(s + 1);
+    if (P == NULL) return MAT_ENOMEM;
+    st = mat_charpoly(s, c->A, P, abits);
+    for (i = 0; i < s; i++) mpz_neg(c->red[i], P[s - i]);
+    mat_zfree(P, s + 1);
+    if (st != MAT_OK) return st;
+  }
+  c->path = MAT_PATH_CHARPOLY;
+  return MAT_OK;
+}
+
+/* *out := the plan of the k x k matrix B (copied). */
+static int analyze (Plan **out, int k, mpz_t *B) {
+  Plan *P = calloc(1, sizeof *P);
+  int *up = malloc((size_t)k * 2 * sizeof(int)), *pos;
+  int i, j, st = MAT_ENOMEM;
+  *out = P;
+  if (P == NULL || up == NULL) goto done;
+  pos = up + k;
+  P->k = k;
+  for (i = 0; i < k; i++) up[i] = i;
+  for (i = 0; i < k; i++)
+    for (j = 0; j < k; j++) {
+      mat_note(&P->abits, B[i*k + j]);
+      if (i != j && mpz_sgn(B[i*k + j]) != 0) up[find(up, i)] = find(up, j);
+    }
+  for (i = 0; i < k; i++)
+    if (find(up, i) == i) pos[i] = P->nc++;
+  if ((P->c = calloc((size_t)P->nc, sizeof *P->c)) == NULL) goto done;
+  for (i = 0; i < k; i++) P->c[pos[find(up, i)]].s++;
+  for (i = 0; i < P->nc; i++) {
+    Comp *c = &P->c[i];
+    c->ix = malloc((size_t)c->s * sizeof(int));
+    c->A = mat_zalloc(c->s * c->s);
+    if (c->ix == NULL || c->A == NULL) { c->s = 0; goto done; }
+    c->s = 0;
+  }
+  for (i = 0; i < k; i++) {
+    Comp *c = &P->c[pos[find(up, i)]];
+    c->ix[c->s++] = i;
+  }
+  for (i = 0; i < P->nc; i++) {
+    Comp *c = &P->c[i];
+    int a, b;
+    for (a = 0; a < c->s; a++)
+      for (b = 0; b < c->s; b++)
+        mpz_set(c->A[a*c->s + b], B[c->ix[a]*k + c->ix[b]]);
+    if ((st = classify(c, &P->abits)) != MAT_OK) goto done;
+  }
+  st = MAT_OK;
+done:
+  free(up);
+  if (st != MAT_OK) { plan_free(P); *out = NULL; }
+  return st;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Paths
+** ======================================================= */
+
+typedef struct Ctx {
+  mpz_srcptr n;
+  uint64_t maxbits;
+} Ctx;
+
+#define NOTE(C,z)	mat_note(&(C)->maxbits, (z))
+
+/* y := A x (s x s), y and x distinct. */
+static void matvec (Ctx *C, int s, mpz_t *A, mpz_t *y, mpz_t *x) {
+  int i, j;
+  for (i = 0; i < s; i++) {
+    mpz_set_ui(y[i], 0);
+    for (j = 0; j < s; j++)
+      if (mpz_sgn(A[i*s + j]) != 0) mpz_addmul(y[i], A[i*s + j], x[j]);
+    NOTE(C, y[i]);
+  }
+}
+
+static int do_power (Ctx *C, Comp *c, mpz_t *w) {
+  mpz_srcptr a = c->A[0];
+  if (mpz_sgn(a) == 0) mpz_set_ui(w[0], 0);
+  else if (mpz_cmp_ui(a, 1) == 0) ;
+  else if (mpz_cmp_si(a, -1) == 0) {
+    if (mpz_odd_p(C->n)) mpz_neg(w[0], w[0]);
+  }
+  else {
+    mpz_t t;
+    if (!mpz_fits_ulong_p(C->n)) return MAT_EHUGE;
+    mpz_init(t);
+    mpz_pow_ui(t, a, mpz_get_ui(C->n));
+    NOTE(C, t);
+    mpz_mul(w[0], w[0], t);
+    NOTE(C, w[0]);
+    mpz_clear(t);
+  }
+  return MAT_OK;
+}
+
+/*
+** w := sum_j C(n,j) N^j w for the unipotent s x s matrix I + N given as the
+** positions ix (count s) of the component matrix A (size sa); stores N^j w
+** in u[j*s ...] when u is not NULL (u has s*s entries) and the number of
+** nonzero terms in *J.
+*/
+static int binomial_sum (Ctx *C, int sa, mpz_t *A, const int *ix, int s,
+                         mpz_t *w, mpz_t *u, int *J) {
+  mpz_t *cur = mat_zalloc(s), *nxt = mat_zalloc(s), *acc = mat_zalloc(s);
+  mpz_t bin, f;
+  int i, j, l, st = MAT_ENOMEM;
+  mpz_init(bin);
+  mpz_init(f);
+  if (cur == NULL || nxt == NULL || acc == NULL) goto done;
+  for (i = 0; i < s; i++) { mpz_set(cur[i], w[i]); mpz_set(acc[i], w[i]); }
+  if (u != NULL) for (i = 0; i < s; i++) mpz_set(u[i], w[i]);
+  *J = 0;
+  mpz_set_ui(bin, 1);
+  for (j = 1; j < s; j++) {
+    int nz = 0;
+    for (i = 0; i < s; i++) {  /* nxt = N cur */
+      mpz_set_ui(nxt[i], 0);
+      for (l = 0; l < s; l++)
+        if (l != i && mpz_sgn(A[ix[i]*sa + ix[l]]) != 0)
+          mpz_addmul(nxt[i], A[ix[i]*sa + ix[l]], cur[l]);
+      NOTE(C, nxt[i]);
+      nz |= mpz_sgn(nxt[i]) != 0;
+    }
+    if (!nz) break;
+    *J = j;
+    mpz_sub_ui(f, C->n, (unsigned long)(j - 1));  /* C(n,j) = C(n,j-1) (n-j+1)/j */
+    mpz_mul(bin, bin, f);
+    NOTE(C, bin);
+    mpz_divexact_ui(bin, bin, (unsigned long)j);
+    for (i = 0; i < s; i++) {
+      mpz_swap(cur[i], nxt[i]);
+      if (u != NULL) mpz_set(u[j*s + i], cur[i]);
+      mpz_addmul(acc[i], bin, cur[i]);
+      NOTE(C, acc[i]);
+    }
+  }
+  for (i = 0; i < s; i++) mpz_swap(w[i], acc[i]);
+  st = MAT_OK;
+done:
+  mat_zfree(cur, s); mat_zfree(nxt, s); mat_zfree(acc, s);
+  mpz_clear(bin); mpz_clear(f);
+  return st;
+}
+
+static int do_unipot (Ctx *C, Comp *c, mpz_t *w) {
+  int *ix = malloc((size_t)c->s * sizeof(int)), i, J, st;
+  if (ix == NULL) return MAT_ENOMEM;
+  for (i = 0; i < c->s; i++) ix[i] = i;
+  st = binomial_sum(C, c->s, c->A, ix, c->s, w, NULL, &J);
+  free(ix);
+  return st;
+}
+
+/*
+** chi = x^2 - p x - q, q = +-1, x^m = U_m x + q U_(m-1).  From the pair
+** (U_m, U_(m-1)), with sigma = (-q)^m (Cassini) and two squarings:
+**   U_(2m-1) = U_m^2 + q U_(m-1)^2
+**   U_(2m+1) = (p^2 + 3q) U_m^2 - U_(m-1)^2 + 2 sigma
+**   U_(2m)   = (U_(2m+1) - q U_(2m-1)) / p
+*/
+static int do_lucas (Ctx *C, Comp *c, mpz_t *w) {
+  mpz_srcptr p = c->red[1];
+  int q = mpz_sgn(c->red[0]), odd = 1, i;
+  size_t b = mpz_sizeinbase(C->n, 2);
+  mpz_t U, V, sa, sb, c3, t, Aw[2];
+  mpz_inits(U, V, sa, sb, c3, t, Aw[0], Aw[1], NULL);
+  mpz_mul(c3, p, p);
+  if (q > 0) mpz_add_ui(c3, c3, 3); else mpz_sub_ui(c3, c3, 3);
+  mpz_set_ui(U, 1);
+  while (b-- > 1) {
+    int bit = mpz_tstbit(C->n, b - 1);
+    int sigma = (q > 0 && odd) ? -1 : 1;
+    mpz_mul(sa, U, U);
+    mpz_mul(sb, V, V);
+    NOTE(C, sa); NOTE(C, sb);
+    if (q > 0) mpz_add(V, sa, sb); else mpz_sub(V, sa, sb);  /* U_(2m-1) */
+    mpz_mul(U, sa, c3);
+    mpz_sub(U, U, sb);
+    if (sigma > 0) mpz_add_ui(U, U, 2); else mpz_sub_ui(U, U, 2);  /* U_(2m+1) */
+    NOTE(C, U); NOTE(C, V);
+    if (q > 0) mpz_sub(t, U, V); else mpz_add(t, U, V);
+    NOTE(C, t);
+    if (mpz_cmp_ui(p, 1) != 0) {
+      if (mpz_cmp_si(p, -1) == 0) mpz_neg(t, t);
+      else mpz_divexact(t, t, p);
+    }
+    if (bit) mpz_swap(V, t);  /* (U_(2m+1), U_(2m)) */
+    else mpz_swap(U, t);      /* (U_(2m), U_(2m-1)) */
+    odd = bit;
+  }
+  matvec(C, 2, c->A, Aw, w);
+  for (i = 0; i < 2; i++) {  /* w := U A w + q V w */
+    mpz_mul(t, V, w[i]);
+    mpz_mul(w[i], U, Aw[i]);
+    if (q > 0) mpz_add(w[i], w[i], t); else mpz_sub(w[i], w[i], t);
+    NOTE(C, w[i]);
+  }
+  mpz_clears(U, V, sa, sb, c3, t, Aw[0], Aw[1], NULL);
+  return MAT_OK;
+}
+
+
+/* Workspace of the polynomial powering. */
+typedef struct Poly {
+  int d;
+  mpz_t *r;		/* d: the current x^m mod chi */
+  mpz_t *e;		/* 2d-1: the square before reduction */
+  mpz_t P, Pn, Q, t;
+  mp_limb_t *buf;	/* shifted limbs of one coefficient */
+  size_t nbuf;
+} Poly;
+
+/*
+** P := sum r[i] 2^(w i) (Kronecker substitution), the positive and the
+** negative coefficients or-ed into two numbers whose difference it is
+** (the w-bit fields do not overlap: |r[i]| < 2^w).
+*/
+static int kpack (Poly *K, size_t w) {
+  int i, d = K->d;
+  size_t nl = ((size_t)d * w + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS + 1, j;
+  mp_limb_t *pp = mpz_limbs_write(K->P, (mp_size_t)nl);
+  mp_limb_t *pn = mpz_limbs_write(K->Pn, (mp_size_t)nl);
+  mpn_zero(pp, (mp_size_t)nl);
+  mpn_zero(pn, (mp_size_t)nl);
+  for (i = 0; i < d; i++) {
+    size_t sz = mpz_size(K->r[i]), bit = w * (size_t)i;
+    size_t off = bit / GMP_NUMB_BITS;
+    unsigned sh = (unsigned)(bit % GMP_NUMB_BITS);
+    const mp_limb_t *src = mpz_limbs_read(K->r[i]);
+    mp_limb_t *dst = mpz_sgn(K->r[i]) > 0 ? pp : pn;
+    if (sz == 0) continue;
+    if (sh == 0)
+      for (j = 0; j < sz; j++) dst[off + j] |= src[j];
+    else {
+      if (sz > K->nbuf) {
+        mp_limb_t *nb = realloc(K->buf, sz * sizeof *nb);
+        if (nb == NULL) return MAT_ENOMEM;
+        K->buf = nb; K->nbuf = sz;
+      }
+      dst[off + sz] |= mpn_lshift(K->buf, src, (mp_size_t)sz, sh);
+      for (j = 0; j < sz; j++) dst[off + j] |= K->buf[j];
+    }
+  }
+  mpz_limbs_finish(K->P, (mp_size_t)nl);
+  mpz_limbs_finish(K->Pn, (mp_size_t)nl);
+  mpz_sub(K->P, K->P, K->Pn);
+  return MAT_OK;
+}
+
+/* z := bits pos .. pos+w-1 of the limbs qp[0 .. nq-1]. */
+static void kfield (mpz_ptr z, const mp_limb_t *qp, size_t nq, size_t pos,
+                    size_t w) {
+  size_t off = pos / GMP_NUMB_BITS, wl = (w + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS;
+  unsigned sh = (unsigned)(pos % GMP_NUMB_BITS);
+  size_t nl = (w + sh + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS;
+  mp_limb_t *zp;
+  if (off >= nq) { mpz_set_ui(z, 0); return; }
+  if (nl > nq - off) nl = nq - off;
+  zp = mpz_limbs_write(z, (mp_size_t)nl);
+  if (sh) mpn_rshift(zp, qp + off, (mp_size_t)nl, sh);
+  else mpn_copyi(zp, qp + off, (mp_size_t)nl);
+  if (nl >= wl) {
+    nl = wl;
+    if (w % GMP_NUMB_BITS)
+      zp[wl - 1] &= ((mp_limb_t)1 << (w % GMP_NUMB_BITS)) - 1;
+  }
+  mpz_limbs_finish(z, (mp_size_t)nl);
+}
+
+/* r := r^2 mod chi. */
+static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
+  int d = K->d, i, j, carry = 0, st;
+  size_t b = 0, w, lgd = 0;
+  const mp_limb_t *qp;
+  size_t nq;
+  for (i = 0; i < d; i++) {
+    size_t bi = mpz_sgn(K->r[i]) ? mpz_sizeinbase(K->r[i], 2) : 0;
+    if (bi > b) b = bi;
+  }
+  if (b == 0) return MAT_OK;
+  while (((size_t)1 << lgd) < (size_t)d) lgd++;
+  w = 2*b + lgd + 2;  /* |coefficient of the square| < d 2^(2b) <= 2^(w-2) */
+  if ((st = kpack(K, w)) != MAT_OK) return st;
+  NOTE(C, K->P);
+  mpz_mul(K->Q, K->P, K->P);
+  NOTE(C, K->Q);
+  qp = mpz_limbs_read(K->Q);
+  nq = mpz_size(K->Q);
+  for (j = 0; j < 2*d - 1; j++) {  /* balanced digits: the square is >= 0 */
+    kfield(K->e[j], qp, nq, w * (size_t)j, w);
+    if (carry) mpz_add_ui(K->e[j], K->e[j], 1);
+    carry = mpz_sgn(K->e[j]) != 0 && mpz_sizeinbase(K->e[j], 2) >= w;
+    if (carry) {
+      mpz_set_ui(K->t, 0);
+      mpz_setbit(K->t, w);
+      mpz_sub(K->e[j], K->e[j], K->t);
+    }
+  }
+  for (j = 2*d - 2; j >= d; j--) {  /* x^j = x^(j-d) sum red[i] x^i */
+    if (mpz_sgn(K->e[j]) == 0) continue;
+    for (i = 0; i < d; i++)
+      if (mpz_sgn(red[i]) != 0) {
+        mpz_addmul(K->e[j - d + i], K->e[j], red[i]);
+        NOTE(C, K->e[j - d + i]);
+      }
+  }
+  for (i = 0; i < d; i++) mpz_swap(K->r[i], K->e[i]);
+  return MAT_OK;
+}
+
+/* r := x r mod chi. */
+static void poly_mulx (Ctx *C, Poly *K, mpz_t *red) {
+  int d = K->d, i;
+  mpz_swap(K->t, K->r[d - 1]);
+  for (i = d - 1; i >= 1; i--) mpz_swap(K->r[i], K->r[i - 1]);
+  mpz_set_ui(K->r[0], 0);
+  if (mpz_sgn(K->t) != 0)
+    for (i = 0; i < d; i++)
+      if (mpz_sgn(red[i]) != 0) {
+        mpz_addmul(K->r[i], K->t, red[i]);
+        NOTE(C, K->r[i]);
+      }
+}
+
+static int do_charpoly (Ctx *C, Comp *c, mpz_t *w) {
+  Poly K;
+  int d = c->d, i, j, st = MAT_ENOMEM;
+  size_t b;
+  mpz_t *kry = NULL;
+  memset(&K, 0, sizeof K);
+  K.d = d;
+  K.r = mat_zalloc(d);
+  K.e = mat_zalloc(2*d - 1);
+  mpz_inits(K.P, K.Pn, K.Q, K.t, NULL);
+  if (K.r == NULL || K.e == NULL) goto done;
+  if (d >= 2) mpz_set_ui(K.r[1], 1); else mpz_set(K.r[0], c->red[0]);
+  for (b = mpz_sizeinbase(C->n, 2) - 1; b-- > 0; ) {
+    if ((st = poly_sqr(C, &K, c->red)) != MAT_OK) goto done;
+    if (mpz_tstbit(C->n, b)) poly_mulx(C, &K, c->red);
+  }
+  mpz_clears(K.P, K.Pn, K.Q, NULL);
+  mpz_inits(K.P, K.Pn, K.Q, NULL);
+  /* w := sum r[i] A^i w, with the Krylov vectors A^i w (small) */
+  st = MAT_ENOMEM;
+  if ((kry = mat_zalloc(d * c->s)) == NULL) goto done;
+  for (j = 0; j < c->s; j++) mpz_set(kry[j], w[j]);
+  for (i = 1; i < d; i++) matvec(C, c->s, c->A, kry + i*c->s, kry + (i-1)*c->s);
+  for (j = 0; j < c->s; j++) {
+    mpz_set_ui(w[j], 0);
+    for (i = 0; i < d; i++)
+      if (mpz_sgn(kry[i*c->s + j]) != 0) mpz_addmul(w[j], K.r[i], kry[i*c->s + j]);
+    NOTE(C, w[j]);
+  }
+  st = MAT_OK;
+done:
+  mat_zfree(kry, d * c->s);
+  mat_zfree(K.r, d);
+  mat_zfree(K.e, 2*d - 1);
+  mpz_clears(K.P, K.Pn, K.Q, K.t, NULL);
+  free(K.buf);
+  return st;
+}
+
+static int plan_apply (Ctx *C, Plan *P, mpz_t *v);
+
+/*
+** x_S (unipotent sources) are polynomials in t: x_S(t) = sum_j C(t,j) s_j.
+** x_T(t+1) = A_T x_T(t) + G x_S(t) has the particular solution
+** sum_j C(t,j) p_j with (I - A_T) p_j = G s_j - p_(j+1); with D = det(I - A_T),
+** Pt_j = D^(J+1-j) p_j = adj (D^(J-j) G s_j - Pt_(j+1)) are integers and
+**   D^(J+1) x_T(n) = A_T^n (D^(J+1) x_T(0) - Pt_0) + sum_j C(n,j) D^j Pt_j.
+*/
+static int do_sources (Ctx *C, Comp *c, mpz_t *w) {
+  int s = c->s, ns = c->ns, nt = c->nt, i, j, l, J, st = MAT_ENOMEM;
+  mpz_t *xs = mat_zalloc(ns), *u = mat_zalloc(ns * ns);
+  mpz_t *Pt = mat_zalloc((ns + 1) * nt), *g = mat_zalloc(nt), *y = mat_zalloc(nt);
+  mpz_t Dp, E, bin, f;
+  mpz_inits(Dp, E, bin, f, NULL);
+  if (xs == NULL || u == NULL || Pt == NULL || g == NULL || y == NULL) goto done;
+  for (i = 0; i < ns; i++) mpz_set(xs[i], w[c->S[i]]);
+  if ((st = binomial_sum(C, s, c->A, c->S, ns, xs, u, &J)) != MAT_OK) goto done;
+  /* Pt_j for j = J .. 0; Pt_(J+1) = 0; Dp = D^(J-j) */
+  mpz_set_ui(Dp, 1);
+  for (j = J; j >= 0; j--) {
+    for (i = 0; i < nt; i++) {  /* g = D^(J-j) G s_j - Pt_(j+1) */
+      mpz_set_ui(g[i], 0);
+      for (l = 0; l < ns; l++)
+        if (mpz_sgn(c->A[c->T[i]*s + c->S[l]]) != 0)
+          mpz_addmul(g[i], c->A[c->T[i]*s + c->S[l]], u[j*ns + l]);
+      mpz_mul(g[i], g[i], Dp);
+      mpz_sub(g[i], g[i], Pt[(j+1)*nt + i]);
+      NOTE(C, g[i]);
+    }
+    matvec(C, nt, c->adj, Pt + j*nt, g);
+    mpz_mul(Dp, Dp, c->D);
+    NOTE(C, Dp);
+  }
+  mpz_swap(E, Dp);  /* D^(J+1) */
+  for (i = 0; i < nt; i++) {
+    mpz_mul(y[i], E, w[c->T[i]]);
+    mpz_sub(y[i], y[i], Pt[i]);
+    NOTE(C, y[i]);
+  }
+  if ((st = plan_apply(C, c->inner, y)) != MAT_OK) goto done;
+  mpz_set_ui(bin, 1);
+  mpz_set_ui(Dp, 1);
+  for (j = 0; j <= J; j++) {  /* y += C(n,j) D^j Pt_j */
+    if (j > 0) {
+      mpz_sub_ui(f, C->n, (unsigned long)(j - 1));
+      mpz_mul(bin, bin, f);
+      NOTE(C, bin);
+      mpz_divexact_ui(bin, bin, (unsigned long)j);
+      mpz_mul(Dp, Dp, c->D);
+    }
+    mpz_mul(f, bin, Dp);
+    NOTE(C, f);
+    for (i = 0; i < nt; i++) {
+      mpz_addmul(y[i], f, Pt[j*nt + i]);
+      NOTE(C, y[i]);
+    }
+  }
+  for (i = 0; i < nt; i++) mpz_divexact(w[c->T[i]], y[i], E);
+  for (i = 0; i < ns; i++) mpz_swap(w[c->S[i]], xs[i]);
+  st = MAT_OK;
+done:
+  mat_zfree(xs, ns); mat_zfree(u, ns * ns); mat_zfree(Pt, (ns + 1) * nt);
+  mat_zfree(g, nt); mat_zfree(y, nt);
+  mpz_clears(Dp, E, bin, f, NULL);
+  return st;
+}
+
+/* v := B^n v for the plan of B (n >= 1). */
+static int plan_apply (Ctx *C, Plan *P, mpz_t *v) {
+  int i, j, st = MAT_OK;
+  for (i = 0; i < P->nc && st == MAT_OK; i++) {
+    Comp *c = &P->c[i];
+    mpz_t *w = mat_zalloc(c->s);
+    if (w == NULL) return MAT_ENOMEM;
+    for (j = 0; j < c->s; j++) mpz_swap(w[j], v[c->ix[j]]);
+    switch (c->path) {
+      case MAT_PATH_POWER: st = do_power(C, c, w); break;
+      case MAT_PATH_UNIPOT: st = do_unipot(C, c, w); break;
+      case MAT_PATH_LUCAS: st = do_lucas(C, c, w); break;
+      case MAT_PATH_SOURCES: st = do_sources(C, c, w); break;
+      default: st = do_charpoly(C, c, w); break;
+    }
+    for (j = 0; j < c->s; j++) mpz_swap(w[j], v[c->ix[j]]);
+    mat_zfree(w, c->s);
+  }
+  return st;
+}
+
+static void plan_info (Plan *P, mat_Info *info) {
+  int i;
+  for (i = 0; i < P->nc; i++) {
+    info->paths |= (unsigned)P->c[i].path;
+    if (P->c[i].inner != NULL) plan_info(P->c[i].inner, info);
+  }
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Size bounds (log2 of magnitudes, as doubles; +inf when huge)
+** ======================================================= */
+
+static double zbits (mpz_srcptr z) {
+  return mpz_sgn(z) ? (double)mpz_sizeinbase(z, 2) : 0;
+}
+
+/* An upper bound of |z| as a double. */
+static double zup (mpz_srcptr z) {
+  double x = fabs(mpz_get_d(z));  /* truncated toward zero */
+  if (mpz_sizeinbase(z, 2) > 53) x *= 1 + 0x1p-50;
+  return x;
+}
+
+static double lg2 (int s) {
+  return s <= 1 ? 0 : ceil(log2((double)s));
+}
+
+static double dmax (double a, double b) { return a > b ? a : b; }
+
+/* Largest entry size of A restricted to rows ri (nr) and columns ci (nc),
+** the diagonal skipped if 'offdiag', plus log2 of the column count: a bound
+** on log2 of every row sum of absolute values. */
+static double rowsum_bits (mpz_t *A, int s, const int *ri, int nr,
+                           const int *ci, int nc, int offdiag) {
+  double m = 0;
+  int i, j;
+  for (i = 0; i < nr; i++)
+    for (j = 0; j < nc; j++) {
+      int a = ri ? ri[i] : i, b = ci ? ci[j] : j;
+      if (offdiag && a == b) continue;
+      m = dmax(m, zbits(A[a*s + b]));
+    }
+  return m + lg2(nc);
+}
+
+static double plan_bound (Plan *P, const double *vb, mpz_srcptr n, double lgn);
+
+static double bound_unipot (int ns, double nbN, double vbs, double lgn) {
+  return ns * lgn + vbs + (ns - 1) * nbN + lg2(ns) + 2;
+}
+
+static double comp_bound_path (Comp *c, double vb, double nbA,
+                               const double *vball, mpz_srcptr n, mpz_ptr h,
+                               double lgn);
+
+static double comp_bound (Comp *c, const double *vball, mpz_srcptr n,
+                          double lgn) {
+  int s = c->s, i;
+  double vb = 0, nbA = rowsum_bits(c->A, s, NULL, s, NULL, s, 0), r;
+  mpz_t h;  /* n/2 (GMP's mpz_init does not allocate) */
+  for (i = 0; i < s; i++) vb = dmax(vb, vball[c->ix[i]]);
+  mpz_init(h);
+  r = comp_bound_path(c, vb, nbA, vball, n, h, lgn);
+  mpz_clear(h);
+  return r;
+}
+
+static double comp_bound_path (Comp *c, double vb, double nbA,
+                               const double *vball, mpz_srcptr n, mpz_ptr h,
+                               double lgn) {
+  int s = c->s, i, j;
+  double r;
+  (void)s;
+  switch (c->path) {
+    case MAT_PATH_POWER:
+      if (mpz_cmpabs_ui(c->A[0], 1) <= 0) return vb;
+      return mpz_get_d(n) * zbits(c->A[0]) + vb + 1;
+    case MAT_PATH_UNIPOT:
+      return bound_unipot(s, rowsum_bits(c->A, s, NULL, s, NULL, s, 1), vb, lgn);
+    case MAT_PATH_LUCAS: {
+      double M[4], cb, cbh, bc3;
+      M[0] = 0; M[1] = 1; M[2] = 1; M[3] = zup(c->red[1]);
+      cb = mat_bound_prefix_log2(2, M, n);
+      mpz_tdiv_q_2exp(h, n, 1);  /* squared: only prefixes of n/2 */
+      cbh = mat_bound_prefix_log2(2, M, h);
+      bc3 = 2 * zbits(c->red[1]) + 2;
+      return dmax(2*cbh + bc3 + 3, cb + vb + nbA + 2);
+    }
+    case MAT_PATH_CHARPOLY: {
+      int d = c->d;
+      double *M = calloc((size_t)d * (size_t)d, sizeof *M), cb, cbh, ab = 0, w;
+      if (M == NULL) return HUGE_VAL;
+      for (i = 1; i < d; i++) M[i*d + i - 1] = 1;
+      for (i = 0; i < d; i++) {
+        M[i*d + d - 1] += zup(c->red[i]);
+        ab = dmax(ab, zbits(c->red[i]));
+      }
+      cb = mat_bound_prefix_log2(d, M, n);
+      mpz_tdiv_q_2exp(h, n, 1);  /* squared: only prefixes of n/2 */
+      cbh = mat_bound_prefix_log2(d, M, h);
+      free(M);
+      w = 2*cbh + lg2(d) + 4;
+      r = 2*d*w + 2;                                         /* the square */
+      r = dmax(r, 2*cbh + lg2(d) + (d - 1) * (ab + 1) + 2);  /* reduction */
+      return dmax(r, cb + vb + (d - 1) * nbA + lg2(d) + 2);  /* final sum */
+    }
+    default: {  /* SOURCES */
+      int ns = c->ns, nt = c->nt, J = ns - 1;
+      double bD = zbits(c->D), badj = 0, bG, nbN, vbs = 0, vbt = 0;
+      double L = -HUGE_VAL, g, E, y, terms = -HUGE_VAL, *vin, inner;
+      for (i = 0; i < nt*nt; i++) badj = dmax(badj, zbits(c->adj[i]));
+      badj += lg2(nt);
+      bG = rowsum_bits(c->A, s, c->T, nt, c->S, ns, 0);
+      nbN = rowsum_bits(c->A, s, c->S, ns, c->S, ns, 1);
+      for (i = 0; i < ns; i++) vbs = dmax(vbs, vball[c->ix[c->S[i]]]);
+      for (i = 0; i < nt; i++) vbt = dmax(vbt, vball[c->ix[c->T[i]]]);
+      r = bound_unipot(ns, nbN, vbs, lgn);
+      for (j = J; j >= 0; j--) {
+        g = dmax((J - j) * bD + bG + vbs + j * nbN, L) + 1;
+        L = badj + g;
+        r = dmax(r, L);
+        /* term j: C(n,j) D^j Pt_j, Pt_j <= 2^L for the j seen so far */
+        terms = dmax(terms, (j + 1) * lgn + j * bD + L);
+      }
+      E = (J + 1) * bD;
+      y = dmax(E + vbt, L) + 1;
+      r = dmax(r, dmax(E, y));
+      if ((vin = malloc((size_t)nt * sizeof *vin)) == NULL) return HUGE_VAL;
+      for (i = 0; i < nt; i++) vin[i] = y;
+      inner = plan_bound(c->inner, vin, n, lgn);
+      free(vin);
+      return dmax(r, dmax(inner, terms) + lg2(J + 2) + 1);
+    }
+  }
+}
+
+/* vb[i]: log2 bound of |v[i]| for the plan's vector. */
+static double plan_bound (Plan *P, const double *vb, mpz_srcptr n, double lgn) {
+  double r = (double)P->abits;
+  int i;
+  for (i = 0; i < P->k; i++) r = dmax(r, vb[i]);
+  for (i = 0; i < P->nc; i++) r = dmax(r, comp_bound(&P->c[i], vb, n, lgn));
+  return r;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Entry points
+** ======================================================= */
+
+static int check_args (int k, const void *B, const void *v1, const void *v2,
+                       mpz_srcptr n) {
+  if (k < 1 || k > MAT_KMAX) return MAT_ESIZE;
+  if (B == NULL || v1 == NULL || v2 == NULL || n == NULL || mpz_sgn(n) < 0)
+    return MAT_EARG;
+  return MAT_OK;
+}
+
+uint64_t mat_bits_bound (int k, mpz_srcptr const *B, const uint64_t *vbits,
+                         mpz_srcptr n, uint64_t cap) {
+  double bB = 0, r, vb[MAT_KMAX], lgn;
+  mpz_t *Bc;
+  Plan *P;
+  int i;
+  if (check_args(k, B, vbits, vbits, n) != MAT_OK) return UINT64_MAX;
+  for (i = 0, r = 0; i < k; i++) {
+    vb[i] = (double)vbits[i];
+    r = dmax(r, vb[i]);
+  }
+  if (mpz_sgn(n) == 0) return (uint64_t)r;
+  for (i = 0; i < k*k; i++) bB = dmax(bB, zbits(B[i]));
+  /* what the analysis may create, before running it */
+  if ((k + 2.0) * (k + 2.0) * (bB + lg2(k) + 2) + 64 > (double)cap)
+    return UINT64_MAX;
+  if ((Bc = mat_zalloc(k*k)) == NULL) return UINT64_MAX;
+  for (i = 0; i < k*k; i++) mpz_set(Bc[i], B[i]);
+  if (analyze(&P, k, Bc) != MAT_OK) {
+    mat_zfree(Bc, k*k);
+    return UINT64_MAX;
+  }
+  mat_zfree(Bc, k*k);
+  lgn = (double)mpz_sizeinbase(n, 2);
+  r = plan_bound(P, vb, n, lgn) + 1;
+  plan_free(P);
+  if (!(r < 0x1p63)) return UINT64_MAX;
+  return (uint64_t)ceil(r);
+}
+
+int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+                           mpz_srcptr const *v_in, mpz_srcptr n,
+                           mat_Info *info) {
+  mpz_t *v, *Bc = NULL;
+  Plan *P = NULL;
+  Ctx C;
+  int i, st;
+  if ((st = check_args(k, B, v_out, v_in, n)) != MAT_OK) return st;
+  if ((v = mat_zalloc(k)) == NULL) return MAT_ENOMEM;
+  C.n = n;
+  C.maxbits = 0;
+  for (i = 0; i < k; i++) {  /* inputs read in full before any output */
+    mpz_set(v[i], v_in[i]);
+    NOTE(&C, v[i]);
+  }
+  if (info != NULL) memset(info, 0, sizeof *info);
+  if (mpz_sgn(n) != 0) {
+    st = MAT_ENOMEM;
+    if ((Bc = mat_zalloc(k*k)) == NULL) goto done;
+    for (i = 0; i < k*k; i++) mpz_set(Bc[i], B[i]);
+    if ((st = analyze(&P, k, Bc)) != MAT_OK) goto done;
+    if (P->abits > C.maxbits) C.maxbits = P->abits;
+    if ((st = plan_apply(&C, P, v)) != MAT_OK) goto done;
+    if (info != NULL) {
+      plan_info(P, info);
+      info->ncomp = P->nc;
+    }
+  }
+  for (i = 0; i < k; i++) mpz_swap(v_out[i], v[i]);
+  if (info != NULL) info->maxbits = C.maxbits;
+done:
+  plan_free(P);
+  mat_zfree(Bc, k*k);
+  mat_zfree(v, k);
+  return st;
+}
+
+int mat_mpz_powapply (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+                      mpz_srcptr const *v_in, mpz_srcptr n) {
+  return mat_mpz_powapply_info(k, B, v_out, v_in, n, NULL);
+}
+
+/* }====================================================== */
