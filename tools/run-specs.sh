@@ -9,7 +9,7 @@ status=0
 for vm in "$@"; do
   case "$vm" in *jit*) dir=luajit ;; *) dir=lua5.4 ;; esac
   echo "== specs on $vm"
-  CPM_VM=$vm CPM_BUILD=$BUILD/$dir prove -f -e "sh tools/busted-tap.sh" spec/*_spec.lua || status=1
+  CPM_VM=$vm CPM_BUILD=$BUILD/$dir prove -j2 -f -e "sh tools/busted-tap.sh" spec/*_spec.lua || status=1
 done
 if [ -z "${ASAN:-}" ]; then
   echo "== rockspec"
