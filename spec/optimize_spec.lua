@@ -1,0 +1,312 @@
+-- cpm.optimize and cpm.explain through every front end available on this
+-- VM: Lua 5.4 bytecode rewriting, and the source front end where it is
+-- installed.  The optimized function must return exactly what the
+-- original returns: values, math.type, side effects, errors.
+local cpm = require "cpm"
+local loopgen = require "loopgen"
+local same = require("ir_reference").same
+
+local LUA54 = not jit
+local unpack = table.unpack or unpack
+
+local frontends = {}
+if LUA54 then frontends[#frontends + 1] = "bytecode" end
+if pcall(require, "cpm.source") then frontends[#frontends + 1] = "source" end
+
+-- Calls f(...) and returns ok, results (packed) or ok=false, message.
+local function outcome(f, ...)
+  local r = { pcall(f, ...) }
+  return r[1], { n = #r - 1, select(2, unpack(r)) }
+end
+
+-- Asserts that f and g agree on the given arguments; 'where' explains.
+local function agree(f, g, args, where)
+  local ok1, r1 = outcome(f, unpack(args, 1, args.n or #args))
+  local ok2, r2 = outcome(g, unpack(args, 1, args.n or #args))
+  assert(ok1 == ok2, ("%s\noriginal %s, optimized %s: %s / %s"):format(where,
+    ok1 and "returned" or "raised", ok2 and "returned" or "raised",
+    tostring(r1[1]), tostring(r2[1])))
+  if not ok1 then
+    assert(r1[1] == r2[1], ("%s\nerrors differ:\n  %s\n  %s"):format(where,
+      tostring(r1[1]), tostring(r2[1])))
+    return
+  end
+  assert(r1.n == r2.n, where .. "\nresult counts differ")
+  for i = 1, r1.n do
+    local eq, msg = same(r1[i], r2[i])
+    assert(eq, ("%s\nresult %d: %s"):format(where, i, tostring(msg)))
+  end
+end
+
+describe("cpm.optimize", function()
+  it("rejects what is not a function with the usual message", function()
+    assert.has_error(function() cpm.optimize(nil) end,
+      "bad argument #1 to 'optimize' (function expected, got no value)")
+    assert.has_error(function() cpm.optimize(42) end,
+      "bad argument #1 to 'optimize' (function expected, got number)")
+    assert.has_error(function() cpm.optimize(print, 5) end,
+      "bad argument #2 to 'optimize' (table expected, got number)")
+    assert.has_error(function() cpm.optimize(print, { iters_limit = 1 }) end,
+      "bad argument #2 to 'optimize' (iters_limit must be an integer >= 2)")
+    assert.has_error(function() cpm.explain("x") end,
+      "bad argument #1 to 'explain' (function expected, got string)")
+  end)
+
+  it("gives back a working function for a C function", function()
+    local g = cpm.optimize(math.max)
+    assert.are.equal(7, g(3, 7, 5))
+  end)
+
+  it("gives back a working function when there is nothing to optimize", function()
+    local function h(x) return x * 2 end
+    assert.are.equal(10, cpm.optimize(h)(5))
+    assert.are.equal("no loops", cpm.explain(h))
+  end)
+end)
+
+for _, frontend in ipairs(frontends) do
+  local opts = { frontend = frontend }
+  local function optimize(f, o)
+    local oo = { frontend = frontend }
+    for k, v in pairs(o or {}) do oo[k] = v end
+    return cpm.optimize(f, oo)
+  end
+
+  describe("the " .. frontend .. " front end", function()
+    it("optimizes the Fibonacci loop over bignums exactly", function()
+      local function fib(n)
+        local a, b = cpm.big(0), cpm.big(1)
+        for _ = 1, n do a, b = b, a + b end
+        return a
+      end
+      local g = optimize(fib)
+      assert.are_not.equal(fib, g)
+      assert.matches("loop optimized", cpm.explain(fib, opts))
+      for _, n in ipairs { 0, 1, 2, 15, 16, 17, 100, 1000 } do
+        assert.is_true(cpm.eq(fib(n), g(n)), "n = " .. n)
+      end
+      -- a count no plain loop could finish
+      local big = g(10^6)
+      assert.are.equal(694241, big:bits())
+    end)
+
+    it("finishes a loop of 10^15 iterations at once", function()
+      local function f(n)
+        local step1, step2, res = 1, 1, 1
+        for _ = 1, n do res = res + step2; step2 = step2 + step1; step1 = step1 + 1 end
+        return res
+      end
+      local g = optimize(f)
+      assert.are.equal(f(1000), g(1000))
+      local r = g(10^15)  -- would take days as written
+      assert.is_not_nil(r)
+    end)
+
+    it("shares upvalues with the original function", function()
+      local total = 0
+      local function acc(n)
+        for i = 1, n do total = total + i end
+        return total
+      end
+      local g = optimize(acc)
+      assert.are.equal(5050, g(100))
+      assert.are.equal(5050, total)
+      assert.are.equal(5050 + 210, acc(20))  -- f and g see the same variable
+      assert.are.equal(5260, total)
+    end)
+
+    it("reads globals the loop never writes", function()
+      local env = setmetatable({ STEP = 3 }, { __index = _G })
+      local src = "return function(n) local s = 0 for i = 1, n do s = s + STEP end return s end"
+      local f = (loadstring or load)(src, "=globals", "t", env)
+      if setfenv then setfenv(f, env) end
+      f = f()
+      local g = optimize(f)
+      assert.are.equal(300, g(100))
+      env.STEP = 5
+      assert.are.equal(500, g(100))
+    end)
+
+    it("optimizes loops of nested functions, innermost loops of nests", function()
+      local function outer(n)
+        local function inner(m)
+          local s = 0
+          for i = 1, m do s = s + i end
+          return s
+        end
+        local t = 0
+        for j = 1, n do
+          for i = 1, j do t = t + i end
+        end
+        return inner(n), t
+      end
+      local g = optimize(outer)
+      agree(outer, g, { 50 }, "nested")
+      local text = cpm.explain(outer, opts)
+      assert.matches("nested loop in loop body", text)
+      assert.matches("loop optimized", text)
+    end)
+
+    it("keeps the loop variable, negative and non-unit steps, 0 and 1 iterations", function()
+      local src = [[
+        return function(a, b, c)
+          local s, t = 0, 1
+          for i = a, b, c do s = s + i; t = t + 2 * s - i end
+          return s, t
+        end]]
+      local f = assert((loadstring or load)(src))()
+      local g = optimize(f)
+      for _, args in ipairs {
+        { 1, 100, 1 }, { 100, 1, -1 }, { 1, 100, 7 }, { 100, -100, -3 }, { 1, 0, 1 },
+        { 1, 1, 1 }, { 5, 5, -1 }, { 0, 15, 1 }, { 0, 16, 1 }, { 1.0, 50, 1 }, { 1, 50.5, 2 },
+      } do agree(f, g, args, "loop " .. table.concat(args, ",")) end
+    end)
+
+    it("runs loops below iters_limit as written and computes those at it", function()
+      local calls = 0
+      local function f(n)
+        local s = 0
+        for i = 1, n do s = s + i end
+        return s
+      end
+      local g = optimize(f, { iters_limit = 10 })
+      for n = 0, 12 do assert.are.equal(f(n), g(n)) end
+      assert.is_true(calls == 0)
+    end)
+
+    it("raises in strict mode for a loop it cannot plan, naming the line", function()
+      local src = "return function(n) local x = 1\nfor i = 1, n do x = x * x end return x end"
+      local f = assert((loadstring or load)(src, "=sq.lua"))()
+      assert.has_error(function() optimize(f, { strict = true }) end,
+        "cpm: sq.lua:2: multiplication of two loop-carried values")
+    end)
+
+    it("raises in strict mode when the guard falls back at run time", function()
+      local function f(n, x)
+        for _ = 1, n do x = x + 1 end
+        return x
+      end
+      local g = optimize(f, { strict = true })
+      assert.are.equal(101, g(100, 1))
+      assert.has_error(function() g(100, "1") end)
+    end)
+
+    it("leaves side effects and errors exactly as they were", function()
+      local count = 0
+      local mt = { __add = function(a, b)
+        count = count + 1
+        return setmetatable({ v = (type(a) == "table" and a.v or a) + (type(b) == "table" and b.v or b) },
+          getmetatable(type(a) == "table" and a or b))
+      end }
+      local function f(n, x)
+        for i = 1, n do x = x + i end
+        return x
+      end
+      local g = optimize(f)
+      local r = g(100, setmetatable({ v = 0 }, mt))
+      assert.are.equal(5050, r.v)
+      assert.are.equal(100, count)          -- the metamethod ran once per iteration
+      agree(f, g, { 100, "10" }, "string coercion")
+      agree(f, g, { 100, nil }, "nil")
+      agree(f, g, { 100, {} }, "table without metamethods")
+    end)
+
+    if LUA54 then
+      it("handles integer wrap-around bit for bit", function()
+        local f = assert(load [[
+          return function(n, a, b)
+            for i = 1, n do a, b = b, a * 3 + b - i end
+            return a, b
+          end]])()
+        local g = optimize(f)
+        agree(f, g, { 1000, math.maxinteger, math.mininteger }, "wrap")
+        agree(f, g, { 10^6, 7, -3 }, "wrap long")
+      end)
+
+      it("lowers every arithmetic form the compiler emits", function()
+        local factory = assert(load [[
+          local up = 7
+          return function(n, k, t)
+            local a, b, c, d = 1, 2, 3, 4
+            for i = 1, n do
+              a = a + 1; b = b - 2; c = 3 * c + a; d = d * k - c
+              a = a + k; b = b - k; c = -c + t.x + t[1] + up
+              d = d + (k // 2) + (k % 3) + (k << 1) + (k >> 1) + (k & 5) + (k | 2) + (k ~ 3) + ~k
+              a = a + 0.0 * 0 + (k ^ 2 // 1) - (k / 2 // 1) + b
+              up = up + 1
+            end
+            return a, b, c, d, up
+          end]])
+        assert.matches("loop optimized", cpm.explain(factory()))
+        -- each comparison gets fresh closures: 'up' is state
+        for _, t in ipairs { { x = 5, 9 }, { x = 5.0, 9 } } do
+          for _, n in ipairs { 0, 1, 20, 50 } do
+            agree(factory(), optimize(factory()), { n, 3, t }, "forms " .. n)
+          end
+        end
+      end)
+
+      it("works with varargs, many registers, recursion and coroutines", function()
+        local f = assert(load [[
+          local function f(n, ...)
+            local x1, x2, x3, x4, x5, x6, x7, x8 = ...
+            local s = 0
+            for i = 1, n do s = s + i + (x1 or 0) end
+            if n > 0 then return s + f(n - 1, ...) end
+            return s
+          end
+          return f]])()
+        local g = optimize(f)
+        agree(f, g, { 40, 1, 2, 3 }, "varargs, recursion")
+        local co = coroutine.wrap(function(n)
+          local s = 0
+          for i = 1, n do s = s + i end
+          coroutine.yield(s)
+          return s
+        end)
+        assert.are.equal(5050, optimize(function(n) return co(n) end)(100))
+      end)
+
+      it("works on functions loaded from stripped bytecode", function()
+        local f = assert(load(string.dump(function(n)
+          local a, b = 0, 1
+          for _ = 1, n do a, b = b, a + b end
+          return a
+        end, true)))
+        local g = optimize(f)
+        assert.are.equal(f(90), g(90))
+        assert.matches("loop optimized", cpm.explain(f))
+      end)
+    end
+
+    it("agrees with the original on thousands of random loops and inputs", function()
+      local seed = os.time()
+      local gen = loopgen.new { seed = seed, lua54 = LUA54 and frontend == "bytecode" }
+      local sink = function() end
+      local nfun, noptim = 0, 0
+      local kinds = LUA54 and { "int", "float", "big", "mixed" } or { "float", "big", "mixed" }
+      for case = 1, 400 do
+        local src, nv = gen:func()
+        local chunk = assert((loadstring or load)(src, "=gen"))
+        local f = chunk(sink, {})
+        local g = optimize(f)
+        nfun = nfun + 1
+        if cpm.explain(f, opts):find("loop optimized", 1, true) then noptim = noptim + 1 end
+        for _ = 1, 6 do
+          local kind = kinds[math.random(#kinds)]
+          local args = gen:args(kind, nv)
+          args.n = 3 + nv
+          agree(f, g, args, ("seed %d case %d (%s)\n%s\nargs: %s"):format(seed, case, kind, src,
+            table.concat((function() local t = {} for i = 1, args.n do t[i] = tostring(args[i]) end return t end)(), ", ")))
+        end
+      end
+      assert(noptim > nfun / 2, ("only %d of %d functions optimized"):format(noptim, nfun))
+    end)
+  end)
+end
+
+if #frontends == 0 then
+  describe("cpm.optimize on this VM", function()
+    pending("no front end is available yet on " .. cpm.vm)
+  end)
+end
