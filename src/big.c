@@ -435,6 +435,18 @@ static const char *const opnames[] = {
 };
 
 
+/*
+** Lua sees a bignum as a small userdata, not the limbs GMP allocated, so a
+** loop making large bignums would pile up garbage far beyond what the
+** collector paces itself for.  A large result is reported as allocated
+** memory by running a collector step of that size.  Stack: unchanged.
+*/
+static void big_account (lua_State *L, mpz_srcptr z) {
+  size_t kb = mpz_size(z) * sizeof(mp_limb_t) / 1024;
+  if (kb >= 16) lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
+}
+
+
 /* The integer case of every operator.  Stack: pushes the result. */
 static void int_arith (lua_State *L, const cpm_Config *cfg, int op,
                        mpz_srcptr a, mpz_srcptr b) {
@@ -509,6 +521,8 @@ static int big_arith (lua_State *L, int op) {
     return 1;
   }
   int_arith(L, cfg, op, a.z, b.z);
+  if (lua_type(L, -1) == LUA_TUSERDATA)  /* '/' gives a number */
+    big_account(L, (mpz_srcptr)lua_touserdata(L, -1));
   return 1;
 }
 
@@ -743,6 +757,7 @@ static int big_new (lua_State *L) {
     luaL_argerror(L, 1, lua_pushfstring(L, "number, string or cpm.big "
                   "expected, got %s", big_typename(L, 1)));
   }
+  big_account(L, z);
   return 1;
 }
 
