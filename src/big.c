@@ -815,16 +815,14 @@ static int big_isbig (lua_State *L) {
 static int big_maxbits (lua_State *L) {
   cpm_Config *cfg = cpm_config(L);
   if (!lua_isnoneornil(L, 1)) {
-    lua_Number f = luaL_checknumber(L, 1);
-    lua_Integer n = 0;
 #if CPM_LUA54
-    luaL_argcheck(L, lua_isinteger(L, 1), 1, "integer expected");
-    n = lua_tointeger(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 1);
 #else
+    lua_Number f = luaL_checknumber(L, 1);
+    lua_Integer n;
     luaL_argcheck(L, isintegral(f) && f < 0x1p63, 1, "integer expected");
     n = (lua_Integer)f;
 #endif
-    (void)f;
     luaL_argcheck(L, n >= 64, 1, "limit must be at least 64 bits");
     cfg->maxbits = (uint64_t)n;
   }
