@@ -63,6 +63,33 @@ mpz_ptr big_push (lua_State *L) {
 }
 
 
+/*
+** The functions of this file have the bignum metatable as upvalue 2: the
+** same tests and pushes without a registry lookup by name (the hot path of
+** every operator).
+*/
+#define BIG_MTUP	lua_upvalueindex(2)
+
+static mpz_ptr big_testu (lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && lua_getmetatable(L, idx)) {
+    int same = lua_rawequal(L, -1, BIG_MTUP);
+    lua_pop(L, 1);
+    if (same) return (mpz_ptr)p;
+  }
+  return NULL;
+}
+
+
+static mpz_ptr big_pushu (lua_State *L) {
+  mpz_ptr z = (mpz_ptr)cpm_newuserdata(L, sizeof(mpz_t));
+  mpz_init(z);
+  lua_pushvalue(L, BIG_MTUP);
+  lua_setmetatable(L, -2);
+  return z;
+}
+
+
 uint64_t big_bits (mpz_srcptr z) {
   return mpz_sgn(z) == 0 ? 0 : (uint64_t)mpz_sizeinbase(z, 2);
 }
@@ -235,7 +262,7 @@ static void op_fromintegral (lua_State *L, Operand *o, lua_Number f) {
   if (f >= -0x1p63 && f < 0x1p63)
     o->z = ro_int(o->ro, o->limbs, (int64_t)f);
   else {
-    mpz_ptr t = big_push(L);
+    mpz_ptr t = big_pushu(L);
     mpz_set_d(t, f);
     o->z = t;
   }
@@ -250,7 +277,7 @@ static void op_fromintegral (lua_State *L, Operand *o, lua_Number f) {
 */
 static void op_get (lua_State *L, int idx, Operand *o, int exact,
                     int strings) {
-  mpz_ptr z = big_test(L, idx);
+  mpz_ptr z = big_testu(L, idx);
   o->kind = K_BAD;
   if (z != NULL) {
     o->kind = K_INT;
@@ -350,9 +377,9 @@ static void big_div (lua_State *L, mpz_srcptr a, mpz_srcptr b) {
   sa = (int64_t)big_bits(a);
   sb = (int64_t)big_bits(b);
   k = 63 - (sa - sb);
-  t = big_push(L);
-  q = big_push(L);
-  r = big_push(L);
+  t = big_pushu(L);
+  q = big_pushu(L);
+  r = big_pushu(L);
   if (k >= 0) {
     mpz_mul_2exp(t, a, (mp_bitcnt_t)k);
     mpz_tdiv_qr(q, r, t, b);
@@ -375,14 +402,14 @@ static void big_div (lua_State *L, mpz_srcptr a, mpz_srcptr b) {
 static void big_shift (lua_State *L, const cpm_Config *cfg, mpz_srcptr a,
                        int left, uint64_t n, int huge, const char *what) {
   mpz_ptr r;
-  if (mpz_sgn(a) == 0) { big_push(L); return; }
+  if (mpz_sgn(a) == 0) { big_pushu(L); return; }
   if (left) {
     big_checkbits(L, cfg, huge ? UINT64_MAX : sat_add(big_bits(a), n), what);
-    r = big_push(L);
+    r = big_pushu(L);
     mpz_mul_2exp(r, a, (mp_bitcnt_t)n);
   }
   else {
-    r = big_push(L);
+    r = big_pushu(L);
     if (huge || n >= big_bits(a)) mpz_set_si(r, mpz_sgn(a) < 0 ? -1 : 0);
     else mpz_fdiv_q_2exp(r, a, (mp_bitcnt_t)n);
   }
@@ -410,12 +437,12 @@ static void big_pow (lua_State *L, const cpm_Config *cfg, mpz_srcptr a,
     luaL_error(L, "cpm: negative exponent in bignum power "
                   "(convert the base to a float for a fractional result)");
   if (mpz_sgn(e) == 0 || mpz_cmp_ui(a, 1) == 0) {
-    mpz_set_ui(big_push(L), 1);
+    mpz_set_ui(big_pushu(L), 1);
     return;
   }
-  if (mpz_sgn(a) == 0) { big_push(L); return; }
+  if (mpz_sgn(a) == 0) { big_pushu(L); return; }
   if (mpz_cmp_si(a, -1) == 0) {
-    mpz_set_si(big_push(L), mpz_odd_p(e) ? -1 : 1);
+    mpz_set_si(big_pushu(L), mpz_odd_p(e) ? -1 : 1);
     return;
   }
   if (ebits > 64) need = UINT64_MAX;
@@ -424,7 +451,7 @@ static void big_pow (lua_State *L, const cpm_Config *cfg, mpz_srcptr a,
   else
     need = sat_mul(bits, mag_bits(e, 0));
   big_checkbits(L, cfg, need, "'^'");
-  r = big_push(L);
+  r = big_pushu(L);
   mpz_pow_ui(r, a, (unsigned long)mag_bits(e, 0));
 }
 
@@ -435,13 +462,40 @@ static const char *const opnames[] = {
 };
 
 
+/*
+** Lua sees a bignum as a small userdata, not the limbs GMP allocated, so a
+** loop making large bignums would pile up garbage far beyond what the
+** collector paces itself for.  A large result is reported as allocated
+** memory by running a collector step of that size.  Stack: unchanged.
+*/
+static void big_account (lua_State *L, mpz_srcptr z) {
+  size_t kb = mpz_size(z) * sizeof(mp_limb_t) / 1024;
+  if (kb >= 16) lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
+}
+
+
 /* The integer case of every operator.  Stack: pushes the result. */
 static void int_arith (lua_State *L, const cpm_Config *cfg, int op,
                        mpz_srcptr a, mpz_srcptr b) {
-  uint64_t ba = big_bits(a), bb = isunary(op) ? 0 : big_bits(b);
-  uint64_t wide = sat_add(ba > bb ? ba : bb, 1);
   const char *what = opnames[op];
   mpz_ptr r;
+  uint64_t ba, bb, wide;
+  /* limb counts bound every result below: the exact sizes are seldom needed */
+  uint64_t ua = (uint64_t)mpz_size(a) * GMP_NUMB_BITS;
+  uint64_t ub = isunary(op) ? 0 : (uint64_t)mpz_size(b) * GMP_NUMB_BITS;
+  uint64_t bound = sat_add(sat_add(ua, ub), 1);
+  if (op <= OP_MUL && bound <= cfg->maxbits && bound <= gmp_maxbits()) {
+    r = big_pushu(L);
+    switch (op) {
+      case OP_ADD: mpz_add(r, a, b); break;
+      case OP_SUB: mpz_sub(r, a, b); break;
+      default: mpz_mul(r, a, b); break;
+    }
+    return;
+  }
+  ba = big_bits(a);
+  bb = isunary(op) ? 0 : big_bits(b);
+  wide = sat_add(ba > bb ? ba : bb, 1);
   switch (op) {
     case OP_ADD: case OP_SUB: case OP_BAND: case OP_BOR: case OP_BXOR:
     case OP_BNOT:
@@ -451,7 +505,7 @@ static void int_arith (lua_State *L, const cpm_Config *cfg, int op,
           || (op == OP_SUB && mpz_sgn(a) * mpz_sgn(b) > 0))
         wide = ba > bb ? ba : bb;
       big_checkbits(L, cfg, wide, what);
-      r = big_push(L);
+      r = big_pushu(L);
       switch (op) {
         case OP_ADD: mpz_add(r, a, b); break;
         case OP_SUB: mpz_sub(r, a, b); break;
@@ -463,16 +517,16 @@ static void int_arith (lua_State *L, const cpm_Config *cfg, int op,
       break;
     case OP_MUL:
       big_checkbits(L, cfg, sat_add(ba, bb), what);
-      mpz_mul(big_push(L), a, b);
+      mpz_mul(big_pushu(L), a, b);
       break;
     case OP_UNM:
-      mpz_neg(big_push(L), a);
+      mpz_neg(big_pushu(L), a);
       break;
     case OP_IDIV: case OP_MOD:
       if (mpz_sgn(b) == 0)
         luaL_error(L, op == OP_IDIV ? "attempt to perform 'n//0'"
                                     : "attempt to perform 'n%%0'");
-      r = big_push(L);
+      r = big_pushu(L);
       if (op == OP_IDIV) mpz_fdiv_q(r, a, b);
       else mpz_fdiv_r(r, a, b);
       break;
@@ -509,6 +563,8 @@ static int big_arith (lua_State *L, int op) {
     return 1;
   }
   int_arith(L, cfg, op, a.z, b.z);
+  if (lua_type(L, -1) == LUA_TUSERDATA)  /* '/' gives a number */
+    big_account(L, (mpz_srcptr)lua_touserdata(L, -1));
   return 1;
 }
 
@@ -541,7 +597,7 @@ ARITH(bnot, OP_BNOT)
 ** (K_FLT; on LuaJIT every number).  Returns its kind (K_BAD otherwise).
 */
 static int cmp_get (lua_State *L, int idx, Operand *o) {
-  mpz_ptr z = big_test(L, idx);
+  mpz_ptr z = big_testu(L, idx);
   if (z != NULL) { o->z = z; return o->kind = K_INT; }
   if (lua_type(L, idx) != LUA_TNUMBER) return o->kind = K_BAD;
 #if CPM_LUA54
@@ -602,7 +658,7 @@ static int big_le (lua_State *L) {
 
 
 static int big_eq (lua_State *L) {
-  mpz_ptr a = big_test(L, 1), b = big_test(L, 2);
+  mpz_ptr a = big_testu(L, 1), b = big_testu(L, 2);
   lua_pushboolean(L, a != NULL && b != NULL && mpz_cmp(a, b) == 0);
   return 1;
 }
@@ -721,8 +777,8 @@ static int big_new (lua_State *L) {
     base = (int)b;
   }
   lua_settop(L, 1);
-  src = big_test(L, 1);
-  z = big_push(L);
+  src = big_testu(L, 1);
+  z = big_pushu(L);
   if (src != NULL) mpz_set(z, src);
   else if (lua_type(L, 1) == LUA_TSTRING) big_parse(L, cfg, z, base);
   else if (lua_type(L, 1) == LUA_TNUMBER) {
@@ -743,13 +799,14 @@ static int big_new (lua_State *L) {
     luaL_argerror(L, 1, lua_pushfstring(L, "number, string or cpm.big "
                   "expected, got %s", big_typename(L, 1)));
   }
+  big_account(L, z);
   return 1;
 }
 
 
 /* cpm.isbig(v) */
 static int big_isbig (lua_State *L) {
-  lua_pushboolean(L, big_test(L, 1) != NULL);
+  lua_pushboolean(L, big_testu(L, 1) != NULL);
   return 1;
 }
 
@@ -758,16 +815,14 @@ static int big_isbig (lua_State *L) {
 static int big_maxbits (lua_State *L) {
   cpm_Config *cfg = cpm_config(L);
   if (!lua_isnoneornil(L, 1)) {
-    lua_Number f = luaL_checknumber(L, 1);
-    lua_Integer n = 0;
 #if CPM_LUA54
-    luaL_argcheck(L, lua_isinteger(L, 1), 1, "integer expected");
-    n = lua_tointeger(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 1);
 #else
+    lua_Number f = luaL_checknumber(L, 1);
+    lua_Integer n;
     luaL_argcheck(L, isintegral(f) && f < 0x1p63, 1, "integer expected");
     n = (lua_Integer)f;
 #endif
-    (void)f;
     luaL_argcheck(L, n >= 64, 1, "limit must be at least 64 bits");
     cfg->maxbits = (uint64_t)n;
   }
@@ -776,26 +831,26 @@ static int big_maxbits (lua_State *L) {
 }
 
 
-/* b:tostring([base]): digits in base 2..36 (lower case), '-' if negative */
-static int big_tostring (lua_State *L) {
-  mpz_ptr z = big_check(L, 1);
-  lua_Integer base = luaL_optinteger(L, 2, 10);
-  size_t size;
-  char *buf;
-  luaL_argcheck(L, 2 <= base && base <= 36, 2, "base out of range");
-  size = mpz_sizeinbase(z, (int)base) + 2;  /* sign and '\0' */
-  buf = (char *)cpm_newuserdata(L, size);  /* collected, never leaked */
-  mpz_get_str(buf, (int)base, z);
+/*
+** Pushes the digits of 'z' in 'base' (lower case, '-' if negative).  The
+** buffer is a userdata, collected even if pushing the string fails.
+*/
+static void big_pushstring (lua_State *L, mpz_srcptr z, int base) {
+  size_t size = mpz_sizeinbase(z, base) + 2;  /* sign and '\0' */
+  char *buf = (char *)cpm_newuserdata(L, size);
+  mpz_get_str(buf, base, z);
   lua_pushstring(L, buf);
-  return 1;
+  lua_remove(L, -2);
 }
 
 
-/* Stack: pushes the decimal string of the bignum at 'idx'. */
-static void big_pushdecimal (lua_State *L, int idx) {
-  lua_pushcfunction(L, big_tostring);
-  lua_pushvalue(L, idx);
-  lua_call(L, 1, 1);
+/* b:tostring([base]): base 2..36, default 10 */
+static int big_tostring (lua_State *L) {
+  mpz_ptr z = big_check(L, 1);
+  lua_Integer base = luaL_optinteger(L, 2, 10);
+  luaL_argcheck(L, 2 <= base && base <= 36, 2, "base out of range");
+  big_pushstring(L, z, (int)base);
+  return 1;
 }
 
 
@@ -803,7 +858,8 @@ static void big_pushdecimal (lua_State *L, int idx) {
 static int big_concat (lua_State *L) {
   int i;
   for (i = 1; i <= 2; i++) {
-    if (big_test(L, i) != NULL) big_pushdecimal(L, i);
+    mpz_ptr z = big_testu(L, i);
+    if (z != NULL) big_pushstring(L, z, 10);
     else if (lua_type(L, i) == LUA_TSTRING || lua_type(L, i) == LUA_TNUMBER) {
       lua_pushvalue(L, i);
       lua_tostring(L, -1);  /* a number converts as Lua converts it */
@@ -863,9 +919,11 @@ static int big_sign (lua_State *L) {
 ** resurrects the value (GMP >= 6.2 allocates nothing in mpz_init).
 */
 static int big_gc (lua_State *L) {
-  mpz_ptr z = big_check(L, 1);
-  mpz_clear(z);
-  mpz_init(z);
+  mpz_ptr z = big_testu(L, 1);
+  if (z != NULL) {
+    mpz_clear(z);
+    mpz_init(z);
+  }
   return 0;
 }
 
@@ -907,16 +965,34 @@ static const luaL_Reg big_funcs[] = {
 };
 
 
+/*
+** Sets the functions of 'l' into the table at 'tidx' with two upvalues:
+** the configuration (at 'cidx') and the bignum metatable (at 'mt').
+** Stack: unchanged.
+*/
+static void big_setfuncs (lua_State *L, int tidx, int cidx, int mt,
+                          const luaL_Reg *l) {
+  for (; l->name != NULL; l++) {
+    lua_pushvalue(L, cidx);
+    lua_pushvalue(L, mt);
+    lua_pushcclosure(L, l->func, 2);
+    lua_setfield(L, tidx, l->name);
+  }
+}
+
+
 void big_open (lua_State *L, int mod, int cfg) {
+  int mt;
   mod = cpm_absindex(L, mod);
   cfg = cpm_absindex(L, cfg);
   luaL_newmetatable(L, BIG_MT);
+  mt = lua_gettop(L);
   lua_pushliteral(L, BIG_MT);
-  lua_setfield(L, -2, "__name");  /* LuaJIT's luaL_newmetatable does not */
-  cpm_setfuncs(L, -1, cfg, big_meta);
+  lua_setfield(L, mt, "__name");  /* LuaJIT's luaL_newmetatable does not */
+  big_setfuncs(L, mt, cfg, mt, big_meta);
   lua_newtable(L);
-  cpm_setfuncs(L, -1, cfg, big_methods);
-  lua_setfield(L, -2, "__index");
+  big_setfuncs(L, mt + 1, cfg, mt, big_methods);
+  lua_setfield(L, mt, "__index");
+  big_setfuncs(L, mod, cfg, mt, big_funcs);
   lua_pop(L, 1);
-  cpm_setfuncs(L, mod, cfg, big_funcs);
 }

@@ -16,6 +16,9 @@
 #include "range.h"
 
 
+/* Registry key of the iterator closure on LuaJIT (no light functions). */
+#define RANGE_NEXT	"cpm.range.next"
+
 /* 'for' argument names, as in Lua's error messages. */
 static const char *const range_what[] = {"initial value", "limit", "step"};
 
@@ -303,10 +306,36 @@ static int range_new (lua_State *L) {
     range_prepflt(L, r, first, last, step);
 #endif
   }
+#if CPM_LUA54
   lua_pushcfunction(L, range_next);  /* a light function: no allocation */
+#else
+  lua_getfield(L, LUA_REGISTRYINDEX, RANGE_NEXT);  /* one shared closure */
+#endif
   lua_insert(L, -2);
   lua_pushnil(L);
   return 3;
+}
+
+
+/*
+** cpm.core._range_remaining(state): the count of values left and the next
+** one, as bignums (nil when not exactly known); for the specs.
+*/
+static int range_remainingfn (lua_State *L) {
+  range_State *r = range_check(L, 1);
+  mpz_ptr count = big_push(L), next = big_push(L);
+  if (!range_remaining(r, count, next)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  return 2;
+}
+
+
+/* cpm.core._range_finish(state): marks it exhausted; for the specs. */
+static int range_finishfn (lua_State *L) {
+  range_finish(range_check(L, 1));
+  return 0;
 }
 
 
@@ -318,6 +347,8 @@ static const luaL_Reg range_meta[] = {
 
 static const luaL_Reg range_funcs[] = {
   {"range", range_new},
+  {"_range_remaining", range_remainingfn},
+  {"_range_finish", range_finishfn},
   {NULL, NULL}
 };
 
@@ -331,4 +362,8 @@ void range_open (lua_State *L, int mod, int cfg) {
   cpm_setfuncs(L, -1, cfg, range_meta);
   lua_pop(L, 1);
   cpm_setfuncs(L, mod, cfg, range_funcs);
+#if !CPM_LUA54
+  lua_pushcfunction(L, range_next);
+  lua_setfield(L, LUA_REGISTRYINDEX, RANGE_NEXT);
+#endif
 }
