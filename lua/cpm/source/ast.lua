@@ -130,7 +130,7 @@ end
 -- passes add; equal ignores them.
 local ignored = { pos = true, endpos = true, line = true, linedefined = true,
   lastlinedefined = true, lastline = true, decl = true, upvalue = true,
-  upvalues = true, scope = true }
+  upvalues = true, scope = true, write = true, decls = true }
 M.position_keys = ignored
 
 -- equal(a, b) -> true when the trees are the same modulo positions and
