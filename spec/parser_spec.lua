@@ -1,0 +1,328 @@
+-- The source front end's parser: it reads every Lua file we can find the
+-- way the VM does (tokens, positions, printing, upvalue numbering), agrees
+-- with the VM on operator precedence and on what is a syntax error, and
+-- never raises.
+local grammar = require "cpm.source.grammar"
+local ast = require "cpm.source.ast"
+local scope = require "cpm.source.scope"
+
+local loadstring = loadstring or load
+local is54 = _VERSION == "Lua 5.4" and not jit
+
+local function read(path)
+  local h = assert(io.open(path, "rb"))
+  local s = h:read("*a")
+  h:close()
+  return s
+end
+
+-- Every Lua file of this project and of busted and penlight as Debian
+-- installs them for both VMs.
+local function corpus()
+  local files = {}
+  local h = io.popen("find lua spec /usr/share/lua/5.1/busted /usr/share/lua/5.1/pl"
+    .. " /usr/share/lua/5.4/busted /usr/share/lua/5.4/pl -name '*.lua' 2>/dev/null | sort")
+  for f in h:lines() do files[#files + 1] = f end
+  h:close()
+  return files
+end
+local files = corpus()
+
+-- A tokenizer written separately from the grammar, character by character,
+-- as the reference for kinds and texts.
+local keywords = {}
+for w in ("and break do else elseif end false for function goto if in local nil not"
+          .. " or repeat return then true until while"):gmatch("%a+") do
+  keywords[w] = true
+end
+local symbols = { "...", "..", "::", "<<", ">>", "//", "==", "~=", "<=", ">=" }
+local function long_close(s, i)
+  -- i is at "[": returns the index after the closing bracket, or nil
+  local eq = s:match("^%[(=*)%[", i)
+  if not eq then return nil end
+  local _, e = s:find("]" .. eq .. "]", i + #eq + 2, true)
+  return e and e + 1
+end
+local function simple_tokens(s)
+  local out, i, n = {}, 1, #s
+  if s:sub(1, 1) == "#" then i = (s:find("\n", 1, true) or n + 1) end
+  while i <= n do
+    local c = s:sub(i, i)
+    if c:match("%s") then
+      i = i + 1
+    elseif s:sub(i, i + 1) == "--" then
+      local e = s:sub(i + 2, i + 2) == "[" and long_close(s, i + 2)
+      i = e or (s:find("\n", i, true) or n + 1)
+    else
+      local j, kind
+      if c:match("[%a_]") then
+        j = s:find("[^%w_]", i) or n + 1
+        kind = keywords[s:sub(i, j - 1)] and "keyword" or "name"
+      elseif c:match("%d") or (c == "." and s:sub(i + 1, i + 1):match("%d")) then
+        j = i
+        while j <= n do
+          local d = s:sub(j, j)
+          if d:match("[eEpP]") and s:sub(j + 1, j + 1):match("[+-]")
+              and not s:sub(i, j):match("^0[xX]") or (d:match("[pP]") and s:sub(j + 1, j + 1):match("[+-]")) then
+            j = j + 2
+          elseif d:match("[%w_.]") then j = j + 1
+          else break end
+        end
+        kind = "number"
+      elseif c == '"' or c == "'" then
+        j = i + 1
+        while s:sub(j, j) ~= c do
+          if s:sub(j, j) == "\\" then j = j + 1 end
+          j = j + 1
+        end
+        j, kind = j + 1, "string"
+      elseif c == "[" and long_close(s, i) then
+        j, kind = long_close(s, i), "string"
+      else
+        kind, j = "symbol", i + 1
+        for _, sym in ipairs(symbols) do
+          if s:sub(i, i + #sym - 1) == sym then j = i + #sym; break end
+        end
+      end
+      out[#out + 1] = { kind = kind, text = s:sub(i, j - 1), pos = i }
+      i = j
+    end
+  end
+  return out
+end
+
+describe("the source parser", function()
+  it("finds a corpus of real Lua files to read", function()
+    assert.is_true(#files > 150)
+  end)
+
+  it("parses every Lua file of the project, busted and penlight", function()
+    local bad = {}
+    for _, f in ipairs(files) do
+      local tree, err = grammar.parse(read(f), "@" .. f)
+      if not tree then bad[#bad + 1] = err end
+    end
+    assert.are.same({}, bad)
+  end)
+
+  describe("tokens", function()
+    it("reproduce each file exactly, with the skipped text between them", function()
+      local bad = {}
+      for _, f in ipairs(files) do
+        local src = read(f)
+        local toks = assert(grammar.tokens(src, "@" .. f))
+        local parts, at = {}, 1
+        for _, t in ipairs(toks) do
+          local gap = src:sub(at, t.pos - 1)
+          -- what lies between tokens is only space, comments or the #! line
+          local g = gap:gsub("^#[^\n]*", ""):gsub("%-%-%[(=*)%[.-%]%1%]", ""):gsub("%-%-[^\n]*", "")
+          if g:match("%S") then bad[#bad + 1] = f .. ": gap " .. gap end
+          parts[#parts + 1] = gap
+          parts[#parts + 1] = t.text
+          at = t.pos + #t.text
+        end
+        parts[#parts + 1] = src:sub(at)
+        if table.concat(parts) ~= src then bad[#bad + 1] = f end
+      end
+      assert.are.same({}, bad)
+    end)
+
+    it("agree with a simple hand-written tokenizer on kinds and texts", function()
+      local bad = {}
+      for _, f in ipairs(files) do
+        local src = read(f)
+        local a, b = assert(grammar.tokens(src)), simple_tokens(src)
+        local n = math.max(#a, #b)
+        for i = 1, n do
+          local x, y = a[i] or {}, b[i] or {}
+          if x.kind ~= y.kind or x.text ~= y.text or x.pos ~= y.pos then
+            bad[#bad + 1] = string.format("%s: token %d: %s %q vs %s %q", f, i,
+              tostring(x.kind), tostring(x.text), tostring(y.kind), tostring(y.text))
+            break
+          end
+        end
+      end
+      assert.are.same({}, bad)
+    end)
+
+    it("are classified by kind", function()
+      local toks = assert(grammar.tokens("local x = 0x1p4 .. [==[a]==] -- c\n::l:: goto l"))
+      local kinds, texts = {}, {}
+      for i, t in ipairs(toks) do kinds[i], texts[i] = t.kind, t.text end
+      assert.are.same({ "keyword", "name", "symbol", "number", "symbol", "string",
+        "symbol", "name", "symbol", "keyword", "name" }, kinds)
+      assert.are.same({ "local", "x", "=", "0x1p4", "..", "[==[a]==]", "::", "l", "::",
+        "goto", "l" }, texts)
+    end)
+  end)
+
+  describe("positions", function()
+    -- Re-parses a node's own text and compares with the node.
+    local function reparse(src, n, parent)
+      local text = src:sub(n.pos, n.endpos)
+      if parent and parent.dot and n == parent.key then
+        return text == n.value -- the name in a.name
+      elseif ast.is_statement(n) then
+        local t = grammar.parse(text)
+        return t and #t.body.body == 1 and ast.equal(t.body.body[1], n)
+      elseif n.tag == "Block" then
+        local t = grammar.parse(text)
+        return t and ast.equal(t.body.body, n.body)
+      elseif n.tag == "Function" and not src:sub(n.pos):match("^function") then
+        local t = grammar.parse_exp("function" .. text)
+        return t and ast.equal(t.body, n.body) and ast.equal(t.params, n.params)
+      elseif n.tag == "ListField" or n.tag == "NameField" or n.tag == "ExpField" then
+        local t = grammar.parse_exp("{" .. text .. "}")
+        return t and ast.equal(t.fields[1], n)
+      elseif n.tag == "Id" and n.attrib then
+        local t = grammar.parse("local " .. text)
+        return t and ast.equal(t.body.body[1].names[1], n)
+      end
+      local t = grammar.parse_exp(text)
+      return t and ast.equal(t, n)
+    end
+
+    it("delimit each node's text, which re-parses to an equal node", function()
+      local bad, checked = {}, 0
+      for k, f in ipairs(files) do
+        -- every node of every project file, a sample of the rest
+        if f:match("^lua/") or f:match("^spec/") or k % 7 == 0 then
+          local src = read(f)
+          local tree = assert(grammar.parse(src))
+          ast.walk(tree, function(n, parent)
+            if n.main then return end
+            checked = checked + 1
+            if not reparse(src, n, parent) then
+              bad[#bad + 1] = string.format("%s:%d: %s %q", f, n.line, n.tag,
+                src:sub(n.pos, math.min(n.endpos, n.pos + 60)))
+            end
+            return #bad < 10
+          end)
+        end
+      end
+      assert.are.same({}, bad)
+      assert.is_true(checked > 10000)
+    end)
+
+    it("give each node the line of its first character", function()
+      local src = "local a =\n  1 +\r\n  f(\n\r x)\n"
+      local tree = assert(grammar.parse(src))
+      local stat = tree.body.body[1]
+      local add = stat.exprs[1]
+      assert.are.same({ 1, 2, 2, 3, 4 }, { stat.line, add.line, add.lhs.line, add.rhs.line,
+        add.rhs.args[1].line })
+    end)
+  end)
+
+  describe("the printer", function()
+    it("prints every file as source that loads and parses to an equal tree", function()
+      local bad = {}
+      for _, f in ipairs(files) do
+        local tree = assert(grammar.parse(read(f)))
+        local text = ast.tosource(tree)
+        local back, err = grammar.parse(text)
+        if not back then bad[#bad + 1] = f .. ": " .. err
+        elseif not ast.equal(tree, back) then bad[#bad + 1] = f .. ": trees differ"
+        elseif (is54 or not text:find("goto")) and not loadstring(text) then
+          bad[#bad + 1] = f .. ": does not load"
+        end
+      end
+      assert.are.same({}, bad)
+    end)
+
+    it("keeps parentheses, operators and numerals as written", function()
+      local src = "return (f()), - -x, 2^-3, 0x10LL, 1e3, a..b..c, {[ [[k]] ] = 1}\n"
+      local tree = assert(grammar.parse(src))
+      local r = tree.body.body[1].exprs
+      assert.are.equal("Paren", r[1].tag)
+      assert.are.equal("Unop", r[2].operand.tag)
+      assert.are.equal("0x10LL", r[4].text)
+      assert.are.equal("1e3", r[5].text)
+      local back = assert(grammar.parse(ast.tosource(tree)))
+      assert.is_true(ast.equal(tree, back))
+    end)
+  end)
+
+  describe("functions", function()
+    it("record parameters, vararg and method-ness", function()
+      local tree = assert(grammar.parse("function a.b:m(x, y, ...) end\nlocal function g() end"))
+      local m = tree.body.body[1].func
+      assert.are.same({ "x", "y", true, true },
+        { m.params[1].name, m.params[2].name, m.is_vararg, m.is_method })
+      local g = tree.body.body[2].func
+      assert.are.same({ 0, false, false }, { #g.params, g.is_vararg, g.is_method })
+    end)
+
+    -- Every function of every file against what the VM says about it.
+    local function sig(l1, l2, np, va, ups)
+      return string.format("%d-%d/%d%s[%s]", l1, l2, np, va and "+" or "", table.concat(ups, ","))
+    end
+    local function vm_signatures(path, src)
+      local out = {}
+      if jit then
+        local ju = require "jit.util"
+        local function visit(p)
+          local i = ju.funcinfo(p)
+          local ups = {}
+          for k = 0, i.upvalues - 1 do ups[#ups + 1] = ju.funcuvname(p, k) end
+          out[#out + 1] = sig(i.linedefined, i.lastlinedefined, i.params, i.isvararg, ups)
+          local k = -1
+          while i.children do
+            local c = ju.funck(p, k)
+            if c == nil then break end
+            if type(c) == "proto" then visit(c) end
+            k = k - 1
+          end
+        end
+        visit(assert(loadstring(src, "@" .. path)))
+      else
+        -- Lua 5.4 cannot reach nested prototypes from Lua: ask luac's listing
+        local h = io.popen("luac5.4 -l -l -p " .. path .. " 2>/dev/null")
+        local cur, list = nil, {}
+        for line in h:lines() do
+          local l1, l2 = line:match("^%a+ <.-:(%d+),(%d+)>")
+          if l1 then
+            cur = { l1 = tonumber(l1), l2 = tonumber(l2), ups = {} }
+            list[#list + 1] = cur
+          elseif cur and not cur.np then
+            local n, plus = line:match("^(%d+)(%+?) params?")
+            cur.np, cur.va = tonumber(n), plus == "+"
+          elseif line:match("^upvalues %(") then cur.inups = true
+          elseif line:match("^%a+ %(") then cur.inups = false
+          elseif cur and cur.inups then
+            local name = line:match("^\t%d+\t(%S+)\t%d+\t%d+$")
+            if name then cur.ups[#cur.ups + 1] = name end
+          end
+        end
+        h:close()
+        for i, c in ipairs(list) do out[i] = sig(c.l1, c.l2, c.np, c.va, c.ups) end
+      end
+      table.sort(out)
+      return out
+    end
+    local has_luac = jit or os.execute("luac5.4 -v >/dev/null 2>&1")
+
+    it("have the line range, parameters and upvalues (in order) the VM reports", function()
+      if not has_luac then pending("luac5.4 is not installed") return end
+      local bad, compared = {}, 0
+      for _, f in ipairs(files) do
+        local src = read(f)
+        local tree = scope.resolve(assert(grammar.parse(src)))
+        local mine = {}
+        for _, fn in ipairs(ast.functions(tree)) do
+          local ups = {}
+          for i, u in ipairs(fn.upvalues) do ups[i] = u.name end
+          local last = (fn.main and jit) and fn.lastline or fn.lastlinedefined
+          mine[#mine + 1] = sig(fn.linedefined, last, #fn.params + (fn.is_method and 1 or 0),
+            fn.is_vararg, ups)
+        end
+        table.sort(mine)
+        local vm = vm_signatures(f, src)
+        compared = compared + #vm
+        if table.concat(vm, " ") ~= table.concat(mine, " ") then bad[#bad + 1] = f end
+      end
+      assert.are.same({}, bad)
+      assert.is_true(compared > 2000, compared .. " functions compared")
+    end)
+  end)
+end)
