@@ -325,4 +325,186 @@ describe("the source parser", function()
       assert.is_true(compared > 2000, compared .. " functions compared")
     end)
   end)
+
+  describe("operators", function()
+    -- Evaluates an expression tree with the VM's own operators, one at a time.
+    local ops = {}
+    local binops = { "+", "-", "*", "/", "%", "^", "..", "==", "~=", "<", "<=", ">", ">=",
+      "and", "or" }
+    if is54 then
+      for _, o in ipairs({ "//", "&", "|", "~", "<<", ">>" }) do binops[#binops + 1] = o end
+    end
+    for _, o in ipairs(binops) do
+      ops[o] = loadstring("return function(a, b) return a " .. o .. " b end")()
+    end
+    local unops = { "-", "not" }
+    if is54 then unops[#unops + 1] = "~" end
+    local un = {}
+    for _, o in ipairs(unops) do un[o] = loadstring("return function(a) return " .. o .. " a end")() end
+    local function eval(n)
+      if n.tag == "Number" then return tonumber(n.text)
+      elseif n.tag == "Paren" then return eval(n.expr)
+      elseif n.tag == "Unop" then return un[n.op](eval(n.operand))
+      elseif n.op == "and" then
+        local a = eval(n.lhs)
+        if not a then return a end
+        return eval(n.rhs)
+      elseif n.op == "or" then
+        local a = eval(n.lhs)
+        if a then return a end
+        return eval(n.rhs)
+      end
+      return ops[n.op](eval(n.lhs), eval(n.rhs))
+    end
+    local function random_exp(depth)
+      if depth <= 0 or math.random() < 0.2 then return tostring(math.random(0, 9)) end
+      if math.random() < 0.1 then return "(" .. random_exp(depth - 1) .. ")" end
+      local r = math.random()
+      if r < 0.15 then return unops[math.random(#unops)] .. " " .. random_exp(depth - 1) end
+      return random_exp(depth - 1) .. " " .. binops[math.random(#binops)] .. " " .. random_exp(depth - 1)
+    end
+    local function same(a, b) return a == b or (a ~= a and b ~= b) end
+
+    it("group exactly as the VM does, on random expressions", function()
+      math.randomseed(20240)
+      local bad, compared = {}, 0
+      for _ = 1, 3000 do
+        local text = random_exp(5)
+        local tree = assert(grammar.parse_exp(text))
+        local ok1, v1 = pcall(loadstring("return " .. text))
+        local ok2, v2 = pcall(eval, tree)
+        if ok1 ~= ok2 or (ok1 and not same(v1, v2)) then bad[#bad + 1] = text end
+        if ok1 and ok2 then compared = compared + 1 end
+      end
+      assert.are.same({}, bad)
+      assert.is_true(compared > 1000)
+    end)
+
+    it("bind unary operators tighter than ^ on its left only", function()
+      local t = assert(grammar.parse_exp("-x^2"))
+      assert.are.same({ "Unop", "Binop" }, { t.tag, t.operand.tag })
+      t = assert(grammar.parse_exp("2^-3^2"))
+      assert.are.same({ "^", "Unop", "^" }, { t.op, t.rhs.tag, t.rhs.operand.op })
+    end)
+
+    it("are right-associative for .. and ^, left for the others", function()
+      local t = assert(grammar.parse_exp("a .. b .. c"))
+      assert.are.same({ "Id", "Binop" }, { t.lhs.tag, t.rhs.tag })
+      t = assert(grammar.parse_exp("a - b - c"))
+      assert.are.same({ "Binop", "Id" }, { t.lhs.tag, t.rhs.tag })
+      t = assert(grammar.parse_exp("a // b & c << d ~ ~e | f"))
+      assert.are.same({ "|", "~", "&", "//" }, { t.op, t.lhs.op, t.lhs.lhs.op, t.lhs.lhs.lhs.op })
+    end)
+  end)
+
+  describe("syntax", function()
+    it("accepts the LuaJIT extensions and the Lua 5.4 syntax", function()
+      local src = [==[
+#!/usr/bin/env luajit
+local a, b <const>, c <close> = 1LL, 0x1ULL, 2i
+local h = 0x1p4 + 0x.8P-1 + 1e-3 + .5
+local s = '\x41\z
+           \u{48}\u{7FFFFFFF}\65\0' .. [=[ ]] ]=]
+--[=[ long ]] comment ]=] goto done
+x = a // b & c | d ~ ~e << 1 >> 2
+::done::]==]
+      local tree, err = grammar.parse(src)
+      assert.is_nil(err)
+      local stats = tree.body.body
+      assert.are.same({ "Local", "Local", "Local", "Goto", "Set", "Label" },
+        { stats[1].tag, stats[2].tag, stats[3].tag, stats[4].tag, stats[5].tag, stats[6].tag })
+      assert.are.same({ nil, "const", "close" },
+        { stats[1].names[1].attrib, stats[1].names[2].attrib, stats[1].names[3].attrib })
+      -- \u{7FFFFFFF} is the longest UTF-8 form Lua 5.4 writes: 6 bytes
+      assert.are.equal("AH\253\191\191\191\191\191A\0", stats[3].exprs[1].lhs.value)
+      assert.are.equal(" ]] ", stats[3].exprs[1].rhs.value)
+    end)
+
+    it("decodes strings as the VM does", function()
+      local texts = { [['a\tb\\c\"d\'e']], [["\x41\66\z
+          \u{3b1}\u{10FFFF}"]], "[[\nfirst line\r\nsecond]]", "'\\\n'", "'\\\r\n'" }
+      for _, t in ipairs(texts) do
+        local n = assert(grammar.parse_exp(t))
+        assert.are.equal(loadstring("return " .. t)(), n.value)
+      end
+    end)
+
+    it("returns nil and 'chunk:LINE: ... near TOKEN' for syntax errors, on the VM's line", function()
+      local broken = {
+        "x = = 1", "local function f()\n  return 1\n\nx = 1", "for i = 1 do end",
+        "a.b", "f() = 1", "local x <foo> = 1", "return 1,\n\n", "x = 3..2",
+        "x = 'abc\ny'", "if x then\nelse\nelseif y then end", "x = [==[ abc ]=]",
+        "local t = {1, 2\n 3}", [[x = "\q"]], "x = 1e", "(f)\n.x",
+      }
+      for _, src in ipairs(broken) do
+        local tree, err = grammar.parse(src, "=case")
+        assert.is_nil(tree, src)
+        assert.is_string(err)
+        local line = tonumber(err:match("^case:(%d+): .* near .+$"))
+        assert.is_number(line, err)
+        local _, vmerr = loadstring(src, "=case")
+        if vmerr and not vmerr:find("attrib") then
+          assert.are.equal(tonumber(vmerr:match("^case:(%d+):")), line, src .. " / " .. err .. " / " .. vmerr)
+        end
+      end
+    end)
+
+    local soup = { "x", "y", "f", "1", "0.5", "'s'", "=", "==", "+", "-", "*", "..", "(", ")",
+      "{", "}", "[", "]", ",", ";", ".", ":", "local", "function", "end", "if", "then",
+      "else", "while", "do", "for", "in", "return", "nil", "not", "and", "#", "..." }
+
+    it("never raises and agrees with the VM on random token soups", function()
+      math.randomseed(4711)
+      local disagree, accepted = {}, 0
+      for _ = 1, 4000 do
+        local t = {}
+        for i = 1, math.random(1, 12) do t[i] = soup[math.random(#soup)] end
+        local src = " " .. table.concat(t, " ") -- a leading "#" would be a #! line
+        local ok, tree, err = pcall(grammar.parse, src)
+        assert.is_true(ok, src .. " raised " .. tostring(tree))
+        assert.is_true(tree ~= nil or type(err) == "string")
+        local f, vmerr = loadstring(src)
+        -- the VMs reject "..." outside a vararg function after parsing;
+        -- LuaJIT reads Lua 5.1, where ";" may only follow a statement
+        if (tree ~= nil) ~= (f ~= nil) and not (vmerr or ""):find("vararg")
+            and not (jit and (vmerr or ""):find("near ';'")) then
+          disagree[#disagree + 1] = src
+        end
+        if tree then accepted = accepted + 1 end
+      end
+      assert.are.same({}, disagree)
+      assert.is_true(accepted > 20)
+    end)
+
+    it("never raises on truncations of real files, and agrees with the VM", function()
+      math.randomseed(99)
+      local disagree, n = {}, 0
+      for k, f in ipairs(files) do
+        if k % 10 == 0 then
+          local src = read(f)
+          for _ = 1, 10 do
+            local cut = src:sub(1, math.random(0, #src))
+            local ok, tree, err = pcall(grammar.parse, cut)
+            assert.is_true(ok, f)
+            assert.is_true(tree ~= nil or type(err) == "string")
+            local fn = loadstring(cut)
+            if (tree ~= nil) ~= (fn ~= nil) then disagree[#disagree + 1] = f .. " cut at " .. #cut end
+            n = n + 1
+          end
+        end
+      end
+      assert.are.same({}, disagree)
+      assert.is_true(n > 100)
+    end)
+
+    it("refuses too deep nesting with a message instead of raising", function()
+      local ok, tree, err = pcall(grammar.parse, "x = " .. ("("):rep(100000) .. "1" .. (")"):rep(100000))
+      assert.is_true(ok)
+      assert.is_nil(tree)
+      assert.is_string(err)
+      ok, tree, err = pcall(grammar.parse, "x = " .. ("- "):rep(100000) .. "1")
+      assert.is_true(ok)
+      assert.is_true(tree ~= nil or type(err) == "string")
+    end)
+  end)
 end)

@@ -157,7 +157,7 @@ local function decode_short(body)
 end
 
 local function shortstring(q)
-  return q * C(((P"\\" * (newline + 1)) + (1 - S(q .. "\\\r\n")))^0) * q
+  return q * C(((P"\\" * (P"z" * space^0 + newline + 1)) + (1 - S(q .. "\\\r\n")))^0) * q
 end
 local shortstr = Cmt(C(shortstring('"') + shortstring("'")),
   function(_, i, raw, body)
@@ -234,7 +234,8 @@ function M.message(src, chunkname, pos, why)
     if #near > 40 then near = sub(near, 1, 40) .. "..." end
     near = "'" .. near .. "'"
   end
-  local line = line_of(line_starts(src), nearpos > #src and #src or nearpos)
+  local starts = line_starts(src)
+  local line = nearpos > #src and #starts or line_of(starts, nearpos)
   return format("%s:%d: %s near %s", chunkid(chunkname, src), line, why, near)
 end
 
