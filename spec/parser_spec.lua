@@ -497,6 +497,24 @@ x = a // b & c | d ~ ~e << 1 >> 2
       assert.is_true(n > 100)
     end)
 
+    it("reads nesting as deep as the VM itself accepts", function()
+      local shapes = {
+        function(n) return "x = " .. ("("):rep(n) .. "1" .. (")"):rep(n) end,
+        function(n) return "x = " .. ("{"):rep(n) .. "1" .. ("}"):rep(n) end,
+        function(n) return ("do "):rep(n) .. (" end"):rep(n) end,
+        function(n) return "x = " .. ("function() return "):rep(n) .. "1" .. (" end"):rep(n) end,
+        function(n) return "x = " .. ("a + ("):rep(n) .. "1" .. (")"):rep(n) end,
+      }
+      for _, shape in ipairs(shapes) do
+        local n = 1
+        while n < 1000 and loadstring(shape(n + 1)) do n = n + 1 end
+        assert.is_true(n > 50)
+        local tree, err = grammar.parse(shape(n))
+        assert.is_nil(err)
+        assert.is_table(tree)
+      end
+    end)
+
     it("refuses too deep nesting with a message instead of raising", function()
       local ok, tree, err = pcall(grammar.parse, "x = " .. ("("):rep(100000) .. "1" .. (")"):rep(100000))
       assert.is_true(ok)

@@ -9,7 +9,8 @@ local lpeg = require "lpeg"
 local P, S, R, V = lpeg.P, lpeg.S, lpeg.R, lpeg.V
 local C, Cp, Cc, Ct, Cg, Cmt, Carg = lpeg.C, lpeg.Cp, lpeg.Cc, lpeg.Ct,
   lpeg.Cg, lpeg.Cmt, lpeg.Carg
-local match = lpeg.match
+local match, setmaxstack = lpeg.match, lpeg.setmaxstack
+local registry = debug.getregistry
 local error, pcall, type, tostring, tonumber, select, setmetatable =
   error, pcall, type, tostring, tonumber, select, setmetatable
 local find, sub, byte, char, format, gsub =
@@ -396,7 +397,8 @@ local G = {
       return f
     end,
 
-  Block = node("Block", field("body", list(V"Stat"^0 * V"RetStat"^-1))),
+  Block = Cmt(node("Block", field("body", list(V"Stat"^0 * V"RetStat"^-1))),
+    function(_, i, b) return i, b end),
 
   Stat = node("Semi", T";")
     + V"If" + V"While" + V"Do" + V"For" + V"Repeat" + V"FuncStat" + V"LocalStat"
@@ -460,8 +462,11 @@ local G = {
   ExpList = V"Exp" * (T"," * V"Exp")^0,
 
   -- Expressions: a flat operand/operator list folded by climb.
-  Exp = Ct(V"Unop"^0 * V"SimpleExp" * (V"Binop" * V"Unop"^0 * V"SimpleExp")^0)
-    * Carg(1) / function(items, st) return (climb(items, 1, 0, st)) end,
+  -- Built at match time (Cmt): LPeg evaluates nested captures recursively
+  -- with a fixed depth limit of 200, a few levels per syntactic level;
+  -- handing back the finished node restarts that count.
+  Exp = Cmt(Ct(V"Unop"^0 * V"SimpleExp" * (V"Binop" * V"Unop"^0 * V"SimpleExp")^0)
+    * Carg(1), function(_, i, items, st) return i, (climb(items, 1, 0, st)) end),
   Unop = skip * marker * Cp() * C(P"not" * -identchar + "-" + "#" + "~" * -P"=")
     * Carg(1) / function(p, op, st) return { unop = op, pos = p, line = line_of(st.lines, p) } end,
   Binop = skip * marker * C(P"or" * -identchar + P"and" * -identchar
@@ -519,8 +524,20 @@ G[1] = "ExpOnly"
 G.ExpOnly = V"Exp" * skip * -1
 local exp_grammar = P(G)
 
+-- LPeg's default backtrack stack (400 entries) holds about 20 levels of
+-- nested functions; the VMs allow about 100 (LuaJIT) to 200 (Lua 5.4).
+-- The limit is per lua_State and shared with every LPeg user, so it is
+-- only ever raised, never lowered.
+local MAXSTACK = 25000
+local function ensure_stack()
+  local reg = registry()
+  local cur = reg and tonumber(reg["lpeg-maxstack"]) or 400
+  if cur < MAXSTACK then setmaxstack(MAXSTACK) end
+end
+
 local function run(grammar, src, chunkname)
   if type(src) ~= "string" then return nil, "cpm: source text must be a string" end
+  ensure_stack()
   local st = { lines = line_starts(src), far = 1 }
   local ok, res = pcall(match, grammar, src, 1, st)
   if not ok then
