@@ -505,10 +505,11 @@ x = a // b & c | d ~ ~e << 1 >> 2
         function(n) return "x = " .. ("function() return "):rep(n) .. "1" .. (" end"):rep(n) end,
         function(n) return "x = " .. ("a + ("):rep(n) .. "1" .. (")"):rep(n) end,
       }
+      -- about the VMs' limits (LuaJIT: 98 nested functions); probing the
+      -- limit itself overflows Lua 5.4's C stack inside busted
+      local n = 90
       for _, shape in ipairs(shapes) do
-        local n = 1
-        while n < 1000 and loadstring(shape(n + 1)) do n = n + 1 end
-        assert.is_true(n > 50)
+        assert.is_function(loadstring(shape(n)))
         local tree, err = grammar.parse(shape(n))
         assert.is_nil(err)
         assert.is_table(tree)
