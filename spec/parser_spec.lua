@@ -526,4 +526,84 @@ x = a // b & c | d ~ ~e << 1 >> 2
       assert.is_true(tree ~= nil or type(err) == "string")
     end)
   end)
+
+  describe("the scope pass", function()
+    local function ids(tree)
+      local out = {}
+      ast.walk(tree, function(n)
+        if n.tag == "Id" then out[#out + 1] = n end
+      end)
+      return out
+    end
+
+    it("resolves each name to its declaration: local, parameter, loop variable or global", function()
+      local tree = scope.resolve(assert(grammar.parse([[
+local a = 1
+local function f(p, ...)
+  for i = 1, p do a = a + i end
+  local a = g
+  return a
+end]])))
+      local kinds = {}
+      for _, id in ipairs(ids(tree)) do kinds[#kinds + 1] = id.name .. ":" .. id.decl.kind end
+      assert.are.same({ "a:local", "f:local", "p:param", "i:for", "p:param",
+        "a:local", "a:local", "i:for", "a:local", "g:global", "a:local" }, kinds)
+      local all = ids(tree)
+      -- the outer a is written in the loop and read from f: an upvalue of f
+      assert.are.equal(all[1].decl, all[6].decl)
+      assert.is_true(all[6].write and all[6].upvalue)
+      assert.is_true(all[1].decl.assigned and all[1].decl.captured)
+      -- the inner a shadows it
+      assert.are_not.equal(all[1].decl, all[11].decl)
+      assert.are.equal(all[9].decl, all[11].decl)
+      assert.is_false(all[11].upvalue)
+    end)
+
+    it("lets a repeat condition see the loop body's locals", function()
+      local tree = scope.resolve(assert(grammar.parse("repeat local done = true until done")))
+      local all = ids(tree)
+      assert.are.equal(all[1].decl, all[2].decl)
+    end)
+
+    it("declares self in methods and the local function's own name before its body", function()
+      local tree = scope.resolve(assert(grammar.parse(
+        "local function f() return f end\nfunction t:m() return self end")))
+      local all = ids(tree)
+      assert.are.equal(all[1].decl, all[2].decl)
+      assert.are.equal("self", all[4].decl.kind)
+    end)
+
+    it("numbers upvalues in order of first use, nested functions included", function()
+      local src = "local a, b, c\nreturn function() local x = c; return function() return a, b end end"
+      local tree = scope.resolve(assert(grammar.parse(src)))
+      local fns = ast.functions(tree)
+      local function names(fn)
+        local r = {}
+        for i, u in ipairs(fn.upvalues) do r[i] = u.name end
+        return r
+      end
+      local live = loadstring(src)()
+      local vm = {}
+      for i = 1, 10 do vm[i] = debug.getupvalue(live, i) end
+      assert.are.same(vm, names(fns[2]))
+      assert.are.same({ "c", "a", "b" }, names(fns[2]))
+      assert.are.same({ "a", "b" }, names(fns[3]))
+    end)
+
+    it("gives Lua 5.4 chunks _ENV and no upvalue for compile-time constants", function()
+      local src = "local k <const> = 2 * 3\nlocal n <const> = {}\nreturn function() return k, n, print end"
+      local tree = scope.resolve(assert(grammar.parse(src)), "lua5.4")
+      local fns = ast.functions(tree)
+      assert.are.same({ "_ENV" }, { fns[1].upvalues[1].name })
+      local names = {}
+      for i, u in ipairs(fns[2].upvalues) do names[i] = u.name end
+      if is54 then
+        assert.are.same({ "n", "_ENV" }, names)
+        local live = loadstring(src)()
+        assert.are.same({ "n", "_ENV" }, { debug.getupvalue(live, 1), (debug.getupvalue(live, 2)) })
+      end
+      tree = scope.resolve(assert(grammar.parse("return function() return print end")), "luajit")
+      assert.are.same({}, ast.functions(tree)[2].upvalues)
+    end)
+  end)
 end)
