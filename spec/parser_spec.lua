@@ -422,7 +422,8 @@ x = a // b & c | d ~ ~e << 1 >> 2
 
     it("decodes strings as the VM does", function()
       local texts = { [['a\tb\\c\"d\'e']], [["\x41\66\z
-          \u{3b1}\u{10FFFF}"]], "[[\nfirst line\r\nsecond]]", "'\\\n'", "'\\\r\n'" }
+          \u{3b1}\u{10FFFF}"]], "[[\nfirst line\r\nsecond]]", "'\\\n'", "'\\\r\n'",
+        "[==[\r\n\nx\n\ry]==]", "[[\n\r\rz\r]]", "[[\r\r]]", "[[]]" }
       for _, t in ipairs(texts) do
         local n = assert(grammar.parse_exp(t))
         assert.are.equal(loadstring("return " .. t)(), n.value)

@@ -53,6 +53,10 @@
 local type, pairs, ipairs, tostring, format, concat =
   type, pairs, ipairs, tostring, string.format, table.concat
 
+-- LuaJIT 2.1.0-beta3's trace compiler now and then produced machine code
+-- that crashed (SIGSEGV) while the parser spec ran; interpreted, never.
+-- Parsing is a one-time cost per optimized function, so it is not compiled.
+if rawget(_G, "jit") then jit.off(true, true) end
 local _ENV = nil -- luacheck: ignore
 
 local M = {}
@@ -149,7 +153,6 @@ end
 ---------------------------------------------------------------- printing
 
 local out_stat, out_block
-local isname = function(s) return s:match("^[%a_][%w_]*$") ~= nil end
 
 local function exp(n)
   local t = n.tag

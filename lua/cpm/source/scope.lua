@@ -14,6 +14,10 @@ local tonumber, pcall, load, version, jit =
   tonumber, pcall, load, _VERSION, rawget(_G, "jit")
 local mathtype, tointeger = math.type, math.tointeger
 
+-- LuaJIT 2.1.0-beta3's trace compiler now and then produced machine code
+-- that crashed (SIGSEGV) while the parser spec ran; interpreted, never.
+-- Parsing is a one-time cost per optimized function, so it is not compiled.
+if rawget(_G, "jit") then jit.off(true, true) end
 local _ENV = nil -- luacheck: ignore
 
 local M = {}
