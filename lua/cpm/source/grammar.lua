@@ -11,8 +11,8 @@ local C, Cp, Cc, Ct, Cg, Cmt, Carg = lpeg.C, lpeg.Cp, lpeg.Cc, lpeg.Ct,
   lpeg.Cg, lpeg.Cmt, lpeg.Carg
 local match, setmaxstack = lpeg.match, lpeg.setmaxstack
 local registry = debug.getregistry
-local error, pcall, type, tostring, tonumber, select, setmetatable =
-  error, pcall, type, tostring, tonumber, select, setmetatable
+local error, pcall, type, tostring, tonumber =
+  error, pcall, type, tostring, tonumber
 local find, sub, byte, char, format, gsub =
   string.find, string.sub, string.byte, string.char, string.format, string.gsub
 local concat, floor = table.concat, math.floor
