@@ -25,6 +25,10 @@ build = {
   type = "builtin",
   modules = {
     ["cpm"] = "lua/cpm/init.lua",
+    ["cpm.source.ast"] = "lua/cpm/source/ast.lua",
+    ["cpm.source.grammar"] = "lua/cpm/source/grammar.lua",
+    ["cpm.source.locate"] = "lua/cpm/source/locate.lua",
+    ["cpm.source.scope"] = "lua/cpm/source/scope.lua",
     ["cpm.core"] = {
       sources = {
         "src/bc_edit.c",
