@@ -44,11 +44,37 @@ local function once(f, args)
   local r = f(unpack(args, 1, args.n))
   return clock() - t0, r
 end
+-- The first run of f(args) under a deadline: a count hook raises once
+-- 'limit' CPU seconds have passed.  Returns the time and the result, or
+-- nil when the deadline struck.
+local STOP = {}
+local function bounded(f, args, limit)
+  collect("collect")
+  local t0 = clock()
+  debug.sethook(function()
+    if clock() - t0 > limit then error(STOP) end
+  end, "", 10000)
+  local ok, r = pcall(f, unpack(args, 1, args.n))
+  local t = clock() - t0
+  debug.sethook()
+  if ok then return t, r end
+  collect("collect")
+  if r == STOP then return nil end
+  error(r, 0)
+end
+
 -- Best time of several runs of f(args) and its result.  Calls shorter than
 -- 10 ms are repeated in batches so that the clock's resolution does not
--- matter; long calls run fewer times.
-function H.time(f, args)
-  local t, r = once(f, args)
+-- matter; long calls run fewer times.  With 'limit', a first run longer
+-- than 'limit' CPU seconds is abandoned and nil returned.
+function H.time(f, args, limit)
+  local t, r
+  if limit then
+    t, r = bounded(f, args, limit)
+    if t == nil then return nil end
+  else
+    t, r = once(f, args)
+  end
   if t < 0.01 then
     local k = floor(0.01 / (t > 1e-7 and t or 1e-7)) + 1
     local best = huge
@@ -115,9 +141,9 @@ function H.facts()
   local p = io.popen("nproc 2>/dev/null")
   local nproc = p and p:read("*l") or "?"
   if p then p:close() end
-  return fmt("%s, %s CPU(s); %s; GMP %s", cpu, nproc,
+  return fmt("%s, %s CPU(s); %s%s", cpu, nproc,
              jit and jit.version or _VERSION,
-             H.gmp and H.gmp.version or "helper not built")
+             H.gmp and "; GMP " .. H.gmp.version or "")
 end
 
 --[[ H.run{
@@ -163,10 +189,10 @@ function H.run(spec)
     for i, m in ipairs(methods) do
       local p = predict(hist[i], n)
       if not hist[i].stopped and (p == nil or p <= H.budget) then
-        local t, r = H.time(m.f, args)
+        local t, r = H.time(m.f, args, 2 * H.budget)
         times[i], results[i] = t, r
-        hist[i][#hist[i] + 1] = {n = n, t = t}
-        if t > H.budget then hist[i].stopped = true end
+        if t then hist[i][#hist[i] + 1] = {n = n, t = t} end
+        if t == nil or t > H.budget then hist[i].stopped = true end
       else
         hist[i].stopped = true
       end
@@ -194,7 +220,8 @@ function H.run(spec)
   emit("")
   for _, s in ipairs(notes) do emit("- " .. s) end
   emit("- " .. H.facts())
-  emit("- '-': not run (its predicted time is above " .. H.budget .. " s).")
+  emit("- '-': not run (its predicted time is above " .. H.budget ..
+       " s) or stopped after " .. 2 * H.budget .. " s.")
   emit("")
   io.write(table.concat(out, "\n"), "\n")
 
