@@ -96,10 +96,11 @@ function H.time(f, args, limit)
 end
 
 -- Predicted seconds at n from the last two points of a method (growth
--- exponent between 1 and 2.5); nil when there is too little to predict.
+-- exponent between 1 and 2.5); nil when there is too little to predict or
+-- the last run took under a millisecond (the deadline still applies).
 local function predict(hist, n)
   local a, b = hist[#hist - 1], hist[#hist]
-  if not b then return nil end
+  if not b or b.t < 1e-3 then return nil end  -- cheap so far: just run it
   local e = 2
   if a and a.t > 1e-3 and b.n > a.n then
     e = log(b.t / a.t) / log(b.n / a.n)
@@ -183,6 +184,7 @@ function H.run(spec)
   for i = 1, #methods do hist[i] = {} end
   local allmatch = true
   for _, n in ipairs(spec.ns) do
+    n = math.tointeger and math.tointeger(n) or n  -- 1e6 is a float on 5.4
     local args = spec.args(n)
     args.n = args.n or #args
     local times, results = {}, {}

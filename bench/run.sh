@@ -31,7 +31,7 @@ run_vm luajit "$LUAJIT"
 mkdir -p bench/plots
 for s in $CASES; do
   dat=$OUT/lua5.4/$s.dat
-  ncols=$(awk '!/^#/ { print NF; exit }' "$dat")
+  ncols=$(awk '!/^#/ && ++k == 2 { print NF; exit }' "$dat")
   ttl=$(sed -n '1s/^# //p' "$dat")
   gnuplot -e "dat='$dat'; out='bench/plots/$s.png'; ttl='$ttl (Lua 5.4)'; ncols=$ncols" \
     bench/plot-case.gp

@@ -46,6 +46,7 @@ local function tour(title, f, ns, args)
   print(fmt("  %8s  %10s  %10s  %9s  %s", "n", "naive, s", "cpm, s", "speed-up", "result"))
   local given_up = false
   for _, n in ipairs(ns) do
+    n = math.tointeger and math.tointeger(n) or n  -- 1e6 is a float on 5.4
     local a = args(n)
     a.n = #a
     local tn
