@@ -64,11 +64,22 @@ asan: deps
 	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
 	BUILD=$(BUILD)/asan ASAN=1 sh tools/run-specs.sh $(LUA54) $(LUAJIT)
 
+# The tour runs on Lua 5.4, then on LuaJIT (which says so while its front
+# end is missing).
+DEMO_PATH = LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;'
 demo: deps all
-	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/lua5.4/?.so;;' $(LUA54) examples/demo.lua
+	@$(DEMO_PATH) LUA_CPATH='$(BUILD)/lua5.4/?.so;;' $(LUA54) examples/demo.lua
+	@$(DEMO_PATH) LUA_CPATH='$(BUILD)/luajit/?.so;;' $(LUAJIT) examples/demo.lua
 
+# The benchmarks also need gnuplot (not in DEBS: the tests do not) and the
+# GMP reference helper bench/gmpref.c, built here for each VM.
+BENCH_DEBS = gnuplot-nox
 bench: deps all
-	sh bench/run.sh
+	@sh tools/install-deps.sh $(BENCH_DEBS)
+	@mkdir -p $(BUILD)/bench/lua5.4 $(BUILD)/bench/luajit
+	$(CC) $(CFLAGS_ALL) -shared -I$(LUA54_INC) -o $(BUILD)/bench/lua5.4/gmpref.so bench/gmpref.c -lgmp
+	$(CC) $(CFLAGS_ALL) -shared -I$(LUAJIT_INC) -o $(BUILD)/bench/luajit/gmpref.so bench/gmpref.c -lgmp
+	BUILD=$(BUILD) LUA54=$(LUA54) LUAJIT=$(LUAJIT) sh bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -17,8 +17,12 @@
 
 #include "plan.h"
 
-/* Loops with fewer iterations run as written (see doc/performance.md). */
-#define GUARD_DEFAULT_ITERS_LIMIT	16
+/*
+** Loops with fewer iterations run as written.  Measured by
+** bench/crossover.lua (doc/performance.md): on Lua 5.4 the limit that
+** minimizes the worst slowdown over short integer and bignum loops.
+*/
+#define GUARD_DEFAULT_ITERS_LIMIT	64
 
 /*
 ** Pushes a guard closure for the plan at index 'plan'; 'cfg' is the index

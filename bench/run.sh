@@ -1,0 +1,46 @@
+#!/bin/sh
+# bench/run.sh -- `make bench`: every benchmark on Lua 5.4 and LuaJIT, the
+# plots (bench/plots/*.png, gnuplot) and doc/performance.md, rewritten from
+# bench/performance.md.in.  Expects the build of `make all` and the GMP
+# helper under $BUILD/bench/<vm>/gmpref.so (the Makefile's bench recipe).
+set -e
+BUILD=${BUILD:-build}
+LUA54=${LUA54:-lua5.4}
+LUAJIT=${LUAJIT:-luajit}
+OUT=$BUILD/bench/out
+CASES="fib seq rec3 geom power"
+
+run_vm () {  # run_vm <dir name> <interpreter>
+  mkdir -p "$OUT/$1"
+  for s in $CASES crossover; do
+    echo "bench: $s on $2" >&2
+    LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;' \
+    LUA_CPATH="$BUILD/$1/?.so;$BUILD/bench/$1/?.so;;" \
+    CPM_BENCH_OUT="$OUT/$1" "$2" "bench/$s.lua" > "$OUT/$1/$s.md"
+  done
+  {
+    grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'
+    echo "$(nproc) CPU(s)"
+    "$2" -v 2>&1 | head -1
+  } > "$OUT/$1/facts.txt"
+}
+
+run_vm lua5.4 "$LUA54"
+run_vm luajit "$LUAJIT"
+
+mkdir -p bench/plots
+for s in $CASES; do
+  dat=$OUT/lua5.4/$s.dat
+  ncols=$(awk '!/^#/ && ++k == 2 { print NF; exit }' "$dat")
+  ttl=$(sed -n '1s/^# //p' "$dat")
+  gnuplot -e "dat='$dat'; out='bench/plots/$s.png'; ttl='$ttl (Lua 5.4)'; ncols=$ncols" \
+    bench/plot-case.gp
+done
+if [ -f "$OUT/lua5.4/crossover.dat" ]; then
+  gnuplot -e "dat='$OUT/lua5.4/crossover.dat'; out='bench/plots/crossover.png'; limit=$(cat "$OUT/lua5.4/crossover.limit")" \
+    bench/plot-crossover.gp
+fi
+
+"$LUA54" bench/report.lua bench/performance.md.in "$OUT" > doc/performance.md.new
+mv doc/performance.md.new doc/performance.md
+echo "bench: wrote doc/performance.md and bench/plots/" >&2
