@@ -371,24 +371,30 @@ static int types (Guard *g) {
 ** Bounds
 ** ======================================================= */
 
-/* log2 |value at idx| (-HUGE_VAL for 0); HUGE_VAL when not finite. */
+/* log2 |x| (-HUGE_VAL for 0); HUGE_VAL when not finite. */
+static double log2dbl (double x) {
+  if (x != x || x == HUGE_VAL || x == -HUGE_VAL) return HUGE_VAL;
+  return x == 0 ? -HUGE_VAL : log2(fabs(x));
+}
+
+
+static double log2mpz (mpz_srcptr z) {
+  long e;
+  double d;
+  if (mpz_sgn(z) == 0) return -HUGE_VAL;
+  d = mpz_get_d_2exp(&e, z);
+  return (double)e + log2(fabs(d));
+}
+
+
+/* log2 |value at idx|, as log2dbl. */
 static double log2abs (lua_State *L, int idx) {
   mpz_srcptr z = big_test(L, idx);
-  if (z != NULL) {
-    long e;
-    double d;
-    if (mpz_sgn(z) == 0) return -HUGE_VAL;
-    d = mpz_get_d_2exp(&e, z);
-    return (double)e + log2(fabs(d));
-  }
-  else {
-    double x = lua_tonumber(L, idx);
+  if (z != NULL) return log2mpz(z);
 #if CPM_LUA54
-    if (lua_isinteger(L, idx)) x = (double)lua_tointeger(L, idx);
+  if (lua_isinteger(L, idx)) return log2dbl((double)lua_tointeger(L, idx));
 #endif
-    if (x != x || x == HUGE_VAL || x == -HUGE_VAL) return HUGE_VAL;
-    return x == 0 ? -HUGE_VAL : log2(fabs(x));
-  }
+  return log2dbl(lua_tonumber(L, idx));
 }
 
 
@@ -401,9 +407,7 @@ static void coeflogs (Guard *g, double *alog) {
     const plan_Coef *c = &p->coefs[i];
     switch (c->kind) {
       case PC_ATOM: alog[i] = log2abs(g->L, g->abase + c->x); break;
-      case PC_INT:
-        alog[i] = c->v == 0 ? -HUGE_VAL : log2(fabs((double)c->v));
-        break;
+      case PC_INT: alog[i] = log2dbl((double)c->v); break;
       case PC_ADD: case PC_SUB:
         alog[i] = bound_log2_add(alog[c->x], alog[c->y]);
         break;
@@ -430,18 +434,9 @@ static double logentry (Guard *g, int s) {
     case PS_SINK: return -HUGE_VAL;
     default:
       switch (g->c.itype) {
-        case VT_INT:
-          return g->c.istart == 0 ? -HUGE_VAL
-                                  : log2(fabs((double)g->c.istart));
-        case VT_FLT:
-          return g->c.fstart == 0 ? -HUGE_VAL : log2(fabs(g->c.fstart));
-        default: {
-          long e;
-          double d;
-          if (mpz_sgn(g->c.bstart) == 0) return -HUGE_VAL;
-          d = mpz_get_d_2exp(&e, g->c.bstart);
-          return (double)e + log2(fabs(d));
-        }
+        case VT_INT: return log2dbl((double)g->c.istart);
+        case VT_FLT: return log2dbl(g->c.fstart);
+        default: return log2mpz(g->c.bstart);
       }
   }
 }
