@@ -242,6 +242,21 @@ describe("matrix power in Z/2^64", function()
     end
   end)
 
+  it("matches repeated multiplication for affine maps (constant last row)", function()
+    for k = 2, 9 do
+      for _, n in ipairs({ 1, 2, 5, 64, 129 }) do
+        local B = randmat(k, -1000000, 1000000)
+        for j = 1, k do B[k][j] = 0 end
+        B[k][k] = 1
+        local v = randvec(k, -1000000, 1000000)
+        v[k] = 1
+        assert.are.same(naive64(B, v, n), strs(core._matpow("u64", B, v, n)))
+        v[k] = 7  -- the engine must not assume the constant is 1
+        assert.are.same(naive64(B, v, n), strs(core._matpow("u64", B, v, n)))
+      end
+    end
+  end)
+
   it("matches repeated multiplication for k up to 64", function()
     for _, k in ipairs({ 9, 16, 31, 64 }) do
       local B = randmat(k, -50, 50)
