@@ -157,6 +157,29 @@ static void bench_rec3 (unsigned long n) {
   for (i = 0; i < 3; i++) mpz_clear(t3[i]);
 }
 
+/* Time of mat_bits_bound (what the guard pays before the power). */
+static void bench_bound (int k, const long *B, const long *v, unsigned long n,
+                         const char *what) {
+  mpz_t Bz[64], N;
+  mpz_srcptr Bp[64];
+  uint64_t vb[8], bits = 0;
+  double best = 1e99, t0;
+  int i, r, calls = 2000;
+  for (i = 0; i < k*k; i++) { mpz_init_set_si(Bz[i], B[i]); Bp[i] = Bz[i]; }
+  for (i = 0; i < k; i++) vb[i] = v[i] ? 64 : 0;
+  mpz_init_set_ui(N, n);
+  for (r = 0; r < 5; r++) {
+    t0 = now();
+    for (i = 0; i < calls; i++) bits = mat_bits_bound(k, Bp, vb, N, (uint64_t)1 << 32);
+    t0 = (now() - t0) / calls;
+    if (t0 < best) best = t0;
+  }
+  printf("| mat_bits_bound, %s, n = %lu | %.1f us per call | bound %llu bits |\n",
+         what, n, best * 1e6, (unsigned long long)bits);
+  for (i = 0; i < k*k; i++) mpz_clear(Bz[i]);
+  mpz_clear(N);
+}
+
 static void bench_u64 (int k, const uint64_t *B, const char *what) {
   uint64_t v[3] = { 0, 1, 1 }, sink = 0;
   const uint64_t n = 1000000000000000000ULL;
@@ -203,6 +226,14 @@ int main (int argc, char **argv) {
   bench_u64(2, A2, "2x2 dense");
   bench_u64(3, F3, "3x3 Fibonacci + constant row");
   bench_u64_mpz();
+  {
+    static const long FB[9] = { 0, 1, 0,  1, 1, 0,  0, 0, 1 }, Fv[3] = { 0, 1, 1 };
+    static const long RB[25] = { 14, 21, 4, 5, 6,  1, 0, 0, 0, 0,  0, 1, 0, 0, 0,
+                                 0, 0, 0, 1, 1,  0, 0, 0, 0, 1 };
+    static const long Rv[5] = { 1, 2, 3, 4, 1 };
+    bench_bound(3, FB, Fv, 1000000, "Fibonacci 3x3");
+    bench_bound(5, RB, Rv, 1000000, "3-term recurrence 5x5");
+  }
   bench_fib(1000000);
   if (!quick) bench_fib(10000000);
   bench_rec3(quick ? 100000 : 1000000);

@@ -9,7 +9,7 @@
 ** Conventions (those of GMP):
 **   - output first; v_out may be v_in, and any output mpz may be the same
 **     object as any input mpz (B entries included): inputs are read in full
-**     before an output is written;
+**     before an output is written (the k outputs are distinct objects);
 **   - B is k*k entries, row-major: B[i*k + j] multiplies v[j] into v[i];
 **   - the exponent n is a non-negative mpz; n = 0 leaves v unchanged;
 **   - 1 <= k <= MAT_KMAX;
