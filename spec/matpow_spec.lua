@@ -424,6 +424,38 @@ describe("exact matrix power", function()
     assert.is_true(seen > 0)
   end)
 
+  it("takes n = 10^18 and 10^30 for periodic matrices on every path", function()
+    -- B^n v = B^(n mod period) v; the period is checked first.  The size
+    -- bound sees |B|, not cancellations: the Lucas case (x^2 - x + 1, whose
+    -- absolute companion grows like Fibonacci) stays at moderate n.
+    local e18, e30 = "1000000000000000000", "1" .. string.rep("0", 30)
+    local cases = {
+      { { { 0, 1 }, { -1, 0 } }, 4, { [e18] = 0, [e30] = 0 }, P.charpoly },
+      { { { 1, 1 }, { -1, 0 } }, 6, { [100003] = 1, [99998] = 2 }, P.lucas },
+      { { { 0, 1, 0 }, { 0, 0, 1 }, { 1, 0, 0 } }, 3, { [e18] = 1, [e30] = 1 }, P.charpoly },
+      { { { -1, 0 }, { 0, 1 } }, 2, { [e18] = 0, ["1" .. e18] = 0 }, P.power },
+      { { { 0, 1, 0, 0 }, { -1, 0, 0, 5 }, { 0, 0, 1, 1 }, { 0, 0, 0, 1 } }, 4,
+        { [e18] = 0, [e30] = 0 }, P.sources },
+    }
+    for _, c in ipairs(cases) do
+      local B, period = c[1], c[2]
+      local v = randvec(#B, -9, 9)
+      if #B == 4 then v[4] = 1 end
+      local p0, pp = naive(B, v, 0), naive(B, v, period)
+      if #B == 4 then p0[3], pp[3] = nil, nil end
+      assert.are.same(p0, pp)
+      for n, rest in pairs(c[3]) do
+        local r, info = core._matpow("z", B, v, n)
+        local expect = naive(B, v, rest)
+        if #B == 4 then  -- the counter i = i0 + n is not periodic
+          expect[3] = Z.str(Z.add(v[3], n))
+        end
+        assert.are.same(expect, r)
+        assert.is_true(has(info, c[4]))
+      end
+    end
+  end)
+
   it("satisfies B^(a+b) v = B^a (B^b v) for random matrices and large n", function()
     for k = 1, 8 do
       local B = randmat(k, -2, 2)
