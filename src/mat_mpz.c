@@ -224,11 +224,12 @@ static int classify (Comp *c, uint64_t *abits) {
 /* *out := the plan of the k x k matrix B (copied). */
 static int analyze (Plan **out, int k, mpz_t *B) {
   Plan *P = calloc(1, sizeof *P);
-  int *up = malloc((size_t)k * 2 * sizeof(int)), *pos;
+  int *up = malloc((size_t)k * 3 * sizeof(int)), *pos, *fill;
   int i, j, st = MAT_ENOMEM;
   *out = P;
   if (P == NULL || up == NULL) goto done;
   pos = up + k;
+  fill = pos + k;
   P->k = k;
   for (i = 0; i < k; i++) up[i] = i;
   for (i = 0; i < k; i++)
@@ -244,12 +245,12 @@ static int analyze (Plan **out, int k, mpz_t *B) {
     Comp *c = &P->c[i];
     c->ix = malloc((size_t)c->s * sizeof(int));
     c->A = mat_zalloc(c->s * c->s);
-    if (c->ix == NULL || c->A == NULL) { c->s = 0; goto done; }
-    c->s = 0;
+    if (c->ix == NULL || c->A == NULL) goto done;
+    fill[i] = 0;
   }
   for (i = 0; i < k; i++) {
-    Comp *c = &P->c[pos[find(up, i)]];
-    c->ix[c->s++] = i;
+    int ci = pos[find(up, i)];
+    P->c[ci].ix[fill[ci]++] = i;
   }
   for (i = 0; i < P->nc; i++) {
     Comp *c = &P->c[i];
