@@ -371,6 +371,14 @@ describe("exact matrix power", function()
     end
   end)
 
+  it("matches repeated multiplication for larger dense matrices (Kronecker squarings)", function()
+    for _, k in ipairs({ 12, 20 }) do
+      local B = randmat(k, -3, 3)
+      B[1][1] = 2
+      check_naive(B, randvec(k, -9, 9), 25, P.charpoly)
+    end
+  end)
+
   it("handles big entries and big initial values", function()
     local big = "-98765432109876543210987654321"
     check_naive({ { big, 3, 0 }, { 1, 1, 0 }, { 0, 2, "12345678901234567890" } },
