@@ -216,6 +216,47 @@ static void bench_u64_mpz (void) {
   mpz_clear(n);
 }
 
+/*
+** Why the charpoly path squares polynomials the way it does: one squaring
+** of a degree-(d-1) polynomial with N-bit coefficients, in units of one
+** N-bit squaring, by (a) Kronecker substitution (one squaring of the packed
+** number; packing and unpacking are not timed), (b) d squarings plus
+** d(d-1)/2 squarings of pairwise sums, (c) for d = 3, five squarings
+** (evaluation at 0, 1, -1, -2, infinity).
+*/
+static void bench_polysqr (size_t N) {
+  gmp_randstate_t rs;
+  mpz_t a[8], t, P, Q;
+  int d, i, j, r;
+  double one = 1e99, t0;
+  gmp_randinit_default(rs);
+  mpz_inits(t, P, Q, NULL);
+  for (i = 0; i < 8; i++) { mpz_init(a[i]); mpz_urandomb(a[i], rs, N); }
+  for (r = 0; r < reps; r++) {
+    t0 = now(); mpz_mul(t, a[0], a[0]); t0 = now() - t0; if (t0 < one) one = t0;
+  }
+  for (d = 2; d <= 8; d++) {
+    double kr = 1e99, sq = 1e99;
+    size_t w = 2*N + 8;
+    mpz_set_ui(P, 0);
+    for (i = d - 1; i >= 0; i--) { mpz_mul_2exp(P, P, w); mpz_add(P, P, a[i]); }
+    for (r = 0; r < reps; r++) {
+      t0 = now(); mpz_mul(Q, P, P); t0 = now() - t0; if (t0 < kr) kr = t0;
+      t0 = now();
+      for (i = 0; i < d; i++) mpz_mul(t, a[i], a[i]);
+      for (i = 0; i < d; i++)
+        for (j = i + 1; j < d; j++) { mpz_add(Q, a[i], a[j]); mpz_mul(t, Q, Q); }
+      t0 = now() - t0; if (t0 < sq) sq = t0;
+    }
+    printf("| polynomial square, degree %d, N = %zu bits | Kronecker %.2f | "
+           "%d squarings %.2f | %s |\n", d - 1, N, kr / one, d*(d+1)/2, sq / one,
+           d == 3 ? "Toom-3: 5 squarings, 5.0 + linear work" : "");
+  }
+  for (i = 0; i < 8; i++) mpz_clear(a[i]);
+  mpz_clears(t, P, Q, NULL);
+  gmp_randclear(rs);
+}
+
 int main (int argc, char **argv) {
   static const uint64_t F2[4] = { 0, 1, 1, 1 };
   static const uint64_t F3[9] = { 0, 1, 0, 1, 1, 0, 0, 0, 1 };
@@ -237,5 +278,6 @@ int main (int argc, char **argv) {
   bench_fib(1000000);
   if (!quick) bench_fib(10000000);
   bench_rec3(quick ? 100000 : 1000000);
+  bench_polysqr(quick ? 200000 : 2000000);
   return 0;
 }

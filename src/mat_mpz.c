@@ -19,7 +19,7 @@
 **             squarings per bit of n (mpz_fib_ui's method, generalized).
 **   CHARPOLY  x^n mod chi(x) left to right (squarings, then a cheap
 **             multiplication by x); a polynomial squaring is 5 squarings
-**             for degree 3 (Toom-3), d(d+1)/2 up to degree 5, a single
+**             for degree 3 (Toom-3), d(d+1)/2 up to degree 6, a single
 **             Kronecker-substituted squaring above; then
 **             B^n v = sum_i c_i B^i v.
 ** The analysis (plan) depends on B only; the bound and the power both run
@@ -551,9 +551,10 @@ static void sqr_squares (Ctx *C, Poly *K) {
   for (i = 0; i < 2*d - 1; i++) NOTE(C, e[i]);
 }
 
-/* Up to this degree the squarings of coefficients beat Kronecker
-** substitution (measured: doc/performance-mat.md). */
-#define SQR_SMALL_D	5
+/* Up to this size (d = degree + 1) squarings of coefficients are at least
+** as fast as Kronecker substitution and need much less memory (measured:
+** bench/matpow_bench.c, doc/performance-mat.md). */
+#define SQR_SMALL_D	7
 
 /* r := r^2 mod chi. */
 static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
