@@ -631,8 +631,11 @@ static int do_charpoly (Ctx *C, Comp *c, mpz_t *w) {
     if ((st = poly_sqr(C, &K, c->red)) != MAT_OK) goto done;
     if (mpz_tstbit(C->n, b)) poly_mulx(C, &K, c->red);
   }
-  mpz_clears(K.P, K.Pn, K.Q, NULL);
+  mpz_clears(K.P, K.Pn, K.Q, NULL);  /* the squares' space, before the sum */
   mpz_inits(K.P, K.Pn, K.Q, NULL);
+  mat_zfree(K.e, 2*d - 1);
+  mat_zfree(K.sq, d);
+  K.e = K.sq = NULL;
   /* w := sum r[i] A^i w, with the Krylov vectors A^i w (small) */
   st = MAT_ENOMEM;
   if ((kry = mat_zalloc(d * c->s)) == NULL) goto done;
