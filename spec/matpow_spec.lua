@@ -498,6 +498,7 @@ describe("exact matrix power", function()
     for k = 1, 6 do
       local B, v = randmat(k, -9, 9), randvec(k, -9, 9)
       assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, true)))
+      assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, "B")))
     end
   end)
 end)
