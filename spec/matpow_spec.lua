@@ -123,23 +123,17 @@ function Z.str(a)
   return (a.sign < 0 and "-" or "") .. table.concat(parts)
 end
 
-function Z.bits(a)  -- bits of |a| (0 for 0)
+-- Bits of |a| (0 for 0), from the leading limbs: exact but at an exact
+-- power of two, where it may say one bit more (which only makes the specs
+-- that use it stricter).
+function Z.bits(a)
   a = Z.new(a)
-  local b, x = 0, Z.new(Z.str({ sign = 1, l = a.l }))
   if a.sign == 0 then return 0 end
-  -- halve until zero: fine for the sizes here
-  while x.sign ~= 0 do
-    local r, rem = {}, 0
-    for i = #x.l, 1, -1 do
-      local t = rem * BASE + x.l[i]
-      r[i] = math.floor(t / 2)
-      rem = t - r[i] * 2
-    end
-    x = { sign = 1, l = norm(r) }
-    if #x.l == 0 then x.sign = 0 end
-    b = b + 1
-  end
-  return b
+  local n, lead = #a.l, 0.0  -- a float: three limbs overflow an integer
+  for i = n, math.max(1, n - 2), -1 do lead = lead * BASE + a.l[i] end
+  local e = math.max(0, n - 3)
+  local lg = math.log(lead) / math.log(2) + e * math.log(BASE) / math.log(2)
+  return math.floor(lg + 1e-9) + 1
 end
 -- }======================================================
 
@@ -218,6 +212,24 @@ local function randvec(k, lo, hi)
   return v
 end
 
+-- A random loop as the optimizer writes it: m carried variables, sparse
+-- rows, then (with 'index') a counter i += 1, then the constant row.
+local function randloop(m, index, density)
+  local k = m + (index and 2 or 1)
+  local B = {}
+  for i = 1, k do
+    B[i] = {}
+    for j = 1, k do
+      B[i][j] = (i <= m and math.random() < density) and math.random(-3, 3) or 0
+    end
+  end
+  if index then B[k - 1][k - 1], B[k - 1][k] = 1, 1 end
+  B[k][k] = 1
+  local v = randvec(k, -50, 50)
+  v[k] = 1
+  return B, v
+end
+
 -- B^(a+b) v computed as B^a (B^b v) by the engine.
 local function split(ring, B, v, a, b)
   local w = core._matpow(ring, B, v, b)
@@ -237,6 +249,21 @@ describe("matrix power in Z/2^64", function()
       for _, n in ipairs({ 1, 2, 3, 7, 8, 15, 16, 17, 63, 64, 65, 200 }) do
         local B = randmat(k, -1000000, 1000000)
         local v = randvec(k, -1000000, 1000000)
+        assert.are.same(naive64(B, v, n), strs(core._matpow("u64", B, v, n)))
+      end
+    end
+  end)
+
+  it("matches repeated multiplication for affine maps (constant last row)", function()
+    for k = 2, 9 do
+      for _, n in ipairs({ 1, 2, 5, 64, 129 }) do
+        local B = randmat(k, -1000000, 1000000)
+        for j = 1, k do B[k][j] = 0 end
+        B[k][k] = 1
+        local v = randvec(k, -1000000, 1000000)
+        v[k] = 1
+        assert.are.same(naive64(B, v, n), strs(core._matpow("u64", B, v, n)))
+        v[k] = 7  -- the engine must not assume the constant is 1
         assert.are.same(naive64(B, v, n), strs(core._matpow("u64", B, v, n)))
       end
     end
@@ -344,6 +371,14 @@ describe("exact matrix power", function()
     end
   end)
 
+  it("matches repeated multiplication for larger dense matrices (Kronecker squarings)", function()
+    for _, k in ipairs({ 8, 12, 20 }) do
+      local B = randmat(k, -3, 3)
+      B[1][1] = 2
+      check_naive(B, randvec(k, -9, 9), 25, P.charpoly)
+    end
+  end)
+
   it("handles big entries and big initial values", function()
     local big = "-98765432109876543210987654321"
     check_naive({ { big, 3, 0 }, { 1, 1, 0 }, { 0, 2, "12345678901234567890" } },
@@ -381,6 +416,54 @@ describe("exact matrix power", function()
                 { 0, 0, 1, 1 }, 25)
   end)
 
+  it("matches repeated multiplication for random loops with index and constant rows", function()
+    local seen = 0
+    for m = 1, 6 do
+      for _, density in ipairs({ 0.3, 0.6, 1 }) do
+        for _, index in ipairs({ false, true }) do
+          local B, v = randloop(m, index, density)
+          for _, n in ipairs({ 1, 2, 9, 40 }) do
+            local info = check_naive(B, v, n)
+            if has(info, P.sources) then seen = seen + 1 end
+          end
+        end
+      end
+    end
+    assert.is_true(seen > 0)
+  end)
+
+  it("takes n = 10^18 and 10^30 for periodic matrices on every path", function()
+    -- B^n v = B^(n mod period) v; the period is checked first.  The size
+    -- bound sees |B|, not cancellations: the Lucas case (x^2 - x + 1, whose
+    -- absolute companion grows like Fibonacci) stays at moderate n.
+    local e18, e30 = "1000000000000000000", "1" .. string.rep("0", 30)
+    local cases = {
+      { { { 0, 1 }, { -1, 0 } }, 4, { [e18] = 0, [e30] = 0 }, P.charpoly },
+      { { { 1, 1 }, { -1, 0 } }, 6, { [100003] = 1, [99998] = 2 }, P.lucas },
+      { { { 0, 1, 0 }, { 0, 0, 1 }, { 1, 0, 0 } }, 3, { [e18] = 1, [e30] = 1 }, P.charpoly },
+      { { { -1, 0 }, { 0, 1 } }, 2, { [e18] = 0, ["1" .. e18] = 0 }, P.power },
+      { { { 0, 1, 0, 0 }, { -1, 0, 0, 5 }, { 0, 0, 1, 1 }, { 0, 0, 0, 1 } }, 4,
+        { [e18] = 0, [e30] = 0 }, P.sources },
+    }
+    for _, c in ipairs(cases) do
+      local B, period = c[1], c[2]
+      local v = randvec(#B, -9, 9)
+      if #B == 4 then v[4] = 1 end
+      local p0, pp = naive(B, v, 0), naive(B, v, period)
+      if #B == 4 then p0[3], pp[3] = nil, nil end
+      assert.are.same(p0, pp)
+      for n, rest in pairs(c[3]) do
+        local r, info = core._matpow("z", B, v, n)
+        local expect = naive(B, v, rest)
+        if #B == 4 then  -- the counter i = i0 + n is not periodic
+          expect[3] = Z.str(Z.add(v[3], n))
+        end
+        assert.are.same(expect, r)
+        assert.is_true(has(info, c[4]))
+      end
+    end
+  end)
+
   it("satisfies B^(a+b) v = B^a (B^b v) for random matrices and large n", function()
     for k = 1, 8 do
       local B = randmat(k, -2, 2)
@@ -415,6 +498,7 @@ describe("exact matrix power", function()
     for k = 1, 6 do
       local B, v = randmat(k, -9, 9), randvec(k, -9, 9)
       assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, true)))
+      assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, "B")))
     end
   end)
 end)
@@ -433,6 +517,11 @@ describe("size bound", function()
       { { { 2, 7 }, { 0, 1 } }, { 3, 1 } },
     }
     for k = 1, 8 do cases[#cases + 1] = { randmat(k, -4, 4), randvec(k, -1000, 1000) } end
+    for m = 1, 5 do
+      for _, index in ipairs({ false, true }) do
+        cases[#cases + 1] = { randloop(m, index, 0.5) }
+      end
+    end
     for _, c in ipairs(cases) do
       for _, n in ipairs({ 1, 2, 3, 17, 64, 1000, 4097 }) do
         local r, info = core._matpow("z", c[1], c[2], n)
@@ -440,7 +529,7 @@ describe("size bound", function()
         assert.are.equal(info.bound, bound)
         assert.is_true(info.maxbits <= bound, "created " .. info.maxbits .. " > " .. bound)
         for i = 1, #r do
-          assert.is_true(Z.bits(r[i]) <= bound)
+          assert.is_true(Z.bits(r[i]) <= bound, r[i] .. " has more than " .. bound .. " bits")
         end
       end
     end

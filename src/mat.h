@@ -9,7 +9,7 @@
 ** Conventions (those of GMP):
 **   - output first; v_out may be v_in, and any output mpz may be the same
 **     object as any input mpz (B entries included): inputs are read in full
-**     before an output is written;
+**     before an output is written (the k outputs are distinct objects);
 **   - B is k*k entries, row-major: B[i*k + j] multiplies v[j] into v[i];
 **   - the exponent n is a non-negative mpz; n = 0 leaves v unchanged;
 **   - 1 <= k <= MAT_KMAX;
@@ -29,7 +29,9 @@
 **        dependency graph (decoupled variables evolve alone); each component
 **        takes the cheapest path its structure allows (MAT_PATH_*), the
 **        general one being x^n mod chi(x) for the characteristic polynomial
-**        chi (Fiduccia), with Kronecker-substituted polynomial squarings.
+**        chi (Fiduccia), left to right: polynomial squarings (Toom-3,
+**        squares of coefficients, or Kronecker substitution by degree) and
+**        cheap multiplications by x; then B^n v = sum c_i B^i v.
 */
 #ifndef mat_h
 #define mat_h
@@ -49,8 +51,8 @@
 /* Paths of the exact ring, or-ed into mat_Info.paths. */
 #define MAT_PATH_POWER	0x01	/* 1 x 1 component: x a^n */
 #define MAT_PATH_UNIPOT	0x04	/* B = I + N, N nilpotent: binomial sum */
-#define MAT_PATH_LUCAS	0x08	/* 2 x 2 with det = +-1: Lucas doubling */
-#define MAT_PATH_CHARPOLY 0x10	/* x^n mod chi, Kronecker squarings */
+#define MAT_PATH_LUCAS	0x08	/* 2 x 2, det +-1, trace != 0: Lucas doubling */
+#define MAT_PATH_CHARPOLY 0x10	/* x^n mod chi(x), then sum c_i B^i v */
 #define MAT_PATH_SOURCES 0x20	/* polynomial sources (index, constant)
 				   stripped before the power of the rest */
 

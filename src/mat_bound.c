@@ -65,7 +65,7 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
                   double *out) {
   size_t kk = (size_t)k * (size_t)k, nb, b;
   double *S, *T, *w, *tmp;
-  int i;
+  int i, fixed = 0;
   if (k < 1 || k > MAT_KMAX) return MAT_ESIZE;
   if (A == NULL || v == NULL || n == NULL || out == NULL || mpz_sgn(n) < 0)
     return MAT_EARG;
@@ -94,8 +94,11 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
       for (i = 0; i < k; i++) tmp[i] = dotup(k, S + i*k, 1, w, 1, NULL);
       memcpy(w, tmp, (size_t)k * sizeof *w);
     }
-    if (b + 1 < nb) {
+    if (b + 1 < nb && !fixed) {
+      /* once squaring no longer changes S (saturated at +inf, or exact
+      ** and idempotent), 10^1000 needs no 3000 more squarings */
       mulup(k, T, S, S);
+      fixed = memcmp(T, S, kk * sizeof *S) == 0;
       memcpy(S, T, kk * sizeof *S);
     }
   }

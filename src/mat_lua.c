@@ -1,13 +1,14 @@
 /*
 ** mat_lua.c -- internal Lua entry points of the matrix-power engine (for
 ** the specs and benchmarks; they live in cpm.core only, never in cpm):
-**   _matpow(ring, B, v, n) -> table [, info]
+**   _matpow(ring, B, v, n [, alias]) -> table [, info]
 **       ring "u64" (Z/2^64) or "z" (exact); B a table of k rows of k
 **       entries, v a table of k entries; entries and n are integers
 **       (integral numbers) or decimal strings.  "z" returns decimal
 **       strings and an info table {paths=, ncomp=, maxbits=}; "u64"
 **       returns Lua integers on Lua 5.4 and decimal strings (two's
-**       complement, signed) on LuaJIT.
+**       complement, signed) on LuaJIT.  alias = true writes the result
+**       over v's numbers, alias = "B" (ring "z") over B's diagonal entries.
 **   _matbits(B, v, n) -> number      mat_bits_bound for those values
 **   _majorant(A, v, n) -> table      mat_majorant (A, v numbers >= 0)
 **   _matpaths -> table               MAT_PATH_* by name
@@ -179,7 +180,9 @@ static int m_matpow (lua_State *L) {
       snprintf(lims, sizeof lims, "%" PRIu64, lim);
       return luaL_error(L, "cpm: matrix power too large (more than %s bits)", lims);
     }
-    if (lua_toboolean(L, 5))  /* aliasing: the output is the input */
+    if (lua_type(L, 5) == LUA_TSTRING)  /* aliasing: outputs are B's diagonal */
+      for (i = 0; i < k; i++) op[i] = z[i*k + i];
+    else if (lua_toboolean(L, 5))  /* aliasing: the output is the input */
       for (i = 0; i < k; i++) op[i] = z[k*k + i];
     st = mat_mpz_powapply_info(k, Bp, op, vp, z[k*k + k], &info);
     if (st != MAT_OK) return luaL_error(L, "cpm: matrix power failed (%d)", st);

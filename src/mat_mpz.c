@@ -18,8 +18,9 @@
 **   LUCAS     2 x 2 with det = -q = +-1: the Lucas-sequence doubling, two
 **             squarings per bit of n (mpz_fib_ui's method, generalized).
 **   CHARPOLY  x^n mod chi(x) left to right (squarings, then a cheap
-**             multiplication by x), each polynomial squaring a single mpz
-**             squaring by Kronecker substitution; then
+**             multiplication by x); a polynomial squaring is 5 squarings
+**             for degree 3 (Toom-3), d(d+1)/2 up to degree 6, a single
+**             Kronecker-substituted squaring above; then
 **             B^n v = sum_i c_i B^i v.
 ** The analysis (plan) depends on B only; the bound and the power both run
 ** it, so the bound can count the sizes analysis really produced.
@@ -224,11 +225,12 @@ static int classify (Comp *c, uint64_t *abits) {
 /* *out := the plan of the k x k matrix B (copied). */
 static int analyze (Plan **out, int k, mpz_t *B) {
   Plan *P = calloc(1, sizeof *P);
-  int *up = malloc((size_t)k * 2 * sizeof(int)), *pos;
+  int *up = malloc((size_t)k * 3 * sizeof(int)), *pos, *fill;
   int i, j, st = MAT_ENOMEM;
   *out = P;
   if (P == NULL || up == NULL) goto done;
   pos = up + k;
+  fill = pos + k;
   P->k = k;
   for (i = 0; i < k; i++) up[i] = i;
   for (i = 0; i < k; i++)
@@ -244,12 +246,12 @@ static int analyze (Plan **out, int k, mpz_t *B) {
     Comp *c = &P->c[i];
     c->ix = malloc((size_t)c->s * sizeof(int));
     c->A = mat_zalloc(c->s * c->s);
-    if (c->ix == NULL || c->A == NULL) { c->s = 0; goto done; }
-    c->s = 0;
+    if (c->ix == NULL || c->A == NULL) goto done;
+    fill[i] = 0;
   }
   for (i = 0; i < k; i++) {
-    Comp *c = &P->c[pos[find(up, i)]];
-    c->ix[c->s++] = i;
+    int ci = pos[find(up, i)];
+    P->c[ci].ix[fill[ci]++] = i;
   }
   for (i = 0; i < P->nc; i++) {
     Comp *c = &P->c[i];
@@ -424,6 +426,7 @@ typedef struct Poly {
   mpz_t *r;		/* d: the current x^m mod chi */
   mpz_t *e;		/* 2d-1: the square before reduction */
   mpz_t P, Pn, Q, t;
+  mpz_t *sq;		/* d: squares of the coefficients (small d) */
   mp_limb_t *buf;	/* shifted limbs of one coefficient */
   size_t nbuf;
 } Poly;
@@ -485,6 +488,74 @@ static void kfield (mpz_ptr z, const mp_limb_t *qp, size_t nq, size_t pos,
   mpz_limbs_finish(z, (mp_size_t)nl);
 }
 
+/*
+** e := r^2 for d = 3 by evaluation at 0, 1, -1, -2, infinity and
+** interpolation (Toom-3 for a square): five squarings instead of six.
+*/
+static void sqr_toom3 (Ctx *C, Poly *K) {
+  mpz_t *a = K->r, *e = K->e;
+  mpz_add(K->t, a[0], a[2]);
+  mpz_add(e[1], K->t, a[1]);            /* A(1) */
+  mpz_sub(e[2], K->t, a[1]);            /* A(-1) */
+  mpz_mul_2exp(e[3], a[2], 2);
+  mpz_submul_ui(e[3], a[1], 2);
+  mpz_add(e[3], e[3], a[0]);            /* A(-2) */
+  mpz_mul(K->P, e[1], e[1]);
+  mpz_mul(K->Pn, e[2], e[2]);
+  mpz_mul(K->Q, e[3], e[3]);
+  mpz_mul(e[0], a[0], a[0]);
+  mpz_mul(e[4], a[2], a[2]);
+  NOTE(C, K->P); NOTE(C, K->Pn); NOTE(C, K->Q);
+  mpz_add(K->t, K->P, K->Pn);
+  mpz_tdiv_q_2exp(K->t, K->t, 1);       /* e0 + e2 + e4 (exact) */
+  mpz_sub(e[2], K->t, e[0]);
+  mpz_sub(e[2], e[2], e[4]);
+  mpz_sub(K->P, K->P, K->Pn);
+  mpz_divexact_ui(K->P, K->P, 2);       /* d1 = e1 + e3 */
+  mpz_sub(K->Q, K->Q, e[0]);
+  mpz_submul_ui(K->Q, e[2], 4);
+  mpz_submul_ui(K->Q, e[4], 16);
+  NOTE(C, K->Q);
+  mpz_divexact_ui(K->Q, K->Q, 2);
+  mpz_neg(K->Q, K->Q);                  /* g = e1 + 4 e3 */
+  mpz_sub(e[3], K->Q, K->P);
+  mpz_divexact_ui(e[3], e[3], 3);
+  mpz_sub(e[1], K->P, e[3]);
+}
+
+/*
+** e := r^2 with d squarings of coefficients and d(d-1)/2 of pairwise sums:
+** 2 a_i a_j = (a_i + a_j)^2 - a_i^2 - a_j^2 (a square costs about 0.6 of a
+** product at these sizes).
+*/
+static void sqr_squares (Ctx *C, Poly *K) {
+  int d = K->d, i, j;
+  mpz_t *a = K->r, *e = K->e;
+  for (i = 0; i < 2*d - 1; i++) mpz_set_ui(e[i], 0);
+  for (i = 0; i < d; i++) {
+    mpz_mul(K->sq[i], a[i], a[i]);
+    mpz_add(e[2*i], e[2*i], K->sq[i]);
+  }
+  for (i = 0; i < d; i++) {
+    if (mpz_sgn(a[i]) == 0) continue;
+    for (j = i + 1; j < d; j++) {
+      if (mpz_sgn(a[j]) == 0) continue;
+      mpz_add(K->t, a[i], a[j]);
+      mpz_mul(K->P, K->t, K->t);
+      NOTE(C, K->P);
+      mpz_sub(K->P, K->P, K->sq[i]);
+      mpz_sub(K->P, K->P, K->sq[j]);
+      mpz_add(e[i + j], e[i + j], K->P);
+    }
+  }
+  for (i = 0; i < 2*d - 1; i++) NOTE(C, e[i]);
+}
+
+/* Up to this size (d = degree + 1) squarings of coefficients are at least
+** as fast as Kronecker substitution and need much less memory (measured:
+** bench/matpow_bench.c, doc/performance-mat.md). */
+#define SQR_SMALL_D	7
+
 /* r := r^2 mod chi. */
 static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
   int d = K->d, i, j, carry = 0, st;
@@ -496,6 +567,8 @@ static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
     if (bi > b) b = bi;
   }
   if (b == 0) return MAT_OK;
+  if (d == 3) { sqr_toom3(C, K); goto reduce; }
+  if (d <= SQR_SMALL_D) { sqr_squares(C, K); goto reduce; }
   while (((size_t)1 << lgd) < (size_t)d) lgd++;
   w = 2*b + lgd + 2;  /* |coefficient of the square| < d 2^(2b) <= 2^(w-2) */
   if ((st = kpack(K, w)) != MAT_OK) return st;
@@ -514,6 +587,7 @@ static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
       mpz_sub(K->e[j], K->e[j], K->t);
     }
   }
+reduce:
   for (j = 2*d - 2; j >= d; j--) {  /* x^j = x^(j-d) sum red[i] x^i */
     if (mpz_sgn(K->e[j]) == 0) continue;
     for (i = 0; i < d; i++)
@@ -549,15 +623,19 @@ static int do_charpoly (Ctx *C, Comp *c, mpz_t *w) {
   K.d = d;
   K.r = mat_zalloc(d);
   K.e = mat_zalloc(2*d - 1);
+  K.sq = mat_zalloc(d);
   mpz_inits(K.P, K.Pn, K.Q, K.t, NULL);
-  if (K.r == NULL || K.e == NULL) goto done;
+  if (K.r == NULL || K.e == NULL || K.sq == NULL) goto done;
   if (d >= 2) mpz_set_ui(K.r[1], 1); else mpz_set(K.r[0], c->red[0]);
   for (b = mpz_sizeinbase(C->n, 2) - 1; b-- > 0; ) {
     if ((st = poly_sqr(C, &K, c->red)) != MAT_OK) goto done;
     if (mpz_tstbit(C->n, b)) poly_mulx(C, &K, c->red);
   }
-  mpz_clears(K.P, K.Pn, K.Q, NULL);
+  mpz_clears(K.P, K.Pn, K.Q, NULL);  /* the squares' space, before the sum */
   mpz_inits(K.P, K.Pn, K.Q, NULL);
+  mat_zfree(K.e, 2*d - 1);
+  mat_zfree(K.sq, d);
+  K.e = K.sq = NULL;
   /* w := sum r[i] A^i w, with the Krylov vectors A^i w (small) */
   st = MAT_ENOMEM;
   if ((kry = mat_zalloc(d * c->s)) == NULL) goto done;
@@ -574,6 +652,7 @@ done:
   mat_zfree(kry, d * c->s);
   mat_zfree(K.r, d);
   mat_zfree(K.e, 2*d - 1);
+  mat_zfree(K.sq, d);
   mpz_clears(K.P, K.Pn, K.Q, K.t, NULL);
   free(K.buf);
   return st;
@@ -773,7 +852,10 @@ static double comp_bound_path (Comp *c, double vb, double nbA,
       cbh = mat_bound_prefix_log2(d, M, h);
       free(M);
       w = 2*cbh + lg2(d) + 4;
-      r = 2*d*w + 2;                                         /* the square */
+      if (d <= SQR_SMALL_D)  /* sums of <= 2d squares of <= cbh + 3 bits */
+        r = 2*cbh + lg2(d) + 12;
+      else
+        r = 2*d*w + 2;                                       /* Kronecker */
       r = dmax(r, 2*cbh + lg2(d) + (d - 1) * (ab + 1) + 2);  /* reduction */
       return dmax(r, cb + vb + (d - 1) * nbA + lg2(d) + 2);  /* final sum */
     }

@@ -3,7 +3,8 @@
 ** wraps exactly like uint64_t).  Right-to-left binary powering: square B,
 ** apply the current square to v where n has a one bit; only the vector is
 ** kept, never B^n.  Fixed-size kernels for the sizes plans usually have
-** (2 and 3, with and without the constant row).
+** (2 and 3, with and without the constant row); at every size a constant
+** last row (0, ..., 0, 1) is kept implicit.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,38 @@ static void pow2 (const uint64_t *B, uint64_t *w, uint64_t n) {
   }
 }
 
+/*
+** 3 x 3 with the constant row (0, 0, 1): x -> A x + b with A 2 x 2; the
+** square is (A^2, A b + b), 9 products instead of 27.
+*/
+static void sqr3a (uint64_t *S) {
+  uint64_t a = S[0], b = S[1], e = S[2], c = S[3], d = S[4], f = S[5];
+  uint64_t bc = b * c;
+  S[0] = a * a + bc;
+  S[1] = b * (a + d);
+  S[2] = a * e + b * f + e;
+  S[3] = c * (a + d);
+  S[4] = d * d + bc;
+  S[5] = c * e + d * f + f;
+}
+
+static void apply3a (const uint64_t *S, uint64_t *w) {
+  uint64_t x = w[0], y = w[1], z = w[2];
+  w[0] = S[0] * x + S[1] * y + S[2] * z;
+  w[1] = S[3] * x + S[4] * y + S[5] * z;
+}
+
+static void pow3a (const uint64_t *B, uint64_t *w, uint64_t n) {
+  uint64_t S[9];
+  memcpy(S, B, sizeof S);
+  for (;;) {
+    if (n & 1) apply3a(S, w);
+    n >>= 1;
+    if (n == 0) break;
+    sqr3a(S);
+  }
+}
+
 static void sqr3 (uint64_t *S) {
   uint64_t T[9];
   int i, j;
@@ -66,10 +99,13 @@ static void pow3 (const uint64_t *B, uint64_t *w, uint64_t n) {
 }
 
 
-/* T := S * S (k x k, T and S distinct). */
-static void sqrk (int k, uint64_t *T, const uint64_t *S) {
+/*
+** T := S * S (k x k, T and S distinct).  With 'aff' the last row of S is
+** (0, ..., 0, 1) and stays so: only the first k-1 rows are computed.
+*/
+static void sqrk (int k, uint64_t *T, const uint64_t *S, int aff) {
   int i, j, l;
-  for (i = 0; i < k; i++) {
+  for (i = 0; i < k - aff; i++) {
     uint64_t *t = T + i*k;
     const uint64_t *s = S + i*k;
     for (j = 0; j < k; j++) t[j] = 0;
@@ -83,14 +119,15 @@ static void sqrk (int k, uint64_t *T, const uint64_t *S) {
 }
 
 /* w := S w, using tmp (k). */
-static void applyk (int k, const uint64_t *S, uint64_t *w, uint64_t *tmp) {
+static void applyk (int k, const uint64_t *S, uint64_t *w, uint64_t *tmp,
+                    int aff) {
   int i, j;
-  for (i = 0; i < k; i++) {
+  for (i = 0; i < k - aff; i++) {
     uint64_t acc = 0;
     for (j = 0; j < k; j++) acc += S[i*k + j] * w[j];
     tmp[i] = acc;
   }
-  memcpy(w, tmp, (size_t)k * sizeof *w);
+  memcpy(w, tmp, (size_t)(k - aff) * sizeof *w);
 }
 
 /*
@@ -102,10 +139,13 @@ static int powk (int k, const uint64_t *B, uint64_t *w,
   size_t kk = (size_t)k * (size_t)k, i;
   uint64_t *S = malloc((2*kk + (size_t)k) * sizeof *S);
   uint64_t *T, *tmp;
+  int aff = B[kk - 1] == 1, j;
   if (S == NULL) return MAT_ENOMEM;
+  for (j = 0; j < k - 1; j++) if (B[(size_t)(k - 1)*k + j] != 0) aff = 0;
   T = S + kk;
   tmp = T + kk;
   memcpy(S, B, kk * sizeof *S);
+  memcpy(T, B, kk * sizeof *S);  /* the constant row, when aff */
   for (i = 0; i < nlimbs; i++) {
     mp_limb_t e = limbs[i];
     int b, nb = GMP_NUMB_BITS;
@@ -113,9 +153,9 @@ static int powk (int k, const uint64_t *B, uint64_t *w,
       for (nb = 0; nb < GMP_NUMB_BITS && (e >> nb) != 0; nb++) ;
     for (b = 0; b < nb; b++) {
       uint64_t *swap;
-      if ((e >> b) & 1) applyk(k, S, w, tmp);
+      if ((e >> b) & 1) applyk(k, S, w, tmp, aff);
       if (i == nlimbs - 1 && b == nb - 1) break;
-      sqrk(k, T, S);
+      sqrk(k, T, S, aff);
       swap = S; S = T; T = swap;
     }
   }
@@ -140,6 +180,7 @@ int mat_u64_powapply_ui (int k, const uint64_t *B, uint64_t *v_out,
       w[0] *= p;
     }
     else if (k == 2) pow2(B, w, n);
+    else if (k == 3 && B[6] == 0 && B[7] == 0 && B[8] == 1) pow3a(B, w, n);
     else if (k == 3) pow3(B, w, n);
     else {
       limb = (mp_limb_t)n;
