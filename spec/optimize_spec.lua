@@ -64,6 +64,51 @@ describe("cpm.optimize", function()
   end)
 end)
 
+describe("cpm.load and cpm.loadfile", function()
+  local src = [[
+    local k = ...
+    function fibs(n)
+      local a, b = 0, 1
+      for _ = 1, n do a, b = b, a + b end
+      return a
+    end
+    return function(n) local s = 0 for i = 1, n do s = s + i * (k or 1) end return s end
+  ]]
+
+  if #frontends > 0 then
+    it("returns the chunk with every function optimized, env honoured", function()
+      local env = {}
+      local chunk = assert(cpm.load(src, "=loaded", "t", env))
+      local sum = chunk(3)
+      assert.are.equal(3 * 5050, sum(100))
+      assert.is_function(env.fibs)
+      assert.are.equal(190392490709135, env.fibs(70))
+      assert.matches("loop optimized", cpm.explain(env.fibs))
+    end)
+
+    it("loads files the same way", function()
+      local path = os.tmpname()
+      local fh = assert(io.open(path, "w"))
+      fh:write(src)
+      fh:close()
+      local chunk = assert(cpm.loadfile(path))
+      os.remove(path)
+      assert.are.equal(5050, chunk()(100))
+    end)
+  end
+
+  it("returns nil and the message like load and loadfile", function()
+    local f, err = cpm.load("return +", "=bad")
+    local f2, err2 = load("return +", "=bad")
+    assert.is_nil(f)
+    assert.are.equal(err2, err)
+    assert.is_nil(f2)
+    local g, gerr = cpm.loadfile("/nonexistent/cpm-spec.lua")
+    assert.is_nil(g)
+    assert.matches("cannot open", gerr)
+  end)
+end)
+
 for _, frontend in ipairs(frontends) do
   local opts = { frontend = frontend }
   local function optimize(f, o)
@@ -211,6 +256,23 @@ for _, frontend in ipairs(frontends) do
       agree(f, g, { 100, "10" }, "string coercion")
       agree(f, g, { 100, nil }, "nil")
       agree(f, g, { 100, {} }, "table without metamethods")
+      -- loops with break, calls and table writes run as written
+      local log = {}
+      local function h(n, x)
+        for i = 1, n do
+          x = x + i
+          log[#log + 1] = x
+          if x > 1000 then break end
+          tostring(x)
+        end
+        return x, #log
+      end
+      local hg = optimize(h)
+      local r1 = { h(100, 1) }
+      log = {}
+      local r2 = { hg(100, 1) }
+      assert.are.same(r1, r2)
+      assert.matches("not optimized", cpm.explain(h, opts))
     end)
 
     if LUA54 then
