@@ -57,6 +57,7 @@ typedef struct Guard {
   int *pos;		/* state -> its position among live states, or -1 */
   int nlive;
   int negzero;		/* a float -0.0 could appear */
+  union { double d; uint64_t u; char c[3072]; } buf;	/* small scratch */
   unsigned all;		/* union of every type */
 } Guard;
 
@@ -117,6 +118,18 @@ static void arith (lua_State *L, int aop, int x, int y) {
 #endif
 
 
+static void pushconst (lua_State *L, const ir_Const *k) {
+  switch (k->type) {
+    case IR_KNIL: lua_pushnil(L); break;
+    case IR_KFALSE: lua_pushboolean(L, 0); break;
+    case IR_KTRUE: lua_pushboolean(L, 1); break;
+    case IR_KINT: lua_pushinteger(L, k->u.i); break;
+    case IR_KFLT: lua_pushnumber(L, k->u.n); break;
+    case IR_KSTR: lua_pushlstring(L, k->u.s.s, k->u.s.len); break;
+  }
+}
+
+
 static int isnumeric (lua_State *L, int idx) {
   return lua_type(L, idx) == LUA_TNUMBER || big_test(L, idx) != NULL;
 }
@@ -140,18 +153,9 @@ static int evalatoms (lua_State *L) {
       case PA_STEP:
         lua_pushvalue(L, 2);
         break;
-      case PA_CONST: {
-        const ir_Const *k = &p->k[a->x];
-        switch (k->type) {
-          case IR_KNIL: lua_pushnil(L); break;
-          case IR_KFALSE: lua_pushboolean(L, 0); break;
-          case IR_KTRUE: lua_pushboolean(L, 1); break;
-          case IR_KINT: lua_pushinteger(L, k->u.i); break;
-          case IR_KFLT: lua_pushnumber(L, k->u.n); break;
-          case IR_KSTR: lua_pushlstring(L, k->u.s.s, k->u.s.len); break;
-        }
+      case PA_CONST:
+        pushconst(L, &p->k[a->x]);
         break;
-      }
       case PA_ARITH:
         /* only numbers: a metamethod would run once instead of n times */
         if (!isnumeric(L, base + a->x) || !isnumeric(L, base + a->y))
@@ -183,13 +187,37 @@ static void pushstep (Guard *g) {
 }
 
 
-/* Evaluates the atoms onto the stack, at g->abase. */
+/* Can evaluating the atoms raise (arithmetic or field reads)? */
+static int mayraise (const plan_Plan *p) {
+  int i;
+  for (i = 0; i < p->natoms; i++)
+    if (p->atoms[i].kind == PA_ARITH || p->atoms[i].kind == PA_INDEX) return 1;
+  return 0;
+}
+
+
+/*
+** Evaluates the atoms onto the stack, at g->abase: in a protected call
+** when some may raise, directly otherwise (inputs, constants and the step
+** only: the common case, and the cheap one).
+*/
 static int atoms (Guard *g) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
   int i;
   luaL_checkstack(L, p->natoms + p->nin + 16, "too many loop invariants");
   g->abase = lua_gettop(L) + 1;
+  if (!mayraise(p)) {
+    for (i = 0; i < p->natoms; i++) {
+      const plan_Atom *a = &p->atoms[i];
+      switch (a->kind) {
+        case PA_INPUT: lua_pushvalue(L, g->ibase + p->slot_in[a->x]); break;
+        case PA_STEP: pushstep(g); break;
+        default: pushconst(L, &p->k[a->x]); break;
+      }
+    }
+    return 1;
+  }
   lua_pushcfunction(L, evalatoms);
   lua_pushlightuserdata(L, (void *)p);
   pushstep(g);
@@ -795,7 +823,8 @@ static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
   size_t nw = 2 * (ns + (size_t)p->nbrows), ni = 2 * ns + 2;
   size_t size = nd * sizeof(double) + nu * sizeof(uint64_t) +
                 nw * sizeof(unsigned) + ni * sizeof(int) + nb + 16;
-  char *b = (char *)cpm_newuserdata(g->L, size);
+  char *b = size <= sizeof(g->buf) ? g->buf.c
+                                   : (char *)cpm_newuserdata(g->L, size);
   memset(b, 0, size);
   *w = (double *)b; b += (k * k + 3 * k) * sizeof(double);
   *alog = (double *)b; b += ((size_t)p->ncoefs + 1) * sizeof(double);
