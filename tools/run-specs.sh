@@ -1,18 +1,30 @@
 #!/bin/sh
 # Runs every spec under each interpreter named on the command line, through
-# prove reading busted's TAP output, then checks the rockspec.  Exits non-zero
-# when anything failed.  BUILD names the build directory (default build);
-# ASAN=1 preloads the sanitizer runtime.
+# prove reading busted's TAP output, then checks the rockspec.  Ends with
+# one line "N passed, N failed" over all of it, and exits non-zero when
+# anything failed.  BUILD names the build directory (default build);
+# ASAN=1 preloads the sanitizer runtime (and skips the rockspec check).
 set -u
 BUILD=${BUILD:-build}
 status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for vm in "$@"; do
   case "$vm" in *jit*) dir=luajit ;; *) dir=lua5.4 ;; esac
   echo "== specs on $vm"
-  CPM_VM=$vm CPM_BUILD=$BUILD/$dir prove -j2 -f -e "sh tools/busted-tap.sh" spec/*_spec.lua || status=1
+  CPM_VM=$vm CPM_BUILD=$BUILD/$dir prove -j2 -f -e "sh tools/busted-tap.sh" spec/*_spec.lua \
+    2>&1 | tee -a "$log" || status=1
 done
 if [ -z "${ASAN:-}" ]; then
   echo "== rockspec"
-  prove -f -e sh tools/check-rockspec.sh || status=1
+  prove -f -e sh tools/check-rockspec.sh 2>&1 | tee -a "$log" || status=1
 fi
+# prove's own summaries: "Files=.., Tests=N," and "Failed K/M subtests"
+total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+failed=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+if grep -q "^Result: FAIL" "$log"; then
+  status=1
+  [ "$failed" -gt 0 ] || failed=1
+fi
+echo "$((total - failed)) passed, $failed failed"
 exit $status
