@@ -58,7 +58,16 @@ local function run(fname, f, opts)
   if LUA54 and frontend ~= "source" then
     return core._optimize54(f, limit, strict)
   end
-  source_frontend = source_frontend or require "cpm.source"
+  if not source_frontend then
+    local ok, mod = pcall(require, "cpm.source")
+    if not ok then  -- an install without LPeg, say: f keeps working as it is
+      if strict then error("cpm: the source front end is not available: " .. tostring(mod), 3) end
+      local info = debug.getinfo(f, "S")
+      return f, { { line = info.linedefined, optimized = false,
+                    reason = "the source front end is not available" } }
+    end
+    source_frontend = mod
+  end
   return source_frontend.optimize(f, limit, strict)
 end
 
