@@ -147,6 +147,32 @@ for _, frontend in ipairs(frontends) do
       assert.is_not_nil(r)
     end)
 
+    it("optimizes loops over cpm.range exactly, 10^1000 iterations included", function()
+      local function f(a, b, c)
+        local s, t = 0, 1
+        for i in cpm.range(a, b, c) do s = s + i; t = t + s end
+        return s, t
+      end
+      local g = optimize(f)
+      assert.matches("loop optimized", cpm.explain(f, opts))
+      for _, args in ipairs { { 1, 100, 1 }, { 100, 1, -3 }, { 1, 0, 1 }, { cpm.big(1), 100, 1 } } do
+        agree(f, g, args, "range " .. tostring(args[1]))
+      end
+      local n = cpm.big(10) ^ 1000
+      local s = g(1, n, 1)
+      assert.is_true(cpm.eq(s, n * (n + 1) // 2))
+    end)
+
+    it("leaves other generic for loops to the VM", function()
+      local function f(t)
+        local s = 0
+        for _, v in ipairs(t) do s = s + v end
+        for k in next, t do s = s + k end
+        return s
+      end
+      agree(f, optimize(f), { { 4, 5, 6 } }, "ipairs and next")
+    end)
+
     it("shares upvalues with the original function", function()
       local total = 0
       local function acc(n)
@@ -285,6 +311,22 @@ for _, frontend in ipairs(frontends) do
         local g = optimize(f)
         agree(f, g, { 1000, math.maxinteger, math.mininteger }, "wrap")
         agree(f, g, { 10^6, 7, -3 }, "wrap long")
+      end)
+
+      it("runs a cpm.range loop with a closing value as written, closing it", function()
+        local f = assert(load [[
+          local cpm = ...
+          return function(n)
+            local closed = false
+            local it, st = cpm.range(1, n)
+            local s = 0
+            for i in it, st, nil, setmetatable({}, { __close = function() closed = true end }) do
+              s = s + i
+            end
+            return s, closed
+          end]])(cpm)
+        agree(f, optimize(f), { 100 }, "closing value")
+        assert.is_true(select(2, optimize(f)(100)))
       end)
 
       it("lowers every arithmetic form the compiler emits", function()

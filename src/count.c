@@ -146,7 +146,8 @@ count_Status count_forrange (lua_State *L, int first, count_Loop *c) {
   range_State *r;
   c->nbig = 0; c->n64 = 0; c->n = 0;
   if (lua_tocfunction(L, first) != range_next ||
-      (r = range_test(L, first + 1)) == NULL)
+      (r = range_test(L, first + 1)) == NULL ||
+      !lua_isnil(L, first + 2))  /* a closing value would need closing */
     return COUNT_UNKNOWN;
   if (!range_remaining(r, c->bign, c->bstart)) return COUNT_UNKNOWN;
   switch (r->kind) {

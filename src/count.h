@@ -46,7 +46,8 @@ typedef struct count_Loop {
 count_Status count_fornum (lua_State *L, int first, count_Loop *c);
 
 /*
-** Generic for over cpm.range: iterator, state, control at first..first+2.
+** Generic for over cpm.range: iterator, state and closing value (which must
+** be nil) at first..first+2.
 ** The caller provides three initialized mpz for 'bign', 'bstart', 'bstep'.
 */
 count_Status count_forrange (lua_State *L, int first, count_Loop *c);
