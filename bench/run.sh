@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/run.sh -- `make bench`: every benchmark on Lua 5.4 and LuaJIT, the
 # plots (bench/plots/*.png, gnuplot) and doc/performance.md, rewritten from
-# bench/performance.md.in.  Expects the build of `make all` and the GMP
+# bench/performance.md.in (bench/overhead.lua: the fixed costs of
+# cpm.optimize and of the guard).  Expects the build of `make all` and the GMP
 # helper under $BUILD/bench/<vm>/gmpref.so (the Makefile's bench recipe).
 set -e
 BUILD=${BUILD:-build}
@@ -12,7 +13,7 @@ CASES="fib seq rec3 geom power"
 
 run_vm () {  # run_vm <dir name> <interpreter>
   mkdir -p "$OUT/$1"
-  for s in $CASES crossover; do
+  for s in $CASES crossover overhead; do
     echo "bench: $s on $2" >&2
     LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;' \
     LUA_CPATH="$BUILD/$1/?.so;$BUILD/bench/$1/?.so;;" \
@@ -25,6 +26,8 @@ run_vm () {  # run_vm <dir name> <interpreter>
   } > "$OUT/$1/facts.txt"
 }
 
+mkdir -p "$OUT"
+date -u '+%Y-%m-%d %H:%M UTC' > "$OUT/date.txt"
 run_vm lua5.4 "$LUA54"
 run_vm luajit "$LUAJIT"
 
