@@ -1,13 +1,17 @@
 /*
 ** bound.c -- majorants of every value a loop computes, in the log2 domain.
 **
-** |B^j v| <= |B|^j |v| entrywise, and with M = max(|B|, I) entrywise
-** M^n >= M^j for every j <= n (M^n = M^j M^(n-j) >= M^j I).  So M^n |v|
-** bounds every value of every iteration up to n.  Entries are kept as
-** log2 so that bounds of bignum loops (2^(10^7) and beyond) stay finite.
+** |B^j v| <= |B|^j |v| entrywise.  With M = |B| >= 0, the values of the
+** iterations 0 .. n are bounded by R |v| where R = max over j <= n of M^j
+** (entrywise).  R and M^n are built together over the bits of n:
+**   R(2m) = max(R(m), M^m R(m)),   R(2m+1) = max(R(2m), M^(2m+1)),
+** which stays tight both for growing loops (R ~ M^n) and for loops that
+** only permute or copy values (R stays small).  Entries are kept as log2 so
+** that bounds of bignum loops (2^(10^7) and beyond) stay finite.
 */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bound.h"
 
@@ -37,33 +41,43 @@ static void mulmat (int k, const double *a, const double *b, double *c) {
 }
 
 
+/* a = max(a, b) entrywise (k x k). */
+static void maxmat (int k, double *a, const double *b) {
+  int i;
+  for (i = 0; i < k * k; i++)
+    if (b[i] > a[i]) a[i] = b[i];
+}
+
+
 int bound_log2_majorant (int k, const double *logA, const double *logv,
                          mpz_srcptr n, int withI, double *out) {
   size_t kk = (size_t)k * (size_t)k;
-  double *m, *r, *t;
+  double *m, *q, *r, *t;
   size_t nb;
   int i, j;
   if (k < 1 || k > 256 || mpz_sgn(n) < 0) return -1;
-  m = (double *)malloc(3 * kk * sizeof(double));
+  m = (double *)malloc(4 * kk * sizeof(double));
   if (m == NULL) return -1;
-  r = m + kk; t = r + kk;
+  q = m + kk; r = q + kk; t = r + kk;
+  memcpy(m, logA, kk * sizeof(double));
   for (i = 0; i < k; i++)
-    for (j = 0; j < k; j++) {
-      double a = logA[i * k + j];
-      if (withI && i == j && a < 0) a = 0;  /* max(|B|, I) */
-      m[i * k + j] = a;
-      r[i * k + j] = (i == j) ? 0 : -HUGE_VAL;
-    }
-  /* r = m^n, left to right over the bits of n */
+    for (j = 0; j < k; j++)
+      q[i * k + j] = r[i * k + j] = (i == j) ? 0 : -HUGE_VAL;
+  /* q = M^n and r = max over j <= n of M^j, over the bits of n */
   for (nb = mpz_sizeinbase(n, 2); mpz_sgn(n) != 0 && nb-- > 0; ) {
-    double *s;
-    mulmat(k, r, r, t);
-    s = r; r = t; t = s;
+    if (withI) {
+      mulmat(k, q, r, t);		/* M^m R(m) */
+      maxmat(k, r, t);			/* R(2m) */
+    }
+    mulmat(k, q, q, t);
+    memcpy(q, t, kk * sizeof(double));	/* M^(2m) */
     if (mpz_tstbit(n, nb)) {
-      mulmat(k, r, m, t);
-      s = r; r = t; t = s;
+      mulmat(k, q, m, t);
+      memcpy(q, t, kk * sizeof(double));	/* M^(2m+1) */
+      if (withI) maxmat(k, r, q);	/* R(2m+1) */
     }
   }
+  if (!withI) r = q;
   for (i = 0; i < k; i++) {
     double s = -HUGE_VAL;
     for (j = 0; j < k; j++)
@@ -71,6 +85,6 @@ int bound_log2_majorant (int k, const double *logA, const double *logv,
         s = bound_log2_add(s, r[i * k + j] + logv[j]);
     out[i] = s;
   }
-  free(m);  /* the block: r and t point into it */
+  free(m);  /* the block: q, r and t point into it */
   return 0;
 }

@@ -10,7 +10,8 @@
 /*
 ** For a k x k matrix A >= 0 and a vector v >= 0, both given as log2 of
 ** their entries (-HUGE_VAL for 0), sets out[i] to the log2 of
-**   withI = 1: an upper bound of max over 0 <= j <= n of (A^j v)[i];
+**   withI = 1: an upper bound of max over 0 <= j <= n of (A^j v)[i]
+**              (as (max over j <= n of A^j) v);
 **   withI = 0: (A^n v)[i] itself, within a relative error of about 1e-9
 **              (used as a lower bound when A and v come from a loop with
 **              no negative coefficient, where nothing can cancel).

@@ -13,6 +13,7 @@
 **      integers below 2^53, proven with a majorant of every value;
 **   5. compute B^n v (mat.h) and push the final values.
 */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +58,7 @@ typedef struct Guard {
   int *pos;		/* state -> its position among live states, or -1 */
   int nlive;
   int negzero;		/* a float -0.0 could appear */
+  int toobig;		/* the loop would surely exceed the bignum size limit */
   union { double d; uint64_t u; char c[3072]; } buf;	/* small scratch */
   unsigned all;		/* union of every type */
 } Guard;
@@ -544,6 +546,69 @@ static int bounds (Guard *g, double *alog, double *w) {
   return 1;
 }
 
+/* Is every coefficient >= 0?  (Signs of atoms, kept through + and *.) */
+static int nonnegcoefs (Guard *g, unsigned char *nn) {
+  const plan_Plan *p = g->p;
+  int i, all = 1;
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    switch (c->kind) {
+      case PC_ATOM: {
+        int idx = g->abase + c->x;
+        mpz_srcptr z = big_test(g->L, idx);
+        nn[i] = z ? mpz_sgn(z) >= 0 : lua_tonumber(g->L, idx) >= 0;
+        break;
+      }
+      case PC_INT: nn[i] = c->v >= 0; break;
+      case PC_ADD: case PC_MUL: nn[i] = nn[c->x] && nn[c->y]; break;
+      default: nn[i] = 0; break;
+    }
+  }
+  for (i = 0; i < p->nstate * (p->nstate + 1); i++)
+    if (p->rows[i] != PLAN_ZERO && !nn[p->rows[i]]) all = 0;
+  return all;
+}
+
+
+/*
+** After bounds() failed for a bignum loop: is it certain that the loop
+** would create a bignum beyond the size limit?  With no negative
+** coefficient and no negative entry value nothing can cancel, so B^n v is
+** |B|^n |v| and its size is known: the loop would raise, and the guard
+** says so at once (DESIGN.md, rule 6) instead of running it for ages.
+** 'w' holds logA and logv as bounds() left them.
+*/
+static int surelytoobig (Guard *g, double *w, unsigned char *nn) {
+  const plan_Plan *p = g->p;
+  int ns = p->nstate, k = ns + 1, i;
+  double *logA = w, *logv = logA + (size_t)k * k, *est = logv + k;
+  double lim = (double)g->cfg->maxbits + BIGMARGIN;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  if (!nonnegcoefs(g, nn)) return 0;
+  for (i = 0; i < ns; i++) {
+    const plan_State *st = &p->state[i];
+    if (st->kind == PS_SLOT) {
+      int idx = g->ibase + p->slot_in[st->slot];
+      mpz_srcptr z = big_test(g->L, idx);
+      if (z ? mpz_sgn(z) < 0 : !(lua_tonumber(g->L, idx) >= 0)) return 0;
+    }
+    else if (st->kind == PS_INDEX) {
+      if (g->c.itype == VT_BIG ? mpz_sgn(g->c.bstart) < 0
+          : (g->c.itype == VT_INT ? g->c.istart < 0 : g->c.fstart < 0))
+        return 0;
+    }
+  }
+  if (bound_log2_majorant(k, logA, logv, count_mpz(&g->c, limbs, tmp), 0,
+                          est) != 0)
+    return 0;
+  for (i = 0; i < ns; i++)
+    if (g->fin[p->state[i].slot] == VT_BIG && p->state[i].kind != PS_INDEX &&
+        est[i] - 1e-6 * est[i] > lim)
+      return 1;
+  return 0;
+}
+
 /* }====================================================== */
 
 
@@ -871,7 +936,11 @@ static int attempt (Guard *g, lua_Integer limit) {
   livestates(g);
   if (g->all == bit(VT_INT))
     return ringu64(g, cu, mat);
-  if (!bounds(g, alog, w)) return 0;
+  if (!bounds(g, alog, w)) {
+    if ((g->all & bit(VT_BIG)) && surelytoobig(g, w, (unsigned char *)cu))
+      g->toobig = 1;
+    return 0;
+  }
   if (g->negzero) return fail(g, "a float result could be -0.0");
   return (g->all & bit(VT_BIG)) ? ringz(g) : ringu64(g, cu, mat);
 }
@@ -891,9 +960,19 @@ static int guard_call (lua_State *L) {
     return nres;
   }
   lua_settop(L, top);
-  if (g.why != NULL && lua_toboolean(L, lua_upvalueindex(4)))
-    return luaL_error(L, "cpm: %s: %s", lua_tostring(L, lua_upvalueindex(5)),
-                      g.why);
+  if (g.toobig) {
+    char bits[32];
+    snprintf(bits, sizeof(bits), "%" PRIu64, g.cfg->maxbits);
+    lua_pushfstring(L, "cpm: %s: the loop's values would exceed the bignum "
+                    "size limit (%s bits, see cpm.maxbits)",
+                    lua_tostring(L, lua_upvalueindex(5)), bits);
+    return lua_error(L);
+  }
+  if (g.why != NULL && lua_toboolean(L, lua_upvalueindex(4))) {
+    lua_pushfstring(L, "cpm: %s: %s", lua_tostring(L, lua_upvalueindex(5)),
+                    g.why);  /* names the loop itself: no position prefix */
+    return lua_error(L);
+  }
   lua_pushboolean(L, 0);
   if (g.why == NULL) return 1;
   lua_pushstring(L, g.why);

@@ -553,7 +553,7 @@ static void sqr_squares (Ctx *C, Poly *K) {
 
 /* Up to this size (d = degree + 1) squarings of coefficients are at least
 ** as fast as Kronecker substitution and need much less memory (measured:
-** bench/matpow_bench.c, doc/performance-mat.md). */
+** bench/matpow_bench.c, doc/performance.md). */
 #define SQR_SMALL_D	7
 
 /* r := r^2 mod chi. */

@@ -87,8 +87,10 @@ static void report (Opt *o, int line, int optimized, const char *why) {
     lua_setfield(L, -2, "reason");
   }
   lua_rawseti(L, REPORT, ++o->nreport);
-  if (!optimized && o->strict)
-    luaL_error(L, "cpm: %s:%d: %s", o->where, line, why);
+  if (!optimized && o->strict) {  /* the message names the place itself */
+    lua_pushfstring(L, "cpm: %s:%d: %s", o->where, line, why);
+    lua_error(L);
+  }
 }
 
 

@@ -28,20 +28,20 @@ end
 local function options(fname, opts)
   if opts == nil then return nil, false, nil end
   if type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 4)
   end
   local limit, strict, frontend = opts.iters_limit, opts.strict, opts.frontend
   if limit ~= nil and (not isinteger(limit) or limit < 2) then
-    error(("bad argument #2 to '%s' (iters_limit must be an integer >= 2)"):format(fname), 3)
+    error(("bad argument #2 to '%s' (iters_limit must be an integer >= 2)"):format(fname), 4)
   end
   if strict ~= nil and type(strict) ~= "boolean" then
-    error(("bad argument #2 to '%s' (strict must be a boolean)"):format(fname), 3)
+    error(("bad argument #2 to '%s' (strict must be a boolean)"):format(fname), 4)
   end
   if frontend ~= nil and frontend ~= "bytecode" and frontend ~= "source" then
-    error(("bad argument #2 to '%s' (frontend must be \"bytecode\" or \"source\")"):format(fname), 3)
+    error(("bad argument #2 to '%s' (frontend must be \"bytecode\" or \"source\")"):format(fname), 4)
   end
   if frontend == "bytecode" and not LUA54 then
-    error(("bad argument #2 to '%s' (the bytecode front end needs Lua 5.4)"):format(fname), 3)
+    error(("bad argument #2 to '%s' (the bytecode front end needs Lua 5.4)"):format(fname), 4)
   end
   return limit, strict or false, frontend
 end
