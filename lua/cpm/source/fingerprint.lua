@@ -73,12 +73,14 @@ if jit then
   bcnames = ok and vmdef.bcnames
 end
 
--- Opcodes the VM rewrites in place, as the parser wrote them; for the
--- J* forms (operand D is a trace number) only the A operand is kept.
+-- Opcodes the VM rewrites in place, as the parser wrote them.
 local unpatched = { IFORL = "FORL", JFORL = "FORL", JFORI = "FORI",
   IITERL = "ITERL", JITERL = "ITERL", ILOOP = "LOOP", JLOOP = "LOOP",
   IFUNCF = "FUNCF", JFUNCF = "FUNCF", IFUNCV = "FUNCV", JFUNCV = "FUNCV",
   ITERN = "ITERC", ISNEXT = "JMP" }
+-- Their operand D becomes a trace number: only A is compared.
+local traced = { FORI = true, FORL = true, ITERL = true, LOOP = true,
+  FUNCF = true, FUNCV = true }
 
 local function opname(op)
   return (sub(bcnames, op * 6 + 1, op * 6 + 6):gsub(" +$", ""))
@@ -115,11 +117,11 @@ function proto(f, out)
     local ins = util.funcbc(f, pc)
     local op = ins % 256
     local name = opname(op)
-    local base = unpatched[name]
-    if base and sub(name, 1, 1) == "J" then
-      out[#out + 1] = format("%s %d", base, floor(ins / 256) % 256)
+    name = unpatched[name] or name
+    if traced[name] then
+      out[#out + 1] = format("%s %d", name, floor(ins / 256) % 256)
     else
-      out[#out + 1] = format("%s %d", base or name, floor(ins / 256))
+      out[#out + 1] = format("%s %d", name, floor(ins / 256))
     end
     out[#out + 1] = tostring(util.funcinfo(f, pc).currentline)
   end

@@ -89,7 +89,7 @@ function M.optimize(f, limit, strict)
   if info.what == "C" then return f, report end
   local src = info.short_src
   local function giveup(why)
-    if strict then error(format("cpm: %s: %s", src, why), 0) end
+    if strict then error(format("cpm: %s: %s", src, why)) end
     return f, report
   end
 
@@ -151,7 +151,7 @@ function M.optimize(f, limit, strict)
       end
     end
     if strict and not entry.optimized then
-      error(format("cpm: %s:%d: %s", src, entry.line, entry.reason), 0)
+      error(format("cpm: %s:%d: %s", src, entry.line, entry.reason))
     end
   end
   if #repl == 0 then return f, report end
