@@ -9,8 +9,8 @@
 -- prototype (bytecode, lines, constants, upvalue names), with the
 -- instructions the VM patches at run time (hot loops, pairs()) read back
 -- as the parser emitted them.
-local type, tostring, pairs, pcall, require, dump =
-  type, tostring, pairs, pcall, require, string.dump
+local type, tostring, pairs, pcall, require, error, dump =
+  type, tostring, pairs, pcall, require, error, string.dump
 local byte, sub, format, concat, floor, table_sort =
   string.byte, string.sub, string.format, table.concat, math.floor, table.sort
 local jit = rawget(_G, "jit")
@@ -18,6 +18,14 @@ local jit = rawget(_G, "jit")
 -- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
 -- (see cpm/source/grammar.lua); this runs once per optimized function.
 if jit then jit.off(true, true) end
+
+local util, bcnames
+if jit then
+  util = require "jit.util"
+  local ok, vmdef = pcall(require, "jit.vmdef")
+  bcnames = ok and vmdef.bcnames
+end
+local _ENV = nil -- luacheck: ignore
 
 local M = {}
 
@@ -66,13 +74,6 @@ end
 
 ---------------------------------------------------------------- LuaJIT
 
-local util, bcnames
-if jit then
-  util = require "jit.util"
-  local ok, vmdef = pcall(require, "jit.vmdef")
-  bcnames = ok and vmdef.bcnames
-end
-
 -- Opcodes the VM rewrites in place, as the parser wrote them.
 local unpatched = { IFORL = "FORL", JFORL = "FORL", JFORI = "FORI",
   IITERL = "ITERL", JITERL = "ITERL", ILOOP = "LOOP", JLOOP = "LOOP",
@@ -107,10 +108,11 @@ local function value(v, out)
   else out[#out + 1] = t .. ":" .. tostring(v) end
 end
 
-function proto(f, out)
+function proto(f, out, main)
   local info = util.funcinfo(f)
-  out[#out + 1] = format("F%s,%s,%s,%s,%s,%s,%s,%s,%s", tostring(info.linedefined),
-    tostring(info.lastlinedefined), tostring(info.params), tostring(info.stackslots),
+  out[#out + 1] = format("F%s,%s,%s,%s,%s,%s,%s,%s,%s",
+    main and "" or tostring(info.linedefined),
+    main and "" or tostring(info.lastlinedefined), tostring(info.params), tostring(info.stackslots),
     tostring(info.isvararg), tostring(info.bytecodes), tostring(info.gcconsts),
     tostring(info.nconsts), tostring(info.upvalues))
   for pc = 0, info.bytecodes - 1 do
@@ -123,23 +125,28 @@ function proto(f, out)
     else
       out[#out + 1] = format("%s %d", name, floor(ins / 256))
     end
-    out[#out + 1] = tostring(util.funcinfo(f, pc).currentline)
+    -- (the header instruction of a main chunk is on line 0)
+    out[#out + 1] = (main and pc == 0) and "" or tostring(util.funcinfo(f, pc).currentline)
   end
   for i = 0, (info.nconsts or 0) - 1 do value(util.funck(f, i), out) end
   for i = 1, info.gcconsts or 0 do value(util.funck(f, -i), out) end
   for i = 0, (info.upvalues or 0) - 1 do out[#out + 1] = tostring(util.funcuvname(f, i)) end
 end
 
-local function luajit(f)
+local function luajit(f, main)
   if not bcnames then return nil end
   local out = {}
-  local ok = pcall(proto, f, out)
+  local ok = pcall(proto, f, out, main)
   if not ok then return nil end
   return concat(out, "\n")
 end
 
--- of(f) -> a string that is equal for two functions compiled from the
--- same text at the same lines, or nil when it cannot be computed
+-- of(f [, main]) -> a string that is equal for two functions compiled
+-- from the same text at the same lines, or nil when it cannot be computed.
+-- With main (LuaJIT only), the lines the function itself spans are left
+-- out: a main chunk is compared with its text compiled as a function.
+-- On Lua 5.4 a main chunk never equals a function (it always has _ENV as
+-- its first upvalue), so the source front end leaves main chunks alone.
 M.of = jit and luajit or lua54
 
 return M

@@ -105,8 +105,8 @@ function M.optimize(f, limit, strict)
   local chunkname = info.source
   local plain, why = emit.chunk(ctx, node, emit.func(ctx, node, {}), upnames, consts)
   local g0 = plain and emit.load(ctx, plain, chunkname, f, {})
-  local fp = fingerprint.of(f)
-  if not g0 or not fp or fingerprint.of(g0) ~= fp then
+  local fp = fingerprint.of(f, node.main)
+  if not g0 or not fp or fingerprint.of(g0, node.main) ~= fp then
     return giveup(why or "the source text found is not the function's"
       .. " (was it changed after it was loaded?)")
   end

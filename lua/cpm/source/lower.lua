@@ -239,7 +239,10 @@ local function assign(L, target, value, line)
   local d = target.decl
   if d.kind == "global" then refuse(line, "table write in loop body") end
   if d.name == "_ENV" then refuse(line, "assignment to _ENV in loop body") end
-  emit(L, { "move", varslot(L, d, line), value, line = line })
+  local s = varslot(L, d, line)
+  if s ~= value then  -- `x = x` compiles to nothing
+    emit(L, { "move", s, value, line = line })
+  end
 end
 
 local function stat(L, s)
@@ -274,10 +277,18 @@ local function stat(L, s)
     if #s.targets == 1 and #s.exprs == 1 then
       assign(L, s.targets[1], vals[1], s.line)
     else
-      -- every value is read before any target is written: copy those that
-      -- are variables into temporaries
+      -- every value is read before any target is written: copy into
+      -- temporaries the variables that another target overwrites
+      local targets = {}
+      for i = 1, #s.targets do
+        local d = s.targets[i].decl
+        if d.kind ~= "global" then targets[varslot(L, d, s.line)] = (targets[varslot(L, d, s.line)] or 0) + 1 end
+      end
       for i = 1, #vals do
-        if type(vals[i]) == "number" and not L.temp[vals[i]] then
+        local v = vals[i]
+        local own = s.targets[i] and s.targets[i].decl.kind ~= "global"
+          and varslot(L, s.targets[i].decl, s.line) == v and targets[v] == 1
+        if type(v) == "number" and not L.temp[v] and targets[v] and not own then
           local tmp = newtemp(L)
           emit(L, { "move", tmp, vals[i], line = s.line })
           vals[i] = tmp
@@ -304,10 +315,7 @@ local function stat(L, s)
     refuse(s.line, "break, goto or branch in loop body")
   elseif t == "Repeat" then
     block(L, s.body)
-    local ok, v = scope.constant(s.cond)
-    if ok and v ~= nil and v ~= false then return end  -- runs once
-    if ok then refuse(s.cond.line, "break, goto or branch in loop body") end
-    condition(L, s.cond)
+    condition(L, s.cond)  -- `until true` runs the body once: no jump
   elseif t == "Fornum" then
     exp(L, s.start); exp(L, s.limit)
     if s.step then exp(L, s.step) end
