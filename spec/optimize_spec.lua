@@ -111,6 +111,14 @@ for _, frontend in ipairs(frontends) do
     return cpm.optimize(f, oo)
   end
 
+  -- The source front end needs the text: a chunk named "=..." has none
+  -- (debug.getinfo keeps only the name), so it gets the default name,
+  -- the text itself.
+  local function chunkname(name)
+    if frontend == "source" then return nil end
+    return name
+  end
+
   describe("the " .. frontend .. " front end", function()
     it("gives back a working function when there is nothing to optimize", function()
       local function h(x) return x * 2 end
@@ -135,14 +143,19 @@ for _, frontend in ipairs(frontends) do
       assert.are.equal(694241, big:bits())
     end)
 
+    -- On LuaJIT every number is a double: the values of this loop pass
+    -- 2^53, so it is inexact as written and the guard must run it as
+    -- written (for days); the same loop over bignums is exact on both VMs.
     it("finishes a loop of 10^15 iterations at once", function()
+      local one = LUA54 and 1 or cpm.big(1)
       local function f(n)
-        local step1, step2, res = 1, 1, 1
+        local step1, step2, res = one, one, one
         for _ = 1, n do res = res + step2; step2 = step2 + step1; step1 = step1 + 1 end
         return res
       end
       local g = optimize(f)
       assert.are.equal(f(1000), g(1000))
+      assert.is_true(cpm.eq(f(1000), g(1000)))
       local r = g(10^15)  -- would take days as written
       assert.is_not_nil(r)
     end)
@@ -249,10 +262,11 @@ for _, frontend in ipairs(frontends) do
 
     it("raises in strict mode for a loop it cannot plan, naming the line", function()
       local src = "return function(n) local x = 1\nfor i = 1, n do x = x * x end return x end"
-      local f = assert((loadstring or load)(src, "=sq.lua"))()
+      local f = assert((loadstring or load)(src, chunkname "=sq.lua"))()
       local ok, err = pcall(optimize, f, { strict = true })
       assert.is_false(ok)
-      assert.are.equal("cpm: sq.lua:2: multiplication of two loop-carried values", err)
+      assert.are.equal("cpm: " .. debug.getinfo(f, "S").short_src
+        .. ":2: multiplication of two loop-carried values", err)
     end)
 
     it("raises in strict mode when the guard falls back at run time", function()
@@ -394,7 +408,7 @@ for _, frontend in ipairs(frontends) do
       local kinds = LUA54 and { "int", "float", "big", "mixed" } or { "float", "big", "mixed" }
       for case = 1, 400 do
         local src, nv = gen:func()
-        local chunk = assert((loadstring or load)(src, "=gen"))
+        local chunk = assert((loadstring or load)(src, chunkname "=gen"))
         local f = chunk(sink, {})
         local g = optimize(f)
         nfun = nfun + 1

@@ -1,0 +1,170 @@
+-- The source front end (`require "cpm.source"`): cpm.optimize on LuaJIT,
+-- and on Lua 5.4 with opts.frontend = "source".
+--
+--   f --locate--> f's Function node in its chunk's text
+--     --fingerprint--> the text, compiled again, is f (else fall back)
+--     --lower--> the IR of each for loop --cpm.core._plan--> a plan
+--     --emit--> f's text with a guard call before each planned loop
+--     --load--> g, with f's upvalues and environment
+--
+-- Whenever something is not as expected, f itself comes back: never a
+-- function that could behave differently from f.
+local core = require "cpm.core"
+local grammar = require "cpm.source.grammar"
+local ast = require "cpm.source.ast"
+local locate = require "cpm.source.locate"
+local lower = require "cpm.source.lower"
+local emit = require "cpm.source.emit"
+local fingerprint = require "cpm.source.fingerprint"
+
+local type, error, ipairs, format, find, sub, match, getinfo, getupvalue =
+  type, error, ipairs, string.format, string.find, string.sub, string.match,
+  debug.getinfo, debug.getupvalue
+local jit = rawget(_G, "jit")
+local VM54 = core.vm == "Lua 5.4"
+
+-- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
+-- (see cpm/source/grammar.lua); this runs once per optimized function.
+if jit then jit.off(true, true) end
+local _ENV = nil -- luacheck: ignore
+
+local M = {}
+
+-- The position of the `do` that ends a loop header whose last expression
+-- ends at 'after': only spaces and comments can stand between them.
+local function find_do(text, after)
+  local pos = after + 1
+  while true do
+    pos = find(text, "[^ \t\r\n\f\v]", pos) or #text + 1
+    if sub(text, pos, pos + 1) ~= "--" then break end
+    local eq = match(text, "^%[(=*)%[", pos + 2)
+    if eq then
+      local _, e = find(text, "]" .. eq .. "]", pos, true)
+      pos = (e or #text) + 1
+    else
+      pos = find(text, "[\r\n]", pos) or #text + 1
+    end
+  end
+  if sub(text, pos, pos + 1) == "do" then return pos end
+  return nil
+end
+
+local function header_end(loop)
+  if loop.tag == "Fornum" then return (loop.step or loop.limit).endpos end
+  return loop.exprs[#loop.exprs].endpos
+end
+
+-- Compile-time constants of enclosing functions that f's text reads
+-- (Lua 5.4 <const> locals: no variable, the value is compiled in).
+local function outer_constants(node)
+  local own, seen, out = {}, {}, {}
+  for _, fn in ipairs(ast.functions(node)) do own[fn] = true end
+  ast.walk(node, function(n)
+    local d = n.tag == "Id" and n.decl
+    if d and d.ctc and not own[d.func] and not seen[d.name] then
+      seen[d.name] = true
+      out[#out + 1] = { name = d.name, value = d.value }
+    end
+  end)
+  return out
+end
+
+local function upvalue_names(f)
+  local names = {}
+  for i = 1, 255 do
+    local n = getupvalue(f, i)
+    if n == nil then break end
+    names[i] = n
+  end
+  return names
+end
+
+-- optimize(f, iters_limit, strict) -> g, report
+-- report: { { line = n, optimized = bool, reason = text }... } for every
+-- loop of f and of the functions in it.  With strict, raises instead of
+-- giving a loop up, and the guards raise when they fall back.
+function M.optimize(f, limit, strict)
+  local report = {}
+  local info = getinfo(f, "S")
+  if info.what == "C" then return f, report end
+  local src = info.short_src
+  local function giveup(why)
+    if strict then error(format("cpm: %s: %s", src, why)) end
+    return f, report
+  end
+
+  local node, chunk, text = locate.locate(f)
+  if not node then return giveup((match(chunk, "^cpm: (.*)") or chunk)) end
+  local starts = grammar.line_starts(text)
+  local ctx = { text = text, vm54 = VM54, prefix = emit.prefix(text),
+    lineof = function(pos) return grammar.line_of(starts, pos) end }
+  ctx.getfenv = ctx.prefix .. "F"
+  local upnames, consts = upvalue_names(f), outer_constants(node)
+
+  -- the text must be f's: compile it again and compare
+  local chunkname = info.source
+  local plain, why = emit.chunk(ctx, node, emit.func(ctx, node, {}), upnames, consts)
+  local g0 = plain and emit.load(ctx, plain, chunkname, f, {})
+  local fp = fingerprint.of(f, node.main)
+  if not g0 or not fp or fingerprint.of(g0, node.main) ~= fp then
+    return giveup(why or "the source text found is not the function's"
+      .. " (was it changed after it was loaded?)")
+  end
+
+  local loops = {}
+  ast.walk(node, function(n)
+    if n.tag == "Fornum" or n.tag == "Forin" then loops[#loops + 1] = n end
+  end)
+  local guards, repl, planned = {}, {}, {}
+  for _, loop in ipairs(loops) do
+    local dopos = find_do(text, header_end(loop))
+    local line = dopos and ctx.lineof(dopos) or loop.line
+    local entry = { line = line, optimized = false }
+    report[#report + 1] = entry
+    if not dopos then
+      entry.reason = "loop header not understood"
+    else
+      ctx.line = line
+      local ir, refs, rline = lower.lower(loop, ctx)
+      local plan, pinfo
+      if ir then
+        plan, pinfo, rline = core._plan(ir)
+      else
+        pinfo = refs
+      end
+      if not plan then
+        entry.reason = pinfo
+        entry.line = (rline and rline ~= 0) and rline or line
+      else
+        local p = { id = #guards + 1, inputs = {}, outputs = {} }
+        for i, s in ipairs(pinfo.inputs) do p.inputs[i] = refs[s] and refs[s].name end
+        for i, s in ipairs(pinfo.outputs) do p.outputs[i] = refs[s] and refs[s].assign end
+        if #p.inputs ~= #pinfo.inputs or #p.outputs ~= #pinfo.outputs then
+          entry.reason = "a loop variable the generated code cannot name"
+        else
+          guards[p.id] = core._guard(plan, limit, strict, format("%s:%d", src, line))
+          repl[#repl + 1] = { pos = loop.pos, endpos = loop.endpos,
+            text = emit.loop(ctx, loop, p, dopos) }
+          entry.optimized = true
+          planned[#planned + 1] = entry
+        end
+      end
+    end
+    if strict and not entry.optimized then
+      error(format("cpm: %s:%d: %s", src, entry.line, entry.reason))
+    end
+  end
+  if #repl == 0 then return f, report end
+
+  local text2, why2 = emit.chunk(ctx, node, emit.func(ctx, node, repl), upnames, consts)
+  local g, why3 = text2 and emit.load(ctx, text2, chunkname, f, guards)
+  if not g then
+    for _, e in ipairs(planned) do
+      e.optimized, e.reason = false, why2 or why3
+    end
+    return giveup(why2 or why3)
+  end
+  return g, report
+end
+
+return M

@@ -1,0 +1,383 @@
+-- Lowering of the source front end: one for loop of a parsed and resolved
+-- chunk (cpm/source/ast.lua, scope.lua) becomes the loop IR that
+-- cpm.core._plan reads (the table form documented in src/plan_lua.c), or
+-- the reason why it cannot.
+--
+-- The reasons and their lines are those the Lua 5.4 bytecode front end
+-- gives (src/find54.c): that front end refuses the first instruction of
+-- the body it cannot lower, so this one walks the body in the order in
+-- which lparser.c emits code and refuses at the first construct that
+-- would have compiled to such an instruction.  Constant folding follows
+-- lcode.c through scope.constant, because a folded expression emits no
+-- instruction at all (`if true then`, `x = 1 and y`).
+local scope = require "cpm.source.scope"
+
+local type, error, pcall, pairs, setmetatable, load, loadstring =
+  type, error, pcall, pairs, setmetatable, load, rawget(_G, "loadstring")
+local table_sort = table.sort
+local find = string.find
+local jit = rawget(_G, "jit")
+
+-- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
+-- (see cpm/source/grammar.lua); this runs once per optimized function.
+if jit then jit.off(true, true) end
+local _ENV = nil -- luacheck: ignore
+
+local M = {}
+
+local arith = { ["+"] = "add", ["-"] = "sub", ["*"] = "mul", ["%"] = "mod",
+  ["^"] = "pow", ["/"] = "div", ["//"] = "idiv", ["&"] = "band", ["|"] = "bor",
+  ["~"] = "bxor", ["<<"] = "shl", [">>"] = "shr" }
+local compare = { ["=="] = true, ["~="] = true, ["<"] = true, ["<="] = true,
+  [">"] = true, [">="] = true }
+
+-- A refusal travels as an error value of this metatable.
+local Refusal = {}
+
+local function refuse(line, why)
+  error(setmetatable({ line = line, why = why }, Refusal), 0)
+end
+
+-- The value the running VM gives a numeral, or nil (cached: the same
+-- numerals come back in every loop).
+local numerals = {}
+local compile = loadstring or load
+local function numeral(text)
+  local v = numerals[text]
+  if v == nil then
+    local f = compile("return " .. text)
+    v = f and f()
+    if type(v) ~= "number" then v = false end
+    numerals[text] = v
+  end
+  return v or nil
+end
+
+---------------------------------------------------------------- state
+
+-- L: the lowering of one loop.
+--   ops       the IR ops
+--   nslots    slots used so far
+--   slot_of   declaration (or "env") -> slot
+--   refs      slot -> { name = text to read it, assign = text to write it }
+--   outer     slot -> true for variables declared outside the loop body
+--   written   slot -> true when the body writes it
+--   lineof    position -> line
+--   vm54      lowering for Lua 5.4 (integer numerals, _ENV)
+
+local function newslot(L)
+  local s = L.nslots
+  L.nslots = s + 1
+  return s
+end
+
+-- A temporary: written once, by the op that computes it.
+local function newtemp(L)
+  local s = newslot(L)
+  L.temp[s] = true
+  return s
+end
+
+local function emit(L, op)
+  local n = #L.ops
+  if n >= 2000 then refuse(op.line, "loop body too large") end
+  L.ops[n + 1] = op
+  if type(op[2]) == "number" then L.written[op[2]] = true end
+end
+
+-- The slot of variable declaration d (created on first use).
+local function varslot(L, d, line)
+  local s = L.slot_of[d]
+  if s then return s end
+  if d.kind == "env" or d.name == "_ENV" then
+    -- globals read through it: keep it one slot with the "env" key
+    s = L.slot_of.env or newslot(L)
+    L.slot_of.env = s
+  else
+    s = newslot(L)
+  end
+  L.slot_of[d] = s
+  if not L.inner[d] then
+    L.outer[s] = true
+    L.refs[s] = { name = d.name, assign = d.name }
+  end
+  if d.kind == "env" or d.name == "_ENV" then
+    if L.inner[d] then refuse(line, "local _ENV in loop body") end
+    L.refs[s] = { name = "_ENV" }
+  end
+  return s
+end
+
+-- The slot of the environment table through which globals are read.
+local function envslot(L)
+  local s = L.slot_of.env
+  if s then return s end
+  s = newslot(L)
+  L.slot_of.env = s
+  L.outer[s] = true
+  L.refs[s] = { name = L.vm54 and "_ENV" or L.getfenv .. "(1)" }
+  return s
+end
+
+---------------------------------------------------------------- expressions
+
+local exp
+
+-- The line of the operator of a binary expression: lcode.c gives an
+-- arithmetic instruction the line of its operator.
+local function opline(L, e)
+  local a = find(L.text, e.op, e.lhs.endpos + 1, true)
+  if a and a < e.rhs.pos then return L.lineof(a) end
+  return e.line
+end
+
+local function constant_operand(L, e)
+  local ok, v = scope.constant(e)
+  if not ok then return nil end
+  local t = type(v)
+  if t == "number" or t == "string" or t == "boolean" or v == nil then
+    return { k = v }
+  end
+  return nil
+end
+
+local function binop(L, e)
+  local op = e.op
+  if op == "and" or op == "or" then
+    -- lcode.c emits no test when the left side is a constant that decides
+    local ok, v = scope.constant(e.lhs)
+    if ok and ((op == "and") == (v ~= nil and v ~= false)) then
+      return exp(L, e.rhs)
+    end
+    exp(L, e.lhs)
+    refuse(e.line, "comparison or branch in loop body")
+  end
+  local a = exp(L, e.lhs)
+  local b = exp(L, e.rhs)
+  if compare[op] then refuse(e.line, "comparison or branch in loop body") end
+  if op == ".." then refuse(opline(L, e), "concatenation in loop body") end
+  local name = arith[op]
+  if not name then refuse(e.line, "operator " .. op .. " in loop body") end
+  local t = newtemp(L)
+  emit(L, { name, t, a, b, line = opline(L, e) })
+  return t
+end
+
+local function call(L, e)
+  if e.tag == "Invoke" then
+    exp(L, e.obj)
+    refuse(e.line, "call in loop body")  -- OP_SELF comes before the arguments
+  end
+  exp(L, e.func)
+  for i = 1, #e.args do exp(L, e.args[i]) end
+  refuse(e.line, "call in loop body")
+end
+
+-- Lowers expression e; returns its operand (a slot or { k = value }).
+function exp(L, e)
+  local t = e.tag
+  local k = constant_operand(L, e)
+  if k then return k end
+  if t == "Number" then
+    local v = numeral(e.text)
+    if v == nil then refuse(e.line, "numeral of another type in loop body") end
+    return { k = v }
+  elseif t == "String" then return { k = e.value }
+  elseif t == "Nil" then return { k = nil }
+  elseif t == "True" then return { k = true }
+  elseif t == "False" then return { k = false }
+  elseif t == "Paren" then return exp(L, e.expr)
+  elseif t == "Id" then
+    local d = e.decl
+    if d.ctc then return { k = d.value } end
+    if d.kind == "global" then
+      local s = newtemp(L)
+      emit(L, { "index", s, envslot(L), { k = e.name }, line = e.line })
+      return s
+    end
+    return varslot(L, d, e.line)
+  elseif t == "Index" then
+    local obj = exp(L, e.obj)
+    local key = exp(L, e.key)
+    local s = newtemp(L)
+    emit(L, { "index", s, obj, key, line = e.line })
+    return s
+  elseif t == "Binop" then return binop(L, e)
+  elseif t == "Unop" then
+    local a = exp(L, e.operand)
+    if e.op == "not" then refuse(e.line, "'not' in loop body") end
+    if e.op == "#" then refuse(e.line, "length operator in loop body") end
+    local s = newtemp(L)
+    emit(L, { e.op == "-" and "unm" or "bnot", s, a, line = e.line })
+    return s
+  elseif t == "Call" or t == "Invoke" then return call(L, e)
+  elseif t == "Table" then refuse(e.line, "table constructor in loop body")
+  elseif t == "Function" then refuse(e.line, "function definition in loop body")
+  elseif t == "Dots" then refuse(e.line, "vararg in loop body")
+  end
+  refuse(e.line, "expression not supported in loop body")
+end
+
+-- A condition (if, while, repeat): nothing when it is a constant that
+-- lcode.c folds into "always true", else a test.
+local function condition(L, e)
+  local ok, v = scope.constant(e)
+  if ok and v ~= nil and v ~= false then return end
+  if e.tag == "Unop" and e.op == "not" then
+    exp(L, e.operand)  -- jumponcond drops the NOT for a TEST
+  else
+    exp(L, e)
+  end
+  refuse(e.line, "comparison or branch in loop body")
+end
+
+---------------------------------------------------------------- statements
+
+local block
+
+local function assign(L, target, value, line)
+  local d = target.decl
+  if d.kind == "global" then refuse(line, "table write in loop body") end
+  if d.name == "_ENV" then refuse(line, "assignment to _ENV in loop body") end
+  local s = varslot(L, d, line)
+  if s ~= value then  -- `x = x` compiles to nothing
+    emit(L, { "move", s, value, line = line })
+  end
+end
+
+local function stat(L, s)
+  local t = s.tag
+  if t == "Local" then
+    local vals = {}
+    for i = 1, #s.exprs do vals[i] = exp(L, s.exprs[i]) end
+    for i = 1, #s.names do
+      local id = s.names[i]
+      L.inner[id.decl] = true
+      if id.attrib == "close" then
+        refuse(s.line, "to-be-closed variable in loop body")
+      end
+      if not id.decl.ctc then
+        local v = vals[i]
+        if v == nil then v = { k = nil } end
+        emit(L, { "move", varslot(L, id.decl, s.line), v, line = s.line })
+      end
+    end
+  elseif t == "Set" then
+    -- table and key of indexed targets come first, then every value, then
+    -- the stores (last target first, as both VMs do)
+    for i = 1, #s.targets do
+      local tg = s.targets[i]
+      if tg.tag == "Index" then exp(L, tg.obj); exp(L, tg.key) end
+    end
+    local vals = {}
+    for i = 1, #s.exprs do vals[i] = exp(L, s.exprs[i]) end
+    for i = 1, #s.targets do
+      if s.targets[i].tag == "Index" then refuse(s.line, "table write in loop body") end
+    end
+    if #s.targets == 1 and #s.exprs == 1 then
+      assign(L, s.targets[1], vals[1], s.line)
+    else
+      -- every value is read before any target is written: copy into
+      -- temporaries the variables that another target overwrites
+      local targets = {}
+      for i = 1, #s.targets do
+        local d = s.targets[i].decl
+        if d.kind ~= "global" then targets[varslot(L, d, s.line)] = (targets[varslot(L, d, s.line)] or 0) + 1 end
+      end
+      for i = 1, #vals do
+        local v = vals[i]
+        local own = s.targets[i] and s.targets[i].decl.kind ~= "global"
+          and varslot(L, s.targets[i].decl, s.line) == v and targets[v] == 1
+        if type(v) == "number" and not L.temp[v] and targets[v] and not own then
+          local tmp = newtemp(L)
+          emit(L, { "move", tmp, vals[i], line = s.line })
+          vals[i] = tmp
+        end
+      end
+      for i = #s.targets, 1, -1 do
+        local v = vals[i]
+        if v == nil then v = { k = nil } end
+        assign(L, s.targets[i], v, s.line)
+      end
+    end
+  elseif t == "CallStat" then call(L, s.call)
+  elseif t == "Do" then block(L, s.body)
+  elseif t == "Semi" or t == "Label" then -- emits nothing
+  elseif t == "If" then
+    condition(L, s.conds[1])  -- raises unless the condition is always true
+    block(L, s.blocks[1])
+    if #s.conds > 1 or s.orelse then  -- the jump over the other branches
+      refuse(s.line, "break, goto or branch in loop body")
+    end
+  elseif t == "While" then
+    condition(L, s.cond)
+    block(L, s.body)
+    refuse(s.line, "break, goto or branch in loop body")
+  elseif t == "Repeat" then
+    block(L, s.body)
+    condition(L, s.cond)  -- `until true` runs the body once: no jump
+  elseif t == "Fornum" then
+    exp(L, s.start); exp(L, s.limit)
+    if s.step then exp(L, s.step) end
+    refuse(s.line, "nested loop in loop body")
+  elseif t == "Forin" then
+    for i = 1, #s.exprs do exp(L, s.exprs[i]) end
+    refuse(s.line, "nested loop in loop body")
+  elseif t == "Return" then
+    for i = 1, #s.exprs do exp(L, s.exprs[i]) end
+    refuse(s.line, "return in loop body")
+  elseif t == "Break" or t == "Goto" then
+    refuse(s.line, "break, goto or branch in loop body")
+  elseif t == "LocalFunction" or t == "FuncStat" then
+    if t == "FuncStat" and s.name.tag == "Index" then exp(L, s.name.obj) end
+    refuse(s.func.line, "function definition in loop body")
+  else
+    refuse(s.line, "statement not supported in loop body")
+  end
+end
+
+function block(L, b)
+  for i = 1, #b.body do stat(L, b.body[i]) end
+end
+
+---------------------------------------------------------------- loops
+
+-- lower(loop, ctx) -> ir, refs | nil, reason, line
+-- loop is a Fornum or Forin node; ctx = { text, lineof, vm54, getfenv }
+-- (getfenv: the name under which the generated code reaches getfenv).
+-- refs[slot] = { name = text reading the variable, assign = text
+-- writing it (variables declared outside the loop only) }.
+function M.lower(loop, ctx)
+  local L = { ops = {}, nslots = 0, slot_of = {}, refs = {}, outer = {},
+    written = {}, inner = {}, temp = {}, text = ctx.text, lineof = ctx.lineof,
+    vm54 = ctx.vm54, getfenv = ctx.getfenv }
+  local ir = { kind = loop.tag == "Fornum" and "fornum" or "forrange",
+    line = ctx.line or loop.line }
+  local ok, err = pcall(function()
+    local var
+    if loop.tag == "Fornum" then
+      var = loop.var
+    else
+      if #loop.names ~= 1 then
+        refuse(ir.line, "generic for with more than one variable")
+      end
+      var = loop.names[1]
+    end
+    L.inner[var.decl] = true
+    ir.index = varslot(L, var.decl, ir.line)
+    block(L, loop.body)
+  end)
+  if not ok then
+    if type(err) == "table" and err.why then return nil, err.why, err.line end
+    error(err, 0)
+  end
+  local live = {}
+  for s in pairs(L.written) do
+    if L.outer[s] then live[#live + 1] = s end
+  end
+  table_sort(live)
+  ir.nslots, ir.ops, ir.liveout = L.nslots, L.ops, live
+  return ir, L.refs
+end
+
+return M
