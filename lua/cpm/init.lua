@@ -48,8 +48,9 @@ end
 
 local source_frontend  -- loaded on first use (it needs LPeg)
 
--- Runs the front end; returns g, report.
-local function run(fname, f, opts)
+-- Runs the front end; returns g, report.  text: what f was loaded from
+-- (cpm.load), for the source front end.
+local function run(fname, f, opts, text)
   if type(f) ~= "function" then
     error(("bad argument #1 to '%s' (function expected, got %s)"):format(
       fname, f == nil and "no value" or type(f)), 3)
@@ -68,7 +69,7 @@ local function run(fname, f, opts)
     end
     source_frontend = mod
   end
-  return source_frontend.optimize(f, limit, strict)
+  return source_frontend.optimize(f, limit, strict, text)
 end
 
 
@@ -82,10 +83,15 @@ end
 --- whether it is optimized or why not.
 function M.explain(f, opts)
   local _, rep = run("explain", f, opts)
-  if #rep == 0 then return "no loops" end
-  table_sort(rep, function(a, b) return a.line < b.line end)
   local info = debug.getinfo(f, "S")
   local src = info and info.short_src or "?"
+  if #rep == 0 then
+    if rep.reason then
+      return ("%s:%d: not optimized: %s"):format(src, info.linedefined, rep.reason)
+    end
+    return "no loops"
+  end
+  table_sort(rep, function(a, b) return a.line < b.line end)
   local lines = {}
   for i, r in ipairs(rep) do
     lines[i] = ("%s:%d: loop %s"):format(src, r.line,
@@ -98,9 +104,37 @@ end
 --- cpm.load(chunk [, chunkname [, mode [, env]]]): like load, with every
 --- function of the chunk optimized.
 function M.load(chunk, ...)
+  local text = type(chunk) == "string" and chunk or nil
+  if type(chunk) == "function" then
+    -- read the pieces, for the text; on anything unusual (an error, a
+    -- piece that is not a string), load gets the pieces read so far and
+    -- then the reader itself, and decides as it always does
+    local parts, pending = {}, nil
+    while true do
+      local r = { pcall(chunk) }
+      if r[1] and (r[2] == nil or r[2] == "") then break end
+      if not r[1] or type(r[2]) ~= "string" then pending = r break end
+      parts[#parts + 1] = r[2]
+    end
+    if pending then
+      local reader, i = chunk, 0
+      chunk = function()
+        i = i + 1
+        if parts[i] then return parts[i] end
+        if i == #parts + 1 then
+          if not pending[1] then error(pending[2], 0) end
+          return pending[2]
+        end
+        return reader()
+      end
+    else
+      text = table_concat(parts)
+      chunk = text
+    end
+  end
   local f, err = load(chunk, ...)
   if not f then return nil, err end
-  return M.optimize(f)
+  return (run("load", f, nil, text))
 end
 
 

@@ -123,6 +123,8 @@ function Gen:args(kind, nv)
   if not self.lua54 and k == "int" then k = "float" end
   args[2] = math.random(4) == 1 and self:value(k) or math.random(-6, 6)
   args[3] = math.random(4) == 1 and self:value(k) or pick { 1, 2, 3, -1 }
+  -- k2 may be the step: LuaJIT runs a loop of step 0 forever (Lua 5.4 raises)
+  if not self.lua54 and args[3] == 0 then args[3] = 1 end
   for j = 1, nv do args[3 + j] = self:value(kind) end
   return args
 end

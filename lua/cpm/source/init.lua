@@ -17,9 +17,10 @@ local lower = require "cpm.source.lower"
 local emit = require "cpm.source.emit"
 local fingerprint = require "cpm.source.fingerprint"
 
-local type, error, ipairs, format, find, sub, match, getinfo, getupvalue =
+local type, error, ipairs, format, find, sub, match, getinfo, getupvalue,
+  setmetatable =
   type, error, ipairs, string.format, string.find, string.sub, string.match,
-  debug.getinfo, debug.getupvalue
+  debug.getinfo, debug.getupvalue, setmetatable
 local jit = rawget(_G, "jit")
 local VM54 = core.vm == "Lua 5.4"
 
@@ -29,6 +30,30 @@ if jit then jit.off(true, true) end
 local _ENV = nil -- luacheck: ignore
 
 local M = {}
+
+-- The functions this front end makes share, as an upvalue, the table of
+-- their chunk's guards; it maps each such table to the chunk's report, so
+-- that optimizing or explaining them again reports the loops as they are.
+local reports = setmetatable({}, { __mode = "k" })
+
+-- The report of an already optimized function (its loops only), or nil.
+local function optimized_report(f, info)
+  for i = 1, 255 do
+    local n, v = getupvalue(f, i)
+    if n == nil then return nil end
+    local rep = type(v) == "table" and reports[v]
+    if rep then
+      local own = {}
+      for _, e in ipairs(rep) do
+        if info.what == "main" or (e.line >= info.linedefined
+            and e.line <= info.lastlinedefined) then
+          own[#own + 1] = e
+        end
+      end
+      return own
+    end
+  end
+end
 
 -- The position of the `do` that ends a loop header whose last expression
 -- ends at 'after': only spaces and comments can stand between them.
@@ -79,21 +104,27 @@ local function upvalue_names(f)
   return names
 end
 
--- optimize(f, iters_limit, strict) -> g, report
+-- optimize(f, iters_limit, strict [, text]) -> g, report
 -- report: { { line = n, optimized = bool, reason = text }... } for every
--- loop of f and of the functions in it.  With strict, raises instead of
--- giving a loop up, and the guards raise when they fall back.
-function M.optimize(f, limit, strict)
+-- loop of f and of the functions in it, and report.reason when f's text
+-- could not be used at all.  text, when given, is the text f was loaded
+-- from (cpm.load).  With strict, raises instead of giving a loop up, and
+-- the guards raise when they fall back.
+function M.optimize(f, limit, strict, text)
   local report = {}
   local info = getinfo(f, "S")
   if info.what == "C" then return f, report end
+  local again = optimized_report(f, info)
+  if again then return f, again end
   local src = info.short_src
   local function giveup(why)
-    if strict then error(format("cpm: %s: %s", src, why)) end
+    if strict then error(format("cpm: %s: %s", src, why), 0) end
+    report.reason = why
     return f, report
   end
 
-  local node, chunk, text = locate.locate(f)
+  local node, chunk
+  node, chunk, text = locate.locate(f, text)
   if not node then return giveup((match(chunk, "^cpm: (.*)") or chunk)) end
   local starts = grammar.line_starts(text)
   local ctx = { text = text, vm54 = VM54, prefix = emit.prefix(text),
@@ -151,7 +182,7 @@ function M.optimize(f, limit, strict)
       end
     end
     if strict and not entry.optimized then
-      error(format("cpm: %s:%d: %s", src, entry.line, entry.reason))
+      error(format("cpm: %s:%d: %s", src, entry.line, entry.reason), 0)
     end
   end
   if #repl == 0 then return f, report end
@@ -162,8 +193,10 @@ function M.optimize(f, limit, strict)
     for _, e in ipairs(planned) do
       e.optimized, e.reason = false, why2 or why3
     end
-    return giveup(why2 or why3)
+    if strict then giveup(why2 or why3) end
+    return f, report
   end
+  reports[guards] = report
   return g, report
 end
 

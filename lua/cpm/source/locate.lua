@@ -100,11 +100,18 @@ function M.find(chunk, f)
     .. ": cannot tell which one it is"
 end
 
--- locate(f) -> Function node, chunk node, source text | nil, reason
--- Reads, parses and resolves f's chunk and finds f in it.
-function M.locate(f)
-  local text, name = M.source(f)
-  if not text then return nil, "cpm: " .. name end
+-- locate(f [, text]) -> Function node, chunk node, source text | nil, reason
+-- Reads (unless given its text), parses and resolves f's chunk and finds
+-- f in it.
+function M.locate(f, text)
+  local name
+  if text then
+    if sub(text, 1, 1) == "\27" then return nil, "cpm: loaded from bytecode" end
+    name = getinfo(f, "S").source
+  else
+    text, name = M.source(f)
+    if not text then return nil, "cpm: " .. name end
+  end
   local chunk, err = grammar.parse(text, name)
   if not chunk then return nil, "cpm: cannot parse the source: " .. err end
   scope.resolve(chunk)
