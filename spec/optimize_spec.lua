@@ -258,6 +258,11 @@ for _, frontend in ipairs(frontends) do
       for n = 0, 9 do assert.are.equal(f(n, "1"), g(n, "1")) end
       assert.has_error(function() g(10, "1") end)
       assert.are.equal(f(10, 1), g(10, 1))
+      -- the documented defaults (doc/manual.md): 64 on Lua 5.4, 384 on LuaJIT
+      local limit = LUA54 and 64 or 384
+      local d = optimize(f, { strict = true })
+      assert.are.equal(f(limit - 1, "1"), d(limit - 1, "1"))
+      assert.has_error(function() d(limit, "1") end)
     end)
 
     it("raises in strict mode for a loop it cannot plan, naming the line", function()
@@ -275,8 +280,8 @@ for _, frontend in ipairs(frontends) do
         return x
       end
       local g = optimize(f, { strict = true })
-      assert.are.equal(101, g(100, 1))
-      assert.has_error(function() g(100, "1") end)
+      assert.are.equal(1001, g(1000, 1))
+      assert.has_error(function() g(1000, "1") end)
     end)
 
     it("leaves side effects and errors exactly as they were", function()

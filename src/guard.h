@@ -20,10 +20,16 @@
 
 /*
 ** Loops with fewer iterations run as written.  Measured by
-** bench/crossover.lua (doc/performance.md): on Lua 5.4 the limit that
-** minimizes the worst slowdown over short integer and bignum loops.
+** bench/crossover.lua (doc/performance.md) on each VM: the limit that
+** minimizes the worst slowdown over short number and bignum loops.
+** LuaJIT runs a short loop of doubles compiled, at about a nanosecond an
+** iteration, so there the matrix power pays off later.
 */
+#if CPM_LUAJIT
+#define GUARD_DEFAULT_ITERS_LIMIT	384
+#else
 #define GUARD_DEFAULT_ITERS_LIMIT	64
+#endif
 
 /*
 ** Pushes a guard closure for the plan at index 'plan'; 'cfg' is the index
