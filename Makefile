@@ -64,8 +64,7 @@ asan: deps
 	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
 	BUILD=$(BUILD)/asan ASAN=1 sh tools/run-specs.sh $(LUA54) $(LUAJIT)
 
-# The tour runs on Lua 5.4, then on LuaJIT (which says so while its front
-# end is missing).
+# The tour runs on Lua 5.4, then on LuaJIT.
 DEMO_PATH = LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;'
 demo: deps all
 	@$(DEMO_PATH) LUA_CPATH='$(BUILD)/lua5.4/?.so;;' $(LUA54) examples/demo.lua

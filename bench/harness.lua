@@ -25,15 +25,13 @@ do
   H.gmp = ok and g or nil
 end
 
--- cpm.optimize(f, opts), or nil and the reason (the LuaJIT front end may be
--- missing; the scripts then print that and carry on without cpm).
+-- cpm.optimize(f, opts), or nil and the reason when it raises or gives f
+-- back unchanged (the scripts then print that and carry on without cpm).
 function H.optimize(f, opts)
   local ok, g = pcall(cpm.optimize, f, opts)
-  if ok then return g end
-  if tostring(g):find("cpm.source", 1, true) then
-    return nil, "LuaJIT front end not available"
-  end
-  return nil, tostring(g)
+  if not ok then return nil, tostring(g) end
+  if g == f then return nil, "not optimized: " .. cpm.explain(f, opts) end
+  return g
 end
 
 -- Seconds of CPU time of one call f(...), after a full collection; returns

@@ -2,20 +2,13 @@
 local locate = require "cpm.source.locate"
 
 local loadstring = loadstring or load
+local tmpfile = require("agree").tmpfile
 
 -- The text of the node found for f.
 local function text_of(f)
   local node, chunk, src = locate.locate(f)
   assert(node, chunk)
   return src:sub(node.pos, node.endpos), node, chunk
-end
-
-local function tmpfile(text)
-  local path = os.tmpname()
-  local h = assert(io.open(path, "wb"))
-  h:write(text)
-  h:close()
-  return path
 end
 
 describe("locate", function()

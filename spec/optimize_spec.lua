@@ -4,39 +4,14 @@
 -- original returns: values, math.type, side effects, errors.
 local cpm = require "cpm"
 local loopgen = require "loopgen"
-local same = require("ir_reference").same
 
 local LUA54 = not jit
-local unpack = table.unpack or unpack
 
 local frontends = {}
 if LUA54 then frontends[#frontends + 1] = "bytecode" end
 if pcall(require, "cpm.source") then frontends[#frontends + 1] = "source" end
 
--- Calls f(...) and returns ok, results (packed) or ok=false, message.
-local function outcome(f, ...)
-  local r = { pcall(f, ...) }
-  return r[1], { n = #r - 1, select(2, unpack(r)) }
-end
-
--- Asserts that f and g agree on the given arguments; 'where' explains.
-local function agree(f, g, args, where)
-  local ok1, r1 = outcome(f, unpack(args, 1, args.n or #args))
-  local ok2, r2 = outcome(g, unpack(args, 1, args.n or #args))
-  assert(ok1 == ok2, ("%s\noriginal %s, optimized %s: %s / %s"):format(where,
-    ok1 and "returned" or "raised", ok2 and "returned" or "raised",
-    tostring(r1[1]), tostring(r2[1])))
-  if not ok1 then
-    assert(r1[1] == r2[1], ("%s\nerrors differ:\n  %s\n  %s"):format(where,
-      tostring(r1[1]), tostring(r2[1])))
-    return
-  end
-  assert(r1.n == r2.n, where .. "\nresult counts differ")
-  for i = 1, r1.n do
-    local eq, msg = same(r1[i], r2[i])
-    assert(eq, ("%s\nresult %d: %s"):format(where, i, tostring(msg)))
-  end
-end
+local agree = require("agree").agree
 
 describe("cpm.optimize", function()
   it("rejects what is not a function with the usual message", function()

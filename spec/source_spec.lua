@@ -4,11 +4,10 @@
 -- agree with the bytecode front end.
 local cpm = require "cpm"
 local loopgen = require "loopgen"
-local same = require("ir_reference").same
+local agree, tmpfile = require("agree").agree, require("agree").tmpfile
 
 local LUA54 = not jit
 local load = loadstring or load
-local unpack = table.unpack or unpack
 local OPTS = { frontend = "source" }
 
 local function optimize(f, o)
@@ -18,37 +17,6 @@ local function optimize(f, o)
 end
 
 local function explain(f) return cpm.explain(f, OPTS) end
-
-local function outcome(f, ...)
-  local r = { pcall(f, ...) }
-  return r[1], { n = #r - 1, select(2, unpack(r)) }
-end
-
--- Asserts that f and g return the same values (types included) or raise
--- the same error.
-local function agree(f, g, args, where)
-  local ok1, r1 = outcome(f, unpack(args, 1, args.n or #args))
-  local ok2, r2 = outcome(g, unpack(args, 1, args.n or #args))
-  assert(ok1 == ok2, where .. ": one raised, the other did not: "
-    .. tostring(r1[1]) .. " / " .. tostring(r2[1]))
-  if not ok1 then
-    assert(r1[1] == r2[1], where .. ": errors differ:\n  " .. tostring(r1[1]) .. "\n  " .. tostring(r2[1]))
-    return
-  end
-  assert(r1.n == r2.n, where .. ": result counts differ")
-  for i = 1, r1.n do
-    local eq, msg = same(r1[i], r2[i])
-    assert(eq, where .. ": result " .. i .. ": " .. tostring(msg))
-  end
-end
-
-local function tmpfile(text)
-  local path = os.tmpname()
-  local h = assert(io.open(path, "wb"))
-  h:write(text)
-  h:close()
-  return path
-end
 
 describe("the source front end", function()
   it("tells two functions on one line apart by their signatures", function()
@@ -97,6 +65,29 @@ describe("the source front end", function()
     assert.has_error(function() optimize(f, { strict = true }) end)
     os.remove(path)
     assert.are.equal(f, optimize(f))  -- no file at all
+  end)
+
+  it("gives back the functions it made, and their closures, as they are", function()
+    local src = "local M = {}\nfunction M.sum(n)\n  local s = 0\n  for i = 1, n do s = s + i end\n"
+      .. "  return s\nend\nfunction M.sq(n)\n  local s = 2\n  for _ = 1, n do s = s * s end\n"
+      .. "  return s\nend\nreturn M"
+    local f = load(src)().sum
+    local g = optimize(f)
+    assert.are_not.equal(f, g)
+    assert.are.equal(g, optimize(g))
+    assert.are.equal(explain(f), explain(g))
+    assert.matches(":4: loop optimized$", explain(g))
+    if not LUA54 then  -- cpm.load runs the source front end (on LuaJIT only)
+      local M = cpm.load(src, "=mod")()
+      assert.are.equal("mod:4: loop optimized", explain(M.sum))
+      assert.are.equal("mod:9: loop not optimized: multiplication of two loop-carried values",
+        explain(M.sq))
+      assert.are.equal(M.sum, optimize(M.sum))
+      local ok, err = pcall(optimize, M.sq, { strict = true })
+      assert.is_false(ok)
+      assert.are.equal("cpm: mod:9: multiplication of two loop-carried values", err)
+      assert.are.equal(500000500000, M.sum(1000000))
+    end
   end)
 
   it("optimizes methods, with self", function()

@@ -46,7 +46,8 @@ local function options(fname, opts)
   return limit, strict or false, frontend
 end
 
-local source_frontend  -- loaded on first use (it needs LPeg)
+-- The source front end, loaded on first use (it needs LPeg), or why not.
+local source_frontend, source_missing
 
 -- Runs the front end; returns g, report.  text: what f was loaded from
 -- (cpm.load), for the source front end.
@@ -59,15 +60,13 @@ local function run(fname, f, opts, text)
   if LUA54 and frontend ~= "source" then
     return core._optimize54(f, limit, strict)
   end
-  if not source_frontend then
+  if not source_frontend and not source_missing then
     local ok, mod = pcall(require, "cpm.source")
-    if not ok then  -- an install without LPeg, say: f keeps working as it is
-      if strict then error("cpm: the source front end is not available: " .. tostring(mod), 3) end
-      local info = debug.getinfo(f, "S")
-      return f, { { line = info.linedefined, optimized = false,
-                    reason = "the source front end is not available" } }
-    end
-    source_frontend = mod
+    if ok then source_frontend = mod else source_missing = tostring(mod) end
+  end
+  if not source_frontend then  -- an install without LPeg, say: f keeps working as it is
+    if strict then error("cpm: the source front end is not available: " .. source_missing, 3) end
+    return f, { reason = "the source front end is not available" }
   end
   return source_frontend.optimize(f, limit, strict, text)
 end
@@ -104,7 +103,8 @@ end
 --- cpm.load(chunk [, chunkname [, mode [, env]]]): like load, with every
 --- function of the chunk optimized.
 function M.load(chunk, ...)
-  local text = type(chunk) == "string" and chunk or nil
+  -- (a binary chunk has no text: the front end reads its source by name)
+  local text = type(chunk) == "string" and chunk:sub(1, 1) ~= "\27" and chunk or nil
   if type(chunk) == "function" then
     -- read the pieces, for the text; on anything unusual (an error, a
     -- piece that is not a string), load gets the pieces read so far and
@@ -128,8 +128,8 @@ function M.load(chunk, ...)
         return reader()
       end
     else
-      text = table_concat(parts)
-      chunk = text
+      chunk = table_concat(parts)
+      if chunk:sub(1, 1) ~= "\27" then text = chunk end
     end
   end
   local f, err = load(chunk, ...)

@@ -153,6 +153,17 @@ function M.chunk(ctx, node, ftext, upnames, consts)
   return concat(pro) .. rep("\n", line - 1) .. "return " .. ftext
 end
 
+-- The names of f's upvalues, in order.
+function M.upvalue_names(f)
+  local names = {}
+  for i = 1, 255 do
+    local n = getupvalue(f, i)
+    if n == nil then break end
+    names[i] = n
+  end
+  return names
+end
+
 -- load(chunktext, chunkname, f, guards) -> g | nil, reason
 -- Loads the chunk under f's own chunk name, gives g f's upvalues (joined
 -- by name: a function's upvalues have distinct names) and environment.
@@ -162,11 +173,7 @@ function M.load(ctx, chunktext, chunkname, f, guards)
   local ok, g = pcall(compiled, guards, getfenv)
   if not ok or type(g) ~= "function" then return nil, "generated code did not run" end
   local index = {}
-  for i = 1, 255 do
-    local n = getupvalue(f, i)
-    if n == nil then break end
-    index[n] = i
-  end
+  for i, n in ipairs(M.upvalue_names(f)) do index[n] = i end
   local own = { [ctx.prefix .. "G"] = true, [ctx.prefix .. "F"] = true }
   for i = 1, 255 do
     local n = getupvalue(g, i)

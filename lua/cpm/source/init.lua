@@ -17,9 +17,9 @@ local lower = require "cpm.source.lower"
 local emit = require "cpm.source.emit"
 local fingerprint = require "cpm.source.fingerprint"
 
-local type, error, ipairs, format, find, sub, match, getinfo, getupvalue,
+local type, error, pairs, ipairs, format, find, sub, match, getinfo, getupvalue,
   setmetatable =
-  type, error, ipairs, string.format, string.find, string.sub, string.match,
+  type, error, pairs, ipairs, string.format, string.find, string.sub, string.match,
   debug.getinfo, debug.getupvalue, setmetatable
 local jit = rawget(_G, "jit")
 local VM54 = core.vm == "Lua 5.4"
@@ -32,19 +32,23 @@ local _ENV = nil -- luacheck: ignore
 local M = {}
 
 -- The functions this front end makes share, as an upvalue, the table of
--- their chunk's guards; it maps each such table to the chunk's report, so
--- that optimizing or explaining them again reports the loops as they are.
-local reports = setmetatable({}, { __mode = "k" })
+-- their chunk's guards; 'made' maps each such table to { report, source,
+-- text } of the chunk, so that optimizing or explaining them again reports
+-- their loops as they are (they are given back unchanged: their guards
+-- keep the options they were made with), and so that the other functions
+-- of a chunk loaded from text without a name to read it back by (cpm.load
+-- of "=name") still find their text.
+local made = setmetatable({}, { __mode = "k" })
 
 -- The report of an already optimized function (its loops only), or nil.
-local function optimized_report(f, info)
+local function made_report(f, info)
   for i = 1, 255 do
     local n, v = getupvalue(f, i)
     if n == nil then return nil end
-    local rep = type(v) == "table" and reports[v]
-    if rep then
+    local m = type(v) == "table" and made[v]
+    if m then
       local own = {}
-      for _, e in ipairs(rep) do
+      for _, e in ipairs(m.report) do
         if info.what == "main" or (e.line >= info.linedefined
             and e.line <= info.lastlinedefined) then
           own[#own + 1] = e
@@ -52,6 +56,13 @@ local function optimized_report(f, info)
       end
       return own
     end
+  end
+end
+
+-- The text of an optimized chunk loaded under 'source', or nil.
+local function made_text(source)
+  for _, m in pairs(made) do
+    if m.source == source and m.text then return m.text end
   end
 end
 
@@ -94,16 +105,6 @@ local function outer_constants(node)
   return out
 end
 
-local function upvalue_names(f)
-  local names = {}
-  for i = 1, 255 do
-    local n = getupvalue(f, i)
-    if n == nil then break end
-    names[i] = n
-  end
-  return names
-end
-
 -- optimize(f, iters_limit, strict [, text]) -> g, report
 -- report: { { line = n, optimized = bool, reason = text }... } for every
 -- loop of f and of the functions in it, and report.reason when f's text
@@ -114,15 +115,28 @@ function M.optimize(f, limit, strict, text)
   local report = {}
   local info = getinfo(f, "S")
   if info.what == "C" then return f, report end
-  local again = optimized_report(f, info)
-  if again then return f, again end
   local src = info.short_src
+  local again = made_report(f, info)
+  if again then  -- made by this front end: it stays as it is
+    for _, e in ipairs(again) do
+      if strict and not e.optimized then
+        error(format("cpm: %s:%d: %s", src, e.line, e.reason), 0)
+      end
+    end
+    return f, again
+  end
   local function giveup(why)
     if strict then error(format("cpm: %s: %s", src, why), 0) end
     report.reason = why
     return f, report
   end
 
+  if VM54 and info.what == "main" then
+    -- a Lua 5.4 main chunk has _ENV as its upvalue, which no function
+    -- text can have: the fingerprint could never match
+    return giveup("a main chunk on Lua 5.4 is the bytecode front end's")
+  end
+  if not text and sub(info.source, 1, 1) == "=" then text = made_text(info.source) end
   local node, chunk
   node, chunk, text = locate.locate(f, text)
   if not node then return giveup((match(chunk, "^cpm: (.*)") or chunk)) end
@@ -130,7 +144,7 @@ function M.optimize(f, limit, strict, text)
   local ctx = { text = text, vm54 = VM54, prefix = emit.prefix(text),
     lineof = function(pos) return grammar.line_of(starts, pos) end }
   ctx.getfenv = ctx.prefix .. "F"
-  local upnames, consts = upvalue_names(f), outer_constants(node)
+  local upnames, consts = emit.upvalue_names(f), outer_constants(node)
 
   -- the text must be f's: compile it again and compare
   local chunkname = info.source
@@ -196,7 +210,7 @@ function M.optimize(f, limit, strict, text)
     if strict then giveup(why2 or why3) end
     return f, report
   end
-  reports[guards] = report
+  made[guards] = { report = report, source = chunkname, text = text }
   return g, report
 end
 
