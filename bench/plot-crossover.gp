@@ -1,6 +1,6 @@
 # bench/plot-crossover.gp -- short loops: the plain loop against the forced
 # matrix power, per case, with the proposed iters_limit marked.
-# Variables (gnuplot -e): dat (crossover.dat), out (PNG), limit.
+# Variables (gnuplot -e): dat (crossover.dat), out (PNG), limit, vm (its name).
 set terminal pngcairo size 1000,640 font "sans,11"
 set output out
 set datafile missing "-"
@@ -8,7 +8,7 @@ set grid
 set logscale xy
 set xlabel "iterations n (log)"
 set ylabel "time of one call, microseconds (log)"
-set title sprintf("Where cpm starts to win (Lua 5.4): plain loop (solid) against cpm forced (dashed); proposed iters\\_limit = %d", limit)
+set title sprintf("Where cpm starts to win (%s): plain loop (solid) against cpm forced (dashed); proposed iters\\_limit = %d", vm, limit)
 set key outside right
 set style data linespoints
 set arrow from limit, graph 0 to limit, graph 1 nohead lw 2 dt 3 lc rgb "black"

@@ -31,18 +31,22 @@ date -u '+%Y-%m-%d %H:%M UTC' > "$OUT/date.txt"
 run_vm lua5.4 "$LUA54"
 run_vm luajit "$LUAJIT"
 
+# plots: bench/plots/<case>.png (Lua 5.4) and <case>-luajit.png
 mkdir -p bench/plots
-for s in $CASES; do
-  dat=$OUT/lua5.4/$s.dat
-  ncols=$(awk '!/^#/ && ++k == 2 { print NF; exit }' "$dat")
-  ttl=$(sed -n '1s/^# //p' "$dat")
-  gnuplot -e "dat='$dat'; out='bench/plots/$s.png'; ttl='$ttl (Lua 5.4)'; ncols=$ncols" \
-    bench/plot-case.gp
+for vm in lua5.4 luajit; do
+  if [ "$vm" = lua5.4 ]; then sfx=; name="Lua 5.4"; else sfx=-luajit; name=LuaJIT; fi
+  for s in $CASES; do
+    dat=$OUT/$vm/$s.dat
+    ncols=$(awk '!/^#/ && ++k == 2 { print NF; exit }' "$dat")
+    ttl=$(sed -n '1s/^# //p' "$dat")
+    gnuplot -e "dat='$dat'; out='bench/plots/$s$sfx.png'; ttl='$ttl ($name)'; ncols=$ncols" \
+      bench/plot-case.gp
+  done
+  if [ -f "$OUT/$vm/crossover.dat" ]; then
+    gnuplot -e "dat='$OUT/$vm/crossover.dat'; out='bench/plots/crossover$sfx.png'; limit=$(cat "$OUT/$vm/crossover.limit"); vm='$name'" \
+      bench/plot-crossover.gp
+  fi
 done
-if [ -f "$OUT/lua5.4/crossover.dat" ]; then
-  gnuplot -e "dat='$OUT/lua5.4/crossover.dat'; out='bench/plots/crossover.png'; limit=$(cat "$OUT/lua5.4/crossover.limit")" \
-    bench/plot-crossover.gp
-fi
 
 "$LUA54" bench/report.lua bench/performance.md.in "$OUT" > doc/performance.md.new
 mv doc/performance.md.new doc/performance.md
