@@ -6,9 +6,9 @@ local grammar = require "cpm.source.grammar"
 local ast = require "cpm.source.ast"
 local scope = require "cpm.source.scope"
 
-local type, open, getinfo, getupvalue, concat, format, sub, tostring =
+local type, open, getinfo, getupvalue, concat, format, sub, tostring, setmetatable =
   type, io.open, debug.getinfo, debug.getupvalue, table.concat, string.format,
-  string.sub, tostring
+  string.sub, tostring, setmetatable
 local jit = rawget(_G, "jit")
 
 -- LuaJIT 2.1.0-beta3's trace compiler now and then produced machine code
@@ -18,6 +18,11 @@ if rawget(_G, "jit") then jit.off(true, true) end
 local _ENV = nil -- luacheck: ignore
 
 local M = {}
+
+-- Parsed and resolved chunks by their text, kept until the collector
+-- takes them: optimizing the functions of one file one after the other
+-- parses it once.  Nothing changes a tree once it is resolved.
+local parsed = setmetatable({}, { __mode = "v" })
 
 -- source(f) -> text, chunkname | nil, reason
 -- The text of the chunk f was loaded from: the file of "@path", the
@@ -112,9 +117,14 @@ function M.locate(f, text)
     text, name = M.source(f)
     if not text then return nil, "cpm: " .. name end
   end
-  local chunk, err = grammar.parse(text, name)
-  if not chunk then return nil, "cpm: cannot parse the source: " .. err end
-  scope.resolve(chunk)
+  local chunk = parsed[text]
+  if not chunk then
+    local err
+    chunk, err = grammar.parse(text, name)
+    if not chunk then return nil, "cpm: cannot parse the source: " .. err end
+    scope.resolve(chunk)
+    parsed[text] = chunk
+  end
   local node, why = M.find(chunk, f)
   if not node then return nil, "cpm: " .. why end
   return node, chunk, text
