@@ -124,6 +124,20 @@ for _, s in ipairs(subjects) do
                             function() return cpm.explain(f) end }
   emit(fmt("| %s | %.1f | %.1f |", s[1], topt, texp))
 end
+-- The source front end keeps a parsed file until the collector takes it,
+-- so the calls above parse each file about once a batch: its own price.
+local okg, grammar = pcall(require, "cpm.source.grammar")
+if jit and okg then
+  local files = {"bench/overhead.lua", "examples/cases.lua"}
+  for _, path in ipairs(files) do
+    local h = assert(io.open(path, "rb"))
+    local text = h:read("*a")
+    h:close()
+    local t = usec { function() return grammar.parse(text, "@" .. path) end }
+    emit(fmt("| parsing %s (%d lines), included once in the first call for a file | %.1f | |",
+      path, select(2, text:gsub("\n", "")), t))
+  end
+end
 
 -- 2. The guard at loop entry, below iters_limit: the guard counts the
 -- iterations, sees too few, and the original loop runs.  It does not look
