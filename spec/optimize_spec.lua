@@ -390,15 +390,19 @@ for _, frontend in ipairs(frontends) do
         local src, nv = gen:func()
         local chunk = assert((loadstring or load)(src, chunkname "=gen"))
         local f = chunk(sink, {})
-        local g = optimize(f)
+        -- the default limit, and the lowest (every loop of 2 or more
+        -- iterations computed: n is below 200, under LuaJIT's default)
+        local g, g2 = optimize(f), optimize(f, { iters_limit = 2 })
         nfun = nfun + 1
         if cpm.explain(f, opts):find("loop optimized", 1, true) then noptim = noptim + 1 end
         for _ = 1, 6 do
           local kind = kinds[math.random(#kinds)]
           local args = gen:args(kind, nv)
           args.n = 3 + nv
-          agree(f, g, args, ("seed %d case %d (%s)\n%s\nargs: %s"):format(seed, case, kind, src,
-            table.concat((function() local t = {} for i = 1, args.n do t[i] = tostring(args[i]) end return t end)(), ", ")))
+          local where = ("seed %d case %d (%s)\n%s\nargs: %s"):format(seed, case, kind, src,
+            table.concat((function() local t = {} for i = 1, args.n do t[i] = tostring(args[i]) end return t end)(), ", "))
+          agree(f, g, args, where)
+          agree(f, g2, args, where .. "\n(iters_limit = 2)")
         end
       end
       assert(noptim > nfun / 2, ("only %d of %d functions optimized"):format(noptim, nfun))

@@ -242,6 +242,8 @@ if LUA54 then
         local src, nv = gen:func()
         local f = assert(load(src))(sink, {})
         local gb, gs = cpm.optimize(f, { frontend = "bytecode" }), optimize(f)
+        local gb2 = cpm.optimize(f, { frontend = "bytecode", iters_limit = 2 })
+        local gs2 = optimize(f, { iters_limit = 2 })
         assert.are.equal(cpm.explain(f, { frontend = "bytecode" }), explain(f),
           ("seed %d case %d\n%s"):format(seed, case, src))
         for _ = 1, 4 do
@@ -250,6 +252,8 @@ if LUA54 then
           local where = ("seed %d case %d\n%s"):format(seed, case, src)
           agree(f, gs, args, where)
           agree(gb, gs, args, where)
+          agree(f, gs2, args, where .. "\n(iters_limit = 2)")
+          agree(gb2, gs2, args, where .. "\n(iters_limit = 2)")
         end
       end
     end)

@@ -278,7 +278,10 @@ local function stat(L, s)
       assign(L, s.targets[1], vals[1], s.line)
     else
       -- every value is read before any target is written: copy into
-      -- temporaries the variables that another target overwrites
+      -- temporaries the variables that a target overwrites.  As in Lua's
+      -- compiler, only the last value of as many values as targets goes
+      -- straight to its target (so `a, b = x, b` leaves b as it is, while
+      -- `a, b = a, x` writes a again, from a copy: a is then carried)
       local targets = {}
       for i = 1, #s.targets do
         local d = s.targets[i].decl
@@ -286,7 +289,8 @@ local function stat(L, s)
       end
       for i = 1, #vals do
         local v = vals[i]
-        local own = s.targets[i] and s.targets[i].decl.kind ~= "global"
+        local own = i == #s.targets and #s.exprs == #s.targets
+          and s.targets[i].decl.kind ~= "global"
           and varslot(L, s.targets[i].decl, s.line) == v and targets[v] == 1
         if type(v) == "number" and not L.temp[v] and targets[v] and not own then
           local tmp = newtemp(L)
