@@ -66,6 +66,33 @@ describe("cpm.load and cpm.loadfile", function()
     end)
   end
 
+  it("reads a reader function's pieces, naming the chunk as load does", function()
+    local function reader(text)
+      local pos = 0
+      return function()
+        pos = pos + 7
+        return text:sub(pos - 6, pos)
+      end
+    end
+    local text = "return function(n) local s = 0 for i = 1, n do s = s + i end return s end, "
+      .. "debug.getinfo(1, 'S').source"
+    local f, src = assert(cpm.load(reader(text)))()
+    local f0, src0 = assert(load(reader(text)))()
+    assert.are.equal(src0, src)
+    assert.are.equal(f0(1000), f(1000))
+    assert.matches("loop optimized", cpm.explain(f))
+    local _, named = assert(cpm.load(reader(text), "=named"))()
+    assert.are.equal("=named", named)
+    -- a reader that fails: load's own answer
+    local boom = function() error("boom", 0) end
+    assert.are.same({ load(boom) }, { cpm.load(boom) })
+    local pieces = { "return ", 1 }
+    local k = 0
+    local odd = function() k = k + 1 return pieces[k] end
+    local g = assert(cpm.load(odd))
+    assert.are.equal(1, g())
+  end)
+
   it("returns nil and the message like load and loadfile", function()
     local f, err = cpm.load("return +", "=bad")
     local f2, err2 = load("return +", "=bad")

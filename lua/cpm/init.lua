@@ -105,7 +105,8 @@ end
 function M.load(chunk, ...)
   -- (a binary chunk has no text: the front end reads its source by name)
   local text = type(chunk) == "string" and chunk:sub(1, 1) ~= "\27" and chunk or nil
-  if type(chunk) == "function" then
+  local reader = type(chunk) == "function"
+  if reader then
     -- read the pieces, for the text; on anything unusual (an error, a
     -- piece that is not a string), load gets the pieces read so far and
     -- then the reader itself, and decides as it always does
@@ -132,7 +133,13 @@ function M.load(chunk, ...)
       if chunk:sub(1, 1) ~= "\27" then text = chunk end
     end
   end
-  local f, err = load(chunk, ...)
+  local f, err
+  if reader and (...) == nil then
+    -- a reader's chunk is named "=(load)" by default, not by its text
+    f, err = load(chunk, reader and "=(load)" or nil, select(2, ...))
+  else
+    f, err = load(chunk, ...)
+  end
   if not f then return nil, err end
   return (run("load", f, nil, text))
 end
