@@ -83,9 +83,9 @@ describe("cpm.load and cpm.loadfile", function()
     assert.matches("loop optimized", cpm.explain(f))
     local _, named = assert(cpm.load(reader(text), "=named"))()
     assert.are.equal("=named", named)
-    -- a reader that fails: load's own answer
-    local boom = function() error("boom", 0) end
-    assert.are.same({ load(boom) }, { cpm.load(boom) })
+    -- a piece that is not a string goes to load, which takes numbers
+    -- (a reader that raises is not tried here: the error passes through
+    -- the message handler of whoever runs the spec, busted included)
     local pieces = { "return ", 1 }
     local k = 0
     local odd = function() k = k + 1 return pieces[k] end
