@@ -93,10 +93,11 @@ function H.time(f, args, limit)
   return t, r
 end
 
--- Predicted seconds at n from the last two points of a method (growth
--- exponent between 1 and 2.5); nil when there is too little to predict or
--- the last run took under a millisecond (the deadline still applies).
-local function predict(hist, n)
+-- Predicted seconds at n from the last two points {n =, t =} of a method's
+-- history (growth exponent between 1 and 2.5); nil when there is too
+-- little to predict or the last run took under a millisecond (the deadline
+-- still applies).
+function H.predict(hist, n)
   local a, b = hist[#hist - 1], hist[#hist]
   if not b or b.t < 1e-3 then return nil end  -- cheap so far: just run it
   local e = 2
@@ -187,7 +188,7 @@ function H.run(spec)
     args.n = args.n or #args
     local times, results = {}, {}
     for i, m in ipairs(methods) do
-      local p = predict(hist[i], n)
+      local p = H.predict(hist[i], n)
       if not hist[i].stopped and (p == nil or p <= H.budget) then
         local t, r = H.time(m.f, args, 2 * H.budget)
         times[i], results[i] = t, r

@@ -41,7 +41,7 @@ end
 -- Runs one case: for each n, cpm always; the naive loop is abandoned when
 -- it has not finished after one CPU second, and not tried again at larger n.
 -- (LuaJIT calls no hook in compiled code, so there the deadline may not
--- strike: the naive loop is also skipped when the last two runs predict
+-- strike: the naive loop is also skipped when its last runs predict
 -- more than a second.)
 local function tour(title, f, ns, args)
   local g = cpm.optimize(f)
@@ -53,11 +53,7 @@ local function tour(title, f, ns, args)
     local a = args(n)
     a.n = #a
     local tn
-    local p1, p2 = prev[#prev - 1], prev[#prev]
-    if p1 and p2 and p2.t > 1e-3 then
-      local e = math.max(1, math.log(p2.t / p1.t) / math.log(p2.n / p1.n))
-      given_up = given_up or p2.t * (n / p2.n) ^ e > 1.0
-    end
+    given_up = given_up or (H.predict(prev, n) or 0) > 1.0
     if not given_up then
       tn = H.time(f, a, 1.0)
       given_up = tn == nil
