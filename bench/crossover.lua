@@ -9,34 +9,14 @@
 --   slowdown  = cost_L(n) / min(fallback(n), forced(n))
 -- (fallback - naive, the price of the guard call itself, is reported apart.)
 local H = require "harness"
-local cpm = require "cpm"
-local big = cpm.big
+local loops = require "loops"
 local fmt = string.format
 
 local cases = {
-  {name = "sum", title = "s = s + i (integers)", f = function(n)
-    local s = 0
-    for i = 1, n do s = s + i end
-    return s
-  end},
-  {name = "fibint", title = "a, b = b, a + b (integers)", f = function(n)
-    local a, b = 0, 1
-    for i = 1, n do a, b = b, a + b end
-    return a
-  end},
-  {name = "rec3int", title = "3-term recurrence (integers)", f = function(n)
-    local p3, p2, p1 = 0, 1, 1
-    for i = 3, n + 2 do
-      local cur = 7 * (2 * p1 + 3 * p2) + 4 * p3 + 5 * i + 6
-      p3, p2, p1 = p2, p1, cur
-    end
-    return p3
-  end},
-  {name = "fibbig", title = "a, b = b, a + b (cpm.big)", f = function(n)
-    local a, b = big(0), big(1)
-    for i = 1, n do a, b = b, a + b end
-    return a
-  end},
+  {name = "sum", title = "s = s + i (integers)", f = loops.sum},
+  {name = "fibint", title = "a, b = b, a + b (integers)", f = loops.fibint},
+  {name = "rec3int", title = "3-term recurrence (integers)", f = loops.rec3int},
+  {name = "fibbig", title = "a, b = b, a + b (cpm.big)", f = loops.fibbig},
 }
 local NS = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512}
 

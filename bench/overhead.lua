@@ -46,27 +46,9 @@ local function usec(fs, runs, least)
   return unpack(best, 1, #fs)
 end
 
--- The loops (integers unless said).
-local function sum(n)
-  local s = 0
-  for i = 1, n do s = s + i end
-  return s
-end
-
-local function fibint(n)
-  local a, b = 0, 1
-  for _ = 1, n do a, b = b, a + b end
-  return a
-end
-
-local function rec3int(n)
-  local p3, p2, p1 = 0, 1, 1
-  for i = 3, n + 2 do
-    local cur = 7 * (2 * p1 + 3 * p2) + 4 * p3 + 5 * i + 6
-    p3, p2, p1 = p2, p1, cur
-  end
-  return p3
-end
+-- The loops (integers on Lua 5.4, doubles on LuaJIT).
+local loops = require "loops"
+local sum, fibint, rec3int = loops.sum, loops.fibint, loops.rec3int
 
 -- A typical function: ordinary code around three loops, one of which the
 -- planner refuses, and a nested function with a loop of its own.
@@ -128,7 +110,7 @@ end
 -- so the calls above parse each file about once a batch: its own price.
 local okg, grammar = pcall(require, "cpm.source.grammar")
 if jit and okg then
-  local files = {"bench/overhead.lua", "examples/cases.lua"}
+  local files = {"bench/loops.lua", "bench/overhead.lua", "examples/cases.lua"}
   for _, path in ipairs(files) do
     local h = assert(io.open(path, "rb"))
     local text = h:read("*a")
