@@ -1,141 +1,34 @@
 -- The matrix-power engine (cpm.core._matpow, _matbits, _majorant) against
--- independent references written here in Lua: repeated multiplication with
--- a small decimal-limb bignum (exact ring), native wrapping integers
+-- independent references in plain Lua: repeated multiplication with the
+-- specs' reference integers (spec/support/refint.lua: the exact ring),
+-- native wrapping integers
 -- (Z/2^64: Lua 5.4 integers, LuaJIT int64 cdata), and identities such as
 -- B^(a+b) v = B^a (B^b v) where n is too large for a loop.
 local core = require "cpm.core"
 local P = core._matpaths
 local isjit = jit ~= nil
 
--- {======================================================
--- A small exact integer: sign and little-endian limbs of base 10^7 (the
--- products of two limbs stay exact in doubles, so it runs on LuaJIT too).
-local BASE, BD = 10000000, 7
+-- Exact integers: spec/support/refint.lua, given numbers (integers on
+-- both VMs), decimal strings, cpm.big values or its own values.
+local R = require "refint"
 local Z = {}
-
-local function norm(l)
-  while #l > 0 and l[#l] == 0 do l[#l] = nil end
-  return l
-end
 
 function Z.new(x)
   if type(x) == "table" then return x end
-  local s = tostring(x)
-  if isjit and type(x) == "number" then s = string.format("%.0f", x) end
-  local sign = 1
-  if s:sub(1, 1) == "-" then sign, s = -1, s:sub(2) end
-  local l = {}
-  for i = #s, 1, -BD do
-    l[#l + 1] = tonumber(s:sub(math.max(1, i - BD + 1), i))
+  if type(x) == "number" then
+    if math.type and math.type(x) == "integer" then return R.fromdec(tostring(x)) end
+    return R.fromdec(string.format("%.0f", x))
   end
-  norm(l)
-  return { sign = #l == 0 and 0 or sign, l = l }
+  return R.fromdec(tostring(x))
 end
 
-local function cmpabs(a, b)
-  if #a ~= #b then return #a < #b and -1 or 1 end
-  for i = #a, 1, -1 do
-    if a[i] ~= b[i] then return a[i] < b[i] and -1 or 1 end
-  end
-  return 0
-end
-
-local function addabs(a, b)
-  local r, c = {}, 0
-  for i = 1, math.max(#a, #b) do
-    local s = (a[i] or 0) + (b[i] or 0) + c
-    if s >= BASE then r[i], c = s - BASE, 1 else r[i], c = s, 0 end
-  end
-  if c > 0 then r[#r + 1] = c end
-  return r
-end
-
-local function subabs(a, b)  -- |a| >= |b|
-  local r, c = {}, 0
-  for i = 1, #a do
-    local s = a[i] - (b[i] or 0) - c
-    if s < 0 then r[i], c = s + BASE, 1 else r[i], c = s, 0 end
-  end
-  return norm(r)
-end
-
-function Z.add(a, b)
-  a, b = Z.new(a), Z.new(b)
-  if a.sign == 0 then return b end
-  if b.sign == 0 then return a end
-  if a.sign == b.sign then return { sign = a.sign, l = addabs(a.l, b.l) } end
-  local c = cmpabs(a.l, b.l)
-  if c == 0 then return { sign = 0, l = {} } end
-  if c > 0 then return { sign = a.sign, l = subabs(a.l, b.l) } end
-  return { sign = b.sign, l = subabs(b.l, a.l) }
-end
-
-function Z.neg(a) a = Z.new(a); return { sign = -a.sign, l = a.l } end
-function Z.sub(a, b) return Z.add(a, Z.neg(b)) end
-
-function Z.mul(a, b)
-  a, b = Z.new(a), Z.new(b)
-  if a.sign == 0 or b.sign == 0 then return { sign = 0, l = {} } end
-  local r = {}
-  for i = 1, #a.l + #b.l do r[i] = 0 end
-  for i = 1, #a.l do
-    local c, ai = 0, a.l[i]
-    for j = 1, #b.l do
-      local t = r[i + j - 1] + ai * b.l[j] + c
-      c = math.floor(t / BASE)
-      r[i + j - 1] = t - c * BASE
-    end
-    local k = i + #b.l
-    while c > 0 do
-      local t = r[k] + c
-      c = math.floor(t / BASE)
-      r[k] = t - c * BASE
-      k = k + 1
-    end
-  end
-  return { sign = a.sign * b.sign, l = norm(r) }
-end
-
--- a / d for a small positive d dividing a exactly.
-function Z.divsmall(a, d)
-  a = Z.new(a)
-  local r, rem = {}, 0
-  for i = #a.l, 1, -1 do
-    local t = rem * BASE + a.l[i]
-    r[i] = math.floor(t / d)
-    rem = t - r[i] * d
-  end
-  assert(rem == 0, "inexact division")
-  r = norm(r)
-  return { sign = #r == 0 and 0 or a.sign, l = r }
-end
-
-function Z.cmp(a, b)
-  local d = Z.sub(a, b)
-  return d.sign
-end
-
-function Z.str(a)
-  a = Z.new(a)
-  if a.sign == 0 then return "0" end
-  local parts = { tostring(a.l[#a.l]) }
-  for i = #a.l - 1, 1, -1 do parts[#parts + 1] = string.format("%07d", a.l[i]) end
-  return (a.sign < 0 and "-" or "") .. table.concat(parts)
-end
-
--- Bits of |a| (0 for 0), from the leading limbs: exact but at an exact
--- power of two, where it may say one bit more (which only makes the specs
--- that use it stricter).
-function Z.bits(a)
-  a = Z.new(a)
-  if a.sign == 0 then return 0 end
-  local n, lead = #a.l, 0.0  -- a float: three limbs overflow an integer
-  for i = n, math.max(1, n - 2), -1 do lead = lead * BASE + a.l[i] end
-  local e = math.max(0, n - 3)
-  local lg = math.log(lead) / math.log(2) + e * math.log(BASE) / math.log(2)
-  return math.floor(lg + 1e-9) + 1
-end
--- }======================================================
+function Z.add(a, b) return R.add(Z.new(a), Z.new(b)) end
+function Z.sub(a, b) return R.sub(Z.new(a), Z.new(b)) end
+function Z.mul(a, b) return R.mul(Z.new(a), Z.new(b)) end
+function Z.cmp(a, b) return R.cmp(Z.new(a), Z.new(b)) end
+function Z.divsmall(a, d) return R.divexact(Z.new(a), d) end
+function Z.str(a) return R.todec(Z.new(a)) end
+function Z.bits(a) return R.bits(Z.new(a)) end
 
 -- v := B v, n times (exact).
 local function naive(B, v, n)

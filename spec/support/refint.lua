@@ -142,6 +142,22 @@ local function divmod_small(a, d)  -- |a| // d, |a| % d
   return make(1, r), rem
 end
 
+-- a / d for a small positive d that divides a (asserted).
+function R.divexact(a, d)
+  local q, rem = divmod_small(a, d)
+  assert(rem == 0, "inexact division")
+  if q.n > 0 then q.sign = a.sign end
+  return q
+end
+
+-- The number of bits of |a| (0 for 0).
+function R.bits(a)
+  if a.sign == 0 then return 0 end
+  local top, b = a[a.n], 0
+  while top >= 1 do top, b = floor(top / 2), b + 1 end
+  return (a.n - 1) * 24 + b
+end
+
 -- Strings.
 local function digits_of(s)
   local sign = 1
