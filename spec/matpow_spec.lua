@@ -1,9 +1,9 @@
 -- The matrix-power engine (cpm.core._matpow, _matbits, _majorant) against
 -- independent references in plain Lua: repeated multiplication with the
 -- specs' reference integers (spec/support/refint.lua: the exact ring),
--- native wrapping integers
--- (Z/2^64: Lua 5.4 integers, LuaJIT int64 cdata), and identities such as
--- B^(a+b) v = B^a (B^b v) where n is too large for a loop.
+-- native wrapping integers (Z/2^64: Lua 5.4 integers, LuaJIT int64 cdata),
+-- and identities such as B^(a+b) v = B^a (B^b v) where n is too large for
+-- a loop.
 local core = require "cpm.core"
 local P = core._matpaths
 local isjit = jit ~= nil
