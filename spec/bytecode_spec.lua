@@ -35,12 +35,7 @@ local function corpusfiles()
                      "/usr/share/lua/5.4/pl -name '*.lua' 2>/dev/null")
 end
 
-local function readfile(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local readfile = require("files").read
 
 -- A value as text that tells integers, floats (by their bits) and
 -- strings apart.

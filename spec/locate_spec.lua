@@ -2,7 +2,7 @@
 local locate = require "cpm.source.locate"
 
 local loadstring = loadstring or load
-local tmpfile = require("agree").tmpfile
+local tmpfile = require("files").tmpfile
 
 -- The text of the node found for f.
 local function text_of(f)

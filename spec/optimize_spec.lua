@@ -12,6 +12,7 @@ if LUA54 then frontends[#frontends + 1] = "bytecode" end
 if pcall(require, "cpm.source") then frontends[#frontends + 1] = "source" end
 
 local agree = require("agree").agree
+local tmpfile = require("files").tmpfile
 
 describe("cpm.optimize", function()
   it("rejects what is not a function with the usual message", function()
@@ -56,10 +57,7 @@ describe("cpm.load and cpm.loadfile", function()
     end)
 
     it("loads files the same way", function()
-      local path = os.tmpname()
-      local fh = assert(io.open(path, "w"))
-      fh:write(src)
-      fh:close()
+      local path = tmpfile(src)
       local chunk = assert(cpm.loadfile(path))
       os.remove(path)
       assert.are.equal(5050, chunk()(100))

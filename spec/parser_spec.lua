@@ -9,12 +9,7 @@ local scope = require "cpm.source.scope"
 local loadstring = loadstring or load
 local is54 = _VERSION == "Lua 5.4" and not jit
 
-local function read(path)
-  local h = assert(io.open(path, "rb"))
-  local s = h:read("*a")
-  h:close()
-  return s
-end
+local read = require("files").read
 
 -- Every Lua file of this project and of busted and penlight as Debian
 -- installs them for both VMs.

@@ -4,7 +4,8 @@
 -- agree with the bytecode front end.
 local cpm = require "cpm"
 local loopgen = require "loopgen"
-local agree, tmpfile = require("agree").agree, require("agree").tmpfile
+local agree = require("agree").agree
+local tmpfile = require("files").tmpfile
 
 local LUA54 = not jit
 local load = loadstring or load

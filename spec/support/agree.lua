@@ -32,13 +32,4 @@ function M.agree(f, g, args, where)
   end
 end
 
--- tmpfile(text) -> the path of a new temporary file holding text
-function M.tmpfile(text)
-  local path = os.tmpname()
-  local h = assert(io.open(path, "wb"))
-  h:write(text)
-  h:close()
-  return path
-end
-
 return M
