@@ -16,8 +16,11 @@ OPT   ?= -O2 -g
 CFLAGS_ALL = $(OPT) -fPIC -fvisibility=hidden $(WARN) -D_POSIX_C_SOURCE=200809L $(CFLAGS)
 LDLIBS_ALL = -lgmp -lm
 
-SRCS = $(wildcard src/*.c)
-HDRS = $(wildcard src/*.h)
+# src/core/ is the shared core (planner, guard, rings, bignums); each other
+# directory under src/ is one bytecode front end (src/lua54/, src/luajit/).
+SRCS = $(wildcard src/*/*.c)
+HDRS = $(wildcard src/*/*.h)
+INCS = $(patsubst %,-I%,$(wildcard src/*))
 
 # Debian packages cpm needs to build, test and run on both VMs.
 DEBS = lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libgmp-dev lua-lpeg \
@@ -31,11 +34,11 @@ all: $(BUILD)/lua5.4/cpm/core.so $(BUILD)/luajit/cpm/core.so
 # always right).
 $(BUILD)/lua5.4/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -I$(LUA54_INC) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(INCS) -I$(LUA54_INC) -c $< -o $@
 
 $(BUILD)/luajit/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -I$(LUAJIT_INC) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(INCS) -I$(LUAJIT_INC) -c $< -o $@
 
 $(BUILD)/lua5.4/cpm/core.so: $(SRCS:src/%.c=$(BUILD)/lua5.4/obj/%.o)
 	@mkdir -p $(@D)
@@ -76,8 +79,8 @@ BENCH_DEBS = gnuplot-nox
 bench: deps all
 	@sh tools/install-deps.sh $(BENCH_DEBS)
 	@mkdir -p $(BUILD)/bench/lua5.4 $(BUILD)/bench/luajit
-	$(CC) $(CFLAGS_ALL) -shared -I$(LUA54_INC) -o $(BUILD)/bench/lua5.4/gmpref.so bench/gmpref.c -lgmp
-	$(CC) $(CFLAGS_ALL) -shared -I$(LUAJIT_INC) -o $(BUILD)/bench/luajit/gmpref.so bench/gmpref.c -lgmp
+	$(CC) $(CFLAGS_ALL) -shared $(INCS) -I$(LUA54_INC) -o $(BUILD)/bench/lua5.4/gmpref.so bench/gmpref.c -lgmp
+	$(CC) $(CFLAGS_ALL) -shared $(INCS) -I$(LUAJIT_INC) -o $(BUILD)/bench/luajit/gmpref.so bench/gmpref.c -lgmp
 	BUILD=$(BUILD) LUA54=$(LUA54) LUAJIT=$(LUAJIT) sh bench/run.sh
 
 clean:

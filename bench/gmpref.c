@@ -5,7 +5,7 @@
 **
 ** Results are returned as cpm.big values so that the benchmarks compare
 ** them with cpm's results directly.  That relies on the layout cpm.big
-** documents in src/big.h: a full userdata holding one mpz_t, with the
+** documents in src/core/big.h: a full userdata holding one mpz_t, with the
 ** metatable "cpm.big" in the registry (so `require "cpm"` must come first).
 ** Both modules link the same shared libgmp, hence the same allocator.
 */

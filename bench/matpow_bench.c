@@ -1,12 +1,12 @@
 /*
-** matpow_bench.c -- benchmarks of the matrix-power engine (src/mat_*.c)
+** matpow_bench.c -- benchmarks of the matrix-power engine (src/core/mat_*.c)
 ** against GMP's mpz_fib_ui and textbook binary matrix powering.  Each row
 ** is a ratio of times measured in the same run, best of several repetitions;
 ** every pair of results is compared first.  Standalone (no Lua):
 **
-**   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -o /tmp/matpow_bench \
-**      bench/matpow_bench.c src/mat_u64.c src/mat_mpz.c src/mat_charpoly.c \
-**      src/mat_bound.c -lgmp -lm
+**   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core -o /tmp/matpow_bench \
+**      bench/matpow_bench.c src/core/mat_u64.c src/core/mat_mpz.c src/core/mat_charpoly.c \
+**      src/core/mat_bound.c -lgmp -lm
 **   /tmp/matpow_bench            (or: /tmp/matpow_bench quick)
 **
 ** The engine gets what the optimizer hands it: the loop-carried variables

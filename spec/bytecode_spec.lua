@@ -1,4 +1,4 @@
--- The Lua 5.4 chunk reader, writer and editor (src/bc_*.c), through the
+-- The Lua 5.4 chunk reader, writer and editor (src/lua54/bc_*.c), through the
 -- internal entry points of cpm.core: round trips, line information,
 -- insertion of instructions, constants, and refusal of bad input.
 local core = require "cpm.core"

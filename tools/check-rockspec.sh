@@ -6,7 +6,7 @@ tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
 echo "1..3"
 missing=""
-for f in src/*.c lua/cpm/*.lua lua/cpm/*/*.lua; do
+for f in src/*/*.c lua/cpm/*.lua lua/cpm/*/*.lua; do
   [ -f "$f" ] || continue
   grep -q "\"$f\"" cpm-scm-1.rockspec || missing="$missing $f"
 done

@@ -1,4 +1,4 @@
--- Spec support: the loop IR (see src/plan_lua.c for the table form) run
+-- Spec support: the loop IR (see src/core/plan_lua.c for the table form) run
 -- as a plain Lua loop, value comparison that sees types and -0.0, and a
 -- random generator of affine loops.  Runs on Lua 5.4 and LuaJIT.
 local cpm = require "cpm"

@@ -1,10 +1,10 @@
 -- Lowering of the source front end: one for loop of a parsed and resolved
 -- chunk (cpm/source/ast.lua, scope.lua) becomes the loop IR that
--- cpm.core._plan reads (the table form documented in src/plan_lua.c), or
+-- cpm.core._plan reads (the table form documented in src/core/plan_lua.c), or
 -- the reason why it cannot.
 --
 -- The reasons and their lines are those the Lua 5.4 bytecode front end
--- gives (src/find54.c): that front end refuses the first instruction of
+-- gives (src/lua54/find54.c): that front end refuses the first instruction of
 -- the body it cannot lower, so this one walks the body in the order in
 -- which lparser.c emits code and refuses at the first construct that
 -- would have compiled to such an instruction.  Constant folding follows
