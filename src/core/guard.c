@@ -277,7 +277,8 @@ static void replay (Guard *g) {
       case PT_MOVE: g->sty[t->a] = g->sty[t->x]; continue;
       case PT_ARITH:
         r = combine(reftype(g, t->x), reftype(g, t->y));
-        if (r == VT_FLT && t->factor >= 0 && !positive(g, t->factor))
+        if (r == VT_FLT && (t->factor == PLAN_PRODUCT ||
+                            (t->factor >= 0 && !positive(g, t->factor))))
           g->negzero = 1;
         break;
       default:  /* PT_UNM */
@@ -462,6 +463,16 @@ static double logentry (Guard *g, int s) {
   switch (st->kind) {
     case PS_SLOT: return log2abs(g->L, g->ibase + g->p->slot_in[st->slot]);
     case PS_SINK: return -HUGE_VAL;
+    case PS_MONO: {  /* the product of its factors */
+      double l = 0;
+      int f;
+      for (f = 0; f < st->nfac; f++) {
+        double lf = logentry(g, st->fac[f]);
+        if (lf == -HUGE_VAL) return -HUGE_VAL;
+        l += lf;
+      }
+      return l;
+    }
     default:
       switch (g->c.itype) {
         case VT_INT: return log2dbl((double)g->c.istart);
@@ -603,8 +614,8 @@ static int surelytoobig (Guard *g, double *w, unsigned char *nn) {
                           est) != 0)
     return 0;
   for (i = 0; i < ns; i++)
-    if (g->fin[p->state[i].slot] == VT_BIG && p->state[i].kind != PS_INDEX &&
-        est[i] - 1e-6 * est[i] > lim)
+    if ((p->state[i].kind == PS_SLOT || p->state[i].kind == PS_SINK) &&
+        g->fin[p->state[i].slot] == VT_BIG && est[i] - 1e-6 * est[i] > lim)
       return 1;
   return 0;
 }
@@ -678,6 +689,17 @@ static int coefu64 (Guard *g, uint64_t *cu) {
 }
 
 
+/* The entry value of base state 's' (PS_SLOT or PS_INDEX) in Z/2^64. */
+static int entryu64 (Guard *g, int s, uint64_t *u) {
+  const plan_State *st = &g->p->state[s];
+  if (st->kind == PS_SLOT)
+    return tou64(g->L, g->ibase + g->p->slot_in[st->slot], u);
+  *u = g->c.itype == VT_INT ? (uint64_t)g->c.istart
+                            : (uint64_t)(int64_t)g->c.fstart;
+  return 1;
+}
+
+
 /* Z/2^64: computes and pushes the outputs. */
 static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
   lua_State *L = g->L;
@@ -696,13 +718,20 @@ static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
       mat[i * k + j] = c == PLAN_ZERO ? 0 : cu[c];
     }
     mat[i * k + g->nlive] = row[p->nstate] == PLAN_ZERO ? 0 : cu[row[p->nstate]];
-    if (st->kind == PS_SLOT) {
-      if (!tou64(L, g->ibase + p->slot_in[st->slot], &v[i]))
+    if (st->kind == PS_SLOT || st->kind == PS_INDEX) {
+      if (!entryu64(g, s, &v[i]))
         return fail(g, "a loop value is not an integer");
     }
-    else if (st->kind == PS_INDEX)
-      v[i] = g->c.itype == VT_INT ? (uint64_t)g->c.istart
-                                  : (uint64_t)(int64_t)g->c.fstart;
+    else if (st->kind == PS_MONO) {  /* wrapped, as the loop's products */
+      int f;
+      uint64_t u;
+      v[i] = 1;
+      for (f = 0; f < st->nfac; f++) {
+        if (!entryu64(g, st->fac[f], &u))
+          return fail(g, "a loop value is not an integer");
+        v[i] *= u;
+      }
+    }
     else v[i] = 0;
   }
   for (j = 0; j < k; j++) mat[g->nlive * k + j] = (j == g->nlive);
@@ -780,12 +809,25 @@ static void pushmpz (lua_State *L, mpz_ptr z, unsigned char t) {
 }
 
 
+/* Sets 'z' to the entry value of base state 's' (PS_SLOT or PS_INDEX);
+   returns it (z, or the bignum itself), or NULL when not an integer. */
+static mpz_srcptr entrympz (Guard *g, int s, mpz_ptr z) {
+  const plan_State *st = &g->p->state[s];
+  if (st->kind == PS_SLOT)
+    return tompz(g->L, g->ibase + g->p->slot_in[st->slot], z);
+  if (g->c.itype == VT_INT) big_setint(z, g->c.istart);
+  else if (g->c.itype == VT_FLT) mpz_set_d(z, g->c.fstart);
+  else mpz_set(z, g->c.bstart);
+  return z;
+}
+
+
 /* Exact Z: computes and pushes the outputs. */
 static int ringz (Guard *g) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
   int k = g->nlive + 1, w = p->nstate + 1, i, j, poolidx, res;
-  int nz = p->ncoefs + 2 * k + 2;
+  int nz = p->ncoefs + 2 * k + 3;
   Pool *pl;
   mpz_ptr *cz, zero, one, *vout;
   mpz_srcptr *B, *vin;
@@ -835,14 +877,19 @@ static int ringz (Guard *g) {
       B[i * k + j] = c == PLAN_ZERO ? zero : cz[c];
     }
     B[i * k + g->nlive] = row[p->nstate] == PLAN_ZERO ? zero : cz[row[p->nstate]];
-    if (st->kind == PS_SLOT) {
-      vin[i] = tompz(L, g->ibase + p->slot_in[st->slot], slot);
+    if (st->kind == PS_SLOT || st->kind == PS_INDEX) {
+      vin[i] = entrympz(g, s, slot);
       if (vin[i] == NULL) return fail(g, "a loop value is not an integer");
     }
-    else if (st->kind == PS_INDEX) {
-      if (g->c.itype == VT_INT) big_setint(slot, g->c.istart);
-      else if (g->c.itype == VT_FLT) mpz_set_d(slot, g->c.fstart);
-      else mpz_set(slot, g->c.bstart);
+    else if (st->kind == PS_MONO) {  /* exact, proven not to wrap */
+      mpz_ptr fz = pl->z[nz - 3];
+      int f;
+      mpz_set_ui(slot, 1);
+      for (f = 0; f < st->nfac; f++) {
+        mpz_srcptr e = entrympz(g, st->fac[f], fz);
+        if (e == NULL) return fail(g, "a loop value is not an integer");
+        mpz_mul(slot, slot, e);
+      }
       vin[i] = slot;
     }
     else vin[i] = zero;
@@ -908,6 +955,15 @@ static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
 }
 
 
+/* Could a -0.0 made in the body reach an output that ends as a float? */
+static int negzeroout (const Guard *g) {
+  int i;
+  for (i = 0; i < g->p->nout; i++)
+    if (g->p->out[i].mayneg0 && g->fin[g->p->out[i].slot] == VT_FLT) return 1;
+  return 0;
+}
+
+
 /* Tries to compute the loop; returns the number of results or 0. */
 static int attempt (Guard *g, lua_Integer limit) {
   lua_State *L = g->L;
@@ -941,7 +997,8 @@ static int attempt (Guard *g, lua_Integer limit) {
       g->toobig = 1;
     return 0;
   }
-  if (g->negzero) return fail(g, "a float result could be -0.0");
+  if (g->negzero && negzeroout(g))
+    return fail(g, "a float result could be -0.0");
   return (g->all & bit(VT_BIG)) ? ringz(g) : ringu64(g, cu, mat);
 }
 

@@ -7,7 +7,22 @@
 ** affine row over the state at iteration start.  An op whose operands are
 ** all atoms is hoisted: it becomes a new atom, evaluated once at loop entry
 ** with the VM's own arithmetic, whatever the operator.  The other ops must
-** be affine: + and - of rows, unary minus, and * by an atom.
+** be + and - of rows, unary minus, * by an atom, or * of two rows.
+**
+** A product of two rows is a row over monomials: each product of two
+** columns is the column of a monomial state (PS_MONO), the product of the
+** carried values it names.  After the walk every monomial gets its own
+** update, the product of its factors' updates expanded (the index's
+** powers by the binomial theorem, in effect), which may name new
+** monomials in turn.  The closure is finite when the body is "solvable"
+** (Rodriguez-Carbonell and Kapur, ISSAC 2004; Kincaid, Cyphert, Breck and
+** Reps, POPL 2018): no monomial of degree >= 2 in a variable's update has
+** a factor that depends, through the updates, on that variable.  Then the
+** variables form strata, each linear in itself plus a polynomial in lower
+** strata.  Otherwise (r = r * i, x = x * x) the degree grows with n: the
+** loop is refused.  In Z, Z/2^64 and every ring the guard uses, a
+** monomial row carries exactly the product of its factors' values, since
+** reduction is a ring homomorphism.
 */
 #include <limits.h>
 #include <stdio.h>
@@ -26,7 +41,7 @@
 /* The userdata that owns a plan and every array of it. */
 typedef struct Box {
   plan_Plan p;
-  void *scratch[8];	/* the builder's arrays, freed with the box */
+  void *scratch[12];	/* the builder's arrays, freed with the box */
 } Box;
 
 
@@ -50,6 +65,9 @@ typedef struct Builder {
   int indexstate;	/* the PS_INDEX state, or -1 */
   int stepatom;
   int *brow;		/* bounds rows: row ids */
+  int nmonos;		/* PS_MONO states so far */
+  int *monoline;	/* state -> line of the op that made the monomial */
+  int *cols;		/* 2 W ints: the nonzero columns of two rows */
 } Builder;
 
 
@@ -66,6 +84,14 @@ static int refuse (Builder *B, int line, const char *fmt, const char *arg) {
   B->why->line = line;
   snprintf(B->why->msg, sizeof(B->why->msg), fmt, arg);
   return 0;
+}
+
+
+/* refuse() with a number for the '%s'. */
+static int refusen (Builder *B, int line, const char *fmt, int n) {
+  char num[16];
+  snprintf(num, sizeof(num), "%d", n);
+  return refuse(B, line, fmt, num);
 }
 
 
@@ -294,7 +320,7 @@ static int rowscale (Builder *B, int x, int a, int left) {
 
 
 /* {======================================================
-** Symbolic execution of one iteration
+** Monomials
 ** ======================================================= */
 
 static int newstate (Builder *B, plan_StateKind kind, int slot) {
@@ -303,8 +329,86 @@ static int newstate (Builder *B, plan_StateKind kind, int slot) {
   p->state[p->nstate].kind = kind;
   p->state[p->nstate].slot = slot;
   p->state[p->nstate].live = 0;
+  p->state[p->nstate].nfac = 0;
   return p->nstate++;
 }
+
+
+/* The factors of state 's' (itself, unless a monomial), sorted; their count. */
+static int factors (Builder *B, int s, int *fac) {
+  const plan_State *st = &B->p->state[s];
+  if (st->kind != PS_MONO) {
+    fac[0] = s;
+    return 1;
+  }
+  memcpy(fac, st->fac, (size_t)st->nfac * sizeof(int));
+  return st->nfac;
+}
+
+
+/*
+** The row column of the product of columns 'j1' and 'j2' (0 is the
+** constant 1, 1 + s state s): finds or makes the monomial state.  Returns
+** -1 (with the reason) beyond the limits.
+*/
+static int monocol (Builder *B, int j1, int j2, int line) {
+  plan_Plan *p = B->p;
+  int f1[PLAN_MAXDEGREE], f2[PLAN_MAXDEGREE], f[PLAN_MAXDEGREE];
+  int n1, n2, n, a = 0, b = 0, s;
+  if (j1 == 0) return j2;
+  if (j2 == 0) return j1;
+  n1 = factors(B, j1 - 1, f1);
+  n2 = factors(B, j2 - 1, f2);
+  if (n1 + n2 > PLAN_MAXDEGREE)
+    return refusen(B, line, "product of more than %s loop-carried values", PLAN_MAXDEGREE) - 1;
+  for (n = 0; n < n1 + n2; n++)  /* merge */
+    f[n] = (b >= n2 || (a < n1 && f1[a] <= f2[b])) ? f1[a++] : f2[b++];
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_MONO && p->state[s].nfac == n &&
+        memcmp(p->state[s].fac, f, (size_t)n * sizeof(int)) == 0)
+      return 1 + s;
+  if (B->nmonos >= PLAN_MAXMONOS)
+    return refusen(B, line, "polynomial terms need more than %s monomials", PLAN_MAXMONOS) - 1;
+  s = newstate(B, PS_MONO, -1);
+  p->state[s].nfac = n;
+  memcpy(p->state[s].fac, f, (size_t)n * sizeof(int));
+  B->monoline[s] = line;
+  B->nmonos++;
+  return 1 + s;
+}
+
+
+/* The nonzero columns of row 'r' into 'cols'; their count. */
+static int nonzero (Builder *B, int r, int *cols) {
+  int j, n = 0;
+  for (j = 0; j < B->W; j++)
+    if (rowp(B, r)[j] != PLAN_ZERO) cols[n++] = j;
+  return n;
+}
+
+
+/* Row x times row y, as a new row; -1 (with the reason) beyond the limits. */
+static int rowmul (Builder *B, int x, int y, int line) {
+  int r = newrow(B), *cx = B->cols, *cy = B->cols + B->W, nx, ny, a, b;
+  nx = nonzero(B, x, cx);
+  ny = nonzero(B, y, cy);
+  for (a = 0; a < nx; a++)
+    for (b = 0; b < ny; b++) {
+      int col = monocol(B, cx[a], cy[b], line), c;
+      if (col < 0) return -1;
+      c = cmul(B, rowp(B, x)[cx[a]], rowp(B, y)[cy[b]]);
+      rowp(B, r)[col] = cadd(B, rowp(B, r)[col], c);
+    }
+  return r;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Symbolic execution of one iteration
+** ======================================================= */
+
 
 
 /* The value handle of operand 'x' (a slot or a constant), at this point. */
@@ -389,10 +493,13 @@ static int step_arith (Builder *B, const ir_Op *op) {
       r = rowaddsub(B, torow(B, hb), torow(B, hc), op->aop == IR_SUB);
       break;
     case IR_MUL:
-      if (ishrow(hb) && ishrow(hc))
-        return refuse(B, op->line, "multiplication of two loop-carried values%s", "");
-      r = ishrow(hb) ? rowscale(B, h2row(hb), hc, 0)
-                     : rowscale(B, h2row(hc), hb, 1);
+      if (ishrow(hb) && ishrow(hc)) {
+        r = rowmul(B, h2row(hb), h2row(hc), op->line);
+        if (r < 0) return 0;
+      }
+      else
+        r = ishrow(hb) ? rowscale(B, h2row(hb), hc, 0)
+                       : rowscale(B, h2row(hc), hb, 1);
       break;
     default:
       return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
@@ -403,7 +510,9 @@ static int step_arith (Builder *B, const ir_Op *op) {
   t->x = typeref(B, op->b);
   t->y = typeref(B, op->c);
   t->row = boundrow(B, r);
-  if (op->aop == IR_MUL) t->factor = ishrow(hb) ? hc : hb;
+  if (op->aop == IR_MUL)
+    t->factor = !ishrow(hb) ? hb : !ishrow(hc) ? hc
+                : op->b == op->c ? -1 : PLAN_PRODUCT;
   B->sym[op->a] = row2h(r);
   return 1;
 }
@@ -507,17 +616,90 @@ static void copyconsts (Builder *B) {
 }
 
 
+/* Does state 'from' depend on state 'to' through the updates (or is it)?
+   'seen' is nstate bytes of scratch. */
+static int dependson (Builder *B, const int *update, int from, int to,
+                      unsigned char *seen) {
+  plan_Plan *p = B->p;
+  int *stack = B->cols;  /* each state is pushed once */
+  int top = 0, found = 0;
+  memset(seen, 0, (size_t)p->nstate);
+  stack[top++] = from;
+  seen[from] = 1;
+  while (top > 0 && !found) {
+    int s = stack[--top], j;
+    if (s == to) found = 1;
+    if (update[s] < 0) continue;
+    for (j = 0; j < p->nstate; j++) {
+      int f[PLAN_MAXDEGREE], n, m;
+      if (rowp(B, update[s])[1 + j] == PLAN_ZERO) continue;
+      n = factors(B, j, f);
+      for (m = 0; m < n; m++)
+        if (!seen[f[m]]) { seen[f[m]] = 1; stack[top++] = f[m]; }
+    }
+  }
+  return found;
+}
+
+
+/*
+** Is the body solvable?  A monomial of degree >= 2 in the update of a
+** carried value must not have a factor that depends on that value:
+** otherwise the degree grows with every iteration (r = r * i, x = x * x).
+*/
+static int solvable (Builder *B, const int *update) {
+  plan_Plan *p = B->p;
+  int s, j, ok = 1;
+  unsigned char *seen = (unsigned char *)scratch(B, (size_t)p->nstate + 1, 1);
+  for (s = 0; s < p->nstate && ok; s++) {
+    if (p->state[s].kind != PS_SLOT) continue;
+    for (j = 0; j < p->nstate && ok; j++) {
+      const plan_State *m = &p->state[j];
+      int f;
+      if (m->kind != PS_MONO || rowp(B, update[s])[1 + j] == PLAN_ZERO)
+        continue;
+      for (f = 0; f < m->nfac && ok; f++)
+        if (dependson(B, update, m->fac[f], s, seen))
+          ok = refuse(B, B->monoline[j], "product of loop-carried values "
+                      "whose degree grows with each iteration%s", "");
+    }
+  }
+  return ok;
+}
+
+
+/* The update of every monomial state: the product of its factors'
+   updates (new monomials are appended, and get theirs in turn). */
+static int monoupdates (Builder *B, int *update) {
+  plan_Plan *p = B->p;
+  int s;
+  for (s = 0; s < p->nstate; s++) {
+    const plan_State *st = &p->state[s];
+    int r, f;
+    if (st->kind != PS_MONO) continue;
+    r = update[st->fac[0]];
+    for (f = 1; f < st->nfac; f++) {
+      r = rowmul(B, r, update[st->fac[f]], B->monoline[s]);
+      if (r < 0) return 0;
+    }
+    update[s] = r;
+  }
+  return 1;
+}
+
+
 /* Builds the final update rows, outputs and liveness. */
-static void finish (Builder *B, int *update) {
+static int finish (Builder *B, int *update) {
   const ir_Loop *ir = B->ir;
   plan_Plan *p = B->p;
   int s, i, changed;
-  /* update rows of carried slots (sinks are added below) */
+  for (s = 0; s < B->maxstate; s++) update[s] = -1;
+  /* update rows of carried slots (sinks and monomials are added below) */
   for (s = 0; s < p->nstate; s++) {
     const plan_State *st = &p->state[s];
     if (st->kind == PS_SLOT)
       update[s] = torow(B, B->sym[st->slot]);
-    else {  /* PS_INDEX: counter + step */
+    else if (st->kind == PS_INDEX) {  /* counter + step */
       int r = unitrow(B, s);
       rowp(B, r)[0] = newcoef(B, PC_ATOM, B->stepatom, 0, 0);
       update[s] = r;
@@ -540,6 +722,8 @@ static void finish (Builder *B, int *update) {
       o->state = st;
     }
   }
+  if (B->nmonos > 0 && (!solvable(B, update) || !monoupdates(B, update)))
+    return 0;
   /* liveness: outputs, then closure through the update rows */
   for (i = 0; i < p->nout; i++)
     if (p->out[i].state >= 0) p->state[p->out[i].state].live = 1;
@@ -555,6 +739,44 @@ static void finish (Builder *B, int *update) {
         }
     }
   } while (changed);
+  return 1;
+}
+
+
+/*
+** Which outputs can a float -0.0 reach?  A forward "may be -0.0" analysis of
+** the body, iterated to its fixed point over the iterations: every *, unary
+** op, hoisted op and field read may make one (the guard checks nothing
+** about them when this says no); a + b is -0.0 only if both are, a - b
+** only if a is; entry values are not -0.0 (the guard refuses those that
+** are), the loop variable may be.  IEEE 754, section 6.3.
+*/
+static void mayneg0 (Builder *B) {
+  const ir_Loop *ir = B->ir;
+  int n = ir->nslots, changed, i, s;
+  unsigned char *start = (unsigned char *)zalloc(B->L, 2 * (size_t)n + 2, 1);
+  unsigned char *cur = start + n + 1;
+#define ng(x)	(!ir_isconst(x) && cur[x])
+  if (ir->index >= 0) start[ir->index] = 1;
+  do {
+    memcpy(cur, start, (size_t)n);
+    for (i = 0; i < ir->nops; i++) {
+      const ir_Op *op = &ir->ops[i];
+      unsigned char v = 1;
+      if (op->code == IR_MOVE) v = ng(op->b);
+      else if (op->code == IR_ARITH && op->aop == IR_ADD)
+        v = ng(op->b) && ng(op->c);
+      else if (op->code == IR_ARITH && op->aop == IR_SUB) v = ng(op->b);
+      if (op->code != IR_IF && op->code != IR_LOOP) cur[op->a] = v;
+    }
+    changed = 0;
+    for (s = 0; s < n; s++)
+      if (cur[s] && !start[s]) start[s] = changed = 1;
+  } while (changed);
+#undef ng
+  for (i = 0; i < B->p->nout; i++)
+    B->p->out[i].mayneg0 = cur[B->p->out[i].slot];
+  free(start);
 }
 
 
@@ -633,7 +855,7 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   B.written = (unsigned char *)scratch(&B, (size_t)ir->nslots + 1, 1);
   if (!validate(&B)) goto refused;
   used = countused(ir);
-  B.maxstate = 2 * used + 2;
+  B.maxstate = 2 * used + 2 + PLAN_MAXMONOS;
   B.W = B.maxstate + 1;
   B.maxrows = 2 * ir->nops + B.maxstate + 8;
   B.pool = (int *)scratch(&B, (size_t)B.maxrows * (size_t)B.W, sizeof(int));
@@ -652,6 +874,8 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   B.inputatom = (int *)scratch(&B, (size_t)ir->nslots + 1, sizeof(int));
   B.constatom = (int *)scratch(&B, (size_t)ir->nk + 1, sizeof(int));
   update = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
+  B.monoline = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
+  B.cols = (int *)scratch(&B, 2 * (size_t)B.W, sizeof(int));
   {
     int s;
     for (s = 0; s < ir->nslots; s++) {
@@ -662,7 +886,8 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   B.indexstate = -1;
   B.stepatom = newatom(&B, PA_STEP, 0, 0, 0);
   if (!walk(&B)) goto refused;
-  finish(&B, update);
+  if (!finish(&B, update)) goto refused;
+  mayneg0(&B);
   layout(&B, update);
   copyconsts(&B);
   free_scratch(box);
