@@ -49,6 +49,7 @@ build = {
         "src/core/mat_bound.c",
         "src/core/mat_charpoly.c",
         "src/core/mat_lua.c",
+        "src/core/mat_mod.c",
         "src/core/mat_mpz.c",
         "src/core/mat_u64.c",
         "src/core/module.c",

@@ -23,6 +23,7 @@
 #include "count.h"
 #include "guard.h"
 #include "mat.h"
+#include "mat_mod.h"
 #include "range.h"
 
 #define TWO53		9007199254740992.0
@@ -921,6 +922,181 @@ static int ringz (Guard *g) {
 
 
 /* {======================================================
+** Z/m: loops whose every carried value is reduced modulo one m
+** ======================================================= */
+
+/*
+** log2 of a bound of every value state 's' takes at an iteration start:
+** a carried value is its entry value or a copy of one (before its
+** reductions reach it) or a value reduced modulo m; 'login' is the
+** largest of the entry values and |m|.
+*/
+static double modstatelog (Guard *g, int s, double login) {
+  const plan_State *st = &g->p->state[s];
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  double l;
+  int f;
+  switch (st->kind) {
+    case PS_SLOT: return login;
+    case PS_SINK: return -HUGE_VAL;  /* never read */
+    case PS_INDEX: {  /* |start| + n |step| */
+      double lstep = g->c.itype == VT_INT ? log2dbl((double)g->c.istep)
+                   : g->c.itype == VT_FLT ? log2dbl(g->c.fstep)
+                   : log2mpz(g->c.bstep);
+      l = log2mpz(count_mpz(&g->c, limbs, tmp));
+      return bound_log2_add(logentry(g, s), l + lstep);
+    }
+    default:
+      for (l = 0, f = 0; f < st->nfac; f++) {
+        double lf = modstatelog(g, st->fac[f], login);
+        if (lf == -HUGE_VAL) return -HUGE_VAL;
+        l += lf;
+      }
+      return l;
+  }
+}
+
+
+/* Proves that no integer the body computes wraps and no float loses
+   precision (LuaJIT's a % m, a - floor(a/m) m, is exact below 2^52). */
+static int modbounds (Guard *g, double *alog, double *sb, mpz_srcptr m) {
+  const plan_Plan *p = g->p;
+  int ns = p->nstate, k = ns + 1, i, j;
+  double login = log2mpz(m);
+  coeflogs(g, alog);
+  for (i = 0; i < ns; i++)
+    if (p->state[i].kind == PS_SLOT)
+      login = bound_log2_add(login, logentry(g, i));
+  for (i = 0; i < ns; i++) sb[i] = modstatelog(g, i, login);
+  for (i = 0; i < p->nbrows; i++) {
+    const int *r = &p->brows[(size_t)i * k];
+    unsigned ts = g->brpre[i] | g->brcyc[i];
+    double b;
+    if (!(ts & (bit(VT_INT) | bit(VT_FLT)))) continue;
+    b = logcoef(alog, r[ns]);
+    for (j = 0; j < ns; j++)
+      if (r[j] != PLAN_ZERO && sb[j] != -HUGE_VAL)
+        b = bound_log2_add(b, alog[r[j]] + sb[j]);
+    if (!(b < ((ts & bit(VT_FLT)) ? 51.99 : 62.99)))
+      return fail(g, "values may overflow or lose precision");
+  }
+  return 1;
+}
+
+
+/* Pushes r, in [0, |m|), as the value of a floored reduction modulo m
+   (the sign of m), of type 't'. */
+static void pushmod (lua_State *L, mpz_ptr r, mpz_srcptr m, unsigned char t) {
+  if (mpz_sgn(m) < 0 && mpz_sgn(r) != 0) mpz_add(r, r, m);
+  pushmpz(L, r, t);
+}
+
+
+/* Z/m: computes and pushes the outputs. */
+static int ringmod (Guard *g, double *alog, double *sb) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int k = g->nlive + 1, w = p->nstate + 1, i, j, f;
+  int nz = p->ncoefs + 2 * k * k + 2 * k + 4;
+  Pool *pl;
+  mpz_ptr *cz, m, am, fz, *bz, *vz;
+  mpz_srcptr e, n;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  unsigned okty = CPM_LUA54 ? bit(VT_INT) | bit(VT_BIG)
+                            : bit(VT_FLT) | bit(VT_BIG);
+  if (g->all & ~okty)
+    return fail(g, "a reduction of floats follows fmod's rules");
+  if (count_below(&g->c, (uint64_t)p->nstate + 2)) return 0;
+  pl = pushpool(L, nz);
+  cz = (mpz_ptr *)cpm_newuserdata(L, (size_t)(nz + 1) * sizeof(mpz_ptr));
+  for (i = 0; i < nz; i++) cz[i] = pl->z[i];
+  bz = cz + p->ncoefs;
+  vz = bz + (size_t)k * k;
+  m = vz[k]; am = vz[k + 1]; fz = vz[k + 2];
+  e = tompz(L, g->abase + p->modatom, m);
+  if (e == NULL) return fail(g, "the modulus is not an integer");
+  if (e != m) mpz_set(m, e);
+  if (mpz_sgn(m) == 0) return fail(g, "a reduction modulo 0");
+  mpz_abs(am, m);
+  if (!modbounds(g, alog, sb, am)) return 0;
+  /* coefficients, exactly, then reduced */
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    switch (c->kind) {
+      case PC_ATOM:
+        e = tompz(L, g->abase + c->x, cz[i]);
+        if (e == NULL) return fail(g, "a coefficient is not an integer");
+        if (e != cz[i]) mpz_set(cz[i], e);
+        break;
+      case PC_INT: big_setint(cz[i], (lua_Integer)c->v); break;
+      case PC_ADD: mpz_add(cz[i], cz[c->x], cz[c->y]); break;
+      case PC_SUB: mpz_sub(cz[i], cz[c->x], cz[c->y]); break;
+      case PC_MUL: mpz_mul(cz[i], cz[c->x], cz[c->y]); break;
+      default: mpz_neg(cz[i], cz[c->x]); break;
+    }
+    mpz_fdiv_r(cz[i], cz[i], am);  /* kept small: products stay cheap */
+  }
+  for (i = 0; i < g->nlive; i++) {
+    int s = g->live[i];
+    const int *row = &p->rows[(size_t)s * w];
+    const plan_State *st = &p->state[s];
+    for (j = 0; j < k; j++) {
+      int c = j < g->nlive ? row[g->live[j]] : row[p->nstate];
+      if (c == PLAN_ZERO) mpz_set_ui(bz[i * k + j], 0);
+      else mpz_set(bz[i * k + j], cz[c]);
+    }
+    if (st->kind == PS_SLOT || st->kind == PS_INDEX) {
+      e = entrympz(g, s, fz);
+      if (e == NULL) return fail(g, "a loop value is not an integer");
+      mpz_fdiv_r(vz[i], e, am);
+    }
+    else if (st->kind == PS_MONO) {
+      mpz_set_ui(vz[i], 1);
+      for (f = 0; f < st->nfac; f++) {
+        e = entrympz(g, st->fac[f], fz);
+        if (e == NULL) return fail(g, "a loop value is not an integer");
+        mpz_mul(vz[i], vz[i], e);
+        mpz_fdiv_r(vz[i], vz[i], am);
+      }
+    }
+    else mpz_set_ui(vz[i], 0);
+  }
+  for (j = 0; j < k; j++) mpz_set_ui(bz[g->nlive * k + j], j == g->nlive);
+  mpz_set_ui(vz[g->nlive], 1);
+  n = count_mpz(&g->c, limbs, tmp);
+  if (mpz_sizeinbase(am, 2) < 63) {
+    uint64_t *bu = (uint64_t *)cpm_newuserdata(L, ((size_t)k * k + 2 * (size_t)k)
+                                               * sizeof(uint64_t));
+    uint64_t *vu = bu + (size_t)k * k, *ou = vu + k;
+    for (i = 0; i < k * k; i++) bu[i] = mpz_get_ui(bz[i]);
+    for (i = 0; i < k; i++) vu[i] = mpz_get_ui(vz[i]);
+    if (mat_mod_u64_powapply(k, bu, ou, vu, n, mpz_get_ui(am)) != MAT_OK)
+      return fail(g, "the matrix power failed");
+    for (i = 0; i < k; i++) mpz_set_ui(vz[i], ou[i]);
+  }
+  else {
+    if (2 * (uint64_t)mpz_sizeinbase(am, 2) + BIGMARGIN > g->cfg->maxbits)
+      return fail(g, "the computation would exceed the bignum size limit");
+    if (mat_mod_mpz_powapply(k, (mpz_srcptr *)bz, vz, (mpz_srcptr *)vz, n, am)
+        != MAT_OK)
+      return fail(g, "the matrix power failed");
+  }
+  luaL_checkstack(L, p->nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < p->nout; i++) {
+    const plan_Out *o = &p->out[i];
+    if (o->state >= 0) pushmod(L, vz[g->pos[o->state]], m, g->fin[o->slot]);
+    else lua_pushvalue(L, g->abase + o->atom);
+  }
+  return 1 + p->nout;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
 ** The guard
 ** ======================================================= */
 
@@ -990,6 +1166,11 @@ static int attempt (Guard *g, lua_Integer limit) {
   scratch(g, &w, &alog, &cu, &mat);
   if (!types(g)) return 0;
   livestates(g);
+  if (p->modatom >= 0) {
+    if (g->negzero && negzeroout(g))
+      return fail(g, "a float result could be -0.0");
+    return ringmod(g, alog, w);
+  }
   if (g->all == bit(VT_INT))
     return ringu64(g, cu, mat);
   if (!bounds(g, alog, w)) {

@@ -23,6 +23,13 @@
 ** loop is refused.  In Z, Z/2^64 and every ring the guard uses, a
 ** monomial row carries exactly the product of its factors' values, since
 ** reduction is a ring homomorphism.
+**
+** '%' by an atom m keeps its operand's row and marks the slot reduced:
+** when every carried value (and every output) is reduced modulo the same
+** m at the end of the body, or is a copy of such a value, the rows hold
+** over Z/m (reduction is a ring homomorphism again) and the guard
+** computes B^n v mod m.  A carried value that is not reduced while
+** others are mixes rings: refused.
 */
 #include <limits.h>
 #include <stdio.h>
@@ -33,6 +40,9 @@
 
 
 #define UNSET		INT_MIN		/* a slot not yet read or written */
+#define RED_ENTRY	(-1)	/* reduction marks: not written yet */
+#define RED_NONE	0	/* a value not reduced */
+#define RED_MOD		1	/* the result of '%' by the loop's m */
 #define ishrow(h)	((h) < 0 && (h) != UNSET)
 #define h2row(h)	(-1 - (h))
 #define row2h(r)	(-1 - (r))
@@ -41,7 +51,7 @@
 /* The userdata that owns a plan and every array of it. */
 typedef struct Box {
   plan_Plan p;
-  void *scratch[12];	/* the builder's arrays, freed with the box */
+  void *scratch[16];	/* the builder's arrays, freed with the box */
 } Box;
 
 
@@ -68,6 +78,9 @@ typedef struct Builder {
   int nmonos;		/* PS_MONO states so far */
   int *monoline;	/* state -> line of the op that made the monomial */
   int *cols;		/* 2 W ints: the nonzero columns of two rows */
+  int *red;		/* slot -> RED_* (or 2 + s: the entry value of
+			   state s), as last written; RED_ENTRY unwritten */
+  int modatom;		/* the atom every '%' reduces by, or -1 */
 } Builder;
 
 
@@ -461,8 +474,17 @@ static int boundrow (Builder *B, int r) {
 }
 
 
+/* The reduction mark of operand 'x' at this point. */
+static int redof (Builder *B, ir_Arg x) {
+  if (ir_isconst(x)) return RED_NONE;
+  if (B->red[x] != RED_ENTRY) return B->red[x];
+  return B->stateof[x] >= 0 ? 2 + B->stateof[x] : RED_NONE;
+}
+
+
 static int step_move (Builder *B, const ir_Op *op) {
   int h = readarg(B, op->b);
+  B->red[op->a] = ishrow(h) ? redof(B, op->b) : RED_NONE;
   if (ishrow(h)) {
     plan_Type *t = newtype(B, PT_MOVE, op->a);
     t->x = op->b;  /* a slot: constants are atoms */
@@ -478,6 +500,7 @@ static int step_arith (Builder *B, const ir_Op *op) {
   int hb = readarg(B, op->b), hc = readarg(B, op->c);
   int r;
   plan_Type *t;
+  B->red[op->a] = RED_NONE;
   if (!ishrow(hb) && !ishrow(hc)) {  /* hoisted */
     int a = newatom(B, op->code == IR_INDEX ? PA_INDEX : PA_ARITH,
                     op->aop, hb, hc);
@@ -501,6 +524,15 @@ static int step_arith (Builder *B, const ir_Op *op) {
         r = ishrow(hb) ? rowscale(B, h2row(hb), hc, 0)
                        : rowscale(B, h2row(hc), hb, 1);
       break;
+    case IR_MOD:  /* row % atom: the same row, in Z/m */
+      if (ishrow(hc))
+        return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
+                      ir_aopname(op->aop));
+      if (B->modatom >= 0 && B->modatom != hc)
+        return refuse(B, op->line, "reductions modulo different values%s", "");
+      B->modatom = hc;
+      r = h2row(hb);
+      break;
     default:
       return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
                     ir_aopname(op->aop));
@@ -514,6 +546,7 @@ static int step_arith (Builder *B, const ir_Op *op) {
     t->factor = !ishrow(hb) ? hb : !ishrow(hc) ? hc
                 : op->b == op->c ? -1 : PLAN_PRODUCT;
   B->sym[op->a] = row2h(r);
+  B->red[op->a] = op->aop == IR_MOD ? RED_MOD : RED_NONE;
   return 1;
 }
 
@@ -522,6 +555,7 @@ static int step_unary (Builder *B, const ir_Op *op) {
   int h = readarg(B, op->b);
   int r;
   plan_Type *t;
+  B->red[op->a] = RED_NONE;
   if (!ishrow(h)) {
     int a = newatom(B, PA_ARITH, op->aop, h, h);
     newtype(B, PT_ATOM, op->a)->x = a;
@@ -688,6 +722,39 @@ static int monoupdates (Builder *B, int *update) {
 }
 
 
+/*
+** Modular loops: is every carried value reduced at the end of the body,
+** or a copy of the entry value of one that is (so reduced from the
+** second iteration on: the guard needs more iterations than states)?
+** The largest set of such states, by elimination to a fixed point.
+*/
+static int allreduced (Builder *B) {
+  plan_Plan *p = B->p;
+  unsigned char *ok = (unsigned char *)scratch(B, (size_t)p->nstate + 1, 1);
+  int s, i, changed;
+  for (s = 0; s < p->nstate; s++) ok[s] = 1;
+  do {
+    changed = 0;
+    for (s = 0; s < p->nstate; s++) {
+      int f;
+      if (p->state[s].kind != PS_SLOT || !ok[s]) continue;
+      f = redof(B, p->state[s].slot);
+      if (!(f == RED_MOD || (f >= 2 && ok[f - 2]))) ok[s] = 0, changed = 1;
+    }
+  } while (changed);
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_SLOT && !ok[s]) break;
+  for (i = 0; s == p->nstate && i < p->nout; i++) {
+    int f = redof(B, p->out[i].slot);
+    if (p->out[i].atom >= 0 || !(f == RED_MOD || (f >= 2 && ok[f - 2]))) break;
+  }
+  if (s < p->nstate || i < p->nout)
+    return refuse(B, B->ir->line, "a value of the loop is not reduced modulo "
+                  "the same value as the others (a mix of rings)%s", "");
+  return 1;
+}
+
+
 /* Builds the final update rows, outputs and liveness. */
 static int finish (Builder *B, int *update) {
   const ir_Loop *ir = B->ir;
@@ -724,6 +791,8 @@ static int finish (Builder *B, int *update) {
   }
   if (B->nmonos > 0 && (!solvable(B, update) || !monoupdates(B, update)))
     return 0;
+  if (B->modatom >= 0 && !allreduced(B)) return 0;
+  p->modatom = B->modatom;
   /* liveness: outputs, then closure through the update rows */
   for (i = 0; i < p->nout; i++)
     if (p->out[i].state >= 0) p->state[p->out[i].state].live = 1;
@@ -876,10 +945,14 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   update = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
   B.monoline = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
   B.cols = (int *)scratch(&B, 2 * (size_t)B.W, sizeof(int));
+  B.red = (int *)scratch(&B, (size_t)ir->nslots + 1, sizeof(int));
+  B.modatom = -1;
+  p->modatom = -1;
   {
     int s;
     for (s = 0; s < ir->nslots; s++) {
       B.sym[s] = UNSET; B.stateof[s] = -1; B.inputatom[s] = -1;
+      B.red[s] = RED_ENTRY;
     }
     for (s = 0; s < ir->nk; s++) B.constatom[s] = -1;
   }
