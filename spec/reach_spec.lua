@@ -1,7 +1,8 @@
 -- Loops beyond affine bodies, through every front end available on this
 -- VM: polynomial terms (products of loop-carried values in a "solvable"
--- body) -- computed, never run, when long; the optimized function returns
--- exactly what the original returns on random bodies and inputs.
+-- body) and modular rings (every carried value reduced modulo one m) --
+-- computed, never run, when long; the optimized function returns exactly
+-- what the original returns on random bodies and inputs.
 local cpm = require "cpm"
 local reachgen = require "reachgen"
 local agree = require("agree").agree
@@ -161,6 +162,132 @@ for _, frontend in ipairs(frontends) do
         end
       end
       assert(noptim > nfun * 0.8, ("only %d of %d functions optimized"):format(noptim, nfun))
+    end)
+  end)
+end
+
+for _, frontend in ipairs(frontends) do
+  local function optimize(f, o)
+    local oo = { frontend = frontend }
+    for k, v in pairs(o or {}) do oo[k] = v end
+    return cpm.optimize(f, oo)
+  end
+  local function explain(f) return cpm.explain(f, { frontend = frontend }) end
+  local function compile(src, ...)
+    return assert((loadstring or load)(src))(...)
+  end
+
+  describe("modular rings, " .. frontend .. " front end", function()
+    local fib = compile [[
+      return function(n, m)
+        local a, b = 0, 1
+        for _ = 1, n do a, b = b, (a + b) % m end
+        return a
+      end]]
+
+    it("computes Fibonacci modulo 10^9+7 at n = 10^18", function()
+      local g = optimize(fib, { strict = true })
+      assert.matches("loop optimized", explain(fib))
+      -- F(10^18) mod (10^9+7), by the doubling formulas in bignums
+      local function fibmod(n, m)
+        local a, b = big(0), big(1)  -- F(k), F(k+1) for k = the bits so far
+        for bit = 63, 0, -1 do
+          local c = a * (b * 2 - a) % m
+          local d = (a * a + b * b) % m
+          if cpm.cmp((n >> bit) & 1, 0) ~= 0 then a, b = d, (c + d) % m else a, b = c, d end
+        end
+        return a
+      end
+      if LUA54 then
+        local want = fibmod(big(10)^18, 1000000007)
+        assert.are.equal(want:tointeger(), g(10^18 // 1, 1000000007))
+        assert.are.equal(want:tointeger() - 1000000007 + (want:sign() == 0 and 1000000007 or 0),
+          g(10^18 // 1, -1000000007))
+      end
+      assert.is_true(cpm.eq(fibmod(big(10)^18, big(1000000007)), g(LUA54 and 10^18 // 1 or 1e18, big(1000000007))))
+      agree(fib, optimize(fib), { 1000, 1000000007.0 }, "a float modulus")
+    end)
+
+    it("follows Lua's floored '%', m = 0, floats and wrapping products", function()
+      local f = compile [[
+        return function(n, m, x, a, b)
+          for _ = 1, n do x = (a * x + b) % m end
+          return x
+        end]]
+      local g = optimize(f)
+      local cases = {
+        { 1000, 1000000007, 5, 3, 7 }, { 1000, -2147483648, 5, 3, 7 },
+        { 1000, -7, 10^6, -3, 7 }, { 1000, 97, -10^6, 3, -7 },
+        { 1000, 4611686018427387847, 5, 3, 7 },   -- a * x wraps: as written
+        { 1000, 3037000493, 5, 3037000000, 7 },    -- at the edge of 2^63
+        { 1000, 0, 5, 3, 7 }, { 1000, big(10)^30 + 57, 5, 3, 7 },
+        { 1000, big(-97), big(10)^40, 3, 7 }, { 1000, 1000000007.0, 5.0, 3.0, 7.0 },
+        { 1000, 7.5, 5.0, 3.0, 7.0 }, { 1000, 2^53 + 2.0, 5.0, 3.0, 7.0 },
+      }
+      for _, c in ipairs(cases) do
+        local args = { n = 5 }
+        for i = 1, 5 do args[i] = LUA54 and c[i] or (type(c[i]) == "number" and c[i] + 0.0 or c[i]) end
+        agree(f, g, args, "x = (a*x + b) % " .. tostring(c[2]))
+      end
+      local h = compile [[
+        return function(n, m, r)
+          for _ = 1, n do r = r * 3 % m end
+          return r
+        end]]
+      local gh = optimize(h, { strict = true })
+      if LUA54 then
+        assert.are.equal(math.ult(0, 1) and h(200, 1000003, -5), gh(200, 1000003, -5))
+      end
+      assert.is_true(cpm.eq(big(3):pow(100000) % big(1000003) * 2 % big(1000003),
+        gh(100000, big(1000003), big(2))))
+    end)
+
+    it("refuses a mix of rings and growing degrees, with the reason", function()
+      local f = compile [[
+        return function(n, m, s, x)
+          for i = 1, n do x = (x + i) % m; s = s + x end
+          return s, x
+        end]]
+      assert.matches("not reduced modulo the same value as the others %(a mix of rings%)", explain(f))
+      agree(f, optimize(f), { 300, 97, 0, 5 }, "mix of rings")
+      local g = compile [[
+        return function(n, m, p, x)
+          for i = 1, n do x = (x + i) % m; p = (p * 2) % (m + 1) end
+          return p, x
+        end]]
+      assert.matches("reductions modulo different values", explain(g))
+      local h = compile [[
+        return function(n, m, x)
+          for i = 1, n do x = x * x % m end
+          return x
+        end]]
+      assert.matches("degree grows", explain(h))
+      agree(h, optimize(h), { 300, 1000003, 5 }, "squaring modulo m")
+    end)
+
+    it("agrees with the original on random modular bodies and inputs", function()
+      local seed = os.time()
+      local gen = reachgen.new { seed = seed, lua54 = LUA54 }
+      local kinds = LUA54 and { "int", "float", "big", "mixed" } or { "float", "big", "mixed" }
+      local nfun, noptim = 0, 0
+      for case = 1, 250 do
+        local src, nv = gen:modfunc()
+        local f = compile(src)
+        local g, g2 = optimize(f), optimize(f, { iters_limit = 2 })
+        nfun = nfun + 1
+        if explain(f):find("loop optimized", 1, true) then noptim = noptim + 1 end
+        for _ = 1, 6 do
+          local kind = kinds[math.random(#kinds)]
+          local args = gen:modargs(kind, nv)
+          local shown = {}
+          for i = 1, args.n do shown[i] = tostring(args[i]) end
+          local where = ("seed %d case %d (%s)\n%s\nargs: %s"):format(seed, case, kind, src,
+            table.concat(shown, ", "))
+          agree(f, g, args, where)
+          agree(f, g2, args, where .. "\n(iters_limit = 2)")
+        end
+      end
+      assert(noptim > nfun * 0.6, ("only %d of %d functions optimized"):format(noptim, nfun))
     end)
   end)
 end

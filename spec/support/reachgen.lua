@@ -4,7 +4,10 @@
 --         linearly in itself plus a polynomial in the loop variable and the
 --         variables below it; now and then a body whose degree grows
 --         (r = r * i), which must run as written.
---   mod:  recurrences reduced modulo one invariant m (added with part 2).
+--   mod:  recurrences whose carried values are reduced modulo one
+--         invariant m (a parameter); now and then one that mixes rings
+--         (s = s + x with x reduced and s not) or squares (x = x * x % m),
+--         which must run as written.
 -- Every function is `function(n, k1, k2, k3, v1..vk)`: the loop runs i from
 -- k3 to k3 + n - 1 (k3 near 3.04e9 puts i * i at the edge of the integer
 -- range), k1 and k2 are invariant parameters.  The source uses only syntax
@@ -74,6 +77,83 @@ function Gen:polyfunc()
   src[#src + 1] = ("  return %s"):format(table.concat(vars, ", "))
   src[#src + 1] = "end"
   return table.concat(src, "\n"), nv
+end
+
+-- A random modular loop function `function(n, m, k1, v1..vk)`; returns
+-- its source and its number of carried variables.
+function Gen:modfunc()
+  local nv = math.random(1, 3)
+  local vars = {}
+  for j = 1, nv do vars[j] = "v" .. j end
+  local body = {}
+  local r = math.random(100)
+  local function affine(j)  -- over every variable, i, k1, constants
+    local t = {}
+    for _ = 1, math.random(1, 3) do
+      local v = pick(vars)
+      t[#t + 1] = pick { v, v, "2 * " .. v, "k1 * " .. v, "-" .. v, "i", "3", "k1" }
+    end
+    if j > 1 and math.random(4) == 1 then  -- a product of a lower variable
+      t[#t + 1] = ("%s * %s"):format(vars[math.random(j - 1)], pick { "i", vars[1] })
+    end
+    return table.concat(t, " + ")
+  end
+  if r <= 20 and nv >= 2 then  -- simultaneous: a, b = b, (a + b) % m
+    local lhs, rhs = {}, {}
+    for j = 1, nv do
+      lhs[j] = vars[j]
+      rhs[j] = j < nv and vars[j + 1] or ("(%s) %% m"):format(affine(1))
+    end
+    body[1] = ("%s = %s"):format(table.concat(lhs, ", "), table.concat(rhs, ", "))
+  else
+    for j = 1, nv do
+      if math.random(100) <= 20 and j == 1 then
+        body[#body + 1] = ("local t = %s %% m"):format(affine(j))
+        body[#body + 1] = ("%s = (t * %s + 1) %% m"):format(vars[j], pick { "3", "k1", "i" })
+      else
+        body[#body + 1] = ("%s = (%s) %% m"):format(vars[j], affine(j))
+      end
+    end
+  end
+  r = math.random(100)
+  if r <= 8 then body[#body + 1] = "v1 = v1 * v1 % m"  -- degree grows
+  elseif r <= 14 and nv >= 2 then body[#body + 1] = ("%s = %s + v1"):format(vars[nv], vars[nv]) end
+  local src = {
+    ("return function(n, m, k1, %s)"):format(table.concat(vars, ", ")),
+    "  for i = 1, n do",
+  }
+  for _, b in ipairs(body) do src[#src + 1] = "    " .. b end
+  src[#src + 1] = "  end"
+  src[#src + 1] = ("  return %s"):format(table.concat(vars, ", "))
+  src[#src + 1] = "end"
+  return table.concat(src, "\n"), nv
+end
+
+-- A modulus of kind "int", "float", "big" or "mixed".
+function Gen:modulus(kind)
+  if kind == "mixed" then
+    kind = pick(self.lua54 and { "int", "big", "float" } or { "big", "float" })
+  end
+  if kind == "float" then
+    return pick { 1000000007.0, 97.0, -7.0, 2.0, 0.0, 1.0, 2^40 + 15, 2^52 + 1, 3.5 }
+  elseif kind == "big" then
+    return pick { cpm.big(1000000007), cpm.big(10)^20 + 39, -(cpm.big(2)^70 + 25), cpm.big(0) }
+  end
+  return pick { 1000000007, 97, -7, 2, 1, 0, -2147483648, 3037000493,
+                4611686018427387847, math.mininteger, math.maxinteger }
+end
+
+-- Arguments of a modular function: n, m, k1, v1..vn.
+function Gen:modargs(kind, nv)
+  local args = { math.random(0, 200), self:modulus(kind), nil }
+  local num = self.lua54 and kind ~= "float" and function(x) return x end
+              or function(x) return x + 0.0 end
+  args[3] = num(pick { 1, 2, -3, 12345 })
+  for j = 1, nv do
+    args[3 + j] = math.random(3) == 1 and self:value(kind) or num(math.random(-50, 50))
+  end
+  args.n = 3 + nv
+  return args
 end
 
 -- A value of kind "int", "float", "big" or "mixed".

@@ -43,6 +43,7 @@
 #define RED_ENTRY	(-1)	/* reduction marks: not written yet */
 #define RED_NONE	0	/* a value not reduced */
 #define RED_MOD		1	/* the result of '%' by the loop's m */
+#define redatom(a)	(-2 - (a))	/* a hoisted '%' by atom a */
 #define ishrow(h)	((h) < 0 && (h) != UNSET)
 #define h2row(h)	(-1 - (h))
 #define row2h(r)	(-1 - (r))
@@ -484,7 +485,7 @@ static int redof (Builder *B, ir_Arg x) {
 
 static int step_move (Builder *B, const ir_Op *op) {
   int h = readarg(B, op->b);
-  B->red[op->a] = ishrow(h) ? redof(B, op->b) : RED_NONE;
+  B->red[op->a] = redof(B, op->b);
   if (ishrow(h)) {
     plan_Type *t = newtype(B, PT_MOVE, op->a);
     t->x = op->b;  /* a slot: constants are atoms */
@@ -506,6 +507,7 @@ static int step_arith (Builder *B, const ir_Op *op) {
                     op->aop, hb, hc);
     newtype(B, PT_ATOM, op->a)->x = a;
     B->sym[op->a] = a;
+    if (op->code == IR_ARITH && op->aop == IR_MOD) B->red[op->a] = redatom(hc);
     return 1;
   }
   if (op->code == IR_INDEX)
@@ -739,14 +741,16 @@ static int allreduced (Builder *B) {
       int f;
       if (p->state[s].kind != PS_SLOT || !ok[s]) continue;
       f = redof(B, p->state[s].slot);
-      if (!(f == RED_MOD || (f >= 2 && ok[f - 2]))) ok[s] = 0, changed = 1;
+      if (!(f == RED_MOD || f == redatom(B->modatom) || (f >= 2 && ok[f - 2])))
+        ok[s] = 0, changed = 1;
     }
   } while (changed);
   for (s = 0; s < p->nstate; s++)
     if (p->state[s].kind == PS_SLOT && !ok[s]) break;
   for (i = 0; s == p->nstate && i < p->nout; i++) {
     int f = redof(B, p->out[i].slot);
-    if (p->out[i].atom >= 0 || !(f == RED_MOD || (f >= 2 && ok[f - 2]))) break;
+    if (p->out[i].atom >= 0) continue;  /* an invariant: pushed as it is */
+    if (!(f == RED_MOD || (f >= 2 && ok[f - 2]))) break;
   }
   if (s < p->nstate || i < p->nout)
     return refuse(B, B->ir->line, "a value of the loop is not reduced modulo "
