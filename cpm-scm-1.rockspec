@@ -51,6 +51,7 @@ build = {
         "src/core/mat_lua.c",
         "src/core/mat_mod.c",
         "src/core/mat_mpz.c",
+        "src/core/mat_unipot.c",
         "src/core/mat_u64.c",
         "src/core/module.c",
         "src/lua54/optimize54.c",

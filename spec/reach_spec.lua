@@ -140,7 +140,7 @@ for _, frontend in ipairs(frontends) do
     end)
 
     it("agrees with the original on random polynomial bodies and inputs", function()
-      local seed = os.time()
+      local seed = tonumber(os.getenv("CPM_SEED")) or os.time()
       local gen = reachgen.new { seed = seed, lua54 = LUA54 }
       local kinds = LUA54 and { "int", "float", "big", "mixed" } or { "float", "big", "mixed" }
       local nfun, noptim = 0, 0
@@ -194,7 +194,7 @@ for _, frontend in ipairs(frontends) do
         for bit = 63, 0, -1 do
           local c = a * (b * 2 - a) % m
           local d = (a * a + b * b) % m
-          if cpm.cmp((n >> bit) & 1, 0) ~= 0 then a, b = d, (c + d) % m else a, b = c, d end
+          if n:shr(bit):band(1):sign() ~= 0 then a, b = d, (c + d) % m else a, b = c, d end
         end
         return a
       end
@@ -266,7 +266,7 @@ for _, frontend in ipairs(frontends) do
     end)
 
     it("agrees with the original on random modular bodies and inputs", function()
-      local seed = os.time()
+      local seed = tonumber(os.getenv("CPM_SEED")) or os.time()
       local gen = reachgen.new { seed = seed, lua54 = LUA54 }
       local kinds = LUA54 and { "int", "float", "big", "mixed" } or { "float", "big", "mixed" }
       local nfun, noptim = 0, 0

@@ -24,6 +24,7 @@
 #include "guard.h"
 #include "mat.h"
 #include "mat_mod.h"
+#include "mat_unipot.h"
 #include "range.h"
 
 #define TWO53		9007199254740992.0
@@ -737,7 +738,10 @@ static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
   }
   for (j = 0; j < k; j++) mat[g->nlive * k + j] = (j == g->nlive);
   v[g->nlive] = 1;
-  if (mat_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp)) != MAT_OK)
+  if (p->nmonos > 0 &&  /* polynomial terms: most often I + N */
+      mat_u64_unipot_apply(k, mat, out, v, count_mpz(&g->c, limbs, tmp)) == MAT_OK)
+    ;
+  else if (mat_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp)) != MAT_OK)
     return fail(g, "the matrix is too large");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
@@ -926,61 +930,62 @@ static int ringz (Guard *g) {
 ** ======================================================= */
 
 /*
-** log2 of a bound of every value state 's' takes at an iteration start:
-** a carried value is its entry value or a copy of one (before its
-** reductions reach it) or a value reduced modulo m; 'login' is the
-** largest of the entry values and |m|.
+** Proves that no integer the body computes wraps and no float loses
+** precision (LuaJIT's a % m, a - floor(a/m) m, is exact below 2^52).  The
+** rows are exact only modulo m, so magnitudes are propagated through the
+** body's ops instead: at an iteration start a carried value is its entry
+** value, a copy of another's, or a value reduced modulo m (so below the
+** largest of those and |m|), the loop variable stays within |start| +
+** n |step|, and every '%' result is below |m|.
 */
-static double modstatelog (Guard *g, int s, double login) {
-  const plan_State *st = &g->p->state[s];
+static int modbounds (Guard *g, double lm) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  double lb[IR_MAXSLOTS + 1];
+  double login = lm, lstep, lb2;
   mp_limb_t limbs[4];
   mpz_t tmp;
-  double l;
-  int f;
-  switch (st->kind) {
-    case PS_SLOT: return login;
-    case PS_SINK: return -HUGE_VAL;  /* never read */
-    case PS_INDEX: {  /* |start| + n |step| */
-      double lstep = g->c.itype == VT_INT ? log2dbl((double)g->c.istep)
-                   : g->c.itype == VT_FLT ? log2dbl(g->c.fstep)
-                   : log2mpz(g->c.bstep);
-      l = log2mpz(count_mpz(&g->c, limbs, tmp));
-      return bound_log2_add(logentry(g, s), l + lstep);
-    }
-    default:
-      for (l = 0, f = 0; f < st->nfac; f++) {
-        double lf = modstatelog(g, st->fac[f], login);
-        if (lf == -HUGE_VAL) return -HUGE_VAL;
-        l += lf;
-      }
-      return l;
+  int i, s;
+#define refb(r)	((r) >= 0 ? lb[r] : log2abs(L, g->abase - 1 - (r)))
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_SLOT)
+      login = bound_log2_add(login, logentry(g, s));
+  for (s = 0; s < p->nslots; s++)
+    lb[s] = p->slot_in[s] >= 0 ? log2abs(L, g->ibase + p->slot_in[s]) : -HUGE_VAL;
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_SLOT) lb[p->state[s].slot] = login;
+  if (p->index >= 0) {
+    lstep = g->c.itype == VT_INT ? log2dbl((double)g->c.istep)
+          : g->c.itype == VT_FLT ? log2dbl(g->c.fstep) : log2mpz(g->c.bstep);
+    lb[p->index] = g->c.itype == VT_INT ? log2dbl((double)g->c.istart)
+                 : g->c.itype == VT_FLT ? log2dbl(g->c.fstart) : log2mpz(g->c.bstart);
+    lb[p->index] = bound_log2_add(lb[p->index],
+                                  log2mpz(count_mpz(&g->c, limbs, tmp)) + lstep);
   }
-}
-
-
-/* Proves that no integer the body computes wraps and no float loses
-   precision (LuaJIT's a % m, a - floor(a/m) m, is exact below 2^52). */
-static int modbounds (Guard *g, double *alog, double *sb, mpz_srcptr m) {
-  const plan_Plan *p = g->p;
-  int ns = p->nstate, k = ns + 1, i, j;
-  double login = log2mpz(m);
-  coeflogs(g, alog);
-  for (i = 0; i < ns; i++)
-    if (p->state[i].kind == PS_SLOT)
-      login = bound_log2_add(login, logentry(g, i));
-  for (i = 0; i < ns; i++) sb[i] = modstatelog(g, i, login);
-  for (i = 0; i < p->nbrows; i++) {
-    const int *r = &p->brows[(size_t)i * k];
-    unsigned ts = g->brpre[i] | g->brcyc[i];
-    double b;
-    if (!(ts & (bit(VT_INT) | bit(VT_FLT)))) continue;
-    b = logcoef(alog, r[ns]);
-    for (j = 0; j < ns; j++)
-      if (r[j] != PLAN_ZERO && sb[j] != -HUGE_VAL)
-        b = bound_log2_add(b, alog[r[j]] + sb[j]);
-    if (!(b < ((ts & bit(VT_FLT)) ? 51.99 : 62.99)))
+  for (i = 0; i < p->ntypes; i++) {
+    const plan_Type *t = &p->types[i];
+    unsigned ts;
+    switch (t->kind) {
+      case PT_ATOM: lb[t->a] = log2abs(L, g->abase + t->x); continue;
+      case PT_MOVE: lb[t->a] = lb[t->x]; continue;
+      case PT_UNM: lb2 = lb[t->x]; break;
+      default:
+        switch (t->aop) {
+          case IR_ADD: case IR_SUB: lb2 = bound_log2_add(refb(t->x), refb(t->y)); break;
+          case IR_MUL:
+            lb2 = (refb(t->x) == -HUGE_VAL || refb(t->y) == -HUGE_VAL)
+                      ? -HUGE_VAL : refb(t->x) + refb(t->y);
+            break;
+          default: lb2 = lm; break;  /* IR_MOD: reduced */
+        }
+    }
+    lb[t->a] = lb2;
+    ts = g->brpre[t->row] | g->brcyc[t->row];
+    if ((ts & (bit(VT_INT) | bit(VT_FLT))) &&
+        !(lb2 < ((ts & bit(VT_FLT)) ? 51.99 : 62.99)))
       return fail(g, "values may overflow or lose precision");
   }
+#undef refb
   return 1;
 }
 
@@ -993,8 +998,89 @@ static void pushmod (lua_State *L, mpz_ptr r, mpz_srcptr m, unsigned char t) {
 }
 
 
+/* x mod mu in [0, mu), x a two's complement int64. */
+static uint64_t redu64 (uint64_t x, uint64_t mu) {
+  int64_t r = (int64_t)x % (int64_t)mu;
+  return (uint64_t)(r < 0 ? r + (int64_t)mu : r);
+}
+
+
+static uint64_t mulmodu (uint64_t a, uint64_t b, uint64_t mu) {
+  return (uint64_t)(((unsigned __int128)a * b) % mu);
+}
+
+
+/*
+** Z/m for |m| < 2^63 when no value is a bignum: the whole computation in
+** 64-bit words (the common case, and the fast one).  Returns -1 when a
+** value is not a Lua number (the caller takes the mpz path).
+*/
+static int ringmod64 (Guard *g, uint64_t mu, int mneg, uint64_t *cu,
+                      uint64_t *mat) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int k = g->nlive + 1, w = p->nstate + 1, i, j, f;
+  uint64_t *v = mat + (size_t)k * k, *out = v + k, u;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    switch (c->kind) {
+      case PC_ATOM:
+        if (!tou64(L, g->abase + c->x, &u)) return -1;
+        cu[i] = redu64(u, mu);
+        break;
+      case PC_INT: cu[i] = redu64((uint64_t)c->v, mu); break;
+      case PC_ADD: cu[i] = (cu[c->x] + cu[c->y]) % mu; break;
+      case PC_SUB: cu[i] = (cu[c->x] + mu - cu[c->y]) % mu; break;
+      case PC_MUL: cu[i] = mulmodu(cu[c->x], cu[c->y], mu); break;
+      default: cu[i] = cu[c->x] ? mu - cu[c->x] : 0; break;
+    }
+  }
+  for (i = 0; i < g->nlive; i++) {
+    int s = g->live[i];
+    const int *row = &p->rows[(size_t)s * w];
+    const plan_State *st = &p->state[s];
+    for (j = 0; j < k; j++) {
+      int c = j < g->nlive ? row[g->live[j]] : row[p->nstate];
+      mat[i * k + j] = c == PLAN_ZERO ? 0 : cu[c];
+    }
+    if (st->kind == PS_SLOT || st->kind == PS_INDEX) {
+      if (!entryu64(g, s, &u)) return -1;
+      v[i] = redu64(u, mu);
+    }
+    else if (st->kind == PS_MONO) {
+      v[i] = 1 % mu;
+      for (f = 0; f < st->nfac; f++) {
+        if (!entryu64(g, st->fac[f], &u)) return -1;
+        v[i] = mulmodu(v[i], redu64(u, mu), mu);
+      }
+    }
+    else v[i] = 0;
+  }
+  v[g->nlive] = 1 % mu;
+  if (mat_mod_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp), mu)
+      != MAT_OK)
+    return fail(g, "the matrix power failed");
+  luaL_checkstack(L, p->nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < p->nout; i++) {
+    const plan_Out *o = &p->out[i];
+    if (o->state >= 0) {
+      uint64_t r = out[g->pos[o->state]];
+      int64_t x = (int64_t)r;
+      if (mneg && r != 0) x = (int64_t)(r - mu);  /* the sign of m */
+      if (g->fin[o->slot] == VT_BIG) big_setint(big_push(L), (lua_Integer)x);
+      else pushu64(L, (uint64_t)x, g->fin[o->slot]);
+    }
+    else lua_pushvalue(L, g->abase + o->atom);
+  }
+  return 1 + p->nout;
+}
+
+
 /* Z/m: computes and pushes the outputs. */
-static int ringmod (Guard *g, double *alog, double *sb) {
+static int ringmod (Guard *g, uint64_t *cu, uint64_t *mat) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
   int k = g->nlive + 1, w = p->nstate + 1, i, j, f;
@@ -1006,9 +1092,18 @@ static int ringmod (Guard *g, double *alog, double *sb) {
   mpz_t tmp;
   unsigned okty = CPM_LUA54 ? bit(VT_INT) | bit(VT_BIG)
                             : bit(VT_FLT) | bit(VT_BIG);
+  uint64_t mu;
   if (g->all & ~okty)
     return fail(g, "a reduction of floats follows fmod's rules");
   if (count_below(&g->c, (uint64_t)p->nstate + 2)) return 0;
+  if (!(g->all & bit(VT_BIG)) && tou64(L, g->abase + p->modatom, &mu) &&
+      mu != 0 && mu != ((uint64_t)1 << 63)) {  /* |m| < 2^63 */
+    int mneg = (int64_t)mu < 0, res;
+    if (mneg) mu = 0 - mu;
+    if (!modbounds(g, log2((double)mu))) return 0;
+    res = ringmod64(g, mu, mneg, cu, mat);
+    if (res >= 0) return res;
+  }
   pl = pushpool(L, nz);
   cz = (mpz_ptr *)cpm_newuserdata(L, (size_t)(nz + 1) * sizeof(mpz_ptr));
   for (i = 0; i < nz; i++) cz[i] = pl->z[i];
@@ -1020,7 +1115,7 @@ static int ringmod (Guard *g, double *alog, double *sb) {
   if (e != m) mpz_set(m, e);
   if (mpz_sgn(m) == 0) return fail(g, "a reduction modulo 0");
   mpz_abs(am, m);
-  if (!modbounds(g, alog, sb, am)) return 0;
+  if (!modbounds(g, log2mpz(am))) return 0;
   /* coefficients, exactly, then reduced */
   for (i = 0; i < p->ncoefs; i++) {
     const plan_Coef *c = &p->coefs[i];
@@ -1169,7 +1264,7 @@ static int attempt (Guard *g, lua_Integer limit) {
   if (p->modatom >= 0) {
     if (g->negzero && negzeroout(g))
       return fail(g, "a float result could be -0.0");
-    return ringmod(g, alog, w);
+    return ringmod(g, cu, mat);
   }
   if (g->all == bit(VT_INT))
     return ringu64(g, cu, mat);

@@ -24,6 +24,10 @@ typedef struct Mod {
   uint64_t m;
   uint64_t minv;	/* -1/m mod 2^64 (odd m) */
   int mont;		/* entries are kept in Montgomery form, x 2^64 mod m */
+  uint64_t r2;		/* 2^128 mod m (odd m) */
+  int lazy;		/* k m < 2^64: sums of k products reduced once */
+  int ncol;		/* k, or k - 1 when B's constant column is zero
+			   (it then stays zero in every power: skipped) */
 } Mod;
 
 
@@ -48,9 +52,9 @@ static uint64_t addmod (const Mod *md, uint64_t a, uint64_t b) {
 }
 
 
-/* x into the representation md uses. */
+/* x into the representation md uses: x 2^64 = REDC(x (2^128 mod m)). */
 static uint64_t tomod (const Mod *md, uint64_t x) {
-  return md->mont ? (uint64_t)(((u128)x << 64) % md->m) : x;
+  return md->mont ? redc(md, (u128)x * md->r2) : x;
 }
 
 
@@ -59,17 +63,36 @@ static uint64_t frommod (const Mod *md, uint64_t x) {
 }
 
 
-/* c = a b for the first k - 1 rows (the last row is implicit). */
+/* A sum of products, reduced once: REDC (odd m) or a remainder. */
+static uint64_t reduce (const Mod *md, u128 acc) {
+  if (md->mont) return redc(md, acc);
+  return (uint64_t)(acc % md->m);
+}
+
+
+/*
+** c = a b for the first k - 1 rows; the last row of b is implicit,
+** (0 .. 0 one) with 'one' the representation of 1.  With md->lazy every
+** entry is one sum of k products reduced once (k m^2 < m 2^64 for REDC,
+** < 2^128 for a remainder); otherwise each product is reduced.
+*/
 static void mulmat (const Mod *md, int k, const uint64_t *a,
-                    const uint64_t *b, uint64_t *c) {
+                    const uint64_t *b, uint64_t *c, uint64_t one) {
   int i, j, l;
   for (i = 0; i < k - 1; i++)
-    for (j = 0; j < k; j++) {
-      uint64_t s = (j == k - 1) ? a[i * k + k - 1] : 0;  /* a[i][k-1] * 1 */
-      for (l = 0; l < k - 1; l++)
-        if (a[i * k + l] != 0 && b[l * k + j] != 0)
-          s = addmod(md, s, mulmod(md, a[i * k + l], b[l * k + j]));
-      c[i * k + j] = s;
+    for (j = 0; j < md->ncol; j++) {
+      if (md->lazy) {
+        u128 acc = (j == k - 1) ? (u128)a[i * k + k - 1] * one : 0;
+        for (l = 0; l < k - 1; l++) acc += (u128)a[i * k + l] * b[l * k + j];
+        c[i * k + j] = reduce(md, acc);
+      }
+      else {
+        uint64_t s = (j == k - 1) ? a[i * k + k - 1] : 0;  /* times one */
+        for (l = 0; l < k - 1; l++)
+          if (a[i * k + l] != 0 && b[l * k + j] != 0)
+            s = addmod(md, s, mulmod(md, a[i * k + l], b[l * k + j]));
+        c[i * k + j] = s;
+      }
     }
 }
 
@@ -79,11 +102,18 @@ static void mulvec (const Mod *md, int k, const uint64_t *a,
                     const uint64_t *v, uint64_t *w) {
   int i, l;
   for (i = 0; i < k - 1; i++) {
-    uint64_t s = 0;
-    for (l = 0; l < k; l++)
-      if (a[i * k + l] != 0 && v[l] != 0)
-        s = addmod(md, s, mulmod(md, a[i * k + l], v[l]));
-    w[i] = s;
+    if (md->lazy) {
+      u128 acc = 0;
+      for (l = 0; l < md->ncol; l++) acc += (u128)a[i * k + l] * v[l];
+      w[i] = reduce(md, acc);
+    }
+    else {
+      uint64_t s = 0;
+      for (l = 0; l < k; l++)
+        if (a[i * k + l] != 0 && v[l] != 0)
+          s = addmod(md, s, mulmod(md, a[i * k + l], v[l]));
+      w[i] = s;
+    }
   }
   w[k - 1] = v[k - 1];
 }
@@ -103,16 +133,23 @@ int mat_mod_u64_powapply (int k, const uint64_t *B, uint64_t *v_out,
     for (i = 0; i < k; i++) v_out[i] = 0;
     return MAT_OK;
   }
-  p = (uint64_t *)malloc((2 * kk + 2 * (size_t)k) * sizeof(uint64_t));
+  p = (uint64_t *)calloc(2 * kk + 2 * (size_t)k, sizeof(uint64_t));
   if (p == NULL) return MAT_ENOMEM;
   q = p + kk; v = q + kk; w = v + k;
   md.m = m;
   md.mont = (int)(m & 1);
   md.minv = 0;
+  md.r2 = 0;
+  md.lazy = m < UINT64_MAX / (uint64_t)k;
+  md.ncol = k - 1;
+  for (i = 0; i < k - 1; i++)
+    if (B[i * k + k - 1] % m != 0) md.ncol = k;
   if (md.mont) {  /* Newton's iteration for 1/m mod 2^64, then negated */
     uint64_t inv = m;
     for (i = 0; i < 6; i++) inv *= 2 - m * inv;
     md.minv = 0 - inv;
+    md.r2 = (uint64_t)((((u128)1) << 64) % m);		/* 2^64 mod m */
+    md.r2 = (uint64_t)(((u128)md.r2 * md.r2) % m);	/* 2^128 mod m */
   }
   for (i = 0; i < (int)kk; i++) p[i] = tomod(&md, B[i]);
   for (i = 0; i < k; i++) v[i] = tomod(&md, v_in[i]);
@@ -123,7 +160,7 @@ int mat_mod_u64_powapply (int k, const uint64_t *B, uint64_t *v_out,
       t = v; v = w; w = t;
     }
     if (bit + 1 < nb) {
-      mulmat(&md, k, p, p, q);
+      mulmat(&md, k, p, p, q, v[k - 1]);
       t = p; p = q; q = t;
     }
   }

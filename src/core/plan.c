@@ -796,6 +796,7 @@ static int finish (Builder *B, int *update) {
   if (B->nmonos > 0 && (!solvable(B, update) || !monoupdates(B, update)))
     return 0;
   if (B->modatom >= 0 && !allreduced(B)) return 0;
+  p->nmonos = B->nmonos;
   p->modatom = B->modatom;
   /* liveness: outputs, then closure through the update rows */
   for (i = 0; i < p->nout; i++)

@@ -135,6 +135,7 @@ typedef struct plan_Plan {
   int nout;
   plan_Out *out;
   int *slot_in;		/* slot -> its input number, or -1 */
+  int nmonos;		/* PS_MONO states among them */
   int modatom;		/* the atom m when every carried value is reduced
 			   modulo m (the rows are then over Z/m), or -1 */
   int nk;
