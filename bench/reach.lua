@@ -10,16 +10,16 @@ local clock = os.clock
 local function compile(src) return assert((loadstring or load)(src))() end
 
 local cases = {
-  { name = "`s = s + i*i`", n = LUA54 and 10^15 // 1 or 200000, args = { 0 },
+  { name = "`s = s + i*i`", n = LUA54 and math.floor(10^15) or 200000, args = { 0 },
     src = [[return function(n, s) for i = 1, n do s = s + i * i end return s end]] },
-  { name = "Fibonacci mod 10^9+7", n = LUA54 and 10^18 // 1 or 2^53 - 1, args = { 1000000007 },
+  { name = "Fibonacci mod 10^9+7", n = LUA54 and math.floor(10^18) or 2^52, args = { 1000000007 },
     src = [[return function(n, m) local a, b = 0, 1
       for _ = 1, n do a, b = b, (a + b) % m end return a end]] },
-  { name = "3-term recurrence mod 2^30-35", n = LUA54 and 10^18 // 1 or 2^53 - 1,
+  { name = "3-term recurrence mod 2^30-35", n = LUA54 and math.floor(10^18) or 2^52,
     args = { 1073741789 },
     src = [[return function(n, m) local a, b, c = 1, 2, 3
       for _ = 1, n do a, b, c = b, c, (5*a + 3*b + 7*c) % m end return c end]] },
-  { name = "`x = (a*x + b) % m` (LCG, m = 2^31-1)", n = LUA54 and 10^18 // 1 or 2^53 - 1,
+  { name = "`x = (a*x + b) % m` (LCG, m = 2^31-1)", n = LUA54 and math.floor(10^18) or 2^52,
     args = { 2147483647, 48271, 12345 },
     src = [[return function(n, m, a, x) for _ = 1, n do x = (a * x + 11) % m end return x end]] },
 }
