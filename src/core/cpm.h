@@ -87,5 +87,7 @@ void bc_open (lua_State *L, int mod, int cfg);
 void mat_open (lua_State *L, int mod, int cfg);
 void plan_open (lua_State *L, int mod, int cfg);
 void opt54_open (lua_State *L, int mod, int cfg);
+void jitbc_open (lua_State *L, int mod, int cfg);
+void optjit_open (lua_State *L, int mod, int cfg);
 
 #endif
