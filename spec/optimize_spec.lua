@@ -1,5 +1,5 @@
 -- cpm.optimize and cpm.explain through every front end available on this
--- VM: Lua 5.4 bytecode rewriting, and the source front end where it is
+-- VM: bytecode rewriting (Lua 5.4 or LuaJIT), and the source front end where it is
 -- installed.  The optimized function must return exactly what the
 -- original returns: values, math.type, side effects, errors.
 local cpm = require "cpm"
@@ -8,7 +8,7 @@ local loopgen = require "loopgen"
 local LUA54 = not jit
 
 local frontends = {}
-if LUA54 then frontends[#frontends + 1] = "bytecode" end
+frontends[#frontends + 1] = "bytecode"  -- Lua 5.4 or LuaJIT bytecode, the default
 if pcall(require, "cpm.source") then frontends[#frontends + 1] = "source" end
 
 local agree = require("agree").agree

@@ -40,9 +40,6 @@ local function options(fname, opts)
   if frontend ~= nil and frontend ~= "bytecode" and frontend ~= "source" then
     error(("bad argument #2 to '%s' (frontend must be \"bytecode\" or \"source\")"):format(fname), 4)
   end
-  if frontend == "bytecode" and not LUA54 then
-    error(("bad argument #2 to '%s' (the bytecode front end needs Lua 5.4)"):format(fname), 4)
-  end
   return limit, strict or false, frontend
 end
 
@@ -57,8 +54,12 @@ local function run(fname, f, opts, text)
       fname, f == nil and "no value" or type(f)), 3)
   end
   local limit, strict, frontend = options(fname, opts)
-  if LUA54 and frontend ~= "source" then
-    return core._optimize54(f, limit, strict)
+  if frontend ~= "source" then
+    if LUA54 then return core._optimize54(f, limit, strict) end
+    -- LuaJIT: its bytecode front end; a dump it does not recognize (the
+    -- whole function refused, with a reason) goes to the source front end
+    local g, rep = core._optimizejit(f, limit, strict)
+    if not rep.reason or frontend == "bytecode" then return g, rep end
   end
   if not source_frontend and not source_missing then
     local ok, mod = pcall(require, "cpm.source")

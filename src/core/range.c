@@ -17,7 +17,6 @@
 
 
 /* Registry key of the iterator closure on LuaJIT (no light functions). */
-#define RANGE_NEXT	"cpm.range.next"
 
 /* 'for' argument names, as in Lua's error messages. */
 static const char *const range_what[] = {"initial value", "limit", "step"};
