@@ -151,3 +151,113 @@ describe("the LuaJIT dump editor", function()
     end
   end)
 end)
+
+describe("the LuaJIT bytecode front end", function()
+  local cpm = require "cpm"
+  local tmpfile = require("files").tmpfile
+  local agree = require("agree").agree
+
+  local function fibsum(n, a, b)
+    local s = 0
+    for _ = 1, n do a, b = b, a + b; s = s + a end
+    return a, b, s
+  end
+
+  it("optimizes =name chunks, which have no text", function()
+    local f = loadstring("return function(n)\n  local s = 0\n  for i = 1, n do s = s + i end\n"
+      .. "  return s\nend", "=name")()
+    local g = cpm.optimize(f)
+    assert.are_not.equal(f, g)
+    assert.are.equal("name:3: loop optimized", cpm.explain(f))
+    assert.are.equal(f(1000), g(1000))
+    assert.are.equal(5e13 + 5e6, g(1e7))
+  end)
+
+  it("optimizes functions loaded from stripped bytecode, and its own dumps", function()
+    local f = loadstring(string.dump(fibsum, true))
+    local g = cpm.optimize(f)
+    assert.are_not.equal(f, g)
+    for _, n in ipairs { 0, 1, 2, 50, 383, 384, 1000 } do agree(f, g, { n, 0, 1 }, "n = " .. n) end
+    -- a dump of an optimized function loads: its hook upvalue is nil
+    -- then, and its loops run as written
+    for _, strip in ipairs { false, true } do
+      local h = loadstring(string.dump(g, strip))
+      for _, n in ipairs { 0, 5, 1000 } do agree(f, h, { n, 0, 1 }, "dumped, n = " .. n) end
+      assert.matches("loop optimized", cpm.explain(h))
+    end
+  end)
+
+  it("optimizes a function whose other loop already ran hot (JIT-patched)", function()
+    local f = loadstring([[
+      return function(n, m)
+        local s, t = 0, 1
+        for i = 1, n do s = s + i end
+        for _ = 1, m do t = t + s end
+        return s, t
+      end]], "=hot")()
+    for _ = 1, 200 do f(1000, 0) end  -- the first loop is traced: FORL -> JFORL
+    local g = cpm.optimize(f)
+    assert.are.equal("hot:3: loop optimized\nhot:4: loop optimized", cpm.explain(f))
+    for _, a in ipairs { { 1000, 5 }, { 10, 1000 }, { 0, 0 }, { 3e6, 2e6 } } do
+      agree(f, g, a, table.concat(a, ", "))
+    end
+  end)
+
+  it("optimizes the functions of a file without a trailing return", function()
+    local path = tmpfile("function jitbc_spec_sum(n)\n  local s = 0\n"
+      .. "  for i = 1, n do s = s + 2 * i end\n  return s\nend\n")
+    local chunk = assert(cpm.loadfile(path))
+    os.remove(path)
+    chunk()
+    local g = jitbc_spec_sum
+    jitbc_spec_sum = nil
+    assert.matches(":3: loop optimized$", cpm.explain(g))
+    assert.are.equal(2 * 5050, g(100))
+    assert.are.equal(1e14 + 1e7, g(1e7))
+  end)
+
+  it("reads globals through the function's environment, also after setfenv", function()
+    local f = loadstring("return function(n) local s = 0 for i = 1, n do s = s + K * i end return s end")()
+    setfenv(f, { K = 3 })
+    local g = cpm.optimize(f)
+    assert.are_not.equal(f, g)
+    assert.are.equal(3 * 500500, g(1000))
+    setfenv(g, { K = 5 })
+    assert.are.equal(5 * 500500, g(1000))
+    setfenv(g, setmetatable({}, { __index = function() return 7 end }))  -- through a metamethod:
+    assert.are.equal(7 * 500500, g(1000))                            -- the loop as written
+    setfenv(g, {})
+    assert.has_error(function() g(1000) end)
+  end)
+
+  it("writes upvalues that the original function shares", function()
+    local total = 0
+    local function acc(n) for i = 1, n do total = total + i end return total end
+    local g = cpm.optimize(acc)
+    assert.are.equal(500500, g(1000))
+    assert.are.equal(500500, total)
+    assert.are.equal(500500 + 210, acc(20))
+  end)
+
+  it("calls no C function below iters_limit, and one guard at or above it", function()
+    local g = cpm.optimize(fibsum, { iters_limit = 100 })
+    local ncalls
+    local function count(n)
+      ncalls = 0
+      debug.sethook(function()
+        if debug.getinfo(2, "S").what == "C" then ncalls = ncalls + 1 end
+      end, "c")
+      g(n, 0, 1)
+      debug.sethook()
+      return ncalls - 1  -- debug.sethook itself
+    end
+    for _, n in ipairs { 0, 1, 2, 50, 98 } do assert.are.equal(0, count(n), "n = " .. n) end
+    for _, n in ipairs { 100, 101, 1000 } do assert.are.equal(1, count(n), "n = " .. n) end
+    -- not numbers: the loop raises its own error, on its line
+    local e1 = select(2, pcall(fibsum, "x", 0, 1))
+    local e2 = select(2, pcall(g, "x", 0, 1))
+    assert.are.equal(e1, e2)
+    assert.are.equal(fibsum("10", 0, 1), g("10", 0, 1))  -- strings: converted as the loop does
+    assert.are.equal(fibsum("200", 0, 1), g("200", 0, 1))
+  end)
+end)
