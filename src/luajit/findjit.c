@@ -173,6 +173,11 @@ static int lower (Lower *lw, int first, int end) {
     int o = jitbc_op(ins), a = jitbc_a(ins), b = jitbc_b(ins), cc = jitbc_c(ins);
     int d = jitbc_d(ins), line = lineof(lw, i), r;
     ir_Arg k;
+    /* a D naming a slot must be one (the dump is LuaJIT's own, but a slot
+       beyond the frame would index outside every slot array) */
+    if ((o == JITBC_MOV || o == JITBC_UNM || o == JITBC_USETV || o == JITBC_KNIL) &&
+        d >= JITBC_MAXSLOTS)
+      goto bad;
     switch (o) {
       case JITBC_MOV: move(lw, a, d, line); break;
       case JITBC_UNM: {
