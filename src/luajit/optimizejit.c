@@ -5,8 +5,11 @@
 **   lua_dump(f) (LuaJIT's writer undoes the JIT's patches) -> jitbc_read ->
 **   for every prototype: findjit (loops, IR) -> plan_make -> rewritejit
 **   (count checks and guard calls) -> jitbc_write -> luaL_loadbuffer ->
-**   lua_upvaluejoin with f's upvalues, the hook table in the upvalue that
-**   the rewrite added, and f's environment.
+**   debug.upvaluejoin with f's upvalues, the hook table in the upvalue that
+**   the rewrite added, and f's environment.  (debug.upvaluejoin, LuaJIT's
+**   extension of Lua 5.1's debug library, rather than lua_upvaluejoin,
+**   which Lua 5.1's headers do not declare: the module builds and loads
+**   against them, as `luarocks --lua-version 5.1` does.)
 **
 ** Internal entry point: cpm.core._optimizejit(f, iters_limit, strict)
 **   -> g, report     report = { { line =, optimized =, reason = }, ... }
@@ -25,7 +28,7 @@
 #if CPM_LUAJIT
 
 /* Stack slots of the driver (fixed positions, see lopt). */
-enum { F = 1, LIMIT, STRICT, REPORT = 4, WHERE, HOOKS, DUMP, ARENA };
+enum { F = 1, LIMIT, STRICT, REPORT = 4, WHERE, HOOKS, JOIN, DUMP, ARENA };
 
 
 typedef struct Opt {
@@ -186,7 +189,14 @@ static void loadnew (Opt *o) {
     lua_error(L);  /* a bug of ours: never hide it */
   lua_remove(L, -2);
   for (nup = 0; lua_getupvalue(L, F, nup + 1) != NULL; nup++) lua_pop(L, 1);
-  for (i = 1; i <= nup; i++) lua_upvaluejoin(L, -1, i, F, i);
+  for (i = 1; i <= nup; i++) {
+    lua_pushvalue(L, JOIN);
+    lua_pushvalue(L, -2);
+    lua_pushinteger(L, i);
+    lua_pushvalue(L, F);
+    lua_pushinteger(L, i);
+    lua_call(L, 4, 0);
+  }
   lua_pushcfunction(L, callerenv);
   lua_rawseti(L, HOOKS, REWRITEJIT_ENVFN);
   lua_getfield(L, LUA_REGISTRYINDEX, RANGE_NEXT);
@@ -230,6 +240,15 @@ static int lopt (lua_State *L) {
   lua_pushstring(L, ar.short_src);  /* WHERE */
   o.where = lua_tostring(L, WHERE);
   lua_newtable(L);  /* HOOKS */
+  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");  /* JOIN */
+  if (lua_istable(L, -1)) lua_getfield(L, -1, "debug");
+  if (lua_istable(L, -1)) lua_getfield(L, -1, "upvaluejoin");
+  lua_replace(L, JOIN);
+  lua_settop(L, JOIN);
+  if (lua_type(L, JOIN) != LUA_TFUNCTION) {
+    lua_pushliteral(L, "cpm: debug.upvaluejoin is not available");
+    return giveup(L, o.strict);
+  }
   lua_pushcfunction(L, dumpfunction);
   lua_pushvalue(L, F);
   if (lua_pcall(L, 1, 1, 0) != 0) return giveup(L, o.strict);  /* DUMP */
