@@ -103,17 +103,23 @@ enum { JITBC_KTAB_NIL, JITBC_KTAB_FALSE, JITBC_KTAB_TRUE, JITBC_KTAB_INT,
 ** cdata a cdata constant, jump a jump offset.
 */
 #define JITBC_OPDEF(_) \
+  /* comparisons, each followed by the JMP it takes: ISLT when A < D, ISGE \
+     when not A < D, ISLE when A <= D, ISGT when not A <= D (NaN: ISGE \
+     and ISGT jump); ISEQ*, ISNE* by equality with a var or constant */ \
   _(ISLT, var, ___, var) _(ISGE, var, ___, var) \
   _(ISLE, var, ___, var) _(ISGT, var, ___, var) \
   _(ISEQV, var, ___, var) _(ISNEV, var, ___, var) \
   _(ISEQS, var, ___, str) _(ISNES, var, ___, str) \
   _(ISEQN, var, ___, num) _(ISNEN, var, ___, num) \
   _(ISEQP, var, ___, pri) _(ISNEP, var, ___, pri) \
+  /* tests of D (ISTC/ISFC copy D to A), and type checks that raise */ \
   _(ISTC, dst, ___, var) _(ISFC, dst, ___, var) \
   _(IST, ___, ___, var) _(ISF, ___, ___, var) \
   _(ISTYPE, var, ___, lit) _(ISNUM, var, ___, lit) \
+  /* A := op D */ \
   _(MOV, dst, ___, var) _(NOT, dst, ___, var) \
   _(UNM, dst, ___, var) _(LEN, dst, ___, var) \
+  /* A := B op K[C] (VN), K[C] op B (NV), B op C (VV) */ \
   _(ADDVN, dst, var, num) _(SUBVN, dst, var, num) _(MULVN, dst, var, num) \
   _(DIVVN, dst, var, num) _(MODVN, dst, var, num) \
   _(ADDNV, dst, var, num) _(SUBNV, dst, var, num) _(MULNV, dst, var, num) \
@@ -121,24 +127,32 @@ enum { JITBC_KTAB_NIL, JITBC_KTAB_FALSE, JITBC_KTAB_TRUE, JITBC_KTAB_INT,
   _(ADDVV, dst, var, var) _(SUBVV, dst, var, var) _(MULVV, dst, var, var) \
   _(DIVVV, dst, var, var) _(MODVV, dst, var, var) \
   _(POW, dst, var, var) _(CAT, dst, rbase, rbase) \
+  /* A := a constant; KNIL: A .. D := nil */ \
   _(KSTR, dst, ___, str) _(KCDATA, dst, ___, cdata) \
   _(KSHORT, dst, ___, lits) _(KNUM, dst, ___, num) \
   _(KPRI, dst, ___, pri) _(KNIL, base, ___, base) \
+  /* upvalues; UCLO closes them from A up and jumps; FNEW makes a closure */ \
   _(UGET, dst, ___, uv) _(USETV, uv, ___, var) _(USETS, uv, ___, str) \
   _(USETN, uv, ___, num) _(USETP, uv, ___, pri) _(UCLO, rbase, ___, jump) \
   _(FNEW, dst, ___, func) \
+  /* tables: new, globals (GGET/GSET: the function's environment), fields */ \
   _(TNEW, dst, ___, lit) _(TDUP, dst, ___, tab) \
   _(GGET, dst, ___, str) _(GSET, var, ___, str) \
   _(TGETV, dst, var, var) _(TGETS, dst, var, str) _(TGETB, dst, var, lit) \
   _(TGETR, dst, var, var) \
   _(TSETV, var, var, var) _(TSETS, var, var, str) _(TSETB, var, var, lit) \
   _(TSETM, base, ___, num) _(TSETR, var, var, var) \
+  /* calls: function in A, arguments from A+1 (A+2 with FR2), B-1 results, \
+     C-1 arguments; ITERC/ITERN call A-3 with A-2, A-1 */ \
   _(CALLM, base, lit, lit) _(CALL, base, lit, lit) \
   _(CALLMT, base, ___, lit) _(CALLT, base, ___, lit) \
   _(ITERC, base, lit, lit) _(ITERN, base, lit, lit) \
   _(VARG, base, lit, lit) _(ISNEXT, base, ___, jump) \
+  /* returns of D-1 values from A */ \
   _(RETM, base, ___, lit) _(RET, rbase, ___, lit) \
   _(RET0, rbase, ___, lit) _(RET1, rbase, ___, lit) \
+  /* loops (I = interpreter, J = JIT variants, only in running code) and \
+     jumps */ \
   _(FORI, base, ___, jump) _(JFORI, base, ___, jump) \
   _(FORL, base, ___, jump) _(IFORL, base, ___, jump) _(JFORL, base, ___, lit) \
   _(ITERL, base, ___, jump) _(IITERL, base, ___, jump) \
@@ -146,6 +160,7 @@ enum { JITBC_KTAB_NIL, JITBC_KTAB_FALSE, JITBC_KTAB_TRUE, JITBC_KTAB_INT,
   _(LOOP, rbase, ___, jump) _(ILOOP, rbase, ___, jump) \
   _(JLOOP, rbase, ___, lit) \
   _(JMP, rbase, ___, jump) \
+  /* function headers (never in a dump) */ \
   _(FUNCF, rbase, ___, ___) _(IFUNCF, rbase, ___, ___) \
   _(JFUNCF, rbase, ___, lit) _(FUNCV, rbase, ___, ___) \
   _(IFUNCV, rbase, ___, ___) _(JFUNCV, rbase, ___, lit) \

@@ -50,6 +50,29 @@ static void addword (Buf *b, uint32_t w, int size) {
 }
 
 
+/* The GC constants of 'p' (a child is its type alone: the prototypes
+   written before it are its data). */
+static void kgc (const jitbc_Proto *p, Buf *b) {
+  int i;
+  for (i = 0; i < p->nkgc; i++) {
+    const jitbc_Kgc *k = &p->kgc[i];
+    adduleb(b, k->type == JITBC_KGC_STR ? JITBC_KGC_STR + k->data.len : k->type);
+    if (k->type != JITBC_KGC_CHILD) addstr(b, k->data);
+  }
+}
+
+
+/* The number constants of 'p': 33-bit ULEB128s, bit 0 telling a double. */
+static void knum (const jitbc_Proto *p, Buf *b) {
+  int i;
+  for (i = 0; i < p->nkn; i++) {
+    const jitbc_Knum *k = &p->kn[i];
+    adduleb(b, (uint64_t)k->lo << 1 | (uint64_t)k->isnum);
+    if (k->isnum) adduleb(b, k->hi);
+  }
+}
+
+
 /* The debug info of 'p'. */
 static void debuginfo (const jitbc_Proto *p, Buf *b) {
   int w = p->numline < 256 ? 1 : p->numline < 65536 ? 2 : 4, i;
@@ -99,16 +122,8 @@ static void proto (jitbc_Chunk *c, const jitbc_Proto *p, Buf *out) {
   }
   for (i = 0; i < p->ncode; i++) addword(&b, p->code[i], 4);
   for (i = 0; i < p->nuv; i++) addword(&b, p->uv[i], 2);
-  for (i = 0; i < p->nkgc; i++) {
-    const jitbc_Kgc *k = &p->kgc[i];
-    adduleb(&b, k->type == JITBC_KGC_STR ? JITBC_KGC_STR + k->data.len : k->type);
-    if (k->type != JITBC_KGC_CHILD) addstr(&b, k->data);
-  }
-  for (i = 0; i < p->nkn; i++) {
-    const jitbc_Knum *k = &p->kn[i];
-    adduleb(&b, (uint64_t)k->lo << 1 | (uint64_t)k->isnum);
-    if (k->isnum) adduleb(&b, k->hi);
-  }
+  kgc(p, &b);
+  knum(p, &b);
   addmem(&b, d.b, (size_t)d.nb);
   adduleb(out, (uint64_t)b.nb);
   addmem(out, b.b, (size_t)b.nb);
