@@ -11,6 +11,7 @@ BUILD      ?= build
 CC         ?= cc
 
 WARN   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+         -Werror=implicit-function-declaration \
          -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla
 OPT   ?= -O2 -g
 CFLAGS_ALL = $(OPT) -fPIC -fvisibility=hidden $(WARN) -D_POSIX_C_SOURCE=200809L $(CFLAGS)

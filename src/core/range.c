@@ -24,7 +24,7 @@ static const char *const range_what[] = {"initial value", "limit", "step"};
 
 
 range_State *range_test (lua_State *L, int idx) {
-  return (range_State *)luaL_testudata(L, idx, RANGE_MT);
+  return (range_State *)cpm_testudata(L, idx, RANGE_MT);
 }
 
 
