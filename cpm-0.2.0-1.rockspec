@@ -34,6 +34,7 @@ build = {
   type = "builtin",
   modules = {
     ["cpm"] = "lua/cpm/init.lua",
+    ["cpm.auto"] = "lua/cpm/auto.lua",
     ["cpm.source"] = "lua/cpm/source/init.lua",
     ["cpm.source.ast"] = "lua/cpm/source/ast.lua",
     ["cpm.source.emit"] = "lua/cpm/source/emit.lua",
@@ -73,4 +74,15 @@ build = {
       incdirs = { "src/core", "src/lua54", "$(GMP_INCDIR)" },
     },
   },
+  -- a Lua script: luarocks installs a wrapper that runs it on the VM the
+  -- rock is built for
+  install = {
+    bin = { cpm = "bin/cpm" },
+  },
+}
+-- `luarocks test`: builds the checkout for the VM luarocks is set up for
+-- and runs the specs with busted on it (tools/luarocks-test.lua)
+test = {
+  type = "command",
+  script = "tools/luarocks-test.lua",
 }

@@ -137,7 +137,7 @@ function M.load(chunk, chunkname, mode, ...)
       parts[#parts + 1] = r[2]
     end
     if pending then
-      local reader, i = chunk, 0
+      local rest, i = chunk, 0
       chunk = function()
         i = i + 1
         if parts[i] then return parts[i] end
@@ -145,7 +145,7 @@ function M.load(chunk, chunkname, mode, ...)
           if not pending[1] then error(pending[2], 0) end
           return pending[2]
         end
-        return reader()
+        return rest()
       end
     else
       chunk = table_concat(parts)
