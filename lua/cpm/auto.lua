@@ -265,8 +265,15 @@ function M.main(argv, progname, setarg)
       G.arg = a
     end
     local f, err
-    if script == nil or script == "-" then f, err = G.loadfile(nil)
-    else f, err = G.loadfile(script) end
+    if script == nil or script == "-" then
+      -- (read here, so that the text goes to cpm; a first line starting
+      -- with '#' is skipped, its newline kept, as luaL_loadfile does)
+      local text = io.stdin:read("*a") or ""
+      if text:sub(1, 1) == "#" then text = text:gsub("^[^\n]*", "", 1) end
+      f, err = G.load(text, "=stdin")
+    else
+      f, err = G.loadfile(script)
+    end
     if not f then
       report(progname, err)
       status = false
@@ -279,47 +286,55 @@ function M.main(argv, progname, setarg)
 end
 
 
--- Loaded by the interpreter's `-l`: no Lua function called us.
+-- Loaded by the interpreter's `-l`: no Lua function called this chunk
+-- (level 1 is this function, 2 the chunk, then require and the
+-- interpreter's C main).
 local function from_interpreter()
-  for level = 2, 4 do
+  for level = 3, 5 do
     local info = getinfo(level, "S")
-    if not info then return level > 2 end
+    if not info then return level > 3 end
     if info.what ~= "C" then return false end
   end
   return false
 end
 
--- The command line after our own -l (options, script, arguments) from
--- the global arg; nil when it cannot be found.
+-- The command line after our own -l (options, script, arguments), read
+-- from the global arg (the script at 0 when there is one, the interpreter
+-- and options before it; Lua 5.4 with no script puts them from 0 up), and
+-- the interpreter's name; nil when our -l is not there.
 local function rest_of_command_line(arg)
   local first = 0
   while arg[first - 1] ~= nil do first = first - 1 end
+  local cl = {}
+  for k = first, #arg do cl[#cl + 1] = arg[k] end
   local after
-  for k = first, -1 do
-    local a = arg[k]
-    if a == "-lcpm.auto" or a:match("^%-l[^=]*=cpm%.auto$") then after = k + 1
-    elseif (a == "-l") and arg[k + 1] and arg[k + 1]:match("^[^=]*=?cpm%.auto$") then after = k + 2 end
+  for k = 1, #cl do
+    local a = cl[k]
+    if a:match("^%-l[^=]*=?cpm%.auto$") and a ~= "-l" then after = k + 1
+    elseif a == "-l" and cl[k + 1] and cl[k + 1]:match("^[^=]*=?cpm%.auto$") then after = k + 2 end
   end
   if not after then return nil end
   local argv = {}
-  for k = after, -1 do argv[#argv + 1] = arg[k] end
-  local hasscript = arg[0] ~= nil and first < 0
-  if hasscript then
-    if argv[#argv] ~= "--" then argv[#argv + 1] = "--" end
-    argv[#argv + 1] = arg[0]
-    for k = 1, #arg do argv[#argv + 1] = arg[k] end
+  for k = after, #cl do argv[#argv + 1] = cl[k] end
+  return argv, cl[1]
+end
+
+-- Does the command line run anything (a script, stdin, an -e)?
+local function runs_something(argv)
+  local i = 1
+  while argv[i] ~= nil do
+    local a = argv[i]
+    if a == "--" then return argv[i + 1] ~= nil end
+    if a:sub(1, 1) ~= "-" or a == "-" or a:sub(1, 2) == "-e" then return true end
+    if a == "-l" then i = i + 1 end
+    i = i + 1
   end
-  return argv, arg[first], hasscript
+  return false
 end
 
 if from_interpreter() and type(rawget(G, "arg")) == "table" then
-  local argv, progname, hasscript = rest_of_command_line(G.arg)
-  local runs = false
-  for _, a in ipairs(argv or {}) do
-    if a == "--" then break end
-    if a:sub(1, 2) == "-e" then runs = true end
-  end
-  if argv and (hasscript or runs) then
+  local argv, progname = rest_of_command_line(G.arg)
+  if argv and runs_something(argv) then
     package.loaded["cpm.auto"] = M
     local arg = G.arg
     local status = M.main(argv, progname, function() G.arg = arg end)
