@@ -3,49 +3,11 @@
 -- the specs run on; their output is compared with a plain run of the same
 -- script.  Loops of 10^12 iterations (minutes as written, under `timeout`)
 -- show which chunks were optimized: every way a chunk can be loaded has one.
-local files = require "files"
+local sub = require "subprocess"
 
-local VM = os.getenv("CPM_VM") or (rawget(_G, "jit") and "luajit" or "lua5.4")
+local VM, quote, project, remove, run = sub.VM, sub.quote, sub.project, sub.remove, sub.run
 local LUAJIT = rawget(_G, "jit") ~= nil
-
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
--- a directory of the given files (name -> text), for one test
-local function project(tree)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir " .. quote(dir)))
-  for name, text in pairs(tree) do
-    local h = assert(io.open(dir .. "/" .. name, "wb"))
-    h:write(text)
-    h:close()
-  end
-  return dir
-end
-
-local function remove(dir) os.execute("rm -rf " .. quote(dir)) end
-
-local CWD = os.getenv("PWD") or "."
-
--- run(dir, cmdline [, stdin]) -> stdout, stderr, exit code: the command
--- line (after the VM) run in dir with this process's paths (cpm's own and
--- the build), and the project's modules found from dir
-local function run(dir, cmdline, stdin)
-  local out, err = os.tmpname(), os.tmpname()
-  local function abs(p)
-    return (p:gsub("[^;]+", function(e) return e:sub(1, 1) == "/" and e or CWD .. "/" .. e end))
-  end
-  local cmd = ("cd %s && LUA_PATH=%s LUA_CPATH=%s timeout 60 %s %s >%s 2>%s"):format(
-    quote(dir), quote("./?.lua;" .. abs(package.path)), quote(abs(package.cpath)), VM, cmdline,
-    quote(out), quote(err))
-  if stdin then cmd = "printf '%s' " .. quote(stdin) .. " | (" .. cmd .. ")" end
-  local ok, _, code = os.execute(cmd)
-  if type(ok) == "number" then code = ok / 256 end  -- (Lua 5.1's os.execute)
-  local o, e = files.read(out), files.read(err)
-  os.remove(out)
-  os.remove(err)
-  return o, e, code
-end
+local CWD = sub.CWD
 
 local CPM = quote(CWD .. "/bin/cpm")
 
