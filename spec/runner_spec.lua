@@ -139,6 +139,26 @@ return
     assert.are.equal("1000000000000\t0\t" .. (LUAJIT and "nil" or VM) .. "\n", out)
   end)
 
+  it("under a line hook, loads bypass cpm: the hook never steps through cpm's own code", function()
+    local d = project { ["h.lua"] = [[
+local seen, inside = 0, 0
+debug.sethook(function()
+  local src = debug.getinfo(2, "S").source
+  seen = seen + 1
+  if src:find("cpm/init.lua", 1, true) or src:find("cpm/source", 1, true) then inside = inside + 1 end
+end, "l")
+local f = load("local s = 0 for i = 1, 100 do s = s + i end return s")
+local r = f()
+debug.sethook()
+print(r, seen > 100, inside)
+return
+]] }
+    local plain = { run(d, "h.lua") }
+    assert.are.same({ "5050\ttrue\t0\n", "", 0 }, plain)
+    assert.are.same(plain, { run(d, CPM .. " --iters-limit 2 h.lua") })
+    remove(d)
+  end)
+
   it("refuses an unknown option and a bad --iters-limit with the usage", function()
     local out, err, code = run(dir, CPM .. " --itters-limit 3 main.lua")
     assert.are.same({ "", 1 }, { out, code })

@@ -21,7 +21,7 @@ local type, tostring, tonumber, ipairs, select, pcall, xpcall, error =
   type, tostring, tonumber, ipairs, select, pcall, xpcall, error
 local require, rawget, setmetatable, getmetatable = require, rawget, setmetatable, getmetatable
 local io_stderr, io_stdout, os_exit = io.stderr, io.stdout, os.exit
-local table_concat, traceback, getinfo = table.concat, debug.traceback, debug.getinfo
+local table_concat, traceback, getinfo, gethook = table.concat, debug.traceback, debug.getinfo, debug.gethook
 local unpack = rawget(table, "unpack") or rawget(_G, "unpack")
 local G = _G
 
@@ -62,9 +62,18 @@ function M.install(opts)
   local session = { copts = copts, chunks = {} }
   local busy = false  -- while cpm works, loads are its own: passed through
 
+  -- Under a line hook (a debugger, a coverage tool) loops run as written
+  -- anyway, and the hook would step through cpm's own code: what is
+  -- loaded then is loaded as it is.
+  local function bypass()
+    if busy then return true end
+    local _, mask = gethook()
+    return mask ~= nil and mask:find("l", 1, true) ~= nil
+  end
+
   -- g for f: every failure but a strict refusal gives f itself back
   local function through(f)
-    if busy or type(f) ~= "function" then return f end
+    if bypass() or type(f) ~= "function" then return f end
     busy = true
     local ok, g = pcall(cpm.optimize, f, session.copts)
     busy = false
@@ -81,7 +90,7 @@ function M.install(opts)
 
   -- (an env given, even nil, is passed on: load tells the two apart)
   G.load = function(chunk, chunkname, mode, ...)
-    if busy then return load0(chunk, chunkname, mode, ...) end
+    if bypass() then return load0(chunk, chunkname, mode, ...) end
     local f, err
     if select("#", ...) > 0 and (...) == nil then
       f, err = load0(chunk, chunkname, mode, nil)
