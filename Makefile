@@ -2,7 +2,8 @@
 #
 # One source tree, two builds: build/lua5.4/cpm/core.so against Lua 5.4 and
 # build/luajit/cpm/core.so against LuaJIT 2.1.  Nothing is written into src/.
-# An empty interpreter name leaves that VM out of every target:
+# An empty interpreter name leaves that VM out of all, test, demo and asan
+# (bench compares both VMs and needs both):
 # `make test LUAJIT=` builds and tests Lua 5.4 only, `make test LUA54=` LuaJIT.
 
 LUA54      ?= lua5.4
