@@ -74,9 +74,9 @@ describe("cpm.load and cpm.loadfile", function()
     end
     local text = "return function(n) local s = 0 for i = 1, n do s = s + i end return s end, "
       .. "debug.getinfo(1, 'S').source"
-    local f, src = assert(cpm.load(reader(text)))()
-    local f0, src0 = assert(load(reader(text)))()
-    assert.are.equal(src0, src)
+    local f, source = assert(cpm.load(reader(text)))()
+    local f0, source0 = assert(load(reader(text)))()
+    assert.are.equal(source0, source)
     assert.are.equal(f0(1000), f(1000))
     assert.matches("loop optimized", cpm.explain(f))
     local _, named = assert(cpm.load(reader(text), "=named"))()
