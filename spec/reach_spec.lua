@@ -10,7 +10,7 @@ local agree = require("agree").agree
 local LUA54 = not jit
 
 local frontends = {}
-if LUA54 then frontends[#frontends + 1] = "bytecode" end
+frontends[#frontends + 1] = "bytecode"  -- Lua 5.4 or LuaJIT bytecode, the default
 if pcall(require, "cpm.source") then frontends[#frontends + 1] = "source" end
 
 local big = cpm.big
