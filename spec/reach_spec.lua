@@ -200,11 +200,16 @@ for _, frontend in ipairs(frontends) do
       end
       if LUA54 then
         local want = fibmod(big(10)^18, 1000000007)
-        assert.are.equal(want:tointeger(), g(10^18 // 1, 1000000007))
+        assert.are.equal(want:tointeger(), g(math.floor(10^18), 1000000007))
         assert.are.equal(want:tointeger() - 1000000007 + (want:sign() == 0 and 1000000007 or 0),
-          g(10^18 // 1, -1000000007))
+          g(math.floor(10^18), -1000000007))
       end
-      assert.is_true(cpm.eq(fibmod(big(10)^18, big(1000000007)), g(LUA54 and 10^18 // 1 or 1e18, big(1000000007))))
+      -- LuaJIT counts a float loop below 2^53 only
+      local n = LUA54 and math.floor(10^18) or 2^52
+      assert.is_true(cpm.eq(fibmod(big(n), big(1000000007)), g(n, big(1000000007))))
+      if not LUA54 then
+        assert.are.equal(fibmod(big(n), 1000000007):tonumber(), g(n, 1000000007))
+      end
       agree(fib, optimize(fib), { 1000, 1000000007.0 }, "a float modulus")
     end)
 

@@ -82,6 +82,7 @@ typedef struct Builder {
   int *red;		/* slot -> RED_* (or 2 + s: the entry value of
 			   state s), as last written; RED_ENTRY unwritten */
   int modatom;		/* the atom every '%' reduces by, or -1 */
+  int modline;		/* the line of the first '%' of a loop-carried value */
 } Builder;
 
 
@@ -532,6 +533,7 @@ static int step_arith (Builder *B, const ir_Op *op) {
                       ir_aopname(op->aop));
       if (B->modatom >= 0 && B->modatom != hc)
         return refuse(B, op->line, "reductions modulo different values%s", "");
+      if (B->modatom < 0) B->modline = op->line;
       B->modatom = hc;
       r = h2row(hb);
       break;
@@ -728,21 +730,22 @@ static int monoupdates (Builder *B, int *update) {
 ** Modular loops: is every carried value reduced at the end of the body,
 ** or a copy of the entry value of one that is (so reduced from the
 ** second iteration on: the guard needs more iterations than states)?
-** The largest set of such states, by elimination to a fixed point.
+** The least set of such states, grown to a fixed point from the values a
+** '%' makes (a state that only copies itself is never reduced).
 */
 static int allreduced (Builder *B) {
   plan_Plan *p = B->p;
   unsigned char *ok = (unsigned char *)scratch(B, (size_t)p->nstate + 1, 1);
   int s, i, changed;
-  for (s = 0; s < p->nstate; s++) ok[s] = 1;
+  for (s = 0; s < p->nstate; s++) ok[s] = 0;
   do {
     changed = 0;
     for (s = 0; s < p->nstate; s++) {
       int f;
-      if (p->state[s].kind != PS_SLOT || !ok[s]) continue;
+      if (p->state[s].kind != PS_SLOT || ok[s]) continue;
       f = redof(B, p->state[s].slot);
-      if (!(f == RED_MOD || f == redatom(B->modatom) || (f >= 2 && ok[f - 2])))
-        ok[s] = 0, changed = 1;
+      if (f == RED_MOD || f == redatom(B->modatom) || (f >= 2 && ok[f - 2]))
+        ok[s] = 1, changed = 1;
     }
   } while (changed);
   for (s = 0; s < p->nstate; s++)
@@ -753,7 +756,7 @@ static int allreduced (Builder *B) {
     if (!(f == RED_MOD || (f >= 2 && ok[f - 2]))) break;
   }
   if (s < p->nstate || i < p->nout)
-    return refuse(B, B->ir->line, "a value of the loop is not reduced modulo "
+    return refuse(B, B->modline, "a value of the loop is not reduced modulo "
                   "the same value as the others (a mix of rings)%s", "");
   return 1;
 }
