@@ -28,6 +28,42 @@ static double now (void) {
 static int reps = 9;
 
 /* ---------------------------------------------------------------------- */
+/* Peak memory of GMP's numbers: a counting allocator (bench only) */
+
+static size_t mem_cur, mem_peak;
+
+static void *cnt_alloc (size_t n) {
+  size_t *p = malloc(n + sizeof(size_t) * 2);
+  if (p == NULL) abort();
+  p[0] = n;
+  mem_cur += n;
+  if (mem_cur > mem_peak) mem_peak = mem_cur;
+  return p + 2;
+}
+
+static void *cnt_realloc (void *q, size_t old, size_t n) {
+  size_t *p = (size_t *)q - 2;
+  (void)old;
+  mem_cur -= p[0];
+  p = realloc(p, n + sizeof(size_t) * 2);
+  if (p == NULL) abort();
+  p[0] = n;
+  mem_cur += n;
+  if (mem_cur > mem_peak) mem_peak = mem_cur;
+  return p + 2;
+}
+
+static void cnt_free (void *q, size_t old) {
+  size_t *p = (size_t *)q - 2;
+  (void)old;
+  mem_cur -= p[0];
+  free(p);
+}
+
+/* Starts measuring: the peak above what is allocated now. */
+static size_t mem_start (void) { mem_peak = mem_cur; return mem_cur; }
+
+/* ---------------------------------------------------------------------- */
 /* Textbook: R = I, P = B; per bit: R = R P if set, P = P P (k^3 products) */
 
 static void mm (int k, mpz_t *T, mpz_t *X, mpz_t *Y) {
@@ -72,9 +108,9 @@ static void textbook (int k, const long *B, const long *v, unsigned long n,
   free(R);
 }
 
-/* The engine on small constant B, v. */
-static void engine (int k, const long *B, const long *v, unsigned long n,
-                    mpz_t *out, mat_Info *info) {
+/* The engine on small constant B, v ('need': which outputs, NULL all). */
+static void engine_need (int k, const long *B, const long *v, unsigned long n,
+                         mpz_t *out, const unsigned char *need, mat_Info *info) {
   mpz_t Bz[64], vz[8], N;
   mpz_srcptr Bp[64], vp[8];
   mpz_ptr op[8];
@@ -82,7 +118,7 @@ static void engine (int k, const long *B, const long *v, unsigned long n,
   for (i = 0; i < k*k; i++) { mpz_init_set_si(Bz[i], B[i]); Bp[i] = Bz[i]; }
   for (i = 0; i < k; i++) { mpz_init_set_si(vz[i], v[i]); vp[i] = vz[i]; op[i] = out[i]; }
   mpz_init_set_ui(N, n);
-  if (mat_mpz_powapply_info(k, Bp, op, vp, N, info) != MAT_OK) {
+  if (mat_mpz_powapply_need(k, Bp, op, vp, N, need, info) != MAT_OK) {
     fprintf(stderr, "engine failed\n");
     exit(1);
   }
@@ -91,7 +127,68 @@ static void engine (int k, const long *B, const long *v, unsigned long n,
   mpz_clear(N);
 }
 
+static void engine (int k, const long *B, const long *v, unsigned long n,
+                    mpz_t *out, mat_Info *info) {
+  engine_need(k, B, v, n, out, NULL, info);
+}
+
 /* ---------------------------------------------------------------------- */
+
+static int cmpd (const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/*
+** Fibonacci as the optimizer hands it (3 x 3 with the constant row), F(n)
+** alone wanted (the loop returns a) and both values wanted, against
+** mpz_fib_ui and mpz_fib2_ui: min and median times of interleaved runs,
+** peak bytes of GMP numbers (each result freed before the next run).
+*/
+static void bench_fib_need (unsigned long n, int nr) {
+  static const long B3[9] = { 0, 1, 0,  1, 1, 0,  0, 0, 1 };
+  static const long v3[3] = { 0, 1, 1 };
+  static const unsigned char needa[3] = { 1, 0, 0 };
+  double t[4][64], t0;
+  size_t peak[4] = { 0, 0, 0, 0 }, base;
+  mpz_t f, f1, e[3];
+  int r, i, m;
+  if (nr > 64) nr = 64;
+  for (r = 0; r < nr; r++) {
+    mpz_init(f); mpz_init(f1);
+    base = mem_start();
+    t0 = now(); mpz_fib_ui(f, n); t[0][r] = now() - t0;
+    if (mem_peak - base > peak[0]) peak[0] = mem_peak - base;
+    mpz_clear(f1);
+    for (i = 0; i < 3; i++) mpz_init(e[i]);
+    base = mem_start();
+    t0 = now(); engine_need(3, B3, v3, n, e, needa, NULL); t[1][r] = now() - t0;
+    if (mem_peak - base > peak[1]) peak[1] = mem_peak - base;
+    if (mpz_cmp(f, e[0]) != 0) { fprintf(stderr, "fib mismatch (need a)\n"); exit(1); }
+    for (i = 0; i < 3; i++) { mpz_clear(e[i]); mpz_init(e[i]); }
+    base = mem_start();
+    t0 = now(); engine_need(3, B3, v3, n, e, NULL, NULL); t[2][r] = now() - t0;
+    if (mem_peak - base > peak[2]) peak[2] = mem_peak - base;
+    if (mpz_cmp(f, e[0]) != 0) { fprintf(stderr, "fib mismatch (all)\n"); exit(1); }
+    for (i = 0; i < 3; i++) mpz_clear(e[i]);
+    mpz_init(f1);
+    { mpz_t g; mpz_init(g);
+      base = mem_start();
+      t0 = now(); mpz_fib2_ui(f1, g, n); t[3][r] = now() - t0;
+      if (mem_peak - base > peak[3]) peak[3] = mem_peak - base;
+      mpz_clear(g); }
+    mpz_clear(f1);
+    mpz_clear(f);
+  }
+  for (i = 0; i < 4; i++) qsort(t[i], (size_t)nr, sizeof(double), cmpd);
+  m = nr / 2;
+  printf("| %lu | %.4g / %.4g | %.4g / %.4g | **%.3f** / %.3f | %.2f | %.4g | %.3f / %.3f | %.2f | %.4g | %.3f | %.2f |\n",
+         n, t[0][0] * 1e3, t[0][m] * 1e3, t[1][0] * 1e3, t[1][m] * 1e3,
+         t[1][0] / t[0][0], t[1][m] / t[0][m], (double)peak[1] / (double)peak[0],
+         t[2][0] * 1e3, t[2][0] / t[0][0], t[2][m] / t[0][m], (double)peak[2] / (double)peak[0],
+         t[3][0] * 1e3, t[3][0] / t[0][0], (double)peak[3] / (double)peak[0]);
+  fflush(stdout);
+}
 
 static void bench_fib (unsigned long n) {
   static const long B3[9] = { 0, 1, 0,  1, 1, 0,  0, 0, 1 };
@@ -263,6 +360,17 @@ int main (int argc, char **argv) {
   static const uint64_t A2[4] = { 3, 5, 7, 11 };
   int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
   if (quick) reps = 1;
+  mp_set_memory_functions(cnt_alloc, cnt_realloc, cnt_free);
+  if (argc > 1 && strcmp(argv[1], "fib") == 0) {
+    int nr = argc > 2 ? atoi(argv[2]) : 7;
+    printf("| n | mpz_fib_ui ms min / med | engine, F(n) wanted, ms min / med | ratio min / med | peak memory ratio | engine, both wanted, ms min | ratio min / med | peak ratio | mpz_fib2_ui ms min | ratio | peak ratio |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    bench_fib_need(100000, nr * 4);
+    bench_fib_need(1000000, nr * 2);
+    bench_fib_need(10000000, nr);
+    bench_fib_need(100000000, nr > 3 ? 3 : nr);
+    return 0;
+  }
   bench_u64(2, F2, "2x2 Fibonacci");
   bench_u64(2, A2, "2x2 dense");
   bench_u64(3, F3, "3x3 Fibonacci + constant row");

@@ -253,6 +253,59 @@ describe("exact matrix power", function()
     end
   end)
 
+  -- A random 2 x 2 with determinant +-1: a product of shears, swaps and
+  -- sign flips.
+  local function unimodular2()
+    local M = { { 1, 0 }, { 0, 1 } }
+    for _ = 1, math.random(1, 6) do
+      local a, E = math.random(-3, 3), nil
+      local r = math.random(4)
+      if r == 1 then E = { { 1, a }, { 0, 1 } }
+      elseif r == 2 then E = { { 1, 0 }, { a, 1 } }
+      elseif r == 3 then E = { { 0, 1 }, { 1, 0 } }
+      else E = { { -1, 0 }, { 0, 1 } } end
+      M = { { M[1][1] * E[1][1] + M[1][2] * E[2][1], M[1][1] * E[1][2] + M[1][2] * E[2][2] },
+            { M[2][1] * E[1][1] + M[2][2] * E[2][1], M[2][1] * E[1][2] + M[2][2] * E[2][2] } }
+    end
+    return M
+  end
+
+  it("computes only the wanted outputs of a Lucas doubling, each as the full power does", function()
+    local seen = 0
+    for _ = 1, 60 do
+      local B = unimodular2()
+      local v = randvec(2, -9, 9)
+      if math.random(3) == 1 then v[math.random(2)] = 0 end
+      local Bk, vk = B, v
+      if math.random(2) == 1 then  -- with the constant row, as the optimizer writes it
+        Bk = { { B[1][1], B[1][2], 0 }, { B[2][1], B[2][2], 0 }, { 0, 0, 1 } }
+        vk = { v[1], v[2], 1 }
+      end
+      for _, n in ipairs({ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 31, 40, 63, 64, 65 }) do
+        local ref = naive(Bk, vk, n)
+        for mask = 1, 2 ^ #Bk - 1 do
+          local need, want = {}, {}
+          for i = 1, #Bk do
+            need[i] = math.floor(mask / 2 ^ (i - 1)) % 2 == 1
+            want[i] = need[i] and ref[i] or "0"
+          end
+          local r, info = core._matpow("z", Bk, vk, n, false, need)
+          assert.are.same(want, r)
+          assert.is_true(info.maxbits <= info.bound)
+          if has(info, P.lucas) then seen = seen + 1 end
+        end
+      end
+      local full = core._matpow("z", Bk, vk, 1000)
+      for i = 1, #Bk do
+        local need = {}
+        need[i] = true
+        local r = core._matpow("z", Bk, vk, 1000, false, need)
+        assert.are.equal(full[i], r[i])
+      end
+    end
+    assert.is_true(seen > 0)
+  end)
+
   it("matches repeated multiplication for random dense matrices, k = 2..8", function()
     for k = 2, 8 do
       for _, n in ipairs({ 1, 2, 3, 7, 16, 33 }) do

@@ -94,6 +94,18 @@ int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
                            mat_Info *info);
 
 /*
+** The same when only the outputs i with need[i] != 0 are wanted (need is
+** k flags, or NULL for all); the others are set to 0.  Cheaper when a
+** loop's result is one of its carried values: a 2 x 2 LUCAS component
+** whose needed outputs are multiples of one term of the Lucas sequence
+** ends with one product instead of two squarings (mpz_fib_ui's last step),
+** and a component with no needed output is skipped.
+*/
+int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+                           mpz_srcptr const *v_in, mpz_srcptr n,
+                           const unsigned char *need, mat_Info *info);
+
+/*
 ** An upper bound, in bits, on the magnitude of every mpz that
 ** mat_mpz_powapply(k, B, ..., v_in, n) creates, when |v_in[i]| < 2^vbits[i].
 ** If the bound exceeds 'cap', returns some value > cap (possibly

@@ -15,7 +15,7 @@ void mat_zfree (mpz_t *z, int n);
 
 /* Records in *maxbits the size of z if larger (maxbits may be NULL). */
 static inline void mat_note (uint64_t *maxbits, mpz_srcptr z) {
-  if (maxbits != NULL) {
+  if (maxbits != NULL && mpz_sgn(z) != 0) {  /* 0 has no bits (sizeinbase: 1) */
     uint64_t b = (uint64_t)mpz_sizeinbase(z, 2);
     if (b > *maxbits) *maxbits = b;
   }

@@ -9,6 +9,9 @@
 **       returns Lua integers on Lua 5.4 and decimal strings (two's
 **       complement, signed) on LuaJIT.  alias = true writes the result
 **       over v's numbers, alias = "B" (ring "z") over B's diagonal entries.
+**   _matpow("z", B, v, n, alias, need) -> table, info
+**       only the outputs i with need[i] true are wanted (the others come
+**       back as "0"): mat_mpz_powapply_need.
 **   _matbits(B, v, n) -> number      mat_bits_bound for those values
 **   _majorant(A, v, n) -> table      mat_majorant (A, v numbers >= 0)
 **   _matpaths -> table               MAT_PATH_* by name
@@ -159,12 +162,18 @@ static void bits_of (int k, mpz_t *v, uint64_t *vb) {
 static int m_matpow (lua_State *L) {
   const char *ring = luaL_checkstring(L, 1);
   int k = get_k(L, 2), i, st;
-  int isz = strcmp(ring, "z") == 0;
+  int isz = strcmp(ring, "z") == 0, hasneed = lua_istable(L, 6);
+  unsigned char need[MAT_KMAX];
   mpz_t *z;
   mpz_srcptr Bp[MAT_KMAX * MAT_KMAX], vp[MAT_KMAX];
   mpz_ptr op[MAT_KMAX];
   if (!isz && strcmp(ring, "u64") != 0)
     return luaL_error(L, "cpm: ring must be \"u64\" or \"z\"");
+  for (i = 0; hasneed && i < k; i++) {  /* before anything is pushed */
+    lua_rawgeti(L, 6, i + 1);
+    need[i] = (unsigned char)lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   z = ws_new(L, k*k + 2*k + 2);
   get_problem(L, 2, 3, 4, k, z);
   lua_createtable(L, k, 0);
@@ -184,7 +193,8 @@ static int m_matpow (lua_State *L) {
       for (i = 0; i < k; i++) op[i] = z[i*k + i];
     else if (lua_toboolean(L, 5))  /* aliasing: the output is the input */
       for (i = 0; i < k; i++) op[i] = z[k*k + i];
-    st = mat_mpz_powapply_info(k, Bp, op, vp, z[k*k + k], &info);
+    st = hasneed ? mat_mpz_powapply_need(k, Bp, op, vp, z[k*k + k], need, &info)
+                 : mat_mpz_powapply_info(k, Bp, op, vp, z[k*k + k], &info);
     if (st != MAT_OK) return luaL_error(L, "cpm: matrix power failed (%d)", st);
     for (i = 0; i < k; i++) {
       push_dec(L, op[i]);

@@ -372,50 +372,213 @@ static int do_unipot (Ctx *C, Comp *c, mpz_t *w) {
 }
 
 /*
-** chi = x^2 - p x - q, q = +-1, x^m = U_m x + q U_(m-1).  From the pair
-** (U_m, U_(m-1)), with sigma = (-q)^m (Cassini) and two squarings:
-**   U_(2m-1) = U_m^2 + q U_(m-1)^2
-**   U_(2m+1) = (p^2 + 3q) U_m^2 - U_(m-1)^2 + 2 sigma
+** chi = x^2 - p x - q, q = +-1, x^m = U_m x + q U_(m-1) (Lucas sequence U:
+** U_0 = 0, U_1 = 1, U_(m+1) = p U_m + q U_(m-1)), so
+**   B^n w = U_n (A w) + q U_(n-1) w.
+** Doubling from the pair (U_m, U_(m-1)) with s = U_m^2, t = U_(m-1)^2 and
+** sigma = (-q)^m (Cassini: U_m^2 - U_(m+1) U_(m-1) = (-q)^(m-1)):
+**   U_(2m-1) = s + q t
+**   U_(2m+1) = (p^2 + 3q) s - t + 2 sigma
 **   U_(2m)   = (U_(2m+1) - q U_(2m-1)) / p
+** two squarings per bit of n, as mpz_fib2_ui.  When every output needed is
+** a multiple of one term U_j, j in n-1 .. n+1, the pair stops at
+** m = floor(n/2) and that term is one product (V_m = p U_m + 2q U_(m-1)):
+**   U_(2m-1) = U_m V_(m-1) - (-q)^(m-1),  V_(m-1) = 2 U_m - p U_(m-1)
+**   U_(2m)   = U_m V_m
+**   U_(2m+1) = U_(m+1) V_m - (-q)^m,      U_(m+1) = p U_m + q U_(m-1)
+**   U_(2m+2) = U_(m+1) V_(m+1),           V_(m+1) = p U_(m+1) + 2q U_m
+** as mpz_fib_ui does for F(n) (GMP manual, "Fibonacci Numbers Algorithm").
+** The work space is four numbers, rotated by swaps.
 */
-static int do_lucas (Ctx *C, Comp *c, mpz_t *w) {
-  mpz_srcptr p = c->red[1];
-  int q = mpz_sgn(c->red[0]), odd = 1, i;
-  size_t b = mpz_sizeinbase(C->n, 2);
-  mpz_t U, V, sa, sb, c3, t, Aw[2];
-  mpz_inits(U, V, sa, sb, c3, t, Aw[0], Aw[1], NULL);
-  mpz_mul(c3, p, p);
-  if (q > 0) mpz_add_ui(c3, c3, 3); else mpz_sub_ui(c3, c3, 3);
-  mpz_set_ui(U, 1);
-  while (b-- > 1) {
-    int bit = mpz_tstbit(C->n, b - 1);
-    int sigma = (q > 0 && odd) ? -1 : 1;
-    mpz_mul(sa, U, U);
-    mpz_mul(sb, V, V);
-    NOTE(C, sa); NOTE(C, sb);
-    if (q > 0) mpz_add(V, sa, sb); else mpz_sub(V, sa, sb);  /* U_(2m-1) */
-    mpz_mul(U, sa, c3);
-    mpz_sub(U, U, sb);
-    if (sigma > 0) mpz_add_ui(U, U, 2); else mpz_sub_ui(U, U, 2);  /* U_(2m+1) */
-    NOTE(C, U); NOTE(C, V);
-    if (q > 0) mpz_sub(t, U, V); else mpz_add(t, U, V);
-    NOTE(C, t);
-    if (mpz_cmp_ui(p, 1) != 0) {
-      if (mpz_cmp_si(p, -1) == 0) mpz_neg(t, t);
-      else mpz_divexact(t, t, p);
+
+/* z := z / p (exact). */
+static void lucas_divp (mpz_ptr z, mpz_srcptr p) {
+  if (mpz_cmp_ui(p, 1) == 0) return;
+  if (mpz_cmp_si(p, -1) == 0) mpz_neg(z, z);
+  else mpz_divexact(z, z, p);
+}
+
+/* z := z c, in place without a copy of z when c fits a long. */
+static void mul_inplace (mpz_ptr z, mpz_srcptr c) {
+  if (mpz_cmp_ui(c, 1) == 0) return;
+  if (mpz_cmp_si(c, -1) == 0) mpz_neg(z, z);
+  else if (mpz_fits_slong_p(c)) mpz_mul_si(z, z, mpz_get_si(c));
+  else mpz_mul(z, z, c);
+}
+
+/* Frees the limbs of a dead number before a large allocation. */
+static void shrink (mpz_ptr z) {
+  mpz_set_ui(z, 0);
+  mpz_realloc2(z, 1);
+}
+
+typedef struct Lucas {
+  mpz_srcptr p;		/* chi = x^2 - p x - q */
+  int q;
+  mpz_t c4;		/* p^2 + 4q */
+  mpz_t U, V, sa, sb;	/* (U_m, U_(m-1)) and two scratch numbers */
+} Lucas;
+
+/*
+** (U, V) = (U_m, U_(m-1)) -> (U_(2m+bit), U_(2m+bit-1)); sigma = (-q)^m.
+** With t = U_(m-1)^2 = q (U_(2m-1) - s): U_(2m+1) = c4 s - q U_(2m-1) + 2 sigma.
+*/
+static void lucas_step (Ctx *C, Lucas *L, int sigma, int bit) {
+  int q = L->q;
+  mpz_mul(L->sa, L->U, L->U);
+  mpz_mul(L->sb, L->V, L->V);
+  NOTE(C, L->sa); NOTE(C, L->sb);
+  if (q > 0) mpz_add(L->sb, L->sa, L->sb); else mpz_sub(L->sb, L->sa, L->sb);
+  mul_inplace(L->sa, L->c4);
+  NOTE(C, L->sa);
+  if (q > 0) mpz_sub(L->sa, L->sa, L->sb); else mpz_add(L->sa, L->sa, L->sb);
+  if (sigma > 0) mpz_add_ui(L->sa, L->sa, 2); else mpz_sub_ui(L->sa, L->sa, 2);
+  NOTE(C, L->sa); NOTE(C, L->sb);
+  /* U_(2m) = (U_(2m+1) - q U_(2m-1)) / p, over U_(2m-1) or U_(2m+1) */
+  if (bit) {
+    if (q > 0) mpz_sub(L->sb, L->sa, L->sb); else mpz_add(L->sb, L->sa, L->sb);
+    lucas_divp(L->sb, L->p);
+  }
+  else {
+    if (q > 0) mpz_sub(L->sa, L->sa, L->sb); else mpz_add(L->sa, L->sa, L->sb);
+    lucas_divp(L->sa, L->p);
+  }
+  mpz_swap(L->U, L->sa);
+  mpz_swap(L->V, L->sb);
+}
+
+/*
+** Which single term the needed outputs are multiples of: returns e in
+** {-1, 0, 1} (the term U_(n+e)) and sets g[i] := the multiplier of output i,
+** or returns 2 when there is none.  Output i is U_n (A w)_i + q U_(n-1) w_i.
+*/
+static int lucas_target (Lucas *L, mpz_t *w, mpz_t *Aw, const unsigned char *need,
+                         mpz_t *g) {
+  int i, e;
+  for (e = 0; e <= 2; e++) {  /* U_n, U_(n+1), U_(n-1) */
+    int ok = 1;
+    for (i = 0; i < 2 && ok; i++) {
+      if (!need[i]) continue;
+      if (e == 0) ok = mpz_sgn(w[i]) == 0;
+      else if (e == 2) ok = mpz_sgn(Aw[i]) == 0;
+      else {  /* U_(n+1) = p U_n + q U_(n-1): (A w)_i = p w_i */
+        mpz_mul(g[i], L->p, w[i]);
+        ok = mpz_cmp(g[i], Aw[i]) == 0;
+      }
     }
-    if (bit) mpz_swap(V, t);  /* (U_(2m+1), U_(2m)) */
-    else mpz_swap(U, t);      /* (U_(2m), U_(2m-1)) */
+    if (!ok) continue;
+    for (i = 0; i < 2; i++) {
+      if (e == 0) mpz_set(g[i], Aw[i]);
+      else if (e == 1) mpz_set(g[i], w[i]);
+      else if (L->q > 0) mpz_set(g[i], w[i]);
+      else mpz_neg(g[i], w[i]);
+    }
+    return e == 2 ? -1 : e;
+  }
+  return 2;
+}
+
+/* U_(2m+r) for r in -1..2 from (U, V) = (U_m, U_(m-1)), m odd or not,
+** as one product; the result in L->sa, the rest of the space freed. */
+static void lucas_last (Ctx *C, Lucas *L, int r, int modd) {
+  int q = L->q;
+  int sm = (q > 0 && modd) ? -1 : 1;  /* (-q)^m */
+  mpz_ptr U = L->U, V = L->V, sb = L->sb;
+  shrink(L->sa);
+  switch (r) {
+    case -1:  /* U_m (2 U_m - p U_(m-1)) - (-q)^(m-1) */
+      mul_inplace(V, L->p);
+      mpz_neg(V, V);
+      mpz_addmul_ui(V, U, 2);
+      shrink(sb);
+      NOTE(C, V);
+      mpz_mul(L->sa, U, V);
+      if (-sm * q > 0) mpz_sub_ui(L->sa, L->sa, 1); else mpz_add_ui(L->sa, L->sa, 1);
+      break;
+    case 0:  /* U_m (p U_m + 2q U_(m-1)) */
+      mpz_mul_2exp(V, V, 1);
+      if (q < 0) mpz_neg(V, V);
+      mpz_addmul(V, U, L->p);
+      shrink(sb);
+      NOTE(C, V);
+      mpz_mul(L->sa, U, V);
+      break;
+    case 1:  /* U_(m+1) (U_(m+1) + q U_(m-1)) - (-q)^m */
+      mpz_mul(sb, U, L->p);
+      if (q > 0) mpz_add(sb, sb, V); else mpz_sub(sb, sb, V);
+      if (q > 0) mpz_add(V, sb, V); else mpz_sub(V, sb, V);
+      shrink(U);
+      NOTE(C, sb); NOTE(C, V);
+      mpz_mul(L->sa, sb, V);
+      if (sm > 0) mpz_sub_ui(L->sa, L->sa, 1); else mpz_add_ui(L->sa, L->sa, 1);
+      break;
+    default:  /* U_(m+1) (p U_(m+1) + 2q U_m) */
+      mpz_mul(sb, U, L->p);
+      if (q > 0) mpz_add(sb, sb, V); else mpz_sub(sb, sb, V);
+      mpz_mul_2exp(U, U, 1);
+      if (q < 0) mpz_neg(U, U);
+      mpz_addmul(U, sb, L->p);
+      shrink(V);
+      NOTE(C, sb); NOTE(C, U);
+      mpz_mul(L->sa, sb, U);
+      break;
+  }
+  NOTE(C, L->sa);
+  shrink(U); shrink(V); shrink(sb);
+}
+
+static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
+  Lucas L;
+  mpz_t Aw[2], g[2];
+  int i, e, odd = 1, last = -1;
+  size_t b = mpz_sizeinbase(C->n, 2);
+  if (mpz_cmp_ui(C->n, 4) < 0) {  /* the doubling starts at m = 2 */
+    unsigned long j, n = mpz_get_ui(C->n);
+    mpz_init(Aw[0]); mpz_init(Aw[1]);
+    for (j = 0; j < n; j++) {
+      matvec(C, 2, c->A, Aw, w);
+      mpz_swap(w[0], Aw[0]); mpz_swap(w[1], Aw[1]);
+    }
+    mpz_clear(Aw[0]); mpz_clear(Aw[1]);
+    return MAT_OK;
+  }
+  L.p = c->red[1];
+  L.q = mpz_sgn(c->red[0]);
+  mpz_inits(L.c4, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
+  mpz_mul(L.c4, L.p, L.p);
+  if (L.q > 0) mpz_add_ui(L.c4, L.c4, 4); else mpz_sub_ui(L.c4, L.c4, 4);
+  matvec(C, 2, c->A, Aw, w);
+  e = lucas_target(&L, w, Aw, need, g);
+  mpz_set_ui(L.U, 1);  /* m = 1: (U_1, U_0) */
+  for (b--; b-- > (e == 2 ? 0u : 1u); ) {
+    int bit = mpz_tstbit(C->n, b);
+    lucas_step(C, &L, (L.q > 0 && odd) ? -1 : 1, bit);
     odd = bit;
   }
-  matvec(C, 2, c->A, Aw, w);
-  for (i = 0; i < 2; i++) {  /* w := U A w + q V w */
-    mpz_mul(t, V, w[i]);
-    mpz_mul(w[i], U, Aw[i]);
-    if (q > 0) mpz_add(w[i], w[i], t); else mpz_sub(w[i], w[i], t);
-    NOTE(C, w[i]);
+  for (i = 0; i < 2; i++) if (need[i]) last = i;
+  if (e != 2) {
+    mpz_clears(Aw[0], Aw[1], NULL);  /* small, but freed before the product */
+    mpz_inits(Aw[0], Aw[1], NULL);
+    lucas_last(C, &L, (int)mpz_tstbit(C->n, 0) + e, odd);
+    for (i = 0; i < 2; i++) {
+      if (!need[i]) mpz_set_ui(w[i], 0);
+      else if (i == last) {
+        mul_inplace(L.sa, g[i]);
+        mpz_swap(w[i], L.sa);
+      }
+      else mpz_mul(w[i], L.sa, g[i]);
+      NOTE(C, w[i]);
+    }
   }
-  mpz_clears(U, V, sa, sb, c3, t, Aw[0], Aw[1], NULL);
+  else
+    for (i = 0; i < 2; i++) {  /* w := U A w + q V w */
+      if (!need[i]) { mpz_set_ui(w[i], 0); continue; }
+      mpz_mul(L.sa, L.V, w[i]);
+      mpz_mul(w[i], L.U, Aw[i]);
+      if (L.q > 0) mpz_add(w[i], w[i], L.sa); else mpz_sub(w[i], w[i], L.sa);
+      NOTE(C, w[i]);
+    }
+  mpz_clears(L.c4, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
   return MAT_OK;
 }
 
@@ -658,7 +821,7 @@ done:
   return st;
 }
 
-static int plan_apply (Ctx *C, Plan *P, mpz_t *v);
+static int plan_apply (Ctx *C, Plan *P, mpz_t *v, const unsigned char *need);
 
 /*
 ** x_S (unipotent sources) are polynomials in t: x_S(t) = sum_j C(t,j) s_j.
@@ -698,7 +861,7 @@ static int do_sources (Ctx *C, Comp *c, mpz_t *w) {
     mpz_sub(y[i], y[i], Pt[i]);
     NOTE(C, y[i]);
   }
-  if ((st = plan_apply(C, c->inner, y)) != MAT_OK) goto done;
+  if ((st = plan_apply(C, c->inner, y, NULL)) != MAT_OK) goto done;
   mpz_set_ui(bin, 1);
   mpz_set_ui(Dp, 1);
   for (j = 0; j <= J; j++) {  /* y += C(n,j) D^j Pt_j */
@@ -726,23 +889,39 @@ done:
   return st;
 }
 
-/* v := B^n v for the plan of B (n >= 1). */
-static int plan_apply (Ctx *C, Plan *P, mpz_t *v) {
+/*
+** v := B^n v for the plan of B (n >= 1); only the entries i with need[i]
+** are computed (need NULL: all), the others are set to 0.  A component
+** with no needed entry is skipped.
+*/
+static int plan_apply (Ctx *C, Plan *P, mpz_t *v, const unsigned char *need) {
   int i, j, st = MAT_OK;
   for (i = 0; i < P->nc && st == MAT_OK; i++) {
     Comp *c = &P->c[i];
-    mpz_t *w = mat_zalloc(c->s);
-    if (w == NULL) return MAT_ENOMEM;
+    mpz_t *w;
+    unsigned char *nc = malloc((size_t)c->s), any = 0;
+    if (nc == NULL) return MAT_ENOMEM;
+    for (j = 0; j < c->s; j++) any |= nc[j] = need == NULL || need[c->ix[j]];
+    if (!any) {
+      for (j = 0; j < c->s; j++) mpz_set_ui(v[c->ix[j]], 0);
+      free(nc);
+      continue;
+    }
+    if ((w = mat_zalloc(c->s)) == NULL) { free(nc); return MAT_ENOMEM; }
     for (j = 0; j < c->s; j++) mpz_swap(w[j], v[c->ix[j]]);
     switch (c->path) {
       case MAT_PATH_POWER: st = do_power(C, c, w); break;
       case MAT_PATH_UNIPOT: st = do_unipot(C, c, w); break;
-      case MAT_PATH_LUCAS: st = do_lucas(C, c, w); break;
+      case MAT_PATH_LUCAS: st = do_lucas(C, c, w, nc); break;
       case MAT_PATH_SOURCES: st = do_sources(C, c, w); break;
       default: st = do_charpoly(C, c, w); break;
     }
-    for (j = 0; j < c->s; j++) mpz_swap(w[j], v[c->ix[j]]);
+    for (j = 0; j < c->s; j++) {
+      if (!nc[j]) mpz_set_ui(w[j], 0);
+      mpz_swap(w[j], v[c->ix[j]]);
+    }
     mat_zfree(w, c->s);
+    free(nc);
   }
   return st;
 }
@@ -943,9 +1122,9 @@ uint64_t mat_bits_bound (int k, mpz_srcptr const *B, const uint64_t *vbits,
   return (uint64_t)ceil(r);
 }
 
-int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
                            mpz_srcptr const *v_in, mpz_srcptr n,
-                           mat_Info *info) {
+                           const unsigned char *need, mat_Info *info) {
   mpz_t *v, *Bc = NULL;
   Plan *P = NULL;
   Ctx C;
@@ -965,13 +1144,18 @@ int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
     for (i = 0; i < k*k; i++) mpz_set(Bc[i], B[i]);
     if ((st = analyze(&P, k, Bc)) != MAT_OK) goto done;
     if (P->abits > C.maxbits) C.maxbits = P->abits;
-    if ((st = plan_apply(&C, P, v)) != MAT_OK) goto done;
+    mat_zfree(Bc, k*k);  /* the plan has its own copy */
+    Bc = NULL;
+    if ((st = plan_apply(&C, P, v, need)) != MAT_OK) goto done;
     if (info != NULL) {
       plan_info(P, info);
       info->ncomp = P->nc;
     }
   }
-  for (i = 0; i < k; i++) mpz_swap(v_out[i], v[i]);
+  for (i = 0; i < k; i++) {
+    if (need != NULL && !need[i]) mpz_set_ui(v[i], 0);
+    mpz_swap(v_out[i], v[i]);
+  }
   if (info != NULL) info->maxbits = C.maxbits;
 done:
   plan_free(P);
@@ -980,9 +1164,15 @@ done:
   return st;
 }
 
+int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+                           mpz_srcptr const *v_in, mpz_srcptr n,
+                           mat_Info *info) {
+  return mat_mpz_powapply_need(k, B, v_out, v_in, n, NULL, info);
+}
+
 int mat_mpz_powapply (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
                       mpz_srcptr const *v_in, mpz_srcptr n) {
-  return mat_mpz_powapply_info(k, B, v_out, v_in, n, NULL);
+  return mat_mpz_powapply_need(k, B, v_out, v_in, n, NULL, NULL);
 }
 
 /* }====================================================== */
