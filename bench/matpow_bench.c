@@ -19,9 +19,11 @@
 
 #include "mat.h"
 
+/* CPU time of this process: the machine is shared, and wall-clock time
+** counts the other processes' share too. */
 static double now (void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -296,6 +298,32 @@ static void bench_u64 (int k, const uint64_t *B, const char *what) {
          what, best * 1e9, (unsigned long long)(sink & 0xff));
 }
 
+/* Z/2^64 at n = 10^18 for k carried values: a dense random k x k
+** (xorshift), min and median of 'nr' batches. */
+static void bench_u64_k (int k, int nr) {
+  uint64_t *B = malloc((size_t)k * (size_t)k * sizeof *B), v[64], x = 88172645463325252ULL;
+  const uint64_t n = 1000000000000000000ULL;
+  double t[32], t0;
+  int r, i, calls;
+  if (nr > 32) nr = 32;
+  for (i = 0; i < k*k; i++) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; B[i] = x; }
+  for (i = 0; i < k; i++) v[i] = (uint64_t)i;
+  t0 = now();
+  mat_u64_powapply_ui(k, B, v, v, n);
+  t0 = now() - t0;
+  calls = (int)(0.02 / (t0 > 1e-7 ? t0 : 1e-7)) + 1;
+  for (r = 0; r < nr; r++) {
+    t0 = now();
+    for (i = 0; i < calls; i++) mat_u64_powapply_ui(k, B, v, v, n);
+    t[r] = (now() - t0) / calls;
+  }
+  qsort(t, (size_t)nr, sizeof(double), cmpd);
+  printf("| %d | %.2f | %.2f | (checksum %llu) |\n", k, t[0] * 1e6, t[nr / 2] * 1e6,
+         (unsigned long long)(v[0] & 0xff));
+  fflush(stdout);
+  free(B);
+}
+
 static void bench_u64_mpz (void) {
   static const uint64_t B[4] = { 0, 1, 1, 1 };
   uint64_t v[2] = { 0, 1 };
@@ -361,6 +389,14 @@ int main (int argc, char **argv) {
   int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
   if (quick) reps = 1;
   mp_set_memory_functions(cnt_alloc, cnt_realloc, cnt_free);
+  if (argc > 1 && strcmp(argv[1], "u64") == 0) {
+    static const int ks[] = { 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 60, 64 };
+    int nr = argc > 2 ? atoi(argv[2]) : 7;
+    size_t j;
+    printf("| k | us per call, min | median | |\n|---|---|---|---|\n");
+    for (j = 0; j < sizeof ks / sizeof ks[0]; j++) bench_u64_k(ks[j], nr);
+    return 0;
+  }
   if (argc > 1 && strcmp(argv[1], "fib") == 0) {
     int nr = argc > 2 ? atoi(argv[2]) : 7;
     printf("| n | mpz_fib_ui ms min / med | engine, F(n) wanted, ms min / med | ratio min / med | peak memory ratio | engine, both wanted, ms min | ratio min / med | peak ratio | mpz_fib2_ui ms min | ratio | peak ratio |\n");

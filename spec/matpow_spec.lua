@@ -170,6 +170,63 @@ describe("matrix power in Z/2^64", function()
     end
   end)
 
+  -- Matrices that stress the Hessenberg reduction over Z/2^64: pivots of
+  -- every 2-adic valuation, zero columns, nilpotent, permutation and rank-1
+  -- matrices.
+  local shapes = {
+    function() return math.random(-9, 9) end,
+    function() return math.random(-99, 99) * 2 ^ math.random(1, 20) end,
+    function() return math.random(-99, 99) * 2 ^ math.random(0, 30) end,
+    function() return math.random() < 0.8 and 0 or math.random(-5, 5) end,
+    function() return 0 end,
+    function(i, j) return j > i and math.random(-9, 9) or 0 end,
+    "perm", "rank1",
+  }
+  local function shaped(k, sh)
+    local B = {}
+    local p, u, w = {}, randvec(k, -7, 7), randvec(k, -7, 7)
+    for i = 1, k do p[i] = i end
+    for i = k, 2, -1 do local j = math.random(i); p[i], p[j] = p[j], p[i] end
+    for i = 1, k do
+      B[i] = {}
+      for j = 1, k do
+        if sh == "perm" then B[i][j] = p[i] == j and 1 or 0
+        elseif sh == "rank1" then B[i][j] = u[i] * w[j] * 4
+        else B[i][j] = sh(i, j) end
+      end
+    end
+    return B
+  end
+
+  it("matches repeated multiplication for every size 1..64 and structured matrices", function()
+    local ks = {}
+    for k = 1, 12 do ks[#ks + 1] = k end
+    for _, k in ipairs({ 16, 17, 31, 32, 33, 48, 63, 64 }) do ks[#ks + 1] = k end
+    for _, k in ipairs(ks) do
+      local ns = k <= 12 and { 0, 1, 2, 3, k - 1, k, k + 1, 2 * k + 1 } or { k + 1 }
+      for si, sh in ipairs(shapes) do
+        if k <= 12 or si == math.random(#shapes) or si == 2 then
+          local B, v = shaped(k, sh), randvec(k, -1000, 1000)
+          for _, n in ipairs(ns) do
+            assert.are.same(naive64(B, v, n), strs(core._matpow("u64", B, v, n)))
+          end
+        end
+      end
+    end
+  end)
+
+  it("satisfies B^(a+b) v = B^a (B^b v) for structured matrices of every size", function()
+    for _, k in ipairs({ 4, 5, 7, 8, 13, 32, 60, 64 }) do
+      for _, sh in ipairs(shapes) do
+        local B, v = shaped(k, sh), randvec(k, -1000, 1000)
+        assert.are.same(strs(split("u64", B, v, "999999999999999999", "1")),
+                        strs(core._matpow("u64", B, v, "1000000000000000000")))
+        assert.are.same(strs(split("u64", B, v, "18446744073709551616", "18446744073709551615")),
+                        strs(core._matpow("u64", B, v, "36893488147419103231")))
+      end
+    end
+  end)
+
   it("satisfies B^(a+b) v = B^a (B^b v) for n around 10^18 and beyond 2^64", function()
     for k = 1, 5 do
       local B = randmat(k, -9, 9)
