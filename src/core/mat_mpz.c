@@ -1009,11 +1009,20 @@ static double comp_bound_path (Comp *c, double vb, double nbA,
     case MAT_PATH_UNIPOT:
       return bound_unipot(s, rowsum_bits(c->A, s, NULL, s, NULL, s, 1), vb, lgn);
     case MAT_PATH_LUCAS: {
-      double M[4], cb, cbh, bc3;
-      M[0] = 0; M[1] = 1; M[2] = 1; M[3] = zup(c->red[1]);
-      cb = mat_bound_prefix_log2(2, M, n);
+      /* |U_j| <= W_j, W_j = |p| W_(j-1) + W_(j-2) (W_0 = 0, W_1 = 1), and
+         W_(j+1) <= rho^j with rho = (|p| + sqrt(p^2 + 4)) / 2 the root of
+         x^2 - |p| x - 1: so every entry of the companion matrix's j-th
+         power, j <= n, has at most n log2(rho) bits (closed form: the
+         guard pays for it before every call) */
+      double L, cb, cbh, bc3, pb = zbits(c->red[1]);
+      if (pb > 500) L = pb + 1;  /* rho <= |p| + 1 */
+      else {
+        double pa = zup(c->red[1]);
+        L = log2((pa + sqrt(pa * pa + 4)) / 2) * (1 + 0x1p-40) + 0x1p-40;
+      }
+      cb = zup(n) * L * (1 + 0x1p-40) + 1;
       mpz_tdiv_q_2exp(h, n, 1);  /* squared: only prefixes of n/2 */
-      cbh = mat_bound_prefix_log2(2, M, h);
+      cbh = zup(h) * L * (1 + 0x1p-40) + 1;
       bc3 = 2 * zbits(c->red[1]) + 2;
       return dmax(2*cbh + bc3 + 3, cb + vb + nbA + 2);
     }
