@@ -50,6 +50,7 @@ build = {
         "src/core/mat_charpoly.c",
         "src/core/mat_lua.c",
         "src/core/mat_mpz.c",
+        "src/core/mat_toom.c",
         "src/core/mat_u64.c",
         "src/core/module.c",
         "src/lua54/optimize54.c",

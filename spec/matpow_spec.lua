@@ -363,6 +363,45 @@ describe("exact matrix power", function()
     assert.is_true(seen > 0)
   end)
 
+  it("computes only the wanted outputs on every path, each as the full power does", function()
+    local cases = {}
+    for k = 1, 8 do
+      cases[#cases + 1] = { randmat(k, -4, 4), randvec(k, -30, 30) }
+      cases[#cases + 1] = { randloop(k, math.random(2) == 1, 0.6) }
+    end
+    cases[#cases + 1] = { randmat(4, 0, 0), randvec(4, -3, 3) }               -- zero matrix
+    cases[#cases + 1] = { { { 1, 2, 3 }, { 2, 4, 6 }, { 1, 1, 1 } }, { 5, -1, 2 } }  -- singular
+    cases[#cases + 1] = { { { 0, 1, 0 }, { 0, 0, 1 }, { 0, 0, 0 } }, { 1, 2, 3 } }  -- nilpotent
+    cases[#cases + 1] = { { { 2, 1 }, { 1, 3 } }, { "123456789012345678901234567890123", -7 } }
+    for _, cs in ipairs(cases) do
+      local B, v = cs[1], cs[2]
+      local k = #B
+      for _, n in ipairs({ 0, 1, 2, 3, 4, 5, 8, 13, 40, 41 }) do
+        local ref = naive(B, v, n)
+        for _ = 1, 4 do
+          local need, want, any = {}, {}, false
+          for i = 1, k do
+            need[i] = math.random(3) == 1
+            any = any or need[i]
+          end
+          if not any then need[math.random(k)] = true end
+          for i = 1, k do want[i] = need[i] and ref[i] or "0" end
+          local r, info = core._matpow("z", B, v, n, false, need)
+          assert.are.same(want, r)
+          assert.is_true(info.maxbits <= info.bound)
+        end
+      end
+      local full = core._matpow("z", B, v, 3000)
+      for i = 1, k do
+        local need = {}
+        need[i] = true
+        local r, info = core._matpow("z", B, v, 3000, false, need)
+        assert.are.equal(full[i], r[i])
+        assert.is_true(info.maxbits <= info.bound)
+      end
+    end
+  end)
+
   it("matches repeated multiplication for random dense matrices, k = 2..8", function()
     for k = 2, 8 do
       for _, n in ipairs({ 1, 2, 3, 7, 16, 33 }) do
@@ -502,6 +541,51 @@ describe("exact matrix power", function()
       local B, v = randmat(k, -9, 9), randvec(k, -9, 9)
       assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, true)))
       assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, "B")))
+    end
+  end)
+end)
+
+describe("polynomial squaring by evaluation and interpolation", function()
+  math.randomseed(99)
+
+  local function randbig(bits)
+    local s = tostring(math.random(1, 9))
+    for _ = 1, math.floor(bits * 0.30103) do s = s .. tostring(math.random(0, 9)) end
+    if math.random(2) == 1 then s = "-" .. s end
+    return s
+  end
+
+  it("gives the schoolbook square for 2 to 8 coefficients of every size and sign", function()
+    for d = 2, 8 do
+      for _ = 1, 12 do
+        local a = {}
+        for i = 1, d do
+          local r = math.random(6)
+          a[i] = r == 1 and "0" or randbig(({ 3, 60, 64, 200, 1000, 3000 })[math.random(6)])
+        end
+        local want = {}
+        for m = 1, 2 * d - 1 do want[m] = Z.new(0) end
+        for i = 1, d do
+          for j = 1, d do want[i + j - 1] = Z.add(want[i + j - 1], Z.mul(a[i], a[j])) end
+        end
+        for m = 1, 2 * d - 1 do want[m] = Z.str(want[m]) end
+        assert.are.same(want, core._toomsqr(a))
+      end
+    end
+  end)
+
+  it("is taken by the charpoly path once coefficients are large, consistently", function()
+    -- coefficients of x^m mod chi pass 65536 bits near m = 20000 here
+    for k = 4, 8 do
+      local B = randmat(k, -5, 5)
+      B[1][1] = 6
+      local v = randvec(k, -9, 9)
+      local n = 60000 + k
+      local r, info = core._matpow("z", B, v, n)
+      assert.is_true(has(info, P.charpoly))
+      assert.is_true(info.maxbits <= info.bound)
+      assert.are.same(r, split("z", B, v, n - 1, 1))
+      assert.are.same(r, split("z", B, v, 20000, n - 20000))
     end
   end)
 end)

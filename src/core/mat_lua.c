@@ -15,6 +15,10 @@
 **   _matbits(B, v, n) -> number      mat_bits_bound for those values
 **   _majorant(A, v, n) -> table      mat_majorant (A, v numbers >= 0)
 **   _matpaths -> table               MAT_PATH_* by name
+**   _toomsqr(a) -> table             the 2d-1 coefficients of the square
+**       of the polynomial sum a[i+1] x^i (d = #a in 2..MAT_TOOM_MAXD,
+**       integers or decimal strings) by evaluation and interpolation
+**       (mat_toom.c), as decimal strings
 ** Every bad argument is a Lua error raised here, before the engine runs;
 ** "z" refuses work whose bound exceeds the configured bignum size limit.
 */
@@ -26,6 +30,7 @@
 
 #include "cpm.h"
 #include "mat.h"
+#include "mat_impl.h"
 
 #define WS_META	"cpm.matws"
 
@@ -292,7 +297,34 @@ static int m_majorant (lua_State *L) {
   return 1;
 }
 
+static int m_toomsqr (lua_State *L) {
+  int d, i, st;
+  mpz_t *z;
+  mat_Toom T;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  d = (int)cpm_rawlen(L, 1);
+  if (d < 2 || d > MAT_TOOM_MAXD)
+    return luaL_error(L, "cpm: 2 to %d coefficients expected", MAT_TOOM_MAXD);
+  z = ws_new(L, 3*d - 1);
+  for (i = 0; i < d; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    get_int(L, -1, z[i], "coefficient");
+    lua_pop(L, 1);
+  }
+  if ((st = mat_toom_init(&T, d)) != MAT_OK)
+    return luaL_error(L, "cpm: toom setup failed (%d)", st);
+  mat_toom_sqr(&T, z, z + d, NULL);
+  mat_toom_clear(&T);
+  lua_createtable(L, 2*d - 1, 0);
+  for (i = 0; i < 2*d - 1; i++) {
+    push_dec(L, z[d + i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 static const luaL_Reg mat_funcs[] = {
+  {"_toomsqr", m_toomsqr},
   {"_matpow", m_matpow},
   {"_matbits", m_matbits},
   {"_majorant", m_majorant},

@@ -592,6 +592,8 @@ typedef struct Poly {
   mpz_t *sq;		/* d: squares of the coefficients (small d) */
   mp_limb_t *buf;	/* shifted limbs of one coefficient */
   size_t nbuf;
+  mat_Toom toom;	/* set up at the first large squaring (toom.d != 0) */
+  int notoom;		/* its setup failed: never again */
 } Poly;
 
 /*
@@ -719,8 +721,23 @@ static void sqr_squares (Ctx *C, Poly *K) {
 ** bench/matpow_bench.c, doc/performance.md). */
 #define SQR_SMALL_D	7
 
-/* r := r^2 mod chi. */
-static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
+/*
+** Evaluation at 2d-1 points (mat_toom.c) against the squarings above and
+** Kronecker substitution, one squaring of d coefficients of N bits, in
+** units of one N-bit squaring (bench/matpow_bench.c, polysqr):
+**   N = 10^4: d = 4: 9.6 against 9.1, d = 5: 13.4 / 13.6, d = 8: 26.8 / 32.5
+**   N = 10^5: d = 4: 8.3 against 9.8,  d = 5: 11.0 / 15.2, d = 8: 20.7 / 36.1
+** so from 6 coefficients on above TOOM_MIN_BITS, from 4 above
+** TOOM_MID_BITS.  Its setup (about 0.5 ms at d = 8) is paid only when the
+** squarings still to come are larger: the coefficients, doubling at each
+** step, reach TOOM_SETUP_BITS.
+*/
+#define TOOM_MIN_BITS	4096
+#define TOOM_MID_BITS	32768
+#define TOOM_SETUP_BITS	131072
+
+/* r := r^2 mod chi; 'left' squarings come after this one. */
+static int poly_sqr (Ctx *C, Poly *K, mpz_t *red, size_t left) {
   int d = K->d, i, j, carry = 0, st;
   size_t b = 0, w, lgd = 0;
   const mp_limb_t *qp;
@@ -731,6 +748,15 @@ static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
   }
   if (b == 0) return MAT_OK;
   if (d == 3) { sqr_toom3(C, K); goto reduce; }
+  if (d >= 4 && d <= MAT_TOOM_MAXD && !K->notoom
+      && b >= (d >= 6 ? TOOM_MIN_BITS : TOOM_MID_BITS)
+      && (K->toom.d != 0 || left >= 40 || (b << left) >= TOOM_SETUP_BITS)) {
+    if (K->toom.d == 0 && (st = mat_toom_init(&K->toom, d)) != MAT_OK) {
+      if (st == MAT_ENOMEM) return st;
+      K->notoom = 1;
+    }
+    if (!K->notoom) { mat_toom_sqr(&K->toom, K->r, K->e, &C->maxbits); goto reduce; }
+  }
   if (d <= SQR_SMALL_D) { sqr_squares(C, K); goto reduce; }
   while (((size_t)1 << lgd) < (size_t)d) lgd++;
   w = 2*b + lgd + 2;  /* |coefficient of the square| < d 2^(2b) <= 2^(w-2) */
@@ -777,11 +803,102 @@ static void poly_mulx (Ctx *C, Poly *K, mpz_t *red) {
       }
 }
 
-static int do_charpoly (Ctx *C, Comp *c, mpz_t *w) {
+/* The quadratic form's small numbers stay below this many bits, or the
+** last step is an ordinary squaring (the size bound counts on it). */
+#define QF_MAXBITS	1024
+
+/*
+** One output wanted: with r = x^m mod chi, n = 2m + bit, the output is
+** L(x^bit r^2 mod chi) for the linear form L(x^i) = (A^i w)_j, i.e. the
+** quadratic form r^T M r with M[a][b] = L(x^(a+b+bit) mod chi).  Its LDL^T
+** decomposition, fraction-free (Bareiss, "Sylvester's identity and
+** multistep integer-preserving Gaussian elimination", Math. Comp. 1968:
+** every intermediate is a minor of M, so the divisions are exact):
+**   p_0 = 1, pivot t on a nonzero diagonal entry, p_(t+1) = M_t[t][t],
+**   l_t = column t of M_t, M_(t+1) = (p_(t+1) M_t - l_t l_t^T) / p_t,
+**   r^T M r = sum_t (l_t . r)^2 / (p_t p_(t+1)).
+** So the last step is rank(M) <= d squarings instead of the polynomial
+** square's 2d-1.  Sets *out; returns 1 when done, 0 when the form needs a
+** 2 x 2 pivot or its numbers grew past QF_MAXBITS (then the caller squares).
+*/
+static int qf_last (Ctx *C, Comp *c, Poly *K, const mpz_t *kry, int jout,
+                    int bit, mpz_ptr out) {
+  int d = c->d, s = c->s, a, b, i, t, T = 0, ok = 0;
+  mpz_t *X = mat_zalloc(2*d * d), *M = mat_zalloc(d*d);
+  mpz_t *l = mat_zalloc(d*d), *p = mat_zalloc(d + 1);
+  unsigned char *used = calloc((size_t)d, 1);
+  mpz_t z, S, P, q;
+  mpz_inits(z, S, P, q, NULL);
+  if (X == NULL || M == NULL || l == NULL || p == NULL || used == NULL) goto done;
+  for (t = 0; t < 2*d; t++) {  /* X[t] = x^t mod chi */
+    mpz_t *x = X + t*d;
+    if (t < d) { mpz_set_ui(x[t], 1); continue; }
+    for (i = d - 1; i >= 1; i--) mpz_set(x[i], (x - d)[i - 1]);
+    mpz_set_ui(x[0], 0);
+    for (i = 0; i < d; i++) mpz_addmul(x[i], (x - d)[d - 1], c->red[i]);
+  }
+  for (a = 0; a < d; a++)
+    for (b = 0; b < d; b++) {
+      const mpz_t *x = X + (a + b + bit)*d;
+      for (i = 0; i < d; i++) mpz_addmul(M[a*d + b], x[i], kry[i*s + jout]);
+      if (mpz_sizeinbase(M[a*d + b], 2) > QF_MAXBITS) goto done;
+    }
+  mpz_set_ui(p[0], 1);
+  for (T = 0; T < d; T++) {
+    int piv = -1;
+    for (a = 0; a < d && piv < 0; a++)
+      if (!used[a] && mpz_sgn(M[a*d + a]) != 0) piv = a;
+    if (piv < 0) {  /* no diagonal pivot: done if the rest is 0 */
+      for (a = 0; a < d; a++)
+        for (b = 0; b < d; b++)
+          if (!used[a] && !used[b] && mpz_sgn(M[a*d + b]) != 0) goto done;
+      break;
+    }
+    used[piv] = 1;
+    mpz_set(p[T + 1], M[piv*d + piv]);
+    for (a = 0; a < d; a++) mpz_set(l[T*d + a], M[a*d + piv]);  /* 0 on used rows */
+    for (a = 0; a < d; a++)
+      for (b = 0; b < d; b++) {
+        if (used[a] || used[b]) { mpz_set_ui(M[a*d + b], 0); continue; }
+        mpz_mul(M[a*d + b], M[a*d + b], p[T + 1]);
+        mpz_submul(M[a*d + b], l[T*d + a], l[T*d + b]);
+        mpz_divexact(M[a*d + b], M[a*d + b], p[T]);
+        if (mpz_sizeinbase(M[a*d + b], 2) > QF_MAXBITS) goto done;
+      }
+  }
+  ok = 1;
+  /* P = p_1 ... p_T; sum_t (l_t . r)^2 P / (p_t p_(t+1)), over P */
+  mpz_set_ui(P, 1);
+  for (t = 1; t <= T; t++) mpz_mul(P, P, p[t]);
+  mpz_set_ui(S, 0);
+  for (t = 0; t < T; t++) {
+    mpz_set_ui(z, 0);
+    for (a = 0; a < d; a++)
+      if (mpz_sgn(l[t*d + a]) != 0) mpz_addmul(z, l[t*d + a], K->r[a]);
+    NOTE(C, z);
+    mpz_mul(z, z, z);
+    NOTE(C, z);
+    mpz_divexact(q, P, p[t]);
+    mpz_divexact(q, q, p[t + 1]);
+    mpz_addmul(S, z, q);
+    NOTE(C, S);
+  }
+  if (T > 0) mpz_divexact(out, S, P); else mpz_set_ui(out, 0);
+  NOTE(C, out);
+done:
+  mat_zfree(X, 2*d * d); mat_zfree(M, d*d); mat_zfree(l, d*d);
+  mat_zfree(p, d + 1);
+  free(used);
+  mpz_clears(z, S, P, q, NULL);
+  return ok;
+}
+
+static int do_charpoly (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   Poly K;
-  int d = c->d, i, j, st = MAT_ENOMEM;
+  int d = c->d, i, j, st = MAT_ENOMEM, nneed = 0, jout = -1, last = 0;
   size_t b;
   mpz_t *kry = NULL;
+  for (j = 0; j < c->s; j++) if (need[j]) { nneed++; jout = j; }
   memset(&K, 0, sizeof K);
   K.d = d;
   K.r = mat_zalloc(d);
@@ -790,22 +907,42 @@ static int do_charpoly (Ctx *C, Comp *c, mpz_t *w) {
   mpz_inits(K.P, K.Pn, K.Q, K.t, NULL);
   if (K.r == NULL || K.e == NULL || K.sq == NULL) goto done;
   if (d >= 2) mpz_set_ui(K.r[1], 1); else mpz_set(K.r[0], c->red[0]);
-  for (b = mpz_sizeinbase(C->n, 2) - 1; b-- > 0; ) {
-    if ((st = poly_sqr(C, &K, c->red)) != MAT_OK) goto done;
+  b = mpz_sizeinbase(C->n, 2) - 1;
+  if (nneed == 1 && d >= 2 && b >= 1) last = 1;  /* leave the last squaring */
+  for (; b-- > (size_t)last; ) {
+    if ((st = poly_sqr(C, &K, c->red, b)) != MAT_OK) goto done;
     if (mpz_tstbit(C->n, b)) poly_mulx(C, &K, c->red);
   }
+  if (K.toom.d != 0) mat_toom_clear(&K.toom);  /* its numbers too */
   mpz_clears(K.P, K.Pn, K.Q, NULL);  /* the squares' space, before the sum */
   mpz_inits(K.P, K.Pn, K.Q, NULL);
   mat_zfree(K.e, 2*d - 1);
   mat_zfree(K.sq, d);
   K.e = K.sq = NULL;
-  /* w := sum r[i] A^i w, with the Krylov vectors A^i w (small) */
+  /* the Krylov vectors A^i w (small) */
   st = MAT_ENOMEM;
   if ((kry = mat_zalloc(d * c->s)) == NULL) goto done;
   for (j = 0; j < c->s; j++) mpz_set(kry[j], w[j]);
   for (i = 1; i < d; i++) matvec(C, c->s, c->A, kry + i*c->s, kry + (i-1)*c->s);
+  if (last) {
+    int bit = mpz_tstbit(C->n, 0);
+    if (qf_last(C, c, &K, kry, jout, bit, w[jout])) {
+      for (j = 0; j < c->s; j++) if (j != jout) mpz_set_ui(w[j], 0);
+      st = MAT_OK;
+      goto done;
+    }
+    /* the form's numbers are too large: the last squaring after all */
+    st = MAT_ENOMEM;
+    K.e = mat_zalloc(2*d - 1);
+    K.sq = mat_zalloc(d);
+    if (K.e == NULL || K.sq == NULL) goto done;
+    if ((st = poly_sqr(C, &K, c->red, 0)) != MAT_OK) goto done;
+    if (bit) poly_mulx(C, &K, c->red);
+  }
+  /* w := sum r[i] A^i w */
   for (j = 0; j < c->s; j++) {
     mpz_set_ui(w[j], 0);
+    if (!need[j]) continue;
     for (i = 0; i < d; i++)
       if (mpz_sgn(kry[i*c->s + j]) != 0) mpz_addmul(w[j], K.r[i], kry[i*c->s + j]);
     NOTE(C, w[j]);
@@ -818,6 +955,7 @@ done:
   mat_zfree(K.sq, d);
   mpz_clears(K.P, K.Pn, K.Q, K.t, NULL);
   free(K.buf);
+  if (K.toom.d != 0) mat_toom_clear(&K.toom);
   return st;
 }
 
@@ -830,13 +968,16 @@ static int plan_apply (Ctx *C, Plan *P, mpz_t *v, const unsigned char *need);
 ** Pt_j = D^(J+1-j) p_j = adj (D^(J-j) G s_j - Pt_(j+1)) are integers and
 **   D^(J+1) x_T(n) = A_T^n (D^(J+1) x_T(0) - Pt_0) + sum_j C(n,j) D^j Pt_j.
 */
-static int do_sources (Ctx *C, Comp *c, mpz_t *w) {
+static int do_sources (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   int s = c->s, ns = c->ns, nt = c->nt, i, j, l, J, st = MAT_ENOMEM;
+  unsigned char *needT = malloc((size_t)nt);
   mpz_t *xs = mat_zalloc(ns), *u = mat_zalloc(ns * ns);
   mpz_t *Pt = mat_zalloc((ns + 1) * nt), *g = mat_zalloc(nt), *y = mat_zalloc(nt);
   mpz_t Dp, E, bin, f;
   mpz_inits(Dp, E, bin, f, NULL);
-  if (xs == NULL || u == NULL || Pt == NULL || g == NULL || y == NULL) goto done;
+  if (xs == NULL || u == NULL || Pt == NULL || g == NULL || y == NULL
+      || needT == NULL) goto done;
+  for (i = 0; i < nt; i++) needT[i] = need[c->T[i]];
   for (i = 0; i < ns; i++) mpz_set(xs[i], w[c->S[i]]);
   if ((st = binomial_sum(C, s, c->A, c->S, ns, xs, u, &J)) != MAT_OK) goto done;
   /* Pt_j for j = J .. 0; Pt_(J+1) = 0; Dp = D^(J-j) */
@@ -861,7 +1002,7 @@ static int do_sources (Ctx *C, Comp *c, mpz_t *w) {
     mpz_sub(y[i], y[i], Pt[i]);
     NOTE(C, y[i]);
   }
-  if ((st = plan_apply(C, c->inner, y, NULL)) != MAT_OK) goto done;
+  if ((st = plan_apply(C, c->inner, y, needT)) != MAT_OK) goto done;
   mpz_set_ui(bin, 1);
   mpz_set_ui(Dp, 1);
   for (j = 0; j <= J; j++) {  /* y += C(n,j) D^j Pt_j */
@@ -879,12 +1020,16 @@ static int do_sources (Ctx *C, Comp *c, mpz_t *w) {
       NOTE(C, y[i]);
     }
   }
-  for (i = 0; i < nt; i++) mpz_divexact(w[c->T[i]], y[i], E);
+  for (i = 0; i < nt; i++) {  /* the others are not exact multiples now */
+    if (needT[i]) mpz_divexact(w[c->T[i]], y[i], E);
+    else mpz_set_ui(w[c->T[i]], 0);
+  }
   for (i = 0; i < ns; i++) mpz_swap(w[c->S[i]], xs[i]);
   st = MAT_OK;
 done:
   mat_zfree(xs, ns); mat_zfree(u, ns * ns); mat_zfree(Pt, (ns + 1) * nt);
   mat_zfree(g, nt); mat_zfree(y, nt);
+  free(needT);
   mpz_clears(Dp, E, bin, f, NULL);
   return st;
 }
@@ -913,8 +1058,8 @@ static int plan_apply (Ctx *C, Plan *P, mpz_t *v, const unsigned char *need) {
       case MAT_PATH_POWER: st = do_power(C, c, w); break;
       case MAT_PATH_UNIPOT: st = do_unipot(C, c, w); break;
       case MAT_PATH_LUCAS: st = do_lucas(C, c, w, nc); break;
-      case MAT_PATH_SOURCES: st = do_sources(C, c, w); break;
-      default: st = do_charpoly(C, c, w); break;
+      case MAT_PATH_SOURCES: st = do_sources(C, c, w, nc); break;
+      default: st = do_charpoly(C, c, w, nc); break;
     }
     for (j = 0; j < c->s; j++) {
       if (!nc[j]) mpz_set_ui(w[j], 0);
@@ -1044,7 +1189,16 @@ static double comp_bound_path (Comp *c, double vb, double nbA,
         r = 2*cbh + lg2(d) + 12;
       else
         r = 2*d*w + 2;                                       /* Kronecker */
+      if (d >= 4 && d <= MAT_TOOM_MAXD)  /* evaluation at 2d-1 points */
+        r = dmax(r, 2*cbh + 2*mat_toom_valbits(d) + MAT_TOOM_WBITS + lg2(2*d - 1) + 4);
       r = dmax(r, 2*cbh + lg2(d) + (d - 1) * (ab + 1) + 2);  /* reduction */
+      /* one output wanted (qf_last): the powers x^t mod chi, t < 2d, and
+         the form M (created before its size check), the products of
+         numbers below QF_MAXBITS in its reduction, P = p_1 ... p_T, the
+         squares and their sum */
+      r = dmax(r, 2*d * (ab + lg2(d) + 1) + vb + (d - 1) * nbA + lg2(d) + 2);
+      r = dmax(r, (d + 2) * (QF_MAXBITS + 1.0));  /* P and the updates */
+      r = dmax(r, 2 * (cbh + QF_MAXBITS + lg2(d) + 1) + d * QF_MAXBITS + lg2(d) + 2);
       return dmax(r, cb + vb + (d - 1) * nbA + lg2(d) + 2);  /* final sum */
     }
     default: {  /* SOURCES */
