@@ -6,8 +6,12 @@
 **
 **   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core -o /tmp/matpow_bench \
 **      bench/matpow_bench.c src/core/mat_u64.c src/core/mat_mpz.c src/core/mat_charpoly.c \
-**      src/core/mat_bound.c -lgmp -lm
+**      src/core/mat_bound.c src/core/mat_toom.c -lgmp -lm
 **   /tmp/matpow_bench            (or: /tmp/matpow_bench quick)
+**   /tmp/matpow_bench fib [reps]   Fibonacci against mpz_fib_ui, peak memory
+**   /tmp/matpow_bench order [reps] orders 3 to 8 at n = 10^6
+**   /tmp/matpow_bench u64 [reps]   Z/2^64, k = 2 .. 64 at n = 10^18
+**   /tmp/matpow_bench polysqr      one polynomial squaring, three ways
 **
 ** The engine gets what the optimizer hands it: the loop-carried variables
 ** plus the constant row (and the index row where the loop uses it).
@@ -18,6 +22,7 @@
 #include <time.h>
 
 #include "mat.h"
+#include "mat_impl.h"
 
 /* CPU time of this process: the machine is shared, and wall-clock time
 ** counts the other processes' share too. */
@@ -324,6 +329,44 @@ static void bench_u64_k (int k, int nr) {
   free(B);
 }
 
+/*
+** Order-d recurrences a_m = sum_i c_i a_(m-1-i) (c = 2, 3, 1, 4, 1, 5, 2, 6,
+** the first d), the d x d companion matrix, v = (1, ..., d), and the
+** 3-term recurrence of bench_rec3 (5 x 5, "order 3+2"): every output, and
+** the first output alone (a loop returning one of its values).
+*/
+static void bench_order (int d, unsigned long n, int nr) {
+  static const long c[8] = { 2, 3, 1, 4, 1, 5, 2, 6 };
+  static const long R5[25] = { 14, 21, 4, 5, 6,  1, 0, 0, 0, 0,  0, 1, 0, 0, 0,
+                               0, 0, 0, 1, 1,  0, 0, 0, 0, 1 };
+  static const long Rv[5] = { 1, 2, 3, 4, 1 };
+  long B[64], v[8];
+  unsigned char one[8] = { 1, 0, 0, 0, 0, 0, 0, 0 };
+  mpz_t e[8], f[8];
+  double ta[16], to[16], t0;
+  int k = d ? d : 5, i, j, r;
+  if (nr > 16) nr = 16;
+  if (d == 0) { memcpy(B, R5, sizeof R5); memcpy(v, Rv, sizeof Rv); }
+  else
+    for (i = 0; i < k; i++) {
+      v[i] = i + 1;
+      for (j = 0; j < k; j++) B[i*k + j] = i == 0 ? c[j] : (j == i - 1);
+    }
+  for (i = 0; i < k; i++) { mpz_init(e[i]); mpz_init(f[i]); }
+  for (r = 0; r < nr; r++) {
+    t0 = now(); engine(k, B, v, n, e, NULL); ta[r] = now() - t0;
+    t0 = now(); engine_need(k, B, v, n, f, one, NULL); to[r] = now() - t0;
+  }
+  if (mpz_cmp(e[0], f[0]) != 0) { fprintf(stderr, "order %d mismatch\n", d); exit(1); }
+  qsort(ta, (size_t)nr, sizeof(double), cmpd);
+  qsort(to, (size_t)nr, sizeof(double), cmpd);
+  printf("| %s | %lu | %zu | %.1f / %.1f | %.1f / %.1f |\n", d ? (d == 3 ? "3" : d == 4 ? "4" :
+         d == 5 ? "5" : d == 6 ? "6" : "8") : "3 + index + constant (5 x 5)", n,
+         mpz_sizeinbase(e[0], 2), ta[0] * 1e3, ta[nr / 2] * 1e3, to[0] * 1e3, to[nr / 2] * 1e3);
+  fflush(stdout);
+  for (i = 0; i < k; i++) { mpz_clear(e[i]); mpz_clear(f[i]); }
+}
+
 static void bench_u64_mpz (void) {
   static const uint64_t B[4] = { 0, 1, 1, 1 };
   uint64_t v[2] = { 0, 1 };
@@ -346,8 +389,9 @@ static void bench_u64_mpz (void) {
 ** of a degree-(d-1) polynomial with N-bit coefficients, in units of one
 ** N-bit squaring, by (a) Kronecker substitution (one squaring of the packed
 ** number; packing and unpacking are not timed), (b) d squarings plus
-** d(d-1)/2 squarings of pairwise sums, (c) for d = 3, five squarings
-** (evaluation at 0, 1, -1, -2, infinity).
+** d(d-1)/2 squarings of pairwise sums, (c) evaluation at 2d-1 points and
+** interpolation (mat_toom.c, everything timed; d = 3 in the engine is the
+** hand-written Toom-3 of mat_mpz.c).
 */
 static void bench_polysqr (size_t N) {
   gmp_randstate_t rs;
@@ -361,8 +405,12 @@ static void bench_polysqr (size_t N) {
     t0 = now(); mpz_mul(t, a[0], a[0]); t0 = now() - t0; if (t0 < one) one = t0;
   }
   for (d = 2; d <= 8; d++) {
-    double kr = 1e99, sq = 1e99;
+    double kr = 1e99, sq = 1e99, tm = 1e99;
     size_t w = 2*N + 8;
+    mat_Toom T;
+    mpz_t e[15];
+    int toom = d >= 3 && mat_toom_init(&T, d) == MAT_OK;
+    for (i = 0; i < 15; i++) mpz_init(e[i]);
     mpz_set_ui(P, 0);
     for (i = d - 1; i >= 0; i--) { mpz_mul_2exp(P, P, w); mpz_add(P, P, a[i]); }
     for (r = 0; r < reps; r++) {
@@ -372,10 +420,18 @@ static void bench_polysqr (size_t N) {
       for (i = 0; i < d; i++)
         for (j = i + 1; j < d; j++) { mpz_add(Q, a[i], a[j]); mpz_mul(t, Q, Q); }
       t0 = now() - t0; if (t0 < sq) sq = t0;
+      if (toom) {
+        t0 = now(); mat_toom_sqr(&T, a, e, NULL); t0 = now() - t0; if (t0 < tm) tm = t0;
+      }
     }
-    printf("| polynomial square, degree %d, N = %zu bits | Kronecker %.2f | "
-           "%d squarings %.2f | %s |\n", d - 1, N, kr / one, d*(d+1)/2, sq / one,
-           d == 3 ? "Toom-3: 5 squarings, 5.0 + linear work" : "");
+    if (toom)
+      printf("| %d | %zu | %.2f | %.2f (%d squarings) | %.2f (%d squarings) |\n", d - 1, N,
+             kr / one, sq / one, d*(d+1)/2, tm / one, 2*d - 1);
+    else
+      printf("| %d | %zu | %.2f | %.2f (%d squarings) | - |\n", d - 1, N,
+             kr / one, sq / one, d*(d+1)/2);
+    if (toom) mat_toom_clear(&T);
+    for (i = 0; i < 15; i++) mpz_clear(e[i]);
   }
   for (i = 0; i < 8; i++) mpz_clear(a[i]);
   mpz_clears(t, P, Q, NULL);
@@ -395,6 +451,23 @@ int main (int argc, char **argv) {
     size_t j;
     printf("| k | us per call, min | median | |\n|---|---|---|---|\n");
     for (j = 0; j < sizeof ks / sizeof ks[0]; j++) bench_u64_k(ks[j], nr);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "polysqr") == 0) {
+    printf("| degree | N bits | Kronecker | squares and pairwise sums | evaluation at 2d-1 points |\n");
+    printf("|---|---|---|---|---|\n");
+    bench_polysqr(2000000);
+    bench_polysqr(100000);
+    bench_polysqr(10000);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "order") == 0) {
+    static const int ds[] = { 0, 3, 4, 5, 6, 8 };
+    int nr = argc > 2 ? atoi(argv[2]) : 5;
+    size_t j;
+    printf("| order | n | bits | every output, ms min / median | first output alone, ms min / median |\n");
+    printf("|---|---|---|---|---|\n");
+    for (j = 0; j < sizeof ds / sizeof ds[0]; j++) bench_order(ds[j], 1000000, nr);
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "fib") == 0) {
@@ -422,6 +495,10 @@ int main (int argc, char **argv) {
   bench_fib(1000000);
   if (!quick) bench_fib(10000000);
   bench_rec3(quick ? 100000 : 1000000);
+  printf("| degree | N bits | Kronecker | squares and pairwise sums | evaluation at 2d-1 points |\n");
+  printf("|---|---|---|---|---|\n");
   bench_polysqr(quick ? 200000 : 2000000);
+  bench_polysqr(100000);
+  bench_polysqr(10000);
   return 0;
 }

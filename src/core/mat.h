@@ -23,15 +23,19 @@
 ** Rings:
 **   u64  Z/2^64 with plain uint64_t arithmetic, bit-identical to Lua 5.4
 **        integer arithmetic (signed values are passed as their two's
-**        complement).  Binary powering, right to left: log2(n) squarings of
-**        B, never a bignum.
+**        complement).  k <= 3: binary powering of B, right to left; from
+**        k = 4 on: x^n mod the characteristic polynomial of B (Hessenberg
+**        form by pivots of least 2-adic valuation), O(k^3 + k^2 log n).
+**        Never a bignum.
 **   mpz  exact integers.  B is split into the connected components of its
 **        dependency graph (decoupled variables evolve alone); each component
 **        takes the cheapest path its structure allows (MAT_PATH_*), the
 **        general one being x^n mod chi(x) for the characteristic polynomial
 **        chi (Fiduccia), left to right: polynomial squarings (Toom-3,
-**        squares of coefficients, or Kronecker substitution by degree) and
-**        cheap multiplications by x; then B^n v = sum c_i B^i v.
+**        evaluation at 2d-1 points, squares of coefficients, or Kronecker
+**        substitution by degree and size) and cheap multiplications by x;
+**        then B^n v = sum c_i B^i v.  Only the outputs asked for are
+**        computed (mat_mpz_powapply_need).
 */
 #ifndef mat_h
 #define mat_h

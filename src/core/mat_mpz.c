@@ -16,12 +16,17 @@
 **             end), when 1 is not an eigenvalue of A_T.  A_T goes through
 **             the same analysis (inner plan).
 **   LUCAS     2 x 2 with det = -q = +-1: the Lucas-sequence doubling, two
-**             squarings per bit of n (mpz_fib_ui's method, generalized).
+**             squarings per bit of n (mpz_fib_ui's method, generalized),
+**             its last step one product when one term is wanted.
 **   CHARPOLY  x^n mod chi(x) left to right (squarings, then a cheap
 **             multiplication by x); a polynomial squaring is 5 squarings
-**             for degree 3 (Toom-3), d(d+1)/2 up to degree 6, a single
-**             Kronecker-substituted squaring above; then
-**             B^n v = sum_i c_i B^i v.
+**             for degree 2 (Toom-3), 2d-1 by evaluation and interpolation
+**             (mat_toom.c) for 4 to 8 large coefficients, d(d+1)/2 up to
+**             degree 6, a single Kronecker-substituted squaring above;
+**             then B^n v = sum_i c_i B^i v, or, one output wanted, the
+**             last step as a quadratic form (qf_last).
+** Only the outputs wanted are computed (mat_mpz_powapply_need); the others
+** come back as 0.
 ** The analysis (plan) depends on B only; the bound and the power both run
 ** it, so the bound can count the sizes analysis really produced.
 */
