@@ -402,6 +402,28 @@ describe("exact matrix power", function()
     end
   end)
 
+  it("gives each output of a large power alone as the full power does (quadratic form)", function()
+    -- x^(n/2) mod chi has coefficients above 32768 bits here
+    for k = 2, 8 do
+      for _, B in ipairs({ randmat(k, -4, 4), (randloop(k, true, 0.7)) }) do
+        local kk = #B
+        B[1][1] = 5
+        local v = randvec(kk, -20, 20)
+        if kk > k then v[kk] = 1 end
+        local n = 50001
+        local full, finfo = core._matpow("z", B, v, n)
+        for i = 1, kk do
+          local need = {}
+          need[i] = true
+          local r, info = core._matpow("z", B, v, n, false, need)
+          assert.are.equal(full[i], r[i])
+          assert.is_true(info.maxbits <= info.bound)
+        end
+        assert.is_true(finfo.maxbits <= finfo.bound)
+      end
+    end
+  end)
+
   it("matches repeated multiplication for random dense matrices, k = 2..8", function()
     for k = 2, 8 do
       for _, n in ipairs({ 1, 2, 3, 7, 16, 33 }) do

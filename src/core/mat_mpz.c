@@ -808,9 +808,13 @@ static void poly_mulx (Ctx *C, Poly *K, mpz_t *red) {
       }
 }
 
-/* The quadratic form's small numbers stay below this many bits, or the
-** last step is an ordinary squaring (the size bound counts on it). */
+/* The quadratic form's small numbers stay below QF_MAXBITS bits, or the
+** last step is an ordinary squaring (the size bound counts on it); and the
+** form is used only when x^(n/2) mod chi has coefficients of QF_MINBITS
+** bits or more, where it pays and where its terms in the size bound are
+** small against the squares (below, the bound is what it was). */
 #define QF_MAXBITS	1024
+#define QF_MINBITS	32768
 
 /*
 ** One output wanted: with r = x^m mod chi, n = 2m + bit, the output is
@@ -931,12 +935,16 @@ static int do_charpoly (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   for (i = 1; i < d; i++) matvec(C, c->s, c->A, kry + i*c->s, kry + (i-1)*c->s);
   if (last) {
     int bit = mpz_tstbit(C->n, 0);
-    if (qf_last(C, c, &K, kry, jout, bit, w[jout])) {
+    size_t rb = 0;
+    for (i = 0; i < d; i++)
+      if (mpz_sgn(K.r[i]) != 0 && mpz_sizeinbase(K.r[i], 2) > rb)
+        rb = mpz_sizeinbase(K.r[i], 2);
+    if (rb >= QF_MINBITS && qf_last(C, c, &K, kry, jout, bit, w[jout])) {
       for (j = 0; j < c->s; j++) if (j != jout) mpz_set_ui(w[j], 0);
       st = MAT_OK;
       goto done;
     }
-    /* the form's numbers are too large: the last squaring after all */
+    /* small, or the form's numbers too large: the last squaring after all */
     st = MAT_ENOMEM;
     K.e = mat_zalloc(2*d - 1);
     K.sq = mat_zalloc(d);
@@ -1201,9 +1209,11 @@ static double comp_bound_path (Comp *c, double vb, double nbA,
          the form M (created before its size check), the products of
          numbers below QF_MAXBITS in its reduction, P = p_1 ... p_T, the
          squares and their sum */
-      r = dmax(r, 2*d * (ab + lg2(d) + 1) + vb + (d - 1) * nbA + lg2(d) + 2);
-      r = dmax(r, (d + 2) * (QF_MAXBITS + 1.0));  /* P and the updates */
-      r = dmax(r, 2 * (cbh + QF_MAXBITS + lg2(d) + 1) + d * QF_MAXBITS + lg2(d) + 2);
+      if (cbh >= QF_MINBITS) {
+        r = dmax(r, 2*d * (ab + lg2(d) + 1) + vb + (d - 1) * nbA + lg2(d) + 2);
+        r = dmax(r, (d + 2) * (QF_MAXBITS + 1.0));  /* P and the updates */
+        r = dmax(r, 2 * (cbh + QF_MAXBITS + lg2(d) + 1) + d * QF_MAXBITS + lg2(d) + 2);
+      }
       return dmax(r, cb + vb + (d - 1) * nbA + lg2(d) + 2);  /* final sum */
     }
     default: {  /* SOURCES */
