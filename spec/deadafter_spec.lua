@@ -58,7 +58,7 @@ return M
 describe("values dead after a loop", function()
   if not LUA54 then
     it("are a matter of the Lua 5.4 bytecode front end", function()
-      pending("LuaJIT: the source front end keeps every variable it writes")
+      pending("LuaJIT: its front ends keep every variable the loop writes")
     end)
     return
   end

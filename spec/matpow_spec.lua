@@ -315,12 +315,9 @@ describe("exact matrix power", function()
   local function unimodular2()
     local M = { { 1, 0 }, { 0, 1 } }
     for _ = 1, math.random(1, 6) do
-      local a, E = math.random(-3, 3)
-      local r = math.random(4)
-      if r == 1 then E = { { 1, a }, { 0, 1 } }
-      elseif r == 2 then E = { { 1, 0 }, { a, 1 } }
-      elseif r == 3 then E = { { 0, 1 }, { 1, 0 } }
-      else E = { { -1, 0 }, { 0, 1 } } end
+      local a, r = math.random(-3, 3), math.random(4)
+      local E = r == 1 and { { 1, a }, { 0, 1 } } or r == 2 and { { 1, 0 }, { a, 1 } }
+                or r == 3 and { { 0, 1 }, { 1, 0 } } or { { -1, 0 }, { 0, 1 } }
       M = { { M[1][1] * E[1][1] + M[1][2] * E[2][1], M[1][1] * E[1][2] + M[1][2] * E[2][2] },
             { M[2][1] * E[1][1] + M[2][2] * E[2][1], M[2][1] * E[1][2] + M[2][2] * E[2][2] } }
     end
