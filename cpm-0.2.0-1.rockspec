@@ -66,6 +66,7 @@ build = {
         "src/core/mat_lua.c",
         "src/core/mat_mod.c",
         "src/core/mat_mpz.c",
+        "src/core/mat_toom.c",
         "src/core/mat_unipot.c",
         "src/core/mat_u64.c",
         "src/core/module.c",

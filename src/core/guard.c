@@ -837,6 +837,7 @@ static int ringz (Guard *g) {
   mpz_ptr *cz, zero, one, *vout;
   mpz_srcptr *B, *vin;
   uint64_t *vbits, bb;
+  unsigned char *need;
   mp_limb_t limbs[4];
   mpz_t tmp;
   mpz_srcptr n;
@@ -844,11 +845,12 @@ static int ringz (Guard *g) {
   poolidx = lua_gettop(L);
   cz = (mpz_ptr *)cpm_newuserdata(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
                                   + (size_t)k * k * sizeof(mpz_srcptr)
-                                  + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t)));
+                                  + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t) + 1));
   B = (mpz_srcptr *)(cz + p->ncoefs + 1);
   vin = B + (size_t)k * k;
   vout = (mpz_ptr *)(vin + k);
   vbits = (uint64_t *)(vout + k);
+  need = (unsigned char *)(vbits + k);
   zero = pl->z[nz - 1];
   one = pl->z[nz - 2];
   mpz_set_ui(one, 1);
@@ -909,7 +911,12 @@ static int ringz (Guard *g) {
   bb = mat_bits_bound(k, B, vbits, n, g->cfg->maxbits);
   if (bb > g->cfg->maxbits)
     return fail(g, "the computation would exceed the bignum size limit");
-  res = mat_mpz_powapply(k, B, vout, vin, n);
+  /* only the outputs' values: the engine may then skip work (Fibonacci
+     returning one of its two values ends as mpz_fib_ui does) */
+  memset(need, 0, (size_t)k);
+  for (i = 0; i < p->nout; i++)
+    if (p->out[i].state >= 0) need[g->pos[p->out[i].state]] = 1;
+  res = mat_mpz_powapply_need(k, B, vout, vin, n, need, NULL);
   if (res != MAT_OK) return fail(g, "the matrix power failed");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
