@@ -38,6 +38,7 @@ build = {
         "src/lua54/bc_edit.c",
         "src/lua54/bc_lua.c",
         "src/lua54/bc_opcodes.c",
+        "src/lua54/bc_check.c",
         "src/lua54/bc_read.c",
         "src/lua54/bc_tree.c",
         "src/lua54/bc_write.c",

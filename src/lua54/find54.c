@@ -232,6 +232,17 @@ static int lower (Lower *lw, int first, int end) {
 }
 
 
+/* Is the instruction at 'pc' opcode 'o' of base register 'base' (and,
+   when 'back' >= 0, a jump back to 'back')? */
+static int closes (const bc_Proto *p, int pc, int o, int base, int back) {
+  bc_Instr i;
+  if (pc < 0 || pc >= p->ncode) return 0;
+  i = p->code[pc];
+  return BC_GET_OPCODE(i) == o && BC_GETARG_A(i) == base &&
+         (back < 0 || bc_jumptarget(i, pc) == back);
+}
+
+
 /* Sets up loop 'lp' found at 'prep' and lowers its body. */
 static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   bc_Proto *p = lw->p;
@@ -245,11 +256,15 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   lp->liveout = (unsigned char *)bc_alloc(lw->L, lw->c, (size_t)nslots);
   memset(lp->liveout, 0, (size_t)nslots);
   lp->lowered = 1;
+  /* bc_check put every target inside the code; the shape is ours to
+     check: an edited or crafted chunk may jump anywhere else */
   if (BC_GET_OPCODE(i) == BC_OP_FORPREP) {
     lp->kind = IR_FORNUM;
     lp->last = bc_jumptarget(i, prep) - 1;  /* the exit follows FORLOOP */
     end = lp->last;
     lp->ir.index = lp->base + 3;
+    if (!closes(p, lp->last, BC_OP_FORLOOP, lp->base, first))
+      refuse(lp, lp->line, FIND54_MSG_SHAPE);
   }
   else {  /* TFORPREP: jumps to TFORCALL, followed by TFORLOOP */
     int call = bc_jumptarget(i, prep);
@@ -257,9 +272,14 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
     lp->last = call + 1;
     end = call;
     lp->ir.index = lp->base + 4;
-    if (BC_GETARG_C(p->code[call]) != 1)
+    if (!closes(p, call, BC_OP_TFORCALL, lp->base, -1) ||
+        !closes(p, call + 1, BC_OP_TFORLOOP, lp->base, first))
+      refuse(lp, lp->line, FIND54_MSG_SHAPE);
+    else if (BC_GETARG_C(p->code[call]) != 1)
       refuse(lp, lp->line, "generic for with more than one variable");
   }
+  if (lp->lowered && lp->ir.index >= p->maxstacksize)
+    refuse(lp, lp->line, FIND54_MSG_SHAPE);
   if (lp->lowered && end - first > IR_MAXOPS / 2)
     refuse(lp, lp->line, "loop body too large");
   if (lp->lowered) lower(lw, first, end);
