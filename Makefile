@@ -26,7 +26,7 @@ INCS = $(patsubst %,-I%,$(wildcard src/*))
 DEBS = lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libgmp-dev lua-lpeg \
        lua-busted luarocks
 
-.PHONY: all deps test check-rockspec asan demo bench clean help
+.PHONY: all deps test check-rockspec asan fuzz demo bench clean help
 
 all: $(BUILD)/lua5.4/cpm/core.so $(BUILD)/luajit/cpm/core.so
 
@@ -60,12 +60,22 @@ test: deps all
 check-rockspec: deps
 	sh tools/check-rockspec.sh
 
-# The specs against a build with AddressSanitizer and UBSan; the interpreter
-# itself is not instrumented, so the runtime is preloaded.
+# The specs against a build with AddressSanitizer and UBSan and the
+# CPM_DEBUG assertions; the interpreter itself is not instrumented, so the
+# runtime is preloaded.  Then a bounded run of the chunk fuzzer on each VM.
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan: deps
-	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
+	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -DCPM_DEBUG $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
 	BUILD=$(BUILD)/asan ASAN=1 sh tools/run-specs.sh $(LUA54) $(LUAJIT)
+	BUILD=$(BUILD)/asan ASAN=1 sh tools/fuzz-chunks.sh $(FUZZ_SECONDS) $(LUA54) $(LUAJIT)
+
+# The chunk fuzzer (tools/fuzz-chunks.lua) for FUZZ_LONG seconds on each VM,
+# against the sanitizer build (make asan builds it).
+FUZZ_SECONDS ?= 20
+FUZZ_LONG ?= 600
+fuzz: deps
+	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -DCPM_DEBUG $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
+	BUILD=$(BUILD)/asan ASAN=1 sh tools/fuzz-chunks.sh $(FUZZ_LONG) $(LUA54) $(LUAJIT)
 
 # The tour runs on Lua 5.4, then on LuaJIT.
 DEMO_PATH = LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;'
@@ -90,5 +100,6 @@ help:
 	@echo "make          build both VMs' cpm/core.so under $(BUILD)/"
 	@echo "make test     install missing packages, build, run every spec on lua5.4 and luajit"
 	@echo "make demo     a short tour of cpm (examples/demo.lua)"
-	@echo "make asan     the specs against an AddressSanitizer + UBSan build"
+	@echo "make asan     the specs and a short chunk fuzz against an AddressSanitizer + UBSan build"
+	@echo "make fuzz     the chunk fuzzer for FUZZ_LONG seconds on each VM (sanitizer build)"
 	@echo "make bench    run bench/ and rewrite doc/performance.md"

@@ -80,6 +80,9 @@ function M.parse(s)
     n = varint("locvar", p)
     for _ = 1, n do str(p); varint("startpc", p); varint("endpc", p) end
     n = varint("upnames", p)
+    -- Lua 5.4.4's loader stores this many names into the upvalue array
+    -- unchecked: any other count than 0 or nup crashes the VM itself
+    assert(n == 0 or n == p.nup, "upvalue names not one per upvalue")
     for _ = 1, n do str(p) end
     return p
   end
@@ -113,6 +116,33 @@ function M.set(s, f, v)
   if f.kind == "instr" then return M.replace(s, f, string.pack("<I4", v)) end
   if f.kind == "varint" then return M.replace(s, f, M.varint(v)) end
   return M.replace(s, f, string.char(v & 0xff))
+end
+
+-- A value worth trying in field f (for the fuzzer): a boundary of the
+-- field or of the sizes around it, or a random one; for an instruction,
+-- the instruction with one operand (or the opcode) changed so.  rnd is
+-- math.random.
+function M.mutant(f, rnd)
+  local v = f.value
+  if f.kind == "instr" then
+    local fields = { { 0, 7 }, { 7, 8 }, { 15, 1 }, { 16, 8 }, { 24, 8 },
+                     { 15, 17 }, { 7, 25 } }
+    local pos, size = table.unpack(fields[rnd(#fields)])
+    local max = (1 << size) - 1
+    local x = ({ 0, 1, max, max - 1, rnd(0, max), max >> 1, (max >> 1) + 1,
+                 rnd(0, 8), ((v >> pos) & max) + 1, ((v >> pos) & max) - 1 })
+      [rnd(10)] & max
+    return (v & ~(max << pos) & 0xffffffff) | (x << pos)
+  end
+  if f.kind == "byte" or f.kind == "header_nup" then
+    return ({ 0, 1, 255, v + 1, v - 1, rnd(0, 255) })[rnd(6)] & 0xff
+  end
+  local r = rnd(10)
+  if r <= 3 then return v + rnd(1, 3) end
+  if r <= 6 then return math.max(0, v - rnd(1, 3)) end
+  if r <= 7 then return 0 end
+  if r <= 8 then return (1 << 31) - 1 end
+  return rnd(0, 300)
 end
 
 -- Instruction fields (lopcodes.h, Lua 5.4).

@@ -9,6 +9,14 @@
 
 #include "cpm.h"
 
+/* The oldest GMP cpm works with: from 6.2 on, mpz_init allocates nothing,
+   which big.c relies on (no mpz on the C stack across a raise, a bignum
+   pushed before GMP is called; see big_push). */
+#define BIG_GMP_MIN	60200
+#if !defined(__GNU_MP_RELEASE) || __GNU_MP_RELEASE < BIG_GMP_MIN
+#error "cpm needs GMP 6.2 or later"
+#endif
+
 #define BIG_MT	"cpm.big"
 
 /* The bignum at 'idx', or NULL when that value is not a bignum. */
