@@ -46,6 +46,7 @@ build = {
         "src/core/bound.c",
         "src/core/count.c",
         "src/lua54/find54.c",
+        "src/core/gmpmem.c",
         "src/core/guard.c",
         "src/core/mat_bound.c",
         "src/core/mat_charpoly.c",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cpm.h"
+#include "gmpmem.h"
 
 
 int cpm_nomem (lua_State *L) {
@@ -38,6 +39,7 @@ CPM_EXPORT int luaopen_cpm_core (lua_State *L);
 /* Stack: pushes the module table. */
 CPM_EXPORT int luaopen_cpm_core (lua_State *L) {
   cpm_Config *cfg;
+  gmpmem_init();
   lua_newtable(L);
   cfg = (cpm_Config *)cpm_newuserdata(L, sizeof(cpm_Config));
   cfg->maxbits = CPM_DEFAULT_MAXBITS;
