@@ -14,7 +14,7 @@ WARN   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
          -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla
 OPT   ?= -O2 -g
 CFLAGS_ALL = $(OPT) -fPIC -fvisibility=hidden $(WARN) -D_POSIX_C_SOURCE=200809L $(CFLAGS)
-LDLIBS_ALL = -lgmp -lm
+LDLIBS_ALL = -lgmp -lm -ldl
 
 # src/core/ is the shared core (planner, guard, rings, bignums); each other
 # directory under src/ is one bytecode front end (src/lua54/, src/luajit/).
@@ -28,7 +28,7 @@ DEBS = lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libgmp-dev lua-lpeg \
 
 .PHONY: all deps test check-rockspec asan fuzz demo bench clean help
 
-all: $(BUILD)/lua5.4/cpm/core.so $(BUILD)/luajit/cpm/core.so
+all: $(BUILD)/lua5.4/cpm/core.so $(BUILD)/luajit/cpm/core.so $(BUILD)/lua5.4/alloctest
 
 # One object set per VM; every object depends on every header (few files,
 # always right).
@@ -47,6 +47,12 @@ $(BUILD)/lua5.4/cpm/core.so: $(SRCS:src/%.c=$(BUILD)/lua5.4/obj/%.o)
 $(BUILD)/luajit/cpm/core.so: $(SRCS:src/%.c=$(BUILD)/luajit/obj/%.o)
 	@mkdir -p $(@D)
 	$(CC) -shared $(OPT) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# The allocation-failure host (tools/alloctest.c): Lua 5.4 only, linked
+# against the shared liblua5.4 so that cpm/core.so finds the API in it.
+$(BUILD)/lua5.4/alloctest: tools/alloctest.c
+	@mkdir -p $(@D)
+	$(CC) $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -I$(LUA54_INC) $(CFLAGS) -o $@ $< $(LDFLAGS) -llua5.4
 
 # Installs the Debian packages that are missing (none when all are there).
 deps:

@@ -60,7 +60,7 @@ build = {
         "src/core/range.c",
         "src/lua54/rewrite54.c",
       },
-      libraries = { "gmp", "m" },
+      libraries = { "gmp", "m", "dl" },
       libdirs = { "$(GMP_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       incdirs = { "src/core", "src/lua54" },

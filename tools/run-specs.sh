@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every spec under each interpreter named on the command line, through
 # prove reading busted's TAP output, then checks the rockspec.  Ends with
-# one line "N passed, N failed" over all of it, and exits non-zero when
+# one line "N passed, N failed" over all of it (with the allocation-failure
+# test of tools/alloctest.sh), and exits non-zero when
 # anything failed.  BUILD names the build directory (default build);
 # ASAN=1 preloads the sanitizer runtime (and skips the rockspec check).
 set -u
@@ -15,6 +16,8 @@ for vm in "$@"; do
   CPM_VM=$vm CPM_BUILD=$BUILD/$dir prove -j2 -f -e "sh tools/busted-tap.sh" spec/*_spec.lua \
     2>&1 | tee -a "$log" || status=1
 done
+echo "== allocation failure at every point (tools/alloctest.c)"
+BUILD=$BUILD prove -f -e sh tools/alloctest.sh 2>&1 | tee -a "$log" || status=1
 if [ -z "${ASAN:-}" ]; then
   echo "== rockspec"
   prove -f -e sh tools/check-rockspec.sh 2>&1 | tee -a "$log" || status=1

@@ -23,7 +23,15 @@
 ** functions are malloc, realloc and free as GMP's defaults are, so memory
 ** allocated before cpm was loaded is freed correctly.  A host that sets
 ** its own GMP memory functions after loading cpm keeps only the probes.
+**
+** Once GMP holds pointers to these functions, this library must stay
+** loaded: lua_close unloads a C module (dlclose), which would leave GMP
+** calling into unmapped code (and the next load would install a second
+** reserve).  install() pins the library with RTLD_NODELETE.
 */
+#define _GNU_SOURCE	/* dladdr, RTLD_NODELETE */
+
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -90,7 +98,17 @@ static int refill (void) {
 }
 
 
+/* Keeps the shared object holding this code loaded until the process
+   ends; nothing to do when cpm is linked into the host. */
+static void pin (void) {
+  Dl_info info;
+  if (dladdr((void *)&pin, &info) != 0 && info.dli_fname != NULL)
+    (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE);
+}
+
+
 static void install (void) {
+  pin();
   refill();
   mp_set_memory_functions(gmp_alloc, gmp_realloc, gmp_free);
 }
