@@ -45,6 +45,8 @@ static int lineof (const Lower *lw, int pc) {
 static ir_Op *newop (Lower *lw, ir_Code code, int a, int line) {
   find54_Loop *lp = lw->lp;
   ir_Op *op;
+  cpm_assert(a >= 0 && a < FIND54_UPSLOT + lw->p->nup);  /* bc_check */
+  cpm_assert(a >= FIND54_UPSLOT || a < lw->p->maxstacksize);
   bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
   op = &lp->ops[lp->nops++];
   memset(op, 0, sizeof(*op));
@@ -90,8 +92,10 @@ static ir_Arg ktag (Lower *lw, ir_CType t) {
 
 /* Constant K[idx] of the prototype as an operand. */
 static ir_Arg kconst (Lower *lw, int idx) {
-  const bc_Const *bk = &lw->p->k[idx];
+  const bc_Const *bk;
   ir_Const k;
+  cpm_assert(idx >= 0 && idx < lw->p->nk);  /* bc_check */
+  bk = &lw->p->k[idx];
   switch (bk->tag) {
     case BC_VNIL: return ktag(lw, IR_KNIL);
     case BC_VFALSE: return ktag(lw, IR_KFALSE);
