@@ -13,6 +13,7 @@ if jit then
 end
 
 local C = require "chunk54"
+local SOURCE_FRONTEND = pcall(require, "cpm.source")
 local OP = C.OP
 
 -- a loop cpm optimizes, with a constant, an upvalue, a field read, a
@@ -162,6 +163,10 @@ describe("hostile Lua 5.4 chunks", function()
         assert.matches("not optimized: ", why, 1, true)
         assert.matches(reason, why, 1, true)
         assert.has_error(function() cpm.optimize(f, { strict = true }) end)
+        if SOURCE_FRONTEND then  -- reads upvalues too: never past the closure's
+          assert.are.equal(f, cpm.optimize(f, { frontend = "source" }))
+          assert.matches("not optimized", cpm.explain(f, { frontend = "source" }))
+        end
         local g = cpm.load(m, "=hostile", "b")
         assert.are.equal("function", type(g))
         assert.are.equal(string.dump(f), string.dump(g))
