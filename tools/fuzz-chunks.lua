@@ -15,7 +15,7 @@
 -- bit flips, byte replacements, truncations, runs of bytes copied from
 -- elsewhere in the dump, and changes of one field (a count, an index, an
 -- offset, an instruction's operand) to a boundary or a random value,
--- through a field map of the dump's format: chunk54.lua for Lua 5.4
+-- through a field map of the dump's format: tools/chunk54.lua for Lua 5.4
 -- ("\27Lua"); a LuaJIT front end adds its own map to FIELDMAPS (keyed by
 -- the dump's signature) and the fuzzer targets its fields too.
 --
@@ -25,7 +25,7 @@
 -- bytecode at all.  A VM without a field map (LuaJIT until its front end
 -- adds one) gets no mutant loaded: the counts say so.
 -- Prints the counts; exits non-zero on the first broken promise.
-package.path = "lua/?.lua;lua/?/init.lua;spec/support/?.lua;" .. package.path
+package.path = "lua/?.lua;lua/?/init.lua;spec/support/?.lua;tools/?.lua;" .. package.path
 local cpm = require "cpm"
 local loopgen = require "loopgen"
 

@@ -4,8 +4,9 @@
 -- Lua's loader a chunk it accepts.  The layout is lundump.c's (Lua 5.4,
 -- format 0): a header, the main closure's upvalue count, then the main
 -- function; a function is its source, lines, sizes, code, constants,
--- upvalue descriptions, nested functions and debug information.  Needs
--- string.pack (Lua 5.3 or later); LuaJIT dumps have another layout.
+-- upvalue descriptions, nested functions and debug information.  Lua 5.4
+-- syntax (so it lives in tools/, not in spec/ whose files the parser spec
+-- loads on LuaJIT too); LuaJIT dumps have another layout.
 local M = {}
 
 local HEADER = 4 + 1 + 1 + 6 + 3 + 8 + 8	-- signature .. float check
