@@ -105,6 +105,16 @@ local function mutate(entry)
   return d
 end
 
+-- Without a field map for this VM's dumps no mutant could be loaded.
+local mapped = false
+for _, entry in ipairs(corpus) do mapped = mapped or entry[2] ~= nil end
+if not mapped then
+  print(("fuzz-chunks on %s: no field map for this VM's dumps (%q), so no "
+         .. "mutant is loaded: nothing to run"):format(
+    LUA54 and _VERSION or jit.version, corpus[1] and corpus[1][1]:sub(1, 4) or ""))
+  return
+end
+
 local count = { mutants = 0, whole = 0, loaded = 0, optimized = 0, refused = 0,
                 memory = 0 }
 
