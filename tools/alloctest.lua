@@ -1,8 +1,9 @@
 -- The script tools/alloctest.c runs under allocation failure at every
 -- point: cpm.optimize, cpm.explain, cpm.load, an optimized loop's guard
--- (integers, floats, bignums) and every cpm.big operator and method, each
--- result asserted, so that a wrong value under memory pressure is an
--- assertion error (reported) instead of "not enough memory" (expected).
+-- (integers, floats, bignums), every cpm.big operator and method and the
+-- refusal of a crafted chunk, each result asserted, so that a wrong value
+-- under memory pressure is an assertion error (reported) instead of "not
+-- enough memory" (expected).
 local cpm = require "cpm"
 local B = cpm.big
 
@@ -62,3 +63,12 @@ assert(a:tointeger() == nil and a:tonumber() > 1e39)
 local total = 0
 for i in cpm.range(B(2) ^ 70, B(2) ^ 70 + 4) do total = total + (i - B(2) ^ 70) end
 assert(total == B(10))
+
+-- a crafted chunk (a jump past the end of the code): refused, f unchanged
+local C = require "chunk54"
+local d = string.dump(affine)
+local P = C.parse(d)
+local j = C.find(P.main, C.OP.FORPREP)
+local bad = load(C.set(d, j, C.setarg(j.value, "Bx", 99999)), "=bad", "b")
+assert(cpm.optimize(bad) == bad)
+assert(cpm.explain(bad):find("loop exit out of the code", 1, true))
