@@ -8,7 +8,7 @@ local cpm = require "cpm"
 local B = cpm.big
 
 local function fib(n, a, b)
-  for i = 1, n do a, b = b, a + b end
+  for _ = 1, n do a, b = b, a + b end
   return a
 end
 local function affine(n, x, y)
