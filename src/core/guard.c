@@ -20,6 +20,7 @@
 
 #include "big.h"
 #include "bound.h"
+#include "gmpmem.h"
 #include "count.h"
 #include "guard.h"
 #include "mat.h"
@@ -911,6 +912,11 @@ static int ringz (Guard *g) {
   bb = mat_bits_bound(k, B, vbits, n, g->cfg->maxbits);
   if (bb > g->cfg->maxbits)
     return fail(g, "the computation would exceed the bignum size limit");
+  /* k results and as many work values of up to bb bits (gmpmem.h); without
+     that memory the loop runs as written, and fails where it would */
+  if (!gmpmem_can(bb > UINT64_MAX / (2 * (uint64_t)k + 2) ? UINT64_MAX
+                                                           : bb * (2 * (uint64_t)k + 2)))
+    return fail(g, "not enough memory for the matrix power");
   /* only the outputs' values: the engine may then skip work (Fibonacci
      returning one of its two values ends as mpz_fib_ui does) */
   memset(need, 0, (size_t)k);

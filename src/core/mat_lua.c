@@ -63,7 +63,7 @@ static mpz_t *ws_new (lua_State *L, int n) {
   }
   lua_setmetatable(L, -2);
   ws->z = malloc((size_t)n * sizeof(mpz_t));
-  if (ws->z == NULL) luaL_error(L, "cpm: not enough memory");
+  if (ws->z == NULL) cpm_nomem(L);
   for (i = 0; i < n; i++) mpz_init(ws->z[i]);
   ws->n = n;
   return ws->z;

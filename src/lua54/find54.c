@@ -46,6 +46,8 @@ static int lineof (const Lower *lw, int pc) {
 static ir_Op *newop (Lower *lw, ir_Code code, int a, int line) {
   find54_Loop *lp = lw->lp;
   ir_Op *op;
+  cpm_assert(a >= 0 && a < FIND54_UPSLOT + lw->p->nup);  /* bc_check */
+  cpm_assert(a >= FIND54_UPSLOT || a < lw->p->maxstacksize);
   bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
   op = &lp->ops[lp->nops++];
   memset(op, 0, sizeof(*op));
@@ -91,8 +93,10 @@ static ir_Arg ktag (Lower *lw, ir_CType t) {
 
 /* Constant K[idx] of the prototype as an operand. */
 static ir_Arg kconst (Lower *lw, int idx) {
-  const bc_Const *bk = &lw->p->k[idx];
+  const bc_Const *bk;
   ir_Const k;
+  cpm_assert(idx >= 0 && idx < lw->p->nk);  /* bc_check */
+  bk = &lw->p->k[idx];
   switch (bk->tag) {
     case BC_VNIL: return ktag(lw, IR_KNIL);
     case BC_VFALSE: return ktag(lw, IR_KFALSE);
@@ -298,6 +302,17 @@ static void deadafter (Lower *lw, find54_Loop *lp, int pc) {
 }
 
 
+/* Is the instruction at 'pc' opcode 'o' of base register 'base' (and,
+   when 'back' >= 0, a jump back to 'back')? */
+static int closes (const bc_Proto *p, int pc, int o, int base, int back) {
+  bc_Instr i;
+  if (pc < 0 || pc >= p->ncode) return 0;
+  i = p->code[pc];
+  return BC_GET_OPCODE(i) == o && BC_GETARG_A(i) == base &&
+         (back < 0 || bc_jumptarget(i, pc) == back);
+}
+
+
 /* Sets up loop 'lp' found at 'prep' and lowers its body. */
 static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   bc_Proto *p = lw->p;
@@ -311,11 +326,15 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   lp->liveout = (unsigned char *)bc_alloc(lw->L, lw->c, (size_t)nslots);
   memset(lp->liveout, 0, (size_t)nslots);
   lp->lowered = 1;
+  /* bc_check put every target inside the code; the shape is ours to
+     check: an edited or crafted chunk may jump anywhere else */
   if (BC_GET_OPCODE(i) == BC_OP_FORPREP) {
     lp->kind = IR_FORNUM;
     lp->last = bc_jumptarget(i, prep) - 1;  /* the exit follows FORLOOP */
     end = lp->last;
     lp->ir.index = lp->base + 3;
+    if (!closes(p, lp->last, BC_OP_FORLOOP, lp->base, first))
+      refuse(lp, lp->line, FIND54_MSG_SHAPE);
   }
   else {  /* TFORPREP: jumps to TFORCALL, followed by TFORLOOP */
     int call = bc_jumptarget(i, prep);
@@ -323,9 +342,14 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
     lp->last = call + 1;
     end = call;
     lp->ir.index = lp->base + 4;
-    if (BC_GETARG_C(p->code[call]) != 1)
+    if (!closes(p, call, BC_OP_TFORCALL, lp->base, -1) ||
+        !closes(p, call + 1, BC_OP_TFORLOOP, lp->base, first))
+      refuse(lp, lp->line, FIND54_MSG_SHAPE);
+    else if (BC_GETARG_C(p->code[call]) != 1)
       refuse(lp, lp->line, "generic for with more than one variable");
   }
+  if (lp->lowered && lp->ir.index >= p->maxstacksize)
+    refuse(lp, lp->line, FIND54_MSG_SHAPE);
   if (lp->lowered && end - first > IR_MAXOPS / 2)
     refuse(lp, lp->line, "loop body too large");
   if (lp->lowered) lower(lw, first, end);

@@ -31,6 +31,7 @@ typedef struct Opt {
   lua_Integer limit;
   int strict;
   const char *where;	/* f's short source */
+  int nup;		/* f's upvalues (closure and prototype agree) */
   int nloops;		/* planned loops, numbered from 1 */
   int nreport;
   int nprotos;
@@ -158,27 +159,60 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
 }
 
 
-/* Loads the rewritten chunk as g, sharing f's upvalues; pushes g. */
-static void loadnew (Opt *o) {
+/* Loads the rewritten chunk as g, sharing f's 'nup' upvalues; pushes g. */
+static void loadnew (Opt *o, int nup) {
   lua_State *L = o->L;
   size_t len;
   const char *s;
-  int i, nup, hook = o->hooks[0].hook;
+  int i, hook = o->hooks[0].hook;
   bc_write(L, o->c);
   s = lua_tolstring(L, -1, &len);
   if (luaL_loadbufferx(L, s, len, "=(cpm)", "b") != LUA_OK)
     lua_error(L);  /* a bug of ours: never hide it */
   lua_remove(L, -2);
-  for (nup = 0; lua_getupvalue(L, F, nup + 1) != NULL; nup++) lua_pop(L, 1);
   for (i = 1; i <= nup; i++) lua_upvaluejoin(L, -1, i, F, i);
   lua_pushvalue(L, HOOKS);
   lua_setupvalue(L, -2, hook + 1);
 }
 
 
+/*
+** Protected: the driver's slots F .. CHUNK as arguments (same positions),
+** then the Opt as a light userdata.  Plans and rewrites every prototype;
+** returns g (f itself when no loop was rewritten).  Upvalue 1 is the
+** configuration, as for lopt.
+*/
+static int rewriteall (lua_State *L) {
+  Opt *o = (Opt *)lua_touserdata(L, CHUNK + 1);
+  bc_foreach(o->c, doproto, o);
+  if (o->nloops == 0) lua_pushvalue(L, F);
+  else loadnew(o, o->nup);
+  return 1;
+}
+
+
+/*
+** f given back unchanged: the report holds only 'reason' (the message at
+** the top).  Memory errors, and every error in strict mode, are raised
+** again instead.  Returns lopt's results.
+*/
+static int giveback (Opt *o, int status) {
+  lua_State *L = o->L;
+  if (o->strict || cpm_ismemerror(L, status))
+    return lua_error(L);
+  lua_newtable(L);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "reason");
+  lua_pushvalue(L, F);
+  lua_insert(L, -2);
+  return 2;
+}
+
+
 static int lopt (lua_State *L) {
   Opt o;
   lua_Debug ar;
+  int status;
   memset(&o, 0, sizeof(o));
   o.L = L;
   luaL_checktype(L, F, LUA_TFUNCTION);
@@ -194,22 +228,31 @@ static int lopt (lua_State *L) {
     return 2;
   }
   lua_pushvalue(L, F);
-  lua_getinfo(L, ">S", &ar);
+  lua_getinfo(L, ">Su", &ar);  /* nups: the closure's count, not the proto's */
   lua_pushstring(L, ar.short_src);
   o.where = lua_tostring(L, -1);
   lua_replace(L, PLANS);  /* anchors the string */
   lua_pushcfunction(L, readfunction);
   lua_pushvalue(L, F);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {  /* a chunk we do not recognize */
-    if (o.strict) lua_error(L);
-    lua_pushvalue(L, F);
-    lua_pushvalue(L, REPORT);
-    return 2;
-  }
+  if ((status = lua_pcall(L, 1, 1, 0)) != LUA_OK)  /* a chunk we refuse */
+    return giveback(&o, status);
   o.c = bc_checkchunk(L, CHUNK);
-  bc_foreach(o.c, doproto, &o);
-  if (o.nloops == 0) lua_pushvalue(L, F);
-  else loadnew(&o);
+  /* lua_load does not compare them: a crafted header can give the closure
+     fewer upvalues than its prototype has, and then every upvalue access
+     through the API past the closure's count reads out of its array */
+  if (ar.nups != o.c->main->nup) {
+    lua_pushfstring(L, "cpm: bad binary format (the closure has %d upvalues, "
+                       "its function %d)", (int)ar.nups, o.c->main->nup);
+    return giveback(&o, LUA_ERRRUN);
+  }
+  o.nup = ar.nups;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushcclosure(L, rewriteall, 1);
+  for (status = F; status <= CHUNK; status++) lua_pushvalue(L, status);
+  lua_pushlightuserdata(L, &o);
+  status = lua_pcall(L, CHUNK + 1, 1, 0);
+  if (status != LUA_OK)  /* e.g. a relocated jump that does not fit */
+    return giveback(&o, status);
   lua_pushvalue(L, REPORT);
   return 2;
 }

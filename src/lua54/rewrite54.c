@@ -31,6 +31,17 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   int n = 0, t = p->maxstacksize, i, need, tojump, base = lp->base;
   const char *why;
   if (id > BC_MAXARG_C) return "too many loops in one function";
+  /* bc_check and find54 put every slot inside the frame or the upvalue
+     list; checked again here, where a wrong one would become code */
+  for (i = 0; i < pl->nin + pl->nout; i++) {
+    int s = i < pl->nin ? pl->in[i] : pl->out[i - pl->nin].slot;
+    if (s < 0 || (s < FIND54_UPSLOT ? s >= p->maxstacksize
+                                    : s - FIND54_UPSLOT >= p->nup))
+      return "loop value outside the frame and the upvalues";
+  }
+  if (base < 0 || base + (lp->kind == IR_FORRANGE ? 3 : 2) >= p->maxstacksize ||
+      hook < 0 || hook >= p->nup)
+    return "loop registers outside the frame";
   need = t + 4 + pl->nin;
   if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
   if (need > BC_MAXSTACK) return "not enough free registers for the guard call";

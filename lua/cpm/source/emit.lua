@@ -13,6 +13,7 @@ local type, ipairs, tostring, format, rep, sub, byte, find, gsub, concat,
   type, ipairs, tostring, string.format, string.rep, string.sub, string.byte,
   string.find, string.gsub, table.concat, math.type, load, rawget(_G, "loadstring"),
   debug.getupvalue, debug.upvaluejoin, rawget(_G, "setfenv"), rawget(_G, "getfenv"), pcall
+local getinfo = debug.getinfo
 local jit = rawget(_G, "jit")
 
 -- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
@@ -156,7 +157,8 @@ end
 -- The names of f's upvalues, in order.
 function M.upvalue_names(f)
   local names = {}
-  for i = 1, 255 do
+  -- the closure's count bounds the loop: see made_report in init.lua
+  for i = 1, getinfo(f, "u").nups do
     local n = getupvalue(f, i)
     if n == nil then break end
     names[i] = n

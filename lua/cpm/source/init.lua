@@ -42,7 +42,10 @@ local made = setmetatable({}, { __mode = "k" })
 
 -- The report of an already optimized function (its loops only), or nil.
 local function made_report(f, info)
-  for i = 1, 255 do
+  -- no further than the closure's own count (debug.getupvalue goes by the
+  -- prototype's, past the closure's array when a crafted chunk's header
+  -- gave the closure fewer)
+  for i = 1, getinfo(f, "u").nups do
     local n, v = getupvalue(f, i)
     if n == nil then return nil end
     local m = type(v) == "table" and made[v]
