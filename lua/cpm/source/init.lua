@@ -149,10 +149,15 @@ function M.optimize(f, limit, strict, text)
   -- the text must be f's: compile it again and compare
   local chunkname = info.source
   local plain, why = emit.chunk(ctx, node, emit.func(ctx, node, {}), upnames, consts)
-  local g0 = plain and emit.load(ctx, plain, chunkname, f, {})
-  local fp = fingerprint.of(f, node.main)
-  if not g0 or not fp or fingerprint.of(g0, node.main) ~= fp then
-    return giveup(why or "the source text found is not the function's"
+  if not plain then return giveup(why) end
+  local g0, why0 = emit.load(ctx, plain, chunkname, f, {})
+  if not g0 then return giveup(why0) end
+  local fp, fwhy = fingerprint.of(f, node.main)
+  if not fp then return giveup("cannot read the compiled function: " .. fwhy) end
+  local fp0, fwhy0 = fingerprint.of(g0, node.main)
+  if not fp0 then return giveup("cannot read the compiled function: " .. fwhy0) end
+  if fp0 ~= fp then
+    return giveup("the source text found is not the function's"
       .. " (was it changed after it was loaded?)")
   end
 
