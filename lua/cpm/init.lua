@@ -140,7 +140,7 @@ function M.load(...)
       end
       return piece
     end
-    local f, err = load(unpack_args(args, select("#", ...)))
+    local f, err = load(unpack_args(args, 1, select("#", ...)))
     if not f then return nil, err end
     text = table_concat(parts)
     return (run("load", f, nil, text:sub(1, 1) ~= "\27" and text or nil))
