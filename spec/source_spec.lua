@@ -388,6 +388,14 @@ describe("the source front end on code as people write it", function()
     grammar.parse = parse
     assert(ok, err)
   end)
+
+  it("agrees with plain load on random chunks of every statement and expression form", function()
+    -- spec/support/chunkgen.lua; tools/fuzz/source.lua runs it longer
+    local seed = os.time()
+    local stats = require("chunkgen").run { seed = seed, cases = 150 }
+    assert.is_true(stats.cases >= 100, "seed " .. seed .. ": too many chunks refused by load")
+    assert.is_true(stats.optimized > 0, "seed " .. seed .. ": no loop optimized")
+  end)
 end)
 
 if LUA54 then
