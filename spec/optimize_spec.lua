@@ -107,7 +107,10 @@ describe("cpm.load and cpm.loadfile", function()
       local f1, e1 = load(r1)
       local f2, e2 = cpm.load(r2)
       assert.are.equal(n1(), n2())
-      assert.are.equal(e1, e2)
+      -- (the same message, at the line of each call; a message handler
+      -- running the spec may add a traceback, which differs)
+      local function first(e) return e and (e:match("^[^\n]*"):gsub("^[^:]*:%d+: ", "")) end
+      assert.are.equal(first(e1), first(e2))
       assert.are.equal(f1 == nil, f2 == nil)
       if f1 then assert.are.equal(f1(), f2()) end
     end
