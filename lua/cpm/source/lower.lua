@@ -17,6 +17,7 @@ local type, error, pcall, pairs, setmetatable =
 local table_sort = table.sort
 local find = string.find
 local jit = rawget(_G, "jit")
+local math_type = math.type
 
 -- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
 -- (see cpm/source/grammar.lua); this runs once per optimized function.
@@ -144,6 +145,13 @@ local function binop(L, e)
   local name = arith[op]
   if not name then refuse(e.line, "operator " .. op .. " in loop body") end
   local t = newtemp(L)
+  if op == "-" and not jit and type(b) == "table" and math_type(b.k) == "integer"
+      and b.k >= -127 and b.k <= 127 then
+    -- lcode.c codes x - c as x + (-c) (ADDI): on numbers the VM adds -c,
+    -- and -0.0 + 0 is +0.0 where -0.0 - 0 is -0.0
+    emit(L, { "add", t, a, { k = -b.k }, line = opline(L, e) })
+    return t
+  end
   emit(L, { name, t, a, b, line = opline(L, e) })
   return t
 end
