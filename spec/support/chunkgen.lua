@@ -441,18 +441,13 @@ local function show(v, depth, seen)
     seen = seen or {}
     if seen[v] or (depth or 0) > 3 then return "{...}" end
     seen[v] = true
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys, function(x, y)
-      local tx, ty = type(x), type(y)
-      if tx ~= ty then return tx < ty end
-      if tx == "number" or tx == "string" then return x < y end
-      return false
-    end)
+    -- entries sorted as text: keys that are tables or functions show as
+    -- their type, and their order in pairs() follows addresses
     local out = {}
-    for _, k in ipairs(keys) do
-      out[#out + 1] = show(k, 9, seen) .. "=" .. show(v[k], (depth or 0) + 1, seen)
+    for k, x in pairs(v) do
+      out[#out + 1] = show(k, 9, seen) .. "=" .. show(x, (depth or 0) + 1, seen)
     end
+    table.sort(out)
     seen[v] = nil
     return "{" .. table.concat(out, ",") .. "}"
   elseif t == "userdata" and cpm.isbig(v) then return "big" .. tostring(v)
