@@ -1,5 +1,5 @@
 -- cpm.optimize and cpm.explain through every front end available on this
--- VM: Lua 5.4 bytecode rewriting, and the source front end where it is
+-- VM: bytecode rewriting (Lua 5.4 or LuaJIT), and the source front end where it is
 -- installed.  The optimized function must return exactly what the
 -- original returns: values, math.type, side effects, errors.
 local cpm = require "cpm"
@@ -8,7 +8,7 @@ local loopgen = require "loopgen"
 local LUA54 = not jit
 
 local frontends = {}
-if LUA54 then frontends[#frontends + 1] = "bytecode" end
+frontends[#frontends + 1] = "bytecode"  -- Lua 5.4 or LuaJIT bytecode, the default
 if pcall(require, "cpm.source") then frontends[#frontends + 1] = "source" end
 
 local agree = require("agree").agree
@@ -74,9 +74,9 @@ describe("cpm.load and cpm.loadfile", function()
     end
     local text = "return function(n) local s = 0 for i = 1, n do s = s + i end return s end, "
       .. "debug.getinfo(1, 'S').source"
-    local f, src = assert(cpm.load(reader(text)))()
-    local f0, src0 = assert(load(reader(text)))()
-    assert.are.equal(src0, src)
+    local f, source = assert(cpm.load(reader(text)))()
+    local f0, source0 = assert(load(reader(text)))()
+    assert.are.equal(source0, source)
     assert.are.equal(f0(1000), f(1000))
     assert.matches("loop optimized", cpm.explain(f))
     local _, named = assert(cpm.load(reader(text), "=named"))()

@@ -459,7 +459,7 @@ end
 -- A fresh environment: the helpers the chunks call, and a log.
 local function environment(log)
   local T = { 1, 2, 3, x = 1, y = 2.5 }
-  function T.m(self, a) return a end
+  function T.m(_, a) return a end
   local env
   env = {
     T = T, G1 = 0, G2 = 1,
@@ -553,16 +553,20 @@ function M.run(opts)
           if f and setfenv then setfenv(f, env) end
           return f
         end },
+        { "cpm.load, source", function(t, env)
+          local ok, f = pcall(cpm.load, t, nil, "t", env, source2)
+          if not ok then error(where .. ": cpm.load raised: " .. tostring(f) .. "\n" .. text, 0) end
+          if f and setfenv then setfenv(f, env) end
+          return f
+        end },
         { "source", load_in, function(f) return cpm.optimize(f, source) end },
         { "source, iters_limit = 2", load_in, function(f) return cpm.optimize(f, source2) end },
         { "source main", function(t, env)
           return cpm.optimize(load_in(t, env), source2)
         end },
       }
-      if LUA54 then
-        variants[#variants + 1] = { "bytecode, iters_limit = 2", load_in,
-          function(f) return cpm.optimize(f, { iters_limit = 2 }) end }
-      end
+      variants[#variants + 1] = { "bytecode, iters_limit = 2", load_in,
+        function(f) return cpm.optimize(f, { frontend = "bytecode", iters_limit = 2 }) end }
       for _, v in ipairs(variants) do
         local ok, rec = pcall(world, text, v[2], v[3])
         if not ok then error(where .. ": " .. v[1] .. " raised: " .. tostring(rec) .. "\n" .. text, 0) end

@@ -117,7 +117,7 @@ local function opline(L, e)
   return e.line
 end
 
-local function constant_operand(L, e)
+local function constant_operand(_L, e)
   local ok, v = scope.constant(e)
   if not ok then return nil end
   local t = type(v)
@@ -298,7 +298,7 @@ local function stat(L, s)
     end
   elseif t == "CallStat" then call(L, s.call)
   elseif t == "Do" then block(L, s.body)
-  elseif t == "Semi" or t == "Label" then -- emits nothing
+  elseif t == "Semi" or t == "Label" then  -- luacheck: ignore 542 (emits nothing)
   elseif t == "If" then
     condition(L, s.conds[1])  -- raises unless the condition is always true
     block(L, s.blocks[1])
