@@ -91,6 +91,52 @@ describe("cpm.load and cpm.loadfile", function()
     assert.are.equal(1, g())
   end)
 
+  it("reads a reader only as far as load does", function()
+    local function counting(pieces)
+      local n = 0
+      return function() n = n + 1 return pieces[n] end, function() return n end
+    end
+    for _, pieces in ipairs {
+      { "local x = ", "1 +", " + ", "2", "return x" },   -- a syntax error in piece 3
+      { "return 1", "", "garbage" },                    -- "" ends the chunk
+      { "return ", 2, nil, "x" },                       -- nil ends it
+      -- (not a string, or a reader that raises: load's error passes
+      -- through the message handler of whoever runs the spec, busted's
+      -- included, which then loses the test's result)
+    } do
+      local r1, n1 = counting(pieces)
+      local r2, n2 = counting(pieces)
+      local f1, e1 = load(r1)
+      local f2, e2 = cpm.load(r2)
+      assert.are.equal(n1(), n2())
+      assert.are.equal(e1, e2)
+      assert.are.equal(f1 == nil, f2 == nil)
+      if f1 then assert.are.equal(f1(), f2()) end
+    end
+  end)
+
+  it("raises load's messages for bad arguments, at the caller's position", function()
+    local cases = {
+      function(l) local f = l() return f end,
+      function(l) local f = l({}) return f end,
+      function(l) local f = l(true) return f end,
+      function(l) local f = l("return 1", {}) return f end,
+      function(l) local f = l("return 1", "=x", {}) return f end,
+    }
+    for i, c in ipairs(cases) do
+      local ok1, e1 = pcall(c, load)
+      local ok2, e2 = pcall(c, cpm.load)
+      assert.is_false(ok1)
+      assert.is_false(ok2)
+      -- the spec's own file and line, and load's message (but for the
+      -- name of the function, which load takes from the call)
+      local where = e1:match("^([^:]*:%d+): ")
+      assert.is_string(where, "case " .. i)
+      assert.are.equal(where, e2:match("^([^:]*:%d+): "), "case " .. i)
+      assert.are.equal(e1:gsub("to '[^']*'", "to 'load'"), e2, "case " .. i)
+    end
+  end)
+
   it("returns nil and the message like load and loadfile", function()
     local f, err = cpm.load("return +", "=bad")
     local f2, err2 = load("return +", "=bad")

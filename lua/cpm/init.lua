@@ -122,41 +122,44 @@ end
 --- cpm.load(chunk [, chunkname [, mode [, env [, opts]]]]): like load,
 --- with every function of the chunk optimized (opts as for cpm.optimize).
 --- With opts given, an env of nil means load's default environment.
-function M.load(chunk, chunkname, mode, ...)
-  local nrest, env, opts = select("#", ...), ...
-  if nrest >= 2 then options("load", opts, 5, 4) end
-  -- (a binary chunk has no text: the front end reads its source by name)
-  local text = type(chunk) == "string" and chunk:sub(1, 1) ~= "\27" and chunk or nil
-  local reader = type(chunk) == "function"
-  if reader then
-    -- read the pieces, for the text; on anything unusual (an error, a
-    -- piece that is not a string), load gets the pieces read so far and
-    -- then the reader itself, and decides as it always does
-    local parts, pending = {}, nil
-    while true do
-      local r = { pcall(chunk) }
-      if r[1] and (r[2] == nil or r[2] == "") then break end
-      if not r[1] or type(r[2]) ~= "string" then pending = r break end
-      parts[#parts + 1] = r[2]
-    end
-    if pending then
-      local rest, i = chunk, 0
-      chunk = function()
-        i = i + 1
-        if parts[i] then return parts[i] end
-        if i == #parts + 1 then
-          if not pending[1] then error(pending[2], 0) end
-          return pending[2]
-        end
-        return rest()
-      end
-    else
-      chunk = table_concat(parts)
-      if chunk:sub(1, 1) ~= "\27" then text = chunk end
+--- Raises, for a bad argument, load's own message at the caller's
+--- position; returns nil, message where load does.
+function M.load(...)
+  local chunk, chunkname, mode = ...
+  local nrest, env, opts = select("#", ...) - 3, select(4, ...)
+  local t = type(chunk)
+  if t ~= "string" and t ~= "number" and t ~= "function" then
+    error(("bad argument #1 to 'load' (function expected, got %s)"):format(
+      select("#", ...) == 0 and "no value" or t), 2)
+  end
+  for i = 2, 3 do
+    local v = i == 2 and chunkname or mode
+    if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then
+      error(("bad argument #%d to 'load' (string expected, got %s)"):format(i, type(v)), 2)
     end
   end
-  -- a reader's chunk is named "=(load)" by default, not by its text
-  if reader and chunkname == nil then chunkname = "=(load)" end
+  if nrest >= 2 then options("load", opts, 5, 4) end
+  local text, parts = t == "string" and chunk or nil, nil
+  if t == "function" then
+    -- load pulls the pieces as it always does (it stops at a syntax error,
+    -- an error of the reader, nil or ""); the text is what it read
+    local reader, where = chunk, ""  -- load names its caller in this message
+    local info = debug.getinfo(2, "Sl")
+    if info and info.currentline > 0 then
+      where = ("%s:%d: "):format(info.short_src, info.currentline)
+    end
+    parts = {}
+    chunk = function()
+      local piece = reader()
+      local pt = type(piece)
+      if pt == "string" or pt == "number" then
+        parts[#parts + 1] = tostring(piece)
+      elseif piece ~= nil then
+        error(where .. "reader function must return a string", 0)
+      end
+      return piece
+    end
+  end
   local f, err
   if nrest == 1 or env ~= nil then
     f, err = load(chunk, chunkname, mode, env)
@@ -164,6 +167,9 @@ function M.load(chunk, chunkname, mode, ...)
     f, err = load(chunk, chunkname, mode)
   end
   if not f then return nil, err end
+  if parts then text = table_concat(parts) end
+  -- (a binary chunk has no text: the front end reads its source by name)
+  if text and text:sub(1, 1) == "\27" then text = nil end
   return (run("load", f, opts, text, 5))
 end
 

@@ -115,13 +115,23 @@ function M.func(ctx, node, repl)
     out[#out + 1] = r.text
     at = r.endpos + 1
   end
-  out[#out + 1] = sub(text, at, node.main and #text or node.endpos)
+  local last = node.endpos
+  if node.main then
+    -- a main chunk ends at its last token: the `end` of the function that
+    -- stands for it goes on that line, where the VMs put the return they
+    -- add at the end of a chunk (line 1 when there is no token at all;
+    -- the chunk then has no loop and the text after it is whitespace and
+    -- comments)
+    local stats = node.body.body
+    last = #stats > 0 and stats[#stats].endpos or 0
+  end
+  out[#out + 1] = sub(text, at, last)
   local body = concat(out)
   if node.main then
     -- a first line starting with # is skipped by the VMs' loaders only
-    if sub(body, 1, 1) == "#" then body = gsub(body, "^[^\r\n]*", "", 1) end
     if sub(body, 1, 3) == "\239\187\191" then body = sub(body, 4) end
-    return "function(...) " .. body .. "\nend"
+    if sub(body, 1, 1) == "#" then body = gsub(body, "^[^\r\n]*", "", 1) end
+    return "function(...) " .. body .. " end"
   end
   if sub(body, 1, 1) ~= "(" then return body end  -- already `function (...)`
   if node.is_method then

@@ -18,9 +18,9 @@ local emit = require "cpm.source.emit"
 local fingerprint = require "cpm.source.fingerprint"
 
 local type, error, pairs, ipairs, format, find, sub, match, getinfo, getupvalue,
-  setmetatable =
+  setmetatable, getmetatable, pcall, tostring =
   type, error, pairs, ipairs, string.format, string.find, string.sub, string.match,
-  debug.getinfo, debug.getupvalue, setmetatable
+  debug.getinfo, debug.getupvalue, setmetatable, getmetatable, pcall, tostring
 local jit = rawget(_G, "jit")
 local VM54 = core.vm == "Lua 5.4"
 
@@ -39,6 +39,13 @@ local M = {}
 -- of a chunk loaded from text without a name to read it back by (cpm.load
 -- of "=name") still find their text.
 local made = setmetatable({}, { __mode = "k" })
+
+-- The errors this front end means to raise (with strict) travel as a
+-- table of this metatable through the pcall that catches everything else.
+local Raised = {}
+local function raise(msg)
+  error(setmetatable({ msg = msg }, Raised), 0)
+end
 
 -- The report of an already optimized function (its loops only), or nil.
 local function made_report(f, info)
@@ -108,13 +115,7 @@ local function outer_constants(node)
   return out
 end
 
--- optimize(f, iters_limit, strict [, text]) -> g, report
--- report: { { line = n, optimized = bool, reason = text }... } for every
--- loop of f and of the functions in it, and report.reason when f's text
--- could not be used at all.  text, when given, is the text f was loaded
--- from (cpm.load).  With strict, raises instead of giving a loop up, and
--- the guards raise when they fall back.
-function M.optimize(f, limit, strict, text)
+local function optimize(f, limit, strict, text)
   local report = {}
   local info = getinfo(f, "S")
   if info.what == "C" then return f, report end
@@ -123,13 +124,13 @@ function M.optimize(f, limit, strict, text)
   if again then  -- made by this front end: it stays as it is
     for _, e in ipairs(again) do
       if strict and not e.optimized then
-        error(format("cpm: %s:%d: %s", src, e.line, e.reason), 0)
+        raise(format("cpm: %s:%d: %s", src, e.line, e.reason))
       end
     end
     return f, again
   end
   local function giveup(why)
-    if strict then error(format("cpm: %s: %s", src, why), 0) end
+    if strict then raise(format("cpm: %s: %s", src, why)) end
     report.reason = why
     return f, report
   end
@@ -152,10 +153,15 @@ function M.optimize(f, limit, strict, text)
   -- the text must be f's: compile it again and compare
   local chunkname = info.source
   local plain, why = emit.chunk(ctx, node, emit.func(ctx, node, {}), upnames, consts)
-  local g0 = plain and emit.load(ctx, plain, chunkname, f, {})
-  local fp = fingerprint.of(f, node.main)
-  if not g0 or not fp or fingerprint.of(g0, node.main) ~= fp then
-    return giveup(why or "the source text found is not the function's"
+  if not plain then return giveup(why) end
+  local g0, why0 = emit.load(ctx, plain, chunkname, f, {})
+  if not g0 then return giveup(why0) end
+  local fp, fwhy = fingerprint.of(f, node.main)
+  if not fp then return giveup("cannot read the compiled function: " .. fwhy) end
+  local fp0, fwhy0 = fingerprint.of(g0, node.main)
+  if not fp0 then return giveup("cannot read the compiled function: " .. fwhy0) end
+  if fp0 ~= fp then
+    return giveup("the source text found is not the function's"
       .. " (was it changed after it was loaded?)")
   end
 
@@ -199,7 +205,7 @@ function M.optimize(f, limit, strict, text)
       end
     end
     if strict and not entry.optimized then
-      error(format("cpm: %s:%d: %s", src, entry.line, entry.reason), 0)
+      raise(format("cpm: %s:%d: %s", src, entry.line, entry.reason))
     end
   end
   if #repl == 0 then return f, report end
@@ -216,6 +222,28 @@ function M.optimize(f, limit, strict, text)
   end
   made[guards] = { report = report, source = chunkname, text = text }
   return g, report
+end
+
+-- optimize(f, iters_limit, strict [, text]) -> g, report
+-- report: { { line = n, optimized = bool, reason = text }... } for every
+-- loop of f and of the functions in it, and report.reason when f's text
+-- could not be used at all.  text, when given, is the text f was loaded
+-- from (cpm.load).  With strict, raises "cpm: ..." instead of giving a
+-- loop up, and the guards raise when they fall back.
+-- An error of the front end itself (a bug, or memory running out) never
+-- reaches the caller as such: f comes back, as for any other reason, with
+-- report.reason "internal error in the source front end: <error>" (with
+-- strict, raised as "cpm: <short_src>: internal error ...").
+function M.optimize(f, limit, strict, text)
+  local ok, g, report = pcall(optimize, f, limit, strict, text)
+  if ok then return g, report end
+  if getmetatable(g) == Raised then error(g.msg, 0) end
+  local why = "internal error in the source front end: " .. tostring(g)
+  if strict then
+    local info = getinfo(f, "S")
+    error(format("cpm: %s: %s", info and info.short_src or "?", why), 0)
+  end
+  return f, { reason = why }
 end
 
 return M

@@ -12,8 +12,8 @@
 -- instruction at all (`if true then`, `x = 1 and y`).
 local scope = require "cpm.source.scope"
 
-local type, error, pcall, pairs, setmetatable, load, loadstring =
-  type, error, pcall, pairs, setmetatable, load, rawget(_G, "loadstring")
+local type, error, pcall, pairs, setmetatable =
+  type, error, pcall, pairs, setmetatable
 local table_sort = table.sort
 local find = string.find
 local jit = rawget(_G, "jit")
@@ -37,21 +37,6 @@ local Refusal = {}
 
 local function refuse(line, why)
   error(setmetatable({ line = line, why = why }, Refusal), 0)
-end
-
--- The value the running VM gives a numeral, or nil (cached: the same
--- numerals come back in every loop).
-local numerals = {}
-local compile = loadstring or load
-local function numeral(text)
-  local v = numerals[text]
-  if v == nil then
-    local f = compile("return " .. text)
-    v = f and f()
-    if type(v) ~= "number" then v = false end
-    numerals[text] = v
-  end
-  return v or nil
 end
 
 ---------------------------------------------------------------- state
@@ -186,11 +171,10 @@ function exp(L, e)
   local t = e.tag
   local k = constant_operand(L, e)
   if k then return k end
-  if t == "Number" then
-    local v = numeral(e.text)
-    if v == nil then refuse(e.line, "numeral of another type in loop body") end
-    return { k = v }
-  elseif t == "String" then return { k = e.value }
+  -- (a numeral or a string that is a constant came back above, with the
+  -- value the VM gives it)
+  if t == "Number" then refuse(e.line, "numeral of another type in loop body")
+  elseif t == "String" then error("a string literal the VM does not read as one", 0)
   elseif t == "Nil" then return { k = nil }
   elseif t == "True" then return { k = true }
   elseif t == "False" then return { k = false }
@@ -256,8 +240,8 @@ end
 local function stat(L, s)
   local t = s.tag
   if t == "Local" then
-    local vals = {}
-    for i = 1, #s.exprs do vals[i] = exp(L, s.exprs[i]) end
+    local vals, exprs = {}, s.exprs or {}  -- `local y`: no values at all
+    for i = 1, #exprs do vals[i] = exp(L, exprs[i]) end
     for i = 1, #s.names do
       local id = s.names[i]
       L.inner[id.decl] = true
