@@ -32,11 +32,34 @@
 #endif
 
 /*
-** Pushes a guard closure for the plan at index 'plan'; 'cfg' is the index
-** of the module configuration; 'where' names the loop in strict-mode
-** errors ("chunk:line").  With 'strict' the guard raises instead of
-** returning false with a reason.
+** A call site that falls back this many times in a row, each time for a
+** reason of the values' types or sizes (not a short loop, not a memory
+** error), stops calling its guard: the guard replaces its own entry in its
+** hook table by false, which the rewritten code tests before the call.
+** The loop then always runs as written, as it would after a fallback, and
+** stops paying for the attempt (a Fibonacci over floats past 2^53, say).
 */
+#define GUARD_FALLBACKS_TO_STOP	8
+
+/* Where a guard is called from and how (guard_pushsite). */
+typedef struct guard_Site {
+  lua_Integer iters_limit;
+  int strict;		/* raise instead of returning false with a reason */
+  int prepared;		/* numeric for: control values as Lua 5.4's FORPREP
+			   left them (count_fornumprep), not as written */
+  int hooks;		/* stack index of the table whose entry 'id' is this
+			   guard (to disable it), or 0 */
+  lua_Integer id;
+  const char *where;	/* names the loop in errors ("chunk:line") */
+} guard_Site;
+
+/*
+** Pushes a guard closure for the plan at index 'plan'; 'cfg' is the index
+** of the module configuration.  Raises only on memory errors.
+*/
+void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s);
+
+/* guard_pushsite with control values as written and no hook table. */
 void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
                  int strict, const char *where);
 

@@ -7,8 +7,10 @@
 **   that the rewrite added.
 **
 ** Internal entry point: cpm.core._optimize54(f, iters_limit, strict)
-**   -> g, report     report = { { line =, optimized =, reason = }, ... }
-** g is f itself when no loop was rewritten.
+**   -> g, report [, hooks]
+**   report = { { line =, optimized =, reason = }, ... }
+** g is f itself when no loop was rewritten; otherwise hooks is g's hook
+** table (by which lua/cpm/init.lua recognizes g and its inner functions).
 */
 #include <stdio.h>
 #include <string.h>
@@ -94,16 +96,24 @@ static void report (Opt *o, int line, int optimized, const char *why) {
 }
 
 
-/* The hook upvalue of the prototype at 'path', added (with every
-   ancestor's) when missing; -1 when there is no room. */
+/*
+** The hook upvalue of the prototype at 'path', added (with every
+** ancestor's) when missing; -1 when there is no room.  It is never the main
+** function's first upvalue: load sets that one to the global table, and a
+** copy of g loaded from string.dump must find nil there (and so run its
+** loops as written).  A main function without upvalues gets a first one
+** of its own, "(cpm env)", for load to set.
+*/
 static int hookof (Opt *o, const int *path, int depth) {
   bc_Proto *p = bc_find(o->c, path, depth);
   int i, parent;
   for (i = 0; i < o->nprotos; i++)
     if (o->hooks[i].p == p) return o->hooks[i].hook;
-  if (o->nprotos >= MAXPROTOS || p->nup >= BC_MAXUPVAL) return -1;
-  if (depth == 0)
+  if (o->nprotos >= MAXPROTOS || p->nup >= BC_MAXUPVAL - 1) return -1;
+  if (depth == 0) {
+    if (p->nup == 0) bc_addupval(o->L, o->c, p, 0, 0, 0, "(cpm env)", 9);
     i = bc_addupval(o->L, o->c, p, 0, 0, 0, "(cpm)", 5);
+  }
   else {
     parent = hookof(o, path, depth - 1);
     if (parent < 0) return -1;
@@ -139,7 +149,8 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     }
     hook = hookof(o, path, depth);
     rw = hook < 0 ? "too many upvalues for the guard"
-                  : rewrite54_loop(L, o->c, p, lp, pl, hook, o->nloops + 1);
+                  : rewrite54_loop(L, o->c, p, lp, pl, hook, o->nloops + 1,
+                                   o->limit);
     if (rw != NULL) {
       lua_pop(L, 1);
       report(o, lp->line, 0, rw);
@@ -147,8 +158,15 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     }
     {
       char where[LUA_IDSIZE + 32];
+      guard_Site site;
       snprintf(where, sizeof(where), "%s:%d", o->where, lp->line);
-      guard_push(L, lua_upvalueindex(1), -1, o->limit, o->strict, where);
+      site.iters_limit = o->limit;
+      site.strict = o->strict;
+      site.prepared = (lp->kind != IR_FORRANGE);
+      site.hooks = HOOKS;
+      site.id = o->nloops + 1;
+      site.where = where;
+      guard_pushsite(L, lua_upvalueindex(1), -1, &site);
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
@@ -211,7 +229,9 @@ static int lopt (lua_State *L) {
   if (o.nloops == 0) lua_pushvalue(L, F);
   else loadnew(&o);
   lua_pushvalue(L, REPORT);
-  return 2;
+  if (o.nloops == 0) return 2;
+  lua_pushvalue(L, HOOKS);
+  return 3;
 }
 
 
