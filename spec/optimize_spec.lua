@@ -258,8 +258,12 @@ for _, frontend in ipairs(frontends) do
       for n = 0, 9 do assert.are.equal(f(n, "1"), g(n, "1")) end
       assert.has_error(function() g(10, "1") end)
       assert.are.equal(f(10, 1), g(10, 1))
-      -- the documented defaults (doc/manual.md): 64 on Lua 5.4, 384 on LuaJIT
-      local limit = LUA54 and 64 or 384
+      -- the documented default (doc/manual.md) for a plan of k = 2 state
+      -- values (s and i) and b = 1 computed value:
+      -- ceil(scale * (300 + 0.7 k^3 + 20 b) / (k + b)), scale 1.1 on Lua 5.4
+      -- and 4.4 on LuaJIT
+      local limit = math.ceil((LUA54 and 1.1 or 4.4) * (300 + 0.7 * 8 + 20) / 3)
+      assert.are.equal(LUA54 and 120 or 478, limit)
       local d = optimize(f, { strict = true })
       assert.are.equal(f(limit - 1, "1"), d(limit - 1, "1"))
       assert.has_error(function() d(limit, "1") end)

@@ -954,6 +954,16 @@ static int attempt (Guard *g, lua_Integer limit, int prepared) {
 }
 
 
+lua_Integer guard_defaultlimit (const plan_Plan *p) {
+  double k = p->nstate, b = p->nbrows;
+  double l = GUARD_SCALE * (GUARD_G0 + GUARD_G3 * k * k * k + GUARD_GB * b)
+             / (k + b > 1 ? k + b : 1);
+  if (!(l < (double)GUARD_MAX_ITERS_LIMIT)) return GUARD_MAX_ITERS_LIMIT;
+  if (l < GUARD_MIN_ITERS_LIMIT) return GUARD_MIN_ITERS_LIMIT;
+  return (lua_Integer)ceil(l);
+}
+
+
 /* Upvalues of a guard closure. */
 enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
        UP_HOOKS, UP_ID, UP_FALLBACKS, UP_N = UP_FALLBACKS };

@@ -19,17 +19,31 @@
 #include "plan.h"
 
 /*
-** Loops with fewer iterations run as written.  Measured by
-** bench/crossover.lua (doc/performance.md) on each VM: the limit that
-** minimizes the worst slowdown over short number and bignum loops.
-** LuaJIT runs a short loop of doubles compiled, at about a nanosecond an
-** iteration, so there the matrix power pays off later.
+** Loops with fewer iterations than iters_limit run as written.  The
+** default is the break-even of the guard call against the loop as
+** written, measured by bench/crossover.lua and bench/neverslower.lua
+** (doc/performance.md) and modelled by plan size: with k the plan's state
+** values and b the values its body computes, the guard call costs about
+** G0 + G3 k^3 + GB b units and an iteration of the loop about k + b units
+** (a move per state value, an operation per computed value), so
+**     default = SCALE * (G0 + G3 k^3 + GB b) / (k + b),
+** rounded up, at least GUARD_MIN_ITERS_LIMIT.  On Lua 5.4 the units fit
+** the measured break-evens (integers: 64 to 96 for k = 2, 32 for k = 4
+** with b = 9, about 75, 190 and 380 for k = 8, 16 and 24 with b = 1), plus
+** 10% so that the default is past them: about 120 for `s = s + i`.
+** LuaJIT runs a short loop compiled, several times faster, so there the
+** matrix power pays off later (SCALE four times as large).
 */
+#define GUARD_G0		300.0
+#define GUARD_G3		0.7
+#define GUARD_GB		20.0
 #if CPM_LUAJIT
-#define GUARD_DEFAULT_ITERS_LIMIT	384
+#define GUARD_SCALE		4.4
 #else
-#define GUARD_DEFAULT_ITERS_LIMIT	64
+#define GUARD_SCALE		1.1
 #endif
+#define GUARD_MIN_ITERS_LIMIT	16
+#define GUARD_MAX_ITERS_LIMIT	((lua_Integer)1 << 30)
 
 /*
 ** A call site that falls back this many times in a row, each time for a
@@ -40,6 +54,9 @@
 ** stops paying for the attempt (a Fibonacci over floats past 2^53, say).
 */
 #define GUARD_FALLBACKS_TO_STOP	8
+
+/* The default iters_limit of a loop planned as 'p' (see above).  */
+lua_Integer guard_defaultlimit (const plan_Plan *p);
 
 /* Where a guard is called from and how (guard_pushsite). */
 typedef struct guard_Site {

@@ -8,7 +8,7 @@
 **
 ** Internal entry point: cpm.core._optimize54(f, iters_limit, strict)
 **   -> g, report [, hooks]
-**   report = { { line =, optimized =, reason = }, ... }
+**   report = { { line =, optimized =, reason =, iters_limit = }, ... }
 ** g is f itself when no loop was rewritten; otherwise hooks is g's hook
 ** table (by which lua/cpm/init.lua recognizes g and its inner functions).
 */
@@ -30,7 +30,7 @@ enum { F = 1, LIMIT, STRICT, REPORT = 4, PLANS, HOOKS, CHUNK };
 typedef struct Opt {
   lua_State *L;
   bc_Chunk *c;
-  lua_Integer limit;
+  lua_Integer limit;	/* iters_limit; 0 for guard_defaultlimit */
   int strict;
   const char *where;	/* f's short source */
   int nloops;		/* planned loops, numbered from 1 */
@@ -77,9 +77,14 @@ static int readfunction (lua_State *L) {
 /* }====================================================== */
 
 
-static void report (Opt *o, int line, int optimized, const char *why) {
+static void report (Opt *o, int line, int optimized, const char *why,
+                    lua_Integer limit) {
   lua_State *L = o->L;
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
+  if (limit > 0) {
+    lua_pushinteger(L, limit);
+    lua_setfield(L, -2, "iters_limit");
+  }
   lua_pushinteger(L, line);
   lua_setfield(L, -2, "line");
   lua_pushboolean(L, optimized);
@@ -137,30 +142,32 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     plan_Refusal why;
     plan_Plan *pl;
     const char *rw;
+    lua_Integer limit;
     int hook;
     if (!lp->lowered) {
-      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg);
+      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg, 0);
       continue;
     }
     pl = plan_make(L, &lp->ir, &why);
     if (pl == NULL) {
-      report(o, why.line ? why.line : lp->line, 0, why.msg);
+      report(o, why.line ? why.line : lp->line, 0, why.msg, 0);
       continue;
     }
+    limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
     hook = hookof(o, path, depth);
     rw = hook < 0 ? "too many upvalues for the guard"
                   : rewrite54_loop(L, o->c, p, lp, pl, hook, o->nloops + 1,
-                                   o->limit);
+                                   limit);
     if (rw != NULL) {
       lua_pop(L, 1);
-      report(o, lp->line, 0, rw);
+      report(o, lp->line, 0, rw, 0);
       continue;
     }
     {
       char where[LUA_IDSIZE + 32];
       guard_Site site;
       snprintf(where, sizeof(where), "%s:%d", o->where, lp->line);
-      site.iters_limit = o->limit;
+      site.iters_limit = limit;
       site.strict = o->strict;
       site.prepared = (lp->kind != IR_FORRANGE);
       site.hooks = HOOKS;
@@ -170,7 +177,7 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
-    report(o, lp->line, 1, NULL);
+    report(o, lp->line, 1, NULL, limit);
   }
   return 0;
 }
@@ -200,7 +207,7 @@ static int lopt (lua_State *L) {
   memset(&o, 0, sizeof(o));
   o.L = L;
   luaL_checktype(L, F, LUA_TFUNCTION);
-  o.limit = luaL_optinteger(L, LIMIT, GUARD_DEFAULT_ITERS_LIMIT);
+  o.limit = luaL_optinteger(L, LIMIT, 0);  /* 0: each plan's default */
   o.strict = lua_toboolean(L, STRICT);
   lua_settop(L, STRICT);
   lua_newtable(L);  /* REPORT */
