@@ -259,11 +259,12 @@ for _, frontend in ipairs(frontends) do
       assert.has_error(function() g(10, "1") end)
       assert.are.equal(f(10, 1), g(10, 1))
       -- the documented default (doc/manual.md) for a plan of k = 2 state
-      -- values (s and i) and b = 1 computed value:
-      -- ceil(scale * (300 + 0.7 k^3 + 20 b) / (k + b)), scale 1.1 on Lua 5.4
-      -- and 4.4 on LuaJIT
-      local limit = math.ceil((LUA54 and 1.1 or 4.4) * (300 + 0.7 * 8 + 20) / 3)
-      assert.are.equal(LUA54 and 120 or 478, limit)
+      -- values (s and i) and b = 1 computed value: on Lua 5.4
+      -- ceil(1.1 * (300 + 0.7 k^3 + 20 b) / (k + b)), on LuaJIT
+      -- ceil(1.2 * 2462 k^1.7 / (b + 1))
+      local limit = LUA54 and math.ceil(1.1 * (300 + 0.7 * 8 + 20) / 3)
+        or math.ceil(1.2 * 2462 * 2 ^ 1.7 / 2)
+      assert.are.equal(LUA54 and 120 or 4800, limit)
       local d = optimize(f, { strict = true })
       assert.are.equal(f(limit - 1, "1"), d(limit - 1, "1"))
       assert.has_error(function() d(limit, "1") end)
@@ -284,8 +285,8 @@ for _, frontend in ipairs(frontends) do
         return x
       end
       local g = optimize(f, { strict = true })
-      assert.are.equal(1001, g(1000, 1))
-      assert.has_error(function() g(1000, "1") end)
+      assert.are.equal(100001, g(100000, 1))  -- past the default iters_limit
+      assert.has_error(function() g(100000, "1") end)
     end)
 
     it("leaves side effects and errors exactly as they were", function()

@@ -956,8 +956,9 @@ static int attempt (Guard *g, lua_Integer limit, int prepared) {
 
 lua_Integer guard_defaultlimit (const plan_Plan *p) {
   double k = p->nstate, b = p->nbrows;
-  double l = GUARD_SCALE * (GUARD_G0 + GUARD_G3 * k * k * k + GUARD_GB * b)
-             / (k + b > 1 ? k + b : 1);
+  double den = GUARD_GK * k + b + GUARD_G1;
+  double l = GUARD_SCALE * (GUARD_G0 + GUARD_GP * pow(k, GUARD_P) +
+                            GUARD_GB * b) / (den >= 1 ? den : 1);
   if (!(l < (double)GUARD_MAX_ITERS_LIMIT)) return GUARD_MAX_ITERS_LIMIT;
   if (l < GUARD_MIN_ITERS_LIMIT) return GUARD_MIN_ITERS_LIMIT;
   return (lua_Integer)ceil(l);

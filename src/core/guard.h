@@ -22,25 +22,36 @@
 ** Loops with fewer iterations than iters_limit run as written.  The
 ** default is the break-even of the guard call against the loop as
 ** written, measured by bench/crossover.lua and bench/neverslower.lua
-** (doc/performance.md) and modelled by plan size: with k the plan's state
-** values and b the values its body computes, the guard call costs about
-** G0 + G3 k^3 + GB b units and an iteration of the loop about k + b units
-** (a move per state value, an operation per computed value), so
-**     default = SCALE * (G0 + G3 k^3 + GB b) / (k + b),
-** rounded up, at least GUARD_MIN_ITERS_LIMIT.  On Lua 5.4 the units fit
-** the measured break-evens (integers: 64 to 96 for k = 2, 32 for k = 4
-** with b = 9, about 75, 190 and 380 for k = 8, 16 and 24 with b = 1), plus
-** 10% so that the default is past them: about 120 for `s = s + i`.
-** LuaJIT runs a short loop compiled, several times faster, so there the
-** matrix power pays off later (SCALE four times as large).
+** (doc/performance.md) and modelled by plan size.  With k the plan's
+** state values and b the values its body computes, the guard call costs
+** about G0 + GP k^P + GB b units and an iteration of the loop as written
+** GK k + b + G1 units, so
+**     default = SCALE * (G0 + GP k^P + GB b) / (GK k + b + G1),
+** rounded up, at least GUARD_MIN_ITERS_LIMIT.  Lua 5.4 interprets each
+** move and each operation of an iteration (GK = 1); the units fit the
+** measured break-evens of integer loops (64 to 96 for k = 2, b = 1; 32 for
+** k = 4, b = 9; about 75, 190 and 380 for k = 8, 16 and 24, b = 1), plus
+** 10%: 120 for `s = s + i`.  LuaJIT runs a short loop compiled, its moves
+** for free (GK = 0) and an iteration in about a nanosecond, so there the
+** matrix power pays off much later: about 4000, 16000 and 45000
+** iterations for k = 2, 4 and 8 (b = 1), fitted by k^1.7, plus 20%.
 */
-#define GUARD_G0		300.0
-#define GUARD_G3		0.7
-#define GUARD_GB		20.0
 #if CPM_LUAJIT
-#define GUARD_SCALE		4.4
+#define GUARD_SCALE	1.2
+#define GUARD_G0	0.0
+#define GUARD_GP	2462.0
+#define GUARD_P		1.7
+#define GUARD_GB	0.0
+#define GUARD_GK	0.0
+#define GUARD_G1	1.0
 #else
-#define GUARD_SCALE		1.1
+#define GUARD_SCALE	1.1
+#define GUARD_G0	300.0
+#define GUARD_GP	0.7
+#define GUARD_P		3.0
+#define GUARD_GB	20.0
+#define GUARD_GK	1.0
+#define GUARD_G1	0.0
 #endif
 #define GUARD_MIN_ITERS_LIMIT	16
 #define GUARD_MAX_ITERS_LIMIT	((lua_Integer)1 << 30)
