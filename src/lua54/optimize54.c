@@ -198,6 +198,10 @@ static void loadnew (Opt *o) {
   for (i = 1; i <= nup; i++) lua_upvaluejoin(L, -1, i, F, i);
   lua_pushvalue(L, HOOKS);
   lua_setupvalue(L, -2, hook + 1);
+  if (nup == 0 && hook == 1) {  /* "(cpm env)": load set it, it is unused */
+    lua_pushnil(L);
+    lua_setupvalue(L, -2, 1);
+  }
 }
 
 

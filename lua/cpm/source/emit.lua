@@ -141,9 +141,27 @@ end
 
 -- The function's text with the replacements { pos, endpos, text } (sorted,
 -- disjoint) applied, as a function expression.
+--
+-- On Lua 5.4 a function with replacements starts with a statement that
+-- never runs, `if false then local u = up1; u = up2 ... end`, naming
+-- ctx.upnames (f's upvalues, _ENV included) in f's order: Lua numbers a
+-- function's upvalues in the order their names first appear, so g's first
+-- upvalues are f's, in order, and the generated ones come after.  A copy
+-- of g loaded from string.dump then gets the environment in the same
+-- upvalue as a copy of f (load sets the first one), and never in G or K.
 function M.func(ctx, node, repl)
   local text = ctx.text
   local out, at = {}, node.pos
+  if ctx.vm54 and #repl > 0 and not node.main and ctx.upnames and #ctx.upnames > 0 then
+    local u = ctx.prefix .. "u"
+    local names = {}
+    for i, n in ipairs(ctx.upnames) do names[i] = (i == 1 and "local " or "") .. u .. " = " .. n end
+    local pre = { pos = node.body.pos, endpos = node.body.pos - 1,
+      text = " if false then " .. concat(names, "; ") .. " end " }
+    local all = { pre }
+    for _, r in ipairs(repl) do all[#all + 1] = r end
+    repl = all
+  end
   for _, r in ipairs(repl) do
     out[#out + 1] = sub(text, at, r.pos - 1)
     out[#out + 1] = r.text

@@ -145,6 +145,7 @@ function M.optimize(f, limit, strict, text)
     lineof = function(pos) return grammar.line_of(starts, pos) end }
   ctx.getfenv = ctx.prefix .. "F"
   local upnames, consts = emit.upvalue_names(f), outer_constants(node)
+  ctx.upnames = upnames
 
   -- the text must be f's: compile it again and compare
   local chunkname = info.source
