@@ -67,7 +67,7 @@ end
 
 -- Are the chunk's own upvalues set (see call)?  Tested first: T, too,
 -- may be nil or the environment.
-local function own(P)
+local function own_set(P)
   return format("%sK and %sG", P, P)
 end
 
@@ -120,7 +120,7 @@ function M.loop(ctx, loop, plan, dopos)
     end
     parts[#parts + 1] = breaks(ctx, last.endpos, dopos)
     parts[#parts + 1] = format(" local %s if %s and %s then %s end if %s then %s else for %s = %s, %s%s do",
-      okv, own(P), long(ctx, s, l, st, loop.step ~= nil, plan.limit),
+      okv, own_set(P), long(ctx, s, l, st, loop.step ~= nil, plan.limit),
       call(P, plan.id, okv, s .. ", " .. l .. ", " .. st .. ins),
       P .. "ok", set, loop.var.name, s, l, loop.step and ", " .. st or "")
     r = concat(parts)
@@ -132,8 +132,8 @@ function M.loop(ctx, loop, plan, dopos)
     r = concat { "do", breaks(ctx, loop.pos, e1.pos), " local ", vars, " = ",
       sub(text, e1.pos, en.endpos), breaks(ctx, en.endpos, dopos),
       ctx.vm54  -- a to-be-closed value would be closed by the loop: not by the guard
-        and format(" local %s if %s == nil and %s then %s end", okv, x, own(P), guarded)
-        or format(" local %s if %s then %s end", okv, own(P), guarded),
+        and format(" local %s if %s == nil and %s then %s end", okv, x, own_set(P), guarded)
+        or format(" local %s if %s then %s end", okv, own_set(P), guarded),
       format(" if %s then %s else for %s in %s do", P .. "ok", set, loop.names[1].name, vars) }
   end
   return r .. body .. " end end"
