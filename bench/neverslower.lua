@@ -6,11 +6,14 @@
 -- minimum of those ratios (below 1: cpm is faster).  Then a hot caller:
 --   for r = 1, 2e6 do s = s + h(10 + r % 3) end
 -- with h the original and the optimized sum.  Markdown on stdout.
+-- CPM_BENCH_FRONTEND=source: the source front end instead of the default.
 local cpm = require "cpm"
 local loops = require "loops"
 local fmt = string.format
 local clock, collect = os.clock, collectgarbage
 local quick = os.getenv("CPM_BENCH_QUICK") ~= nil
+local frontend = os.getenv("CPM_BENCH_FRONTEND")
+local opts = frontend and { frontend = frontend } or nil
 
 local ROUNDS = quick and 3 or 7
 local SLICE = quick and 0.002 or 0.01  -- seconds per timing, at least
@@ -64,12 +67,12 @@ end
 local out = {}
 local function emit(s) out[#out + 1] = s end
 local vmname = jit and "LuaJIT" or "Lua 5.4"
-emit(fmt("#### Never slower: time of cpm.optimize(f) / time of f (%s; median and min of %d rounds)",
-  vmname, ROUNDS))
+emit(fmt("#### Never slower: time of cpm.optimize(f) / time of f (%s%s; median and min of %d rounds)",
+  vmname, frontend and ", " .. frontend .. " front end" or "", ROUNDS))
 emit("")
 local head = { "n" }
 for _, c in ipairs(cases) do
-  c.g = cpm.optimize(c.f)
+  c.g = cpm.optimize(c.f, opts)
   assert(c.g ~= c.f, c.name .. " not optimized")
   head[#head + 1] = c.name
 end
