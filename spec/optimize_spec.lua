@@ -304,8 +304,13 @@ for _, frontend in ipairs(frontends) do
       for n = 0, 9 do assert.are.equal(f(n, "1"), g(n, "1")) end
       assert.has_error(function() g(10, "1") end)
       assert.are.equal(f(10, 1), g(10, 1))
-      -- the documented defaults (doc/manual.md): 64 on Lua 5.4, 384 on LuaJIT
-      local limit = LUA54 and 64 or 384
+      -- the documented default (doc/manual.md) for a plan of k = 2 state
+      -- values (s and i) and b = 1 computed value: on Lua 5.4
+      -- ceil(1.1 * (300 + 0.7 k^3 + 20 b) / (k + b)), on LuaJIT
+      -- ceil(1.2 * 2462 k^1.7 / (b + 1))
+      local limit = LUA54 and math.ceil(1.1 * (300 + 0.7 * 8 + 20) / 3)
+        or math.ceil(1.2 * 2462 * 2 ^ 1.7 / 2)
+      assert.are.equal(LUA54 and 120 or 4800, limit)
       local d = optimize(f, { strict = true })
       assert.are.equal(f(limit - 1, "1"), d(limit - 1, "1"))
       assert.has_error(function() d(limit, "1") end)
@@ -326,8 +331,8 @@ for _, frontend in ipairs(frontends) do
         return x
       end
       local g = optimize(f, { strict = true })
-      assert.are.equal(1001, g(1000, 1))
-      assert.has_error(function() g(1000, "1") end)
+      assert.are.equal(100001, g(100000, 1))  -- past the default iters_limit
+      assert.has_error(function() g(100000, "1") end)
     end)
 
     it("keeps the sign of zero as the VM computes it (x - 0 is x + -0 on Lua 5.4)", function()

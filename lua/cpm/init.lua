@@ -61,6 +61,31 @@ local function options(fname, opts, argn, level)
   return limit, strict or false, frontend
 end
 
+-- Functions the bytecode front end made share, as an upvalue, their
+-- chunk's hook table; 'made54' maps each such table to the report of the
+-- optimization that made it.  Optimizing or explaining such a function
+-- again gives it back as it is, with the report of its own loops (its
+-- loops' code now contains the guard calls, which no plan would accept).
+local made54 = setmetatable({}, { __mode = "k" })
+
+local function made54_report(f)
+  for i = 1, 255 do
+    local n, v = debug.getupvalue(f, i)
+    if n == nil then return nil end
+    local rep = made54[v]
+    if rep then
+      local info, own = debug.getinfo(f, "S"), {}
+      for _, e in ipairs(rep) do
+        if info.what == "main" or (e.line >= info.linedefined
+            and e.line <= info.lastlinedefined) then
+          own[#own + 1] = e
+        end
+      end
+      return own, info.short_src
+    end
+  end
+end
+
 -- The source front end, loaded on first use (it needs LPeg), or why not.
 local source_frontend, source_missing
 
@@ -73,7 +98,20 @@ local function run(fname, f, opts, text, argn)
   end
   local limit, strict, frontend = options(fname, opts, argn)
   if frontend ~= "source" then
-    if LUA54 then return core._optimize54(f, limit, strict) end
+    if LUA54 then
+      local again, src = made54_report(f)
+      if again then
+        for _, e in ipairs(again) do
+          if strict and not e.optimized then
+            error(("cpm: %s:%d: %s"):format(src, e.line, e.reason), 0)
+          end
+        end
+        return f, again
+      end
+      local g, rep, hooks = core._optimize54(f, limit, strict)
+      if hooks then made54[hooks] = rep end
+      return g, rep
+    end
     -- LuaJIT: its bytecode front end; a dump it does not recognize (the
     -- whole function refused, with a reason) goes to the source front end
     local g, rep = core._optimizejit(f, limit, strict)

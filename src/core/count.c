@@ -118,7 +118,30 @@ count_Status count_fornum (lua_State *L, int first, count_Loop *c) {
   return COUNT_UNKNOWN;
 }
 
+count_Status count_fornumprep (lua_State *L, int first, count_Loop *c) {
+  c->nbig = 0; c->n64 = 0; c->n = 0;
+  if (count_vtype(L, first + 2) == VT_INT) {
+    if (!lua_isinteger(L, first) || !lua_isinteger(L, first + 1))
+      return COUNT_UNKNOWN;  /* not a state FORPREP leaves */
+    c->itype = VT_INT;
+    c->istart = lua_tointeger(L, first);
+    c->istep = lua_tointeger(L, first + 2);
+    c->n = (uint64_t)lua_tointeger(L, first + 1) + 1;
+    c->n64 = (c->n == 0);
+    return c->istep == 0 ? COUNT_UNKNOWN : COUNT_OK;
+  }
+  if (count_vtype(L, first) != VT_FLT || count_vtype(L, first + 1) != VT_FLT ||
+      count_vtype(L, first + 2) != VT_FLT)
+    return COUNT_UNKNOWN;
+  return floatloop(lua_tonumber(L, first), lua_tonumber(L, first + 1),
+                   lua_tonumber(L, first + 2), c);
+}
+
 #else
+
+count_Status count_fornumprep (lua_State *L, int first, count_Loop *c) {
+  return count_fornum(L, first, c);  /* LuaJIT's FORI keeps the values */
+}
 
 count_Status count_fornum (lua_State *L, int first, count_Loop *c) {
   c->nbig = 0; c->n64 = 0; c->n = 0;

@@ -46,6 +46,16 @@ typedef struct count_Loop {
 count_Status count_fornum (lua_State *L, int first, count_Loop *c);
 
 /*
+** Numeric for whose control values at first..first+2 are as Lua 5.4's
+** FORPREP left them for a loop that runs (lvm.c, forprep): an integer loop
+** keeps its initial value and step and holds the iteration count minus one,
+** as an unsigned integer, in place of the limit; a float loop holds the
+** three values converted to floats.  The step's subtype tells which, as
+** FORLOOP decides.  Never raises.
+*/
+count_Status count_fornumprep (lua_State *L, int first, count_Loop *c);
+
+/*
 ** Generic for over cpm.range: iterator, state and closing value (which must
 ** be nil) at first..first+2.
 ** The caller provides three initialized mpz for 'bign', 'bstart', 'bstep'.

@@ -45,6 +45,7 @@ typedef struct Guard {
   int abase;		/* stack index of atom 0 */
   int ibase;		/* stack index of input 0 */
   const char *why;	/* reason to run the original loop */
+  int transient;	/* 'why' says nothing of the next call (memory) */
   char whybuf[96];
   /* arrays in one scratch userdata */
   unsigned char *sty;	/* nslots: types of slots, this iteration */
@@ -70,6 +71,12 @@ typedef struct Guard {
 static int fail (Guard *g, const char *why) {
   g->why = why;
   return 0;
+}
+
+
+static int failmem (Guard *g, const char *why) {
+  g->transient = 1;
+  return fail(g, why);
 }
 
 
@@ -547,14 +554,14 @@ static int bounds (Guard *g, double *alog, double *w) {
   for (j = 0; j < k; j++) logA[ns * k + j] = (j == ns) ? 0 : -HUGE_VAL;
   logv[ns] = 0;
   if (bound_log2_majorant(k, logA, logv, n, 1, maj) != 0)
-    return fail(g, "not enough memory to bound the loop's values");
+    return failmem(g, "not enough memory to bound the loop's values");
   if (!within(g, alog, maj, g->stcyc, g->brcyc)) return 0;
   if (g->mu > 0) {  /* the iterations before the cycle: 0 .. mu */
     mp_limb_t mulimb = (mp_limb_t)g->mu;
     mpz_t m;
     mpz_roinit_n(m, &mulimb, 1);
     if (bound_log2_majorant(k, logA, logv, m, 1, maj) != 0)
-      return fail(g, "not enough memory to bound the loop's values");
+      return failmem(g, "not enough memory to bound the loop's values");
     if (!within(g, alog, maj, g->stpre, g->brpre)) return 0;
   }
   return 1;
@@ -923,7 +930,7 @@ static int ringz (Guard *g) {
   for (i = 0; i < p->nout; i++)
     if (p->out[i].state >= 0) need[g->pos[p->out[i].state]] = 1;
   res = mat_mpz_powapply_need(k, B, vout, vin, n, need, NULL);
-  if (res != MAT_OK) return fail(g, "the matrix power failed");
+  if (res != MAT_OK) return failmem(g, "the matrix power failed");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
   for (i = 0; i < p->nout; i++) {
@@ -1249,7 +1256,7 @@ static int negzeroout (const Guard *g) {
 
 
 /* Tries to compute the loop; returns the number of results or 0. */
-static int attempt (Guard *g, lua_Integer limit) {
+static int attempt (Guard *g, lua_Integer limit, int prepared) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
   double *w, *alog;
@@ -1257,7 +1264,7 @@ static int attempt (Guard *g, lua_Integer limit) {
   count_Status cs;
   g->c.bign = g->c.bstart = g->c.bstep = NULL;
   if (lua_gettop(L) < 3 + p->nin)
-    return fail(g, "the guard call lacks arguments");
+    return failmem(g, "the guard call lacks arguments");
   g->ibase = 4;
   if (p->kind == IR_FORRANGE) {
     g->c.bign = big_push(L);
@@ -1265,7 +1272,8 @@ static int attempt (Guard *g, lua_Integer limit) {
     g->c.bstep = big_push(L);
     cs = count_forrange(L, 1, &g->c);
   }
-  else cs = count_fornum(L, 1, &g->c);
+  else cs = prepared ? count_fornumprep(L, 1, &g->c)
+                    : count_fornum(L, 1, &g->c);
   if (cs != COUNT_OK)
     return fail(g, "loop control values it cannot count exactly");
   if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit))
@@ -1292,6 +1300,42 @@ static int attempt (Guard *g, lua_Integer limit) {
 }
 
 
+lua_Integer guard_defaultlimit (const plan_Plan *p) {
+  double k = p->nstate, b = p->nbrows;
+  double den = GUARD_GK * k + b + GUARD_G1;
+  double l = GUARD_SCALE * (GUARD_G0 + GUARD_GP * pow(k, GUARD_P) +
+                            GUARD_GB * b) / (den >= 1 ? den : 1);
+  if (!(l < (double)GUARD_MAX_ITERS_LIMIT)) return GUARD_MAX_ITERS_LIMIT;
+  if (l < GUARD_MIN_ITERS_LIMIT) return GUARD_MIN_ITERS_LIMIT;
+  return (lua_Integer)ceil(l);
+}
+
+
+/* Upvalues of a guard closure. */
+enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
+       UP_HOOKS, UP_ID, UP_FALLBACKS, UP_N = UP_FALLBACKS };
+
+
+/*
+** Counts a fallback ('why' given) or a success ('why' NULL, results
+** computed) of the call site; the GUARD_FALLBACKS_TO_STOP-th fallback in
+** a row sets the guard's entry in its hook table to false.
+*/
+static void tally (lua_State *L, const char *why, int transient) {
+  lua_Integer n = 0;
+  if (transient || lua_isnil(L, lua_upvalueindex(UP_HOOKS))) return;
+  if (why != NULL)
+    n = lua_tointeger(L, lua_upvalueindex(UP_FALLBACKS)) + 1;
+  lua_pushinteger(L, n);
+  lua_replace(L, lua_upvalueindex(UP_FALLBACKS));
+  if (n >= GUARD_FALLBACKS_TO_STOP) {
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, lua_upvalueindex(UP_HOOKS),
+                lua_tointeger(L, lua_upvalueindex(UP_ID)));
+  }
+}
+
+
 static int guard_call (lua_State *L) {
   Guard g;
   int nres, top;
@@ -1304,11 +1348,13 @@ static int guard_call (lua_State *L) {
   memset(&g, 0, sizeof(g));
   g.L = L;
   g.cfg = cpm_config(L);
-  g.p = plan_test(L, lua_upvalueindex(2));
+  g.p = plan_test(L, lua_upvalueindex(UP_PLAN));
   top = lua_gettop(L);
-  nres = attempt(&g, (lua_Integer)lua_tointeger(L, lua_upvalueindex(3)));
+  nres = attempt(&g, (lua_Integer)lua_tointeger(L, lua_upvalueindex(UP_LIMIT)),
+                 lua_toboolean(L, lua_upvalueindex(UP_PREPARED)));
   if (nres > 0) {
     if (g.p->kind == IR_FORRANGE) range_finish(range_test(L, 2));
+    tally(L, NULL, 0);
     return nres;
   }
   lua_settop(L, top);
@@ -1317,14 +1363,15 @@ static int guard_call (lua_State *L) {
     snprintf(bits, sizeof(bits), "%" PRIu64, g.cfg->maxbits);
     lua_pushfstring(L, "cpm: %s: the loop's values would exceed the bignum "
                     "size limit (%s bits, see cpm.maxbits)",
-                    lua_tostring(L, lua_upvalueindex(5)), bits);
+                    lua_tostring(L, lua_upvalueindex(UP_WHERE)), bits);
     return lua_error(L);
   }
-  if (g.why != NULL && lua_toboolean(L, lua_upvalueindex(4))) {
-    lua_pushfstring(L, "cpm: %s: %s", lua_tostring(L, lua_upvalueindex(5)),
+  if (g.why != NULL && lua_toboolean(L, lua_upvalueindex(UP_STRICT))) {
+    lua_pushfstring(L, "cpm: %s: %s", lua_tostring(L, lua_upvalueindex(UP_WHERE)),
                     g.why);  /* names the loop itself: no position prefix */
     return lua_error(L);
   }
+  if (g.why != NULL) tally(L, g.why, g.transient);
   lua_pushboolean(L, 0);
   if (g.why == NULL) return 1;
   lua_pushstring(L, g.why);
@@ -1332,16 +1379,35 @@ static int guard_call (lua_State *L) {
 }
 
 
-void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
-                 int strict, const char *where) {
+void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
+  int hooks = s->hooks ? cpm_absindex(L, s->hooks) : 0;
   cfg = cpm_absindex(L, cfg);
   plan = cpm_absindex(L, plan);
+  luaL_checkstack(L, UP_N, NULL);
   lua_pushvalue(L, cfg);
   lua_pushvalue(L, plan);
-  lua_pushinteger(L, iters_limit);
-  lua_pushboolean(L, strict);
-  lua_pushstring(L, where);
-  lua_pushcclosure(L, guard_call, 5);
+  lua_pushinteger(L, s->iters_limit);
+  lua_pushboolean(L, s->strict);
+  lua_pushstring(L, s->where);
+  lua_pushboolean(L, s->prepared);
+  if (hooks) lua_pushvalue(L, hooks);
+  else lua_pushnil(L);
+  lua_pushinteger(L, s->id);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, guard_call, UP_N);
+}
+
+
+void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
+                 int strict, const char *where) {
+  guard_Site s;
+  s.iters_limit = iters_limit;
+  s.strict = strict;
+  s.prepared = 0;
+  s.hooks = 0;
+  s.id = 0;
+  s.where = where;
+  guard_pushsite(L, cfg, plan, &s);
 }
 
 /* }====================================================== */

@@ -211,14 +211,32 @@ static int lplan (lua_State *L) {
 }
 
 
-/* _guard(plan [, iters_limit [, strict [, where]]]) -> guard function */
+/*
+** _guard(plan [, iters_limit [, strict [, where [, hooks, id]]]])
+**   -> guard function, iters_limit
+** iters_limit nil: the default for this plan (guard_defaultlimit).  hooks,
+** id: the table whose entry id the guard is, which it sets to false when
+** the site gives up (guard.h).
+*/
 static int lguard (lua_State *L) {
-  lua_Integer limit = luaL_optinteger(L, 2, GUARD_DEFAULT_ITERS_LIMIT);
-  int strict = lua_toboolean(L, 3);
-  const char *where = luaL_optstring(L, 4, "?");
-  if (plan_test(L, 1) == NULL) luaL_argerror(L, 1, "plan expected");
-  guard_push(L, lua_upvalueindex(1), 1, limit, strict, where);
-  return 1;
+  const plan_Plan *p = plan_test(L, 1);
+  guard_Site s;
+  if (p == NULL) luaL_argerror(L, 1, "plan expected");
+  s.iters_limit = lua_isnoneornil(L, 2) ? guard_defaultlimit(p)
+                                        : luaL_checkinteger(L, 2);
+  s.strict = lua_toboolean(L, 3);
+  s.where = luaL_optstring(L, 4, "?");
+  s.prepared = 0;
+  s.hooks = 0;
+  s.id = 0;
+  if (!lua_isnoneornil(L, 5)) {
+    luaL_checktype(L, 5, LUA_TTABLE);
+    s.hooks = 5;
+    s.id = luaL_checkinteger(L, 6);
+  }
+  guard_pushsite(L, lua_upvalueindex(1), 1, &s);
+  lua_pushinteger(L, s.iters_limit);
+  return 2;
 }
 
 

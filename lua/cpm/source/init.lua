@@ -149,6 +149,7 @@ local function optimize(f, limit, strict, text)
     lineof = function(pos) return grammar.line_of(starts, pos) end }
   ctx.getfenv = ctx.prefix .. "F"
   local upnames, consts = emit.upvalue_names(f), outer_constants(node)
+  ctx.upnames = upnames
 
   -- the text must be f's: compile it again and compare
   local chunkname = info.source
@@ -196,10 +197,11 @@ local function optimize(f, limit, strict, text)
         if #p.inputs ~= #pinfo.inputs or #p.outputs ~= #pinfo.outputs then
           entry.reason = "a loop variable the generated code cannot name"
         else
-          guards[p.id] = core._guard(plan, limit, strict, format("%s:%d", src, line))
+          guards[p.id], p.limit = core._guard(plan, limit, strict,
+            format("%s:%d", src, line), guards, p.id)
           repl[#repl + 1] = { pos = loop.pos, endpos = loop.endpos,
             text = emit.loop(ctx, loop, p, dopos) }
-          entry.optimized = true
+          entry.optimized, entry.iters_limit = true, p.limit
           planned[#planned + 1] = entry
         end
       end
@@ -215,7 +217,7 @@ local function optimize(f, limit, strict, text)
   if text2 then g, why3 = emit.load(ctx, text2, chunkname, f, guards) end
   if not g then
     for _, e in ipairs(planned) do
-      e.optimized, e.reason = false, why2 or why3
+      e.optimized, e.reason, e.iters_limit = false, why2 or why3, nil
     end
     if strict then giveup(why2 or why3) end
     return f, report
