@@ -69,9 +69,11 @@ end
 local made54 = setmetatable({}, { __mode = "k" })
 
 local function made54_report(f)
-  for i = 1, 255 do
-    local n, v = debug.getupvalue(f, i)
-    if n == nil then return nil end
+  -- no further than the closure's own count: a crafted chunk's closure may
+  -- have fewer upvalues than its function, and debug.getupvalue goes by
+  -- the function's count (reading past the closure)
+  for i = 1, debug.getinfo(f, "u").nups do
+    local _, v = debug.getupvalue(f, i)
     local rep = made54[v]
     if rep then
       local info, own = debug.getinfo(f, "S"), {}
