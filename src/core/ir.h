@@ -94,6 +94,11 @@ typedef struct ir_Loop {
   const ir_Const *k;
   int nk;
   const unsigned char *liveout;	/* nslots flags */
+  /* nslots flags: the slot's value outlives an error raised in the loop
+     (an upvalue, a local captured by a closure, a global); NULL: any slot
+     may.  A loop whose body writes such a slot has effects that the loop
+     as written leaves behind when it raises. */
+  const unsigned char *escapes;
 } ir_Loop;
 
 /* Most slots and ops a loop may have (keeps every plan allocation bounded). */

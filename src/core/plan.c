@@ -480,6 +480,7 @@ static int validate (Builder *B) {
           (op->code == IR_UNARY) != (op->aop == IR_UNM || op->aop == IR_BNOT))))
       return refuse(B, op->line, "malformed loop IR%s", "");
     B->written[op->a] = 1;
+    if (ir->escapes == NULL || ir->escapes[op->a]) B->p->effects = 1;
   }
   return 1;
 }

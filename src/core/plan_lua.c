@@ -7,6 +7,7 @@
 ** The IR as a Lua table (see ir.h for the meaning):
 **   { kind = "fornum" | "forrange", line = n, nslots = n,
 **     index = slot | nil, liveout = { slot, ... },
+**     escapes = { slot, ... } | nil (nil: every slot may escape),
 **     ops = { { "add", a, b, c }, { "unm", a, b }, { "move", a, b },
 **             { "index", a, b, c }, { "if" }, { "loop" }, ... } }
 ** Slots are integers from 0; a constant operand is written { k = value }
@@ -30,7 +31,7 @@ typedef struct Conv {
   ir_Loop ir;
   ir_Op *ops;
   ir_Const *k;
-  unsigned char *liveout;
+  unsigned char *liveout, *escapes;
   int maxk;
 } Conv;
 
@@ -85,6 +86,26 @@ static ir_Arg operand (Conv *cv, int t, int i) {
   else r = 0, luaL_error(L, "bad IR operand #%d", i);
   lua_pop(L, 1);
   return r;
+}
+
+
+/* Sets flags[s] for each slot s in the list ir[field]; 0 when absent. */
+static int slotflags (Conv *cv, const char *field, unsigned char *flags) {
+  lua_State *L = cv->L;
+  int i, m, present;
+  lua_getfield(L, 1, field);
+  present = lua_istable(L, -1);
+  m = present ? (int)cpm_rawlen(L, -1) : 0;
+  for (i = 1; i <= m; i++) {
+    int s;
+    lua_rawgeti(L, -1, i);
+    s = (int)luaL_checkinteger(L, -1);
+    if (s < 0 || s >= cv->ir.nslots) luaL_error(L, "bad %s slot %d", field, s);
+    flags[s] = 1;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return present;
 }
 
 
@@ -145,20 +166,11 @@ static void convert (Conv *cv) {
   cv->ir.ops = cv->ops;
   cv->ir.nops = n;
   cv->ir.k = cv->k;
-  lua_getfield(L, 1, "liveout");
-  if (lua_istable(L, -1)) {
-    int m = (int)cpm_rawlen(L, -1);
-    for (i = 1; i <= m; i++) {
-      int s;
-      lua_rawgeti(L, -1, i);
-      s = (int)luaL_checkinteger(L, -1);
-      if (s < 0 || s >= cv->ir.nslots) luaL_error(L, "bad liveout slot %d", s);
-      cv->liveout[s] = 1;
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
+  slotflags(cv, "liveout", cv->liveout);
   cv->ir.liveout = cv->liveout;
+  cv->escapes = (unsigned char *)cpm_newuserdata(L, (size_t)cv->ir.nslots + 1);
+  memset(cv->escapes, 0, (size_t)cv->ir.nslots + 1);
+  cv->ir.escapes = slotflags(cv, "escapes", cv->escapes) ? cv->escapes : NULL;
 }
 
 

@@ -33,8 +33,27 @@ typedef struct Lower {
   bc_Chunk *c;
   bc_Proto *p;
   const int *lines;	/* absolute line of each pc, or NULL */
+  const unsigned char *escapes;	/* slot flags, shared by every loop */
   find54_Loop *lp;
 } Lower;
+
+
+/*
+** The slots whose values outlive an error that unwinds the function: every
+** upvalue, and every register that a closure of 'p' captures (the error
+** closes its upvalue with the value the register holds then).
+*/
+static unsigned char *escaping (lua_State *L, bc_Chunk *c, bc_Proto *p) {
+  size_t nslots = (size_t)FIND54_UPSLOT + (size_t)p->nup;
+  unsigned char *e = (unsigned char *)bc_alloc(L, c, nslots);
+  int i, j;
+  memset(e, 0, FIND54_UPSLOT);
+  memset(e + FIND54_UPSLOT, 1, (size_t)p->nup);
+  for (i = 0; i < p->np; i++)
+    for (j = 0; j < p->p[i]->nup; j++)
+      if (p->p[i]->up[j].instack) e[p->p[i]->up[j].idx] = 1;
+  return e;
+}
 
 
 static int lineof (const Lower *lw, int pc) {
@@ -271,6 +290,7 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   lp->ir.k = lp->k;
   lp->ir.nk = lp->nk;
   lp->ir.liveout = lp->liveout;
+  lp->ir.escapes = lw->escapes;
 }
 
 
@@ -288,6 +308,7 @@ int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
   lines = (int *)bc_alloc(L, c, sizeof(int) * ((size_t)p->ncode + 1));
   lw.L = L; lw.c = c; lw.p = p;
   lw.lines = bc_getlines(L, p, lines) ? lines : NULL;
+  lw.escapes = escaping(L, c, p);
   all = (find54_Loop *)bc_alloc(L, c, sizeof(find54_Loop) * (size_t)n);
   n = 0;
   for (pc = 0; pc < p->ncode; pc++) {
