@@ -87,5 +87,6 @@ void bc_open (lua_State *L, int mod, int cfg);
 void mat_open (lua_State *L, int mod, int cfg);
 void plan_open (lua_State *L, int mod, int cfg);
 void opt54_open (lua_State *L, int mod, int cfg);
+void reasons_open (lua_State *L, int mod, int cfg);
 
 #endif

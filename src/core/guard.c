@@ -85,9 +85,11 @@ static void arith (lua_State *L, int aop, int x, int y) {
 
 #else
 
-static const char *const events[] = {
-  "__add", "__sub", "__mul", "__mod", "__pow", "__div", NULL,
-  NULL, NULL, NULL, NULL, NULL, "__unm", NULL
+/* The operators LuaJIT has (ir.h). */
+static const unsigned char injit[] = {
+#define IR_AOP_JIT(name, sym, irname, event, jit)	jit,
+  IR_AOPS(IR_AOP_JIT)
+#undef IR_AOP_JIT
 };
 
 /* LuaJIT has no lua_arith: numbers by the VM's rules, bignums by their
@@ -108,9 +110,9 @@ static void arith (lua_State *L, int aop, int x, int y) {
     lua_pushnumber(L, r);
     return;
   }
-  if (aop < 0 || aop >= IR_NAOP || events[aop] == NULL ||
-      (!luaL_getmetafield(L, x, events[aop]) &&
-       !luaL_getmetafield(L, y, events[aop])))
+  if (aop < 0 || aop >= IR_NAOP || !injit[aop] ||
+      (!luaL_getmetafield(L, x, ir_aopevent(aop)) &&
+       !luaL_getmetafield(L, y, ir_aopevent(aop))))
     luaL_error(L, "no arithmetic for these values");
   lua_pushvalue(L, x);
   lua_pushvalue(L, y);

@@ -10,11 +10,14 @@
 ** be affine: + and - of rows, unary minus, and * by an atom.
 */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mat.h"
 #include "plan.h"
+#include "reasons.h"
 
 
 #define UNSET		INT_MIN		/* a slot not yet read or written */
@@ -54,17 +57,43 @@ typedef struct Builder {
 
 
 static const char *const aopnames[] = {
-  "+", "-", "*", "%", "^", "/", "//", "&", "|", "~", "<<", ">>", "-", "~"
+#define IR_AOP_SYM(name, sym, irname, event, jit)	sym,
+  IR_AOPS(IR_AOP_SYM)
+#undef IR_AOP_SYM
+};
+
+static const char *const aopirnames[] = {
+#define IR_AOP_IRNAME(name, sym, irname, event, jit)	irname,
+  IR_AOPS(IR_AOP_IRNAME)
+#undef IR_AOP_IRNAME
+};
+
+static const char *const aopevents[] = {
+#define IR_AOP_EVENT(name, sym, irname, event, jit)	event,
+  IR_AOPS(IR_AOP_EVENT)
+#undef IR_AOP_EVENT
 };
 
 const char *ir_aopname (int aop) {
   return (aop >= 0 && aop < IR_NAOP) ? aopnames[aop] : "?";
 }
 
+const char *ir_aopirname (int aop) {
+  return (aop >= 0 && aop < IR_NAOP) ? aopirnames[aop] : NULL;
+}
 
-static int refuse (Builder *B, int line, const char *fmt, const char *arg) {
+const char *ir_aopevent (int aop) {
+  return (aop >= 0 && aop < IR_NAOP) ? aopevents[aop] : NULL;
+}
+
+
+/* Fills the refusal with reason 'r' (reasons.h), formatted with the rest. */
+static int refuse (Builder *B, int line, cpm_Reason r, ...) {
+  va_list ap;
   B->why->line = line;
-  snprintf(B->why->msg, sizeof(B->why->msg), fmt, arg);
+  va_start(ap, r);
+  vsnprintf(B->why->msg, sizeof(B->why->msg), cpm_reason(r), ap);
+  va_end(ap);
   return 0;
 }
 
@@ -382,21 +411,19 @@ static int step_arith (Builder *B, const ir_Op *op) {
     return 1;
   }
   if (op->code == IR_INDEX)
-    return refuse(B, op->line, "field read with a loop-carried %s",
-                  ishrow(hb) ? "table" : "key");
+    return refuse(B, op->line, CPM_R_FIELD_CARRIED, ishrow(hb) ? "table" : "key");
   switch (op->aop) {
     case IR_ADD: case IR_SUB:
       r = rowaddsub(B, torow(B, hb), torow(B, hc), op->aop == IR_SUB);
       break;
     case IR_MUL:
       if (ishrow(hb) && ishrow(hc))
-        return refuse(B, op->line, "multiplication of two loop-carried values%s", "");
+        return refuse(B, op->line, CPM_R_MUL_CARRIED);
       r = ishrow(hb) ? rowscale(B, h2row(hb), hc, 0)
                      : rowscale(B, h2row(hc), hb, 1);
       break;
     default:
-      return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
-                    ir_aopname(op->aop));
+      return refuse(B, op->line, CPM_R_OP_CARRIED, ir_aopname(op->aop));
   }
   t = newtype(B, PT_ARITH, op->a);
   t->aop = op->aop;
@@ -420,8 +447,7 @@ static int step_unary (Builder *B, const ir_Op *op) {
     return 1;
   }
   if (op->aop != IR_UNM)
-    return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
-                  ir_aopname(op->aop));
+    return refuse(B, op->line, CPM_R_OP_CARRIED, ir_aopname(op->aop));
   r = rowneg(B, h2row(h));
   t = newtype(B, PT_UNM, op->a);
   t->x = op->b;
@@ -441,9 +467,9 @@ static int walk (Builder *B) {
       case IR_MOVE: ok = step_move(B, op); break;
       case IR_ARITH: case IR_INDEX: ok = step_arith(B, op); break;
       case IR_UNARY: ok = step_unary(B, op); break;
-      case IR_IF: return refuse(B, op->line, "branch in loop body%s", "");
-      case IR_LOOP: return refuse(B, op->line, "nested loop in loop body%s", "");
-      default: return refuse(B, op->line, "unknown IR op%s", "");
+      case IR_IF: return refuse(B, op->line, CPM_R_BRANCH);
+      case IR_LOOP: return refuse(B, op->line, CPM_R_NESTED);
+      default: return refuse(B, op->line, CPM_R_IR_UNKNOWN);
     }
     if (!ok) return 0;
   }
@@ -469,7 +495,7 @@ static int validate (Builder *B) {
   if (ir->nslots < 0 || ir->nslots > IR_MAXSLOTS || ir->nops < 0 ||
       ir->nops > IR_MAXOPS || ir->nk < 0 || ir->index >= ir->nslots ||
       ir->index < -1)
-    return refuse(B, ir->line, "loop body too large%s", "");
+    return refuse(B, ir->line, CPM_R_TOO_LARGE);
   for (i = 0; i < ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
     if (op->code == IR_IF || op->code == IR_LOOP) continue;  /* refused later */
@@ -478,7 +504,7 @@ static int validate (Builder *B) {
         ((op->code == IR_ARITH || op->code == IR_UNARY) &&
          (op->aop < 0 || op->aop >= IR_NAOP ||
           (op->code == IR_UNARY) != (op->aop == IR_UNM || op->aop == IR_BNOT))))
-      return refuse(B, op->line, "malformed loop IR%s", "");
+      return refuse(B, op->line, CPM_R_IR_MALFORMED);
     B->written[op->a] = 1;
     if (ir->escapes == NULL || ir->escapes[op->a]) B->p->effects = 1;
   }
@@ -664,6 +690,10 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   B.stepatom = newatom(&B, PA_STEP, 0, 0, 0);
   if (!walk(&B)) goto refused;
   finish(&B, update);
+  if (p->nstate + 1 > MAT_KMAX) {  /* the engine's limit, and the bound's */
+    refuse(&B, ir->line, CPM_R_TOO_MANY_VALUES, MAT_KMAX - 1);
+    goto refused;
+  }
   layout(&B, update);
   copyconsts(&B);
   free_scratch(box);

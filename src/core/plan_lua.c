@@ -19,9 +19,11 @@
 #include "plan.h"
 
 
+/* The ops of the IR as a Lua table: the operators, then these. */
 static const char *const opnames[] = {
-  "add", "sub", "mul", "mod", "pow", "div", "idiv",
-  "band", "bor", "bxor", "shl", "shr", "unm", "bnot",
+#define IR_AOP_IRNAME(name, sym, irname, event, jit)	irname,
+  IR_AOPS(IR_AOP_IRNAME)
+#undef IR_AOP_IRNAME
   "move", "index", "if", "loop", NULL
 };
 
@@ -150,8 +152,8 @@ static void convert (Conv *cv) {
       op->code = (o == IR_UNM || o == IR_BNOT) ? IR_UNARY : IR_ARITH;
       op->aop = o;
     }
-    else op->code = o == 14 ? IR_MOVE : o == 15 ? IR_INDEX
-                  : o == 16 ? IR_IF : IR_LOOP;
+    else op->code = o == IR_NAOP ? IR_MOVE : o == IR_NAOP + 1 ? IR_INDEX
+                  : o == IR_NAOP + 2 ? IR_IF : IR_LOOP;
     if (op->code != IR_IF && op->code != IR_LOOP) {
       lua_rawgeti(L, t, 2);
       op->a = (int)luaL_checkinteger(L, -1);
@@ -234,6 +236,18 @@ static int lguard (lua_State *L) {
 }
 
 
+/* cpm.core._aops: symbol -> IR name of each binary operator. */
+static void pushaops (lua_State *L) {
+  int i;
+  lua_createtable(L, 0, IR_NAOP);
+  for (i = 0; i < IR_NAOP; i++) {
+    if (i == IR_UNM || i == IR_BNOT) continue;
+    lua_pushstring(L, ir_aopirname(i));
+    lua_setfield(L, -2, ir_aopname(i));
+  }
+}
+
+
 static const luaL_Reg funcs[] = {
   {"_plan", lplan},
   {"_guard", lguard},
@@ -242,5 +256,8 @@ static const luaL_Reg funcs[] = {
 
 
 void plan_open (lua_State *L, int mod, int cfg) {
+  mod = cpm_absindex(L, mod);
   cpm_setfuncs(L, mod, cfg, funcs);
+  pushaops(L);
+  lua_setfield(L, mod, "_aops");
 }

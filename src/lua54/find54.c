@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "find54.h"
+#include "reasons.h"
 
 #if CPM_LUA54
 
@@ -138,17 +139,17 @@ static int arith (Lower *lw, int pc) {
   ir_Arg x, y;
   ir_Op *op;
   if (pc + 1 >= lw->p->ncode)
-    return refuse(lw->lp, line, "arithmetic without its metamethod companion");
+    return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_MISSING));
   mm = lw->p->code[pc + 1];
   ev = BC_GETARG_C(mm);
   if (ev < TM_ADD || ev > TM_SHR)
-    return refuse(lw->lp, line, "arithmetic with an unknown metamethod");
+    return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_UNKNOWN));
   x = BC_GETARG_A(mm);
   switch (BC_GET_OPCODE(mm)) {
     case BC_OP_MMBIN: y = BC_GETARG_B(mm); break;
     case BC_OP_MMBINI: y = kint(lw, BC_GETARG_sB(mm)); flip = BC_GETARG_k(mm); break;
     case BC_OP_MMBINK: y = kconst(lw, BC_GETARG_B(mm)); flip = BC_GETARG_k(mm); break;
-    default: return refuse(lw->lp, line, "arithmetic without its metamethod companion");
+    default: return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_MISSING));
   }
   op = newop(lw, IR_ARITH, BC_GETARG_A(i), line);
   op->aop = ev - TM_ADD;
@@ -162,27 +163,27 @@ static int arith (Lower *lw, int pc) {
 static const char *forbidden (int o) {
   switch (o) {
     case BC_OP_CALL: case BC_OP_TAILCALL: case BC_OP_SELF:
-      return "call in loop body";
+      return cpm_reason(CPM_R_CALL);
     case BC_OP_SETTABUP: case BC_OP_SETTABLE: case BC_OP_SETI:
     case BC_OP_SETFIELD: case BC_OP_SETLIST:
-      return "table write in loop body";
-    case BC_OP_NEWTABLE: return "table constructor in loop body";
-    case BC_OP_JMP: return "break, goto or branch in loop body";
+      return cpm_reason(CPM_R_TABLE_WRITE);
+    case BC_OP_NEWTABLE: return cpm_reason(CPM_R_TABLE_CONS);
+    case BC_OP_JMP: return cpm_reason(CPM_R_JUMP);
     case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE: case BC_OP_EQK:
     case BC_OP_EQI: case BC_OP_LTI: case BC_OP_LEI: case BC_OP_GTI:
     case BC_OP_GEI: case BC_OP_TEST: case BC_OP_TESTSET:
     case BC_OP_LFALSESKIP:
-      return "comparison or branch in loop body";
-    case BC_OP_CONCAT: return "concatenation in loop body";
-    case BC_OP_LEN: return "length operator in loop body";
-    case BC_OP_NOT: return "'not' in loop body";
-    case BC_OP_CLOSURE: return "function definition in loop body";
-    case BC_OP_VARARG: return "vararg in loop body";
-    case BC_OP_FORPREP: case BC_OP_TFORPREP: return "nested loop in loop body";
+      return cpm_reason(CPM_R_COMPARE);
+    case BC_OP_CONCAT: return cpm_reason(CPM_R_CONCAT);
+    case BC_OP_LEN: return cpm_reason(CPM_R_LENGTH);
+    case BC_OP_NOT: return cpm_reason(CPM_R_NOT);
+    case BC_OP_CLOSURE: return cpm_reason(CPM_R_FUNCTION);
+    case BC_OP_VARARG: return cpm_reason(CPM_R_VARARG);
+    case BC_OP_FORPREP: case BC_OP_TFORPREP: return cpm_reason(CPM_R_NESTED);
     case BC_OP_RETURN: case BC_OP_RETURN0: case BC_OP_RETURN1:
-      return "return in loop body";
-    case BC_OP_CLOSE: case BC_OP_TBC: return "to-be-closed variable in loop body";
-    default: return "instruction not supported in loop body";
+      return cpm_reason(CPM_R_RETURN);
+    case BC_OP_CLOSE: case BC_OP_TBC: return cpm_reason(CPM_R_TBC);
+    default: return cpm_reason(CPM_R_INSTRUCTION);
   }
 }
 
@@ -203,7 +204,7 @@ static int lower (Lower *lw, int first, int end) {
         break;
       case BC_OP_LOADK: move(lw, a, kconst(lw, BC_GETARG_Bx(i)), line); break;
       case BC_OP_LOADKX:
-        if (pc + 1 >= end) return refuse(lw->lp, line, "malformed LOADKX");
+        if (pc + 1 >= end) return refuse(lw->lp, line, cpm_reason(CPM_R_LOADKX));
         move(lw, a, kconst(lw, BC_GETARG_Ax(p->code[++pc])), line);
         break;
       case BC_OP_LOADFALSE: move(lw, a, ktag(lw, IR_KFALSE), line); break;
@@ -277,10 +278,10 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
     end = call;
     lp->ir.index = lp->base + 4;
     if (BC_GETARG_C(p->code[call]) != 1)
-      refuse(lp, lp->line, "generic for with more than one variable");
+      refuse(lp, lp->line, cpm_reason(CPM_R_FORVARS));
   }
   if (lp->lowered && end - first > IR_MAXOPS / 2)
-    refuse(lp, lp->line, "loop body too large");
+    refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered) lower(lw, first, end);
   lp->ir.kind = lp->kind;
   lp->ir.line = lp->line;
