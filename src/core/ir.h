@@ -126,9 +126,16 @@ typedef struct ir_Loop {
   const unsigned char *escapes;
 } ir_Loop;
 
-/* Most slots and ops a loop may have (keeps every plan allocation bounded). */
+/*
+** Most slots and ops a loop may have (keeps every plan allocation bounded).
+** A front end refuses a body of more than IR_MAXBODY instructions (or
+** source operations: each lowers to at most two ops) with "loop body too
+** large"; the source front end reads it as cpm.core._limits.maxbody.
+** How many values a plan may carry is the engine's limit, MAT_KMAX (mat.h).
+*/
 #define IR_MAXSLOTS	512
 #define IR_MAXOPS	4096
+#define IR_MAXBODY	(IR_MAXOPS / 2)
 
 /* Names, for reasons and listings (plan.c). */
 const char *ir_aopname (int aop);	/* "+", "//", ...; "?" out of range */

@@ -260,4 +260,8 @@ void plan_open (lua_State *L, int mod, int cfg) {
   cpm_setfuncs(L, mod, cfg, funcs);
   pushaops(L);
   lua_setfield(L, mod, "_aops");
+  lua_createtable(L, 0, 1);
+  lua_pushinteger(L, IR_MAXBODY);
+  lua_setfield(L, -2, "maxbody");
+  lua_setfield(L, mod, "_limits");
 }

@@ -280,7 +280,7 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
     if (BC_GETARG_C(p->code[call]) != 1)
       refuse(lp, lp->line, cpm_reason(CPM_R_FORVARS));
   }
-  if (lp->lowered && end - first > IR_MAXOPS / 2)
+  if (lp->lowered && end - first > IR_MAXBODY)
     refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered) lower(lw, first, end);
   lp->ir.kind = lp->kind;

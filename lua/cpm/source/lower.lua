@@ -13,6 +13,7 @@
 local scope = require "cpm.source.scope"
 local reasons = require("cpm.core")._reasons  -- src/core/reasons.h
 local arith = require("cpm.core")._aops  -- symbol -> IR op (src/core/ir.h)
+local maxbody = require("cpm.core")._limits.maxbody  -- IR_MAXBODY (ir.h)
 
 local type, error, pcall, pairs, setmetatable, load, loadstring =
   type, error, pcall, pairs, setmetatable, load, rawget(_G, "loadstring")
@@ -79,7 +80,7 @@ end
 
 local function emit(L, op)
   local n = #L.ops
-  if n >= 2000 then refuse(op.line, reasons.TOO_LARGE) end
+  if n >= maxbody then refuse(op.line, reasons.TOO_LARGE) end
   L.ops[n + 1] = op
   if type(op[2]) == "number" then L.written[op[2]] = true end
 end
