@@ -2,6 +2,9 @@
 #
 # One source tree, two builds: build/lua5.4/cpm/core.so against Lua 5.4 and
 # build/luajit/cpm/core.so against LuaJIT 2.1.  Nothing is written into src/.
+# An empty interpreter name leaves that VM out of all, test, demo and asan
+# (bench compares both VMs and needs both):
+# `make test LUAJIT=` builds and tests Lua 5.4 only, `make test LUA54=` LuaJIT.
 
 LUA54      ?= lua5.4
 LUAJIT     ?= luajit
@@ -11,6 +14,7 @@ BUILD      ?= build
 CC         ?= cc
 
 WARN   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+         -Werror=implicit-function-declaration \
          -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla
 OPT   ?= -O2 -g
 CFLAGS_ALL = $(OPT) -fPIC -fvisibility=hidden $(WARN) -D_POSIX_C_SOURCE=200809L $(CFLAGS)
@@ -22,13 +26,17 @@ SRCS = $(wildcard src/*/*.c)
 HDRS = $(wildcard src/*/*.h)
 INCS = $(patsubst %,-I%,$(wildcard src/*))
 
-# Debian packages cpm needs to build, test and run on both VMs.
-DEBS = lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libgmp-dev lua-lpeg \
-       lua-busted luarocks
+# Debian packages cpm needs to build, test and run on the VMs named
+# (tools/install-deps.sh checks each by what it provides, so another system
+# with the same commands and headers needs none of them).
+DEBS = $(if $(LUA54),lua5.4 liblua5.4-dev) $(if $(LUAJIT),luajit libluajit-5.1-dev) \
+       libgmp-dev lua-lpeg lua-busted luarocks lua-check
+DEPS_ENV = LUA54='$(LUA54)' LUAJIT='$(LUAJIT)' LUA54_INC='$(LUA54_INC)' \
+           LUAJIT_INC='$(LUAJIT_INC)' CC='$(CC)'
 
-.PHONY: all deps test check-rockspec asan demo bench clean help
+.PHONY: all deps test check-rockspec lint asan demo bench clean help
 
-all: $(BUILD)/lua5.4/cpm/core.so $(BUILD)/luajit/cpm/core.so
+all: $(if $(LUA54),$(BUILD)/lua5.4/cpm/core.so) $(if $(LUAJIT),$(BUILD)/luajit/cpm/core.so)
 
 # One object set per VM; every object depends on every header (few files,
 # always right).
@@ -48,17 +56,21 @@ $(BUILD)/luajit/cpm/core.so: $(SRCS:src/%.c=$(BUILD)/luajit/obj/%.o)
 	@mkdir -p $(@D)
 	$(CC) -shared $(OPT) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-# Installs the Debian packages that are missing (none when all are there).
+# Installs the Debian packages that are missing (none when all are there),
+# or says what is missing.
 deps:
-	@sh tools/install-deps.sh $(DEBS)
+	@$(DEPS_ENV) sh tools/install-deps.sh $(DEBS)
 
-# Every spec on both VMs through prove (busted's TAP output), then the
-# rockspec installed offline into a temporary tree.
+# Every spec on each VM through prove (busted's TAP output), luacheck, then
+# the rockspec installed offline into temporary trees.
 test: deps all
-	BUILD=$(BUILD) sh tools/run-specs.sh $(LUA54) $(LUAJIT)
+	BUILD=$(BUILD) $(DEPS_ENV) sh tools/run-specs.sh $(LUA54) $(LUAJIT)
 
 check-rockspec: deps
-	sh tools/check-rockspec.sh
+	$(DEPS_ENV) sh tools/check-rockspec.sh
+
+lint: deps
+	sh tools/luacheck-tap.sh
 
 # The specs against a build with AddressSanitizer and UBSan; the interpreter
 # itself is not instrumented, so the runtime is preloaded.
@@ -70,14 +82,14 @@ asan: deps
 # The tour runs on Lua 5.4, then on LuaJIT.
 DEMO_PATH = LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;'
 demo: deps all
-	@$(DEMO_PATH) LUA_CPATH='$(BUILD)/lua5.4/?.so;;' $(LUA54) examples/demo.lua
-	@$(DEMO_PATH) LUA_CPATH='$(BUILD)/luajit/?.so;;' $(LUAJIT) examples/demo.lua
+	$(if $(LUA54),@$(DEMO_PATH) LUA_CPATH='$(BUILD)/lua5.4/?.so;;' $(LUA54) examples/demo.lua)
+	$(if $(LUAJIT),@$(DEMO_PATH) LUA_CPATH='$(BUILD)/luajit/?.so;;' $(LUAJIT) examples/demo.lua)
 
 # The benchmarks also need gnuplot (not in DEBS: the tests do not) and the
 # GMP reference helper bench/gmpref.c, built here for each VM.
 BENCH_DEBS = gnuplot-nox
 bench: deps all
-	@sh tools/install-deps.sh $(BENCH_DEBS)
+	@$(DEPS_ENV) sh tools/install-deps.sh $(BENCH_DEBS)
 	@mkdir -p $(BUILD)/bench/lua5.4 $(BUILD)/bench/luajit
 	$(CC) $(CFLAGS_ALL) -shared $(INCS) -I$(LUA54_INC) -o $(BUILD)/bench/lua5.4/gmpref.so bench/gmpref.c -lgmp
 	$(CC) $(CFLAGS_ALL) -shared $(INCS) -I$(LUAJIT_INC) -o $(BUILD)/bench/luajit/gmpref.so bench/gmpref.c -lgmp
@@ -88,7 +100,9 @@ clean:
 
 help:
 	@echo "make          build both VMs' cpm/core.so under $(BUILD)/"
-	@echo "make test     install missing packages, build, run every spec on lua5.4 and luajit"
+	@echo "make test     install missing packages, build, run every spec on lua5.4 and luajit,"
+	@echo "              luacheck, the rock installed by luarocks (LUAJIT= or LUA54=: one VM)"
+	@echo "make lint     luacheck over the Lua files"
 	@echo "make demo     a short tour of cpm (examples/demo.lua)"
 	@echo "make asan     the specs against an AddressSanitizer + UBSan build"
 	@echo "make bench    run bench/ and rewrite doc/performance.md"

@@ -69,14 +69,12 @@ emit("")
 -- is faster than the plain loop at every larger n of the grid.
 emit("| case | loop | crossover n |")
 emit("| --- | --- | --: |")
-local crosses = {}
 for _, c in ipairs(cases) do
   local x = nil
   for k = #NS, 1, -1 do
     local r = T[c.name][NS[k]]
     if r.forced < r.naive then x = NS[k] else break end
   end
-  crosses[#crosses + 1] = x or math.huge
   emit(fmt("| %s | `%s` | %s |", c.name, c.title, x and tostring(x) or "> " .. NS[#NS]))
 end
 emit("")

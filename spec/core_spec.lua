@@ -151,6 +151,7 @@ describe("the guard", function()
       assert.is_true(ok)
       assert.are.equal(0, out[0])  -- 2^64 additions of 1 wrap to 0
       ok, out = guarded(count_ir, math.mininteger, math.maxinteger, 1, { [0] = 5 })
+      assert.is_true(ok)
       assert.are.equal(5, out[0])
     end)
   end

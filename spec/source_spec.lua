@@ -78,17 +78,18 @@ describe("the source front end", function()
     assert.are.equal(g, optimize(g))
     assert.are.equal(explain(f), explain(g))
     assert.matches(":4: loop optimized$", explain(g))
-    if not LUA54 then  -- cpm.load runs the source front end (on LuaJIT only)
-      local M = cpm.load(src, "=mod")()
-      assert.are.equal("mod:4: loop optimized", explain(M.sum))
-      assert.are.equal("mod:9: loop not optimized: multiplication of two loop-carried values",
-        explain(M.sq))
-      assert.are.equal(M.sum, optimize(M.sum))
-      local ok, err = pcall(optimize, M.sq, { strict = true })
-      assert.is_false(ok)
-      assert.are.equal("cpm: mod:9: multiplication of two loop-carried values", err)
-      assert.are.equal(500000500000, M.sum(1000000))
-    end
+    -- cpm.load runs the default front end (bytecode, on both VMs): a
+    -- "=name" chunk has no text for the source front end, but the
+    -- functions it made are optimized
+    local M = cpm.load(src, "=mod")()
+    assert.are.equal("mod:4: loop optimized", cpm.explain(M.sum))
+    assert.are.equal("mod:9: loop not optimized: multiplication of two loop-carried values",
+      cpm.explain(M.sq))
+    assert.matches("no source text for a chunk named mod", explain(M.sum))
+    local ok, err = pcall(cpm.optimize, M.sq, { strict = true })
+    assert.is_false(ok)
+    assert.are.equal("cpm: mod:9: multiplication of two loop-carried values", err)
+    assert.are.equal(500000500000, M.sum(1000000))
   end)
 
   it("optimizes methods, with self", function()
@@ -195,8 +196,8 @@ describe("the source front end", function()
   end)
 end)
 
-if LUA54 then
-  describe("the source and bytecode front ends on Lua 5.4", function()
+do
+  describe("the source and bytecode front ends on " .. (LUA54 and "Lua 5.4" or "LuaJIT"), function()
     local bodies = {
       "s = s + i", "s = s * s", "print(i)", "t[i] = s", "local u = {}",
       "if s > 3 then s = 0 end", "if s then s = 1 end", "if true then s = s + 1 end",
@@ -225,20 +226,36 @@ if LUA54 then
       return table.concat(l, "\n")
     end
 
+    -- LuaJIT compiles `repeat ... until false` to the same jump back as
+    -- `while true do ... end`: a branch to its bytecode front end, a
+    -- comparison to the source front end, which follows Lua 5.4's code
+    local wording_differs = LUA54 and {} or { ["repeat s = s + 1 until false"] = true }
+
     it("give the same lines and reasons in cpm.explain for each construct", function()
+      local tried = 0
       for _, b in ipairs(bodies) do
         local src = "local t, STEP, k = {}, 1, 2\nreturn function(n, ...)\n  local s = 0\n"
           .. "  for i = 1, n do\n    " .. b .. "\n  end\n  ::done::\n  return s\nend"
-        local f = assert(load(src))()
-        assert.are.equal(sorted_lines(cpm.explain(f, { frontend = "bytecode" })),
-          sorted_lines(explain(f)), b)
+        local chunk, err = load(src)
+        assert(chunk or not LUA54, err)  -- (LuaJIT lacks some of Lua 5.4's syntax)
+        if chunk then
+          local f = chunk()
+          local eb, es = sorted_lines(cpm.explain(f, { frontend = "bytecode" })), sorted_lines(explain(f))
+          if wording_differs[b] then  -- the verdict and the line agree
+            eb, es = eb:gsub("not optimized: .*", "not optimized"), es:gsub("not optimized: .*", "not optimized")
+          end
+          assert.are.equal(eb, es, b)
+          tried = tried + 1
+        end
       end
+      assert.is_true(tried > 40)
     end)
 
     it("agree with each other and with the original on random loops", function()
       local seed = os.time()
-      local gen = loopgen.new { seed = seed, lua54 = true }
+      local gen = loopgen.new { seed = seed, lua54 = LUA54 }
       local sink = function() end
+      local kinds = LUA54 and { "int", "float", "big", "mixed" } or { "float", "big", "mixed" }
       for case = 1, 150 do
         local src, nv = gen:func()
         local f = assert(load(src))(sink, {})
@@ -248,7 +265,7 @@ if LUA54 then
         assert.are.equal(cpm.explain(f, { frontend = "bytecode" }), explain(f),
           ("seed %d case %d\n%s"):format(seed, case, src))
         for _ = 1, 4 do
-          local args = gen:args(({ "int", "float", "big", "mixed" })[math.random(4)], nv)
+          local args = gen:args(kinds[math.random(#kinds)], nv)
           args.n = 3 + nv
           local where = ("seed %d case %d\n%s"):format(seed, case, src)
           agree(f, gs, args, where)

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Runs every spec under each interpreter named on the command line, through
-# prove reading busted's TAP output, then checks the rockspec.  Ends with
-# one line "N passed, N failed" over all of it, and exits non-zero when
-# anything failed.  BUILD names the build directory (default build);
-# ASAN=1 preloads the sanitizer runtime (and skips the rockspec check).
+# prove reading busted's TAP output, then runs luacheck (one test per file)
+# and checks the rockspec.  Ends with one line "N passed, N failed" over all
+# of it, and exits non-zero when anything failed.  BUILD names the build
+# directory (default build); ASAN=1 preloads the sanitizer runtime (and
+# skips luacheck and the rockspec check).  LUA54 and LUAJIT (environment)
+# tell the rockspec check which VMs to install for; empty skips one.
 set -u
 BUILD=${BUILD:-build}
 status=0
@@ -16,6 +18,8 @@ for vm in "$@"; do
     2>&1 | tee -a "$log" || status=1
 done
 if [ -z "${ASAN:-}" ]; then
+  echo "== luacheck"
+  prove -f -e sh tools/luacheck-tap.sh 2>&1 | tee -a "$log" || status=1
   echo "== rockspec"
   prove -f -e sh tools/check-rockspec.sh 2>&1 | tee -a "$log" || status=1
 fi

@@ -1,14 +1,23 @@
 -- cpm: automatic algorithmic speed-ups for Lua loops.
 -- This file is `require "cpm"`: the public API.  The C part is `cpm.core`
 -- (its names starting with an underscore are internal).
+
+-- The C module builds against the Lua 5.1 API for LuaJIT, and would load
+-- into plain Lua 5.1 too; cpm's front ends are for Lua 5.4 and LuaJIT only.
+if _VERSION ~= "Lua 5.4" and not rawget(_G, "jit") then
+  error(("cpm: needs Lua 5.4 or LuaJIT 2.1 (this is %s)"):format(_VERSION), 2)
+end
+
 local core = require "cpm.core"
 
-local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
+local type, error, pairs, ipairs, tostring, select = type, error, pairs, ipairs, tostring, select
 local load, loadfile = load, loadfile
 local table_sort, table_concat = table.sort, table.concat
 local math_type = math.type
 
 local M = {}
+
+M._VERSION = "0.2.0"
 
 -- the value types, straight from C
 for _, name in ipairs { "big", "isbig", "eq", "cmp", "range", "maxbits" } do
@@ -24,24 +33,30 @@ local function isinteger(v)
   return type(v) == "number" and v == math.floor(v) and v > -2^63 and v < 2^63
 end
 
--- Checks the options table of optimize/explain; returns limit, strict, frontend.
-local function options(fname, opts)
+-- The fields an options table may have: any other is a misspelling.
+local OPTION_NAMES = { iters_limit = true, strict = true, frontend = true }
+
+-- Checks the options table of optimize/explain/load/loadfile (argument
+-- number argn, default 2, of fname); returns limit, strict, frontend.
+-- Raises at level `level` (default 5: the caller of the public function
+-- that called run).
+local function options(fname, opts, argn, level)
+  argn, level = argn or 2, level or 5
   if opts == nil then return nil, false, nil end
-  if type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 4)
+  local function bad(why)
+    error(("bad argument #%d to '%s' (%s)"):format(argn, fname, why), level)
+  end
+  if type(opts) ~= "table" then bad("table expected, got " .. type(opts)) end
+  for k in pairs(opts) do
+    if not OPTION_NAMES[k] then bad("unknown option '" .. tostring(k) .. "'") end
   end
   local limit, strict, frontend = opts.iters_limit, opts.strict, opts.frontend
   if limit ~= nil and (not isinteger(limit) or limit < 2) then
-    error(("bad argument #2 to '%s' (iters_limit must be an integer >= 2)"):format(fname), 4)
+    bad("iters_limit must be an integer >= 2")
   end
-  if strict ~= nil and type(strict) ~= "boolean" then
-    error(("bad argument #2 to '%s' (strict must be a boolean)"):format(fname), 4)
-  end
+  if strict ~= nil and type(strict) ~= "boolean" then bad("strict must be a boolean") end
   if frontend ~= nil and frontend ~= "bytecode" and frontend ~= "source" then
-    error(("bad argument #2 to '%s' (frontend must be \"bytecode\" or \"source\")"):format(fname), 4)
-  end
-  if frontend == "bytecode" and not LUA54 then
-    error(("bad argument #2 to '%s' (the bytecode front end needs Lua 5.4)"):format(fname), 4)
+    bad("frontend must be \"bytecode\" or \"source\"")
   end
   return limit, strict or false, frontend
 end
@@ -51,14 +66,18 @@ local source_frontend, source_missing
 
 -- Runs the front end; returns g, report.  text: what f was loaded from
 -- (cpm.load), for the source front end.
-local function run(fname, f, opts, text)
+local function run(fname, f, opts, text, argn)
   if type(f) ~= "function" then
     error(("bad argument #1 to '%s' (function expected, got %s)"):format(
       fname, f == nil and "no value" or type(f)), 3)
   end
-  local limit, strict, frontend = options(fname, opts)
-  if LUA54 and frontend ~= "source" then
-    return core._optimize54(f, limit, strict)
+  local limit, strict, frontend = options(fname, opts, argn)
+  if frontend ~= "source" then
+    if LUA54 then return core._optimize54(f, limit, strict) end
+    -- LuaJIT: its bytecode front end; a dump it does not recognize (the
+    -- whole function refused, with a reason) goes to the source front end
+    local g, rep = core._optimizejit(f, limit, strict)
+    if not rep.reason or frontend == "bytecode" then return g, rep end
   end
   if not source_frontend and not source_missing then
     local ok, mod = pcall(require, "cpm.source")
@@ -100,9 +119,12 @@ function M.explain(f, opts)
 end
 
 
---- cpm.load(chunk [, chunkname [, mode [, env]]]): like load, with every
---- function of the chunk optimized.
-function M.load(chunk, ...)
+--- cpm.load(chunk [, chunkname [, mode [, env [, opts]]]]): like load,
+--- with every function of the chunk optimized (opts as for cpm.optimize).
+--- With opts given, an env of nil means load's default environment.
+function M.load(chunk, chunkname, mode, ...)
+  local nrest, env, opts = select("#", ...), ...
+  if nrest >= 2 then options("load", opts, 5, 4) end
   -- (a binary chunk has no text: the front end reads its source by name)
   local text = type(chunk) == "string" and chunk:sub(1, 1) ~= "\27" and chunk or nil
   local reader = type(chunk) == "function"
@@ -118,7 +140,7 @@ function M.load(chunk, ...)
       parts[#parts + 1] = r[2]
     end
     if pending then
-      local reader, i = chunk, 0
+      local rest, i = chunk, 0
       chunk = function()
         i = i + 1
         if parts[i] then return parts[i] end
@@ -126,30 +148,39 @@ function M.load(chunk, ...)
           if not pending[1] then error(pending[2], 0) end
           return pending[2]
         end
-        return reader()
+        return rest()
       end
     else
       chunk = table_concat(parts)
       if chunk:sub(1, 1) ~= "\27" then text = chunk end
     end
   end
+  -- a reader's chunk is named "=(load)" by default, not by its text
+  if reader and chunkname == nil then chunkname = "=(load)" end
   local f, err
-  if reader and (...) == nil then
-    -- a reader's chunk is named "=(load)" by default, not by its text
-    f, err = load(chunk, reader and "=(load)" or nil, select(2, ...))
+  if nrest == 1 or env ~= nil then
+    f, err = load(chunk, chunkname, mode, env)
   else
-    f, err = load(chunk, ...)
+    f, err = load(chunk, chunkname, mode)
   end
   if not f then return nil, err end
-  return (run("load", f, nil, text))
+  return (run("load", f, opts, text, 5))
 end
 
 
---- cpm.loadfile([filename [, mode [, env]]]): like loadfile, optimized.
-function M.loadfile(...)
-  local f, err = loadfile(...)
+--- cpm.loadfile([filename [, mode [, env [, opts]]]]): like loadfile,
+--- optimized; env and opts as for cpm.load.
+function M.loadfile(filename, mode, ...)
+  local nrest, env, opts = select("#", ...), ...
+  if nrest >= 2 then options("loadfile", opts, 4, 4) end
+  local f, err
+  if nrest == 1 or env ~= nil then
+    f, err = loadfile(filename, mode, env)
+  else
+    f, err = loadfile(filename, mode)
+  end
   if not f then return nil, err end
-  return M.optimize(f)
+  return (run("loadfile", f, opts, nil, 4))
 end
 
 return M

@@ -45,7 +45,7 @@
 ** ======================================================= */
 
 mpz_ptr big_test (lua_State *L, int idx) {
-  return (mpz_ptr)luaL_testudata(L, idx, BIG_MT);
+  return (mpz_ptr)cpm_testudata(L, idx, BIG_MT);
 }
 
 

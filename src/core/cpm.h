@@ -11,6 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+** A call of an undeclared function compiles, in C before C99 and with a
+** warning since, into a call returning int: a pointer returned that way
+** is cut to 32 bits and crashes the host later.  That is how the module
+** once built against Lua 5.1's headers (no luaL_testudata).  luarocks
+** builds with its own flags, not the Makefile's, so the header says it.
+*/
+#if defined(__GNUC__)
+#pragma GCC diagnostic error "-Wimplicit-function-declaration"
+#endif
+
 #include "lua.h"
 #include "lauxlib.h"
 
@@ -43,11 +54,19 @@
 #define cpm_newuserdata(L,sz)	lua_newuserdatauv(L, (sz), 0)
 #define cpm_rawlen(L,i)		lua_rawlen(L, (i))
 #define cpm_absindex(L,i)	lua_absindex(L, (i))
+#define cpm_testudata(L,i,t)	luaL_testudata(L, (i), (t))
 #else
 #define cpm_newuserdata(L,sz)	lua_newuserdata(L, (sz))
 #define cpm_rawlen(L,i)		lua_objlen(L, (i))
 #define cpm_absindex(L,i)	((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) \
                                  : lua_gettop(L) + (i) + 1)
+/*
+** luaL_testudata is in LuaJIT's lauxlib.h but not in Lua 5.1's, and
+** `luarocks --lua-version 5.1` may compile against either: cpm brings
+** its own.  Returns the block of the full userdata at 'idx' when its
+** metatable is the registry's 'tname', else NULL.  Stack: unchanged.
+*/
+void *cpm_testudata (lua_State *L, int idx, const char *tname);
 #endif
 
 /* }====================================================== */
@@ -87,6 +106,8 @@ void bc_open (lua_State *L, int mod, int cfg);
 void mat_open (lua_State *L, int mod, int cfg);
 void plan_open (lua_State *L, int mod, int cfg);
 void opt54_open (lua_State *L, int mod, int cfg);
+void jitbc_open (lua_State *L, int mod, int cfg);
+void optjit_open (lua_State *L, int mod, int cfg);
 void reasons_open (lua_State *L, int mod, int cfg);
 
 #endif

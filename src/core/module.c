@@ -16,6 +16,20 @@ void cpm_setfuncs (lua_State *L, int tidx, int cidx, const luaL_Reg *l) {
 }
 
 
+#if !CPM_LUA54
+void *cpm_testudata (lua_State *L, int idx, const char *tname) {
+  void *p = lua_touserdata(L, idx);
+  int same;
+  if (p == NULL || lua_islightuserdata(L, idx) || !lua_getmetatable(L, idx))
+    return NULL;
+  luaL_getmetatable(L, tname);
+  same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
+}
+#endif
+
+
 CPM_EXPORT int luaopen_cpm_core (lua_State *L);
 
 /* Stack: pushes the module table. */
@@ -30,6 +44,8 @@ CPM_EXPORT int luaopen_cpm_core (lua_State *L) {
   mat_open(L, -2, -1);
   plan_open(L, -2, -1);
   opt54_open(L, -2, -1);
+  jitbc_open(L, -2, -1);
+  optjit_open(L, -2, -1);
   reasons_open(L, -2, -1);
   lua_pop(L, 1);  /* configuration: kept alive by the upvalues */
 #if CPM_LUA54

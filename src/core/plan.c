@@ -705,7 +705,7 @@ refused:
 
 
 plan_Plan *plan_test (lua_State *L, int idx) {
-  Box *box = (Box *)luaL_testudata(L, idx, PLAN_MT);
+  Box *box = (Box *)cpm_testudata(L, idx, PLAN_MT);
   return box ? &box->p : NULL;
 }
 

@@ -18,14 +18,20 @@
 
 
 /* Registry key of the iterator closure on LuaJIT (no light functions). */
-#define RANGE_NEXT	"cpm.range.next"
 
 /* 'for' argument names, as in Lua's error messages. */
 static const char *const range_what[] = {"initial value", "limit", "step"};
 
+/* A 'for' value that is not a number, in the words of the VM's own for. */
+#if CPM_LUA54
+#define RANGE_NOTNUMBER	"bad 'for' %s (number expected, got %s)"
+#else
+#define RANGE_NOTNUMBER	"'for' %s must be a number"
+#endif
+
 
 range_State *range_test (lua_State *L, int idx) {
-  return (range_State *)luaL_testudata(L, idx, RANGE_MT);
+  return (range_State *)cpm_testudata(L, idx, RANGE_MT);
 }
 
 
@@ -143,7 +149,7 @@ static int range_gc (lua_State *L) {
 static int range_checkarg (lua_State *L, int arg, int which) {
   if (big_test(L, arg) != NULL) return 1;
   if (lua_type(L, arg) != LUA_TNUMBER)
-    luaL_error(L, "'for' %s must be a number", range_what[which]);
+    luaL_error(L, RANGE_NOTNUMBER, range_what[which], luaL_typename(L, arg));
 #if CPM_LUA54
   if (lua_isinteger(L, arg)) return 0;
 #endif
@@ -262,7 +268,7 @@ static void range_prepbig (lua_State *L, range_State *r, int first,
 static int range_new (lua_State *L) {
   int n = lua_gettop(L), first, last, step, anybig;
   range_State *r;
-  if (n < 1) luaL_error(L, "'for' limit must be a number");
+  if (n < 1) luaL_error(L, RANGE_NOTNUMBER, range_what[1], "no value");
   if (n == 1) {
     lua_pushinteger(L, 1);
     first = n + 1;

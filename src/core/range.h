@@ -37,6 +37,11 @@ typedef struct range_State {
 */
 int range_next (lua_State *L);
 
+/* Registry key of the one iterator closure every cpm.range call returns
+   on LuaJIT (where a C function value is a new closure each time): the
+   bytecode front end compares a loop's iterator with it. */
+#define RANGE_NEXT	"cpm.range.next"
+
 /* The range state at 'idx', or NULL when that value is not one. */
 range_State *range_test (lua_State *L, int idx);
 

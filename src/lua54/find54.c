@@ -17,6 +17,7 @@
 #if CPM_LUA54
 
 #define TM_ADD		6	/* ltm.h: TM_ADD .. TM_SHR follow IR_ADD .. IR_SHR */
+#define TM_SUB		7
 #define TM_SHR		17
 
 
@@ -152,6 +153,14 @@ static int arith (Lower *lw, int pc) {
     default: return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_MISSING));
   }
   op = newop(lw, IR_ARITH, BC_GETARG_A(i), line);
+  if (BC_GET_OPCODE(i) == BC_OP_ADDI && ev == TM_SUB) {
+    /* lcode.c codes x - c as ADDI x -c: on numbers the VM adds -c, and
+       -0.0 + 0 is +0.0 where -0.0 - 0 is -0.0 */
+    op->aop = IR_ADD;
+    op->b = x;
+    op->c = kint(lw, BC_GETARG_sC(i));
+    return 1;
+  }
   op->aop = ev - TM_ADD;
   op->b = flip ? y : x;
   op->c = flip ? x : y;

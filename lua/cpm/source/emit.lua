@@ -8,9 +8,9 @@
 -- header keeps the line breaks of the header it replaces, the guard call
 -- standing on the line of `do` (where Lua 5.4 puts the loop's FORPREP, and
 -- so its "'for' initial value must be a number").
-local type, pairs, ipairs, tostring, format, rep, sub, byte, find, gsub, concat,
+local type, ipairs, tostring, format, rep, sub, byte, find, gsub, concat,
   math_type, load, loadstring, getupvalue, upvaluejoin, setfenv, getfenv, pcall =
-  type, pairs, ipairs, tostring, string.format, string.rep, string.sub, string.byte,
+  type, ipairs, tostring, string.format, string.rep, string.sub, string.byte,
   string.find, string.gsub, table.concat, math.type, load, rawget(_G, "loadstring"),
   debug.getupvalue, debug.upvaluejoin, rawget(_G, "setfenv"), rawget(_G, "getfenv"), pcall
 local jit = rawget(_G, "jit")

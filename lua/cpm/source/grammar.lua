@@ -308,7 +308,7 @@ local UNARY = 12
 -- Folds the flat list {unop..., operand, binop, unop..., operand, ...}
 -- into a tree by precedence climbing, the way lparser.c's subexpr does.
 local function climb(items, i, limit, st)
-  local it, left = items[i], nil
+  local it, left = items[i]
   if it.unop then
     local operand
     operand, i = climb(items, i + 1, UNARY, st)
@@ -331,7 +331,7 @@ local function climb(items, i, limit, st)
 end
 
 -- Suffixes fold left onto the primary expression.
-local function suffixed(base, sufs, st)
+local function suffixed(base, sufs, _st)
   for i = 1, #sufs do
     local s = sufs[i]
     local n
@@ -442,7 +442,7 @@ local G = {
       return t
     end,
   FuncName = skip * V"Id" * Ct(V"DotName"^0) * Carg(1) * (T":" * Name + Cc(false))
-    / function(base, dots, st, method)
+    / function(base, dots, _st, method)
       for i = 1, #dots do
         local d = dots[i]
         base = { tag = "Index", obj = base, key = d.key, dot = true,

@@ -202,7 +202,8 @@ function M.optimize(f, limit, strict, text)
   if #repl == 0 then return f, report end
 
   local text2, why2 = emit.chunk(ctx, node, emit.func(ctx, node, repl), upnames, consts)
-  local g, why3 = text2 and emit.load(ctx, text2, chunkname, f, guards)
+  local g, why3
+  if text2 then g, why3 = emit.load(ctx, text2, chunkname, f, guards) end
   if not g then
     for _, e in ipairs(planned) do
       e.optimized, e.reason = false, why2 or why3

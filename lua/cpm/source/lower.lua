@@ -20,6 +20,7 @@ local type, error, pcall, pairs, setmetatable, load, loadstring =
 local table_sort = table.sort
 local find = string.find
 local jit = rawget(_G, "jit")
+local math_type = math.type
 
 -- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
 -- (see cpm/source/grammar.lua); this runs once per optimized function.
@@ -131,7 +132,7 @@ local function opline(L, e)
   return e.line
 end
 
-local function constant_operand(L, e)
+local function constant_operand(_L, e)
   local ok, v = scope.constant(e)
   if not ok then return nil end
   local t = type(v)
@@ -159,6 +160,13 @@ local function binop(L, e)
   local name = arith[op]
   if not name then refuse(e.line, reasons.OPERATOR:format(op)) end
   local t = newtemp(L)
+  if op == "-" and not jit and type(b) == "table" and math_type(b.k) == "integer"
+      and b.k >= -127 and b.k <= 127 then
+    -- lcode.c codes x - c as x + (-c) (ADDI): on numbers the VM adds -c,
+    -- and -0.0 + 0 is +0.0 where -0.0 - 0 is -0.0
+    emit(L, { "add", t, a, { k = -b.k }, line = opline(L, e) })
+    return t
+  end
   emit(L, { name, t, a, b, line = opline(L, e) })
   return t
 end
@@ -306,7 +314,7 @@ local function stat(L, s)
     end
   elseif t == "CallStat" then call(L, s.call)
   elseif t == "Do" then block(L, s.body)
-  elseif t == "Semi" or t == "Label" then -- emits nothing
+  elseif t == "Semi" or t == "Label" then  -- luacheck: ignore 542 (emits nothing)
   elseif t == "If" then
     condition(L, s.conds[1])  -- raises unless the condition is always true
     block(L, s.blocks[1])

@@ -1,0 +1,349 @@
+/*
+** findjit.c -- finds the for loops of a LuaJIT prototype and lowers each
+** loop body to the IR.
+**
+** LuaJIT's parser (lj_parse.c, parse_for_num and parse_for_iter) compiles
+**     for v = e1, e2, e3 do body end
+** into the control values in registers base..base+2, then
+**     FORI base, ->exit     body     FORL base, ->body     exit:
+** where the body sees v in base+3 (the visible copy FORI and FORL write);
+** and
+**     for v in explist do body end
+** into the iterator, state and control in base..base+2, then
+**     JMP base+3, ->call    body     call: ITERC base+3, 2, 3
+**     ITERL base+3, ->body  exit:
+** (ISNEXT and ITERN instead when the iterator looks like next/pairs); the
+** body sees v in base+3, and ITERC's B - 1 is the number of variables.
+** A body is lowered when it is straight-line code of moves, constants,
+** upvalue reads and writes, field and global reads and arithmetic; every
+** number is a double, so every numeric constant is a float of the IR.
+** The refusals name the first instruction that is not, with the same
+** sentences as the other front ends.
+*/
+#include <string.h>
+
+#include "findjit.h"
+
+#if CPM_LUAJIT
+
+static int refuse (findjit_Loop *lp, int line, const char *why) {
+  lp->lowered = 0;
+  lp->why.line = line;
+  strncpy(lp->why.msg, why, sizeof(lp->why.msg) - 1);
+  lp->why.msg[sizeof(lp->why.msg) - 1] = '\0';
+  return 0;
+}
+
+
+typedef struct Lower {
+  jitbc_Chunk *c;
+  jitbc_Proto *p;
+  findjit_Loop *lp;
+} Lower;
+
+
+static int lineof (const Lower *lw, int i) {
+  const jitbc_Proto *p = lw->p;
+  return p->hasdbg && i < p->nline ? (int)(p->firstline + p->line[i]) : 0;
+}
+
+
+static ir_Op *newop (Lower *lw, ir_Code code, int a, int line) {
+  findjit_Loop *lp = lw->lp;
+  ir_Op *op;
+  jitbc_growvec(lw->c, lp, ops, lp->nops + 1);
+  op = &lp->ops[lp->nops++];
+  memset(op, 0, sizeof(*op));
+  op->code = code;
+  op->a = a;
+  op->line = line;
+  if (a < FINDJIT_UPSLOT ? a < lp->base : 1)  /* an enclosing local or an upvalue */
+    lp->liveout[a] = 1;
+  return op;
+}
+
+
+static ir_Arg newconst (Lower *lw, ir_Const k) {
+  findjit_Loop *lp = lw->lp;
+  jitbc_growvec(lw->c, lp, k, lp->nk + 1);
+  lp->k[lp->nk] = k;
+  return ir_mkconst(lp->nk++);
+}
+
+
+static ir_Arg kflt (Lower *lw, double n) {
+  ir_Const k;
+  k.type = IR_KFLT;
+  k.u.n = n;
+  return newconst(lw, k);
+}
+
+
+/* A primitive: 0 nil, 1 false, 2 true. */
+static ir_Arg kpri (Lower *lw, int pri) {
+  ir_Const k;
+  k.type = pri == JITBC_PRI_NIL ? IR_KNIL : pri == JITBC_PRI_FALSE ? IR_KFALSE
+         : IR_KTRUE;
+  return newconst(lw, k);
+}
+
+
+/* String constant D (kgc index ~D) into *out; 0 when it is not a string. */
+static int kstr (Lower *lw, int d, ir_Arg *out) {
+  const jitbc_Proto *p = lw->p;
+  int idx = p->nkgc - 1 - d;
+  ir_Const k;
+  if (idx < 0 || idx >= p->nkgc || p->kgc[idx].type != JITBC_KGC_STR) return 0;
+  k.type = IR_KSTR;
+  k.u.s.s = p->kgc[idx].data.s ? p->kgc[idx].data.s : "";
+  k.u.s.len = p->kgc[idx].data.len;
+  *out = newconst(lw, k);
+  return 1;
+}
+
+
+static int knum (Lower *lw, int d, ir_Arg *out) {
+  if (d >= lw->p->nkn) return 0;
+  *out = kflt(lw, jitbc_knumval(lw->p, d));
+  return 1;
+}
+
+
+static void move (Lower *lw, int a, ir_Arg b, int line) {
+  newop(lw, IR_MOVE, a, line)->b = b;
+}
+
+
+static void arith (Lower *lw, int aop, int a, ir_Arg b, ir_Arg c, int line) {
+  ir_Op *op = newop(lw, IR_ARITH, a, line);
+  op->aop = aop;
+  op->b = b;
+  op->c = c;
+}
+
+
+static void fieldread (Lower *lw, int a, ir_Arg b, ir_Arg c, int line) {
+  ir_Op *op = newop(lw, IR_INDEX, a, line);
+  op->b = b;
+  op->c = c;
+}
+
+
+/* The reason an instruction cannot be part of an affine body. */
+static const char *forbidden (const jitbc_Proto *p, int i) {
+  jitbc_Ins ins = p->code[i];
+  switch (jitbc_op(ins)) {
+    case JITBC_CALL: case JITBC_CALLM: case JITBC_CALLT: case JITBC_CALLMT:
+      return "call in loop body";
+    case JITBC_GSET: case JITBC_TSETV: case JITBC_TSETS: case JITBC_TSETB:
+    case JITBC_TSETM: case JITBC_TSETR:
+      return "table write in loop body";
+    case JITBC_TNEW: case JITBC_TDUP: return "table constructor in loop body";
+    case JITBC_JMP: {  /* the jump into a generic for's ITERC/ITERN */
+      int t = i + 1 + jitbc_j(ins);
+      if (t >= 0 && t < p->ncode &&
+          (jitbc_op(p->code[t]) == JITBC_ITERC || jitbc_op(p->code[t]) == JITBC_ITERN))
+        return "nested loop in loop body";
+      return "break, goto or branch in loop body";
+    }
+    case JITBC_UCLO: return "break, goto or branch in loop body";
+    case JITBC_CAT: return "concatenation in loop body";
+    case JITBC_LEN: return "length operator in loop body";
+    case JITBC_NOT: return "'not' in loop body";
+    case JITBC_FNEW: return "function definition in loop body";
+    case JITBC_VARG: return "vararg in loop body";
+    case JITBC_FORI: case JITBC_ISNEXT: case JITBC_ITERC: case JITBC_ITERN:
+      return "nested loop in loop body";
+    case JITBC_RET: case JITBC_RETM: case JITBC_RET0: case JITBC_RET1:
+      return "return in loop body";
+    case JITBC_KCDATA: return "numeral of another type in loop body";
+    default:
+      if (jitbc_op(ins) <= JITBC_ISF) return "comparison or branch in loop body";
+      return "instruction not supported in loop body";
+  }
+}
+
+
+/* Lowers the body [first, end) of loop 'lp'. */
+static int lower (Lower *lw, int first, int end) {
+  jitbc_Proto *p = lw->p;
+  int i;
+  for (i = first; i < end; i++) {
+    jitbc_Ins ins = p->code[i];
+    int o = jitbc_op(ins), a = jitbc_a(ins), b = jitbc_b(ins), cc = jitbc_c(ins);
+    int d = jitbc_d(ins), line = lineof(lw, i), r;
+    ir_Arg k;
+    /* a D naming a slot must be one (the dump is LuaJIT's own, but a slot
+       beyond the frame would index outside every slot array) */
+    if ((o == JITBC_MOV || o == JITBC_UNM || o == JITBC_USETV || o == JITBC_KNIL) &&
+        d >= JITBC_MAXSLOTS)
+      goto bad;
+    switch (o) {
+      case JITBC_MOV: move(lw, a, d, line); break;
+      case JITBC_UNM: {
+        ir_Op *op = newop(lw, IR_UNARY, a, line);
+        op->aop = IR_UNM;
+        op->b = d;
+        break;
+      }
+      case JITBC_ADDVN: case JITBC_SUBVN: case JITBC_MULVN: case JITBC_DIVVN:
+      case JITBC_MODVN: {
+        static const int aops[] = { IR_ADD, IR_SUB, IR_MUL, IR_DIV, IR_MOD };
+        if (!knum(lw, cc, &k)) goto bad;
+        arith(lw, aops[o - JITBC_ADDVN], a, b, k, line);
+        break;
+      }
+      case JITBC_ADDNV: case JITBC_SUBNV: case JITBC_MULNV: case JITBC_DIVNV:
+      case JITBC_MODNV: {
+        static const int aops[] = { IR_ADD, IR_SUB, IR_MUL, IR_DIV, IR_MOD };
+        if (!knum(lw, cc, &k)) goto bad;
+        arith(lw, aops[o - JITBC_ADDNV], a, k, b, line);
+        break;
+      }
+      case JITBC_ADDVV: case JITBC_SUBVV: case JITBC_MULVV: case JITBC_DIVVV:
+      case JITBC_MODVV: {
+        static const int aops[] = { IR_ADD, IR_SUB, IR_MUL, IR_DIV, IR_MOD };
+        arith(lw, aops[o - JITBC_ADDVV], a, b, cc, line);
+        break;
+      }
+      case JITBC_POW: arith(lw, IR_POW, a, b, cc, line); break;
+      case JITBC_KSTR:
+        if (!kstr(lw, d, &k)) goto bad;
+        move(lw, a, k, line);
+        break;
+      case JITBC_KSHORT: move(lw, a, kflt(lw, (double)(int16_t)d), line); break;
+      case JITBC_KNUM:
+        if (!knum(lw, d, &k)) goto bad;
+        move(lw, a, k, line);
+        break;
+      case JITBC_KPRI:
+        if (d > JITBC_PRI_TRUE) goto bad;
+        move(lw, a, kpri(lw, d), line);
+        break;
+      case JITBC_KNIL:
+        for (r = a; r <= d; r++) move(lw, r, kpri(lw, JITBC_PRI_NIL), line);
+        break;
+      case JITBC_UGET:
+        if (d >= p->nuv) goto bad;
+        move(lw, a, FINDJIT_UPSLOT + d, line);
+        break;
+      case JITBC_USETV: case JITBC_USETS: case JITBC_USETN: case JITBC_USETP:
+        if (a >= p->nuv) goto bad;
+        if (o == JITBC_USETV) k = d;
+        else if (o == JITBC_USETS) { if (!kstr(lw, d, &k)) goto bad; }
+        else if (o == JITBC_USETN) { if (!knum(lw, d, &k)) goto bad; }
+        else if (d > JITBC_PRI_TRUE) goto bad;
+        else k = kpri(lw, d);
+        move(lw, FINDJIT_UPSLOT + a, k, line);
+        break;
+      case JITBC_GGET:
+        if (!kstr(lw, d, &k)) goto bad;
+        fieldread(lw, a, FINDJIT_ENVSLOT, k, line);
+        break;
+      case JITBC_TGETV: fieldread(lw, a, b, cc, line); break;
+      case JITBC_TGETS:
+        if (!kstr(lw, cc, &k)) goto bad;
+        fieldread(lw, a, b, k, line);
+        break;
+      case JITBC_TGETB: fieldread(lw, a, b, kflt(lw, (double)cc), line); break;
+      case JITBC_LOOP: break;  /* a repeat loop's head: only counts for the JIT */
+      default:
+        return refuse(lw->lp, line, forbidden(p, i));
+    }
+    continue;
+  bad:
+    return refuse(lw->lp, line, "instruction not supported in loop body");
+  }
+  return 1;
+}
+
+
+/* Sets up the loop whose head is at 'head', its last instruction at
+   'last', and lowers its body. */
+static void takeloop (Lower *lw, findjit_Loop *lp, int head, int last) {
+  jitbc_Proto *p = lw->p;
+  int end;
+  memset(lp, 0, sizeof(*lp));
+  lw->lp = lp;
+  lp->head = head;
+  lp->last = last;
+  lp->line = lineof(lw, head);
+  lp->liveout = (unsigned char *)jitbc_alloc(lw->c, FINDJIT_NSLOTS);
+  memset(lp->liveout, 0, FINDJIT_NSLOTS);
+  lp->lowered = 1;
+  if (jitbc_op(p->code[head]) == JITBC_FORI) {
+    lp->kind = IR_FORNUM;
+    lp->base = jitbc_a(p->code[head]);
+    end = last;
+  }
+  else {
+    lp->kind = IR_FORRANGE;
+    lp->base = jitbc_a(p->code[last]) - 3;
+    end = last - 1;  /* ITERC */
+    if (jitbc_b(p->code[end]) != 2)
+      refuse(lp, lp->line, "generic for with more than one variable");
+  }
+  lp->ir.index = lp->base + 3;
+  if (lp->lowered && end - head - 1 > IR_MAXOPS / 2)
+    refuse(lp, lp->line, "loop body too large");
+  if (lp->lowered) lower(lw, head + 1, end);
+  lp->ir.kind = lp->kind;
+  lp->ir.line = lp->line;
+  lp->ir.nslots = FINDJIT_NSLOTS;
+  lp->ir.ops = lp->ops;
+  lp->ir.nops = lp->nops;
+  lp->ir.k = lp->k;
+  lp->ir.nk = lp->nk;
+  lp->ir.liveout = lp->liveout;
+}
+
+
+/*
+** If code[i] is the head of a loop, its last instruction's index, else -1.
+** A numeric loop's FORL jumps back right after its FORI; a generic loop's
+** head jumps to ITERC/ITERN, followed by ITERL jumping back right after
+** the head.  (The count check of a rewritten loop has a FORI of its own,
+** without a FORL: not a loop.)
+*/
+static int loopend (const jitbc_Proto *p, int i) {
+  jitbc_Ins ins = p->code[i];
+  int o = jitbc_op(ins), t = i + 1 + jitbc_j(ins), last, lo;
+  if (o == JITBC_FORI) last = t - 1, lo = JITBC_FORL;
+  else if (o == JITBC_JMP || o == JITBC_ISNEXT) {
+    int call;
+    if (t <= i || t + 1 >= p->ncode) return -1;
+    call = jitbc_op(p->code[t]);
+    if (call != (o == JITBC_JMP ? JITBC_ITERC : JITBC_ITERN)) return -1;
+    if (jitbc_a(p->code[t]) != jitbc_a(ins) || jitbc_a(ins) < 3) return -1;
+    last = t + 1, lo = JITBC_ITERL;
+  }
+  else return -1;
+  if (last <= i || last >= p->ncode) return -1;
+  ins = p->code[last];
+  if (jitbc_op(ins) != lo || last + 1 + jitbc_j(ins) != i + 1 ||
+      jitbc_a(ins) != jitbc_a(p->code[i]) || jitbc_a(ins) + 4 >= JITBC_MAXSLOTS)
+    return -1;
+  return last;
+}
+
+
+int findjit_loops (jitbc_Chunk *c, jitbc_Proto *p, findjit_Loop **loops) {
+  Lower lw;
+  int i, n = 0;
+  findjit_Loop *all;
+  for (i = 0; i < p->ncode; i++) n += loopend(p, i) >= 0;
+  *loops = NULL;
+  if (n == 0) return 0;
+  lw.c = c;
+  lw.p = p;
+  all = (findjit_Loop *)jitbc_alloc(c, sizeof(findjit_Loop) * (size_t)n);
+  n = 0;
+  for (i = 0; i < p->ncode; i++) {
+    int last = loopend(p, i);
+    if (last >= 0) takeloop(&lw, &all[n++], i, last);
+  }
+  *loops = all;
+  return n;
+}
+
+#endif

@@ -1,0 +1,286 @@
+/*
+** optimizejit.c -- cpm.optimize on LuaJIT: the bytecode front end, the
+** twin of optimize54.c.
+**
+**   lua_dump(f) (LuaJIT's writer undoes the JIT's patches) -> jitbc_read ->
+**   for every prototype: findjit (loops, IR) -> plan_make -> rewritejit
+**   (count checks and guard calls) -> jitbc_write -> luaL_loadbuffer ->
+**   debug.upvaluejoin with f's upvalues, the hook table in the upvalue that
+**   the rewrite added, and f's environment.  (debug.upvaluejoin, LuaJIT's
+**   extension of Lua 5.1's debug library, rather than lua_upvaluejoin,
+**   which Lua 5.1's headers do not declare: the module builds and loads
+**   against them, as `luarocks --lua-version 5.1` does.)
+**
+** Internal entry point: cpm.core._optimizejit(f, iters_limit, strict)
+**   -> g, report     report = { { line =, optimized =, reason = }, ... }
+** g is f itself when no loop was rewritten.  A dump this front end does not
+** recognize gives f and an empty report with 'reason' set (or raises when
+** strict).
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "guard.h"
+#include "plan.h"
+#include "range.h"
+#include "rewritejit.h"
+
+#if CPM_LUAJIT
+
+/* Stack slots of the driver (fixed positions, see lopt). */
+enum { F = 1, LIMIT, STRICT, REPORT = 4, WHERE, HOOKS, JOIN, DUMP, ARENA };
+
+
+typedef struct Opt {
+  lua_State *L;
+  jitbc_Chunk c;
+  lua_Integer limit;
+  int strict;
+  const char *where;	/* f's short source */
+  int nloops;		/* planned loops, numbered from 1 */
+  int nreport;
+  jitbc_Proto **hookp;	/* prototypes with a hook upvalue ... */
+  int *hooku;		/* ... and its index */
+  int nhooks;
+} Opt;
+
+
+/* {======================================================
+** Reading
+** ======================================================= */
+
+static int dumpwriter (lua_State *L, const void *b, size_t size, void *ud) {
+  (void)L;
+  luaL_addlstring((luaL_Buffer *)ud, (const char *)b, size);
+  return 0;
+}
+
+/* Protected: (f) -> its dump */
+static int dumpfunction (lua_State *L) {
+  luaL_Buffer b;
+  lua_settop(L, 1);
+  luaL_buffinit(L, &b);
+  if (lua_dump(L, dumpwriter, &b) != 0)
+    return luaL_error(L, "cpm: cannot dump the function");
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* Protected: (dump, chunk) reads the dump into the chunk's arena (the
+   arena table is created here and returned). */
+static int readdump (lua_State *L) {
+  jitbc_Chunk *c = (jitbc_Chunk *)lua_touserdata(L, 2);
+  size_t len;
+  const char *s = lua_tolstring(L, 1, &len);
+  lua_settop(L, 2);
+  jitbc_init(L, c);  /* the arena, at index 3 */
+  jitbc_read(c, s, len);
+  lua_settop(L, 3);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/* Returns the environment of the Lua function that called it (hook[0]:
+   the emitted code's way to reach its own globals). */
+static int callerenv (lua_State *L) {
+  lua_Debug ar;
+  if (lua_getstack(L, 1, &ar) == 0 || lua_getinfo(L, "f", &ar) == 0)
+    return 0;
+  lua_getfenv(L, -1);
+  return 1;
+}
+
+
+static void report (Opt *o, int line, int optimized, const char *why) {
+  lua_State *L = o->L;
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, line);
+  lua_setfield(L, -2, "line");
+  lua_pushboolean(L, optimized);
+  lua_setfield(L, -2, "optimized");
+  if (why != NULL) {
+    lua_pushstring(L, why);
+    lua_setfield(L, -2, "reason");
+  }
+  lua_rawseti(L, REPORT, ++o->nreport);
+  if (!optimized && o->strict) {  /* the message names the place itself */
+    lua_pushfstring(L, "cpm: %s:%d: %s", o->where, line, why);
+    lua_error(L);
+  }
+}
+
+
+/* The hook upvalue of 'p', added (with every ancestor's) when missing;
+   -1 when there is no room. */
+static int hookof (Opt *o, jitbc_Proto *p) {
+  int i, parent;
+  for (i = 0; i < o->nhooks; i++)
+    if (o->hookp[i] == p) return o->hooku[i];
+  if (p->nuv >= JITBC_MAXUV) return -1;
+  if (p->parent == NULL)  /* the root: a fresh upvalue, set after loading */
+    i = jitbc_adduv(&o->c, p, 0, "(cpm)");
+  else {
+    parent = hookof(o, p->parent);
+    if (parent < 0) return -1;
+    i = jitbc_adduv(&o->c, p, (uint16_t)parent, "(cpm)");
+  }
+  o->hookp[o->nhooks] = p;
+  o->hooku[o->nhooks++] = i;
+  return i;
+}
+
+
+/* Plans and rewrites the loops of one prototype, last loop first so that
+   insertions do not move the loops still to be done. */
+static void doproto (Opt *o, jitbc_Proto *p) {
+  lua_State *L = o->L;
+  findjit_Loop *loops;
+  int n = findjit_loops(&o->c, p, &loops), i;
+  for (i = n - 1; i >= 0; i--) {
+    findjit_Loop *lp = &loops[i];
+    plan_Refusal why;
+    plan_Plan *pl;
+    const char *rw;
+    int hook;
+    if (!lp->lowered) {
+      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg);
+      continue;
+    }
+    pl = plan_make(L, &lp->ir, &why);
+    if (pl == NULL) {
+      report(o, why.line ? why.line : lp->line, 0, why.msg);
+      continue;
+    }
+    hook = hookof(o, p);
+    rw = hook < 0 ? "too many upvalues for the guard"
+                  : rewritejit_loop(&o->c, p, lp, pl, hook, o->nloops + 1,
+                                    (double)o->limit);
+    if (rw != NULL) {
+      lua_pop(L, 1);
+      report(o, lp->line, 0, rw);
+      continue;
+    }
+    {
+      char where[LUA_IDSIZE + 32];
+      snprintf(where, sizeof(where), "%s:%d", o->where, lp->line);
+      guard_push(L, lua_upvalueindex(1), -1, o->limit, o->strict, where);
+    }
+    lua_rawseti(L, HOOKS, ++o->nloops);
+    lua_pop(L, 1);  /* the plan: kept by its guard */
+    report(o, lp->line, 1, NULL);
+  }
+}
+
+
+/* Loads the rewritten chunk as g, sharing f's upvalues and environment;
+   pushes g. */
+static void loadnew (Opt *o) {
+  lua_State *L = o->L;
+  size_t len;
+  const char *s;
+  int i, nup, hook = -1;
+  for (i = 0; i < o->nhooks; i++)
+    if (o->hookp[i]->parent == NULL) hook = o->hooku[i];
+  jitbc_write(&o->c);
+  s = lua_tolstring(L, -1, &len);
+  if (luaL_loadbuffer(L, s, len, "=(cpm)") != 0)
+    lua_error(L);  /* a bug of ours: never hide it */
+  lua_remove(L, -2);
+  for (nup = 0; lua_getupvalue(L, F, nup + 1) != NULL; nup++) lua_pop(L, 1);
+  for (i = 1; i <= nup; i++) {
+    lua_pushvalue(L, JOIN);
+    lua_pushvalue(L, -2);
+    lua_pushinteger(L, i);
+    lua_pushvalue(L, F);
+    lua_pushinteger(L, i);
+    lua_call(L, 4, 0);
+  }
+  lua_pushcfunction(L, callerenv);
+  lua_rawseti(L, HOOKS, REWRITEJIT_ENVFN);
+  lua_getfield(L, LUA_REGISTRYINDEX, RANGE_NEXT);
+  lua_rawseti(L, HOOKS, REWRITEJIT_RANGENEXT);
+  lua_pushvalue(L, HOOKS);
+  lua_setupvalue(L, -2, hook + 1);
+  lua_getfenv(L, F);
+  lua_setfenv(L, -2);
+}
+
+
+/* Gives f back unchanged with a report that says why ('reason' at the
+   top), or raises it when strict. */
+static int giveup (lua_State *L, int strict) {
+  if (strict) lua_error(L);
+  lua_setfield(L, REPORT, "reason");
+  lua_pushvalue(L, F);
+  lua_pushvalue(L, REPORT);
+  return 2;
+}
+
+
+static int lopt (lua_State *L) {
+  Opt o;
+  lua_Debug ar;
+  int i;
+  memset(&o, 0, sizeof(o));
+  o.L = L;
+  luaL_checktype(L, F, LUA_TFUNCTION);
+  o.limit = luaL_optinteger(L, LIMIT, GUARD_DEFAULT_ITERS_LIMIT);
+  o.strict = lua_toboolean(L, STRICT);
+  lua_settop(L, STRICT);
+  lua_newtable(L);  /* REPORT */
+  if (lua_iscfunction(L, F)) {
+    lua_pushvalue(L, F);
+    lua_pushvalue(L, REPORT);
+    return 2;
+  }
+  lua_pushvalue(L, F);
+  lua_getinfo(L, ">S", &ar);
+  lua_pushstring(L, ar.short_src);  /* WHERE */
+  o.where = lua_tostring(L, WHERE);
+  lua_newtable(L);  /* HOOKS */
+  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");  /* JOIN */
+  if (lua_istable(L, -1)) lua_getfield(L, -1, "debug");
+  if (lua_istable(L, -1)) lua_getfield(L, -1, "upvaluejoin");
+  lua_replace(L, JOIN);
+  lua_settop(L, JOIN);
+  if (lua_type(L, JOIN) != LUA_TFUNCTION) {
+    lua_pushliteral(L, "cpm: debug.upvaluejoin is not available");
+    return giveup(L, o.strict);
+  }
+  lua_pushcfunction(L, dumpfunction);
+  lua_pushvalue(L, F);
+  if (lua_pcall(L, 1, 1, 0) != 0) return giveup(L, o.strict);  /* DUMP */
+  lua_pushcfunction(L, readdump);
+  lua_pushvalue(L, DUMP);
+  lua_pushlightuserdata(L, &o.c);
+  if (lua_pcall(L, 2, 1, 0) != 0) return giveup(L, o.strict);  /* ARENA */
+  o.c.L = L;
+  o.c.arena = ARENA;
+  o.hookp = (jitbc_Proto **)jitbc_alloc(&o.c, sizeof(jitbc_Proto *) * (size_t)o.c.nproto);
+  o.hooku = (int *)jitbc_alloc(&o.c, sizeof(int) * (size_t)o.c.nproto);
+  for (i = 0; i < o.c.nproto; i++) doproto(&o, o.c.proto[i]);
+  if (o.nloops == 0) lua_pushvalue(L, F);
+  else loadnew(&o);
+  lua_pushvalue(L, REPORT);
+  return 2;
+}
+
+
+static const luaL_Reg funcs[] = {
+  {"_optimizejit", lopt},
+  {NULL, NULL}
+};
+
+void optjit_open (lua_State *L, int mod, int cfg) {
+  cpm_setfuncs(L, mod, cfg, funcs);
+}
+
+#else
+
+void optjit_open (lua_State *L, int mod, int cfg) {
+  (void)L; (void)mod; (void)cfg;
+}
+
+#endif
