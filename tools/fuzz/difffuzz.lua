@@ -447,7 +447,9 @@ end
 local function variants()
   local v = {}
   local fes = {}
-  if LUA54 then fes[#fes + 1] = "bytecode" end
+  if pcall(cpm.optimize, function() end, { frontend = "bytecode" }) then
+    fes[#fes + 1] = "bytecode"  -- Lua 5.4's, or LuaJIT's where cpm has it
+  end
   if pcall(require, "cpm.source") then fes[#fes + 1] = "source" end
   for _, fe in ipairs(fes) do
     v[#v + 1] = { name = fe .. "/default", how = "optimize", opts = { frontend = fe } }
