@@ -21,14 +21,23 @@
 -- sets them).  Prints the counts, each difference with the chunk that shows
 -- it, and exits 1 when there was any difference.
 --
--- As a library: require("difffuzz").run{ seed = s, count = n } -> stats.
+-- As a library: require("difffuzz").run{ seed = s, count = n } -> stats
+-- (spec/difffuzz_spec.lua runs a short one in `make test`).
+--
+-- What is kept out: bodies that assign the loop variable on LuaJIT (its
+-- JIT is nondeterministic on some of them, cpm or not), a zero step on
+-- LuaJIT (it loops forever there), and loops that could run long; a
+-- size-limit error raised at loop entry by the guard and the one of the
+-- bignum operation count as the same outcome (doc/manual.md, "Size
+-- limit").
 local cpm = require "cpm"
 
 local LUA54 = math.type ~= nil and not rawget(_G, "jit")
 local M = {}
 
--- The bignum size limit of a fuzz run: small, so that runaway bignum
--- bodies (x = x * x) meet it in a few iterations.
+-- The bignum size limit while chunks are made; each chunk then runs under
+-- its own, from 128 to 16384 bits, so that growing bodies (x = x * x, or
+-- x = 3 * x for a few hundred iterations) meet it.
 M.MAXBITS = 16384
 
 ---------------------------------------------------------------------------
@@ -518,15 +527,17 @@ end
 function M.report(st, out)
   out = out or io.write
   for _, d in ipairs(st.diffs) do
-    out(("difference: seed %d, function %d, %s, cpm.maxbits(%d): %s\nargs: p1=%s p2=%s p3=%s U1=%s U2=%s T.x=%s T.y=%s G1=%s\n%s\n\n"):format(
+    out(("difference: seed %d, function %d, %s, cpm.maxbits(%d): %s\n" ..
+         "args: p1=%s p2=%s p3=%s U1=%s U2=%s T.x=%s T.y=%s G1=%s\n%s\n\n"):format(
       d.seed, d.index, d.variant, d.maxbits, d.what, d.args[1], d.args[2], d.args[3], d.args.u1,
       d.args.u2, d.args.tx, d.args.ty, d.args.g1, d.src))
   end
-  out(("%s: %d functions, %d comparisons, %d differences (%d of %d loops optimized; %d calls computed a loop)\n"):format(
+  out(("%s: %d functions, %d comparisons, %d differences" ..
+       " (%d of %d loops optimized; %d calls computed a loop)\n"):format(
     cpm.vm, st.functions, st.comparisons, st.differences, st.optimized, st.loops, st.computed))
 end
 
-if arg and arg[0] and arg[0]:find("difffuzz%.lua$") and not package.loaded.difffuzz_lib then
+if arg and arg[0] and arg[0]:find("difffuzz%.lua$") then
   local seed = tonumber(arg[1]) or 1
   local count = tonumber(arg[2]) or 1000
   local st = M.run { seed = seed, count = count, keep = tonumber(arg[3]) or 20 }
