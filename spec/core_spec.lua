@@ -264,7 +264,8 @@ describe("the guard", function()
     -- a = 3a wraps modulo 2^64 and c = c + a stays small: the loop as
     -- written runs; |3|^n would exceed the limit if a did not wrap
     if not LUA54 then return end
-    local old = cpm.maxbits(200)
+    local old = cpm.maxbits()
+    cpm.maxbits(200)
     local ir = { nslots = 2, liveout = { 0, 1 }, escapes = {},
       ops = { { "mul", 0, 0, { k = 3 } }, { "add", 1, 1, 0 } } }
     local ok, g = pcall(core._guard, plan(ir), 2, false, "mix.lua:1")

@@ -388,7 +388,14 @@ function M.lower(loop, ctx)
     if L.outer[s] then live[#live + 1] = s end
   end
   table_sort(live)
-  ir.nslots, ir.ops, ir.liveout = L.nslots, L.ops, live
+  -- the variables an error leaves visible: upvalues and captured locals
+  -- (scope.lua marks them; the whole chunk is resolved before lowering)
+  local escapes = {}
+  for d, s in pairs(L.slot_of) do
+    if d.captured or d.kind == "global" or d.kind == "env" then escapes[#escapes + 1] = s end
+  end
+  table_sort(escapes)
+  ir.nslots, ir.ops, ir.liveout, ir.escapes = L.nslots, L.ops, live, escapes
   return ir, L.refs
 end
 
