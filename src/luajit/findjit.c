@@ -39,8 +39,29 @@ static int refuse (findjit_Loop *lp, int line, const char *why) {
 typedef struct Lower {
   jitbc_Chunk *c;
   jitbc_Proto *p;
+  const unsigned char *escapes;	/* slot flags, shared by every loop */
   findjit_Loop *lp;
 } Lower;
+
+
+/*
+** The slots whose values outlive an error that unwinds the function: every
+** upvalue, and every slot that a child prototype captures (an upvalue
+** descriptor with JITBC_UV_LOCAL names a slot of this function).
+*/
+static unsigned char *escaping (jitbc_Chunk *c, const jitbc_Proto *p) {
+  unsigned char *e = (unsigned char *)jitbc_alloc(c, FINDJIT_NSLOTS);
+  int i, j;
+  memset(e, 0, FINDJIT_UPSLOT);
+  memset(e + FINDJIT_UPSLOT, 1, FINDJIT_NSLOTS - FINDJIT_UPSLOT);
+  for (i = 0; i < p->nkgc; i++) {
+    const jitbc_Proto *q = p->kgc[i].child;
+    if (p->kgc[i].type != JITBC_KGC_CHILD || q == NULL) continue;
+    for (j = 0; j < q->nuv; j++)
+      if (q->uv[j] & JITBC_UV_LOCAL) e[q->uv[j] & 0xff] = 1;
+  }
+  return e;
+}
 
 
 static int lineof (const Lower *lw, int i) {
@@ -296,6 +317,7 @@ static void takeloop (Lower *lw, findjit_Loop *lp, int head, int last) {
   lp->ir.k = lp->k;
   lp->ir.nk = lp->nk;
   lp->ir.liveout = lp->liveout;
+  lp->ir.escapes = lw->escapes;
 }
 
 
@@ -337,6 +359,7 @@ int findjit_loops (jitbc_Chunk *c, jitbc_Proto *p, findjit_Loop **loops) {
   if (n == 0) return 0;
   lw.c = c;
   lw.p = p;
+  lw.escapes = escaping(c, p);
   all = (findjit_Loop *)jitbc_alloc(c, sizeof(findjit_Loop) * (size_t)n);
   n = 0;
   for (i = 0; i < p->ncode; i++) {
