@@ -112,7 +112,8 @@ local PRELUDE = [[
 local B, MT, U1, U2, T = ...
 ]]
 local EPILOGUE = [[
-return f, function() return U1, U2, T.x, T.y end
+return f, function() return U1, U2, T.x, T.y end,
+  function(u1, u2, tx, ty) U1, U2, T.x, T.y = u1, u2, tx, ty end
 ]]
 
 local CARRIED = { "a", "b", "c", "d", "a", "b", "c" }
@@ -342,19 +343,12 @@ local function eval(desc)
   return (f())
 end
 
--- The environment of one copy of a chunk: globals G1, G2 live here.
-local function newenv(a)
+-- Loads a copy of the chunk through 'how' ("plain", "load" or "optimize"
+-- with 'opts'); returns f, its state (get, set, env), or nil, error.  The
+-- chunk is in file 'path' too, so that the source front end can read the
+-- text of a function that the VM loaded.
+local function instance(src, path, how, opts)
   local env = setmetatable({}, { __index = _G })
-  env.G1 = eval(a.g1)
-  return env
-end
-
--- Loads a fresh copy of the chunk through 'how' ("plain", "load" or
--- "optimize" with 'opts'); returns f, getter, env, report (or nil, error).
--- The chunk is in file 'path' too, so that the source front end can read
--- the text of a function that the VM loaded.
-local function instance(src, path, a, how, opts)
-  local env = newenv(a)
   local chunk, err
   if how == "load" then
     chunk, err = cpm.load(src, "@" .. path, "t", env)
@@ -363,11 +357,17 @@ local function instance(src, path, a, how, opts)
     if chunk and setfenv then setfenv(chunk, env) end
   end
   if not chunk then return nil, err end
-  local T = { x = eval(a.tx), y = eval(a.ty) }
-  local okc, f, get = pcall(chunk, cpm.big, MT, eval(a.u1), eval(a.u2), T)
+  local okc, f, get, set = pcall(chunk, cpm.big, MT, nil, nil, {})
   if not okc then return nil, f end
-  if how == "optimize" then return cpm.optimize(f, opts), get, env end
-  return f, get, env
+  if how == "optimize" then f = cpm.optimize(f, opts) end
+  return f, { get = get, set = set, env = env }
+end
+
+-- Gives the chunk's upvalues, table and globals argument set a's values.
+local function reset(state, a)
+  state.set(eval(a.u1), eval(a.u2), eval(a.tx), eval(a.ty))
+  rawset(state.env, "G1", eval(a.g1))
+  rawset(state.env, "G2", nil)
 end
 
 local function numtype(x)
@@ -420,7 +420,9 @@ end
 -- fewer than the original's means cpm computed a loop.
 local ticks = 0
 local function tick() ticks = ticks + 1 end
-local function observe(f, get, env, a)
+local function observe(f, state, a)
+  local get, env = state.get, state.env
+  reset(state, a)
   local p1, p2, p3 = eval(a[1]), eval(a[2]), eval(a[3])
   ticks = 0
   debug.sethook(tick, "", 100)
@@ -487,26 +489,29 @@ function M.run(o)
     fh:write(src)
     fh:close()
     st.functions = st.functions + 1
-    for _, a in ipairs(args) do
-      local f0, get0, env0 = instance(src, path, a, "plain")
-      if not f0 then error("generated chunk does not load: " .. tostring(get0) .. "\n" .. src) end
-      local ref, ran0 = observe(f0, get0, env0, a)
-      for _, v in ipairs(vs) do
-        local f, get, env = instance(src, path, a, v.how, v.opts)
+    local f0, state0 = instance(src, path, "plain")
+    if not f0 then error("generated chunk does not load: " .. tostring(state0) .. "\n" .. src) end
+    local refs, ran0 = {}, {}
+    for i, a in ipairs(args) do refs[i], ran0[i] = observe(f0, state0, a) end
+    for _, v in ipairs(vs) do
+      local f, state = instance(src, path, v.how, v.opts)
+      if f and v.opts and not v.opts.iters_limit then
+        -- what the front end made of the loops, for the counts
+        local text = cpm.explain(f0, v.opts)
+        for line in text:gmatch("[^\n]+") do
+          st.loops = st.loops + 1
+          if line:find("loop optimized", 1, true) then st.optimized = st.optimized + 1 end
+        end
+      end
+      -- each variant's copy runs the argument sets in turn, as the plain
+      -- one did (state a call leaves behind is part of what must agree)
+      for i, a in ipairs(args) do
         local what
-        if not f then what = "load failed: " .. tostring(get)
+        if not f then what = "load failed: " .. tostring(state)
         else
-          if v.opts and not v.opts.iters_limit and a == args[1] then
-            -- what the front end made of the loops, for the counts
-            local text = cpm.explain(f0, v.opts)
-            for line in text:gmatch("[^\n]+") do
-              st.loops = st.loops + 1
-              if line:find("loop optimized", 1, true) then st.optimized = st.optimized + 1 end
-            end
-          end
-          local obs, ran = observe(f, get, env, a)
-          if ran * 2 < ran0 then st.computed = st.computed + 1 end
-          what = compare(ref, obs)
+          local obs, ran = observe(f, state, a)
+          if ran * 2 < ran0[i] then st.computed = st.computed + 1 end
+          what = compare(refs[i], obs)
         end
         st.comparisons = st.comparisons + 1
         if what then
