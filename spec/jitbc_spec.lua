@@ -209,8 +209,8 @@ describe("the LuaJIT bytecode front end", function()
     local chunk = assert(cpm.loadfile(path))
     os.remove(path)
     chunk()
-    local g = jitbc_spec_sum
-    jitbc_spec_sum = nil
+    local g = _G.jitbc_spec_sum
+    _G.jitbc_spec_sum = nil
     assert.matches(":3: loop optimized$", cpm.explain(g))
     assert.are.equal(2 * 5050, g(100))
     assert.are.equal(1e14 + 1e7, g(1e7))
