@@ -136,6 +136,19 @@ describe("the guard's faults found by fuzzing", function()
       local ga, gb = g(-0.0)
       assert.are.equal(1 / fa, 1 / ga)  -- -inf both
       assert.are.equal(fb, gb)
+      -- the same over cpm.range (on LuaJIT its first value is the -0.0)
+      f, g = build([[
+        local cpm = ...
+        return function(s)
+          local a, b = 7, 7
+          for i in cpm.range(s, 1) do a, b = b, i end
+          return a, b
+        end
+      ]], fe, cpm)
+      fa, fb = f(-0.0)
+      ga, gb = g(-0.0)
+      assert.are.equal(1 / fa, 1 / ga)
+      assert.are.equal(fb, gb)
     end)
   end
 

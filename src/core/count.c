@@ -163,6 +163,8 @@ count_Status count_forrange (lua_State *L, int first, count_Loop *c) {
       c->itype = VT_FLT;
       c->fstep = r->fstep;
       c->fstart = mpz_get_d(c->bstart);
+      if (c->fstart == 0 && r->fi == 0)
+        c->fstart = r->fi;  /* the next value as the range yields it: -0.0 too */
       if (!isexact(c->fstart) || !isexact(c->fstep)) return COUNT_UNKNOWN;
       break;
     default:
