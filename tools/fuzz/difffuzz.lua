@@ -109,7 +109,7 @@ end
 -- constructor, a table with metamethods) comes in as arguments, and it
 -- gives back f and accessors of its upvalues and table.
 local PRELUDE = [[
-local B, MT, U1, U2, T = ...
+local B, MT, U1, U2, T, R = ...
 ]]
 local EPILOGUE = [[
 return f, function() return U1, U2, T.x, T.y end,
@@ -279,7 +279,11 @@ function Gen:loop()
     start, limit, step = r:pick { "(p3 % 8)", "'3'", "B(1)", "nil" }, "p1", nil
   end
   long = x < 84 or x > 88
-  self:emit("for " .. i .. " = " .. start .. ", " .. limit .. (step and (", " .. step) or "") .. " do")
+  if r:chance(0.12) then  -- a generic for over cpm.range, the same values
+    self:emit("for " .. i .. " in R(" .. start .. ", " .. limit .. (step and (", " .. step) or "") .. ") do")
+  else
+    self:emit("for " .. i .. " = " .. start .. ", " .. limit .. (step and (", " .. step) or "") .. " do")
+  end
   self.depth = self.depth + 1
   table.insert(self.idx, 1, i)
   if long then self.long = self.long + 1 end
@@ -357,7 +361,7 @@ local function instance(src, path, how, opts)
     if chunk and setfenv then setfenv(chunk, env) end
   end
   if not chunk then return nil, err end
-  local okc, f, get, set = pcall(chunk, cpm.big, MT, nil, nil, {})
+  local okc, f, get, set = pcall(chunk, cpm.big, MT, nil, nil, {}, cpm.range)
   if not okc then return nil, f end
   if how == "optimize" then f = cpm.optimize(f, opts) end
   return f, { get = get, set = set, env = env }
