@@ -77,6 +77,7 @@ build = {
         "src/core/plan.c",
         "src/core/plan_lua.c",
         "src/core/range.c",
+        "src/core/reasons.c",
         "src/lua54/rewrite54.c",
         "src/luajit/rewritejit.c",
       },

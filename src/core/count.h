@@ -62,6 +62,17 @@ count_Status count_fornumprep (lua_State *L, int first, count_Loop *c);
 */
 count_Status count_forrange (lua_State *L, int first, count_Loop *c);
 
+#if CPM_LUA54
+/*
+** Lua 5.4's integer for loop (lvm.c, forprep): the unsigned count of the
+** values after the first, for a loop that runs at least once ('init' not
+** past the clipped 'limit') with 'step' != 0.  Used by the guard and by
+** cpm.range, so that both count exactly as the VM does.
+*/
+uint64_t count_intsteps (lua_Integer init, lua_Integer limit,
+                         lua_Integer step);
+#endif
+
 /* Is the count below 'limit'? */
 int count_below (const count_Loop *c, uint64_t limit);
 

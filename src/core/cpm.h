@@ -129,5 +129,6 @@ void plan_open (lua_State *L, int mod, int cfg);
 void opt54_open (lua_State *L, int mod, int cfg);
 void jitbc_open (lua_State *L, int mod, int cfg);
 void optjit_open (lua_State *L, int mod, int cfg);
+void reasons_open (lua_State *L, int mod, int cfg);
 
 #endif

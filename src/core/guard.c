@@ -95,9 +95,11 @@ static void arith (lua_State *L, int aop, int x, int y) {
 
 #else
 
-static const char *const events[] = {
-  "__add", "__sub", "__mul", "__mod", "__pow", "__div", NULL,
-  NULL, NULL, NULL, NULL, NULL, "__unm", NULL
+/* The operators LuaJIT has (ir.h). */
+static const unsigned char injit[] = {
+#define IR_AOP_JIT(name, sym, irname, event, jit)	jit,
+  IR_AOPS(IR_AOP_JIT)
+#undef IR_AOP_JIT
 };
 
 /* LuaJIT has no lua_arith: numbers by the VM's rules, bignums by their
@@ -118,9 +120,9 @@ static void arith (lua_State *L, int aop, int x, int y) {
     lua_pushnumber(L, r);
     return;
   }
-  if (aop < 0 || aop >= IR_NAOP || events[aop] == NULL ||
-      (!luaL_getmetafield(L, x, events[aop]) &&
-       !luaL_getmetafield(L, y, events[aop])))
+  if (aop < 0 || aop >= IR_NAOP || !injit[aop] ||
+      (!luaL_getmetafield(L, x, ir_aopevent(aop)) &&
+       !luaL_getmetafield(L, y, ir_aopevent(aop))))
     luaL_error(L, "no arithmetic for these values");
   lua_pushvalue(L, x);
   lua_pushvalue(L, y);
@@ -592,12 +594,41 @@ static int nonnegcoefs (Guard *g, unsigned char *nn) {
 
 
 /*
+** Are the loop's values exactly those of B^n v over Z?  Bignum values
+** are; a Lua integer may wrap and a float may round, so a state or a
+** computed value of either type makes the size estimate of
+** surelytoobig() a guess.  The loop variable is exact when it is an
+** integer (the VM's count keeps it in range) or a float whose every value
+** is an integer below 2^53.
+*/
+static int exactbig (const Guard *g) {
+  const plan_Plan *p = g->p;
+  int i;
+  for (i = 0; i < p->nstate; i++) {
+    if (p->state[i].kind == PS_INDEX) {
+      if (g->c.itype == VT_FLT &&
+          (g->c.nbig || g->c.n64 ||
+           !(fabs(g->c.fstart) + (double)g->c.n * fabs(g->c.fstep) < TWO53)))
+        return 0;
+    }
+    else if ((g->stpre[i] | g->stcyc[i]) & ~bit(VT_BIG)) return 0;
+  }
+  for (i = 0; i < p->nbrows; i++)
+    if ((g->brpre[i] | g->brcyc[i]) & ~bit(VT_BIG)) return 0;
+  return 1;
+}
+
+
+/*
 ** After bounds() failed for a bignum loop: is it certain that the loop
 ** would create a bignum beyond the size limit?  With no negative
 ** coefficient and no negative entry value nothing can cancel, so B^n v is
 ** |B|^n |v| and its size is known: the loop would raise, and the guard
 ** says so at once (DESIGN.md, rule 6) instead of running it for ages.
-** 'w' holds logA and logv as bounds() left them.
+** Only for a body without effects outside its locals (plan.effects):
+** otherwise the loop as written must run, to leave the effects it makes
+** before its bignum operation raises.  'w' holds logA and logv as
+** bounds() left them.
 */
 static int surelytoobig (Guard *g, double *w, unsigned char *nn) {
   const plan_Plan *p = g->p;
@@ -606,7 +637,7 @@ static int surelytoobig (Guard *g, double *w, unsigned char *nn) {
   double lim = (double)g->cfg->maxbits + BIGMARGIN;
   mp_limb_t limbs[4];
   mpz_t tmp;
-  if (!nonnegcoefs(g, nn)) return 0;
+  if (p->effects || !exactbig(g) || !nonnegcoefs(g, nn)) return 0;
   for (i = 0; i < ns; i++) {
     const plan_State *st = &p->state[i];
     if (st->kind == PS_SLOT) {
@@ -1278,6 +1309,9 @@ static int attempt (Guard *g, lua_Integer limit, int prepared) {
     return fail(g, "loop control values it cannot count exactly");
   if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit))
     return 0;  /* too short to be worth it: not a failure */
+  if (p->index >= 0 && g->c.itype == VT_FLT && g->c.fstart == 0 &&
+      signbit(g->c.fstart))  /* the rings have no -0.0 */
+    return fail(g, "the loop variable starts at -0.0");
   if (!atoms(g)) return 0;
   scratch(g, &w, &alog, &cu, &mat);
   if (!types(g)) return 0;

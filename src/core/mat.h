@@ -43,6 +43,9 @@
 #include <stdint.h>
 #include <gmp.h>
 
+/* The largest matrix the engine computes (k = carried values + 1): the
+   planner refuses a loop that needs more (plan.c), the bounds stop here
+   too (bound.c). */
 #define MAT_KMAX	64
 
 /* Return codes. */

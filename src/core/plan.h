@@ -140,6 +140,9 @@ typedef struct plan_Plan {
 			   modulo m (the rows are then over Z/m), or -1 */
   int nk;
   ir_Const *k;		/* the IR's constants (strings owned by the plan) */
+  int effects;		/* the body writes a slot that outlives an error
+			   (ir_Loop.escapes): the guard may not raise for
+			   the loop, only the loop as written may */
 } plan_Plan;
 
 /* Why a loop was refused: the line of the offending op and a sentence. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "find54.h"
+#include "reasons.h"
 
 #if CPM_LUA54
 
@@ -34,8 +35,27 @@ typedef struct Lower {
   bc_Chunk *c;
   bc_Proto *p;
   const int *lines;	/* absolute line of each pc, or NULL */
+  const unsigned char *escapes;	/* slot flags, shared by every loop */
   find54_Loop *lp;
 } Lower;
+
+
+/*
+** The slots whose values outlive an error that unwinds the function: every
+** upvalue, and every register that a closure of 'p' captures (the error
+** closes its upvalue with the value the register holds then).
+*/
+static unsigned char *escaping (lua_State *L, bc_Chunk *c, bc_Proto *p) {
+  size_t nslots = (size_t)FIND54_UPSLOT + (size_t)p->nup;
+  unsigned char *e = (unsigned char *)bc_alloc(L, c, nslots);
+  int i, j;
+  memset(e, 0, FIND54_UPSLOT);
+  memset(e + FIND54_UPSLOT, 1, (size_t)p->nup);
+  for (i = 0; i < p->np; i++)
+    for (j = 0; j < p->p[i]->nup; j++)
+      if (p->p[i]->up[j].instack) e[p->p[i]->up[j].idx] = 1;
+  return e;
+}
 
 
 static int lineof (const Lower *lw, int pc) {
@@ -124,17 +144,17 @@ static int arith (Lower *lw, int pc) {
   ir_Arg x, y;
   ir_Op *op;
   if (pc + 1 >= lw->p->ncode)
-    return refuse(lw->lp, line, "arithmetic without its metamethod companion");
+    return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_MISSING));
   mm = lw->p->code[pc + 1];
   ev = BC_GETARG_C(mm);
   if (ev < TM_ADD || ev > TM_SHR)
-    return refuse(lw->lp, line, "arithmetic with an unknown metamethod");
+    return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_UNKNOWN));
   x = BC_GETARG_A(mm);
   switch (BC_GET_OPCODE(mm)) {
     case BC_OP_MMBIN: y = BC_GETARG_B(mm); break;
     case BC_OP_MMBINI: y = kint(lw, BC_GETARG_sB(mm)); flip = BC_GETARG_k(mm); break;
     case BC_OP_MMBINK: y = kconst(lw, BC_GETARG_B(mm)); flip = BC_GETARG_k(mm); break;
-    default: return refuse(lw->lp, line, "arithmetic without its metamethod companion");
+    default: return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_MISSING));
   }
   op = newop(lw, IR_ARITH, BC_GETARG_A(i), line);
   if (BC_GET_OPCODE(i) == BC_OP_ADDI && ev == TM_SUB) {
@@ -156,27 +176,27 @@ static int arith (Lower *lw, int pc) {
 static const char *forbidden (int o) {
   switch (o) {
     case BC_OP_CALL: case BC_OP_TAILCALL: case BC_OP_SELF:
-      return "call in loop body";
+      return cpm_reason(CPM_R_CALL);
     case BC_OP_SETTABUP: case BC_OP_SETTABLE: case BC_OP_SETI:
     case BC_OP_SETFIELD: case BC_OP_SETLIST:
-      return "table write in loop body";
-    case BC_OP_NEWTABLE: return "table constructor in loop body";
-    case BC_OP_JMP: return "break, goto or branch in loop body";
+      return cpm_reason(CPM_R_TABLE_WRITE);
+    case BC_OP_NEWTABLE: return cpm_reason(CPM_R_TABLE_CONS);
+    case BC_OP_JMP: return cpm_reason(CPM_R_JUMP);
     case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE: case BC_OP_EQK:
     case BC_OP_EQI: case BC_OP_LTI: case BC_OP_LEI: case BC_OP_GTI:
     case BC_OP_GEI: case BC_OP_TEST: case BC_OP_TESTSET:
     case BC_OP_LFALSESKIP:
-      return "comparison or branch in loop body";
-    case BC_OP_CONCAT: return "concatenation in loop body";
-    case BC_OP_LEN: return "length operator in loop body";
-    case BC_OP_NOT: return "'not' in loop body";
-    case BC_OP_CLOSURE: return "function definition in loop body";
-    case BC_OP_VARARG: return "vararg in loop body";
-    case BC_OP_FORPREP: case BC_OP_TFORPREP: return "nested loop in loop body";
+      return cpm_reason(CPM_R_COMPARE);
+    case BC_OP_CONCAT: return cpm_reason(CPM_R_CONCAT);
+    case BC_OP_LEN: return cpm_reason(CPM_R_LENGTH);
+    case BC_OP_NOT: return cpm_reason(CPM_R_NOT);
+    case BC_OP_CLOSURE: return cpm_reason(CPM_R_FUNCTION);
+    case BC_OP_VARARG: return cpm_reason(CPM_R_VARARG);
+    case BC_OP_FORPREP: case BC_OP_TFORPREP: return cpm_reason(CPM_R_NESTED);
     case BC_OP_RETURN: case BC_OP_RETURN0: case BC_OP_RETURN1:
-      return "return in loop body";
-    case BC_OP_CLOSE: case BC_OP_TBC: return "to-be-closed variable in loop body";
-    default: return "instruction not supported in loop body";
+      return cpm_reason(CPM_R_RETURN);
+    case BC_OP_CLOSE: case BC_OP_TBC: return cpm_reason(CPM_R_TBC);
+    default: return cpm_reason(CPM_R_INSTRUCTION);
   }
 }
 
@@ -197,7 +217,7 @@ static int lower (Lower *lw, int first, int end) {
         break;
       case BC_OP_LOADK: move(lw, a, kconst(lw, BC_GETARG_Bx(i)), line); break;
       case BC_OP_LOADKX:
-        if (pc + 1 >= end) return refuse(lw->lp, line, "malformed LOADKX");
+        if (pc + 1 >= end) return refuse(lw->lp, line, cpm_reason(CPM_R_LOADKX));
         move(lw, a, kconst(lw, BC_GETARG_Ax(p->code[++pc])), line);
         break;
       case BC_OP_LOADFALSE: move(lw, a, ktag(lw, IR_KFALSE), line); break;
@@ -346,12 +366,12 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
         !closes(p, call + 1, BC_OP_TFORLOOP, lp->base, first))
       refuse(lp, lp->line, FIND54_MSG_SHAPE);
     else if (BC_GETARG_C(p->code[call]) != 1)
-      refuse(lp, lp->line, "generic for with more than one variable");
+      refuse(lp, lp->line, cpm_reason(CPM_R_FORVARS));
   }
   if (lp->lowered && lp->ir.index >= p->maxstacksize)
     refuse(lp, lp->line, FIND54_MSG_SHAPE);
-  if (lp->lowered && end - first > IR_MAXOPS / 2)
-    refuse(lp, lp->line, "loop body too large");
+  if (lp->lowered && end - first > IR_MAXBODY)
+    refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered) lower(lw, first, end);
   if (lp->lowered) deadafter(lw, lp, lp->last + 1);
   lp->ir.kind = lp->kind;
@@ -362,6 +382,7 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   lp->ir.k = lp->k;
   lp->ir.nk = lp->nk;
   lp->ir.liveout = lp->liveout;
+  lp->ir.escapes = lw->escapes;
 }
 
 
@@ -379,6 +400,7 @@ int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
   lines = (int *)bc_alloc(L, c, sizeof(int) * ((size_t)p->ncode + 1));
   lw.L = L; lw.c = c; lw.p = p;
   lw.lines = bc_getlines(L, p, lines) ? lines : NULL;
+  lw.escapes = escaping(L, c, p);
   all = (find54_Loop *)bc_alloc(L, c, sizeof(find54_Loop) * (size_t)n);
   n = 0;
   for (pc = 0; pc < p->ncode; pc++) {
