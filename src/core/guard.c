@@ -990,6 +990,10 @@ void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
                  int strict, const char *where) {
   cfg = cpm_absindex(L, cfg);
   plan = cpm_absindex(L, plan);
+  if (plan_test(L, plan) != NULL && plan_test(L, plan)->branch != NULL) {
+    plan_branch_guard(L, cfg, plan, iters_limit, strict, where);
+    return;
+  }
   lua_pushvalue(L, cfg);
   lua_pushvalue(L, plan);
   lua_pushinteger(L, iters_limit);

@@ -8,7 +8,11 @@
 **   { kind = "fornum" | "forrange", line = n, nslots = n,
 **     index = slot | nil, liveout = { slot, ... },
 **     ops = { { "add", a, b, c }, { "unm", a, b }, { "move", a, b },
-**             { "index", a, b, c }, { "if" }, { "loop" }, ... } }
+**             { "index", a, b, c }, { "loop" }, ...,
+**             { "if", cmp, b, c, skip = n, jump = bool } } }
+** where cmp is "eq", "lt", "le", "truthy" (c absent) or "always" (b and c
+** absent), and the next 'skip' ops are skipped when the condition's
+** outcome is 'jump' (default true); see ir.h.
 ** Slots are integers from 0; a constant operand is written { k = value }
 ** (nil, boolean, number or string).  Each op may carry line = n.
 */
@@ -17,6 +21,10 @@
 #include "guard.h"
 #include "plan.h"
 
+
+static const char *const cmpnames[] = {
+  "eq", "lt", "le", "truthy", "always", NULL
+};
 
 static const char *const opnames[] = {
   "add", "sub", "mul", "mod", "pow", "div", "idiv",
@@ -131,7 +139,18 @@ static void convert (Conv *cv) {
     }
     else op->code = o == 14 ? IR_MOVE : o == 15 ? IR_INDEX
                   : o == 16 ? IR_IF : IR_LOOP;
-    if (op->code != IR_IF && op->code != IR_LOOP) {
+    if (op->code == IR_IF) {
+      lua_rawgeti(L, t, 2);
+      op->aop = luaL_checkoption(L, -1, NULL, cmpnames);
+      lua_pop(L, 1);
+      if (op->aop != IR_ALWAYS) op->b = operand(cv, t, 3);
+      if (op->aop <= IR_LE) op->c = operand(cv, t, 4);
+      op->n1 = intfield(L, t, "skip", 0);
+      lua_getfield(L, t, "jump");
+      op->a = lua_isnil(L, -1) || lua_toboolean(L, -1);
+      lua_pop(L, 1);
+    }
+    else if (op->code != IR_LOOP) {
       lua_rawgeti(L, t, 2);
       op->a = (int)luaL_checkinteger(L, -1);
       lua_pop(L, 1);
