@@ -83,7 +83,7 @@ local function emit(L, op)
   local n = #L.ops
   if n >= 2000 then refuse(op.line, "loop body too large") end
   L.ops[n + 1] = op
-  if type(op[2]) == "number" then L.written[op[2]] = true end
+  if op[1] ~= "if" and type(op[2]) == "number" then L.written[op[2]] = true end
 end
 
 -- The slot of variable declaration d (created on first use).
@@ -226,7 +226,7 @@ function exp(L, e)
   refuse(e.line, "expression not supported in loop body")
 end
 
--- A condition (if, while, repeat): nothing when it is a constant that
+-- A condition (while, repeat): nothing when it is a constant that
 -- lcode.c folds into "always true", else a test.
 local function condition(L, e)
   local ok, v = scope.constant(e)
@@ -237,6 +237,62 @@ local function condition(L, e)
     exp(L, e)
   end
   refuse(e.line, "comparison or branch in loop body")
+end
+
+-- Jumps of an if statement: IR "if" ops (forward conditional jumps, see
+-- src/core/ir.h) whose skip counts are set once their target is known.
+local function jumpop(L, cmp, a, b, jump, line)
+  emit(L, { "if", cmp, a, b, skip = 0, jump = jump, line = line })
+  return #L.ops
+end
+
+-- Points the jumps of list js at the next op to be emitted.
+local function patch(L, js)
+  for i = 1, #js do
+    local j = js[i]
+    L.ops[j].skip = #L.ops - j
+  end
+end
+
+local function append(a, b)
+  for i = 1, #b do a[#a + 1] = b[i] end
+  return a
+end
+
+local swapped = { [">"] = "<", [">="] = "<=" }
+local cmpname = { ["=="] = "eq", ["~="] = "eq", ["<"] = "lt", ["<="] = "le",
+  [">"] = "lt", [">="] = "le" }
+
+-- Emits the test of condition e: the jumps returned are taken when the
+-- truth of e is 'when', and control falls through otherwise (lcode.c's
+-- jump lists: short-circuit and/or, not folded into the jump sense).
+local function condjump(L, e, when)
+  local ok, v = scope.constant(e)
+  if ok then
+    if (v ~= nil and v ~= false) == when then
+      return { jumpop(L, "always", nil, nil, true, e.line) }
+    end
+    return {}
+  end
+  if e.tag == "Paren" then return condjump(L, e.expr, when) end
+  if e.tag == "Unop" and e.op == "not" then return condjump(L, e.operand, not when) end
+  if e.tag == "Binop" and (e.op == "and" or e.op == "or") then
+    if (e.op == "and") ~= when then  -- one side decides: either jumps
+      return append(condjump(L, e.lhs, when), condjump(L, e.rhs, when))
+    end
+    local over = condjump(L, e.lhs, not when)  -- decides the other way
+    local js = condjump(L, e.rhs, when)
+    patch(L, over)
+    return js
+  end
+  if e.tag == "Binop" and compare[e.op] then
+    local a = exp(L, e.lhs)
+    local b = exp(L, e.rhs)
+    if swapped[e.op] then a, b = b, a end
+    if e.op == "~=" then when = not when end
+    return { jumpop(L, cmpname[e.op], a, b, when, e.line) }
+  end
+  return { jumpop(L, "truthy", exp(L, e), nil, when, e.line) }
 end
 
 ---------------------------------------------------------------- statements
@@ -316,11 +372,19 @@ local function stat(L, s)
   elseif t == "Do" then block(L, s.body)
   elseif t == "Semi" or t == "Label" then  -- luacheck: ignore 542 (emits nothing)
   elseif t == "If" then
-    condition(L, s.conds[1])  -- raises unless the condition is always true
-    block(L, s.blocks[1])
-    if #s.conds > 1 or s.orelse then  -- the jump over the other branches
-      refuse(s.line, "break, goto or branch in loop body")
+    -- if c1 then b1 elseif c2 then b2 ... else bn end: each test jumps
+    -- over its block when false; each block but the last jumps to the end
+    local ends = {}
+    for i = 1, #s.conds do
+      local skip = condjump(L, s.conds[i], false)
+      block(L, s.blocks[i])
+      if i < #s.conds or s.orelse then
+        ends[#ends + 1] = jumpop(L, "always", nil, nil, true, s.line)
+      end
+      patch(L, skip)
     end
+    if s.orelse then block(L, s.orelse) end
+    patch(L, ends)
   elseif t == "While" then
     condition(L, s.cond)
     block(L, s.body)
