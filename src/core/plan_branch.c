@@ -51,6 +51,10 @@ struct plan_Branch {
   ir_Const *k;
   unsigned char *liveout;
   unsigned char *written;	/* slots written by some op */
+  /* the slots some op names, numbered 0..nused-1: the guard keeps values
+     for these only (the bytecode front end's slots span 256 registers) */
+  int *used;		/* slot -> its number, or -1 */
+  int nused;
 };
 
 
@@ -67,6 +71,7 @@ void plan_branch_free (plan_Branch *b) {
   for (i = 0; b->k != NULL && i < b->ir.nk; i++)
     if (b->k[i].type == IR_KSTR) free((void *)b->k[i].u.s.s);
   free(b->k); free(b->ops); free(b->liveout); free(b->written);
+  free(b->used);
   free(b);
 }
 
@@ -298,8 +303,20 @@ static void copyloop (lua_State *L, plan_Branch *b, const ir_Loop *ir) {
     b->ir.nk = i + 1;
   }
   b->written = (unsigned char *)xalloc(L, (size_t)ir->nslots + 1, 1);
-  for (i = 0; i < ir->nops; i++)
-    if (ir->ops[i].code != IR_IF) b->written[ir->ops[i].a] = 1;
+  b->used = (int *)xalloc(L, (size_t)ir->nslots + 1, sizeof(int));
+  for (i = 0; i < ir->nslots; i++) b->used[i] = -1;
+  for (i = 0; i < ir->nops; i++) {
+    const ir_Op *op = &ir->ops[i];
+    ir_Arg args[3];
+    int j;
+    args[0] = op->code == IR_IF ? -1 : op->a;
+    args[1] = op->code == IR_IF && op->aop == IR_ALWAYS ? -1 : op->b;
+    args[2] = op->code == IR_ARITH || op->code == IR_INDEX ||
+              (op->code == IR_IF && op->aop <= IR_LE) ? op->c : -1;
+    if (op->code != IR_IF) b->written[op->a] = 1;
+    for (j = 0; j < 3; j++)
+      if (args[j] >= 0 && b->used[args[j]] < 0) b->used[args[j]] = b->nused++;
+  }
 }
 
 
@@ -398,8 +415,8 @@ static void pushconst (lua_State *L, const ir_Const *k) {
 typedef struct Eval {
   lua_State *L;
   const plan_Branch *b;
-  int vbase;		/* stack index of slot 0's value */
-  unsigned char *known;	/* nslots */
+  int vbase;		/* stack index of the value of used slot 0 */
+  unsigned char *known;	/* nused */
   char *dec;		/* the outcomes of the conditional IFs, '0'/'1' */
   int ndec;
 } Eval;
@@ -409,7 +426,8 @@ typedef struct Eval {
    not known. */
 static int pushval (Eval *e, ir_Arg x) {
   if (ir_isconst(x)) pushconst(e->L, &e->b->k[ir_constidx(x)]);
-  else if (e->known[x]) lua_pushvalue(e->L, e->vbase + x);
+  else if (e->known[e->b->used[x]])
+    lua_pushvalue(e->L, e->vbase + e->b->used[x]);
   else return 0;
   return 1;
 }
@@ -556,8 +574,8 @@ static void execute (Eval *e, const ir_Op *op) {
       break;
     default: break;
   }
-  if (ok) lua_replace(L, e->vbase + op->a);
-  e->known[op->a] = (unsigned char)ok;
+  if (ok) lua_replace(L, e->vbase + e->b->used[op->a]);
+  e->known[e->b->used[op->a]] = (unsigned char)ok;
 }
 
 
@@ -570,12 +588,18 @@ static int choose (Eval *e, const plan_Plan *p) {
   lua_State *L = e->L;
   const plan_Branch *b = e->b;
   int i, s;
-  luaL_checkstack(L, b->ir.nslots + 8, "too many loop variables");
+  luaL_checkstack(L, b->nused + 8, "too many loop variables");
   e->vbase = lua_gettop(L) + 1;
-  for (s = 0; s < b->ir.nslots; s++) {
-    e->known[s] = !b->written[s] && s != b->ir.index && p->slot_in[s] >= 0;
-    if (e->known[s]) lua_pushvalue(L, 4 + p->slot_in[s]);
-    else lua_pushnil(L);
+  lua_settop(L, e->vbase - 1 + b->nused);
+  memset(e->known, 0, (size_t)b->nused);
+  for (i = 0; i < p->nin; i++) {  /* values the body never writes */
+    int u;
+    s = p->in[i];
+    u = b->used[s];
+    if (u < 0 || b->written[s]) continue;
+    e->known[u] = 1;
+    lua_pushvalue(L, 4 + i);
+    lua_replace(L, e->vbase + u);
   }
   e->ndec = 0;
   i = 0;
