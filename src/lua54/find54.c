@@ -127,7 +127,7 @@ static int branch (Lower *lw, int pc, int end, int cmp, ir_Arg b, ir_Arg c) {
     return refuse(lp, line, "comparison or branch in loop body");
   target = bc_jumptarget(lw->p->code[jpc], jpc);
   if (target <= jpc || target > end)  /* backward, or out of the body */
-    return refuse(lp, line, "break, goto or backward jump in loop body");
+    return refuse(lp, lineof(lw, jpc), "break, goto or branch in loop body");
   bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
   op = &lp->ops[lp->nops++];
   memset(op, 0, sizeof(*op));

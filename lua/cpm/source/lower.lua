@@ -142,6 +142,23 @@ local function constant_operand(_L, e)
   return nil
 end
 
+-- Jumps of an if statement: IR "if" ops (forward conditional jumps, see
+-- src/core/ir.h) whose skip counts are set once their target is known.
+local function jumpop(L, cmp, a, b, jump, line)
+  emit(L, { "if", cmp, a, b, skip = 0, jump = jump, line = line })
+  return #L.ops
+end
+
+-- Points the jumps of list js at the next op to be emitted.
+local function patch(L, js)
+  for i = 1, #js do
+    local j = js[i]
+    L.ops[j].skip = #L.ops - j
+  end
+end
+
+local condjump
+
 local function binop(L, e)
   local op = e.op
   if op == "and" or op == "or" then
@@ -150,8 +167,26 @@ local function binop(L, e)
     if ok and ((op == "and") == (v ~= nil and v ~= false)) then
       return exp(L, e.rhs)
     end
-    exp(L, e.lhs)
-    refuse(e.line, "comparison or branch in loop body")
+    -- the value of the left side, unless its truth sends on to the right
+    -- side's: a jump over the right side, as lcode.c's TEST (a comparison
+    -- as the left side is a value-producing comparison: refused)
+    local t = newtemp(L)
+    L.temp[t] = nil  -- written on two paths
+    if e.lhs.tag == "Binop" and compare[e.lhs.op] then
+      -- a comparison decides: its boolean is the value, or the right side
+      local js = condjump(L, e.lhs, op == "or")
+      emit(L, { "move", t, exp(L, e.rhs), line = e.line })
+      local over = jumpop(L, "always", nil, nil, true, e.line)
+      patch(L, js)
+      emit(L, { "move", t, { k = op == "or" }, line = e.line })
+      patch(L, { over })
+      return t
+    end
+    emit(L, { "move", t, exp(L, e.lhs), line = e.line })
+    local j = jumpop(L, "truthy", t, nil, op == "or", e.line)
+    emit(L, { "move", t, exp(L, e.rhs), line = e.line })
+    patch(L, { j })
+    return t
   end
   local a = exp(L, e.lhs)
   local b = exp(L, e.rhs)
@@ -226,34 +261,6 @@ function exp(L, e)
   refuse(e.line, "expression not supported in loop body")
 end
 
--- A condition (while, repeat): nothing when it is a constant that
--- lcode.c folds into "always true", else a test.
-local function condition(L, e)
-  local ok, v = scope.constant(e)
-  if ok and v ~= nil and v ~= false then return end
-  if e.tag == "Unop" and e.op == "not" then
-    exp(L, e.operand)  -- jumponcond drops the NOT for a TEST
-  else
-    exp(L, e)
-  end
-  refuse(e.line, "comparison or branch in loop body")
-end
-
--- Jumps of an if statement: IR "if" ops (forward conditional jumps, see
--- src/core/ir.h) whose skip counts are set once their target is known.
-local function jumpop(L, cmp, a, b, jump, line)
-  emit(L, { "if", cmp, a, b, skip = 0, jump = jump, line = line })
-  return #L.ops
-end
-
--- Points the jumps of list js at the next op to be emitted.
-local function patch(L, js)
-  for i = 1, #js do
-    local j = js[i]
-    L.ops[j].skip = #L.ops - j
-  end
-end
-
 local function append(a, b)
   for i = 1, #b do a[#a + 1] = b[i] end
   return a
@@ -266,7 +273,7 @@ local cmpname = { ["=="] = "eq", ["~="] = "eq", ["<"] = "lt", ["<="] = "le",
 -- Emits the test of condition e: the jumps returned are taken when the
 -- truth of e is 'when', and control falls through otherwise (lcode.c's
 -- jump lists: short-circuit and/or, not folded into the jump sense).
-local function condjump(L, e, when)
+function condjump(L, e, when)
   local ok, v = scope.constant(e)
   if ok then
     if (v ~= nil and v ~= false) == when then
@@ -376,6 +383,12 @@ local function stat(L, s)
     -- over its block when false; each block but the last jumps to the end
     local ends = {}
     for i = 1, #s.conds do
+      local first = s.blocks[i].body[1]
+      if first and first.tag == "Break" then
+        -- lparser.c's `if c then break`: the test jumps out of the loop
+        condjump(L, s.conds[i], true)
+        refuse(L.lineof(s.conds[i].endpos), "break, goto or branch in loop body")
+      end
       local skip = condjump(L, s.conds[i], false)
       block(L, s.blocks[i])
       if i < #s.conds or s.orelse then
@@ -386,12 +399,21 @@ local function stat(L, s)
     if s.orelse then block(L, s.orelse) end
     patch(L, ends)
   elseif t == "While" then
-    condition(L, s.cond)
+    -- the test jumps forward, out of the while loop: an if for the IR; the
+    -- jump back is refused, with the line of the body's last token
+    condjump(L, s.cond, false)
     block(L, s.body)
-    refuse(s.line, "break, goto or branch in loop body")
+    local last = s.body.body[#s.body.body]
+    refuse(last and L.lineof(last.endpos) or L.lineof(s.cond.endpos),
+      "break, goto or branch in loop body")
   elseif t == "Repeat" then
     block(L, s.body)
-    condition(L, s.cond)  -- `until true` runs the body once: no jump
+    -- `until true` runs the body once: no jump; else the test jumps back
+    local ok, v = scope.constant(s.cond)
+    if not (ok and v ~= nil and v ~= false) then
+      condjump(L, s.cond, false)
+      refuse(s.cond.line, "break, goto or branch in loop body")
+    end
   elseif t == "Fornum" then
     exp(L, s.start); exp(L, s.limit)
     if s.step then exp(L, s.step) end
