@@ -107,10 +107,9 @@ describe("invariant branches", function()
         end
       end
     end
-    -- every tree of affine arms is plannable (LuaJIT's bytecode front end
-    -- refuses branches)
+    -- every tree of affine arms is plannable
     assert.are.equal(60, planned.source)
-    assert.are.equal(LUA54 and 60 or 0, planned.bytecode)
+    assert.are.equal(60, planned.bytecode)
   end)
 
   it("are planned, and the loop computed, not run", function()
@@ -125,7 +124,7 @@ describe("invariant branches", function()
         return s, t
       end]]))()
     for _, fe in ipairs(FRONTENDS) do
-      if fe == "source" or LUA54 then
+      do
         assert.matches("loop optimized", cpm.explain(f, { frontend = fe }))
         local g = cpm.optimize(f, { frontend = fe, strict = true })
         -- 2^40 iterations: only a computed loop returns
@@ -154,7 +153,7 @@ describe("invariant branches", function()
       local calls = 0
       local m = setmetatable({}, { __lt = function() calls = calls + 1; return true end })
       assert.are.equal(1000, g(1000, m, m))
-      if fe == "source" or LUA54 then assert.are.equal(1000, calls) end
+      assert.are.equal(1000, calls)
       agree(f, g, { n = 3, 1000, 1, "2" }, fe)
       agree(f, g, { n = 3, 1000, "a", "b" }, fe)
     end
@@ -175,7 +174,7 @@ describe("invariant branches", function()
       for _, fe in ipairs(FRONTENDS) do
         local rep = cpm.explain(f, { frontend = fe })
         verdicts[fe] = rep:match("optimized") and not rep:match("not optimized")
-        if fe == "source" or LUA54 then assert.matches(c[2], rep, 1) end
+        assert.matches(c[2], rep, 1)
         agree(f, cpm.optimize(f, { frontend = fe }), { n = 2, 300, 1 }, text)
       end
       assert.are.equal(verdicts.bytecode, verdicts.source)
@@ -183,7 +182,6 @@ describe("invariant branches", function()
   end)
 
   it("give the same explain verdicts in both front ends", function()
-    if not LUA54 then return end  -- LuaJIT's bytecode front end refuses branches
     for case = 1, 30 do
       local text = source()
       local f = assert(load(text))()

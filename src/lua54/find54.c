@@ -142,6 +142,34 @@ static int branch (Lower *lw, int pc, int end, int cmp, ir_Arg b, ir_Arg c) {
 }
 
 
+static void move (Lower *lw, int a, ir_Arg b, int line);
+
+
+/* An IF whose n1 is a count of ops, not a target pc, until fixjumps. */
+static void ifcount (Lower *lw, int cmp, int jump, ir_Arg b, int skip, int line) {
+  find54_Loop *lp = lw->lp;
+  ir_Op *op;
+  bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
+  op = &lp->ops[lp->nops++];
+  memset(op, 0, sizeof(*op));
+  op->code = IR_IF;
+  op->aop = cmp;
+  op->a = jump;
+  op->b = b;
+  op->n1 = -1 - skip;
+  op->line = line;
+}
+
+
+/* a := not b, as jumps: true unless b is truthy, then false. */
+static void notop (Lower *lw, int a, int b, int line) {
+  ifcount(lw, IR_TRUTHY, 1, b, 2, line);
+  move(lw, a, ktag(lw, IR_KTRUE), line);
+  ifcount(lw, IR_ALWAYS, 1, 0, 1, line);
+  move(lw, a, ktag(lw, IR_KFALSE), line);
+}
+
+
 /* Turns each IF's target pc into the number of IR ops it skips. */
 static int fixjumps (Lower *lw) {
   find54_Loop *lp = lw->lp;
@@ -149,6 +177,10 @@ static int fixjumps (Lower *lw) {
   for (j = 0; j < lp->nops; j++) {
     ir_Op *op = &lp->ops[j];
     if (op->code != IR_IF) continue;
+    if (op->n1 < 0) {  /* a count already */
+      op->n1 = -1 - op->n1;
+      continue;
+    }
     if (lw->irat[op->n1] < 0)
       return refuse(lp, op->line, "jump into the middle of an instruction");
     op->n1 = lw->irat[op->n1] - (j + 1);
@@ -210,7 +242,6 @@ static const char *forbidden (int o) {
       return "comparison or branch in loop body";
     case BC_OP_CONCAT: return "concatenation in loop body";
     case BC_OP_LEN: return "length operator in loop body";
-    case BC_OP_NOT: return "'not' in loop body";
     case BC_OP_CLOSURE: return "function definition in loop body";
     case BC_OP_VARARG: return "vararg in loop body";
     case BC_OP_FORPREP: case BC_OP_TFORPREP: return "nested loop in loop body";
@@ -260,6 +291,7 @@ static int lower (Lower *lw, int first, int end) {
       case BC_OP_JMP:
         if (!branch(lw, pc, end, IR_ALWAYS, 0, 0)) return 0;
         break;
+      case BC_OP_NOT: notop(lw, a, BC_GETARG_B(i), line); break;
       case BC_OP_MOVE: move(lw, a, BC_GETARG_B(i), line); break;
       case BC_OP_LOADI: move(lw, a, kint(lw, BC_GETARG_sBx(i)), line); break;
       case BC_OP_LOADF:

@@ -248,7 +248,17 @@ function exp(L, e)
   elseif t == "Binop" then return binop(L, e)
   elseif t == "Unop" then
     local a = exp(L, e.operand)
-    if e.op == "not" then refuse(e.line, "'not' in loop body") end
+    if e.op == "not" then  -- true unless the operand is truthy, then false
+      local s = newtemp(L)
+      L.temp[s] = nil  -- written on two paths
+      local j = jumpop(L, "truthy", a, nil, true, e.line)
+      emit(L, { "move", s, { k = true }, line = e.line })
+      local over = jumpop(L, "always", nil, nil, true, e.line)
+      patch(L, { j })
+      emit(L, { "move", s, { k = false }, line = e.line })
+      patch(L, { over })
+      return s
+    end
     if e.op == "#" then refuse(e.line, "length operator in loop body") end
     local s = newtemp(L)
     emit(L, { e.op == "-" and "unm" or "bnot", s, a, line = e.line })
