@@ -238,7 +238,7 @@ static const char *forbidden (int o) {
     case BC_OP_SETFIELD: case BC_OP_SETLIST:
       return "table write in loop body";
     case BC_OP_NEWTABLE: return "table constructor in loop body";
-    case BC_OP_TESTSET: case BC_OP_LFALSESKIP:
+    case BC_OP_LFALSESKIP:
       return "comparison or branch in loop body";
     case BC_OP_CONCAT: return "concatenation in loop body";
     case BC_OP_LEN: return "length operator in loop body";
@@ -292,6 +292,27 @@ static int lower (Lower *lw, int first, int end) {
         if (!branch(lw, pc, end, IR_ALWAYS, 0, 0)) return 0;
         break;
       case BC_OP_NOT: notop(lw, a, BC_GETARG_B(i), line); break;
+      case BC_OP_TESTSET: {
+        /* lvm.c: when the truth of R[B] is k, R[A] := R[B] and the JMP is
+           taken; else past both: an IF past a copy and a jump */
+        int target;
+        if (!branch(lw, pc, end, IR_TRUTHY, BC_GETARG_B(i), 0)) return 0;
+        op = &lw->lp->ops[lw->lp->nops - 1];
+        op->a = !BC_GETARG_k(i);
+        target = op->n1;
+        op->n1 = -1 - 2;  /* a count: the copy and the jump */
+        move(lw, a, BC_GETARG_B(i), line);
+        bc_growvec(lw->L, lw->c, lw->lp, ops, lw->lp->nops + 1);
+        op = &lw->lp->ops[lw->lp->nops++];
+        memset(op, 0, sizeof(*op));
+        op->code = IR_IF;
+        op->aop = IR_ALWAYS;
+        op->a = 1;
+        op->n1 = target;
+        op->line = line;
+        pc++;  /* the JMP */
+        break;
+      }
       case BC_OP_MOVE: move(lw, a, BC_GETARG_B(i), line); break;
       case BC_OP_LOADI: move(lw, a, kint(lw, BC_GETARG_sBx(i)), line); break;
       case BC_OP_LOADF:
