@@ -159,6 +159,26 @@ describe("invariant branches", function()
     end
   end)
 
+  it("under strict, raise for a condition that cannot be evaluated, not for a short loop", function()
+    local f = assert(load([[
+      return function(n, a, b)
+        local s = 0
+        for _ = 1, n do if a < b then s = s + 1 end end
+        return s
+      end]]))()
+    for _, fe in ipairs(FRONTENDS) do
+      local g = cpm.optimize(f, { frontend = fe, strict = true })
+      assert.are.equal(1000, g(1000, 1, 2))
+      assert.are.equal(0, g(1000, 2, 1))
+      local ok, err = pcall(g, 1000, "a", 1)
+      assert.is_false(ok)
+      assert.matches("a branch condition needs a metamethod or may raise", err, 1, true)
+      ok, err = pcall(g, 3, "a", 1)  -- too short: the loop's own error
+      assert.is_false(ok)
+      assert.matches("attempt to compare", err, 1, true)
+    end
+  end)
+
   it("refuse conditions on carried values and on the counter, with a reason", function()
     local cases = {
       { "if s > 100 then s = s + 1 end", "branch condition depends on a loop%-carried value" },

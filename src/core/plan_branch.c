@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "count.h"
 #include "guard.h"
 #include "plan.h"
 
@@ -704,9 +705,22 @@ static void pushentry (lua_State *L, const plan_Plan *p, const char *dec,
 }
 
 
-/* Runs as written: false and the reason, or raises it under strict. */
-static int runaswritten (lua_State *L, const char *why) {
-  if (lua_toboolean(L, lua_upvalueindex(UP_STRICT))) {
+/* Is the numeric loop of the call (control values at 1..3) shorter than
+   the guard's limit?  Then it runs as written without a reason, as the
+   guard of a loop without branches decides before anything else. */
+static int tooshort (lua_State *L, const plan_Plan *p) {
+  count_Loop c;
+  lua_Integer limit = lua_tointeger(L, lua_upvalueindex(UP_LIMIT));
+  memset(&c, 0, sizeof(c));
+  return p->kind == IR_FORNUM && count_fornum(L, 1, &c) == COUNT_OK &&
+         count_below(&c, limit < 1 ? 1 : (uint64_t)limit);
+}
+
+
+/* Runs as written: false and the reason, or raises it under strict
+   (unless the loop is too short to be computed anyway). */
+static int runaswritten (lua_State *L, const plan_Plan *p, const char *why) {
+  if (lua_toboolean(L, lua_upvalueindex(UP_STRICT)) && !tooshort(L, p)) {
     lua_pushfstring(L, "cpm: %s: %s",
                     lua_tostring(L, lua_upvalueindex(UP_WHERE)), why);
     return lua_error(L);
@@ -730,14 +744,14 @@ static int branch_call (lua_State *L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  if (lua_gettop(L) < nargs) return runaswritten(L, WHY_ARGS);
+  if (lua_gettop(L) < nargs) return runaswritten(L, p, WHY_ARGS);
   lua_settop(L, nargs);
   e.L = L; e.b = b; e.known = known; e.dec = dec;
-  if (!choose(&e, p)) return runaswritten(L, WHY_CONDITION);
+  if (!choose(&e, p)) return runaswritten(L, p, WHY_CONDITION);
   pushentry(L, p, dec, (size_t)e.ndec);
   entry = lua_gettop(L);
   if (lua_type(L, entry) == LUA_TSTRING)
-    return runaswritten(L, lua_tostring(L, entry));
+    return runaswritten(L, p, lua_tostring(L, entry));
   lua_rawgeti(L, entry, 3);
   pp = plan_test(L, -1);
   lua_pop(L, 1);
