@@ -8,7 +8,6 @@ local agree = require("agree").agree
 
 local LUA54 = not jit
 local load = loadstring or load
-local unpack = table.unpack or unpack
 local FRONTENDS = { "bytecode", "source" }
 
 -- A deterministic generator (the same cases on every run and VM).
@@ -202,7 +201,7 @@ describe("invariant branches", function()
   end)
 
   it("give the same explain verdicts in both front ends", function()
-    for case = 1, 30 do
+    for _ = 1, 30 do
       local text = source()
       local f = assert(load(text))()
       local a = cpm.explain(f, { frontend = "bytecode" }):match("loop (%a+ ?%a*)")
