@@ -335,6 +335,7 @@ plan_Plan *plan_branch_make (lua_State *L, const ir_Loop *ir,
   box = lua_gettop(L);
   p->kind = ir->kind; p->line = ir->line;
   p->nslots = ir->nslots; p->index = ir->index;
+  p->modatom = -1;  /* (no ring of its own: each path's plan has one) */
   p->branch = b = (plan_Branch *)xalloc(L, 1, sizeof(plan_Branch));
   copyloop(L, b, ir);
   ns = (size_t)ir->nslots + 1;

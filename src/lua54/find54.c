@@ -369,6 +369,63 @@ static int lower (Lower *lw, int first, int end) {
 }
 
 
+/*
+** Clears liveout[r] for each enclosing local r the function provably never
+** reads after the loop, so the guard need not compute its final value
+** (Fibonacci returning a alone ends as mpz_fib_ui does).  A forward scan
+** of the straight-line code from the loop's exit 'pc': a register read
+** there before it is written is live, one written first is dead, and at a
+** RETURN, RETURN0 or RETURN1 every register still undecided is dead.  The
+** scan gives up, keeping every undecided register live, at anything else:
+** a jump or conditional skip, a call or an instruction that may call a
+** metamethod, an open register range (to the stack top), a closure.  A
+** register that some closure of the function captures stays live.
+*/
+static void deadafter (Lower *lw, find54_Loop *lp, int pc) {
+  bc_Proto *p = lw->p;
+  unsigned char st[256];  /* 0: undecided, 1: live, 2: dead */
+  int base = lp->base, r, j;
+  if (base <= 0) return;
+  memset(st, 0, sizeof st);
+  for (j = 0; j < p->ncode; j++)  /* registers captured by closures */
+    if (BC_GET_OPCODE(p->code[j]) == BC_OP_CLOSURE) {
+      int u, bx = BC_GETARG_Bx(p->code[j]);
+      const bc_Proto *f = bx < p->np ? p->p[bx] : NULL;
+      if (f == NULL) return;
+      for (u = 0; u < f->nup; u++)
+        if (f->up[u].instack) st[f->up[u].idx] = 1;
+    }
+  for (; pc < p->ncode; pc++) {
+    bc_Instr i = p->code[pc];
+    int o = BC_GET_OPCODE(i), nrd, nwr, end;
+    const bc_OpInfo *info = &bc_opinfo[o];
+    bc_RegSpan rd[3], wr[1];
+    if (info->flags & (BC_FJUMP | BC_FSKIP | BC_FPAIR | BC_FEXTRA | BC_FCALL)
+        && o != BC_OP_RETURN)
+      return;  /* undecided registers stay live */
+    if (o == BC_OP_CLOSURE || o == BC_OP_TAILCALL || o == BC_OP_VARARG
+        || info->name == NULL)
+      return;
+    end = o == BC_OP_RETURN || o == BC_OP_RETURN0 || o == BC_OP_RETURN1;
+    bc_opregs(i, rd, &nrd, wr, &nwr);
+    for (j = 0; j < nrd; j++) {
+      if (rd[j].totop) return;
+      for (r = rd[j].first; r <= rd[j].last && r < base; r++)
+        if (st[r] == 0) st[r] = 1;
+    }
+    if (end) break;
+    for (j = 0; j < nwr; j++) {
+      if (wr[j].totop) return;
+      for (r = wr[j].first; r <= wr[j].last && r < base; r++)
+        if (st[r] == 0) st[r] = 2;
+    }
+  }
+  if (pc >= p->ncode) return;  /* no return reached */
+  for (r = 0; r < base; r++)
+    if (st[r] != 1) lp->liveout[r] = 0;
+}
+
+
 /* Sets up loop 'lp' found at 'prep' and lowers its body. */
 static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   bc_Proto *p = lw->p;
@@ -400,6 +457,7 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   if (lp->lowered && end - first > IR_MAXOPS / 2)
     refuse(lp, lp->line, "loop body too large");
   if (lp->lowered) lower(lw, first, end);
+  if (lp->lowered) deadafter(lw, lp, lp->last + 1);
   lp->ir.kind = lp->kind;
   lp->ir.line = lp->line;
   lp->ir.nslots = nslots;
