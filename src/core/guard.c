@@ -1423,6 +1423,11 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
   int hooks = s->hooks ? cpm_absindex(L, s->hooks) : 0;
   cfg = cpm_absindex(L, cfg);
   plan = cpm_absindex(L, plan);
+  if (plan_test(L, plan) != NULL && plan_test(L, plan)->branch != NULL) {
+    plan_branch_guard(L, cfg, plan, s->iters_limit, s->strict, s->where,
+                      s->prepared);
+    return;
+  }
   luaL_checkstack(L, UP_N, NULL);
   lua_pushvalue(L, cfg);
   lua_pushvalue(L, plan);

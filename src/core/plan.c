@@ -145,6 +145,7 @@ static int box_gc (lua_State *L) {
   for (i = 0; p->k != NULL && i < (size_t)p->nk; i++)
     if (p->k[i].type == IR_KSTR) free((void *)p->k[i].u.s.s);
   free(p->k);
+  if (p->branch != NULL) plan_branch_free(p->branch);
   memset(p, 0, sizeof(*p));
   for (i = 0; i < sizeof(box->scratch) / sizeof(box->scratch[0]); i++) {
     free(box->scratch[i]);
@@ -926,21 +927,41 @@ static int countused (const ir_Loop *ir) {
 }
 
 
-plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
-  Builder B;
-  Box *box;
-  plan_Plan *p;
-  int used, *update;
-  memset(&B, 0, sizeof(B));
-  B.L = L; B.ir = ir; B.why = why;
-  why->line = ir->line; why->msg[0] = '\0';
-  box = (Box *)cpm_newuserdata(L, sizeof(Box));
+static Box *newbox (lua_State *L) {
+  Box *box = (Box *)cpm_newuserdata(L, sizeof(Box));
   memset(box, 0, sizeof(Box));
   if (luaL_newmetatable(L, PLAN_MT)) {
     lua_pushcfunction(L, box_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
+  return box;
+}
+
+
+plan_Plan *plan_newbox (lua_State *L) {
+  return &newbox(L)->p;
+}
+
+
+static int hasbranch (const ir_Loop *ir) {
+  int i;
+  for (i = 0; i >= 0 && i < ir->nops && i < IR_MAXOPS; i++)
+    if (ir->ops[i].code == IR_IF) return 1;
+  return 0;
+}
+
+
+plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
+  Builder B;
+  Box *box;
+  plan_Plan *p;
+  int used, *update;
+  if (hasbranch(ir)) return plan_branch_make(L, ir, why);
+  memset(&B, 0, sizeof(B));
+  B.L = L; B.ir = ir; B.why = why;
+  why->line = ir->line; why->msg[0] = '\0';
+  box = newbox(L);
   B.box = box;
   B.p = p = &box->p;
   p->kind = ir->kind; p->line = ir->line;
