@@ -11,6 +11,7 @@ end
 local core = require "cpm.core"
 
 local type, error, pairs, ipairs, tostring, select = type, error, pairs, ipairs, tostring, select
+local tonumber, rawget = tonumber, rawget
 local load, loadfile = load, loadfile
 local table_sort, table_concat = table.sort, table.concat
 local math_type = math.type
@@ -34,10 +35,12 @@ local function isinteger(v)
 end
 
 -- The fields an options table may have: any other is a misspelling.
-local OPTION_NAMES = { iters_limit = true, strict = true, frontend = true }
+local OPTION_NAMES = { iters_limit = true, strict = true, frontend = true,
+  on_fallback = true }
 
 -- Checks the options table of optimize/explain/load/loadfile (argument
--- number argn, default 2, of fname); returns limit, strict, frontend.
+-- number argn, default 2, of fname); returns limit, strict, frontend,
+-- on_fallback.
 -- Raises at level `level` (default 5: the caller of the public function
 -- that called run).
 local function options(fname, opts, argn, level)
@@ -58,7 +61,11 @@ local function options(fname, opts, argn, level)
   if frontend ~= nil and frontend ~= "bytecode" and frontend ~= "source" then
     bad("frontend must be \"bytecode\" or \"source\"")
   end
-  return limit, strict or false, frontend
+  local on_fallback = opts.on_fallback
+  if on_fallback ~= nil and type(on_fallback) ~= "function" then
+    bad("on_fallback must be a function")
+  end
+  return limit, strict or false, frontend, on_fallback
 end
 
 -- Functions the bytecode front end made share, as an upvalue, their
@@ -67,6 +74,17 @@ end
 -- again gives it back as it is, with the report of its own loops (its
 -- loops' code now contains the guard calls, which no plan would accept).
 local made54 = setmetatable({}, { __mode = "k" })
+
+-- The hook tables of every front end (the guards' table of a chunk, an
+-- upvalue of its functions that call a guard), and each optimized function's
+-- own: cpm.stats reads the loops' records from the table's field "stats"
+-- (GUARD_STATSKEY, src/core/guard.h).
+local hooktables = setmetatable({}, { __mode = "k" })
+local hooksof = setmetatable({}, { __mode = "k" })
+
+local function remember(g, hooks)
+  if hooks then hooktables[hooks], hooksof[g] = true, hooks end
+end
 
 local function made54_report(f)
   -- no further than the closure's own count: a crafted chunk's closure may
@@ -98,7 +116,7 @@ local function run(fname, f, opts, text, argn)
     error(("bad argument #1 to '%s' (function expected, got %s)"):format(
       fname, f == nil and "no value" or type(f)), 3)
   end
-  local limit, strict, frontend = options(fname, opts, argn)
+  local limit, strict, frontend, on_fallback = options(fname, opts, argn)
   if frontend ~= "source" then
     if LUA54 then
       local again, src = made54_report(f)
@@ -110,14 +128,18 @@ local function run(fname, f, opts, text, argn)
         end
         return f, again
       end
-      local g, rep, hooks = core._optimize54(f, limit, strict)
+      local g, rep, hooks = core._optimize54(f, limit, strict, on_fallback)
       if hooks then made54[hooks] = rep end
+      remember(g, hooks)
       return g, rep
     end
     -- LuaJIT: its bytecode front end; a dump it does not recognize (the
     -- whole function refused, with a reason) goes to the source front end
-    local g, rep = core._optimizejit(f, limit, strict)
-    if not rep.reason or frontend == "bytecode" then return g, rep end
+    local g, rep, hooks = core._optimizejit(f, limit, strict, on_fallback)
+    if not rep.reason or frontend == "bytecode" then
+      remember(g, hooks)
+      return g, rep
+    end
   end
   if not source_frontend and not source_missing then
     local ok, mod = pcall(require, "cpm.source")
@@ -127,13 +149,50 @@ local function run(fname, f, opts, text, argn)
     if strict then error("cpm: the source front end is not available: " .. source_missing, 3) end
     return f, { reason = "the source front end is not available" }
   end
-  return source_frontend.optimize(f, limit, strict, text)
+  local g, rep, hooks = source_frontend.optimize(f, limit, strict, text, on_fallback)
+  remember(g, hooks)
+  return g, rep
 end
 
 
 --- cpm.optimize(f [, opts]) -> g
 function M.optimize(f, opts)
   return (run("optimize", f, opts))
+end
+
+
+--- cpm.stats(g) -> list: what the guards of g's loops did so far, one
+--- { line =, computed =, fell_back =, below_limit =, reasons = { [reason] =
+--- count } } per planned loop of g's chunk (g and the functions in it),
+--- in line order; an empty list for a function cpm did not rewrite.
+--- below_limit counts only the short loops the guard saw: the rewritten
+--- code runs most of them without calling it (doc/manual.md).
+function M.stats(g)
+  if type(g) ~= "function" then
+    error(("bad argument #1 to 'stats' (function expected, got %s)"):format(
+      g == nil and "no value" or type(g)), 2)
+  end
+  local hooks = hooksof[g]
+  if not hooks then
+    local info = debug.getinfo(g, "u")
+    for i = 1, info and info.nups or 0 do
+      local _, v = debug.getupvalue(g, i)
+      if hooktables[v] then hooks = v break end
+    end
+  end
+  local list, records = {}, hooks and rawget(hooks, "stats")
+  if type(records) ~= "table" then return list end
+  for _, r in pairs(records) do
+    if type(r) == "table" then
+      local reasons = {}
+      for why, n in pairs(r.reasons) do reasons[why] = n end
+      list[#list + 1] = { line = tonumber(r.where:match(":(%d+)$")) or 0,
+        computed = r.computed, fell_back = r.fell_back,
+        below_limit = r.below_limit, reasons = reasons }
+    end
+  end
+  table_sort(list, function(a, b) return a.line < b.line end)
+  return list
 end
 
 

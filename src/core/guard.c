@@ -63,6 +63,8 @@ typedef struct Guard {
   int nlive;
   int negzero;		/* a float -0.0 could appear */
   int toobig;		/* the loop would surely exceed the bignum size limit */
+  int counted;		/* 'c' holds the count */
+  int below;		/* fewer iterations than the limit */
   union { double d; uint64_t u; char c[3072]; } buf;	/* small scratch */
   unsigned all;		/* union of every type */
 } Guard;
@@ -1313,8 +1315,11 @@ static int attempt (Guard *g, lua_Integer limit, int prepared) {
                     : count_fornum(L, 1, &g->c);
   if (cs != COUNT_OK)
     return fail(g, "loop control values it cannot count exactly");
-  if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit))
+  g->counted = 1;
+  if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit)) {
+    g->below = 1;
     return 0;  /* too short to be worth it: not a failure */
+  }
   if (p->index >= 0 && g->c.itype == VT_FLT && g->c.fstart == 0 &&
       signbit(g->c.fstart))  /* the rings have no -0.0 */
     return fail(g, "the loop variable starts at -0.0");
@@ -1353,7 +1358,55 @@ lua_Integer guard_defaultlimit (const plan_Plan *p) {
 
 /* Upvalues of a guard closure. */
 enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
-       UP_HOOKS, UP_ID, UP_FALLBACKS, UP_N = UP_FALLBACKS };
+       UP_HOOKS, UP_ID, UP_FALLBACKS, UP_RECORD, UP_ONFALLBACK,
+       UP_N = UP_ONFALLBACK };
+
+
+void guard_count (lua_State *L, int record, const char *field,
+                  const char *why) {
+  record = cpm_absindex(L, record);
+  if (!lua_istable(L, record)) return;
+  luaL_checkstack(L, 4, NULL);
+  lua_pushstring(L, field);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, record);
+  lua_pushinteger(L, lua_tointeger(L, -1) + 1);
+  lua_replace(L, -2);
+  lua_rawset(L, record);
+  if (why == NULL) return;
+  lua_pushliteral(L, "reasons");
+  lua_rawget(L, record);
+  if (lua_istable(L, -1)) {
+    lua_pushstring(L, why);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, -3);
+    lua_pushinteger(L, lua_tointeger(L, -1) + 1);
+    lua_replace(L, -2);
+    lua_rawset(L, -3);
+  }
+  lua_pop(L, 1);
+}
+
+
+void guard_onfallback (lua_State *L, int fn, const char *where,
+                       const char *why, const count_Loop *c) {
+  fn = cpm_absindex(L, fn);
+  if (lua_isnil(L, fn)) return;
+  luaL_checkstack(L, 5, NULL);
+  lua_pushvalue(L, fn);
+  lua_pushstring(L, where);
+  lua_pushstring(L, why);
+  if (c == NULL) lua_pushnil(L);
+  else if (!c->nbig && !c->n64 && c->n <= ((uint64_t)1 << 53))
+    lua_pushinteger(L, (lua_Integer)c->n);
+  else {
+    mp_limb_t limbs[4];
+    mpz_t tmp;
+    mpz_ptr z = big_push(L);
+    mpz_set(z, count_mpz(c, limbs, tmp));
+  }
+  lua_call(L, 3, 0);  /* the user's function: its errors are its own */
+}
 
 
 /*
@@ -1395,9 +1448,14 @@ static int guard_call (lua_State *L) {
   if (nres > 0) {
     if (g.p->kind == IR_FORRANGE) range_finish(range_test(L, 2));
     tally(L, NULL, 0);
+    guard_count(L, lua_upvalueindex(UP_RECORD), "computed", NULL);
     return nres;
   }
   lua_settop(L, top);
+  if (g.below)
+    guard_count(L, lua_upvalueindex(UP_RECORD), "below_limit", NULL);
+  else if (!g.toobig)
+    guard_count(L, lua_upvalueindex(UP_RECORD), "fell_back", g.why);
   if (g.toobig) {
     char bits[32];
     snprintf(bits, sizeof(bits), "%" PRIu64, g.cfg->maxbits);
@@ -1412,6 +1470,11 @@ static int guard_call (lua_State *L) {
     return lua_error(L);
   }
   if (g.why != NULL) tally(L, g.why, g.transient);
+  if (!g.below)
+    guard_onfallback(L, lua_upvalueindex(UP_ONFALLBACK),
+                     lua_tostring(L, lua_upvalueindex(UP_WHERE)),
+                     g.why != NULL ? g.why : "no reason given",
+                     g.counted ? &g.c : NULL);
   lua_pushboolean(L, 0);
   if (g.why == NULL) return 1;
   lua_pushstring(L, g.why);
@@ -1419,27 +1482,71 @@ static int guard_call (lua_State *L) {
 }
 
 
-void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
-  int hooks = s->hooks ? cpm_absindex(L, s->hooks) : 0;
-  cfg = cpm_absindex(L, cfg);
-  plan = cpm_absindex(L, plan);
-  if (plan_test(L, plan) != NULL && plan_test(L, plan)->branch != NULL) {
-    plan_branch_guard(L, cfg, plan, s->iters_limit, s->strict, s->where,
-                      s->prepared);
+/* Pushes the record of site 's' (guard.h, GUARD_STATSKEY). */
+static void pushrecord (lua_State *L, const guard_Site *s) {
+  if (s->record) {
+    lua_pushvalue(L, s->record);
     return;
   }
-  luaL_checkstack(L, UP_N, NULL);
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, s->where);
+  lua_setfield(L, -2, "where");
+  lua_pushinteger(L, 0);
+  lua_setfield(L, -2, "computed");
+  lua_pushinteger(L, 0);
+  lua_setfield(L, -2, "fell_back");
+  lua_pushinteger(L, 0);
+  lua_setfield(L, -2, "below_limit");
+  lua_newtable(L);
+  lua_setfield(L, -2, "reasons");
+  if (s->stats) {
+    lua_pushliteral(L, GUARD_STATSKEY);
+    lua_rawget(L, s->stats);
+    if (!lua_istable(L, -1)) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushliteral(L, GUARD_STATSKEY);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, s->stats);
+    }
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, s->id);
+    lua_pop(L, 1);
+  }
+}
+
+
+void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
+  guard_Site a = *s;  /* its stack indices made absolute */
+  a.hooks = s->hooks ? cpm_absindex(L, s->hooks) : 0;
+  a.stats = s->stats ? cpm_absindex(L, s->stats) : 0;
+  a.record = s->record ? cpm_absindex(L, s->record) : 0;
+  a.onfallback = s->onfallback ? cpm_absindex(L, s->onfallback) : 0;
+  cfg = cpm_absindex(L, cfg);
+  plan = cpm_absindex(L, plan);
+  luaL_checkstack(L, UP_N + 4, NULL);
+  pushrecord(L, &a);
+  a.record = lua_gettop(L);
+  if (plan_test(L, plan) != NULL && plan_test(L, plan)->branch != NULL) {
+    plan_branch_guard(L, cfg, plan, &a);
+    lua_remove(L, a.record);
+    return;
+  }
   lua_pushvalue(L, cfg);
   lua_pushvalue(L, plan);
-  lua_pushinteger(L, s->iters_limit);
-  lua_pushboolean(L, s->strict);
-  lua_pushstring(L, s->where);
-  lua_pushboolean(L, s->prepared);
-  if (hooks) lua_pushvalue(L, hooks);
+  lua_pushinteger(L, a.iters_limit);
+  lua_pushboolean(L, a.strict);
+  lua_pushstring(L, a.where);
+  lua_pushboolean(L, a.prepared);
+  if (a.hooks) lua_pushvalue(L, a.hooks);
   else lua_pushnil(L);
-  lua_pushinteger(L, s->id);
+  lua_pushinteger(L, a.id);
   lua_pushinteger(L, 0);
+  lua_pushvalue(L, a.record);
+  if (a.onfallback) lua_pushvalue(L, a.onfallback);
+  else lua_pushnil(L);
   lua_pushcclosure(L, guard_call, UP_N);
+  lua_remove(L, a.record);
 }
 
 
@@ -1452,6 +1559,7 @@ void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
   s.hooks = 0;
   s.id = 0;
   s.where = where;
+  s.stats = s.record = s.onfallback = 0;
   guard_pushsite(L, cfg, plan, &s);
 }
 

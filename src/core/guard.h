@@ -79,7 +79,42 @@ typedef struct guard_Site {
 			   guard (to disable it), or 0 */
   lua_Integer id;
   const char *where;	/* names the loop in errors ("chunk:line") */
+  int stats;		/* stack index of the table (the chunk's hook table)
+			   whose field GUARD_STATSKEY, made when missing, gets
+			   this site's record at [id]; or 0 */
+  int record;		/* stack index of the site's record to count in (a
+			   branch plan's path guards share their site's), or
+			   0 for a new one */
+  int onfallback;	/* stack index of the user's on_fallback function,
+			   or 0 */
 } guard_Site;
+
+/*
+** The record of a call site (doc/manual.md, cpm.stats): a table
+** { where = "chunk:line", computed = n, fell_back = n, below_limit = n,
+**   reasons = { [reason] = n } }, an upvalue of its guard (and in the
+** chunk's GUARD_STATSKEY table), so that it outlives a guard that gave up.
+** below_limit counts only the calls the guard saw: the rewritten code runs
+** most short loops without calling it.
+*/
+#define GUARD_STATSKEY	"stats"
+
+/*
+** Counts one call of the site whose record is at 'record': 'field' is
+** "computed", "fell_back" or "below_limit"; 'why' (or NULL) the reason
+** of a fallback.  Raises only on memory errors.
+*/
+void guard_count (lua_State *L, int record, const char *field,
+                  const char *why);
+
+/*
+** Calls the user's on_fallback at 'fn' (nothing when it is nil) as
+** fn(where, why, count), count the iterations of 'c' (a number, a cpm.big
+** past 2^53, nil when 'c' is NULL).  Errors of fn propagate.
+*/
+struct count_Loop;
+void guard_onfallback (lua_State *L, int fn, const char *where,
+                       const char *why, const struct count_Loop *c);
 
 /*
 ** Pushes a guard closure for the plan at index 'plan'; 'cfg' is the index
@@ -87,7 +122,8 @@ typedef struct guard_Site {
 */
 void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s);
 
-/* guard_pushsite with control values as written and no hook table. */
+/* guard_pushsite with control values as written, no hook table, no
+   record kept but the guard's own, no on_fallback. */
 void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
                  int strict, const char *where);
 

@@ -175,14 +175,15 @@ plan_Plan *plan_newbox (lua_State *L);
 /*
 ** plan_branch.c: plans a body with IF ops (same contract as plan_make,
 ** which calls it), frees a branch plan's data, and pushes the guard of a
-** branch plan (same arguments as guard_push, which calls it).
+** branch plan (as guard_pushsite, which calls it with absolute stack
+** indices in 's' and its record at s->record).
 */
 plan_Plan *plan_branch_make (lua_State *L, const ir_Loop *ir,
                              plan_Refusal *why);
 void plan_branch_free (plan_Branch *b);
+struct guard_Site;
 void plan_branch_guard (lua_State *L, int cfg, int plan,
-                        lua_Integer iters_limit, int strict,
-                        const char *where, int prepared);
+                        const struct guard_Site *s);
 
 #define PLAN_MT		"cpm.plan"
 

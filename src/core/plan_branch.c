@@ -397,6 +397,10 @@ plan_Plan *plan_branch_make (lua_State *L, const ir_Loop *ir,
 #define UP_CACHE	6	/* decisions (string) -> path entry */
 #define UP_NCACHED	7
 #define UP_PREPARED	8	/* control values as Lua 5.4's FORPREP left them */
+#define UP_RECORD	9	/* the site's record (guard.h), shared by its
+				   path guards */
+#define UP_ONFALLBACK	10	/* the user's on_fallback, or nil */
+#define UP_N		UP_ONFALLBACK
 
 /* Why the loop runs as written, without a plan. */
 #define WHY_CONDITION	"a branch condition needs a metamethod or may raise"
@@ -692,6 +696,9 @@ static void pushentry (lua_State *L, const plan_Plan *p, const char *dec,
       site.hooks = 0;
       site.id = 0;
       site.where = lua_tostring(L, lua_upvalueindex(UP_WHERE));
+      site.stats = 0;
+      site.record = lua_upvalueindex(UP_RECORD);
+      site.onfallback = lua_upvalueindex(UP_ONFALLBACK);
       guard_pushsite(L, lua_upvalueindex(UP_CFG), -1, &site);
     }
     lua_rawseti(L, -3, 1);
@@ -714,29 +721,39 @@ static void pushentry (lua_State *L, const plan_Plan *p, const char *dec,
 }
 
 
-/* Is the numeric loop of the call (control values at 1..3) shorter than
-   the guard's limit?  Then it runs as written without a reason, as the
-   guard of a loop without branches decides before anything else. */
-static int tooshort (lua_State *L, const plan_Plan *p) {
-  count_Loop c;
-  lua_Integer limit = lua_tointeger(L, lua_upvalueindex(UP_LIMIT));
-  memset(&c, 0, sizeof(c));
-  int cs;
+/* Counts the numeric loop of the call (control values at 1..3) into 'c';
+   returns 0 when it cannot. */
+static int countloop (lua_State *L, const plan_Plan *p, count_Loop *c) {
+  memset(c, 0, sizeof(*c));
   if (p->kind != IR_FORNUM) return 0;
-  cs = lua_toboolean(L, lua_upvalueindex(UP_PREPARED))
-           ? count_fornumprep(L, 1, &c) : count_fornum(L, 1, &c);
-  return cs == COUNT_OK && count_below(&c, limit < 1 ? 1 : (uint64_t)limit);
+  return (lua_toboolean(L, lua_upvalueindex(UP_PREPARED))
+              ? count_fornumprep(L, 1, c) : count_fornum(L, 1, c)) == COUNT_OK;
 }
 
 
-/* Runs as written: false and the reason, or raises it under strict
-   (unless the loop is too short to be computed anyway). */
+/* Runs as written: false and the reason, or raises it under strict.  A
+   loop shorter than the guard's limit runs as written without a reason
+   (nor an error), as the guard of a loop without branches decides before
+   anything else. */
 static int runaswritten (lua_State *L, const plan_Plan *p, const char *why) {
-  if (lua_toboolean(L, lua_upvalueindex(UP_STRICT)) && !tooshort(L, p)) {
+  lua_Integer limit = lua_tointeger(L, lua_upvalueindex(UP_LIMIT));
+  count_Loop c;
+  int counted = countloop(L, p, &c);
+  if (counted && count_below(&c, limit < 1 ? 1 : (uint64_t)limit)) {
+    guard_count(L, lua_upvalueindex(UP_RECORD), "below_limit", NULL);
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, why);
+    return 2;
+  }
+  guard_count(L, lua_upvalueindex(UP_RECORD), "fell_back", why);
+  if (lua_toboolean(L, lua_upvalueindex(UP_STRICT))) {
     lua_pushfstring(L, "cpm: %s: %s",
                     lua_tostring(L, lua_upvalueindex(UP_WHERE)), why);
     return lua_error(L);
   }
+  guard_onfallback(L, lua_upvalueindex(UP_ONFALLBACK),
+                   lua_tostring(L, lua_upvalueindex(UP_WHERE)), why,
+                   counted ? &c : NULL);
   lua_pushboolean(L, 0);
   lua_pushstring(L, why);
   return 2;
@@ -790,17 +807,20 @@ static int branch_call (lua_State *L) {
 
 
 void plan_branch_guard (lua_State *L, int cfg, int plan,
-                        lua_Integer iters_limit, int strict,
-                        const char *where, int prepared) {
+                        const guard_Site *s) {
+  luaL_checkstack(L, UP_N, NULL);
   lua_pushvalue(L, cfg);
   lua_pushvalue(L, plan);
-  lua_pushinteger(L, iters_limit);
-  lua_pushboolean(L, strict);
-  lua_pushstring(L, where);
+  lua_pushinteger(L, s->iters_limit);
+  lua_pushboolean(L, s->strict);
+  lua_pushstring(L, s->where);
   lua_newtable(L);
   lua_pushinteger(L, 0);
-  lua_pushboolean(L, prepared);
-  lua_pushcclosure(L, branch_call, 8);
+  lua_pushboolean(L, s->prepared);
+  lua_pushvalue(L, s->record);
+  if (s->onfallback) lua_pushvalue(L, s->onfallback);
+  else lua_pushnil(L);
+  lua_pushcclosure(L, branch_call, UP_N);
 }
 
 /* }====================================================== */

@@ -245,11 +245,12 @@ static int lplan (lua_State *L) {
 
 
 /*
-** _guard(plan [, iters_limit [, strict [, where [, hooks, id]]]])
-**   -> guard function, iters_limit
+** _guard(plan [, iters_limit [, strict [, where [, hooks, id
+**        [, on_fallback]]]]]) -> guard function, iters_limit
 ** iters_limit nil: the default for this plan (guard_defaultlimit).  hooks,
 ** id: the table whose entry id the guard is, which it sets to false when
-** the site gives up (guard.h).
+** the site gives up, and whose field GUARD_STATSKEY keeps the site's
+** record at [id] (guard.h); on_fallback: the user's function (guard.h).
 */
 static int lguard (lua_State *L) {
   const plan_Plan *p = plan_test(L, 1);
@@ -262,10 +263,15 @@ static int lguard (lua_State *L) {
   s.prepared = 0;
   s.hooks = 0;
   s.id = 0;
+  s.stats = s.record = s.onfallback = 0;
   if (!lua_isnoneornil(L, 5)) {
     luaL_checktype(L, 5, LUA_TTABLE);
-    s.hooks = 5;
+    s.hooks = s.stats = 5;
     s.id = luaL_checkinteger(L, 6);
+  }
+  if (!lua_isnoneornil(L, 7)) {
+    luaL_checktype(L, 7, LUA_TFUNCTION);
+    s.onfallback = 7;
   }
   guard_pushsite(L, lua_upvalueindex(1), 1, &s);
   lua_pushinteger(L, s.iters_limit);

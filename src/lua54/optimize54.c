@@ -6,11 +6,13 @@
 **   lua_upvaluejoin with f's upvalues, and the hook table in the upvalue
 **   that the rewrite added.
 **
-** Internal entry point: cpm.core._optimize54(f, iters_limit, strict)
+** Internal entry point:
+**   cpm.core._optimize54(f, iters_limit, strict [, on_fallback])
 **   -> g, report [, hooks]
 **   report = { { line =, optimized =, reason =, iters_limit = }, ... }
 ** g is f itself when no loop was rewritten; otherwise hooks is g's hook
-** table (by which lua/cpm/init.lua recognizes g and its inner functions).
+** table (by which lua/cpm/init.lua recognizes g and its inner functions;
+** its field GUARD_STATSKEY holds the loops' records, guard.h).
 */
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +26,7 @@
 #define MAXPROTOS	1024	/* prototypes whose hook upvalue is tracked */
 
 /* Stack slots of the driver (fixed positions, see lopt). */
-enum { F = 1, LIMIT, STRICT, REPORT = 4, PLANS, HOOKS, CHUNK };
+enum { F = 1, LIMIT, STRICT, ONFALLBACK, REPORT, PLANS, HOOKS, CHUNK };
 
 
 typedef struct Opt {
@@ -174,6 +176,9 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
       site.hooks = HOOKS;
       site.id = o->nloops + 1;
       site.where = where;
+      site.stats = HOOKS;
+      site.record = 0;
+      site.onfallback = lua_isnil(L, ONFALLBACK) ? 0 : ONFALLBACK;
       guard_pushsite(L, lua_upvalueindex(1), -1, &site);
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
@@ -247,7 +252,8 @@ static int lopt (lua_State *L) {
   luaL_checktype(L, F, LUA_TFUNCTION);
   o.limit = luaL_optinteger(L, LIMIT, 0);  /* 0: each plan's default */
   o.strict = lua_toboolean(L, STRICT);
-  lua_settop(L, STRICT);
+  if (!lua_isnoneornil(L, ONFALLBACK)) luaL_checktype(L, ONFALLBACK, LUA_TFUNCTION);
+  lua_settop(L, ONFALLBACK);
   lua_newtable(L);  /* REPORT */
   lua_newtable(L);  /* PLANS (unused slot, keeps positions) */
   lua_newtable(L);  /* HOOKS */

@@ -11,9 +11,11 @@
 **   which Lua 5.1's headers do not declare: the module builds and loads
 **   against them, as `luarocks --lua-version 5.1` does.)
 **
-** Internal entry point: cpm.core._optimizejit(f, iters_limit, strict)
-**   -> g, report     report = { { line =, optimized =, reason = }, ... }
-** g is f itself when no loop was rewritten.  A dump this front end does not
+** Internal entry point:
+**   cpm.core._optimizejit(f, iters_limit, strict [, on_fallback])
+**   -> g, report [, hooks]   report = { { line =, optimized =, reason = }, ... }
+** g is f itself when no loop was rewritten; otherwise hooks is g's hook
+** table, whose field GUARD_STATSKEY holds the loops' records (guard.h).  A dump this front end does not
 ** recognize gives f and an empty report with 'reason' set (or raises when
 ** strict).
 */
@@ -28,7 +30,7 @@
 #if CPM_LUAJIT
 
 /* Stack slots of the driver (fixed positions, see lopt). */
-enum { F = 1, LIMIT, STRICT, REPORT = 4, WHERE, HOOKS, JOIN, DUMP, ARENA };
+enum { F = 1, LIMIT, STRICT, ONFALLBACK, REPORT, WHERE, HOOKS, JOIN, DUMP, ARENA };
 
 
 typedef struct Opt {
@@ -167,7 +169,17 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     {
       char where[LUA_IDSIZE + 32];
       snprintf(where, sizeof(where), "%s:%d", o->where, lp->line);
-      guard_push(L, lua_upvalueindex(1), -1, limit, o->strict, where);
+      guard_Site site;
+      site.iters_limit = limit;
+      site.strict = o->strict;
+      site.prepared = 0;
+      site.hooks = 0;  /* the rewritten code does not test for false */
+      site.id = o->nloops + 1;
+      site.where = where;
+      site.stats = HOOKS;
+      site.record = 0;
+      site.onfallback = lua_isnil(L, ONFALLBACK) ? 0 : ONFALLBACK;
+      guard_pushsite(L, lua_upvalueindex(1), -1, &site);
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
@@ -230,7 +242,8 @@ static int lopt (lua_State *L) {
   luaL_checktype(L, F, LUA_TFUNCTION);
   o.limit = luaL_optinteger(L, LIMIT, 0);  /* 0: each plan's default */
   o.strict = lua_toboolean(L, STRICT);
-  lua_settop(L, STRICT);
+  if (!lua_isnoneornil(L, ONFALLBACK)) luaL_checktype(L, ONFALLBACK, LUA_TFUNCTION);
+  lua_settop(L, ONFALLBACK);
   lua_newtable(L);  /* REPORT */
   if (lua_iscfunction(L, F)) {
     lua_pushvalue(L, F);
@@ -266,7 +279,9 @@ static int lopt (lua_State *L) {
   if (o.nloops == 0) lua_pushvalue(L, F);
   else loadnew(&o);
   lua_pushvalue(L, REPORT);
-  return 2;
+  if (o.nloops == 0) return 2;
+  lua_pushvalue(L, HOOKS);
+  return 3;
 }
 
 

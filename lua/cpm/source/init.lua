@@ -115,7 +115,7 @@ local function outer_constants(node)
   return out
 end
 
-local function optimize(f, limit, strict, text)
+local function optimize(f, limit, strict, text, on_fallback)
   local report = {}
   local info = getinfo(f, "S")
   if info.what == "C" then return f, report end
@@ -198,7 +198,7 @@ local function optimize(f, limit, strict, text)
           entry.reason = "a loop variable the generated code cannot name"
         else
           guards[p.id], p.limit = core._guard(plan, limit, strict,
-            format("%s:%d", src, line), guards, p.id)
+            format("%s:%d", src, line), guards, p.id, on_fallback)
           repl[#repl + 1] = { pos = loop.pos, endpos = loop.endpos,
             text = emit.loop(ctx, loop, p, dopos) }
           entry.optimized, entry.iters_limit = true, p.limit
@@ -223,10 +223,11 @@ local function optimize(f, limit, strict, text)
     return f, report
   end
   made[guards] = { report = report, source = chunkname, text = text }
-  return g, report
+  return g, report, guards
 end
 
--- optimize(f, iters_limit, strict [, text]) -> g, report
+-- optimize(f, iters_limit, strict [, text [, on_fallback]])
+--   -> g, report [, guards]
 -- report: { { line = n, optimized = bool, reason = text }... } for every
 -- loop of f and of the functions in it, and report.reason when f's text
 -- could not be used at all.  text, when given, is the text f was loaded
@@ -236,9 +237,11 @@ end
 -- reaches the caller as such: f comes back, as for any other reason, with
 -- report.reason "internal error in the source front end: <error>" (with
 -- strict, raised as "cpm: <short_src>: internal error ...").
-function M.optimize(f, limit, strict, text)
-  local ok, g, report = pcall(optimize, f, limit, strict, text)
-  if ok then return g, report end
+-- guards: g's table of guards, whose field "stats" holds the loops'
+-- records (src/core/guard.h); on_fallback: the user's (guard.h).
+function M.optimize(f, limit, strict, text, on_fallback)
+  local ok, g, report, guards = pcall(optimize, f, limit, strict, text, on_fallback)
+  if ok then return g, report, guards end
   if getmetatable(g) == Raised then error(g.msg, 0) end
   local why = "internal error in the source front end: " .. tostring(g)
   if strict then
