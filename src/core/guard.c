@@ -22,6 +22,7 @@
 #include "bound.h"
 #include "count.h"
 #include "guard.h"
+#include "guard_gf2.h"
 #include "mat.h"
 #include "range.h"
 
@@ -931,6 +932,12 @@ static int attempt (Guard *g, lua_Integer limit) {
   if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit))
     return 0;  /* too short to be worth it: not a failure */
   if (!atoms(g)) return 0;
+  if (p->ring == PLAN_GF2) {  /* xor/shift bodies: guard_gf2.c */
+    mp_limb_t limbs[4];
+    mpz_t tmp;
+    return guard_gf2(L, p, g->abase, g->ibase, count_mpz(&g->c, limbs, tmp),
+                     &g->why);
+  }
   scratch(g, &w, &alog, &cu, &mat);
   if (!types(g)) return 0;
   livestates(g);

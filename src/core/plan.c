@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "plan_gf2.h"
 
 
 #define UNSET		INT_MIN		/* a slot not yet read or written */
@@ -50,6 +51,7 @@ typedef struct Builder {
   int indexstate;	/* the PS_INDEX state, or -1 */
   int stepatom;
   int *brow;		/* bounds rows: row ids */
+  int bitwise;		/* refused at a bitwise op (the GF(2) planner may take it) */
 } Builder;
 
 
@@ -79,7 +81,7 @@ static int box_gc (lua_State *L) {
   size_t i;
   free(p->in); free(p->atoms); free(p->coefs); free(p->state);
   free(p->rows); free(p->brows); free(p->types); free(p->out);
-  free(p->slot_in);
+  free(p->slot_in); free(p->gops); free(p->gupd);
   for (i = 0; p->k != NULL && i < (size_t)p->nk; i++)
     if (p->k[i].type == IR_KSTR) free((void *)p->k[i].u.s.s);
   free(p->k);
@@ -395,6 +397,7 @@ static int step_arith (Builder *B, const ir_Op *op) {
                      : rowscale(B, h2row(hc), hb, 1);
       break;
     default:
+      B->bitwise = op->aop >= IR_BAND && op->aop <= IR_SHR;
       return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
                     ir_aopname(op->aop));
   }
@@ -419,9 +422,11 @@ static int step_unary (Builder *B, const ir_Op *op) {
     B->sym[op->a] = a;
     return 1;
   }
-  if (op->aop != IR_UNM)
+  if (op->aop != IR_UNM) {
+    B->bitwise = op->aop == IR_BNOT;
     return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
                   ir_aopname(op->aop));
+  }
   r = rowneg(B, h2row(h));
   t = newtype(B, PT_UNM, op->a);
   t->x = op->b;
@@ -485,18 +490,15 @@ static int validate (Builder *B) {
 }
 
 
-/* Copies the IR's constants into the plan. */
-static void copyconsts (Builder *B) {
-  const ir_Loop *ir = B->ir;
-  plan_Plan *p = B->p;
+void plan_copyconsts (lua_State *L, plan_Plan *p, const ir_Loop *ir) {
   int i;
-  p->k = (ir_Const *)zalloc(B->L, (size_t)ir->nk + 1, sizeof(ir_Const));
+  p->k = (ir_Const *)zalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
   for (i = 0; i < ir->nk; i++) {
     p->k[i] = ir->k[i];
     if (ir->k[i].type == IR_KSTR) {
       char *s = (char *)malloc(ir->k[i].u.s.len + 1);
       p->k[i].type = IR_KNIL;  /* until the copy is owned */
-      if (s == NULL) luaL_error(B->L, "cpm: not enough memory to plan the loop");
+      if (s == NULL) luaL_error(L, "cpm: not enough memory to plan the loop");
       memcpy(s, ir->k[i].u.s.s, ir->k[i].u.s.len);
       s[ir->k[i].u.s.len] = '\0';
       p->k[i].u.s.s = s;
@@ -611,6 +613,23 @@ static int countused (const ir_Loop *ir) {
 }
 
 
+static Box *newbox (lua_State *L) {
+  Box *box = (Box *)cpm_newuserdata(L, sizeof(Box));
+  memset(box, 0, sizeof(Box));
+  if (luaL_newmetatable(L, PLAN_MT)) {
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return box;
+}
+
+
+plan_Plan *plan_newbox (lua_State *L) {
+  return &newbox(L)->p;
+}
+
+
 plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   Builder B;
   Box *box;
@@ -619,13 +638,7 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   memset(&B, 0, sizeof(B));
   B.L = L; B.ir = ir; B.why = why;
   why->line = ir->line; why->msg[0] = '\0';
-  box = (Box *)cpm_newuserdata(L, sizeof(Box));
-  memset(box, 0, sizeof(Box));
-  if (luaL_newmetatable(L, PLAN_MT)) {
-    lua_pushcfunction(L, box_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  box = newbox(L);
   B.box = box;
   B.p = p = &box->p;
   p->kind = ir->kind; p->line = ir->line;
@@ -661,10 +674,14 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   }
   B.indexstate = -1;
   B.stepatom = newatom(&B, PA_STEP, 0, 0, 0);
-  if (!walk(&B)) goto refused;
+  if (!walk(&B)) {
+    if (!B.bitwise) goto refused;
+    lua_pop(L, 1);  /* the affine attempt: collected later */
+    return plan_gf2_make(L, ir, why);
+  }
   finish(&B, update);
   layout(&B, update);
-  copyconsts(&B);
+  plan_copyconsts(L, p, ir);
   free_scratch(box);
   return p;
 refused:

@@ -1,0 +1,224 @@
+/*
+** guard_gf2.c -- the GF(2) ring of the guard.
+**
+** From the invariants' actual values the body becomes an affine map of the
+** state's bits: xor, shifts by a fixed count and masks are affine by
+** construction; x & y and x | y of two loop-carried values are affine
+** exactly when no bit position depends on the state in both operands,
+** which depends on the shift counts, so it is checked here on the
+** symbolic "column forms" of the body (see colop).  The map is then
+** evaluated on concrete words (Lua 5.4's semantics of each operator,
+** lvm.c) and powered by mat_gf2.c.
+*/
+#include <string.h>
+
+#include "guard_gf2.h"
+#include "mat_gf2.h"
+#include "plan_gf2.h"
+
+/* Reasons (declared once). */
+#define WHY_VM		"bitwise loops are computed on Lua 5.4 integers only"
+#define WHY_STATE	"a loop value is not an integer"
+#define WHY_OPERAND	"an operand of a bitwise operation is not an integer"
+#define WHY_NONLIN	"'&' or '|' of two loop-carried values that overlap"
+#define WHY_LARGE	"loop body too large for the bitwise check"
+#define WHY_ENGINE	"the bit-matrix engine failed"
+
+/* Most words of column forms the linearity check allocates. */
+#define MAXCOLWORDS	(1 << 20)
+
+
+typedef struct Body {
+  const plan_Plan *p;
+  int k;
+  uint64_t *aval;	/* natoms: atoms as integers (those used) */
+  uint64_t *val;	/* ngops: the value of each form */
+} Body;
+
+
+/* x << c with Lua 5.4's semantics (luaV_shiftl): counts of 64 or more in
+   either direction give 0, negative counts shift right, logically. */
+static uint64_t shiftl (uint64_t x, int64_t c) {
+  if (c < 0) return c <= -64 ? 0 : x >> (unsigned)(-c);
+  return c >= 64 ? 0 : x << (unsigned)c;
+}
+
+
+/* x >> c: the shift left by -c, the negation wrapping as lvm.c's. */
+static uint64_t shiftr (uint64_t x, uint64_t c) {
+  return shiftl(x, (int64_t)(0 - c));
+}
+
+
+static uint64_t operand (const Body *b, int x) {
+  return x >= 0 ? b->val[x] : b->aval[-1 - x];
+}
+
+
+/* One iteration on concrete words: out = T(in). */
+static void body_map (void *ud, const uint64_t *in, uint64_t *out) {
+  Body *b = (Body *)ud;
+  const plan_Plan *p = b->p;
+  int i;
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    uint64_t x = o->aop == PLAN_GENTRY ? 0 : operand(b, o->x);
+    uint64_t y = o->aop == PLAN_GENTRY ? 0 : operand(b, o->y);
+    switch (o->aop) {
+      case PLAN_GENTRY: b->val[i] = in[o->x]; break;
+      case IR_BAND: b->val[i] = x & y; break;
+      case IR_BOR: b->val[i] = x | y; break;
+      case IR_BXOR: b->val[i] = x ^ y; break;
+      case IR_SHL: b->val[i] = shiftl(x, (int64_t)y); break;
+      case IR_SHR: b->val[i] = shiftr(x, y); break;
+      default: b->val[i] = ~x; break;  /* IR_BNOT */
+    }
+  }
+  for (i = 0; i < p->nstate; i++) out[i] = operand(b, p->gupd[i]);
+}
+
+
+/* A Lua value as a bitwise operand, as lvm.c converts it (an integer, or
+   a float with an integral value); 0 when Lua would raise or call a
+   metamethod. */
+static int tointeger (lua_State *L, int idx, uint64_t *u) {
+  int ok = 0;
+  lua_Integer i;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  i = lua_tointegerx(L, idx, &ok);
+  *u = (uint64_t)i;
+  return ok;
+}
+
+
+/* Column form of operand x (D words) into 'dst'. */
+static void colarg (const Body *b, uint64_t *cols, int D, int x,
+                    uint64_t *dst) {
+  if (x >= 0) memcpy(dst, &cols[(size_t)x * D], (size_t)D * 8);
+  else {
+    memset(dst, 0, (size_t)D * 8);
+    dst[D - 1] = b->aval[-1 - x];
+  }
+}
+
+
+/*
+** The column form of each form: word j < 64k says which bits of the value
+** bit j of the state flips, word 64k is the constant part.  An op is
+** affine on these exactly as on values, except & and | of two forms:
+** affine iff no bit depends on the state in both (then each bit is one
+** operand's bit or a constant).  Returns 0 when some bit does.
+*/
+static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
+  const plan_Plan *p = b->p;
+  int D = 64 * b->k + 1, i, j;
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    uint64_t *r = &cols[(size_t)i * D];
+    if (o->aop == PLAN_GENTRY) {
+      memset(r, 0, (size_t)D * 8);
+      for (j = 0; j < 64; j++) r[64 * o->x + j] = (uint64_t)1 << j;
+      continue;
+    }
+    colarg(b, cols, D, o->x, x);
+    colarg(b, cols, D, o->y, y);
+    switch (o->aop) {
+      case IR_BXOR: for (j = 0; j < D; j++) r[j] = x[j] ^ y[j]; break;
+      case IR_SHL: case IR_SHR: {
+        uint64_t c = b->aval[-1 - o->y];
+        for (j = 0; j < D; j++)
+          r[j] = o->aop == IR_SHL ? shiftl(x[j], (int64_t)c) : shiftr(x[j], c);
+        break;
+      }
+      case IR_BNOT:
+        memcpy(r, x, (size_t)D * 8);
+        r[D - 1] = ~r[D - 1];
+        break;
+      default: {  /* IR_BAND, IR_BOR */
+        uint64_t vx = 0, vy = 0, cx = x[D - 1], cy = y[D - 1], sx, sy, ones;
+        for (j = 0; j < D - 1; j++) { vx |= x[j]; vy |= y[j]; }
+        if (vx & vy) return 0;
+        if (o->aop == IR_BAND) {  /* a bit is x's where y is 1, y's where x is 1 */
+          sx = ~vy & cy;
+          sy = ~vx & cx & ~sx;
+          ones = 0;
+        }
+        else {  /* x's where y is 0, y's where x is 0, else 1 */
+          sx = ~vy & ~cy;
+          sy = ~vx & ~cx & ~sx;
+          ones = ~(sx | sy);
+        }
+        for (j = 0; j < D; j++) r[j] = (x[j] & sx) | (y[j] & sy);
+        r[D - 1] |= ones;
+        break;
+      }
+    }
+  }
+  return 1;
+}
+
+
+int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
+               mpz_srcptr n, const char **why) {
+#if CPM_LUA54
+  Body b;
+  uint64_t v[PLAN_GF2_MAXWORDS];
+  int i, twoforms = 0;
+  b.p = p;
+  b.k = p->nstate;
+  for (i = 0; i < p->nstate; i++) {
+    const plan_State *st = &p->state[i];
+    v[i] = 0;
+    if (st->kind == PS_SLOT) {
+      int idx = ibase + p->slot_in[st->slot];
+      if (!lua_isinteger(L, idx)) return *why = WHY_STATE, 0;
+      v[i] = (uint64_t)lua_tointeger(L, idx);
+    }
+    /* an invariant assigned to a state must be an integer too: it is what
+       the state holds after the loop, and types are not tracked here */
+    if (p->gupd[i] < 0 && !lua_isinteger(L, abase - 1 - p->gupd[i]))
+      return *why = WHY_STATE, 0;
+  }
+  b.aval = (uint64_t *)cpm_newuserdata(L, ((size_t)p->natoms +
+                                           (size_t)p->ngops + 1) * 8);
+  b.val = b.aval + p->natoms;
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    int j, args[2];
+    if (o->aop == PLAN_GENTRY) continue;
+    args[0] = o->x; args[1] = o->y;
+    for (j = 0; j < 2; j++)
+      if (args[j] < 0 &&
+          !tointeger(L, abase - 1 - args[j], &b.aval[-1 - args[j]]))
+        return *why = WHY_OPERAND, 0;
+    if ((o->aop == IR_BAND || o->aop == IR_BOR) && o->x >= 0 && o->y >= 0)
+      twoforms = 1;
+  }
+  for (i = 0; i < p->nstate; i++)
+    if (p->gupd[i] < 0)
+      b.aval[-1 - p->gupd[i]] = (uint64_t)lua_tointeger(L, abase - 1 - p->gupd[i]);
+  if (twoforms) {
+    size_t D = 64 * (size_t)b.k + 1, words = ((size_t)p->ngops + 2) * D;
+    uint64_t *cols;
+    if (words > MAXCOLWORDS) return *why = WHY_LARGE, 0;
+    cols = (uint64_t *)cpm_newuserdata(L, words * 8);
+    if (!linear(&b, cols, cols + (size_t)p->ngops * D,
+                cols + ((size_t)p->ngops + 1) * D))
+      return *why = WHY_NONLIN, 0;
+  }
+  if (mat_gf2_powapply(b.k, body_map, &b, v, n, NULL) != MAT_OK)
+    return *why = WHY_ENGINE, 0;
+  luaL_checkstack(L, p->nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < p->nout; i++) {
+    const plan_Out *o = &p->out[i];
+    if (o->state >= 0) lua_pushinteger(L, (lua_Integer)v[o->state]);
+    else lua_pushvalue(L, abase + o->atom);
+  }
+  return 1 + p->nout;
+#else
+  (void)L; (void)p; (void)abase; (void)ibase; (void)n;
+  *why = WHY_VM;
+  return 0;
+#endif
+}

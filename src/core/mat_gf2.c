@@ -1,0 +1,287 @@
+/*
+** mat_gf2.c -- v <- T^n(v) for an affine map T over GF(2)^(64k): the
+** minimal polynomial of v's iterates (Berlekamp-Massey, Wiedemann's
+** rounds), x^n modulo it, and the bit-matrix power as the fallback.
+** See mat_gf2.h for the method and its sources.
+**
+** Vectors are k + 1 words: the k words of state and a last word holding
+** the constant bit (1 for the state, 0 for differences), so that T is
+** linear on D = 64k + 1 bits.  Polynomials over GF(2) are little-endian
+** bit arrays of words: bit t of word t / 64 is the coefficient of x^t.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "mat_gf2.h"
+
+#define MAXROUNDS	64	/* Wiedemann rounds before the matrix power */
+
+/* Seeds of the functionals f(u) = parity(u & mask): fixed, so results
+   never depend on a global state (a bad mask costs a round, not a
+   wrong result: p(T) v = 0 is checked on the vectors). */
+#define MASKSEED	UINT64_C(0x9E3779B97F4A7C15)
+
+
+typedef struct Ctx {
+  int k, K, D;		/* state words, vector words (k + 1), bits */
+  mat_gf2_Map T;
+  void *ud;
+  uint64_t *b;		/* T(0): the affine constant */
+  uint64_t *tmp;	/* K words */
+} Ctx;
+
+
+/* out = T(u) on the linear (augmented) space. */
+static void taug (Ctx *c, const uint64_t *u, uint64_t *out) {
+  int i;
+  c->T(c->ud, u, out);
+  if (!(u[c->k] & 1))
+    for (i = 0; i < c->k; i++) out[i] ^= c->b[i];
+  out[c->k] = u[c->k] & 1;
+}
+
+
+static int iszero (const uint64_t *u, int n) {
+  int i;
+  for (i = 0; i < n; i++) if (u[i]) return 0;
+  return 1;
+}
+
+
+static int getbit (const uint64_t *a, int t) {
+  return (int)((a[t >> 6] >> (t & 63)) & 1);
+}
+
+
+/* dst ^= src << m (bits); src has 'ns' words; dst is large enough. */
+static void xorshl (uint64_t *dst, const uint64_t *src, int ns, int m) {
+  int w = m >> 6, s = m & 63, i;
+  for (i = 0; i < ns; i++) {
+    if (!src[i]) continue;
+    dst[i + w] ^= src[i] << s;
+    if (s) dst[i + w + 1] ^= src[i] >> (64 - s);
+  }
+}
+
+
+/* Degree of polynomial a (nw words), -1 for 0. */
+static int degree (const uint64_t *a, int nw) {
+  int i;
+  for (i = nw - 1; i >= 0; i--)
+    if (a[i]) return i * 64 + 63 - __builtin_clzll(a[i]);
+  return -1;
+}
+
+
+/*
+** Berlekamp-Massey over GF(2) on the N bits of 'R' stored reversed (bit t
+** of R is s_{N-1-t}; R has at least one zero word past N bits).  Leaves in
+** 'p' the monic polynomial x^L C(1/x) of the shortest recurrence
+** (C the connection polynomial) and returns L.  C, B, S: PW words each.
+*/
+static int berlekamp_massey (const uint64_t *R, int N, int PW, uint64_t *C,
+                             uint64_t *Bp, uint64_t *S, uint64_t *p) {
+  int L = 0, m = 1, i, j;
+  memset(C, 0, (size_t)PW * 8); memset(Bp, 0, (size_t)PW * 8);
+  C[0] = Bp[0] = 1;
+  for (i = 0; i < N; i++) {
+    int off = N - 1 - i, o = off >> 6, sh = off & 63, nw = (L >> 6) + 1;
+    uint64_t acc = 0;
+    for (j = 0; j < nw; j++) {
+      uint64_t r = R[o + j] >> sh;
+      if (sh) r |= R[o + j + 1] << (64 - sh);
+      acc ^= C[j] & r;
+    }
+    if (!__builtin_parityll(acc)) { m++; continue; }
+    if (2 * L <= i) {
+      memcpy(S, C, (size_t)PW * 8);
+      xorshl(C, Bp, PW - (m >> 6) - 1, m);
+      L = i + 1 - L;
+      memcpy(Bp, S, (size_t)PW * 8);
+      m = 1;
+    }
+    else {
+      xorshl(C, Bp, PW - (m >> 6) - 1, m);
+      m++;
+    }
+  }
+  memset(p, 0, (size_t)PW * 8);
+  for (j = 0; j <= L; j++)
+    if (getbit(C, j)) p[(L - j) >> 6] |= (uint64_t)1 << ((L - j) & 63);
+  return L;
+}
+
+
+/* out = a * b (out distinct, PW words, degrees small enough). */
+static void polymul (const uint64_t *a, const uint64_t *b, uint64_t *out,
+                     int PW) {
+  int da = degree(a, PW), t;
+  memset(out, 0, (size_t)PW * 8);
+  for (t = 0; t <= da; t++)
+    if (getbit(a, t)) xorshl(out, b, PW - (t >> 6) - 1, t);
+}
+
+
+/* Spreads the 32 bits of x to the even bits of a word (squaring). */
+static uint64_t spread (uint32_t x) {
+  uint64_t v = x;
+  v = (v | (v << 16)) & UINT64_C(0x0000FFFF0000FFFF);
+  v = (v | (v << 8)) & UINT64_C(0x00FF00FF00FF00FF);
+  v = (v | (v << 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+  v = (v | (v << 2)) & UINT64_C(0x3333333333333333);
+  v = (v | (v << 1)) & UINT64_C(0x5555555555555555);
+  return v;
+}
+
+
+/* a mod p, in place; a has degree < 2 dp (dp = deg p >= 1). */
+static void reduce (uint64_t *a, int top, const uint64_t *p, int dp) {
+  int t, pw = (dp >> 6) + 1;
+  for (t = top; t >= dp; t--)
+    if (getbit(a, t)) xorshl(a, p, pw, t - dp);
+}
+
+
+/* r = x^n mod p (deg p = dp >= 0); r, sq: PW words. */
+static void powmod (uint64_t *r, uint64_t *sq, mpz_srcptr n,
+                    const uint64_t *p, int dp, int PW) {
+  long i;
+  int rw = (dp >> 6) + 1, j;
+  memset(r, 0, (size_t)PW * 8);
+  if (dp == 0) return;  /* everything is 0 mod 1 */
+  r[0] = 1;
+  for (i = (long)mpz_sizeinbase(n, 2) - 1; i >= 0; i--) {
+    memset(sq, 0, (size_t)PW * 8);
+    for (j = 0; j < rw; j++) {
+      sq[2 * j] = spread((uint32_t)r[j]);
+      sq[2 * j + 1] = spread((uint32_t)(r[j] >> 32));
+    }
+    reduce(sq, 2 * dp - 2, p, dp);
+    memcpy(r, sq, (size_t)rw * 8);
+    if (mpz_tstbit(n, (mp_bitcnt_t)i)) {  /* r = r x mod p */
+      for (j = rw; j > 0; j--) r[j] = (r[j] << 1) | (r[j - 1] >> 63);
+      r[0] <<= 1;
+      if (getbit(r, dp)) for (j = 0; j <= rw; j++) r[j] ^= p[j];
+    }
+  }
+}
+
+
+/* dst = M src, M given by its D columns of K words. */
+static void apply (const uint64_t *M, int D, int K, const uint64_t *src,
+                   uint64_t *dst) {
+  int t, i;
+  memset(dst, 0, (size_t)K * 8);
+  for (t = 0; t < D; t++)
+    if (getbit(src, t))
+      for (i = 0; i < K; i++) dst[i] ^= M[(size_t)t * K + i];
+}
+
+
+/* The bit-matrix power, right to left: v <- M^n v. */
+static int matrixpow (Ctx *c, uint64_t *v, mpz_srcptr n) {
+  int D = c->D, K = c->K, j;
+  size_t bits = mpz_sizeinbase(n, 2), bit;
+  uint64_t *M = (uint64_t *)calloc((size_t)D * K * 2 + 2 * (size_t)K, 8);
+  uint64_t *M2, *u, *w;
+  if (M == NULL) return MAT_ENOMEM;
+  M2 = M + (size_t)D * K; u = M2 + (size_t)D * K; w = u + K;
+  for (j = 0; j < D; j++) {  /* column j: the image of basis vector j */
+    memset(u, 0, (size_t)K * 8);
+    u[j >> 6] = (uint64_t)1 << (j & 63);
+    taug(c, u, &M[(size_t)j * K]);
+  }
+  for (bit = 0; bit < bits; bit++) {
+    if (mpz_tstbit(n, bit)) {
+      apply(M, D, K, v, w);
+      memcpy(v, w, (size_t)K * 8);
+    }
+    if (bit + 1 < bits) {
+      for (j = 0; j < D; j++) apply(M, D, K, &M[(size_t)j * K], &M2[(size_t)j * K]);
+      memcpy(M, M2, (size_t)D * K * 8);
+    }
+  }
+  free(M);
+  return MAT_OK;
+}
+
+
+int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
+                      mpz_srcptr n, mat_gf2_Info *info) {
+  Ctx c;
+  mat_gf2_Info dummy;
+  int K = k + 1, D = 64 * k + 1, N = 2 * D, PW, i, j, dp, rounds, res;
+  uint64_t *mem, *X, *Y, *R, *C, *Bp, *S, *p, *q, *pq, *r, *sq, *x0;
+  uint64_t mask = MASKSEED;
+  if (k < 1 || k > MAT_GF2_KMAX) return MAT_ESIZE;
+  if (mpz_sgn(n) < 0 || v == NULL) return MAT_EARG;
+  if (info == NULL) info = &dummy;
+  info->degree = -1; info->rounds = 0; info->matrix = 0;
+  PW = (2 * N + 128) / 64 + 2;
+  mem = (uint64_t *)calloc((size_t)2 * N * K + (size_t)PW * 10 + 3 * (size_t)K, 8);
+  if (mem == NULL) return MAT_ENOMEM;
+  X = mem; Y = X + (size_t)N * K;
+  R = Y + (size_t)N * K; C = R + PW; Bp = C + PW; S = Bp + PW; p = S + PW;
+  q = p + PW; pq = q + PW; r = pq + PW; sq = r + PW;
+  c.b = sq + PW; c.tmp = c.b + K; x0 = c.tmp + K;
+  c.k = k; c.K = K; c.D = D; c.T = T; c.ud = ud;
+  T(ud, x0, c.b);  /* x0 is zero */
+  /* the iterates of v, augmented */
+  memcpy(X, v, (size_t)k * 8);
+  X[k] = 1;
+  for (i = 1; i < N; i++) taug(&c, &X[(size_t)(i - 1) * K], &X[(size_t)i * K]);
+  memcpy(Y, X, (size_t)N * K * 8);
+  memset(p, 0, (size_t)PW * 8);
+  p[0] = 1;
+  dp = 0;
+  for (rounds = 0; !iszero(Y, K); rounds++) {
+    int L;
+    if (rounds >= MAXROUNDS || dp > D) break;
+    /* the functional's bits, reversed */
+    mask = mask * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    memset(R, 0, (size_t)PW * 8);
+    for (i = 0; i < N; i++) {
+      uint64_t acc = 0, m = mask;
+      for (j = 0; j < K; j++) {
+        acc ^= Y[(size_t)i * K + j] & m;
+        m = m * UINT64_C(0xD1342543DE82EF95) + 1;
+      }
+      if (__builtin_parityll(acc))
+        R[(N - 1 - i) >> 6] |= (uint64_t)1 << ((N - 1 - i) & 63);
+    }
+    L = berlekamp_massey(R, N, PW, C, Bp, S, q);
+    if (L == 0) continue;  /* f saw nothing of u: another f */
+    polymul(p, q, pq, PW);
+    memcpy(p, pq, (size_t)PW * 8);
+    dp += L;
+    /* u <- q(T) u, and its iterates */
+    memset(c.tmp, 0, (size_t)K * 8);
+    for (i = 0; i <= L; i++)
+      if (getbit(q, i))
+        for (j = 0; j < K; j++) c.tmp[j] ^= Y[(size_t)i * K + j];
+    memcpy(Y, c.tmp, (size_t)K * 8);
+    for (i = 1; i < N; i++) taug(&c, &Y[(size_t)(i - 1) * K], &Y[(size_t)i * K]);
+  }
+  info->rounds = rounds;
+  if (iszero(Y, K) && dp <= D && dp < N) {
+    info->degree = dp;
+    powmod(r, sq, n, p, dp, PW);
+    memset(c.tmp, 0, (size_t)K * 8);
+    for (i = 0; i < dp; i++)
+      if (getbit(r, i))
+        for (j = 0; j < K; j++) c.tmp[j] ^= X[(size_t)i * K + j];
+    if (c.tmp[k] == 1) {  /* the constant bit survived: (x^n mod p)(1) = 1 */
+      memcpy(v, c.tmp, (size_t)k * 8);
+      free(mem);
+      return MAT_OK;
+    }
+  }
+  /* the fallback: always exact */
+  info->matrix = 1;
+  memcpy(c.tmp, v, (size_t)k * 8);
+  c.tmp[k] = 1;
+  res = matrixpow(&c, c.tmp, n);
+  if (res == MAT_OK) memcpy(v, c.tmp, (size_t)k * 8);
+  free(mem);
+  return res;
+}

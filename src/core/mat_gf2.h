@@ -1,0 +1,48 @@
+/*
+** mat_gf2.h -- n-th power of an affine map over GF(2), applied to one
+** vector (mat_gf2.c).  Conventions of mat.h: nothing here calls Lua or
+** raises; MAT_OK or a negative MAT_E* code; workspace freed on every path.
+*/
+#ifndef mat_gf2_h
+#define mat_gf2_h
+
+#include <stdint.h>
+#include <gmp.h>
+
+#include "mat.h"
+
+/* Most 64-bit words of state (64 * MAT_GF2_KMAX bits). */
+#define MAT_GF2_KMAX	8
+
+/* An affine map T of k words: out = T(in) (in and out never alias). */
+typedef void (*mat_gf2_Map) (void *ud, const uint64_t *in, uint64_t *out);
+
+/* How one computation went (for specs and benchmarks). */
+typedef struct mat_gf2_Info {
+  int degree;	/* degree of the annihilating polynomial found, or -1 */
+  int rounds;	/* Berlekamp-Massey rounds */
+  int matrix;	/* 1 when the bit-matrix power was used instead */
+} mat_gf2_Info;
+
+/*
+** v <- T^n(v) for the affine map T over GF(2)^(64k), 1 <= k <= MAT_GF2_KMAX,
+** n >= 0.  T must be affine (T(x ^ y) = T(x) ^ T(y) ^ T(0)); the caller
+** guarantees it.
+**
+** Method (Wiedemann, "Solving sparse linear equations over finite
+** fields", IEEE Trans. Inf. Theory 32 (1986); Berlekamp-Massey as in
+** Massey, "Shift-register synthesis and BCH decoding", IEEE Trans. Inf.
+** Theory 15 (1969)): with the constant bit appended, T is linear on
+** D = 64k + 1 bits.  The bits f(T^i v), i < 2D, of a linear functional f
+** give by Berlekamp-Massey a polynomial q with q(T) u = 0 on the Krylov
+** space of u seen through f; u <- q(T) u and p <- p q until u = 0, so that
+** p(T) v = 0 is verified on the vectors themselves, whatever f was.  Then
+** T^n v = (x^n mod p)(T) v, with x^n mod p by left-to-right squaring of
+** polynomials over GF(2).  When the rounds do not converge (unlucky
+** functionals), the D x D bit matrix is powered instead (always exact).
+** 'info' may be NULL.
+*/
+int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
+                      mpz_srcptr n, mat_gf2_Info *info);
+
+#endif
