@@ -28,11 +28,26 @@
 #define MAXCOLWORDS	(1 << 20)
 
 
+#if CPM_LUA54
+
+/* The body compiled for concrete words, from the invariants' values. */
+typedef enum Kind {
+  K_ENTRY, K_XOR, K_AND, K_OR, K_NOT, K_SHL, K_SHR, K_ZERO
+} Kind;
+
+typedef struct Code {
+  unsigned char kind;
+  unsigned char sh;	/* K_SHL, K_SHR: the count, 0..63 */
+  int x, y;		/* indices into Body.w (K_ENTRY: the state) */
+} Code;
+
 typedef struct Body {
   const plan_Plan *p;
   int k;
   uint64_t *aval;	/* natoms: atoms as integers (those used) */
-  uint64_t *val;	/* ngops: the value of each form */
+  uint64_t *val;	/* ngops: the value of each form (aval + natoms) */
+  Code *code;		/* ngops */
+  int *upd;		/* nstate: index into aval of each state's update */
 } Body;
 
 
@@ -50,31 +65,63 @@ static uint64_t shiftr (uint64_t x, uint64_t c) {
 }
 
 
-static uint64_t operand (const Body *b, int x) {
-  return x >= 0 ? b->val[x] : b->aval[-1 - x];
+/* Index into aval of a plan_GOp operand. */
+static int windex (const plan_Plan *p, int x) {
+  return x >= 0 ? p->natoms + x : -1 - x;
+}
+
+
+/* Compiles the body for the atoms' values in b->aval. */
+static void compile (Body *b) {
+  const plan_Plan *p = b->p;
+  int i;
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    Code *c = &b->code[i];
+    c->sh = 0;
+    if (o->aop == PLAN_GENTRY) {
+      c->kind = K_ENTRY; c->x = o->x; c->y = 0;
+      continue;
+    }
+    c->x = windex(p, o->x); c->y = windex(p, o->y);
+    switch (o->aop) {
+      case IR_BXOR: c->kind = K_XOR; break;
+      case IR_BAND: c->kind = K_AND; break;
+      case IR_BOR: c->kind = K_OR; break;
+      case IR_BNOT: c->kind = K_NOT; break;
+      default: {  /* shifts: direction and count from the count's value */
+        uint64_t n = b->aval[c->y];
+        int64_t left = o->aop == IR_SHL ? (int64_t)n : (int64_t)(0 - n);
+        if (left <= -64 || left >= 64) c->kind = K_ZERO;
+        else if (left >= 0) { c->kind = K_SHL; c->sh = (unsigned char)left; }
+        else { c->kind = K_SHR; c->sh = (unsigned char)-left; }
+        break;
+      }
+    }
+  }
+  for (i = 0; i < p->nstate; i++) b->upd[i] = windex(p, p->gupd[i]);
 }
 
 
 /* One iteration on concrete words: out = T(in). */
 static void body_map (void *ud, const uint64_t *in, uint64_t *out) {
   Body *b = (Body *)ud;
-  const plan_Plan *p = b->p;
-  int i;
-  for (i = 0; i < p->ngops; i++) {
-    const plan_GOp *o = &p->gops[i];
-    uint64_t x = o->aop == PLAN_GENTRY ? 0 : operand(b, o->x);
-    uint64_t y = o->aop == PLAN_GENTRY ? 0 : operand(b, o->y);
-    switch (o->aop) {
-      case PLAN_GENTRY: b->val[i] = in[o->x]; break;
-      case IR_BAND: b->val[i] = x & y; break;
-      case IR_BOR: b->val[i] = x | y; break;
-      case IR_BXOR: b->val[i] = x ^ y; break;
-      case IR_SHL: b->val[i] = shiftl(x, (int64_t)y); break;
-      case IR_SHR: b->val[i] = shiftr(x, y); break;
-      default: b->val[i] = ~x; break;  /* IR_BNOT */
+  const Code *c = b->code;
+  uint64_t *w = b->aval, *v = b->val;
+  int i, n = b->p->ngops;
+  for (i = 0; i < n; i++, c++) {
+    switch (c->kind) {
+      case K_ENTRY: v[i] = in[c->x]; break;
+      case K_XOR: v[i] = w[c->x] ^ w[c->y]; break;
+      case K_AND: v[i] = w[c->x] & w[c->y]; break;
+      case K_OR: v[i] = w[c->x] | w[c->y]; break;
+      case K_NOT: v[i] = ~w[c->x]; break;
+      case K_SHL: v[i] = w[c->x] << c->sh; break;
+      case K_SHR: v[i] = w[c->x] >> c->sh; break;
+      default: v[i] = 0; break;
     }
   }
-  for (i = 0; i < p->nstate; i++) out[i] = operand(b, p->gupd[i]);
+  for (i = 0; i < b->k; i++) out[i] = w[b->upd[i]];
 }
 
 
@@ -158,12 +205,15 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
 }
 
 
+#endif
+
+
 int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                mpz_srcptr n, const char **why) {
 #if CPM_LUA54
   Body b;
   uint64_t v[PLAN_GF2_MAXWORDS];
-  int i, twoforms = 0;
+  int upd[PLAN_GF2_MAXWORDS], i, twoforms = 0;
   b.p = p;
   b.k = p->nstate;
   for (i = 0; i < p->nstate; i++) {
@@ -180,8 +230,11 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
       return *why = WHY_STATE, 0;
   }
   b.aval = (uint64_t *)cpm_newuserdata(L, ((size_t)p->natoms +
-                                           (size_t)p->ngops + 1) * 8);
+                                           (size_t)p->ngops + 1) * 8 +
+                                          (size_t)p->ngops * sizeof(Code));
   b.val = b.aval + p->natoms;
+  b.code = (Code *)(b.val + p->ngops + 1);
+  b.upd = upd;
   for (i = 0; i < p->ngops; i++) {
     const plan_GOp *o = &p->gops[i];
     int j, args[2];
@@ -206,6 +259,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                 cols + ((size_t)p->ngops + 1) * D))
       return *why = WHY_NONLIN, 0;
   }
+  compile(&b);
   if (mat_gf2_powapply(b.k, body_map, &b, v, n, NULL) != MAT_OK)
     return *why = WHY_ENGINE, 0;
   luaL_checkstack(L, p->nout + 4, "too many loop results");

@@ -54,13 +54,16 @@ static int getbit (const uint64_t *a, int t) {
 
 
 /* dst ^= src << m (bits); src has 'ns' words; dst is large enough. */
-static void xorshl (uint64_t *dst, const uint64_t *src, int ns, int m) {
+static inline void xorshl (uint64_t *dst, const uint64_t *src, int ns,
+                           int m) {
   int w = m >> 6, s = m & 63, i;
-  for (i = 0; i < ns; i++) {
-    if (!src[i]) continue;
-    dst[i + w] ^= src[i] << s;
-    if (s) dst[i + w + 1] ^= src[i] >> (64 - s);
-  }
+  if (s == 0)
+    for (i = 0; i < ns; i++) dst[i + w] ^= src[i];
+  else
+    for (i = 0; i < ns; i++) {  /* no test of src[i]: random bits */
+      dst[i + w] ^= src[i] << s;
+      dst[i + w + 1] ^= src[i] >> (64 - s);
+    }
 }
 
 
@@ -81,7 +84,7 @@ static int degree (const uint64_t *a, int nw) {
 */
 static int berlekamp_massey (const uint64_t *R, int N, int PW, uint64_t *C,
                              uint64_t *Bp, uint64_t *S, uint64_t *p) {
-  int L = 0, m = 1, i, j;
+  int L = 0, m = 1, i, j, nb;
   memset(C, 0, (size_t)PW * 8); memset(Bp, 0, (size_t)PW * 8);
   C[0] = Bp[0] = 1;
   for (i = 0; i < N; i++) {
@@ -93,15 +96,17 @@ static int berlekamp_massey (const uint64_t *R, int N, int PW, uint64_t *C,
       acc ^= C[j] & r;
     }
     if (!__builtin_parityll(acc)) { m++; continue; }
+    nb = (L >> 6) + 1;  /* deg Bp <= L */
+    if (nb > PW - (m >> 6) - 1) nb = PW - (m >> 6) - 1;
     if (2 * L <= i) {
       memcpy(S, C, (size_t)PW * 8);
-      xorshl(C, Bp, PW - (m >> 6) - 1, m);
+      xorshl(C, Bp, nb, m);
       L = i + 1 - L;
       memcpy(Bp, S, (size_t)PW * 8);
       m = 1;
     }
     else {
-      xorshl(C, Bp, PW - (m >> 6) - 1, m);
+      xorshl(C, Bp, nb, m);
       m++;
     }
   }
@@ -134,29 +139,66 @@ static uint64_t spread (uint32_t x) {
 }
 
 
-/* a mod p, in place; a has degree < 2 dp (dp = deg p >= 1). */
-static void reduce (uint64_t *a, int top, const uint64_t *p, int dp) {
-  int t, pw = (dp >> 6) + 1;
-  for (t = top; t >= dp; t--)
-    if (getbit(a, t)) xorshl(a, p, pw, t - dp);
+/*
+** The reduction table of p (degree dp >= 1): tab[b] = b(x) x^dp mod p for
+** every byte b, rw = dp / 64 + 1 words each, so that a reduction clears
+** eight bits a step (the table method of software CRCs).
+*/
+static void redtable (uint64_t *tab, const uint64_t *p, int dp, int rw) {
+  int b, i, j;
+  memset(tab, 0, (size_t)rw * 8);
+  for (j = 0; j < rw; j++) tab[rw + j] = p[j];
+  tab[rw + (dp >> 6)] ^= (uint64_t)1 << (dp & 63);  /* x^dp = p - x^dp */
+  for (i = 1; i < 8; i++) {  /* x^(dp+i) = x^(dp+i-1) x mod p */
+    uint64_t *r = &tab[(size_t)(1 << i) * rw];
+    const uint64_t *q = &tab[(size_t)(1 << (i - 1)) * rw];
+    r[0] = q[0] << 1;
+    for (j = 1; j < rw; j++) r[j] = (q[j] << 1) | (q[j - 1] >> 63);
+    if (getbit(r, dp)) for (j = 0; j < rw; j++) r[j] ^= p[j];
+  }
+  for (b = 3; b < 256; b++)
+    if (b & (b - 1))
+      for (j = 0; j < rw; j++)
+        tab[(size_t)b * rw + j] = tab[(size_t)(b & (b - 1)) * rw + j] ^
+                                  tab[(size_t)(b & -b) * rw + j];
 }
 
 
-/* r = x^n mod p (deg p = dp >= 0); r, sq: PW words. */
-static void powmod (uint64_t *r, uint64_t *sq, mpz_srcptr n,
+/* a mod p, in place, a of degree <= top; eight bits a step. */
+static void reduce (uint64_t *a, int top, const uint64_t *tab, int dp,
+                    int rw) {
+  int t = top;
+  while (t >= dp) {
+    int lo = t - 7 < dp ? dp : t - 7, w = lo >> 6, s = lo & 63;
+    uint64_t bits = a[w] >> s;
+    if (s) bits |= a[w + 1] << (64 - s);
+    bits &= ((uint64_t)1 << (t - lo + 1)) - 1;
+    if (bits) {
+      a[w] ^= bits << s;
+      if (s) a[w + 1] ^= bits >> (64 - s);
+      xorshl(a, &tab[(size_t)bits * rw], rw, lo - dp);
+    }
+    t = lo - 1;
+  }
+}
+
+
+/* r = x^n mod p (deg p = dp >= 0); r, sq: PW words; tab: 256 rw words. */
+static void powmod (uint64_t *r, uint64_t *sq, uint64_t *tab, mpz_srcptr n,
                     const uint64_t *p, int dp, int PW) {
   long i;
   int rw = (dp >> 6) + 1, j;
   memset(r, 0, (size_t)PW * 8);
   if (dp == 0) return;  /* everything is 0 mod 1 */
+  redtable(tab, p, dp, rw);
   r[0] = 1;
   for (i = (long)mpz_sizeinbase(n, 2) - 1; i >= 0; i--) {
-    memset(sq, 0, (size_t)PW * 8);
     for (j = 0; j < rw; j++) {
       sq[2 * j] = spread((uint32_t)r[j]);
       sq[2 * j + 1] = spread((uint32_t)(r[j] >> 32));
     }
-    reduce(sq, 2 * dp - 2, p, dp);
+    sq[2 * rw] = sq[2 * rw + 1] = 0;
+    reduce(sq, 2 * dp - 2, tab, dp, rw);
     memcpy(r, sq, (size_t)rw * 8);
     if (mpz_tstbit(n, (mp_bitcnt_t)i)) {  /* r = r x mod p */
       for (j = rw; j > 0; j--) r[j] = (r[j] << 1) | (r[j - 1] >> 63);
@@ -210,62 +252,70 @@ int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
                       mpz_srcptr n, mat_gf2_Info *info) {
   Ctx c;
   mat_gf2_Info dummy;
-  int K = k + 1, D = 64 * k + 1, N = 2 * D, PW, i, j, dp, rounds, res;
-  uint64_t *mem, *X, *Y, *R, *C, *Bp, *S, *p, *q, *pq, *r, *sq, *x0;
+  int K = k + 1, D = 64 * k + 1, N = 2 * D, PW, i, j, dp, rounds, res, nr;
+  uint64_t *mem, *X, *Y, *u, *R, *C, *Bp, *S, *p, *q, *pq, *r, *sq, *x0, *tab;
   uint64_t mask = MASKSEED;
   if (k < 1 || k > MAT_GF2_KMAX) return MAT_ESIZE;
   if (mpz_sgn(n) < 0 || v == NULL) return MAT_EARG;
   if (info == NULL) info = &dummy;
   info->degree = -1; info->rounds = 0; info->matrix = 0;
   PW = (2 * N + 128) / 64 + 2;
-  mem = (uint64_t *)calloc((size_t)2 * N * K + (size_t)PW * 10 + 3 * (size_t)K, 8);
+  /* every array is written before it is read, but x0 (zero) */
+  mem = (uint64_t *)malloc(((size_t)2 * N * K + (size_t)PW * 10 +
+                            256 * (size_t)(D / 64 + 1) + 3 * (size_t)K) * 8);
   if (mem == NULL) return MAT_ENOMEM;
   X = mem; Y = X + (size_t)N * K;
   R = Y + (size_t)N * K; C = R + PW; Bp = C + PW; S = Bp + PW; p = S + PW;
   q = p + PW; pq = q + PW; r = pq + PW; sq = r + PW;
-  c.b = sq + PW; c.tmp = c.b + K; x0 = c.tmp + K;
+  c.b = sq + PW; c.tmp = c.b + K; x0 = c.tmp + K; tab = x0 + K;
   c.k = k; c.K = K; c.D = D; c.T = T; c.ud = ud;
-  T(ud, x0, c.b);  /* x0 is zero */
+  memset(x0, 0, (size_t)K * 8);
+  T(ud, x0, c.b);
   /* the iterates of v, augmented */
   memcpy(X, v, (size_t)k * 8);
   X[k] = 1;
   for (i = 1; i < N; i++) taug(&c, &X[(size_t)(i - 1) * K], &X[(size_t)i * K]);
-  memcpy(Y, X, (size_t)N * K * 8);
   memset(p, 0, (size_t)PW * 8);
   p[0] = 1;
   dp = 0;
-  for (rounds = 0; !iszero(Y, K); rounds++) {
+  /* round 1 works on v's iterates (X); later rounds on u's (Y), of which
+     2 (D - dp) suffice: u's minimal polynomial divides v's over p */
+  for (rounds = 0, u = X, nr = N; !iszero(u, K); rounds++) {
     int L;
-    if (rounds >= MAXROUNDS || dp > D) break;
-    /* the functional's bits, reversed */
-    mask = mask * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
-    memset(R, 0, (size_t)PW * 8);
-    for (i = 0; i < N; i++) {
-      uint64_t acc = 0, m = mask;
-      for (j = 0; j < K; j++) {
-        acc ^= Y[(size_t)i * K + j] & m;
-        m = m * UINT64_C(0xD1342543DE82EF95) + 1;
-      }
-      if (__builtin_parityll(acc))
-        R[(N - 1 - i) >> 6] |= (uint64_t)1 << ((N - 1 - i) & 63);
+    uint64_t m[MAT_GF2_KMAX + 1];
+    if (rounds >= MAXROUNDS || dp >= D) break;
+    /* the functional f(u) = parity(u & m), the constant bit always in */
+    for (j = 0; j < k; j++) {
+      mask = mask * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+      m[j] = mask;
     }
-    L = berlekamp_massey(R, N, PW, C, Bp, S, q);
+    m[k] = 1;
+    memset(R, 0, (size_t)PW * 8);
+    for (i = 0; i < nr; i++) {  /* its bits, reversed */
+      uint64_t acc = 0;
+      for (j = 0; j < K; j++) acc ^= u[(size_t)i * K + j] & m[j];
+      if (__builtin_parityll(acc))
+        R[(nr - 1 - i) >> 6] |= (uint64_t)1 << ((nr - 1 - i) & 63);
+    }
+    L = berlekamp_massey(R, nr, PW, C, Bp, S, q);
     if (L == 0) continue;  /* f saw nothing of u: another f */
     polymul(p, q, pq, PW);
     memcpy(p, pq, (size_t)PW * 8);
     dp += L;
     /* u <- q(T) u, and its iterates */
     memset(c.tmp, 0, (size_t)K * 8);
-    for (i = 0; i <= L; i++)
+    for (i = 0; i <= L && i < nr; i++)
       if (getbit(q, i))
-        for (j = 0; j < K; j++) c.tmp[j] ^= Y[(size_t)i * K + j];
+        for (j = 0; j < K; j++) c.tmp[j] ^= u[(size_t)i * K + j];
     memcpy(Y, c.tmp, (size_t)K * 8);
-    for (i = 1; i < N; i++) taug(&c, &Y[(size_t)(i - 1) * K], &Y[(size_t)i * K]);
+    u = Y;
+    nr = dp < D ? 2 * (D - dp) : 1;
+    for (i = 1; i < nr; i++) taug(&c, &Y[(size_t)(i - 1) * K], &Y[(size_t)i * K]);
   }
   info->rounds = rounds;
-  if (iszero(Y, K) && dp <= D && dp < N) {
+  if (iszero(u, K) && dp <= D) {
     info->degree = dp;
-    powmod(r, sq, n, p, dp, PW);
+    powmod(r, sq, tab, n, p, dp, PW);
     memset(c.tmp, 0, (size_t)K * 8);
     for (i = 0; i < dp; i++)
       if (getbit(r, i))
