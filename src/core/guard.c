@@ -936,7 +936,7 @@ static int attempt (Guard *g, lua_Integer limit) {
     mp_limb_t limbs[4];
     mpz_t tmp;
     return guard_gf2(L, p, g->abase, g->ibase, count_mpz(&g->c, limbs, tmp),
-                     &g->why);
+                     lua_upvalueindex(6), &g->why);
   }
   scratch(g, &w, &alog, &cu, &mat);
   if (!types(g)) return 0;
@@ -1002,7 +1002,8 @@ void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
   lua_pushinteger(L, iters_limit);
   lua_pushboolean(L, strict);
   lua_pushstring(L, where);
-  lua_pushcclosure(L, guard_call, 5);
+  lua_pushnil(L);  /* the GF(2) engine's cache (guard_gf2.c) */
+  lua_pushcclosure(L, guard_call, 6);
 }
 
 /* }====================================================== */

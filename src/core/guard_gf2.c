@@ -205,11 +205,40 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
 }
 
 
+/*
+** The engine's cache, kept in the guard's upvalue between calls, with the
+** atoms' values it was made for (the map depends on nothing else).
+*/
+typedef struct GCache {
+  mat_gf2_Cache mc;
+  int natoms;
+  uint64_t words[1];	/* natoms key words, then the engine's storage */
+} GCache;
+
+
+static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
+  const plan_Plan *p = b->p;
+  GCache *gc = (GCache *)lua_touserdata(L, idx);
+  size_t na = (size_t)p->natoms;
+  if (gc == NULL) {
+    gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na +
+                    mat_gf2_cachewords(b->k)) * sizeof(uint64_t));
+    gc->natoms = p->natoms;
+    mat_gf2_cacheinit(&gc->mc, b->k, gc->words + na);
+    lua_replace(L, idx);
+  }
+  else if (gc->mc.dp >= 0 && memcmp(gc->words, b->aval, na * 8) == 0)
+    return &gc->mc;
+  memcpy(gc->words, b->aval, na * 8);
+  gc->mc.dp = -1;
+  return &gc->mc;
+}
+
 #endif
 
 
 int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
-               mpz_srcptr n, const char **why) {
+               mpz_srcptr n, int cache, const char **why) {
 #if CPM_LUA54
   Body b;
   uint64_t v[PLAN_GF2_MAXWORDS];
@@ -235,6 +264,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   b.val = b.aval + p->natoms;
   b.code = (Code *)(b.val + p->ngops + 1);
   b.upd = upd;
+  memset(b.aval, 0, (size_t)p->natoms * 8);
   for (i = 0; i < p->ngops; i++) {
     const plan_GOp *o = &p->gops[i];
     int j, args[2];
@@ -260,7 +290,8 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
       return *why = WHY_NONLIN, 0;
   }
   compile(&b);
-  if (mat_gf2_powapply(b.k, body_map, &b, v, n, NULL) != MAT_OK)
+  if (mat_gf2_powapply(b.k, body_map, &b, v, n, getcache(L, cache, &b),
+                       NULL) != MAT_OK)
     return *why = WHY_ENGINE, 0;
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
@@ -271,7 +302,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   }
   return 1 + p->nout;
 #else
-  (void)L; (void)p; (void)abase; (void)ibase; (void)n;
+  (void)L; (void)p; (void)abase; (void)ibase; (void)n; (void)cache;
   *why = WHY_VM;
   return 0;
 #endif

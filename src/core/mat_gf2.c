@@ -15,6 +15,8 @@
 #include "mat_gf2.h"
 
 #define MAXROUNDS	64	/* Wiedemann rounds before the matrix power */
+/* Words of p's reduction tables: 8 x 256 entries of up to k + 1 words. */
+#define TABWORDS(k)	((size_t)2048 * (size_t)((k) + 1))
 
 /* Seeds of the functionals f(u) = parity(u & mask): fixed, so results
    never depend on a global state (a bad mask costs a round, not a
@@ -140,57 +142,70 @@ static uint64_t spread (uint32_t x) {
 
 
 /*
-** The reduction table of p (degree dp >= 1): tab[b] = b(x) x^dp mod p for
-** every byte b, rw = dp / 64 + 1 words each, so that a reduction clears
-** eight bits a step (the table method of software CRCs).
+** The reduction tables of p (degree dp >= 1), rw = dp / 64 + 1 words an
+** entry: entry (j, b) = b(x) x^(dp + 8j) mod p for every byte b of every
+** byte position j of a word, so that a reduction clears 64 bits a step
+** with eight independent lookups (the table method of software CRCs,
+** eight bytes at a time).
 */
 static void redtable (uint64_t *tab, const uint64_t *p, int dp, int rw) {
   int b, i, j;
-  memset(tab, 0, (size_t)rw * 8);
-  for (j = 0; j < rw; j++) tab[rw + j] = p[j];
-  tab[rw + (dp >> 6)] ^= (uint64_t)1 << (dp & 63);  /* x^dp = p - x^dp */
-  for (i = 1; i < 8; i++) {  /* x^(dp+i) = x^(dp+i-1) x mod p */
-    uint64_t *r = &tab[(size_t)(1 << i) * rw];
-    const uint64_t *q = &tab[(size_t)(1 << (i - 1)) * rw];
-    r[0] = q[0] << 1;
-    for (j = 1; j < rw; j++) r[j] = (q[j] << 1) | (q[j - 1] >> 63);
-    if (getbit(r, dp)) for (j = 0; j < rw; j++) r[j] ^= p[j];
+  uint64_t e[MAT_GF2_KMAX + 2];
+#define ENTRY(j, b)	(&tab[((size_t)(j) * 256 + (size_t)(b)) * (size_t)rw])
+  for (j = 0; j < rw; j++) e[j] = p[j];
+  e[dp >> 6] ^= (uint64_t)1 << (dp & 63);  /* x^dp = p - x^dp */
+  for (i = 0; i < 64; i++) {  /* single bits: x^(dp+i) mod p */
+    if (i > 0) {  /* e = e x mod p */
+      for (j = rw - 1; j > 0; j--) e[j] = (e[j] << 1) | (e[j - 1] >> 63);
+      e[0] <<= 1;
+      if (getbit(e, dp)) for (j = 0; j < rw; j++) e[j] ^= p[j];
+    }
+    memcpy(ENTRY(i >> 3, 1 << (i & 7)), e, (size_t)rw * 8);
   }
-  for (b = 3; b < 256; b++)
-    if (b & (b - 1))
-      for (j = 0; j < rw; j++)
-        tab[(size_t)b * rw + j] = tab[(size_t)(b & (b - 1)) * rw + j] ^
-                                  tab[(size_t)(b & -b) * rw + j];
+  for (i = 0; i < 8; i++) {
+    memset(ENTRY(i, 0), 0, (size_t)rw * 8);
+    for (b = 3; b < 256; b++)
+      if (b & (b - 1))
+        for (j = 0; j < rw; j++)
+          ENTRY(i, b)[j] = ENTRY(i, b & (b - 1))[j] ^ ENTRY(i, b & -b)[j];
+  }
+#undef ENTRY
 }
 
 
-/* a mod p, in place, a of degree <= top; eight bits a step. */
+/* a mod p, in place, a of degree <= top; 64 bits a step. */
 static void reduce (uint64_t *a, int top, const uint64_t *tab, int dp,
                     int rw) {
-  int t = top;
+  int t = top, i, j;
   while (t >= dp) {
-    int lo = t - 7 < dp ? dp : t - 7, w = lo >> 6, s = lo & 63;
-    uint64_t bits = a[w] >> s;
+    int lo = t - 63 < dp ? dp : t - 63, w = lo >> 6, s = lo & 63;
+    uint64_t bits = a[w] >> s, acc[MAT_GF2_KMAX + 2];
     if (s) bits |= a[w + 1] << (64 - s);
-    bits &= ((uint64_t)1 << (t - lo + 1)) - 1;
+    if (t - lo < 63) bits &= ((uint64_t)1 << (t - lo + 1)) - 1;
     if (bits) {
       a[w] ^= bits << s;
       if (s) a[w + 1] ^= bits >> (64 - s);
-      xorshl(a, &tab[(size_t)bits * rw], rw, lo - dp);
+      memset(acc, 0, (size_t)rw * 8);
+      for (j = 0; j < 8; j++) {
+        const uint64_t *e = &tab[((size_t)j * 256 + ((bits >> (8 * j)) & 255)) *
+                                 (size_t)rw];
+        for (i = 0; i < rw; i++) acc[i] ^= e[i];
+      }
+      xorshl(a, acc, rw, lo - dp);
     }
     t = lo - 1;
   }
 }
 
 
-/* r = x^n mod p (deg p = dp >= 0); r, sq: PW words; tab: 256 rw words. */
-static void powmod (uint64_t *r, uint64_t *sq, uint64_t *tab, mpz_srcptr n,
+/* r = x^n mod p (deg p = dp >= 0); r, sq: PW words; tab: p's tables. */
+static void powmod (uint64_t *r, uint64_t *sq, const uint64_t *tab,
+                    mpz_srcptr n,
                     const uint64_t *p, int dp, int PW) {
   long i;
   int rw = (dp >> 6) + 1, j;
   memset(r, 0, (size_t)PW * 8);
   if (dp == 0) return;  /* everything is 0 mod 1 */
-  redtable(tab, p, dp, rw);
   r[0] = 1;
   for (i = (long)mpz_sizeinbase(n, 2) - 1; i >= 0; i--) {
     for (j = 0; j < rw; j++) {
@@ -248,33 +263,67 @@ static int matrixpow (Ctx *c, uint64_t *v, mpz_srcptr n) {
 }
 
 
+size_t mat_gf2_cachewords (int k) {
+  return (size_t)k + 3 + TABWORDS(k);
+}
+
+
+void mat_gf2_cacheinit (mat_gf2_Cache *cache, int k, uint64_t *words) {
+  cache->k = k;
+  cache->dp = -1;
+  cache->p = words;
+  cache->tab = words + k + 3;
+}
+
+
 int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
-                      mpz_srcptr n, mat_gf2_Info *info) {
+                      mpz_srcptr n, mat_gf2_Cache *cache,
+                      mat_gf2_Info *info) {
   Ctx c;
   mat_gf2_Info dummy;
   int K = k + 1, D = 64 * k + 1, N = 2 * D, PW, i, j, dp, rounds, res, nr;
+  int have;
   uint64_t *mem, *X, *Y, *u, *R, *C, *Bp, *S, *p, *q, *pq, *r, *sq, *x0, *tab;
   uint64_t mask = MASKSEED;
-  if (k < 1 || k > MAT_GF2_KMAX) return MAT_ESIZE;
+  if (k < 1 || k > MAT_GF2_KMAX || (cache != NULL && cache->k != k))
+    return MAT_ESIZE;
   if (mpz_sgn(n) < 0 || v == NULL) return MAT_EARG;
   if (info == NULL) info = &dummy;
-  info->degree = -1; info->rounds = 0; info->matrix = 0;
+  info->degree = -1; info->rounds = 0; info->matrix = 0; info->cached = 0;
   PW = (2 * N + 128) / 64 + 2;
   /* every array is written before it is read, but x0 (zero) */
   mem = (uint64_t *)malloc(((size_t)2 * N * K + (size_t)PW * 10 +
-                            256 * (size_t)(D / 64 + 1) + 3 * (size_t)K) * 8);
+                            (cache ? 0 : TABWORDS(k)) + 3 * (size_t)K) * 8);
   if (mem == NULL) return MAT_ENOMEM;
   X = mem; Y = X + (size_t)N * K;
   R = Y + (size_t)N * K; C = R + PW; Bp = C + PW; S = Bp + PW; p = S + PW;
   q = p + PW; pq = q + PW; r = pq + PW; sq = r + PW;
-  c.b = sq + PW; c.tmp = c.b + K; x0 = c.tmp + K; tab = x0 + K;
+  c.b = sq + PW; c.tmp = c.b + K; x0 = c.tmp + K;
+  tab = cache ? cache->tab : x0 + K;
   c.k = k; c.K = K; c.D = D; c.T = T; c.ud = ud;
   memset(x0, 0, (size_t)K * 8);
   T(ud, x0, c.b);
-  /* the iterates of v, augmented */
   memcpy(X, v, (size_t)k * 8);
   X[k] = 1;
-  for (i = 1; i < N; i++) taug(&c, &X[(size_t)(i - 1) * K], &X[(size_t)i * K]);
+  have = 1;  /* iterates of v in X */
+  /* the polynomial of an earlier call, when it annihilates v too */
+  if (cache != NULL && cache->dp >= 0) {
+    dp = cache->dp;
+    for (; have <= dp; have++)
+      taug(&c, &X[(size_t)(have - 1) * K], &X[(size_t)have * K]);
+    memset(c.tmp, 0, (size_t)K * 8);
+    for (i = 0; i <= dp; i++)
+      if (getbit(cache->p, i))
+        for (j = 0; j < K; j++) c.tmp[j] ^= X[(size_t)i * K + j];
+    if (iszero(c.tmp, K)) {
+      memcpy(p, cache->p, (size_t)(k + 3) * 8);
+      info->cached = 1;
+      goto power;
+    }
+    cache->dp = -1;
+  }
+  for (; have < N; have++)
+    taug(&c, &X[(size_t)(have - 1) * K], &X[(size_t)have * K]);
   memset(p, 0, (size_t)PW * 8);
   p[0] = 1;
   dp = 0;
@@ -313,20 +362,25 @@ int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
     for (i = 1; i < nr; i++) taug(&c, &Y[(size_t)(i - 1) * K], &Y[(size_t)i * K]);
   }
   info->rounds = rounds;
-  if (iszero(u, K) && dp <= D) {
-    info->degree = dp;
-    powmod(r, sq, tab, n, p, dp, PW);
-    memset(c.tmp, 0, (size_t)K * 8);
-    for (i = 0; i < dp; i++)
-      if (getbit(r, i))
-        for (j = 0; j < K; j++) c.tmp[j] ^= X[(size_t)i * K + j];
-    if (c.tmp[k] == 1) {  /* the constant bit survived: (x^n mod p)(1) = 1 */
-      memcpy(v, c.tmp, (size_t)k * 8);
-      free(mem);
-      return MAT_OK;
-    }
+  if (!iszero(u, K) || dp > D) goto fallback;
+  if (dp > 0) redtable(tab, p, dp, (dp >> 6) + 1);
+  if (cache != NULL) {
+    memcpy(cache->p, p, (size_t)(k + 3) * 8);
+    cache->dp = dp;
   }
-  /* the fallback: always exact */
+power:
+  info->degree = dp;
+  powmod(r, sq, tab, n, p, dp, PW);
+  memset(c.tmp, 0, (size_t)K * 8);
+  for (i = 0; i < dp; i++)
+    if (getbit(r, i))
+      for (j = 0; j < K; j++) c.tmp[j] ^= X[(size_t)i * K + j];
+  if (c.tmp[k] == 1) {  /* the constant bit survived: (x^n mod p)(1) = 1 */
+    memcpy(v, c.tmp, (size_t)k * 8);
+    free(mem);
+    return MAT_OK;
+  }
+fallback:  /* always exact */
   info->matrix = 1;
   memcpy(c.tmp, v, (size_t)k * 8);
   c.tmp[k] = 1;

@@ -22,7 +22,26 @@ typedef struct mat_gf2_Info {
   int degree;	/* degree of the annihilating polynomial found, or -1 */
   int rounds;	/* Berlekamp-Massey rounds */
   int matrix;	/* 1 when the bit-matrix power was used instead */
+  int cached;	/* 1 when the cache's polynomial annihilated v */
 } mat_gf2_Info;
+
+/*
+** The polynomial of the last computation and its reduction tables, kept
+** by the caller between calls with the same map: when it annihilates the
+** next v (checked on v's iterates), the Berlekamp-Massey rounds are
+** skipped.  Storage: mat_gf2_cachewords(k) words, owned by the caller;
+** mat_gf2_cacheinit makes it empty (as must the caller when the map
+** changes).
+*/
+typedef struct mat_gf2_Cache {
+  int k;		/* the words of state it was made for */
+  int dp;		/* degree of p, or -1 when empty */
+  uint64_t *p;		/* k + 3 words */
+  uint64_t *tab;	/* p's reduction tables */
+} mat_gf2_Cache;
+
+size_t mat_gf2_cachewords (int k);
+void mat_gf2_cacheinit (mat_gf2_Cache *cache, int k, uint64_t *words);
 
 /*
 ** v <- T^n(v) for the affine map T over GF(2)^(64k), 1 <= k <= MAT_GF2_KMAX,
@@ -40,9 +59,10 @@ typedef struct mat_gf2_Info {
 ** T^n v = (x^n mod p)(T) v, with x^n mod p by left-to-right squaring of
 ** polynomials over GF(2).  When the rounds do not converge (unlucky
 ** functionals), the D x D bit matrix is powered instead (always exact).
-** 'info' may be NULL.
+** 'cache' (for k words) and 'info' may be NULL.
 */
 int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
-                      mpz_srcptr n, mat_gf2_Info *info);
+                      mpz_srcptr n, mat_gf2_Cache *cache,
+                      mat_gf2_Info *info);
 
 #endif
