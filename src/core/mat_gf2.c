@@ -15,8 +15,9 @@
 #include "mat_gf2.h"
 
 #define MAXROUNDS	64	/* Wiedemann rounds before the matrix power */
-/* Words of p's reduction tables: 8 x 256 entries of up to k + 1 words. */
-#define TABWORDS(k)	((size_t)2048 * (size_t)((k) + 1))
+/* Words of p's squaring tables: (deg p + 3) / 4 x 16 entries of up to
+   k + 1 words, deg p <= 64k + 1. */
+#define TABWORDS(k)	((size_t)16 * (size_t)(16 * (k) + 1) * (size_t)((k) + 1))
 
 /* Seeds of the functionals f(u) = parity(u & mask): fixed, so results
    never depend on a global state (a bad mask costs a round, not a
@@ -129,91 +130,80 @@ static void polymul (const uint64_t *a, const uint64_t *b, uint64_t *out,
 }
 
 
-/* Spreads the 32 bits of x to the even bits of a word (squaring). */
-static uint64_t spread (uint32_t x) {
-  uint64_t v = x;
-  v = (v | (v << 16)) & UINT64_C(0x0000FFFF0000FFFF);
-  v = (v | (v << 8)) & UINT64_C(0x00FF00FF00FF00FF);
-  v = (v | (v << 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
-  v = (v | (v << 2)) & UINT64_C(0x3333333333333333);
-  v = (v | (v << 1)) & UINT64_C(0x5555555555555555);
-  return v;
-}
-
-
 /*
-** The reduction tables of p (degree dp >= 1), rw = dp / 64 + 1 words an
-** entry: entry (j, b) = b(x) x^(dp + 8j) mod p for every byte b of every
-** byte position j of a word, so that a reduction clears 64 bits a step
-** with eight independent lookups (the table method of software CRCs,
-** eight bytes at a time).
+** The squaring tables of p (degree dp >= 1), rw = dp / 64 + 1 words an
+** entry.  Squaring is linear over GF(2) (the Frobenius map), so r^2 mod p
+** is the xor, over the nibbles b of r at bit 4j, of the entries
+** (j, b) = b(x)^2 x^(8j) mod p: (dp + 3) / 4 lookups, no reduction.
+** Nibbles rather than bytes keep the tables in the first-level cache.
 */
-static void redtable (uint64_t *tab, const uint64_t *p, int dp, int rw) {
-  int b, i, j;
+static void sqtable (uint64_t *tab, const uint64_t *p, int dp, int rw) {
+  int b, i, j, t, nj = (dp + 3) / 4;
   uint64_t e[MAT_GF2_KMAX + 2];
-#define ENTRY(j, b)	(&tab[((size_t)(j) * 256 + (size_t)(b)) * (size_t)rw])
-  for (j = 0; j < rw; j++) e[j] = p[j];
-  e[dp >> 6] ^= (uint64_t)1 << (dp & 63);  /* x^dp = p - x^dp */
-  for (i = 0; i < 64; i++) {  /* single bits: x^(dp+i) mod p */
-    if (i > 0) {  /* e = e x mod p */
+#define ENTRY(j, b)	(&tab[((size_t)(j) * 16 + (size_t)(b)) * (size_t)rw])
+  memset(e, 0, sizeof(e));
+  e[0] = 1;
+  memset(tab, 0, (size_t)nj * 16 * (size_t)rw * 8);
+  for (t = 0; t <= 2 * (dp - 1); t++) {  /* e = x^t mod p */
+    if (t > 0) {
       for (j = rw - 1; j > 0; j--) e[j] = (e[j] << 1) | (e[j - 1] >> 63);
       e[0] <<= 1;
       if (getbit(e, dp)) for (j = 0; j < rw; j++) e[j] ^= p[j];
     }
-    memcpy(ENTRY(i >> 3, 1 << (i & 7)), e, (size_t)rw * 8);
+    if (t % 2 == 0)  /* (x^i)^2 with i = t / 2 */
+      memcpy(ENTRY(t / 8, 1 << ((t / 2) & 3)), e, (size_t)rw * 8);
   }
-  for (i = 0; i < 8; i++) {
-    memset(ENTRY(i, 0), 0, (size_t)rw * 8);
-    for (b = 3; b < 256; b++)
+  for (i = 0; i < nj; i++)
+    for (b = 3; b < 16; b++)
       if (b & (b - 1))
         for (j = 0; j < rw; j++)
           ENTRY(i, b)[j] = ENTRY(i, b & (b - 1))[j] ^ ENTRY(i, b & -b)[j];
-  }
 #undef ENTRY
 }
 
 
-/* a mod p, in place, a of degree <= top; 64 bits a step. */
-static void reduce (uint64_t *a, int top, const uint64_t *tab, int dp,
-                    int rw) {
-  int t = top, i, j;
-  while (t >= dp) {
-    int lo = t - 63 < dp ? dp : t - 63, w = lo >> 6, s = lo & 63;
-    uint64_t bits = a[w] >> s, acc[MAT_GF2_KMAX + 2];
-    if (s) bits |= a[w + 1] << (64 - s);
-    if (t - lo < 63) bits &= ((uint64_t)1 << (t - lo + 1)) - 1;
-    if (bits) {
-      a[w] ^= bits << s;
-      if (s) a[w + 1] ^= bits >> (64 - s);
-      memset(acc, 0, (size_t)rw * 8);
-      for (j = 0; j < 8; j++) {
-        const uint64_t *e = &tab[((size_t)j * 256 + ((bits >> (8 * j)) & 255)) *
-                                 (size_t)rw];
-        for (i = 0; i < rw; i++) acc[i] ^= e[i];
+/* out = r^2 mod p (deg r < dp), by the squaring tables. */
+static void sqmod (const uint64_t *r, uint64_t *out, const uint64_t *tab,
+                   int dp, int rw) {
+  int nj = (dp + 3) / 4, j = 0, i, w;
+  size_t stride = (size_t)16 * (size_t)rw;
+  const uint64_t *e = tab;
+  if (rw <= 2) {  /* one- and two-word states: accumulators in registers */
+    uint64_t o0 = 0, o1 = 0;
+    for (w = 0; j < nj; w++) {
+      uint64_t x = r[w];
+      for (i = 0; i < 16 && j < nj; i++, j++, x >>= 4, e += stride) {
+        const uint64_t *f = e + (x & 15) * (size_t)rw;
+        o0 ^= f[0];
+        if (rw == 2) o1 ^= f[1];
       }
-      xorshl(a, acc, rw, lo - dp);
     }
-    t = lo - 1;
+    out[0] = o0;
+    if (rw == 2) out[1] = o1;
+    return;
+  }
+  memset(out, 0, (size_t)rw * 8);
+  for (w = 0; j < nj; w++) {
+    uint64_t x = r[w];
+    for (i = 0; i < 16 && j < nj; i++, j++, x >>= 4, e += stride) {
+      const uint64_t *f = e + (x & 15) * (size_t)rw;
+      int t;
+      for (t = 0; t < rw; t++) out[t] ^= f[t];
+    }
   }
 }
 
 
 /* r = x^n mod p (deg p = dp >= 0); r, sq: PW words; tab: p's tables. */
 static void powmod (uint64_t *r, uint64_t *sq, const uint64_t *tab,
-                    mpz_srcptr n,
-                    const uint64_t *p, int dp, int PW) {
+                    mpz_srcptr n, const uint64_t *p, int dp, int PW) {
   long i;
   int rw = (dp >> 6) + 1, j;
   memset(r, 0, (size_t)PW * 8);
   if (dp == 0) return;  /* everything is 0 mod 1 */
   r[0] = 1;
   for (i = (long)mpz_sizeinbase(n, 2) - 1; i >= 0; i--) {
-    for (j = 0; j < rw; j++) {
-      sq[2 * j] = spread((uint32_t)r[j]);
-      sq[2 * j + 1] = spread((uint32_t)(r[j] >> 32));
-    }
-    sq[2 * rw] = sq[2 * rw + 1] = 0;
-    reduce(sq, 2 * dp - 2, tab, dp, rw);
+    sqmod(r, sq, tab, dp, rw);
     memcpy(r, sq, (size_t)rw * 8);
     if (mpz_tstbit(n, (mp_bitcnt_t)i)) {  /* r = r x mod p */
       for (j = rw; j > 0; j--) r[j] = (r[j] << 1) | (r[j - 1] >> 63);
@@ -363,7 +353,7 @@ int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
   }
   info->rounds = rounds;
   if (!iszero(u, K) || dp > D) goto fallback;
-  if (dp > 0) redtable(tab, p, dp, (dp >> 6) + 1);
+  if (dp > 0) sqtable(tab, p, dp, (dp >> 6) + 1);
   if (cache != NULL) {
     memcpy(cache->p, p, (size_t)(k + 3) * 8);
     cache->dp = dp;
