@@ -241,8 +241,10 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                mpz_srcptr n, int cache, const char **why) {
 #if CPM_LUA54
   Body b;
-  uint64_t v[PLAN_GF2_MAXWORDS];
+  uint64_t v[PLAN_GF2_MAXWORDS], small[256];
   int upd[PLAN_GF2_MAXWORDS], i, twoforms = 0;
+  size_t size;
+  mat_gf2_Cache *mc;
   b.p = p;
   b.k = p->nstate;
   for (i = 0; i < p->nstate; i++) {
@@ -258,9 +260,10 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
     if (p->gupd[i] < 0 && !lua_isinteger(L, abase - 1 - p->gupd[i]))
       return *why = WHY_STATE, 0;
   }
-  b.aval = (uint64_t *)cpm_newuserdata(L, ((size_t)p->natoms +
-                                           (size_t)p->ngops + 1) * 8 +
-                                          (size_t)p->ngops * sizeof(Code));
+  size = ((size_t)p->natoms + (size_t)p->ngops + 1) * 8 +
+         (size_t)p->ngops * sizeof(Code);
+  b.aval = size <= sizeof(small) ? small
+                                 : (uint64_t *)cpm_newuserdata(L, size);
   b.val = b.aval + p->natoms;
   b.code = (Code *)(b.val + p->ngops + 1);
   b.upd = upd;
@@ -280,7 +283,9 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   for (i = 0; i < p->nstate; i++)
     if (p->gupd[i] < 0)
       b.aval[-1 - p->gupd[i]] = (uint64_t)lua_tointeger(L, abase - 1 - p->gupd[i]);
-  if (twoforms) {
+  /* the cache holds a polynomial only for atoms whose map passed the check */
+  mc = getcache(L, cache, &b);
+  if (twoforms && mc->dp < 0) {
     size_t D = 64 * (size_t)b.k + 1, words = ((size_t)p->ngops + 2) * D;
     uint64_t *cols;
     if (words > MAXCOLWORDS) return *why = WHY_LARGE, 0;
@@ -290,8 +295,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
       return *why = WHY_NONLIN, 0;
   }
   compile(&b);
-  if (mat_gf2_powapply(b.k, body_map, &b, v, n, getcache(L, cache, &b),
-                       NULL) != MAT_OK)
+  if (mat_gf2_powapply(b.k, body_map, &b, v, n, mc, NULL) != MAT_OK)
     return *why = WHY_ENGINE, 0;
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
