@@ -118,6 +118,47 @@ for _, frontend in ipairs(frontends) do
       end
     end)
 
+    it("computes, not only falls back: strict mode on integer arguments", function()
+      math.randomseed(os.time())
+      local rng = math.random
+      local computed, total = 0, 0
+      for _ = 1, 60 do
+        local k = rng(4)
+        local f = compile(ref.body(rng, k), frontend)
+        local g = optimize(f, { strict = true, iters_limit = 2 })
+        local args = {}
+        for i = 1, k do args[i] = randint() end
+        args[k + 1] = rng(2, 500)
+        args[k + 2], args[k + 3] = randint(), rng(-1000, 1000)
+        args[k + 4], args[k + 5] = rng(-70, 70), rng(-70, 70)
+        total = total + 1
+        local ok, err = pcall(g, table.unpack(args, 1, k + 5))
+        if ok then
+          computed = computed + 1
+          agree(f, g, args, "strict")
+        else
+          assert.matches("'&' or '|' of two loop%-carried values that overlap", err)
+        end
+      end
+      assert(computed > total * 0.7, ("computed %d of %d"):format(computed, total))
+    end)
+
+    it("computes a generic for over cpm.range with a bignum count", function()
+      local f = compile([[
+return function(x, n)
+  for _ in require("cpm").range(n) do
+    x = x ~ (x << 13); x = x ~ (x >> 7); x = x ~ (x << 17)
+  end
+  return x
+end]], frontend)
+      local g = optimize(f, { strict = true })
+      local step = function(x) return f(x, 1) end
+      -- 2^64 - 1 steps: the state's period, so x comes back
+      local n = cpm.big(2) ^ 64 - 1
+      assert.are.equal(88172645463325252, g(88172645463325252, n))
+      assert.are.equal(ref.jump(step, { 5 }, 1 << 62), g(5, cpm.big(2) ^ 62))
+    end)
+
     it("refuses a body mixing + and ~ on the same value, with the reason", function()
       local f = compile("return function(x, n) for _ = 1, n do x = (x ~ (x << 3)) + 1 end return x end", frontend)
       assert.matches("mix of arithmetic and bitwise operations on a loop%-carried value",

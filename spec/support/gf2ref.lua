@@ -74,7 +74,10 @@ function M.body(rng, k)
     function(e) return ("(%s & 0x%x)"):format(e, rng(0, 0xffffff)) end,
     function(e) return ("(~%s)"):format(e) end,
     function(e) return ("(%s ~ %s)"):format(e, var()) end,
-    function(e) return ("(%s & %s)"):format(e, var()) end,  -- rarely affine: runs as written
+    function(e)  -- & of two changing values: rarely affine, runs as written
+      if rng(4) > 1 then return ("(%s ~ %s)"):format(e, var()) end
+      return ("(%s & %s)"):format(e, var())
+    end,
   }
   local function expr(depth)
     local e = var()
