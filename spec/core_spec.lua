@@ -46,13 +46,36 @@ describe("the planner", function()
     assert.are.equal(2, info.nlive)
   end)
 
+  it("refuses a polynomial body beyond PLAN_MAXMONOS (24) monomials", function()
+    -- x5 = x5 + (x0 + .. + x4)^3: 35 monomials of degree 3
+    local ops = { { "add", 6, 0, 1 }, { "add", 6, 6, 2 }, { "add", 6, 6, 3 },
+                  { "add", 6, 6, 4 }, { "mul", 7, 6, 6 }, { "mul", 7, 7, 6 },
+                  { "add", 5, 5, 7 } }
+    for j = 0, 4 do ops[#ops + 1] = { "add", j, j, { k = 1 } } end
+    for _, op in ipairs(ops) do op.line = 4 end
+    local p, why, line = plan { nslots = 8, liveout = { 5 }, line = 3, ops = ops }
+    assert.is_nil(p)
+    assert.are.equal("polynomial terms need more than 24 monomials", why)
+    assert.are.equal(4, line)
+  end)
+
   local refusals = {
-    { "multiplication of two loop-carried values",
+    { "product of loop-carried values whose degree grows with each iteration",
       { { "mul", 0, 0, 1 }, { "add", 1, 1, { k = 1 } } } },
+    { "product of loop-carried values whose degree grows with each iteration",
+      { { "mul", 0, 0, 0 } } },
+    { "product of more than 6 loop-carried values",  -- PLAN_MAXDEGREE
+      { { "mul", 2, 1, 1 }, { "mul", 2, 2, 1 }, { "mul", 2, 2, 2 },
+        { "mul", 2, 2, 1 }, { "add", 0, 0, 2 }, { "add", 1, 1, { k = 1 } } } },
+
     { "operator '//' applied to a loop-carried value",
       { { "idiv", 0, 0, { k = 2 } } } },
     { "operator '%' applied to a loop-carried value",
-      { { "mod", 0, 0, { k = 7 } } } },
+      { { "mod", 0, 0, 1 }, { "add", 1, 1, { k = 1 } } } },
+    { "a value of the loop is not reduced modulo the same value as the others (a mix of rings)",
+      { { "mod", 2, 0, { k = 7 } }, { "add", 1, 1, 2 }, { "move", 0, 2 } } },
+    { "reductions modulo different values",
+      { { "mod", 0, 0, { k = 7 } }, { "mod", 1, 1, { k = 8 } } } },
     { "operator '^' applied to a loop-carried value",
       { { "pow", 0, 0, { k = 2 } } } },
     { "operator '/' applied to a loop-carried value",

@@ -24,6 +24,8 @@
 #include "guard.h"
 #include "guard_gf2.h"
 #include "mat.h"
+#include "mat_mod.h"
+#include "mat_unipot.h"
 #include "range.h"
 
 #define TWO53		9007199254740992.0
@@ -278,7 +280,8 @@ static void replay (Guard *g) {
       case PT_MOVE: g->sty[t->a] = g->sty[t->x]; continue;
       case PT_ARITH:
         r = combine(reftype(g, t->x), reftype(g, t->y));
-        if (r == VT_FLT && t->factor >= 0 && !positive(g, t->factor))
+        if (r == VT_FLT && (t->factor == PLAN_PRODUCT ||
+                            (t->factor >= 0 && !positive(g, t->factor))))
           g->negzero = 1;
         break;
       default:  /* PT_UNM */
@@ -463,6 +466,16 @@ static double logentry (Guard *g, int s) {
   switch (st->kind) {
     case PS_SLOT: return log2abs(g->L, g->ibase + g->p->slot_in[st->slot]);
     case PS_SINK: return -HUGE_VAL;
+    case PS_MONO: {  /* the product of its factors */
+      double l = 0;
+      int f;
+      for (f = 0; f < st->nfac; f++) {
+        double lf = logentry(g, st->fac[f]);
+        if (lf == -HUGE_VAL) return -HUGE_VAL;
+        l += lf;
+      }
+      return l;
+    }
     default:
       switch (g->c.itype) {
         case VT_INT: return log2dbl((double)g->c.istart);
@@ -604,8 +617,8 @@ static int surelytoobig (Guard *g, double *w, unsigned char *nn) {
                           est) != 0)
     return 0;
   for (i = 0; i < ns; i++)
-    if (g->fin[p->state[i].slot] == VT_BIG && p->state[i].kind != PS_INDEX &&
-        est[i] - 1e-6 * est[i] > lim)
+    if ((p->state[i].kind == PS_SLOT || p->state[i].kind == PS_SINK) &&
+        g->fin[p->state[i].slot] == VT_BIG && est[i] - 1e-6 * est[i] > lim)
       return 1;
   return 0;
 }
@@ -679,6 +692,17 @@ static int coefu64 (Guard *g, uint64_t *cu) {
 }
 
 
+/* The entry value of base state 's' (PS_SLOT or PS_INDEX) in Z/2^64. */
+static int entryu64 (Guard *g, int s, uint64_t *u) {
+  const plan_State *st = &g->p->state[s];
+  if (st->kind == PS_SLOT)
+    return tou64(g->L, g->ibase + g->p->slot_in[st->slot], u);
+  *u = g->c.itype == VT_INT ? (uint64_t)g->c.istart
+                            : (uint64_t)(int64_t)g->c.fstart;
+  return 1;
+}
+
+
 /* Z/2^64: computes and pushes the outputs. */
 static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
   lua_State *L = g->L;
@@ -697,18 +721,28 @@ static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
       mat[i * k + j] = c == PLAN_ZERO ? 0 : cu[c];
     }
     mat[i * k + g->nlive] = row[p->nstate] == PLAN_ZERO ? 0 : cu[row[p->nstate]];
-    if (st->kind == PS_SLOT) {
-      if (!tou64(L, g->ibase + p->slot_in[st->slot], &v[i]))
+    if (st->kind == PS_SLOT || st->kind == PS_INDEX) {
+      if (!entryu64(g, s, &v[i]))
         return fail(g, "a loop value is not an integer");
     }
-    else if (st->kind == PS_INDEX)
-      v[i] = g->c.itype == VT_INT ? (uint64_t)g->c.istart
-                                  : (uint64_t)(int64_t)g->c.fstart;
+    else if (st->kind == PS_MONO) {  /* wrapped, as the loop's products */
+      int f;
+      uint64_t u;
+      v[i] = 1;
+      for (f = 0; f < st->nfac; f++) {
+        if (!entryu64(g, st->fac[f], &u))
+          return fail(g, "a loop value is not an integer");
+        v[i] *= u;
+      }
+    }
     else v[i] = 0;
   }
   for (j = 0; j < k; j++) mat[g->nlive * k + j] = (j == g->nlive);
   v[g->nlive] = 1;
-  if (mat_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp)) != MAT_OK)
+  if (p->nmonos > 0 &&  /* polynomial terms: most often I + N */
+      mat_u64_unipot_apply(k, mat, out, v, count_mpz(&g->c, limbs, tmp)) == MAT_OK)
+    ;
+  else if (mat_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp)) != MAT_OK)
     return fail(g, "the matrix is too large");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
@@ -781,12 +815,25 @@ static void pushmpz (lua_State *L, mpz_ptr z, unsigned char t) {
 }
 
 
+/* Sets 'z' to the entry value of base state 's' (PS_SLOT or PS_INDEX);
+   returns it (z, or the bignum itself), or NULL when not an integer. */
+static mpz_srcptr entrympz (Guard *g, int s, mpz_ptr z) {
+  const plan_State *st = &g->p->state[s];
+  if (st->kind == PS_SLOT)
+    return tompz(g->L, g->ibase + g->p->slot_in[st->slot], z);
+  if (g->c.itype == VT_INT) big_setint(z, g->c.istart);
+  else if (g->c.itype == VT_FLT) mpz_set_d(z, g->c.fstart);
+  else mpz_set(z, g->c.bstart);
+  return z;
+}
+
+
 /* Exact Z: computes and pushes the outputs. */
 static int ringz (Guard *g) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
   int k = g->nlive + 1, w = p->nstate + 1, i, j, poolidx, res;
-  int nz = p->ncoefs + 2 * k + 2;
+  int nz = p->ncoefs + 2 * k + 3;
   Pool *pl;
   mpz_ptr *cz, zero, one, *vout;
   mpz_srcptr *B, *vin;
@@ -836,14 +883,19 @@ static int ringz (Guard *g) {
       B[i * k + j] = c == PLAN_ZERO ? zero : cz[c];
     }
     B[i * k + g->nlive] = row[p->nstate] == PLAN_ZERO ? zero : cz[row[p->nstate]];
-    if (st->kind == PS_SLOT) {
-      vin[i] = tompz(L, g->ibase + p->slot_in[st->slot], slot);
+    if (st->kind == PS_SLOT || st->kind == PS_INDEX) {
+      vin[i] = entrympz(g, s, slot);
       if (vin[i] == NULL) return fail(g, "a loop value is not an integer");
     }
-    else if (st->kind == PS_INDEX) {
-      if (g->c.itype == VT_INT) big_setint(slot, g->c.istart);
-      else if (g->c.itype == VT_FLT) mpz_set_d(slot, g->c.fstart);
-      else mpz_set(slot, g->c.bstart);
+    else if (st->kind == PS_MONO) {  /* exact, proven not to wrap */
+      mpz_ptr fz = pl->z[nz - 3];
+      int f;
+      mpz_set_ui(slot, 1);
+      for (f = 0; f < st->nfac; f++) {
+        mpz_srcptr e = entrympz(g, st->fac[f], fz);
+        if (e == NULL) return fail(g, "a loop value is not an integer");
+        mpz_mul(slot, slot, e);
+      }
       vin[i] = slot;
     }
     else vin[i] = zero;
@@ -868,6 +920,272 @@ static int ringz (Guard *g) {
     else lua_pushvalue(L, g->abase + o->atom);
   }
   (void)poolidx;
+  return 1 + p->nout;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Z/m: loops whose every carried value is reduced modulo one m
+** ======================================================= */
+
+/*
+** Proves that no integer the body computes wraps and no float loses
+** precision (LuaJIT's a % m, a - floor(a/m) m, is exact below 2^52).  The
+** rows are exact only modulo m, so magnitudes are propagated through the
+** body's ops instead: at an iteration start a carried value is its entry
+** value, a copy of another's, or a value reduced modulo m (so below the
+** largest of those and |m|), the loop variable stays within |start| +
+** n |step|, and every '%' result is below |m|.
+*/
+static int modbounds (Guard *g, double lm) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  double lb[IR_MAXSLOTS + 1];
+  double login = lm, lstep, lb2;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  int i, s;
+#define refb(r)	((r) >= 0 ? lb[r] : log2abs(L, g->abase - 1 - (r)))
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_SLOT)
+      login = bound_log2_add(login, logentry(g, s));
+  for (s = 0; s < p->nslots; s++)
+    lb[s] = p->slot_in[s] >= 0 ? log2abs(L, g->ibase + p->slot_in[s]) : -HUGE_VAL;
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_SLOT) lb[p->state[s].slot] = login;
+  if (p->index >= 0) {
+    lstep = g->c.itype == VT_INT ? log2dbl((double)g->c.istep)
+          : g->c.itype == VT_FLT ? log2dbl(g->c.fstep) : log2mpz(g->c.bstep);
+    lb[p->index] = g->c.itype == VT_INT ? log2dbl((double)g->c.istart)
+                 : g->c.itype == VT_FLT ? log2dbl(g->c.fstart) : log2mpz(g->c.bstart);
+    lb[p->index] = bound_log2_add(lb[p->index],
+                                  log2mpz(count_mpz(&g->c, limbs, tmp)) + lstep);
+  }
+  for (i = 0; i < p->ntypes; i++) {
+    const plan_Type *t = &p->types[i];
+    unsigned ts;
+    switch (t->kind) {
+      case PT_ATOM: lb[t->a] = log2abs(L, g->abase + t->x); continue;
+      case PT_MOVE: lb[t->a] = lb[t->x]; continue;
+      case PT_UNM: lb2 = lb[t->x]; break;
+      default:
+        switch (t->aop) {
+          case IR_ADD: case IR_SUB: lb2 = bound_log2_add(refb(t->x), refb(t->y)); break;
+          case IR_MUL:
+            lb2 = (refb(t->x) == -HUGE_VAL || refb(t->y) == -HUGE_VAL)
+                      ? -HUGE_VAL : refb(t->x) + refb(t->y);
+            break;
+          default: lb2 = lm; break;  /* IR_MOD: reduced */
+        }
+    }
+    lb[t->a] = lb2;
+    ts = g->brpre[t->row] | g->brcyc[t->row];
+    if ((ts & (bit(VT_INT) | bit(VT_FLT))) &&
+        !(lb2 < ((ts & bit(VT_FLT)) ? 51.99 : 62.99)))
+      return fail(g, "values may overflow or lose precision");
+  }
+#undef refb
+  return 1;
+}
+
+
+/* Pushes r, in [0, |m|), as the value of a floored reduction modulo m
+   (the sign of m), of type 't'. */
+static void pushmod (lua_State *L, mpz_ptr r, mpz_srcptr m, unsigned char t) {
+  if (mpz_sgn(m) < 0 && mpz_sgn(r) != 0) mpz_add(r, r, m);
+  pushmpz(L, r, t);
+}
+
+
+/* x mod mu in [0, mu), x a two's complement int64. */
+static uint64_t redu64 (uint64_t x, uint64_t mu) {
+  int64_t r = (int64_t)x % (int64_t)mu;
+  return (uint64_t)(r < 0 ? r + (int64_t)mu : r);
+}
+
+
+static uint64_t mulmodu (uint64_t a, uint64_t b, uint64_t mu) {
+  return (uint64_t)(((unsigned __int128)a * b) % mu);
+}
+
+
+/*
+** Z/m for |m| < 2^63 when no value is a bignum: the whole computation in
+** 64-bit words (the common case, and the fast one).  Returns -1 when a
+** value is not a Lua number (the caller takes the mpz path).
+*/
+static int ringmod64 (Guard *g, uint64_t mu, int mneg, uint64_t *cu,
+                      uint64_t *mat) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int k = g->nlive + 1, w = p->nstate + 1, i, j, f;
+  uint64_t *v = mat + (size_t)k * k, *out = v + k, u;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    switch (c->kind) {
+      case PC_ATOM:
+        if (!tou64(L, g->abase + c->x, &u)) return -1;
+        cu[i] = redu64(u, mu);
+        break;
+      case PC_INT: cu[i] = redu64((uint64_t)c->v, mu); break;
+      case PC_ADD: cu[i] = (cu[c->x] + cu[c->y]) % mu; break;
+      case PC_SUB: cu[i] = (cu[c->x] + mu - cu[c->y]) % mu; break;
+      case PC_MUL: cu[i] = mulmodu(cu[c->x], cu[c->y], mu); break;
+      default: cu[i] = cu[c->x] ? mu - cu[c->x] : 0; break;
+    }
+  }
+  for (i = 0; i < g->nlive; i++) {
+    int s = g->live[i];
+    const int *row = &p->rows[(size_t)s * w];
+    const plan_State *st = &p->state[s];
+    for (j = 0; j < k; j++) {
+      int c = j < g->nlive ? row[g->live[j]] : row[p->nstate];
+      mat[i * k + j] = c == PLAN_ZERO ? 0 : cu[c];
+    }
+    if (st->kind == PS_SLOT || st->kind == PS_INDEX) {
+      if (!entryu64(g, s, &u)) return -1;
+      v[i] = redu64(u, mu);
+    }
+    else if (st->kind == PS_MONO) {
+      v[i] = 1 % mu;
+      for (f = 0; f < st->nfac; f++) {
+        if (!entryu64(g, st->fac[f], &u)) return -1;
+        v[i] = mulmodu(v[i], redu64(u, mu), mu);
+      }
+    }
+    else v[i] = 0;
+  }
+  v[g->nlive] = 1 % mu;
+  if (mat_mod_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp), mu)
+      != MAT_OK)
+    return fail(g, "the matrix power failed");
+  luaL_checkstack(L, p->nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < p->nout; i++) {
+    const plan_Out *o = &p->out[i];
+    if (o->state >= 0) {
+      uint64_t r = out[g->pos[o->state]];
+      int64_t x = (int64_t)r;
+      if (mneg && r != 0) x = (int64_t)(r - mu);  /* the sign of m */
+      if (g->fin[o->slot] == VT_BIG) big_setint(big_push(L), (lua_Integer)x);
+      else pushu64(L, (uint64_t)x, g->fin[o->slot]);
+    }
+    else lua_pushvalue(L, g->abase + o->atom);
+  }
+  return 1 + p->nout;
+}
+
+
+/* Z/m: computes and pushes the outputs. */
+static int ringmod (Guard *g, uint64_t *cu, uint64_t *mat) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int k = g->nlive + 1, w = p->nstate + 1, i, j, f;
+  int nz = p->ncoefs + 2 * k * k + 2 * k + 4;
+  Pool *pl;
+  mpz_ptr *cz, m, am, fz, *bz, *vz;
+  mpz_srcptr e, n;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  unsigned okty = CPM_LUA54 ? bit(VT_INT) | bit(VT_BIG)
+                            : bit(VT_FLT) | bit(VT_BIG);
+  uint64_t mu;
+  if (g->all & ~okty)
+    return fail(g, "a reduction of floats follows fmod's rules");
+  if (count_below(&g->c, (uint64_t)p->nstate + 2)) return 0;
+  if (!(g->all & bit(VT_BIG)) && tou64(L, g->abase + p->modatom, &mu) &&
+      mu != 0 && mu != ((uint64_t)1 << 63)) {  /* |m| < 2^63 */
+    int mneg = (int64_t)mu < 0, res;
+    if (mneg) mu = 0 - mu;
+    if (!modbounds(g, log2((double)mu))) return 0;
+    res = ringmod64(g, mu, mneg, cu, mat);
+    if (res >= 0) return res;
+  }
+  pl = pushpool(L, nz);
+  cz = (mpz_ptr *)cpm_newuserdata(L, (size_t)(nz + 1) * sizeof(mpz_ptr));
+  for (i = 0; i < nz; i++) cz[i] = pl->z[i];
+  bz = cz + p->ncoefs;
+  vz = bz + (size_t)k * k;
+  m = vz[k]; am = vz[k + 1]; fz = vz[k + 2];
+  e = tompz(L, g->abase + p->modatom, m);
+  if (e == NULL) return fail(g, "the modulus is not an integer");
+  if (e != m) mpz_set(m, e);
+  if (mpz_sgn(m) == 0) return fail(g, "a reduction modulo 0");
+  mpz_abs(am, m);
+  if (!modbounds(g, log2mpz(am))) return 0;
+  /* coefficients, exactly, then reduced */
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    switch (c->kind) {
+      case PC_ATOM:
+        e = tompz(L, g->abase + c->x, cz[i]);
+        if (e == NULL) return fail(g, "a coefficient is not an integer");
+        if (e != cz[i]) mpz_set(cz[i], e);
+        break;
+      case PC_INT: big_setint(cz[i], (lua_Integer)c->v); break;
+      case PC_ADD: mpz_add(cz[i], cz[c->x], cz[c->y]); break;
+      case PC_SUB: mpz_sub(cz[i], cz[c->x], cz[c->y]); break;
+      case PC_MUL: mpz_mul(cz[i], cz[c->x], cz[c->y]); break;
+      default: mpz_neg(cz[i], cz[c->x]); break;
+    }
+    mpz_fdiv_r(cz[i], cz[i], am);  /* kept small: products stay cheap */
+  }
+  for (i = 0; i < g->nlive; i++) {
+    int s = g->live[i];
+    const int *row = &p->rows[(size_t)s * w];
+    const plan_State *st = &p->state[s];
+    for (j = 0; j < k; j++) {
+      int c = j < g->nlive ? row[g->live[j]] : row[p->nstate];
+      if (c == PLAN_ZERO) mpz_set_ui(bz[i * k + j], 0);
+      else mpz_set(bz[i * k + j], cz[c]);
+    }
+    if (st->kind == PS_SLOT || st->kind == PS_INDEX) {
+      e = entrympz(g, s, fz);
+      if (e == NULL) return fail(g, "a loop value is not an integer");
+      mpz_fdiv_r(vz[i], e, am);
+    }
+    else if (st->kind == PS_MONO) {
+      mpz_set_ui(vz[i], 1);
+      for (f = 0; f < st->nfac; f++) {
+        e = entrympz(g, st->fac[f], fz);
+        if (e == NULL) return fail(g, "a loop value is not an integer");
+        mpz_mul(vz[i], vz[i], e);
+        mpz_fdiv_r(vz[i], vz[i], am);
+      }
+    }
+    else mpz_set_ui(vz[i], 0);
+  }
+  for (j = 0; j < k; j++) mpz_set_ui(bz[g->nlive * k + j], j == g->nlive);
+  mpz_set_ui(vz[g->nlive], 1);
+  n = count_mpz(&g->c, limbs, tmp);
+  if (mpz_sizeinbase(am, 2) < 63) {
+    uint64_t *bu = (uint64_t *)cpm_newuserdata(L, ((size_t)k * k + 2 * (size_t)k)
+                                               * sizeof(uint64_t));
+    uint64_t *vu = bu + (size_t)k * k, *ou = vu + k;
+    for (i = 0; i < k * k; i++) bu[i] = mpz_get_ui(bz[i]);
+    for (i = 0; i < k; i++) vu[i] = mpz_get_ui(vz[i]);
+    if (mat_mod_u64_powapply(k, bu, ou, vu, n, mpz_get_ui(am)) != MAT_OK)
+      return fail(g, "the matrix power failed");
+    for (i = 0; i < k; i++) mpz_set_ui(vz[i], ou[i]);
+  }
+  else {
+    if (2 * (uint64_t)mpz_sizeinbase(am, 2) + BIGMARGIN > g->cfg->maxbits)
+      return fail(g, "the computation would exceed the bignum size limit");
+    if (mat_mod_mpz_powapply(k, (mpz_srcptr *)bz, vz, (mpz_srcptr *)vz, n, am)
+        != MAT_OK)
+      return fail(g, "the matrix power failed");
+  }
+  luaL_checkstack(L, p->nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < p->nout; i++) {
+    const plan_Out *o = &p->out[i];
+    if (o->state >= 0) pushmod(L, vz[g->pos[o->state]], m, g->fin[o->slot]);
+    else lua_pushvalue(L, g->abase + o->atom);
+  }
   return 1 + p->nout;
 }
 
@@ -909,6 +1227,15 @@ static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
 }
 
 
+/* Could a -0.0 made in the body reach an output that ends as a float? */
+static int negzeroout (const Guard *g) {
+  int i;
+  for (i = 0; i < g->p->nout; i++)
+    if (g->p->out[i].mayneg0 && g->fin[g->p->out[i].slot] == VT_FLT) return 1;
+  return 0;
+}
+
+
 /* Tries to compute the loop; returns the number of results or 0. */
 static int attempt (Guard *g, lua_Integer limit) {
   lua_State *L = g->L;
@@ -941,6 +1268,11 @@ static int attempt (Guard *g, lua_Integer limit) {
   scratch(g, &w, &alog, &cu, &mat);
   if (!types(g)) return 0;
   livestates(g);
+  if (p->modatom >= 0) {
+    if (g->negzero && negzeroout(g))
+      return fail(g, "a float result could be -0.0");
+    return ringmod(g, cu, mat);
+  }
   if (g->all == bit(VT_INT))
     return ringu64(g, cu, mat);
   if (!bounds(g, alog, w)) {
@@ -948,7 +1280,8 @@ static int attempt (Guard *g, lua_Integer limit) {
       g->toobig = 1;
     return 0;
   }
-  if (g->negzero) return fail(g, "a float result could be -0.0");
+  if (g->negzero && negzeroout(g))
+    return fail(g, "a float result could be -0.0");
   return (g->all & bit(VT_BIG)) ? ringz(g) : ringu64(g, cu, mat);
 }
 

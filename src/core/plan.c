@@ -7,7 +7,29 @@
 ** affine row over the state at iteration start.  An op whose operands are
 ** all atoms is hoisted: it becomes a new atom, evaluated once at loop entry
 ** with the VM's own arithmetic, whatever the operator.  The other ops must
-** be affine: + and - of rows, unary minus, and * by an atom.
+** be + and - of rows, unary minus, * by an atom, or * of two rows.
+**
+** A product of two rows is a row over monomials: each product of two
+** columns is the column of a monomial state (PS_MONO), the product of the
+** carried values it names.  After the walk every monomial gets its own
+** update, the product of its factors' updates expanded (the index's
+** powers by the binomial theorem, in effect), which may name new
+** monomials in turn.  The closure is finite when the body is "solvable"
+** (Rodriguez-Carbonell and Kapur, ISSAC 2004; Kincaid, Cyphert, Breck and
+** Reps, POPL 2018): no monomial of degree >= 2 in a variable's update has
+** a factor that depends, through the updates, on that variable.  Then the
+** variables form strata, each linear in itself plus a polynomial in lower
+** strata.  Otherwise (r = r * i, x = x * x) the degree grows with n: the
+** loop is refused.  In Z, Z/2^64 and every ring the guard uses, a
+** monomial row carries exactly the product of its factors' values, since
+** reduction is a ring homomorphism.
+**
+** '%' by an atom m keeps its operand's row and marks the slot reduced:
+** when every carried value (and every output) is reduced modulo the same
+** m at the end of the body, or is a copy of such a value, the rows hold
+** over Z/m (reduction is a ring homomorphism again) and the guard
+** computes B^n v mod m.  A carried value that is not reduced while
+** others are mixes rings: refused.
 */
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +41,10 @@
 
 
 #define UNSET		INT_MIN		/* a slot not yet read or written */
+#define RED_ENTRY	(-1)	/* reduction marks: not written yet */
+#define RED_NONE	0	/* a value not reduced */
+#define RED_MOD		1	/* the result of '%' by the loop's m */
+#define redatom(a)	(-2 - (a))	/* a hoisted '%' by atom a */
 #define ishrow(h)	((h) < 0 && (h) != UNSET)
 #define h2row(h)	(-1 - (h))
 #define row2h(r)	(-1 - (r))
@@ -27,7 +53,7 @@
 /* The userdata that owns a plan and every array of it. */
 typedef struct Box {
   plan_Plan p;
-  void *scratch[8];	/* the builder's arrays, freed with the box */
+  void *scratch[16];	/* the builder's arrays, freed with the box */
 } Box;
 
 
@@ -52,6 +78,13 @@ typedef struct Builder {
   int stepatom;
   int *brow;		/* bounds rows: row ids */
   int bitwise;		/* refused at a bitwise op (the GF(2) planner may take it) */
+  int nmonos;		/* PS_MONO states so far */
+  int *monoline;	/* state -> line of the op that made the monomial */
+  int *cols;		/* 2 W ints: the nonzero columns of two rows */
+  int *red;		/* slot -> RED_* (or 2 + s: the entry value of
+			   state s), as last written; RED_ENTRY unwritten */
+  int modatom;		/* the atom every '%' reduces by, or -1 */
+  int modline;		/* the line of the first '%' of a loop-carried value */
 } Builder;
 
 
@@ -68,6 +101,14 @@ static int refuse (Builder *B, int line, const char *fmt, const char *arg) {
   B->why->line = line;
   snprintf(B->why->msg, sizeof(B->why->msg), fmt, arg);
   return 0;
+}
+
+
+/* refuse() with a number for the '%s'. */
+static int refusen (Builder *B, int line, const char *fmt, int n) {
+  char num[16];
+  snprintf(num, sizeof(num), "%d", n);
+  return refuse(B, line, fmt, num);
 }
 
 
@@ -296,7 +337,7 @@ static int rowscale (Builder *B, int x, int a, int left) {
 
 
 /* {======================================================
-** Symbolic execution of one iteration
+** Monomials
 ** ======================================================= */
 
 static int newstate (Builder *B, plan_StateKind kind, int slot) {
@@ -305,8 +346,86 @@ static int newstate (Builder *B, plan_StateKind kind, int slot) {
   p->state[p->nstate].kind = kind;
   p->state[p->nstate].slot = slot;
   p->state[p->nstate].live = 0;
+  p->state[p->nstate].nfac = 0;
   return p->nstate++;
 }
+
+
+/* The factors of state 's' (itself, unless a monomial), sorted; their count. */
+static int factors (Builder *B, int s, int *fac) {
+  const plan_State *st = &B->p->state[s];
+  if (st->kind != PS_MONO) {
+    fac[0] = s;
+    return 1;
+  }
+  memcpy(fac, st->fac, (size_t)st->nfac * sizeof(int));
+  return st->nfac;
+}
+
+
+/*
+** The row column of the product of columns 'j1' and 'j2' (0 is the
+** constant 1, 1 + s state s): finds or makes the monomial state.  Returns
+** -1 (with the reason) beyond the limits.
+*/
+static int monocol (Builder *B, int j1, int j2, int line) {
+  plan_Plan *p = B->p;
+  int f1[PLAN_MAXDEGREE], f2[PLAN_MAXDEGREE], f[PLAN_MAXDEGREE];
+  int n1, n2, n, a = 0, b = 0, s;
+  if (j1 == 0) return j2;
+  if (j2 == 0) return j1;
+  n1 = factors(B, j1 - 1, f1);
+  n2 = factors(B, j2 - 1, f2);
+  if (n1 + n2 > PLAN_MAXDEGREE)
+    return refusen(B, line, "product of more than %s loop-carried values", PLAN_MAXDEGREE) - 1;
+  for (n = 0; n < n1 + n2; n++)  /* merge */
+    f[n] = (b >= n2 || (a < n1 && f1[a] <= f2[b])) ? f1[a++] : f2[b++];
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_MONO && p->state[s].nfac == n &&
+        memcmp(p->state[s].fac, f, (size_t)n * sizeof(int)) == 0)
+      return 1 + s;
+  if (B->nmonos >= PLAN_MAXMONOS)
+    return refusen(B, line, "polynomial terms need more than %s monomials", PLAN_MAXMONOS) - 1;
+  s = newstate(B, PS_MONO, -1);
+  p->state[s].nfac = n;
+  memcpy(p->state[s].fac, f, (size_t)n * sizeof(int));
+  B->monoline[s] = line;
+  B->nmonos++;
+  return 1 + s;
+}
+
+
+/* The nonzero columns of row 'r' into 'cols'; their count. */
+static int nonzero (Builder *B, int r, int *cols) {
+  int j, n = 0;
+  for (j = 0; j < B->W; j++)
+    if (rowp(B, r)[j] != PLAN_ZERO) cols[n++] = j;
+  return n;
+}
+
+
+/* Row x times row y, as a new row; -1 (with the reason) beyond the limits. */
+static int rowmul (Builder *B, int x, int y, int line) {
+  int r = newrow(B), *cx = B->cols, *cy = B->cols + B->W, nx, ny, a, b;
+  nx = nonzero(B, x, cx);
+  ny = nonzero(B, y, cy);
+  for (a = 0; a < nx; a++)
+    for (b = 0; b < ny; b++) {
+      int col = monocol(B, cx[a], cy[b], line), c;
+      if (col < 0) return -1;
+      c = cmul(B, rowp(B, x)[cx[a]], rowp(B, y)[cy[b]]);
+      rowp(B, r)[col] = cadd(B, rowp(B, r)[col], c);
+    }
+  return r;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Symbolic execution of one iteration
+** ======================================================= */
+
 
 
 /* The value handle of operand 'x' (a slot or a constant), at this point. */
@@ -359,8 +478,17 @@ static int boundrow (Builder *B, int r) {
 }
 
 
+/* The reduction mark of operand 'x' at this point. */
+static int redof (Builder *B, ir_Arg x) {
+  if (ir_isconst(x)) return RED_NONE;
+  if (B->red[x] != RED_ENTRY) return B->red[x];
+  return B->stateof[x] >= 0 ? 2 + B->stateof[x] : RED_NONE;
+}
+
+
 static int step_move (Builder *B, const ir_Op *op) {
   int h = readarg(B, op->b);
+  B->red[op->a] = redof(B, op->b);
   if (ishrow(h)) {
     plan_Type *t = newtype(B, PT_MOVE, op->a);
     t->x = op->b;  /* a slot: constants are atoms */
@@ -376,11 +504,13 @@ static int step_arith (Builder *B, const ir_Op *op) {
   int hb = readarg(B, op->b), hc = readarg(B, op->c);
   int r;
   plan_Type *t;
+  B->red[op->a] = RED_NONE;
   if (!ishrow(hb) && !ishrow(hc)) {  /* hoisted */
     int a = newatom(B, op->code == IR_INDEX ? PA_INDEX : PA_ARITH,
                     op->aop, hb, hc);
     newtype(B, PT_ATOM, op->a)->x = a;
     B->sym[op->a] = a;
+    if (op->code == IR_ARITH && op->aop == IR_MOD) B->red[op->a] = redatom(hc);
     return 1;
   }
   if (op->code == IR_INDEX)
@@ -391,10 +521,23 @@ static int step_arith (Builder *B, const ir_Op *op) {
       r = rowaddsub(B, torow(B, hb), torow(B, hc), op->aop == IR_SUB);
       break;
     case IR_MUL:
-      if (ishrow(hb) && ishrow(hc))
-        return refuse(B, op->line, "multiplication of two loop-carried values%s", "");
-      r = ishrow(hb) ? rowscale(B, h2row(hb), hc, 0)
-                     : rowscale(B, h2row(hc), hb, 1);
+      if (ishrow(hb) && ishrow(hc)) {
+        r = rowmul(B, h2row(hb), h2row(hc), op->line);
+        if (r < 0) return 0;
+      }
+      else
+        r = ishrow(hb) ? rowscale(B, h2row(hb), hc, 0)
+                       : rowscale(B, h2row(hc), hb, 1);
+      break;
+    case IR_MOD:  /* row % atom: the same row, in Z/m */
+      if (ishrow(hc))
+        return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
+                      ir_aopname(op->aop));
+      if (B->modatom >= 0 && B->modatom != hc)
+        return refuse(B, op->line, "reductions modulo different values%s", "");
+      if (B->modatom < 0) B->modline = op->line;
+      B->modatom = hc;
+      r = h2row(hb);
       break;
     default:
       B->bitwise = op->aop >= IR_BAND && op->aop <= IR_SHR;
@@ -406,8 +549,11 @@ static int step_arith (Builder *B, const ir_Op *op) {
   t->x = typeref(B, op->b);
   t->y = typeref(B, op->c);
   t->row = boundrow(B, r);
-  if (op->aop == IR_MUL) t->factor = ishrow(hb) ? hc : hb;
+  if (op->aop == IR_MUL)
+    t->factor = !ishrow(hb) ? hb : !ishrow(hc) ? hc
+                : op->b == op->c ? -1 : PLAN_PRODUCT;
   B->sym[op->a] = row2h(r);
+  B->red[op->a] = op->aop == IR_MOD ? RED_MOD : RED_NONE;
   return 1;
 }
 
@@ -416,6 +562,7 @@ static int step_unary (Builder *B, const ir_Op *op) {
   int h = readarg(B, op->b);
   int r;
   plan_Type *t;
+  B->red[op->a] = RED_NONE;
   if (!ishrow(h)) {
     int a = newatom(B, PA_ARITH, op->aop, h, h);
     newtype(B, PT_ATOM, op->a)->x = a;
@@ -509,17 +656,126 @@ void plan_copyconsts (lua_State *L, plan_Plan *p, const ir_Loop *ir) {
 }
 
 
+/* Does state 'from' depend on state 'to' through the updates (or is it)?
+   'seen' is nstate bytes of scratch. */
+static int dependson (Builder *B, const int *update, int from, int to,
+                      unsigned char *seen) {
+  plan_Plan *p = B->p;
+  int *stack = B->cols;  /* each state is pushed once */
+  int top = 0, found = 0;
+  memset(seen, 0, (size_t)p->nstate);
+  stack[top++] = from;
+  seen[from] = 1;
+  while (top > 0 && !found) {
+    int s = stack[--top], j;
+    if (s == to) found = 1;
+    if (update[s] < 0) continue;
+    for (j = 0; j < p->nstate; j++) {
+      int f[PLAN_MAXDEGREE], n, m;
+      if (rowp(B, update[s])[1 + j] == PLAN_ZERO) continue;
+      n = factors(B, j, f);
+      for (m = 0; m < n; m++)
+        if (!seen[f[m]]) { seen[f[m]] = 1; stack[top++] = f[m]; }
+    }
+  }
+  return found;
+}
+
+
+/*
+** Is the body solvable?  A monomial of degree >= 2 in the update of a
+** carried value must not have a factor that depends on that value:
+** otherwise the degree grows with every iteration (r = r * i, x = x * x).
+*/
+static int solvable (Builder *B, const int *update) {
+  plan_Plan *p = B->p;
+  int s, j, ok = 1;
+  unsigned char *seen = (unsigned char *)scratch(B, (size_t)p->nstate + 1, 1);
+  for (s = 0; s < p->nstate && ok; s++) {
+    if (p->state[s].kind != PS_SLOT) continue;
+    for (j = 0; j < p->nstate && ok; j++) {
+      const plan_State *m = &p->state[j];
+      int f;
+      if (m->kind != PS_MONO || rowp(B, update[s])[1 + j] == PLAN_ZERO)
+        continue;
+      for (f = 0; f < m->nfac && ok; f++)
+        if (dependson(B, update, m->fac[f], s, seen))
+          ok = refuse(B, B->monoline[j], "product of loop-carried values "
+                      "whose degree grows with each iteration%s", "");
+    }
+  }
+  return ok;
+}
+
+
+/* The update of every monomial state: the product of its factors'
+   updates (new monomials are appended, and get theirs in turn). */
+static int monoupdates (Builder *B, int *update) {
+  plan_Plan *p = B->p;
+  int s;
+  for (s = 0; s < p->nstate; s++) {
+    const plan_State *st = &p->state[s];
+    int r, f;
+    if (st->kind != PS_MONO) continue;
+    r = update[st->fac[0]];
+    for (f = 1; f < st->nfac; f++) {
+      r = rowmul(B, r, update[st->fac[f]], B->monoline[s]);
+      if (r < 0) return 0;
+    }
+    update[s] = r;
+  }
+  return 1;
+}
+
+
+/*
+** Modular loops: is every carried value reduced at the end of the body,
+** or a copy of the entry value of one that is (so reduced from the
+** second iteration on: the guard needs more iterations than states)?
+** The least set of such states, grown to a fixed point from the values a
+** '%' makes (a state that only copies itself is never reduced).
+*/
+static int allreduced (Builder *B) {
+  plan_Plan *p = B->p;
+  unsigned char *ok = (unsigned char *)scratch(B, (size_t)p->nstate + 1, 1);
+  int s, i, changed;
+  for (s = 0; s < p->nstate; s++) ok[s] = 0;
+  do {
+    changed = 0;
+    for (s = 0; s < p->nstate; s++) {
+      int f;
+      if (p->state[s].kind != PS_SLOT || ok[s]) continue;
+      f = redof(B, p->state[s].slot);
+      if (f == RED_MOD || f == redatom(B->modatom) || (f >= 2 && ok[f - 2]))
+        ok[s] = 1, changed = 1;
+    }
+  } while (changed);
+  for (s = 0; s < p->nstate; s++)
+    if (p->state[s].kind == PS_SLOT && !ok[s]) break;
+  for (i = 0; s == p->nstate && i < p->nout; i++) {
+    int f = redof(B, p->out[i].slot);
+    if (p->out[i].atom >= 0) continue;  /* an invariant: pushed as it is */
+    if (!(f == RED_MOD || (f >= 2 && ok[f - 2]))) break;
+  }
+  if (s < p->nstate || i < p->nout)
+    return refuse(B, B->modline, "a value of the loop is not reduced modulo "
+                  "the same value as the others (a mix of rings)%s", "");
+  return 1;
+}
+
+
 /* Builds the final update rows, outputs and liveness. */
-static void finish (Builder *B, int *update) {
+static int finish (Builder *B, int *update) {
   const ir_Loop *ir = B->ir;
   plan_Plan *p = B->p;
   int s, i, changed;
-  /* update rows of carried slots (sinks are added below) */
+  for (s = 0; s < B->maxstate; s++) update[s] = -1;
+  /* update rows of carried slots (sinks and monomials are added below) */
   for (s = 0; s < p->nstate; s++) {
     const plan_State *st = &p->state[s];
     if (st->kind == PS_SLOT)
       update[s] = torow(B, B->sym[st->slot]);
-    else {  /* PS_INDEX: counter + step */
+    else if (st->kind == PS_INDEX) {  /* counter + step */
       int r = unitrow(B, s);
       rowp(B, r)[0] = newcoef(B, PC_ATOM, B->stepatom, 0, 0);
       update[s] = r;
@@ -542,6 +798,11 @@ static void finish (Builder *B, int *update) {
       o->state = st;
     }
   }
+  if (B->nmonos > 0 && (!solvable(B, update) || !monoupdates(B, update)))
+    return 0;
+  if (B->modatom >= 0 && !allreduced(B)) return 0;
+  p->nmonos = B->nmonos;
+  p->modatom = B->modatom;
   /* liveness: outputs, then closure through the update rows */
   for (i = 0; i < p->nout; i++)
     if (p->out[i].state >= 0) p->state[p->out[i].state].live = 1;
@@ -557,6 +818,44 @@ static void finish (Builder *B, int *update) {
         }
     }
   } while (changed);
+  return 1;
+}
+
+
+/*
+** Which outputs can a float -0.0 reach?  A forward "may be -0.0" analysis of
+** the body, iterated to its fixed point over the iterations: every *, unary
+** op, hoisted op and field read may make one (the guard checks nothing
+** about them when this says no); a + b is -0.0 only if both are, a - b
+** only if a is; entry values are not -0.0 (the guard refuses those that
+** are), the loop variable may be.  IEEE 754, section 6.3.
+*/
+static void mayneg0 (Builder *B) {
+  const ir_Loop *ir = B->ir;
+  int n = ir->nslots, changed, i, s;
+  unsigned char *start = (unsigned char *)zalloc(B->L, 2 * (size_t)n + 2, 1);
+  unsigned char *cur = start + n + 1;
+#define ng(x)	(!ir_isconst(x) && cur[x])
+  if (ir->index >= 0) start[ir->index] = 1;
+  do {
+    memcpy(cur, start, (size_t)n);
+    for (i = 0; i < ir->nops; i++) {
+      const ir_Op *op = &ir->ops[i];
+      unsigned char v = 1;
+      if (op->code == IR_MOVE) v = ng(op->b);
+      else if (op->code == IR_ARITH && op->aop == IR_ADD)
+        v = ng(op->b) && ng(op->c);
+      else if (op->code == IR_ARITH && op->aop == IR_SUB) v = ng(op->b);
+      if (op->code != IR_IF && op->code != IR_LOOP) cur[op->a] = v;
+    }
+    changed = 0;
+    for (s = 0; s < n; s++)
+      if (cur[s] && !start[s]) start[s] = changed = 1;
+  } while (changed);
+#undef ng
+  for (i = 0; i < B->p->nout; i++)
+    B->p->out[i].mayneg0 = cur[B->p->out[i].slot];
+  free(start);
 }
 
 
@@ -646,7 +945,7 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   B.written = (unsigned char *)scratch(&B, (size_t)ir->nslots + 1, 1);
   if (!validate(&B)) goto refused;
   used = countused(ir);
-  B.maxstate = 2 * used + 2;
+  B.maxstate = 2 * used + 2 + PLAN_MAXMONOS;
   B.W = B.maxstate + 1;
   B.maxrows = 2 * ir->nops + B.maxstate + 8;
   B.pool = (int *)scratch(&B, (size_t)B.maxrows * (size_t)B.W, sizeof(int));
@@ -665,10 +964,16 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   B.inputatom = (int *)scratch(&B, (size_t)ir->nslots + 1, sizeof(int));
   B.constatom = (int *)scratch(&B, (size_t)ir->nk + 1, sizeof(int));
   update = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
+  B.monoline = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
+  B.cols = (int *)scratch(&B, 2 * (size_t)B.W, sizeof(int));
+  B.red = (int *)scratch(&B, (size_t)ir->nslots + 1, sizeof(int));
+  B.modatom = -1;
+  p->modatom = -1;
   {
     int s;
     for (s = 0; s < ir->nslots; s++) {
       B.sym[s] = UNSET; B.stateof[s] = -1; B.inputatom[s] = -1;
+      B.red[s] = RED_ENTRY;
     }
     for (s = 0; s < ir->nk; s++) B.constatom[s] = -1;
   }
@@ -679,7 +984,8 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
     lua_pop(L, 1);  /* the affine attempt: collected later */
     return plan_gf2_make(L, ir, why);
   }
-  finish(&B, update);
+  if (!finish(&B, update)) goto refused;
+  mayneg0(&B);
   layout(&B, update);
   plan_copyconsts(L, p, ir);
   free_scratch(box);

@@ -9,9 +9,13 @@
 **   - coefficients: ring expressions (+ - * unary minus) over atoms and
 **     small integers, the entries of the affine map;
 **   - the state: the loop-carried slots (read before written, and written),
-**     the loop counter when the body reads it, and slots that are written
-**     but not carried whose final values are live; the update of each
-**     state variable is an affine row over the state at iteration start;
+**     the loop counter when the body reads it, slots that are written
+**     but not carried whose final values are live, and the monomials
+**     (products of carried values) that products in the body need; the
+**     update of each state variable is an affine row over the state at
+**     iteration start, so a "solvable" polynomial body (Rodriguez-Carbonell
+**     and Kapur, 2004; Kincaid et al., POPL 2018) is linear over its
+**     monomials;
 **   - the type program: the body ops again, in order, so the guard can
 **     replay the types of one iteration (integer, float, bignum) and decide
 **     the ring and the result types;
@@ -67,20 +71,36 @@ typedef struct plan_Type {
   int aop;
   int a, x, y;
   int row;	/* index of this value's bounds row, or -1 */
-  int factor;	/* PT_ARITH '*': the atom that scales the other operand */
+  int factor;	/* PT_ARITH '*': the atom that scales the other operand;
+		   PLAN_PRODUCT for two loop-carried operands that are
+		   not one slot squared (the product may be -0.0) */
 } plan_Type;
+
+#define PLAN_PRODUCT	(-2)
 
 /* What a state variable is. */
 typedef enum plan_StateKind {
   PS_SLOT,	/* carried slot 'slot' (its entry value is an input) */
   PS_INDEX,	/* the loop counter */
-  PS_SINK	/* slot 'slot', written but not carried (entry value unused) */
+  PS_SINK,	/* slot 'slot', written but not carried (entry value unused) */
+  PS_MONO	/* the product of the states fac[0..nfac-1] (slot is -1) */
 } plan_StateKind;
+
+/*
+** The limit of polynomial bodies: a monomial multiplies at most
+** PLAN_MAXDEGREE carried values, and a loop has at most PLAN_MAXMONOS
+** monomial states (each one more row of the matrix, whose size MAT_KMAX
+** bounds as a whole).  Beyond either the loop is refused with a reason.
+*/
+#define PLAN_MAXDEGREE	6
+#define PLAN_MAXMONOS	24
 
 typedef struct plan_State {
   plan_StateKind kind;
   int slot;
   int live;	/* needed by an output (rows that are not are not computed) */
+  int nfac;	/* PS_MONO: its factors, states of kind PS_SLOT or PS_INDEX */
+  int fac[PLAN_MAXDEGREE];
 } plan_State;
 
 /* Where an output value comes from. */
@@ -88,6 +108,8 @@ typedef struct plan_Out {
   int slot;	/* the slot written back */
   int state;	/* its state variable, or -1 */
   int atom;	/* else its atom (an invariant final value) */
+  int mayneg0;	/* a -0.0 made inside the body could reach it (so when
+		   its final value is a float, the guard checks) */
 } plan_Out;
 
 /* The ring a plan's update lives in. */
@@ -130,6 +152,9 @@ typedef struct plan_Plan {
   int nout;
   plan_Out *out;
   int *slot_in;		/* slot -> its input number, or -1 */
+  int nmonos;		/* PS_MONO states among them */
+  int modatom;		/* the atom m when every carried value is reduced
+			   modulo m (the rows are then over Z/m), or -1 */
   int nk;
   ir_Const *k;		/* the IR's constants (strings owned by the plan) */
   /* PLAN_GF2 only (coefs, rows, brows and types are empty): the body as

@@ -223,6 +223,7 @@ plan_Plan *plan_gf2_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
       B.written[ir->ops[i].a] = 1;
   B.p = p;
   p->ring = PLAN_GF2;
+  p->modatom = -1;  /* no modular ring */
   p->kind = ir->kind; p->line = ir->line;
   p->nslots = ir->nslots; p->index = ir->index;
   B.maxatoms = ir->nslots + ir->nk + ir->nops + 2;
