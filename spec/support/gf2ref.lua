@@ -1,8 +1,11 @@
 -- Lua 5.4 only (bitwise operators): references for spec/gf2_spec.lua.
+-- The code is a string loaded at run time, so that this file still parses
+-- on LuaJIT (spec/parser_spec.lua loads every file of spec/).
 --   jump(step, state, n): step^n(state) for an affine map over GF(2) given
 --     as a function of k integers, by square-and-multiply of its bit
 --     matrix (a different method from cpm's minimal polynomial).
 --   body(rng, k): random xor/shift/rotate/mask loop functions as text.
+return assert(load([==[
 local M = {}
 
 local function bitof(v, j) return (v[j // 64 + 1] >> (j % 64)) & 1 end
@@ -100,3 +103,4 @@ function M.body(rng, k)
 end
 
 return M
+]==], "=gf2ref"))()
