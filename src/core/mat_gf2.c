@@ -199,18 +199,21 @@ static void powmod (uint64_t *r, uint64_t *sq, const uint64_t *tab,
                     mpz_srcptr n, const uint64_t *p, int dp, int PW) {
   long i;
   int rw = (dp >> 6) + 1, j;
+  uint64_t *a = r, *b = sq, *t;
   memset(r, 0, (size_t)PW * 8);
+  memset(sq, 0, (size_t)PW * 8);
   if (dp == 0) return;  /* everything is 0 mod 1 */
   r[0] = 1;
   for (i = (long)mpz_sizeinbase(n, 2) - 1; i >= 0; i--) {
-    sqmod(r, sq, tab, dp, rw);
-    memcpy(r, sq, (size_t)rw * 8);
-    if (mpz_tstbit(n, (mp_bitcnt_t)i)) {  /* r = r x mod p */
-      for (j = rw; j > 0; j--) r[j] = (r[j] << 1) | (r[j - 1] >> 63);
-      r[0] <<= 1;
-      if (getbit(r, dp)) for (j = 0; j <= rw; j++) r[j] ^= p[j];
+    sqmod(a, b, tab, dp, rw);  /* the squares alternate between r and sq */
+    t = a; a = b; b = t;
+    if (mpz_tstbit(n, (mp_bitcnt_t)i)) {  /* a = a x mod p */
+      for (j = rw; j > 0; j--) a[j] = (a[j] << 1) | (a[j - 1] >> 63);
+      a[0] <<= 1;
+      if (getbit(a, dp)) for (j = 0; j <= rw; j++) a[j] ^= p[j];
     }
   }
+  if (a != r) memcpy(r, a, (size_t)rw * 8);
 }
 
 
