@@ -32,13 +32,15 @@
 
 /* The body compiled for concrete words, from the invariants' values. */
 typedef enum Kind {
-  K_ENTRY, K_XOR, K_AND, K_OR, K_NOT, K_SHL, K_SHR, K_ZERO
+  K_ENTRY, K_XOR, K_AND, K_OR, K_NOT, K_SHL, K_SHR, K_ZERO,
+  K_XSHL, K_XSHR, K_MOVE	/* x ~ (y << sh), x ~ (y >> sh), x: fused */
 } Kind;
 
 typedef struct Code {
   unsigned char kind;
-  unsigned char sh;	/* K_SHL, K_SHR: the count, 0..63 */
-  int x, y;		/* indices into Body.w (K_ENTRY: the state) */
+  unsigned char sh;	/* shifts: the count, 0..63 */
+  int d;		/* the form it computes */
+  int x, y;		/* indices into Body.aval (K_ENTRY: the state) */
 } Code;
 
 typedef struct Body {
@@ -46,7 +48,9 @@ typedef struct Body {
   int k;
   uint64_t *aval;	/* natoms: atoms as integers (those used) */
   uint64_t *val;	/* ngops: the value of each form (aval + natoms) */
-  Code *code;		/* ngops */
+  Code *code;		/* ncode <= ngops */
+  int ncode;
+  int *uses;		/* ngops: scratch of compile */
   int *upd;		/* nstate: index into aval of each state's update */
 } Body;
 
@@ -68,6 +72,51 @@ static uint64_t shiftr (uint64_t x, uint64_t c) {
 /* Index into aval of a plan_GOp operand. */
 static int windex (const plan_Plan *p, int x) {
   return x >= 0 ? p->natoms + x : -1 - x;
+}
+
+
+/*
+** A shift whose only use is an xor is done inside the xor (one dispatch
+** instead of two: xorshift bodies are made of these); then the code is
+** compacted, each op naming the form it computes.
+*/
+static void fuse (Body *b) {
+  const plan_Plan *p = b->p;
+  int i, nc = 0, *uses = b->uses;
+  memset(uses, 0, (size_t)p->ngops * sizeof(int));
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    if (o->aop == PLAN_GENTRY) continue;
+    if (o->x >= 0) uses[o->x]++;
+    if (o->y >= 0 && o->aop != IR_BNOT) uses[o->y]++;
+  }
+  for (i = 0; i < p->nstate; i++)
+    if (p->gupd[i] >= 0) uses[p->gupd[i]]++;
+  for (i = 0; i < p->ngops; i++) {
+    Code *c = &b->code[i];
+    c->d = i;
+    if (c->kind == K_XOR) {
+      const plan_GOp *o = &p->gops[i];
+      int side;
+      for (side = 0; side < 2; side++) {
+        int j = side ? o->y : o->x;
+        Code *s = j >= 0 ? &b->code[j] : NULL;
+        if (s != NULL && uses[j] == 1 &&
+            (s->kind == K_SHL || s->kind == K_SHR || s->kind == K_ZERO)) {
+          c->x = side ? c->x : c->y;  /* the other operand */
+          c->kind = s->kind == K_SHL ? K_XSHL : s->kind == K_SHR ? K_XSHR
+                                                                 : K_MOVE;
+          c->y = s->x;
+          c->sh = s->sh;
+          s->d = -1;  /* computed inside c */
+          break;
+        }
+      }
+    }
+  }
+  for (i = 0; i < p->ngops; i++)  /* in place: nc <= i */
+    if (b->code[i].d >= 0) b->code[nc++] = b->code[i];
+  b->ncode = nc;
 }
 
 
@@ -100,6 +149,7 @@ static void compile (Body *b) {
     }
   }
   for (i = 0; i < p->nstate; i++) b->upd[i] = windex(p, p->gupd[i]);
+  fuse(b);
 }
 
 
@@ -108,17 +158,20 @@ static void body_map (void *ud, const uint64_t *in, uint64_t *out) {
   Body *b = (Body *)ud;
   const Code *c = b->code;
   uint64_t *w = b->aval, *v = b->val;
-  int i, n = b->p->ngops;
+  int i, n = b->ncode;
   for (i = 0; i < n; i++, c++) {
     switch (c->kind) {
-      case K_ENTRY: v[i] = in[c->x]; break;
-      case K_XOR: v[i] = w[c->x] ^ w[c->y]; break;
-      case K_AND: v[i] = w[c->x] & w[c->y]; break;
-      case K_OR: v[i] = w[c->x] | w[c->y]; break;
-      case K_NOT: v[i] = ~w[c->x]; break;
-      case K_SHL: v[i] = w[c->x] << c->sh; break;
-      case K_SHR: v[i] = w[c->x] >> c->sh; break;
-      default: v[i] = 0; break;
+      case K_ENTRY: v[c->d] = in[c->x]; break;
+      case K_XOR: v[c->d] = w[c->x] ^ w[c->y]; break;
+      case K_XSHL: v[c->d] = w[c->x] ^ (w[c->y] << c->sh); break;
+      case K_XSHR: v[c->d] = w[c->x] ^ (w[c->y] >> c->sh); break;
+      case K_MOVE: v[c->d] = w[c->x]; break;
+      case K_AND: v[c->d] = w[c->x] & w[c->y]; break;
+      case K_OR: v[c->d] = w[c->x] | w[c->y]; break;
+      case K_NOT: v[c->d] = ~w[c->x]; break;
+      case K_SHL: v[c->d] = w[c->x] << c->sh; break;
+      case K_SHR: v[c->d] = w[c->x] >> c->sh; break;
+      default: v[c->d] = 0; break;
     }
   }
   for (i = 0; i < b->k; i++) out[i] = w[b->upd[i]];
@@ -261,11 +314,12 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
       return *why = WHY_STATE, 0;
   }
   size = ((size_t)p->natoms + (size_t)p->ngops + 1) * 8 +
-         (size_t)p->ngops * sizeof(Code);
+         (size_t)p->ngops * (sizeof(Code) + sizeof(int));
   b.aval = size <= sizeof(small) ? small
                                  : (uint64_t *)cpm_newuserdata(L, size);
   b.val = b.aval + p->natoms;
   b.code = (Code *)(b.val + p->ngops + 1);
+  b.uses = (int *)(b.code + p->ngops);
   b.upd = upd;
   memset(b.aval, 0, (size_t)p->natoms * 8);
   for (i = 0; i < p->ngops; i++) {
