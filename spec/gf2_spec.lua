@@ -104,6 +104,19 @@ for _, frontend in ipairs(frontends) do
       for i = 1, 4 do assert.are.equal(want[i], res[i]) end
     end)
 
+    it("recomputes when the polynomial kept from a call does not fit the next state", function()
+      local f = compile(XORSHIFT, frontend)
+      local g = optimize(f)
+      local step = function(x) return f(x, 1) end
+      local n = 123456789012345
+      -- state 0 is a fixed point: its polynomial (degree 1) annihilates no other state
+      assert.are.equal(0, g(0, n))
+      local x = randint()
+      assert.are.equal(ref.jump(step, { x }, n), g(x, n))
+      assert.are.equal(0, g(0, n))
+      assert.are.equal(ref.jump(step, { x + 1 }, n + 1), g(x + 1, n + 1))
+    end)
+
     it("jumping by n then stepping once equals stepping once then jumping", function()
       local h = compile(XOSHIRO, frontend)
       local g = optimize(h)
