@@ -168,15 +168,21 @@ static void sqmod (const uint64_t *r, uint64_t *out, const uint64_t *tab,
   int nj = (dp + 3) / 4, j = 0, i, w;
   size_t stride = (size_t)16 * (size_t)rw;
   const uint64_t *e = tab;
-  if (rw <= 2) {  /* one- and two-word states: accumulators in registers */
+  if (rw <= 2) {  /* one- and two-word states: registers, 4 nibbles a turn */
     uint64_t o0 = 0, o1 = 0;
-    for (w = 0; j < nj; w++) {
-      uint64_t x = r[w];
-      for (i = 0; i < 16 && j < nj; i++, j++, x >>= 4, e += stride) {
-        const uint64_t *f = e + (x & 15) * (size_t)rw;
-        o0 ^= f[0];
-        if (rw == 2) o1 ^= f[1];
-      }
+    for (; j + 4 <= nj; j += 4, e += 4 * stride) {
+      uint64_t x = r[j >> 4] >> ((j & 15) * 4);  /* j % 4 == 0: one word */
+      const uint64_t *f0 = e + (x & 15) * (size_t)rw;
+      const uint64_t *f1 = e + stride + ((x >> 4) & 15) * (size_t)rw;
+      const uint64_t *f2 = e + 2 * stride + ((x >> 8) & 15) * (size_t)rw;
+      const uint64_t *f3 = e + 3 * stride + ((x >> 12) & 15) * (size_t)rw;
+      o0 ^= f0[0] ^ f1[0] ^ f2[0] ^ f3[0];
+      if (rw == 2) o1 ^= f0[1] ^ f1[1] ^ f2[1] ^ f3[1];
+    }
+    for (; j < nj; j++, e += stride) {
+      const uint64_t *f = e + ((r[j >> 4] >> ((j & 15) * 4)) & 15) * (size_t)rw;
+      o0 ^= f[0];
+      if (rw == 2) o1 ^= f[1];
     }
     out[0] = o0;
     if (rw == 2) out[1] = o1;
