@@ -18,7 +18,7 @@ WARN   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
          -Wmissing-prototypes -Wpointer-arith -Wundef -Wvla
 OPT   ?= -O2 -g
 CFLAGS_ALL = $(OPT) -fPIC -fvisibility=hidden $(WARN) -D_POSIX_C_SOURCE=200809L $(CFLAGS)
-LDLIBS_ALL = -lgmp -lm
+LDLIBS_ALL = -lgmp -lm -ldl
 
 # src/core/ is the shared core (planner, guard, rings, bignums); each other
 # directory under src/ is one bytecode front end (src/lua54/, src/luajit/).
@@ -34,9 +34,10 @@ DEBS = $(if $(LUA54),lua5.4 liblua5.4-dev) $(if $(LUAJIT),luajit libluajit-5.1-d
 DEPS_ENV = LUA54='$(LUA54)' LUAJIT='$(LUAJIT)' LUA54_INC='$(LUA54_INC)' \
            LUAJIT_INC='$(LUAJIT_INC)' CC='$(CC)'
 
-.PHONY: all deps test check-rockspec lint asan demo bench clean help
+.PHONY: all deps test check-rockspec lint asan fuzz demo bench clean help
 
-all: $(if $(LUA54),$(BUILD)/lua5.4/cpm/core.so) $(if $(LUAJIT),$(BUILD)/luajit/cpm/core.so)
+all: $(if $(LUA54),$(BUILD)/lua5.4/cpm/core.so $(BUILD)/lua5.4/alloctest) \
+     $(if $(LUAJIT),$(BUILD)/luajit/cpm/core.so)
 
 # One object set per VM; every object depends on every header (few files,
 # always right).
@@ -56,6 +57,12 @@ $(BUILD)/luajit/cpm/core.so: $(SRCS:src/%.c=$(BUILD)/luajit/obj/%.o)
 	@mkdir -p $(@D)
 	$(CC) -shared $(OPT) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+# The allocation-failure host (tools/alloctest.c): Lua 5.4 only, linked
+# against the shared liblua5.4 so that cpm/core.so finds the API in it.
+$(BUILD)/lua5.4/alloctest: tools/alloctest.c
+	@mkdir -p $(@D)
+	$(CC) $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -I$(LUA54_INC) $(CFLAGS) -o $@ $< $(LDFLAGS) -llua5.4
+
 # Installs the Debian packages that are missing (none when all are there),
 # or says what is missing.
 deps:
@@ -72,12 +79,22 @@ check-rockspec: deps
 lint: deps
 	sh tools/luacheck-tap.sh
 
-# The specs against a build with AddressSanitizer and UBSan; the interpreter
-# itself is not instrumented, so the runtime is preloaded.
+# The specs against a build with AddressSanitizer and UBSan and the
+# CPM_DEBUG assertions; the interpreter itself is not instrumented, so the
+# runtime is preloaded.  Then a bounded run of the chunk fuzzer on each VM.
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan: deps
-	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
+	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -DCPM_DEBUG $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
 	BUILD=$(BUILD)/asan ASAN=1 sh tools/run-specs.sh $(LUA54) $(LUAJIT)
+	BUILD=$(BUILD)/asan ASAN=1 sh tools/fuzz-chunks.sh $(FUZZ_SECONDS) $(LUA54) $(LUAJIT)
+
+# The chunk fuzzer (tools/fuzz-chunks.lua) for FUZZ_LONG seconds on each VM,
+# against the sanitizer build (make asan builds it).
+FUZZ_SECONDS ?= 20
+FUZZ_LONG ?= 600
+fuzz: deps
+	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -DCPM_DEBUG $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
+	BUILD=$(BUILD)/asan ASAN=1 sh tools/fuzz-chunks.sh $(FUZZ_LONG) $(LUA54) $(LUAJIT)
 
 # The tour runs on Lua 5.4, then on LuaJIT.
 DEMO_PATH = LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;'
@@ -104,5 +121,6 @@ help:
 	@echo "              luacheck, the rock installed by luarocks (LUAJIT= or LUA54=: one VM)"
 	@echo "make lint     luacheck over the Lua files"
 	@echo "make demo     a short tour of cpm (examples/demo.lua)"
-	@echo "make asan     the specs against an AddressSanitizer + UBSan build"
+	@echo "make asan     the specs and a short chunk fuzz against an AddressSanitizer + UBSan build"
+	@echo "make fuzz     the chunk fuzzer for FUZZ_LONG seconds on each VM (sanitizer build)"
 	@echo "make bench    run bench/ and rewrite doc/performance.md"

@@ -266,11 +266,57 @@ describe("the guard", function()
   it("raises at once for a bignum loop that would surely exceed the size limit", function()
     -- x = 2x for 10^15 iterations: as written it would run for ages before
     -- its bignum operation raised; nothing can cancel, so the guard knows
-    local ir = { nslots = 1, liveout = { 0 }, ops = { { "mul", 0, 0, { k = 2 } } } }
+    -- (no slot escapes: the error leaves nothing of the loop behind)
+    local ir = { nslots = 1, liveout = { 0 }, escapes = {},
+      ops = { { "mul", 0, 0, { k = 2 } } } }
     local p = plan(ir)
     local g = core._guard(p, 2, false, "big.lua:3")
     assert.are.equal("cpm: big.lua:3: the loop's values would exceed the bignum size limit (4294967296 bits, see cpm.maxbits)",
       errmsg(function() g(1, 1e15, 1, big(1)) end))
+  end)
+
+  it("lets the loop raise when its body writes a slot that outlives the error", function()
+    -- an upvalue (or a captured local) keeps the value of the last
+    -- iteration before the bignum operation raised: only the loop as
+    -- written leaves it; so does an IR that does not say what escapes
+    for _, escapes in ipairs { { 0 }, false } do
+      local ir = { nslots = 1, liveout = { 0 }, escapes = escapes or nil,
+        ops = { { "mul", 0, 0, { k = 2 } } } }
+      local g = core._guard(plan(ir), 2, false, "big.lua:3")
+      assert.is_false((g(1, 1e15, 1, big(1))))
+    end
+  end)
+
+  it("does not take a wrapping integer for an exact one when bounding bignums", function()
+    -- a = 3a wraps modulo 2^64 and c = c + a stays small: the loop as
+    -- written runs; |3|^n would exceed the limit if a did not wrap
+    if not LUA54 then return end
+    local old = cpm.maxbits()
+    cpm.maxbits(200)
+    local ir = { nslots = 2, liveout = { 0, 1 }, escapes = {},
+      ops = { { "mul", 0, 0, { k = 3 } }, { "add", 1, 1, 0 } } }
+    local ok, g = pcall(core._guard, plan(ir), 2, false, "mix.lua:1")
+    local res = table.pack(pcall(g, 1, 400, 1, 1, big(0)))
+    cpm.maxbits(old)
+    assert.is_true(ok and res[1])
+    local a, c = 1, big(0)
+    for _ = 1, 400 do a = 3 * a; c = c + a end
+    if res[2] then  -- computed: exactly the loop's values
+      assert.are.equal(a, res[3])
+      assert.is_true(cpm.eq(c, res[4]))
+    end
+  end)
+
+  it("keeps the -0.0 of a float loop variable's first value", function()
+    -- for i = -0.0, 1 do a, b = b, i end: a ends as the first i, -0.0
+    local ir = { nslots = 3, index = 2, liveout = { 0, 1 },
+      ops = { { "move", 0, 1 }, { "move", 1, 2 } } }
+    local ok, out = guarded(ir, -0.0, 1, 1, { [1] = 7 })
+    assert.is_true(not ok or 1 / out[0] < 0)
+    ok, out = guarded(ir, 0.0, 1, 1, { [1] = 7 })  -- the same loop from +0.0
+    assert.is_true(ok)
+    assert.is_true(out[0] == 0 and 1 / out[0] > 0)
+    assert.are.equal(1.0, out[1])
   end)
 
   it("computes loops that only exchange values, however long", function()

@@ -170,6 +170,63 @@ describe("matrix power in Z/2^64", function()
     end
   end)
 
+  -- Matrices that stress the Hessenberg reduction over Z/2^64: pivots of
+  -- every 2-adic valuation, zero columns, nilpotent, permutation and rank-1
+  -- matrices.
+  local shapes = {
+    function() return math.random(-9, 9) end,
+    function() return math.random(-99, 99) * 2 ^ math.random(1, 20) end,
+    function() return math.random(-99, 99) * 2 ^ math.random(0, 30) end,
+    function() return math.random() < 0.8 and 0 or math.random(-5, 5) end,
+    function() return 0 end,
+    function(i, j) return j > i and math.random(-9, 9) or 0 end,
+    "perm", "rank1",
+  }
+  local function shaped(k, sh)
+    local B = {}
+    local p, u, w = {}, randvec(k, -7, 7), randvec(k, -7, 7)
+    for i = 1, k do p[i] = i end
+    for i = k, 2, -1 do local j = math.random(i); p[i], p[j] = p[j], p[i] end
+    for i = 1, k do
+      B[i] = {}
+      for j = 1, k do
+        if sh == "perm" then B[i][j] = p[i] == j and 1 or 0
+        elseif sh == "rank1" then B[i][j] = u[i] * w[j] * 4
+        else B[i][j] = sh(i, j) end
+      end
+    end
+    return B
+  end
+
+  it("matches repeated multiplication for every size 1..64 and structured matrices", function()
+    local ks = {}
+    for k = 1, 12 do ks[#ks + 1] = k end
+    for _, k in ipairs({ 16, 17, 31, 32, 33, 48, 63, 64 }) do ks[#ks + 1] = k end
+    for _, k in ipairs(ks) do
+      local ns = k <= 12 and { 0, 1, 2, 3, k - 1, k, k + 1, 2 * k + 1 } or { k + 1 }
+      for si, sh in ipairs(shapes) do
+        if k <= 12 or si == math.random(#shapes) or si == 2 then
+          local B, v = shaped(k, sh), randvec(k, -1000, 1000)
+          for _, n in ipairs(ns) do
+            assert.are.same(naive64(B, v, n), strs(core._matpow("u64", B, v, n)))
+          end
+        end
+      end
+    end
+  end)
+
+  it("satisfies B^(a+b) v = B^a (B^b v) for structured matrices of every size", function()
+    for _, k in ipairs({ 4, 5, 7, 8, 13, 32, 60, 64 }) do
+      for _, sh in ipairs(shapes) do
+        local B, v = shaped(k, sh), randvec(k, -1000, 1000)
+        assert.are.same(strs(split("u64", B, v, "999999999999999999", "1")),
+                        strs(core._matpow("u64", B, v, "1000000000000000000")))
+        assert.are.same(strs(split("u64", B, v, "18446744073709551616", "18446744073709551615")),
+                        strs(core._matpow("u64", B, v, "36893488147419103231")))
+      end
+    end
+  end)
+
   it("satisfies B^(a+b) v = B^a (B^b v) for n around 10^18 and beyond 2^64", function()
     for k = 1, 5 do
       local B = randmat(k, -9, 9)
@@ -249,6 +306,117 @@ describe("exact matrix power", function()
                          { { 2, 3 }, { 1, 2 } }, { { 5, -2 }, { 2, -1 } } }) do
       for _, n in ipairs({ 1, 2, 3, 10, 11, 64, 97 }) do
         check_naive(B, { 3, -7 }, n, P.lucas)
+      end
+    end
+  end)
+
+  -- A random 2 x 2 with determinant +-1: a product of shears, swaps and
+  -- sign flips.
+  local function unimodular2()
+    local M = { { 1, 0 }, { 0, 1 } }
+    for _ = 1, math.random(1, 6) do
+      local a, r = math.random(-3, 3), math.random(4)
+      local E = r == 1 and { { 1, a }, { 0, 1 } } or r == 2 and { { 1, 0 }, { a, 1 } }
+                or r == 3 and { { 0, 1 }, { 1, 0 } } or { { -1, 0 }, { 0, 1 } }
+      M = { { M[1][1] * E[1][1] + M[1][2] * E[2][1], M[1][1] * E[1][2] + M[1][2] * E[2][2] },
+            { M[2][1] * E[1][1] + M[2][2] * E[2][1], M[2][1] * E[1][2] + M[2][2] * E[2][2] } }
+    end
+    return M
+  end
+
+  it("computes only the wanted outputs of a Lucas doubling, each as the full power does", function()
+    local seen = 0
+    for _ = 1, 60 do
+      local B = unimodular2()
+      local v = randvec(2, -9, 9)
+      if math.random(3) == 1 then v[math.random(2)] = 0 end
+      local Bk, vk = B, v
+      if math.random(2) == 1 then  -- with the constant row, as the optimizer writes it
+        Bk = { { B[1][1], B[1][2], 0 }, { B[2][1], B[2][2], 0 }, { 0, 0, 1 } }
+        vk = { v[1], v[2], 1 }
+      end
+      for _, n in ipairs({ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 31, 40, 63, 64, 65 }) do
+        local ref = naive(Bk, vk, n)
+        for mask = 1, 2 ^ #Bk - 1 do
+          local need, want = {}, {}
+          for i = 1, #Bk do
+            need[i] = math.floor(mask / 2 ^ (i - 1)) % 2 == 1
+            want[i] = need[i] and ref[i] or "0"
+          end
+          local r, info = core._matpow("z", Bk, vk, n, false, need)
+          assert.are.same(want, r)
+          assert.is_true(info.maxbits <= info.bound)
+          if has(info, P.lucas) then seen = seen + 1 end
+        end
+      end
+      local full = core._matpow("z", Bk, vk, 1000)
+      for i = 1, #Bk do
+        local need = {}
+        need[i] = true
+        local r = core._matpow("z", Bk, vk, 1000, false, need)
+        assert.are.equal(full[i], r[i])
+      end
+    end
+    assert.is_true(seen > 0)
+  end)
+
+  it("computes only the wanted outputs on every path, each as the full power does", function()
+    local cases = {}
+    for k = 1, 8 do
+      cases[#cases + 1] = { randmat(k, -4, 4), randvec(k, -30, 30) }
+      cases[#cases + 1] = { randloop(k, math.random(2) == 1, 0.6) }
+    end
+    cases[#cases + 1] = { randmat(4, 0, 0), randvec(4, -3, 3) }               -- zero matrix
+    cases[#cases + 1] = { { { 1, 2, 3 }, { 2, 4, 6 }, { 1, 1, 1 } }, { 5, -1, 2 } }  -- singular
+    cases[#cases + 1] = { { { 0, 1, 0 }, { 0, 0, 1 }, { 0, 0, 0 } }, { 1, 2, 3 } }  -- nilpotent
+    cases[#cases + 1] = { { { 2, 1 }, { 1, 3 } }, { "123456789012345678901234567890123", -7 } }
+    for _, cs in ipairs(cases) do
+      local B, v = cs[1], cs[2]
+      local k = #B
+      for _, n in ipairs({ 0, 1, 2, 3, 4, 5, 8, 13, 40, 41 }) do
+        local ref = naive(B, v, n)
+        for _ = 1, 4 do
+          local need, want, any = {}, {}, false
+          for i = 1, k do
+            need[i] = math.random(3) == 1
+            any = any or need[i]
+          end
+          if not any then need[math.random(k)] = true end
+          for i = 1, k do want[i] = need[i] and ref[i] or "0" end
+          local r, info = core._matpow("z", B, v, n, false, need)
+          assert.are.same(want, r)
+          assert.is_true(info.maxbits <= info.bound)
+        end
+      end
+      local full = core._matpow("z", B, v, 3000)
+      for i = 1, k do
+        local need = {}
+        need[i] = true
+        local r, info = core._matpow("z", B, v, 3000, false, need)
+        assert.are.equal(full[i], r[i])
+        assert.is_true(info.maxbits <= info.bound)
+      end
+    end
+  end)
+
+  it("gives each output of a large power alone as the full power does (quadratic form)", function()
+    -- x^(n/2) mod chi has coefficients above 32768 bits here
+    for k = 2, 8 do
+      for _, B in ipairs({ randmat(k, -4, 4), (randloop(k, true, 0.7)) }) do
+        local kk = #B
+        B[1][1] = 5
+        local v = randvec(kk, -20, 20)
+        if kk > k then v[kk] = 1 end
+        local n = 50001
+        local full, finfo = core._matpow("z", B, v, n)
+        for i = 1, kk do
+          local need = {}
+          need[i] = true
+          local r, info = core._matpow("z", B, v, n, false, need)
+          assert.are.equal(full[i], r[i])
+          assert.is_true(info.maxbits <= info.bound)
+        end
+        assert.is_true(finfo.maxbits <= finfo.bound)
       end
     end
   end)
@@ -392,6 +560,51 @@ describe("exact matrix power", function()
       local B, v = randmat(k, -9, 9), randvec(k, -9, 9)
       assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, true)))
       assert.are.same(core._matpow("z", B, v, 77), (core._matpow("z", B, v, 77, "B")))
+    end
+  end)
+end)
+
+describe("polynomial squaring by evaluation and interpolation", function()
+  math.randomseed(99)
+
+  local function randbig(bits)
+    local s = tostring(math.random(1, 9))
+    for _ = 1, math.floor(bits * 0.30103) do s = s .. tostring(math.random(0, 9)) end
+    if math.random(2) == 1 then s = "-" .. s end
+    return s
+  end
+
+  it("gives the schoolbook square for 2 to 8 coefficients of every size and sign", function()
+    for d = 2, 8 do
+      for _ = 1, 12 do
+        local a = {}
+        for i = 1, d do
+          local r = math.random(6)
+          a[i] = r == 1 and "0" or randbig(({ 3, 60, 64, 200, 1000, 3000 })[math.random(6)])
+        end
+        local want = {}
+        for m = 1, 2 * d - 1 do want[m] = Z.new(0) end
+        for i = 1, d do
+          for j = 1, d do want[i + j - 1] = Z.add(want[i + j - 1], Z.mul(a[i], a[j])) end
+        end
+        for m = 1, 2 * d - 1 do want[m] = Z.str(want[m]) end
+        assert.are.same(want, core._toomsqr(a))
+      end
+    end
+  end)
+
+  it("is taken by the charpoly path once coefficients are large, consistently", function()
+    -- coefficients of x^m mod chi pass 65536 bits near m = 20000 here
+    for k = 4, 8 do
+      local B = randmat(k, -5, 5)
+      B[1][1] = 6
+      local v = randvec(k, -9, 9)
+      local n = 60000 + k
+      local r, info = core._matpow("z", B, v, n)
+      assert.is_true(has(info, P.charpoly))
+      assert.is_true(info.maxbits <= info.bound)
+      assert.are.same(r, split("z", B, v, n - 1, 1))
+      assert.are.same(r, split("z", B, v, 20000, n - 20000))
     end
   end)
 end)

@@ -418,11 +418,38 @@ x = a // b & c | d ~ ~e << 1 >> 2
     it("decodes strings as the VM does", function()
       local texts = { [['a\tb\\c\"d\'e']], [["\x41\66\z
           \u{3b1}\u{10FFFF}"]], "[[\nfirst line\r\nsecond]]", "'\\\n'", "'\\\r\n'",
-        "[==[\r\n\nx\n\ry]==]", "[[\n\r\rz\r]]", "[[\r\r]]", "[[]]" }
+        "[==[\r\n\nx\n\ry]==]", "[[\n\r\rz\r]]", "[[\r\r]]", "[[]]",
+        "[[k\r\n\r]]", "[[\r\n\rk]]", "[[\n\r\nk\r\r\n]]", "'\\\n\r'" }
       for _, t in ipairs(texts) do
         local n = assert(grammar.parse_exp(t))
         assert.are.equal(loadstring("return " .. t)(), n.value)
       end
+      -- every sequence of up to five line-break characters, in long
+      -- strings and after a backslash, around other text
+      local seqs = { "" }
+      for _ = 1, 5 do
+        for i = #seqs, 1, -1 do
+          if #seqs[i] < 5 then
+            seqs[#seqs + 1] = seqs[i] .. "\r"
+            seqs[#seqs + 1] = seqs[i] .. "\n"
+          end
+        end
+      end
+      local n = 0
+      for _, a in ipairs(seqs) do
+        for _, t in ipairs { "[[" .. a .. "x" .. a .. "]]", "[==[" .. a .. "]==]",
+            "'\\" .. a:sub(1, 2) .. "y'", '"x\\' .. a:sub(1, 1) .. '\\' .. a:sub(2, 3) .. '"' } do
+          local f = loadstring("return " .. t)
+          local node = grammar.parse_exp(t)
+          if f then
+            n = n + 1
+            assert.are.equal(f(), node and node.value, ("%q"):format(t))
+          else
+            assert.is_nil(node and node.tag == "String" and node.value, ("%q"):format(t))
+          end
+        end
+      end
+      assert.is_true(n > 100)
     end)
 
     it("returns nil and 'chunk:LINE: ... near TOKEN' for syntax errors, on the VM's line", function()

@@ -196,6 +196,215 @@ describe("the source front end", function()
   end)
 end)
 
+describe("the source front end on code as people write it", function()
+  local function fresh(text, name)
+    return assert(load(text, name))
+  end
+
+  it("optimizes scripts that do not end with return, and the functions in them", function()
+    local texts = {
+      "local function fib(n)\n  local a, b = 0, 1\n  for i = 1, n do a, b = b, a + b end\n"
+        .. "  return a\nend\nFIB = fib\nlocal s = 0\nfor i = 1, 10 do s = s + i end\n",
+      -- the last line a comment without a line break, a `;` after it
+      "local function fib(n)\n  local a, b = 0, 1\n  for i = 1, n do a, b = b, a + b end\n"
+        .. "  return a\nend\n\nFIB = fib ;\n\n-- the end",
+      -- the last token a long string over several lines, CR LF line breaks
+      "local function fib(n)\r\n  local a, b = 0, 1\r\n  for i = 1, n do a, b = b, a + b end\r\n"
+        .. "  return a\r\nend\r\nFIB = fib\r\nlocal doc = [[\r\nfib\r\n]]\r\n--[[ c\r\n]]",
+      "#!/usr/bin/env lua\nlocal function fib(n) local a, b = 0, 1\n"
+        .. "  for i = 1, n do a, b = b, a + b end\n  return a\nend\nFIB = fib",
+    }
+    for _, text in ipairs(texts) do
+      local path = tmpfile(text)
+      local chunk = assert(loadfile(path))
+      local g = optimize(chunk)
+      if not LUA54 then  -- (on Lua 5.4 main chunks are the bytecode front end's)
+        assert.are_not.equal(chunk, g, text)
+        assert.matches(":3: loop optimized", explain(chunk), text)
+      end
+      chunk()
+      local fib = _G.FIB
+      local h = optimize(fib)
+      assert.are_not.equal(fib, h, text)
+      assert.matches(":3: loop optimized$", explain(fib))
+      assert.are.equal(fib(80), h(80))
+      _G.FIB = nil
+      g()  -- the closures that the optimized chunk makes are optimized
+      assert.matches(":3: loop optimized$", explain(_G.FIB))
+      assert.are.equal(fib(80), _G.FIB(80))
+      -- cpm.load: the same text, through whichever front end the VM uses
+      -- (Lua 5.4 skips a # line in files only)
+      if not (LUA54 and text:sub(1, 1) == "#") then
+        assert(cpm.load(text, "=script"))()
+        assert.matches("script:3: loop optimized$", cpm.explain(_G.FIB))
+        assert.are.equal(fib(80), _G.FIB(80))
+      end
+      _G.FIB = nil
+      os.remove(path)
+    end
+    -- no token at all: nothing to optimize, and nothing refused
+    if not LUA54 then
+      assert.are.equal("no loops", explain(fresh("-- only a comment\n\n")))
+    end
+  end)
+
+  it("optimizes a function after another of its loops has run hot", function()
+    local text = "return function(t, n)\n  local s = 0\n  for _, v in pairs(t) do s = s + v end\n"
+      .. "  local a, b = 0, 1\n  for i = 1, n do a, b = b, a + b end\n"
+      .. "  local j = 0\n  while j < 3 do j = j + 1 end\n  return s + a + j\nend\n"
+    local path = tmpfile(text)
+    local f = assert(loadfile(path))()
+    local t = {}
+    for i = 1, 40 do t["k" .. i] = i end
+    for _ = 1, 3000 do f(t, 20) end
+    if jit and jit.status() then
+      -- the VM did patch f's instructions (FORL, ITERN, LOOP into J...)
+      local util = require "jit.util"
+      local f0 = assert(loadfile(path))()
+      local patched = false
+      for pc = 0, util.funcinfo(f).bytecodes - 1 do
+        if util.funcbc(f, pc) ~= util.funcbc(f0, pc) then patched = true end
+      end
+      assert.is_true(patched)
+    end
+    local g = optimize(f)
+    assert.are_not.equal(f, g)
+    assert.matches(":5: loop optimized", explain(f))
+    for _, n in ipairs { 0, 1, 30, 70 } do agree(f, g, { t, n }, "n = " .. n) end
+    if jit then  -- jit.off(f) marks f's prototype: not part of what is compared
+      local f2 = assert(loadfile(path))()
+      jit.off(f2)
+      assert.matches(":5: loop optimized", explain(f2))
+      jit.on(f2)
+    end
+    -- still a real check: the file changed, f ran hot, same lines and names
+    local h = assert(io.open(path, "wb"))
+    h:write((text:gsub("a %+ b", "a - b")))
+    h:close()
+    local g2 = optimize(f)
+    assert.are.equal(f, g2)
+    assert.matches("the source text found is not the function.s", explain(f))
+    os.remove(path)
+  end)
+
+  it("needs no jit.vmdef on package.path", function()
+    local saved_path, saved = package.path, {}
+    local names = { "jit.vmdef", "cpm.source", "cpm.source.fingerprint", "cpm.source.grammar",
+      "cpm.source.ast", "cpm.source.scope", "cpm.source.locate", "cpm.source.lower",
+      "cpm.source.emit" }
+    for _, n in ipairs(names) do saved[n] = package.loaded[n] end
+    local ok, err = pcall(function()
+      package.path = "lua/?.lua;lua/?/init.lua"  -- as `luarocks path` leaves it: no jit/
+      for _, n in ipairs(names) do package.loaded[n] = nil end
+      package.preload["jit.vmdef"] = function() error("jit.vmdef is not on the path") end
+      local src = require "cpm.source"
+      local f = load("return function(n) local s = 0 for i = 1, n do s = s + i end return s end")()
+      local g, report = src.optimize(f, nil, false)
+      assert.is_nil(report.reason)
+      assert.are_not.equal(f, g)
+      assert.are.equal(f(1000), g(1000))
+    end)
+    package.path = saved_path
+    package.preload["jit.vmdef"] = nil
+    for _, n in ipairs(names) do package.loaded[n] = saved[n] end
+    assert(ok, err)
+  end)
+
+  it("leaves _G as it found it when it loads LPeg", function()
+    local saved_mod, saved_global = package.loaded.lpeg, rawget(_G, "lpeg")
+    local saved_grammar = package.loaded["cpm.source.grammar"]
+    local ok, err = pcall(function()
+      -- nobody loaded lpeg: no global afterwards, and a later require of
+      -- lpeg sees what it would have seen without cpm
+      package.loaded.lpeg, package.loaded["cpm.source.grammar"] = nil, nil
+      rawset(_G, "lpeg", nil)
+      local grammar = require "cpm.source.grammar"
+      assert.is_table(grammar.parse("return 1"))
+      assert.is_nil(rawget(_G, "lpeg"))
+      local mod = require "lpeg"
+      if jit then assert.are.equal(mod, rawget(_G, "lpeg")) end  -- luaL_register's global
+      -- the program loaded it first, global and all: both stay
+      package.loaded["cpm.source.grammar"] = nil
+      rawset(_G, "lpeg", mod)
+      require "cpm.source.grammar"
+      assert.are.equal(mod, rawget(_G, "lpeg"))
+      assert.are.equal(mod, package.loaded.lpeg)
+    end)
+    package.loaded.lpeg, package.loaded["cpm.source.grammar"] = saved_mod, saved_grammar
+    rawset(_G, "lpeg", saved_global)
+    assert(ok, err)
+  end)
+
+  it("lowers `local y` without a value in a loop body", function()
+    for _, body in ipairs { "local y", "local y; s = s + i", "local y, z = s; s = s + i",
+        "local y; y = s; s = y + i", "local y, z; z = i; s = s + z" } do
+      local f = load("return function(n) local s = 0 for i = 1, n do " .. body
+        .. " end return s end")()
+      local g = optimize(f)
+      assert.matches("loop", explain(f))
+      assert.is_nil(explain(f):find("internal error"), body)
+      for _, n in ipairs { 0, 1, 10, 1000 } do agree(f, g, { n }, body) end
+    end
+  end)
+
+  it("gives f back, with the reason, when the front end itself fails", function()
+    local lower = require "cpm.source.lower"
+    local saved = lower.lower
+    local f = load("return function(n) local s = 0 for i = 1, n do s = s + i end return s end")()
+    lower.lower = function() error("a planted fault") end
+    local ok, err = pcall(function()
+      assert.are.equal(f, optimize(f))
+      assert.matches("not optimized: internal error in the source front end: .*a planted fault",
+        explain(f))
+      local ok2, err2 = pcall(optimize, f, { strict = true })
+      assert.is_false(ok2)
+      assert.matches("^cpm: .*: internal error in the source front end: .*a planted fault", err2)
+    end)
+    lower.lower = saved
+    assert(ok, err)
+  end)
+
+  it("reads long strings' line breaks as the lexer does, and takes constants from the VM", function()
+    -- [[k<CR><LF><CR>]] is "k" and two line breaks
+    local t = { ["k\n\n"] = 1000, ["k\n"] = 1000000 }
+    local f = load("local t = ... return function(n) local a = 0 for i = 1, n do "
+      .. "a = a + t[ [[k\r\n\r]] ] end return a end")(t)
+    local g = optimize(f)
+    assert.matches("loop optimized", explain(f))
+    assert.are.equal(1000 * 1000, f(1000))
+    agree(f, g, { 1000 }, "CR LF CR")
+    -- a parser that decodes every string wrongly still plans nothing wrong
+    local grammar, ast = require "cpm.source.grammar", require "cpm.source.ast"
+    local parse = grammar.parse
+    grammar.parse = function(...)
+      local tree, e = parse(...)
+      if tree then
+        ast.walk(tree, function(n)
+          if n.tag == "String" then n.value = "wrong" end
+        end)
+      end
+      return tree, e
+    end
+    local ok, err = pcall(function()
+      local h = load("local t = ... return function(n) local a = 0 -- misread\n"
+        .. "for i = 1, n do a = a + t.k + t['k\\n'] + t[ [[k\r\n\r]] ] end return a end")(t)
+      local gh = optimize(h)
+      assert.are_not.equal(h, gh)
+      for _, n in ipairs { 0, 3, 1000 } do agree(h, gh, { n }, "misread strings") end
+    end)
+    grammar.parse = parse
+    assert(ok, err)
+  end)
+
+  it("agrees with plain load on random chunks of every statement and expression form", function()
+    -- spec/support/chunkgen.lua; tools/fuzz/source.lua runs it longer
+    local seed = os.time()
+    local stats = require("chunkgen").run { seed = seed, cases = 150 }
+    assert.is_true(stats.cases >= 100, "seed " .. seed .. ": too many chunks refused by load")
+    assert.is_true(stats.optimized > 0, "seed " .. seed .. ": no loop optimized")
+  end)
+end)
+
 do
   describe("the source and bytecode front ends on " .. (LUA54 and "Lua 5.4" or "LuaJIT"), function()
     local bodies = {

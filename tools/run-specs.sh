@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every spec under each interpreter named on the command line, through
-# prove reading busted's TAP output, then runs luacheck (one test per file)
-# and checks the rockspec.  Ends with one line "N passed, N failed" over all
+# prove reading busted's TAP output, then the allocation-failure test
+# (tools/alloctest.sh, when a Lua 5.4 VM is named), luacheck (one test per
+# file) and the rockspec.  Ends with one line "N passed, N failed" over all
 # of it, and exits non-zero when anything failed.  BUILD names the build
 # directory (default build); ASAN=1 preloads the sanitizer runtime (and
 # skips luacheck and the rockspec check).  LUA54 and LUAJIT (environment)
@@ -16,6 +17,13 @@ for vm in "$@"; do
   echo "== specs on $vm"
   CPM_VM=$vm CPM_BUILD=$BUILD/$dir prove -j2 -f -e "sh tools/busted-tap.sh" spec/*_spec.lua \
     2>&1 | tee -a "$log" || status=1
+done
+for vm in "$@"; do
+  case "$vm" in *jit*) ;; *)
+    echo "== allocation failure at every point (tools/alloctest.c)"
+    BUILD=$BUILD prove -f -e sh tools/alloctest.sh 2>&1 | tee -a "$log" || status=1
+    break ;;
+  esac
 done
 if [ -z "${ASAN:-}" ]; then
   echo "== luacheck"

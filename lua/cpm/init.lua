@@ -61,6 +61,33 @@ local function options(fname, opts, argn, level)
   return limit, strict or false, frontend
 end
 
+-- Functions the bytecode front end made share, as an upvalue, their
+-- chunk's hook table; 'made54' maps each such table to the report of the
+-- optimization that made it.  Optimizing or explaining such a function
+-- again gives it back as it is, with the report of its own loops (its
+-- loops' code now contains the guard calls, which no plan would accept).
+local made54 = setmetatable({}, { __mode = "k" })
+
+local function made54_report(f)
+  -- no further than the closure's own count: a crafted chunk's closure may
+  -- have fewer upvalues than its function, and debug.getupvalue goes by
+  -- the function's count (reading past the closure)
+  for i = 1, debug.getinfo(f, "u").nups do
+    local _, v = debug.getupvalue(f, i)
+    local rep = made54[v]
+    if rep then
+      local info, own = debug.getinfo(f, "S"), {}
+      for _, e in ipairs(rep) do
+        if info.what == "main" or (e.line >= info.linedefined
+            and e.line <= info.lastlinedefined) then
+          own[#own + 1] = e
+        end
+      end
+      return own, info.short_src
+    end
+  end
+end
+
 -- The source front end, loaded on first use (it needs LPeg), or why not.
 local source_frontend, source_missing
 
@@ -73,7 +100,20 @@ local function run(fname, f, opts, text, argn)
   end
   local limit, strict, frontend = options(fname, opts, argn)
   if frontend ~= "source" then
-    if LUA54 then return core._optimize54(f, limit, strict) end
+    if LUA54 then
+      local again, src = made54_report(f)
+      if again then
+        for _, e in ipairs(again) do
+          if strict and not e.optimized then
+            error(("cpm: %s:%d: %s"):format(src, e.line, e.reason), 0)
+          end
+        end
+        return f, again
+      end
+      local g, rep, hooks = core._optimize54(f, limit, strict)
+      if hooks then made54[hooks] = rep end
+      return g, rep
+    end
     -- LuaJIT: its bytecode front end; a dump it does not recognize (the
     -- whole function refused, with a reason) goes to the source front end
     local g, rep = core._optimizejit(f, limit, strict)
@@ -122,41 +162,44 @@ end
 --- cpm.load(chunk [, chunkname [, mode [, env [, opts]]]]): like load,
 --- with every function of the chunk optimized (opts as for cpm.optimize).
 --- With opts given, an env of nil means load's default environment.
-function M.load(chunk, chunkname, mode, ...)
-  local nrest, env, opts = select("#", ...), ...
-  if nrest >= 2 then options("load", opts, 5, 4) end
-  -- (a binary chunk has no text: the front end reads its source by name)
-  local text = type(chunk) == "string" and chunk:sub(1, 1) ~= "\27" and chunk or nil
-  local reader = type(chunk) == "function"
-  if reader then
-    -- read the pieces, for the text; on anything unusual (an error, a
-    -- piece that is not a string), load gets the pieces read so far and
-    -- then the reader itself, and decides as it always does
-    local parts, pending = {}, nil
-    while true do
-      local r = { pcall(chunk) }
-      if r[1] and (r[2] == nil or r[2] == "") then break end
-      if not r[1] or type(r[2]) ~= "string" then pending = r break end
-      parts[#parts + 1] = r[2]
-    end
-    if pending then
-      local rest, i = chunk, 0
-      chunk = function()
-        i = i + 1
-        if parts[i] then return parts[i] end
-        if i == #parts + 1 then
-          if not pending[1] then error(pending[2], 0) end
-          return pending[2]
-        end
-        return rest()
-      end
-    else
-      chunk = table_concat(parts)
-      if chunk:sub(1, 1) ~= "\27" then text = chunk end
+--- Raises, for a bad argument, load's own message at the caller's
+--- position; returns nil, message where load does.
+function M.load(...)
+  local chunk, chunkname, mode = ...
+  local nrest, env, opts = select("#", ...) - 3, select(4, ...)
+  local t = type(chunk)
+  if t ~= "string" and t ~= "number" and t ~= "function" then
+    error(("bad argument #1 to 'load' (function expected, got %s)"):format(
+      select("#", ...) == 0 and "no value" or t), 2)
+  end
+  for i = 2, 3 do
+    local v = i == 2 and chunkname or mode
+    if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then
+      error(("bad argument #%d to 'load' (string expected, got %s)"):format(i, type(v)), 2)
     end
   end
-  -- a reader's chunk is named "=(load)" by default, not by its text
-  if reader and chunkname == nil then chunkname = "=(load)" end
+  if nrest >= 2 then options("load", opts, 5, 4) end
+  local text, parts = t == "string" and chunk or nil, nil
+  if t == "function" then
+    -- load pulls the pieces as it always does (it stops at a syntax error,
+    -- an error of the reader, nil or ""); the text is what it read
+    local reader, where = chunk, ""  -- load names its caller in this message
+    local info = debug.getinfo(2, "Sl")
+    if info and info.currentline > 0 then
+      where = ("%s:%d: "):format(info.short_src, info.currentline)
+    end
+    parts = {}
+    chunk = function()
+      local piece = reader()
+      local pt = type(piece)
+      if pt == "string" or pt == "number" then
+        parts[#parts + 1] = tostring(piece)
+      elseif piece ~= nil then
+        error(where .. "reader function must return a string", 0)
+      end
+      return piece
+    end
+  end
   local f, err
   if nrest == 1 or env ~= nil then
     f, err = load(chunk, chunkname, mode, env)
@@ -164,6 +207,9 @@ function M.load(chunk, chunkname, mode, ...)
     f, err = load(chunk, chunkname, mode)
   end
   if not f then return nil, err end
+  if parts then text = table_concat(parts) end
+  -- (a binary chunk has no text: the front end reads its source by name)
+  if text and text:sub(1, 1) == "\27" then text = nil end
   return (run("load", f, opts, text, 5))
 end
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "big.h"
+#include "gmpmem.h"
 
 #if GMP_NAIL_BITS != 0
 #error "cpm needs a GMP without nail bits"
@@ -55,7 +56,9 @@ mpz_ptr big_check (lua_State *L, int idx) {
 
 
 mpz_ptr big_push (lua_State *L) {
-  mpz_ptr z = (mpz_ptr)cpm_newuserdata(L, sizeof(mpz_t));
+  mpz_ptr z;
+  gmpmem_check(L, 0);  /* the reserve: GMP may use it for the result */
+  z = (mpz_ptr)cpm_newuserdata(L, sizeof(mpz_t));
   mpz_init(z);  /* GMP >= 6.2 allocates nothing here */
   luaL_getmetatable(L, BIG_MT);
   lua_setmetatable(L, -2);
@@ -82,7 +85,9 @@ static mpz_ptr big_testu (lua_State *L, int idx) {
 
 
 static mpz_ptr big_pushu (lua_State *L) {
-  mpz_ptr z = (mpz_ptr)cpm_newuserdata(L, sizeof(mpz_t));
+  mpz_ptr z;
+  gmpmem_check(L, 0);  /* the reserve: GMP may use it for the result */
+  z = (mpz_ptr)cpm_newuserdata(L, sizeof(mpz_t));
   mpz_init(z);
   lua_pushvalue(L, BIG_MTUP);
   lua_setmetatable(L, -2);
@@ -111,6 +116,7 @@ void big_checkbits (lua_State *L, const cpm_Config *cfg, uint64_t bits,
     luaL_error(L, "cpm: result of %s would exceed the bignum size limit "
                   "(%s bits)", what, n);
   }
+  gmpmem_check(L, bits);
 }
 
 
@@ -485,6 +491,7 @@ static void int_arith (lua_State *L, const cpm_Config *cfg, int op,
   uint64_t ub = isunary(op) ? 0 : (uint64_t)mpz_size(b) * GMP_NUMB_BITS;
   uint64_t bound = sat_add(sat_add(ua, ub), 1);
   if (op <= OP_MUL && bound <= cfg->maxbits && bound <= gmp_maxbits()) {
+    gmpmem_check(L, bound);
     r = big_pushu(L);
     switch (op) {
       case OP_ADD: mpz_add(r, a, b); break;
@@ -837,7 +844,9 @@ static int big_maxbits (lua_State *L) {
 */
 static void big_pushstring (lua_State *L, mpz_srcptr z, int base) {
   size_t size = mpz_sizeinbase(z, base) + 2;  /* sign and '\0' */
-  char *buf = (char *)cpm_newuserdata(L, size);
+  char *buf;
+  gmpmem_check(L, big_bits(z));  /* GMP's scratch for the conversion */
+  buf = (char *)cpm_newuserdata(L, size);
   mpz_get_str(buf, base, z);
   lua_pushstring(L, buf);
   lua_remove(L, -2);

@@ -9,6 +9,14 @@
 
 #include "cpm.h"
 
+/* The oldest GMP cpm works with: from 6.2 on, mpz_init allocates nothing,
+   which big.c relies on (no mpz on the C stack across a raise, a bignum
+   pushed before GMP is called; see big_push). */
+#define BIG_GMP_MIN	60200
+#if !defined(__GNU_MP_RELEASE) || __GNU_MP_RELEASE < BIG_GMP_MIN
+#error "cpm needs GMP 6.2 or later"
+#endif
+
 #define BIG_MT	"cpm.big"
 
 /* The bignum at 'idx', or NULL when that value is not a bignum. */
@@ -19,13 +27,15 @@ mpz_ptr big_check (lua_State *L, int idx);
 
 /*
 ** Pushes a new bignum of value 0 and returns it.  Raises only a memory
-** error (before anything is allocated by GMP).
+** error (before anything is allocated by GMP), also when GMP's reserve is
+** spent and cannot be taken back (gmpmem.h).
 */
 mpz_ptr big_push (lua_State *L);
 
 /*
 ** Raises "cpm: result of <what> would exceed the bignum size limit (N bits)"
-** when 'bits' exceeds the limit of 'cfg' (or what GMP itself can hold);
+** when 'bits' exceeds the limit of 'cfg' (or what GMP itself can hold), and
+** CPM_MSG_NOMEM when that much memory cannot be had (gmpmem_check);
 ** returns normally otherwise.  Call it before any GMP call that can grow.
 */
 void big_checkbits (lua_State *L, const cpm_Config *cfg, uint64_t bits,

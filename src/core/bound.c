@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bound.h"
+#include "mat.h"
 
 /* Relative margin added to every sum: far above double rounding. */
 #define MARGIN	1e-12
@@ -55,7 +56,7 @@ int bound_log2_majorant (int k, const double *logA, const double *logv,
   double *m, *q, *r, *t;
   size_t nb;
   int i, j;
-  if (k < 1 || k > 256 || mpz_sgn(n) < 0) return -1;
+  if (k < 1 || k > MAT_KMAX || mpz_sgn(n) < 0) return -1;
   m = (double *)malloc(4 * kk * sizeof(double));
   if (m == NULL) return -1;
   q = m + kk; r = q + kk; t = r + kk;

@@ -15,7 +15,7 @@
 **   withI = 0: (A^n v)[i] itself, within a relative error of about 1e-9
 **              (used as a lower bound when A and v come from a loop with
 **              no negative coefficient, where nothing can cancel).
-** Returns 0, or -1 when k is out of range or memory is short.
+** Returns 0, or -1 when k is out of 1..MAT_KMAX (mat.h) or memory is short.
 */
 int bound_log2_majorant (int k, const double *logA, const double *logv,
                          mpz_srcptr n, int withI, double *out);

@@ -85,6 +85,17 @@ static int forlimit (lua_State *L, int idx, lua_Integer init,
 }
 
 
+uint64_t count_intsteps (lua_Integer init, lua_Integer limit,
+                         lua_Integer step) {
+  if (step > 0) {
+    uint64_t count = (uint64_t)limit - (uint64_t)init;
+    return step == 1 ? count : count / (uint64_t)step;
+  }
+  /* -(step + 1) + 1 is -step, without overflow for LUA_MININTEGER */
+  return ((uint64_t)init - (uint64_t)limit) / ((uint64_t)(-(step + 1)) + 1u);
+}
+
+
 count_Status count_fornum (lua_State *L, int first, count_Loop *c) {
   vtype ti = count_vtype(L, first), tl = count_vtype(L, first + 1),
         ts = count_vtype(L, first + 2);
@@ -94,21 +105,13 @@ count_Status count_fornum (lua_State *L, int first, count_Loop *c) {
     lua_Integer init = lua_tointeger(L, first);
     lua_Integer step = lua_tointeger(L, first + 2);
     lua_Integer limit;
-    uint64_t count;
     if (step == 0) return COUNT_UNKNOWN;  /* the VM raises */
     c->itype = VT_INT;
     c->istart = init;
     c->istep = step;
     if (forlimit(L, first + 1, init, step, &limit)) return COUNT_OK;
-    if (step > 0) {
-      count = (uint64_t)limit - (uint64_t)init;
-      if (step != 1) count /= (uint64_t)step;
-    }
-    else {
-      count = (uint64_t)init - (uint64_t)limit;
-      count /= (uint64_t)(-(step + 1)) + 1u;
-    }
-    c->n = count + 1;  /* the first iteration, plus 'count' more */
+    /* the first iteration, plus the steps after it */
+    c->n = count_intsteps(init, limit, step) + 1;
     c->n64 = (c->n == 0);
     return COUNT_OK;
   }
@@ -118,7 +121,30 @@ count_Status count_fornum (lua_State *L, int first, count_Loop *c) {
   return COUNT_UNKNOWN;
 }
 
+count_Status count_fornumprep (lua_State *L, int first, count_Loop *c) {
+  c->nbig = 0; c->n64 = 0; c->n = 0;
+  if (count_vtype(L, first + 2) == VT_INT) {
+    if (!lua_isinteger(L, first) || !lua_isinteger(L, first + 1))
+      return COUNT_UNKNOWN;  /* not a state FORPREP leaves */
+    c->itype = VT_INT;
+    c->istart = lua_tointeger(L, first);
+    c->istep = lua_tointeger(L, first + 2);
+    c->n = (uint64_t)lua_tointeger(L, first + 1) + 1;
+    c->n64 = (c->n == 0);
+    return c->istep == 0 ? COUNT_UNKNOWN : COUNT_OK;
+  }
+  if (count_vtype(L, first) != VT_FLT || count_vtype(L, first + 1) != VT_FLT ||
+      count_vtype(L, first + 2) != VT_FLT)
+    return COUNT_UNKNOWN;
+  return floatloop(lua_tonumber(L, first), lua_tonumber(L, first + 1),
+                   lua_tonumber(L, first + 2), c);
+}
+
 #else
+
+count_Status count_fornumprep (lua_State *L, int first, count_Loop *c) {
+  return count_fornum(L, first, c);  /* LuaJIT's FORI keeps the values */
+}
 
 count_Status count_fornum (lua_State *L, int first, count_Loop *c) {
   c->nbig = 0; c->n64 = 0; c->n = 0;
@@ -160,6 +186,8 @@ count_Status count_forrange (lua_State *L, int first, count_Loop *c) {
       c->itype = VT_FLT;
       c->fstep = r->fstep;
       c->fstart = mpz_get_d(c->bstart);
+      if (c->fstart == 0 && r->fi == 0)
+        c->fstart = r->fi;  /* the next value as the range yields it: -0.0 too */
       if (!isexact(c->fstart) || !isexact(c->fstep)) return COUNT_UNKNOWN;
       break;
     default:

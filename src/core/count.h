@@ -46,11 +46,32 @@ typedef struct count_Loop {
 count_Status count_fornum (lua_State *L, int first, count_Loop *c);
 
 /*
+** Numeric for whose control values at first..first+2 are as Lua 5.4's
+** FORPREP left them for a loop that runs (lvm.c, forprep): an integer loop
+** keeps its initial value and step and holds the iteration count minus one,
+** as an unsigned integer, in place of the limit; a float loop holds the
+** three values converted to floats.  The step's subtype tells which, as
+** FORLOOP decides.  Never raises.
+*/
+count_Status count_fornumprep (lua_State *L, int first, count_Loop *c);
+
+/*
 ** Generic for over cpm.range: iterator, state and closing value (which must
 ** be nil) at first..first+2.
 ** The caller provides three initialized mpz for 'bign', 'bstart', 'bstep'.
 */
 count_Status count_forrange (lua_State *L, int first, count_Loop *c);
+
+#if CPM_LUA54
+/*
+** Lua 5.4's integer for loop (lvm.c, forprep): the unsigned count of the
+** values after the first, for a loop that runs at least once ('init' not
+** past the clipped 'limit') with 'step' != 0.  Used by the guard and by
+** cpm.range, so that both count exactly as the VM does.
+*/
+uint64_t count_intsteps (lua_Integer init, lua_Integer limit,
+                         lua_Integer step);
+#endif
 
 /* Is the count below 'limit'? */
 int count_below (const count_Loop *c, uint64_t limit);

@@ -73,6 +73,27 @@ void *cpm_testudata (lua_State *L, int idx, const char *tname);
 
 
 /* {======================================================
+** Memory errors
+** ======================================================= */
+
+/* What a memory error says: Lua's own message (lstate.c, MEMERRMSG), so a
+   caller tells cpm's memory errors from Lua's by nothing. */
+#define CPM_MSG_NOMEM	"not enough memory"
+
+/* Raises CPM_MSG_NOMEM.  Never returns. */
+int cpm_nomem (lua_State *L);
+
+/*
+** Is the error value at the top of the stack, which a protected call
+** ended with 'status', a memory error (LUA_ERRMEM, or a message of cpm
+** or of Lua that says CPM_MSG_NOMEM)?  Stack: unchanged.
+*/
+int cpm_ismemerror (lua_State *L, int status);
+
+/* }====================================================== */
+
+
+/* {======================================================
 ** Configuration: one per module instance (never global), reached by every
 ** Lua-callable C function of cpm as upvalue 1.
 ** ======================================================= */
@@ -108,5 +129,6 @@ void plan_open (lua_State *L, int mod, int cfg);
 void opt54_open (lua_State *L, int mod, int cfg);
 void jitbc_open (lua_State *L, int mod, int cfg);
 void optjit_open (lua_State *L, int mod, int cfg);
+void reasons_open (lua_State *L, int mod, int cfg);
 
 #endif

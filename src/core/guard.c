@@ -20,6 +20,7 @@
 
 #include "big.h"
 #include "bound.h"
+#include "gmpmem.h"
 #include "count.h"
 #include "guard.h"
 #include "guard_gf2.h"
@@ -36,6 +37,11 @@
 #define bit(t)		(1u << (t))
 
 
+/* Upvalues of a guard closure. */
+enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
+       UP_HOOKS, UP_ID, UP_FALLBACKS, UP_GF2, UP_N = UP_GF2 };
+
+
 /* Everything one guard call works with. */
 typedef struct Guard {
   lua_State *L;
@@ -45,6 +51,7 @@ typedef struct Guard {
   int abase;		/* stack index of atom 0 */
   int ibase;		/* stack index of input 0 */
   const char *why;	/* reason to run the original loop */
+  int transient;	/* 'why' says nothing of the next call (memory) */
   char whybuf[96];
   /* arrays in one scratch userdata */
   unsigned char *sty;	/* nslots: types of slots, this iteration */
@@ -73,6 +80,12 @@ static int fail (Guard *g, const char *why) {
 }
 
 
+static int failmem (Guard *g, const char *why) {
+  g->transient = 1;
+  return fail(g, why);
+}
+
+
 /* {======================================================
 ** Atoms
 ** ======================================================= */
@@ -88,9 +101,11 @@ static void arith (lua_State *L, int aop, int x, int y) {
 
 #else
 
-static const char *const events[] = {
-  "__add", "__sub", "__mul", "__mod", "__pow", "__div", NULL,
-  NULL, NULL, NULL, NULL, NULL, "__unm", NULL
+/* The operators LuaJIT has (ir.h). */
+static const unsigned char injit[] = {
+#define IR_AOP_JIT(name, sym, irname, event, jit)	jit,
+  IR_AOPS(IR_AOP_JIT)
+#undef IR_AOP_JIT
 };
 
 /* LuaJIT has no lua_arith: numbers by the VM's rules, bignums by their
@@ -111,9 +126,9 @@ static void arith (lua_State *L, int aop, int x, int y) {
     lua_pushnumber(L, r);
     return;
   }
-  if (aop < 0 || aop >= IR_NAOP || events[aop] == NULL ||
-      (!luaL_getmetafield(L, x, events[aop]) &&
-       !luaL_getmetafield(L, y, events[aop])))
+  if (aop < 0 || aop >= IR_NAOP || !injit[aop] ||
+      (!luaL_getmetafield(L, x, ir_aopevent(aop)) &&
+       !luaL_getmetafield(L, y, ir_aopevent(aop))))
     luaL_error(L, "no arithmetic for these values");
   lua_pushvalue(L, x);
   lua_pushvalue(L, y);
@@ -547,14 +562,14 @@ static int bounds (Guard *g, double *alog, double *w) {
   for (j = 0; j < k; j++) logA[ns * k + j] = (j == ns) ? 0 : -HUGE_VAL;
   logv[ns] = 0;
   if (bound_log2_majorant(k, logA, logv, n, 1, maj) != 0)
-    return fail(g, "not enough memory to bound the loop's values");
+    return failmem(g, "not enough memory to bound the loop's values");
   if (!within(g, alog, maj, g->stcyc, g->brcyc)) return 0;
   if (g->mu > 0) {  /* the iterations before the cycle: 0 .. mu */
     mp_limb_t mulimb = (mp_limb_t)g->mu;
     mpz_t m;
     mpz_roinit_n(m, &mulimb, 1);
     if (bound_log2_majorant(k, logA, logv, m, 1, maj) != 0)
-      return fail(g, "not enough memory to bound the loop's values");
+      return failmem(g, "not enough memory to bound the loop's values");
     if (!within(g, alog, maj, g->stpre, g->brpre)) return 0;
   }
   return 1;
@@ -585,12 +600,41 @@ static int nonnegcoefs (Guard *g, unsigned char *nn) {
 
 
 /*
+** Are the loop's values exactly those of B^n v over Z?  Bignum values
+** are; a Lua integer may wrap and a float may round, so a state or a
+** computed value of either type makes the size estimate of
+** surelytoobig() a guess.  The loop variable is exact when it is an
+** integer (the VM's count keeps it in range) or a float whose every value
+** is an integer below 2^53.
+*/
+static int exactbig (const Guard *g) {
+  const plan_Plan *p = g->p;
+  int i;
+  for (i = 0; i < p->nstate; i++) {
+    if (p->state[i].kind == PS_INDEX) {
+      if (g->c.itype == VT_FLT &&
+          (g->c.nbig || g->c.n64 ||
+           !(fabs(g->c.fstart) + (double)g->c.n * fabs(g->c.fstep) < TWO53)))
+        return 0;
+    }
+    else if ((g->stpre[i] | g->stcyc[i]) & ~bit(VT_BIG)) return 0;
+  }
+  for (i = 0; i < p->nbrows; i++)
+    if ((g->brpre[i] | g->brcyc[i]) & ~bit(VT_BIG)) return 0;
+  return 1;
+}
+
+
+/*
 ** After bounds() failed for a bignum loop: is it certain that the loop
 ** would create a bignum beyond the size limit?  With no negative
 ** coefficient and no negative entry value nothing can cancel, so B^n v is
 ** |B|^n |v| and its size is known: the loop would raise, and the guard
 ** says so at once (DESIGN.md, rule 6) instead of running it for ages.
-** 'w' holds logA and logv as bounds() left them.
+** Only for a body without effects outside its locals (plan.effects):
+** otherwise the loop as written must run, to leave the effects it makes
+** before its bignum operation raises.  'w' holds logA and logv as
+** bounds() left them.
 */
 static int surelytoobig (Guard *g, double *w, unsigned char *nn) {
   const plan_Plan *p = g->p;
@@ -599,7 +643,7 @@ static int surelytoobig (Guard *g, double *w, unsigned char *nn) {
   double lim = (double)g->cfg->maxbits + BIGMARGIN;
   mp_limb_t limbs[4];
   mpz_t tmp;
-  if (!nonnegcoefs(g, nn)) return 0;
+  if (p->effects || !exactbig(g) || !nonnegcoefs(g, nn)) return 0;
   for (i = 0; i < ns; i++) {
     const plan_State *st = &p->state[i];
     if (st->kind == PS_SLOT) {
@@ -838,6 +882,7 @@ static int ringz (Guard *g) {
   mpz_ptr *cz, zero, one, *vout;
   mpz_srcptr *B, *vin;
   uint64_t *vbits, bb;
+  unsigned char *need;
   mp_limb_t limbs[4];
   mpz_t tmp;
   mpz_srcptr n;
@@ -845,11 +890,12 @@ static int ringz (Guard *g) {
   poolidx = lua_gettop(L);
   cz = (mpz_ptr *)cpm_newuserdata(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
                                   + (size_t)k * k * sizeof(mpz_srcptr)
-                                  + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t)));
+                                  + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t) + 1));
   B = (mpz_srcptr *)(cz + p->ncoefs + 1);
   vin = B + (size_t)k * k;
   vout = (mpz_ptr *)(vin + k);
   vbits = (uint64_t *)(vout + k);
+  need = (unsigned char *)(vbits + k);
   zero = pl->z[nz - 1];
   one = pl->z[nz - 2];
   mpz_set_ui(one, 1);
@@ -910,8 +956,18 @@ static int ringz (Guard *g) {
   bb = mat_bits_bound(k, B, vbits, n, g->cfg->maxbits);
   if (bb > g->cfg->maxbits)
     return fail(g, "the computation would exceed the bignum size limit");
-  res = mat_mpz_powapply(k, B, vout, vin, n);
-  if (res != MAT_OK) return fail(g, "the matrix power failed");
+  /* k results and as many work values of up to bb bits (gmpmem.h); without
+     that memory the loop runs as written, and fails where it would */
+  if (!gmpmem_can(bb > UINT64_MAX / (2 * (uint64_t)k + 2) ? UINT64_MAX
+                                                           : bb * (2 * (uint64_t)k + 2)))
+    return fail(g, "not enough memory for the matrix power");
+  /* only the outputs' values: the engine may then skip work (Fibonacci
+     returning one of its two values ends as mpz_fib_ui does) */
+  memset(need, 0, (size_t)k);
+  for (i = 0; i < p->nout; i++)
+    if (p->out[i].state >= 0) need[g->pos[p->out[i].state]] = 1;
+  res = mat_mpz_powapply_need(k, B, vout, vin, n, need, NULL);
+  if (res != MAT_OK) return failmem(g, "the matrix power failed");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
   for (i = 0; i < p->nout; i++) {
@@ -1237,7 +1293,7 @@ static int negzeroout (const Guard *g) {
 
 
 /* Tries to compute the loop; returns the number of results or 0. */
-static int attempt (Guard *g, lua_Integer limit) {
+static int attempt (Guard *g, lua_Integer limit, int prepared) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
   double *w, *alog;
@@ -1245,7 +1301,7 @@ static int attempt (Guard *g, lua_Integer limit) {
   count_Status cs;
   g->c.bign = g->c.bstart = g->c.bstep = NULL;
   if (lua_gettop(L) < 3 + p->nin)
-    return fail(g, "the guard call lacks arguments");
+    return failmem(g, "the guard call lacks arguments");
   g->ibase = 4;
   if (p->kind == IR_FORRANGE) {
     g->c.bign = big_push(L);
@@ -1253,17 +1309,21 @@ static int attempt (Guard *g, lua_Integer limit) {
     g->c.bstep = big_push(L);
     cs = count_forrange(L, 1, &g->c);
   }
-  else cs = count_fornum(L, 1, &g->c);
+  else cs = prepared ? count_fornumprep(L, 1, &g->c)
+                    : count_fornum(L, 1, &g->c);
   if (cs != COUNT_OK)
     return fail(g, "loop control values it cannot count exactly");
   if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit))
     return 0;  /* too short to be worth it: not a failure */
+  if (p->index >= 0 && g->c.itype == VT_FLT && g->c.fstart == 0 &&
+      signbit(g->c.fstart))  /* the rings have no -0.0 */
+    return fail(g, "the loop variable starts at -0.0");
   if (!atoms(g)) return 0;
   if (p->ring == PLAN_GF2) {  /* xor/shift bodies: guard_gf2.c */
     mp_limb_t limbs[4];
     mpz_t tmp;
     return guard_gf2(L, p, g->abase, g->ibase, count_mpz(&g->c, limbs, tmp),
-                     lua_upvalueindex(6), &g->why);
+                     lua_upvalueindex(UP_GF2), &g->why);
   }
   scratch(g, &w, &alog, &cu, &mat);
   if (!types(g)) return 0;
@@ -1286,6 +1346,37 @@ static int attempt (Guard *g, lua_Integer limit) {
 }
 
 
+lua_Integer guard_defaultlimit (const plan_Plan *p) {
+  double k = p->nstate, b = p->nbrows;
+  double den = GUARD_GK * k + b + GUARD_G1;
+  double l = GUARD_SCALE * (GUARD_G0 + GUARD_GP * pow(k, GUARD_P) +
+                            GUARD_GB * b) / (den >= 1 ? den : 1);
+  if (!(l < (double)GUARD_MAX_ITERS_LIMIT)) return GUARD_MAX_ITERS_LIMIT;
+  if (l < GUARD_MIN_ITERS_LIMIT) return GUARD_MIN_ITERS_LIMIT;
+  return (lua_Integer)ceil(l);
+}
+
+
+/*
+** Counts a fallback ('why' given) or a success ('why' NULL, results
+** computed) of the call site; the GUARD_FALLBACKS_TO_STOP-th fallback in
+** a row sets the guard's entry in its hook table to false.
+*/
+static void tally (lua_State *L, const char *why, int transient) {
+  lua_Integer n = 0;
+  if (transient || lua_isnil(L, lua_upvalueindex(UP_HOOKS))) return;
+  if (why != NULL)
+    n = lua_tointeger(L, lua_upvalueindex(UP_FALLBACKS)) + 1;
+  lua_pushinteger(L, n);
+  lua_replace(L, lua_upvalueindex(UP_FALLBACKS));
+  if (n >= GUARD_FALLBACKS_TO_STOP) {
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, lua_upvalueindex(UP_HOOKS),
+                lua_tointeger(L, lua_upvalueindex(UP_ID)));
+  }
+}
+
+
 static int guard_call (lua_State *L) {
   Guard g;
   int nres, top;
@@ -1298,11 +1389,13 @@ static int guard_call (lua_State *L) {
   memset(&g, 0, sizeof(g));
   g.L = L;
   g.cfg = cpm_config(L);
-  g.p = plan_test(L, lua_upvalueindex(2));
+  g.p = plan_test(L, lua_upvalueindex(UP_PLAN));
   top = lua_gettop(L);
-  nres = attempt(&g, (lua_Integer)lua_tointeger(L, lua_upvalueindex(3)));
+  nres = attempt(&g, (lua_Integer)lua_tointeger(L, lua_upvalueindex(UP_LIMIT)),
+                 lua_toboolean(L, lua_upvalueindex(UP_PREPARED)));
   if (nres > 0) {
     if (g.p->kind == IR_FORRANGE) range_finish(range_test(L, 2));
+    tally(L, NULL, 0);
     return nres;
   }
   lua_settop(L, top);
@@ -1311,14 +1404,15 @@ static int guard_call (lua_State *L) {
     snprintf(bits, sizeof(bits), "%" PRIu64, g.cfg->maxbits);
     lua_pushfstring(L, "cpm: %s: the loop's values would exceed the bignum "
                     "size limit (%s bits, see cpm.maxbits)",
-                    lua_tostring(L, lua_upvalueindex(5)), bits);
+                    lua_tostring(L, lua_upvalueindex(UP_WHERE)), bits);
     return lua_error(L);
   }
-  if (g.why != NULL && lua_toboolean(L, lua_upvalueindex(4))) {
-    lua_pushfstring(L, "cpm: %s: %s", lua_tostring(L, lua_upvalueindex(5)),
+  if (g.why != NULL && lua_toboolean(L, lua_upvalueindex(UP_STRICT))) {
+    lua_pushfstring(L, "cpm: %s: %s", lua_tostring(L, lua_upvalueindex(UP_WHERE)),
                     g.why);  /* names the loop itself: no position prefix */
     return lua_error(L);
   }
+  if (g.why != NULL) tally(L, g.why, g.transient);
   lua_pushboolean(L, 0);
   if (g.why == NULL) return 1;
   lua_pushstring(L, g.why);
@@ -1326,17 +1420,36 @@ static int guard_call (lua_State *L) {
 }
 
 
-void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
-                 int strict, const char *where) {
+void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
+  int hooks = s->hooks ? cpm_absindex(L, s->hooks) : 0;
   cfg = cpm_absindex(L, cfg);
   plan = cpm_absindex(L, plan);
+  luaL_checkstack(L, UP_N, NULL);
   lua_pushvalue(L, cfg);
   lua_pushvalue(L, plan);
-  lua_pushinteger(L, iters_limit);
-  lua_pushboolean(L, strict);
-  lua_pushstring(L, where);
-  lua_pushnil(L);  /* the GF(2) engine's cache (guard_gf2.c) */
-  lua_pushcclosure(L, guard_call, 6);
+  lua_pushinteger(L, s->iters_limit);
+  lua_pushboolean(L, s->strict);
+  lua_pushstring(L, s->where);
+  lua_pushboolean(L, s->prepared);
+  if (hooks) lua_pushvalue(L, hooks);
+  else lua_pushnil(L);
+  lua_pushinteger(L, s->id);
+  lua_pushinteger(L, 0);
+  lua_pushnil(L);  /* UP_GF2: the GF(2) engine's cache (guard_gf2.c) */
+  lua_pushcclosure(L, guard_call, UP_N);
+}
+
+
+void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
+                 int strict, const char *where) {
+  guard_Site s;
+  s.iters_limit = iters_limit;
+  s.strict = strict;
+  s.prepared = 0;
+  s.hooks = 0;
+  s.id = 0;
+  s.where = where;
+  guard_pushsite(L, cfg, plan, &s);
 }
 
 /* }====================================================== */

@@ -19,24 +19,75 @@
 #include "plan.h"
 
 /*
-** Loops with fewer iterations run as written.  Measured by
-** bench/crossover.lua (doc/performance.md) on each VM: the limit that
-** minimizes the worst slowdown over short number and bignum loops.
-** LuaJIT runs a short loop of doubles compiled, at about a nanosecond an
-** iteration, so there the matrix power pays off later.
+** Loops with fewer iterations than iters_limit run as written.  The
+** default is the break-even of the guard call against the loop as
+** written, measured by bench/crossover.lua and bench/neverslower.lua
+** (doc/performance.md) and modelled by plan size.  With k the plan's
+** state values and b the values its body computes, the guard call costs
+** about G0 + GP k^P + GB b units and an iteration of the loop as written
+** GK k + b + G1 units, so
+**     default = SCALE * (G0 + GP k^P + GB b) / (GK k + b + G1),
+** rounded up, at least GUARD_MIN_ITERS_LIMIT.  Lua 5.4 interprets each
+** move and each operation of an iteration (GK = 1); the units fit the
+** measured break-evens of integer loops (64 to 96 for k = 2, b = 1; 32 for
+** k = 4, b = 9; about 75, 190 and 380 for k = 8, 16 and 24, b = 1), plus
+** 10%: 120 for `s = s + i`.  LuaJIT runs a short loop compiled, its moves
+** for free (GK = 0) and an iteration in about a nanosecond, so there the
+** matrix power pays off much later: about 4000, 16000 and 45000
+** iterations for k = 2, 4 and 8 (b = 1), fitted by k^1.7, plus 20%.
 */
 #if CPM_LUAJIT
-#define GUARD_DEFAULT_ITERS_LIMIT	384
+#define GUARD_SCALE	1.2
+#define GUARD_G0	0.0
+#define GUARD_GP	2462.0
+#define GUARD_P		1.7
+#define GUARD_GB	0.0
+#define GUARD_GK	0.0
+#define GUARD_G1	1.0
 #else
-#define GUARD_DEFAULT_ITERS_LIMIT	64
+#define GUARD_SCALE	1.1
+#define GUARD_G0	300.0
+#define GUARD_GP	0.7
+#define GUARD_P		3.0
+#define GUARD_GB	20.0
+#define GUARD_GK	1.0
+#define GUARD_G1	0.0
 #endif
+#define GUARD_MIN_ITERS_LIMIT	16
+#define GUARD_MAX_ITERS_LIMIT	((lua_Integer)1 << 30)
+
+/*
+** A call site that falls back this many times in a row, each time for a
+** reason of the values' types or sizes (not a short loop, not a memory
+** error), stops calling its guard: the guard replaces its own entry in its
+** hook table by false, which the rewritten code tests before the call.
+** The loop then always runs as written, as it would after a fallback, and
+** stops paying for the attempt (a Fibonacci over floats past 2^53, say).
+*/
+#define GUARD_FALLBACKS_TO_STOP	8
+
+/* The default iters_limit of a loop planned as 'p' (see above).  */
+lua_Integer guard_defaultlimit (const plan_Plan *p);
+
+/* Where a guard is called from and how (guard_pushsite). */
+typedef struct guard_Site {
+  lua_Integer iters_limit;
+  int strict;		/* raise instead of returning false with a reason */
+  int prepared;		/* numeric for: control values as Lua 5.4's FORPREP
+			   left them (count_fornumprep), not as written */
+  int hooks;		/* stack index of the table whose entry 'id' is this
+			   guard (to disable it), or 0 */
+  lua_Integer id;
+  const char *where;	/* names the loop in errors ("chunk:line") */
+} guard_Site;
 
 /*
 ** Pushes a guard closure for the plan at index 'plan'; 'cfg' is the index
-** of the module configuration; 'where' names the loop in strict-mode
-** errors ("chunk:line").  With 'strict' the guard raises instead of
-** returning false with a reason.
+** of the module configuration.  Raises only on memory errors.
 */
+void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s);
+
+/* guard_pushsite with control values as written and no hook table. */
 void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,
                  int strict, const char *where);
 

@@ -46,10 +46,35 @@ typedef enum ir_Code {
   IR_MOVE, IR_ARITH, IR_UNARY, IR_INDEX, IR_IF, IR_LOOP
 } ir_Code;
 
-/* Arithmetic operators, in the order of LUA_OPADD..LUA_OPBNOT of Lua 5.4. */
+/*
+** Arithmetic operators, declared once: IR_AOPS(_) applies
+** _(NAME, symbol, IR table name, metamethod event, LuaJIT has it) to each,
+** in the order of LUA_OPADD..LUA_OPBNOT of Lua 5.4 (lua_arith takes them
+** as they are).  The symbol names the operator in reasons; the IR table
+** name is the op of the IR as a Lua table (plan_lua.c), also exported as
+** cpm.core._aops (symbol -> name, binary operators) for the source front
+** end.
+*/
+#define IR_AOPS(_) \
+  _(ADD,  "+",  "add",  "__add",  1) \
+  _(SUB,  "-",  "sub",  "__sub",  1) \
+  _(MUL,  "*",  "mul",  "__mul",  1) \
+  _(MOD,  "%",  "mod",  "__mod",  1) \
+  _(POW,  "^",  "pow",  "__pow",  1) \
+  _(DIV,  "/",  "div",  "__div",  1) \
+  _(IDIV, "//", "idiv", "__idiv", 0) \
+  _(BAND, "&",  "band", "__band", 0) \
+  _(BOR,  "|",  "bor",  "__bor",  0) \
+  _(BXOR, "~",  "bxor", "__bxor", 0) \
+  _(SHL,  "<<", "shl",  "__shl",  0) \
+  _(SHR,  ">>", "shr",  "__shr",  0) \
+  _(UNM,  "-",  "unm",  "__unm",  1) \
+  _(BNOT, "~",  "bnot", "__bnot", 0)
+
 typedef enum ir_Aop {
-  IR_ADD, IR_SUB, IR_MUL, IR_MOD, IR_POW, IR_DIV, IR_IDIV,
-  IR_BAND, IR_BOR, IR_BXOR, IR_SHL, IR_SHR, IR_UNM, IR_BNOT,
+#define IR_AOP_ENUM(name, sym, irname, event, jit)	IR_##name,
+  IR_AOPS(IR_AOP_ENUM)
+#undef IR_AOP_ENUM
   IR_NAOP
 } ir_Aop;
 
@@ -94,13 +119,27 @@ typedef struct ir_Loop {
   const ir_Const *k;
   int nk;
   const unsigned char *liveout;	/* nslots flags */
+  /* nslots flags: the slot's value outlives an error raised in the loop
+     (an upvalue, a local captured by a closure, a global); NULL: any slot
+     may.  A loop whose body writes such a slot has effects that the loop
+     as written leaves behind when it raises. */
+  const unsigned char *escapes;
 } ir_Loop;
 
-/* Most slots and ops a loop may have (keeps every plan allocation bounded). */
+/*
+** Most slots and ops a loop may have (keeps every plan allocation bounded).
+** A front end refuses a body of more than IR_MAXBODY instructions (or
+** source operations: each lowers to at most two ops) with "loop body too
+** large"; the source front end reads it as cpm.core._limits.maxbody.
+** How many values a plan may carry is the engine's limit, MAT_KMAX (mat.h).
+*/
 #define IR_MAXSLOTS	512
 #define IR_MAXOPS	4096
+#define IR_MAXBODY	(IR_MAXOPS / 2)
 
-/* Names, for reasons and listings. */
-const char *ir_aopname (int aop);	/* "+", "//", ... */
+/* Names, for reasons and listings (plan.c). */
+const char *ir_aopname (int aop);	/* "+", "//", ...; "?" out of range */
+const char *ir_aopirname (int aop);	/* "add", "idiv", ...; NULL */
+const char *ir_aopevent (int aop);	/* "__add", ...; NULL */
 
 #endif

@@ -23,15 +23,19 @@
 ** Rings:
 **   u64  Z/2^64 with plain uint64_t arithmetic, bit-identical to Lua 5.4
 **        integer arithmetic (signed values are passed as their two's
-**        complement).  Binary powering, right to left: log2(n) squarings of
-**        B, never a bignum.
+**        complement).  k <= 3: binary powering of B, right to left; from
+**        k = 4 on: x^n mod the characteristic polynomial of B (Hessenberg
+**        form by pivots of least 2-adic valuation), O(k^3 + k^2 log n).
+**        Never a bignum.
 **   mpz  exact integers.  B is split into the connected components of its
 **        dependency graph (decoupled variables evolve alone); each component
 **        takes the cheapest path its structure allows (MAT_PATH_*), the
 **        general one being x^n mod chi(x) for the characteristic polynomial
 **        chi (Fiduccia), left to right: polynomial squarings (Toom-3,
-**        squares of coefficients, or Kronecker substitution by degree) and
-**        cheap multiplications by x; then B^n v = sum c_i B^i v.
+**        evaluation at 2d-1 points, squares of coefficients, or Kronecker
+**        substitution by degree and size) and cheap multiplications by x;
+**        then B^n v = sum c_i B^i v.  Only the outputs asked for are
+**        computed (mat_mpz_powapply_need).
 */
 #ifndef mat_h
 #define mat_h
@@ -39,6 +43,9 @@
 #include <stdint.h>
 #include <gmp.h>
 
+/* The largest matrix the engine computes (k = carried values + 1): the
+   planner refuses a loop that needs more (plan.c), the bounds stop here
+   too (bound.c). */
 #define MAT_KMAX	64
 
 /* Return codes. */
@@ -92,6 +99,18 @@ int mat_mpz_powapply (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
 int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
                            mpz_srcptr const *v_in, mpz_srcptr n,
                            mat_Info *info);
+
+/*
+** The same when only the outputs i with need[i] != 0 are wanted (need is
+** k flags, or NULL for all); the others are set to 0.  Cheaper when a
+** loop's result is one of its carried values: a 2 x 2 LUCAS component
+** whose needed outputs are multiples of one term of the Lucas sequence
+** ends with one product instead of two squarings (mpz_fib_ui's last step),
+** and a component with no needed output is skipped.
+*/
+int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+                           mpz_srcptr const *v_in, mpz_srcptr n,
+                           const unsigned char *need, mat_Info *info);
 
 /*
 ** An upper bound, in bits, on the magnitude of every mpz that

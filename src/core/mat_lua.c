@@ -9,9 +9,16 @@
 **       returns Lua integers on Lua 5.4 and decimal strings (two's
 **       complement, signed) on LuaJIT.  alias = true writes the result
 **       over v's numbers, alias = "B" (ring "z") over B's diagonal entries.
+**   _matpow("z", B, v, n, alias, need) -> table, info
+**       only the outputs i with need[i] true are wanted (the others come
+**       back as "0"): mat_mpz_powapply_need.
 **   _matbits(B, v, n) -> number      mat_bits_bound for those values
 **   _majorant(A, v, n) -> table      mat_majorant (A, v numbers >= 0)
 **   _matpaths -> table               MAT_PATH_* by name
+**   _toomsqr(a) -> table             the 2d-1 coefficients of the square
+**       of the polynomial sum a[i+1] x^i (d = #a in 2..MAT_TOOM_MAXD,
+**       integers or decimal strings) by evaluation and interpolation
+**       (mat_toom.c), as decimal strings
 ** Every bad argument is a Lua error raised here, before the engine runs;
 ** "z" refuses work whose bound exceeds the configured bignum size limit.
 */
@@ -23,6 +30,7 @@
 
 #include "cpm.h"
 #include "mat.h"
+#include "mat_impl.h"
 
 #define WS_META	"cpm.matws"
 
@@ -55,7 +63,7 @@ static mpz_t *ws_new (lua_State *L, int n) {
   }
   lua_setmetatable(L, -2);
   ws->z = malloc((size_t)n * sizeof(mpz_t));
-  if (ws->z == NULL) luaL_error(L, "cpm: not enough memory");
+  if (ws->z == NULL) cpm_nomem(L);
   for (i = 0; i < n; i++) mpz_init(ws->z[i]);
   ws->n = n;
   return ws->z;
@@ -159,12 +167,18 @@ static void bits_of (int k, mpz_t *v, uint64_t *vb) {
 static int m_matpow (lua_State *L) {
   const char *ring = luaL_checkstring(L, 1);
   int k = get_k(L, 2), i, st;
-  int isz = strcmp(ring, "z") == 0;
+  int isz = strcmp(ring, "z") == 0, hasneed = lua_istable(L, 6);
+  unsigned char need[MAT_KMAX];
   mpz_t *z;
   mpz_srcptr Bp[MAT_KMAX * MAT_KMAX], vp[MAT_KMAX];
   mpz_ptr op[MAT_KMAX];
   if (!isz && strcmp(ring, "u64") != 0)
     return luaL_error(L, "cpm: ring must be \"u64\" or \"z\"");
+  for (i = 0; hasneed && i < k; i++) {  /* before anything is pushed */
+    lua_rawgeti(L, 6, i + 1);
+    need[i] = (unsigned char)lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   z = ws_new(L, k*k + 2*k + 2);
   get_problem(L, 2, 3, 4, k, z);
   lua_createtable(L, k, 0);
@@ -184,7 +198,8 @@ static int m_matpow (lua_State *L) {
       for (i = 0; i < k; i++) op[i] = z[i*k + i];
     else if (lua_toboolean(L, 5))  /* aliasing: the output is the input */
       for (i = 0; i < k; i++) op[i] = z[k*k + i];
-    st = mat_mpz_powapply_info(k, Bp, op, vp, z[k*k + k], &info);
+    st = hasneed ? mat_mpz_powapply_need(k, Bp, op, vp, z[k*k + k], need, &info)
+                 : mat_mpz_powapply_info(k, Bp, op, vp, z[k*k + k], &info);
     if (st != MAT_OK) return luaL_error(L, "cpm: matrix power failed (%d)", st);
     for (i = 0; i < k; i++) {
       push_dec(L, op[i]);
@@ -282,7 +297,34 @@ static int m_majorant (lua_State *L) {
   return 1;
 }
 
+static int m_toomsqr (lua_State *L) {
+  int d, i, st;
+  mpz_t *z;
+  mat_Toom T;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  d = (int)cpm_rawlen(L, 1);
+  if (d < 2 || d > MAT_TOOM_MAXD)
+    return luaL_error(L, "cpm: 2 to %d coefficients expected", MAT_TOOM_MAXD);
+  z = ws_new(L, 3*d - 1);
+  for (i = 0; i < d; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    get_int(L, -1, z[i], "coefficient");
+    lua_pop(L, 1);
+  }
+  if ((st = mat_toom_init(&T, d)) != MAT_OK)
+    return luaL_error(L, "cpm: toom setup failed (%d)", st);
+  mat_toom_sqr(&T, z, z + d, NULL);
+  mat_toom_clear(&T);
+  lua_createtable(L, 2*d - 1, 0);
+  for (i = 0; i < 2*d - 1; i++) {
+    push_dec(L, z[d + i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 static const luaL_Reg mat_funcs[] = {
+  {"_toomsqr", m_toomsqr},
   {"_matpow", m_matpow},
   {"_matbits", m_matbits},
   {"_majorant", m_majorant},

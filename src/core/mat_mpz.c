@@ -16,12 +16,17 @@
 **             end), when 1 is not an eigenvalue of A_T.  A_T goes through
 **             the same analysis (inner plan).
 **   LUCAS     2 x 2 with det = -q = +-1: the Lucas-sequence doubling, two
-**             squarings per bit of n (mpz_fib_ui's method, generalized).
+**             squarings per bit of n (mpz_fib_ui's method, generalized),
+**             its last step one product when one term is wanted.
 **   CHARPOLY  x^n mod chi(x) left to right (squarings, then a cheap
 **             multiplication by x); a polynomial squaring is 5 squarings
-**             for degree 3 (Toom-3), d(d+1)/2 up to degree 6, a single
-**             Kronecker-substituted squaring above; then
-**             B^n v = sum_i c_i B^i v.
+**             for degree 2 (Toom-3), 2d-1 by evaluation and interpolation
+**             (mat_toom.c) for 4 to 8 large coefficients, d(d+1)/2 up to
+**             degree 6, a single Kronecker-substituted squaring above;
+**             then B^n v = sum_i c_i B^i v, or, one output wanted, the
+**             last step as a quadratic form (qf_last).
+** Only the outputs wanted are computed (mat_mpz_powapply_need); the others
+** come back as 0.
 ** The analysis (plan) depends on B only; the bound and the power both run
 ** it, so the bound can count the sizes analysis really produced.
 */
@@ -372,50 +377,213 @@ static int do_unipot (Ctx *C, Comp *c, mpz_t *w) {
 }
 
 /*
-** chi = x^2 - p x - q, q = +-1, x^m = U_m x + q U_(m-1).  From the pair
-** (U_m, U_(m-1)), with sigma = (-q)^m (Cassini) and two squarings:
-**   U_(2m-1) = U_m^2 + q U_(m-1)^2
-**   U_(2m+1) = (p^2 + 3q) U_m^2 - U_(m-1)^2 + 2 sigma
+** chi = x^2 - p x - q, q = +-1, x^m = U_m x + q U_(m-1) (Lucas sequence U:
+** U_0 = 0, U_1 = 1, U_(m+1) = p U_m + q U_(m-1)), so
+**   B^n w = U_n (A w) + q U_(n-1) w.
+** Doubling from the pair (U_m, U_(m-1)) with s = U_m^2, t = U_(m-1)^2 and
+** sigma = (-q)^m (Cassini: U_m^2 - U_(m+1) U_(m-1) = (-q)^(m-1)):
+**   U_(2m-1) = s + q t
+**   U_(2m+1) = (p^2 + 3q) s - t + 2 sigma
 **   U_(2m)   = (U_(2m+1) - q U_(2m-1)) / p
+** two squarings per bit of n, as mpz_fib2_ui.  When every output needed is
+** a multiple of one term U_j, j in n-1 .. n+1, the pair stops at
+** m = floor(n/2) and that term is one product (V_m = p U_m + 2q U_(m-1)):
+**   U_(2m-1) = U_m V_(m-1) - (-q)^(m-1),  V_(m-1) = 2 U_m - p U_(m-1)
+**   U_(2m)   = U_m V_m
+**   U_(2m+1) = U_(m+1) V_m - (-q)^m,      U_(m+1) = p U_m + q U_(m-1)
+**   U_(2m+2) = U_(m+1) V_(m+1),           V_(m+1) = p U_(m+1) + 2q U_m
+** as mpz_fib_ui does for F(n) (GMP manual, "Fibonacci Numbers Algorithm").
+** The work space is four numbers, rotated by swaps.
 */
-static int do_lucas (Ctx *C, Comp *c, mpz_t *w) {
-  mpz_srcptr p = c->red[1];
-  int q = mpz_sgn(c->red[0]), odd = 1, i;
-  size_t b = mpz_sizeinbase(C->n, 2);
-  mpz_t U, V, sa, sb, c3, t, Aw[2];
-  mpz_inits(U, V, sa, sb, c3, t, Aw[0], Aw[1], NULL);
-  mpz_mul(c3, p, p);
-  if (q > 0) mpz_add_ui(c3, c3, 3); else mpz_sub_ui(c3, c3, 3);
-  mpz_set_ui(U, 1);
-  while (b-- > 1) {
-    int bit = mpz_tstbit(C->n, b - 1);
-    int sigma = (q > 0 && odd) ? -1 : 1;
-    mpz_mul(sa, U, U);
-    mpz_mul(sb, V, V);
-    NOTE(C, sa); NOTE(C, sb);
-    if (q > 0) mpz_add(V, sa, sb); else mpz_sub(V, sa, sb);  /* U_(2m-1) */
-    mpz_mul(U, sa, c3);
-    mpz_sub(U, U, sb);
-    if (sigma > 0) mpz_add_ui(U, U, 2); else mpz_sub_ui(U, U, 2);  /* U_(2m+1) */
-    NOTE(C, U); NOTE(C, V);
-    if (q > 0) mpz_sub(t, U, V); else mpz_add(t, U, V);
-    NOTE(C, t);
-    if (mpz_cmp_ui(p, 1) != 0) {
-      if (mpz_cmp_si(p, -1) == 0) mpz_neg(t, t);
-      else mpz_divexact(t, t, p);
+
+/* z := z / p (exact). */
+static void lucas_divp (mpz_ptr z, mpz_srcptr p) {
+  if (mpz_cmp_ui(p, 1) == 0) return;
+  if (mpz_cmp_si(p, -1) == 0) mpz_neg(z, z);
+  else mpz_divexact(z, z, p);
+}
+
+/* z := z c, in place without a copy of z when c fits a long. */
+static void mul_inplace (mpz_ptr z, mpz_srcptr c) {
+  if (mpz_cmp_ui(c, 1) == 0) return;
+  if (mpz_cmp_si(c, -1) == 0) mpz_neg(z, z);
+  else if (mpz_fits_slong_p(c)) mpz_mul_si(z, z, mpz_get_si(c));
+  else mpz_mul(z, z, c);
+}
+
+/* Frees the limbs of a dead number before a large allocation. */
+static void shrink (mpz_ptr z) {
+  mpz_set_ui(z, 0);
+  mpz_realloc2(z, 1);
+}
+
+typedef struct Lucas {
+  mpz_srcptr p;		/* chi = x^2 - p x - q */
+  int q;
+  mpz_t c4;		/* p^2 + 4q */
+  mpz_t U, V, sa, sb;	/* (U_m, U_(m-1)) and two scratch numbers */
+} Lucas;
+
+/*
+** (U, V) = (U_m, U_(m-1)) -> (U_(2m+bit), U_(2m+bit-1)); sigma = (-q)^m.
+** With t = U_(m-1)^2 = q (U_(2m-1) - s): U_(2m+1) = c4 s - q U_(2m-1) + 2 sigma.
+*/
+static void lucas_step (Ctx *C, Lucas *L, int sigma, int bit) {
+  int q = L->q;
+  mpz_mul(L->sa, L->U, L->U);
+  mpz_mul(L->sb, L->V, L->V);
+  NOTE(C, L->sa); NOTE(C, L->sb);
+  if (q > 0) mpz_add(L->sb, L->sa, L->sb); else mpz_sub(L->sb, L->sa, L->sb);
+  mul_inplace(L->sa, L->c4);
+  NOTE(C, L->sa);
+  if (q > 0) mpz_sub(L->sa, L->sa, L->sb); else mpz_add(L->sa, L->sa, L->sb);
+  if (sigma > 0) mpz_add_ui(L->sa, L->sa, 2); else mpz_sub_ui(L->sa, L->sa, 2);
+  NOTE(C, L->sa); NOTE(C, L->sb);
+  /* U_(2m) = (U_(2m+1) - q U_(2m-1)) / p, over U_(2m-1) or U_(2m+1) */
+  if (bit) {
+    if (q > 0) mpz_sub(L->sb, L->sa, L->sb); else mpz_add(L->sb, L->sa, L->sb);
+    lucas_divp(L->sb, L->p);
+  }
+  else {
+    if (q > 0) mpz_sub(L->sa, L->sa, L->sb); else mpz_add(L->sa, L->sa, L->sb);
+    lucas_divp(L->sa, L->p);
+  }
+  mpz_swap(L->U, L->sa);
+  mpz_swap(L->V, L->sb);
+}
+
+/*
+** Which single term the needed outputs are multiples of: returns e in
+** {-1, 0, 1} (the term U_(n+e)) and sets g[i] := the multiplier of output i,
+** or returns 2 when there is none.  Output i is U_n (A w)_i + q U_(n-1) w_i.
+*/
+static int lucas_target (Lucas *L, mpz_t *w, mpz_t *Aw, const unsigned char *need,
+                         mpz_t *g) {
+  int i, e;
+  for (e = 0; e <= 2; e++) {  /* U_n, U_(n+1), U_(n-1) */
+    int ok = 1;
+    for (i = 0; i < 2 && ok; i++) {
+      if (!need[i]) continue;
+      if (e == 0) ok = mpz_sgn(w[i]) == 0;
+      else if (e == 2) ok = mpz_sgn(Aw[i]) == 0;
+      else {  /* U_(n+1) = p U_n + q U_(n-1): (A w)_i = p w_i */
+        mpz_mul(g[i], L->p, w[i]);
+        ok = mpz_cmp(g[i], Aw[i]) == 0;
+      }
     }
-    if (bit) mpz_swap(V, t);  /* (U_(2m+1), U_(2m)) */
-    else mpz_swap(U, t);      /* (U_(2m), U_(2m-1)) */
+    if (!ok) continue;
+    for (i = 0; i < 2; i++) {
+      if (e == 0) mpz_set(g[i], Aw[i]);
+      else if (e == 1) mpz_set(g[i], w[i]);
+      else if (L->q > 0) mpz_set(g[i], w[i]);
+      else mpz_neg(g[i], w[i]);
+    }
+    return e == 2 ? -1 : e;
+  }
+  return 2;
+}
+
+/* U_(2m+r) for r in -1..2 from (U, V) = (U_m, U_(m-1)), m odd or not,
+** as one product; the result in L->sa, the rest of the space freed. */
+static void lucas_last (Ctx *C, Lucas *L, int r, int modd) {
+  int q = L->q;
+  int sm = (q > 0 && modd) ? -1 : 1;  /* (-q)^m */
+  mpz_ptr U = L->U, V = L->V, sb = L->sb;
+  shrink(L->sa);
+  switch (r) {
+    case -1:  /* U_m (2 U_m - p U_(m-1)) - (-q)^(m-1) */
+      mul_inplace(V, L->p);
+      mpz_neg(V, V);
+      mpz_addmul_ui(V, U, 2);
+      shrink(sb);
+      NOTE(C, V);
+      mpz_mul(L->sa, U, V);
+      if (-sm * q > 0) mpz_sub_ui(L->sa, L->sa, 1); else mpz_add_ui(L->sa, L->sa, 1);
+      break;
+    case 0:  /* U_m (p U_m + 2q U_(m-1)) */
+      mpz_mul_2exp(V, V, 1);
+      if (q < 0) mpz_neg(V, V);
+      mpz_addmul(V, U, L->p);
+      shrink(sb);
+      NOTE(C, V);
+      mpz_mul(L->sa, U, V);
+      break;
+    case 1:  /* U_(m+1) (U_(m+1) + q U_(m-1)) - (-q)^m */
+      mpz_mul(sb, U, L->p);
+      if (q > 0) mpz_add(sb, sb, V); else mpz_sub(sb, sb, V);
+      if (q > 0) mpz_add(V, sb, V); else mpz_sub(V, sb, V);
+      shrink(U);
+      NOTE(C, sb); NOTE(C, V);
+      mpz_mul(L->sa, sb, V);
+      if (sm > 0) mpz_sub_ui(L->sa, L->sa, 1); else mpz_add_ui(L->sa, L->sa, 1);
+      break;
+    default:  /* U_(m+1) (p U_(m+1) + 2q U_m) */
+      mpz_mul(sb, U, L->p);
+      if (q > 0) mpz_add(sb, sb, V); else mpz_sub(sb, sb, V);
+      mpz_mul_2exp(U, U, 1);
+      if (q < 0) mpz_neg(U, U);
+      mpz_addmul(U, sb, L->p);
+      shrink(V);
+      NOTE(C, sb); NOTE(C, U);
+      mpz_mul(L->sa, sb, U);
+      break;
+  }
+  NOTE(C, L->sa);
+  shrink(U); shrink(V); shrink(sb);
+}
+
+static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
+  Lucas L;
+  mpz_t Aw[2], g[2];
+  int i, e, odd = 1, last = -1;
+  size_t b = mpz_sizeinbase(C->n, 2);
+  if (mpz_cmp_ui(C->n, 4) < 0) {  /* the doubling starts at m = 2 */
+    unsigned long j, n = mpz_get_ui(C->n);
+    mpz_init(Aw[0]); mpz_init(Aw[1]);
+    for (j = 0; j < n; j++) {
+      matvec(C, 2, c->A, Aw, w);
+      mpz_swap(w[0], Aw[0]); mpz_swap(w[1], Aw[1]);
+    }
+    mpz_clear(Aw[0]); mpz_clear(Aw[1]);
+    return MAT_OK;
+  }
+  L.p = c->red[1];
+  L.q = mpz_sgn(c->red[0]);
+  mpz_inits(L.c4, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
+  mpz_mul(L.c4, L.p, L.p);
+  if (L.q > 0) mpz_add_ui(L.c4, L.c4, 4); else mpz_sub_ui(L.c4, L.c4, 4);
+  matvec(C, 2, c->A, Aw, w);
+  e = lucas_target(&L, w, Aw, need, g);
+  mpz_set_ui(L.U, 1);  /* m = 1: (U_1, U_0) */
+  for (b--; b-- > (e == 2 ? 0u : 1u); ) {
+    int bit = mpz_tstbit(C->n, b);
+    lucas_step(C, &L, (L.q > 0 && odd) ? -1 : 1, bit);
     odd = bit;
   }
-  matvec(C, 2, c->A, Aw, w);
-  for (i = 0; i < 2; i++) {  /* w := U A w + q V w */
-    mpz_mul(t, V, w[i]);
-    mpz_mul(w[i], U, Aw[i]);
-    if (q > 0) mpz_add(w[i], w[i], t); else mpz_sub(w[i], w[i], t);
-    NOTE(C, w[i]);
+  for (i = 0; i < 2; i++) if (need[i]) last = i;
+  if (e != 2) {
+    mpz_clears(Aw[0], Aw[1], NULL);  /* small, but freed before the product */
+    mpz_inits(Aw[0], Aw[1], NULL);
+    lucas_last(C, &L, (int)mpz_tstbit(C->n, 0) + e, odd);
+    for (i = 0; i < 2; i++) {
+      if (!need[i]) mpz_set_ui(w[i], 0);
+      else if (i == last) {
+        mul_inplace(L.sa, g[i]);
+        mpz_swap(w[i], L.sa);
+      }
+      else mpz_mul(w[i], L.sa, g[i]);
+      NOTE(C, w[i]);
+    }
   }
-  mpz_clears(U, V, sa, sb, c3, t, Aw[0], Aw[1], NULL);
+  else
+    for (i = 0; i < 2; i++) {  /* w := U A w + q V w */
+      if (!need[i]) { mpz_set_ui(w[i], 0); continue; }
+      mpz_mul(L.sa, L.V, w[i]);
+      mpz_mul(w[i], L.U, Aw[i]);
+      if (L.q > 0) mpz_add(w[i], w[i], L.sa); else mpz_sub(w[i], w[i], L.sa);
+      NOTE(C, w[i]);
+    }
+  mpz_clears(L.c4, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
   return MAT_OK;
 }
 
@@ -429,6 +597,8 @@ typedef struct Poly {
   mpz_t *sq;		/* d: squares of the coefficients (small d) */
   mp_limb_t *buf;	/* shifted limbs of one coefficient */
   size_t nbuf;
+  mat_Toom toom;	/* set up at the first large squaring (toom.d != 0) */
+  int notoom;		/* its setup failed: never again */
 } Poly;
 
 /*
@@ -556,8 +726,23 @@ static void sqr_squares (Ctx *C, Poly *K) {
 ** bench/matpow_bench.c, doc/performance.md). */
 #define SQR_SMALL_D	7
 
-/* r := r^2 mod chi. */
-static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
+/*
+** Evaluation at 2d-1 points (mat_toom.c) against the squarings above and
+** Kronecker substitution, one squaring of d coefficients of N bits, in
+** units of one N-bit squaring (bench/matpow_bench.c, polysqr):
+**   N = 10^4: d = 4: 9.6 against 9.1, d = 5: 13.4 / 13.6, d = 8: 26.8 / 32.5
+**   N = 10^5: d = 4: 8.3 against 9.8,  d = 5: 11.0 / 15.2, d = 8: 20.7 / 36.1
+** so from 6 coefficients on above TOOM_MIN_BITS, from 4 above
+** TOOM_MID_BITS.  Its setup (about 0.5 ms at d = 8) is paid only when the
+** squarings still to come are larger: the coefficients, doubling at each
+** step, reach TOOM_SETUP_BITS.
+*/
+#define TOOM_MIN_BITS	4096
+#define TOOM_MID_BITS	32768
+#define TOOM_SETUP_BITS	131072
+
+/* r := r^2 mod chi; 'left' squarings come after this one. */
+static int poly_sqr (Ctx *C, Poly *K, mpz_t *red, size_t left) {
   int d = K->d, i, j, carry = 0, st;
   size_t b = 0, w, lgd = 0;
   const mp_limb_t *qp;
@@ -568,6 +753,15 @@ static int poly_sqr (Ctx *C, Poly *K, mpz_t *red) {
   }
   if (b == 0) return MAT_OK;
   if (d == 3) { sqr_toom3(C, K); goto reduce; }
+  if (d >= 4 && d <= MAT_TOOM_MAXD && !K->notoom
+      && b >= (d >= 6 ? TOOM_MIN_BITS : TOOM_MID_BITS)
+      && (K->toom.d != 0 || left >= 40 || (b << left) >= TOOM_SETUP_BITS)) {
+    if (K->toom.d == 0 && (st = mat_toom_init(&K->toom, d)) != MAT_OK) {
+      if (st == MAT_ENOMEM) return st;
+      K->notoom = 1;
+    }
+    if (!K->notoom) { mat_toom_sqr(&K->toom, K->r, K->e, &C->maxbits); goto reduce; }
+  }
   if (d <= SQR_SMALL_D) { sqr_squares(C, K); goto reduce; }
   while (((size_t)1 << lgd) < (size_t)d) lgd++;
   w = 2*b + lgd + 2;  /* |coefficient of the square| < d 2^(2b) <= 2^(w-2) */
@@ -614,11 +808,106 @@ static void poly_mulx (Ctx *C, Poly *K, mpz_t *red) {
       }
 }
 
-static int do_charpoly (Ctx *C, Comp *c, mpz_t *w) {
+/* The quadratic form's small numbers stay below QF_MAXBITS bits, or the
+** last step is an ordinary squaring (the size bound counts on it); and the
+** form is used only when x^(n/2) mod chi has coefficients of QF_MINBITS
+** bits or more, where it pays and where its terms in the size bound are
+** small against the squares (below, the bound is what it was). */
+#define QF_MAXBITS	1024
+#define QF_MINBITS	32768
+
+/*
+** One output wanted: with r = x^m mod chi, n = 2m + bit, the output is
+** L(x^bit r^2 mod chi) for the linear form L(x^i) = (A^i w)_j, i.e. the
+** quadratic form r^T M r with M[a][b] = L(x^(a+b+bit) mod chi).  Its LDL^T
+** decomposition, fraction-free (Bareiss, "Sylvester's identity and
+** multistep integer-preserving Gaussian elimination", Math. Comp. 1968:
+** every intermediate is a minor of M, so the divisions are exact):
+**   p_0 = 1, pivot t on a nonzero diagonal entry, p_(t+1) = M_t[t][t],
+**   l_t = column t of M_t, M_(t+1) = (p_(t+1) M_t - l_t l_t^T) / p_t,
+**   r^T M r = sum_t (l_t . r)^2 / (p_t p_(t+1)).
+** So the last step is rank(M) <= d squarings instead of the polynomial
+** square's 2d-1.  Sets *out; returns 1 when done, 0 when the form needs a
+** 2 x 2 pivot or its numbers grew past QF_MAXBITS (then the caller squares).
+*/
+static int qf_last (Ctx *C, Comp *c, Poly *K, const mpz_t *kry, int jout,
+                    int bit, mpz_ptr out) {
+  int d = c->d, s = c->s, a, b, i, t, T = 0, ok = 0;
+  mpz_t *X = mat_zalloc(2*d * d), *M = mat_zalloc(d*d);
+  mpz_t *l = mat_zalloc(d*d), *p = mat_zalloc(d + 1);
+  unsigned char *used = calloc((size_t)d, 1);
+  mpz_t z, S, P, q;
+  mpz_inits(z, S, P, q, NULL);
+  if (X == NULL || M == NULL || l == NULL || p == NULL || used == NULL) goto done;
+  for (t = 0; t < 2*d; t++) {  /* X[t] = x^t mod chi */
+    mpz_t *x = X + t*d;
+    if (t < d) { mpz_set_ui(x[t], 1); continue; }
+    for (i = d - 1; i >= 1; i--) mpz_set(x[i], (x - d)[i - 1]);
+    mpz_set_ui(x[0], 0);
+    for (i = 0; i < d; i++) mpz_addmul(x[i], (x - d)[d - 1], c->red[i]);
+  }
+  for (a = 0; a < d; a++)
+    for (b = 0; b < d; b++) {
+      const mpz_t *x = X + (a + b + bit)*d;
+      for (i = 0; i < d; i++) mpz_addmul(M[a*d + b], x[i], kry[i*s + jout]);
+      if (mpz_sizeinbase(M[a*d + b], 2) > QF_MAXBITS) goto done;
+    }
+  mpz_set_ui(p[0], 1);
+  for (T = 0; T < d; T++) {
+    int piv = -1;
+    for (a = 0; a < d && piv < 0; a++)
+      if (!used[a] && mpz_sgn(M[a*d + a]) != 0) piv = a;
+    if (piv < 0) {  /* no diagonal pivot: done if the rest is 0 */
+      for (a = 0; a < d; a++)
+        for (b = 0; b < d; b++)
+          if (!used[a] && !used[b] && mpz_sgn(M[a*d + b]) != 0) goto done;
+      break;
+    }
+    used[piv] = 1;
+    mpz_set(p[T + 1], M[piv*d + piv]);
+    for (a = 0; a < d; a++) mpz_set(l[T*d + a], M[a*d + piv]);  /* 0 on used rows */
+    for (a = 0; a < d; a++)
+      for (b = 0; b < d; b++) {
+        if (used[a] || used[b]) { mpz_set_ui(M[a*d + b], 0); continue; }
+        mpz_mul(M[a*d + b], M[a*d + b], p[T + 1]);
+        mpz_submul(M[a*d + b], l[T*d + a], l[T*d + b]);
+        mpz_divexact(M[a*d + b], M[a*d + b], p[T]);
+        if (mpz_sizeinbase(M[a*d + b], 2) > QF_MAXBITS) goto done;
+      }
+  }
+  ok = 1;
+  /* P = p_1 ... p_T; sum_t (l_t . r)^2 P / (p_t p_(t+1)), over P */
+  mpz_set_ui(P, 1);
+  for (t = 1; t <= T; t++) mpz_mul(P, P, p[t]);
+  mpz_set_ui(S, 0);
+  for (t = 0; t < T; t++) {
+    mpz_set_ui(z, 0);
+    for (a = 0; a < d; a++)
+      if (mpz_sgn(l[t*d + a]) != 0) mpz_addmul(z, l[t*d + a], K->r[a]);
+    NOTE(C, z);
+    mpz_mul(z, z, z);
+    NOTE(C, z);
+    mpz_divexact(q, P, p[t]);
+    mpz_divexact(q, q, p[t + 1]);
+    mpz_addmul(S, z, q);
+    NOTE(C, S);
+  }
+  if (T > 0) mpz_divexact(out, S, P); else mpz_set_ui(out, 0);
+  NOTE(C, out);
+done:
+  mat_zfree(X, 2*d * d); mat_zfree(M, d*d); mat_zfree(l, d*d);
+  mat_zfree(p, d + 1);
+  free(used);
+  mpz_clears(z, S, P, q, NULL);
+  return ok;
+}
+
+static int do_charpoly (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   Poly K;
-  int d = c->d, i, j, st = MAT_ENOMEM;
+  int d = c->d, i, j, st = MAT_ENOMEM, nneed = 0, jout = -1, last = 0;
   size_t b;
   mpz_t *kry = NULL;
+  for (j = 0; j < c->s; j++) if (need[j]) { nneed++; jout = j; }
   memset(&K, 0, sizeof K);
   K.d = d;
   K.r = mat_zalloc(d);
@@ -627,22 +916,46 @@ static int do_charpoly (Ctx *C, Comp *c, mpz_t *w) {
   mpz_inits(K.P, K.Pn, K.Q, K.t, NULL);
   if (K.r == NULL || K.e == NULL || K.sq == NULL) goto done;
   if (d >= 2) mpz_set_ui(K.r[1], 1); else mpz_set(K.r[0], c->red[0]);
-  for (b = mpz_sizeinbase(C->n, 2) - 1; b-- > 0; ) {
-    if ((st = poly_sqr(C, &K, c->red)) != MAT_OK) goto done;
+  b = mpz_sizeinbase(C->n, 2) - 1;
+  if (nneed == 1 && d >= 2 && b >= 1) last = 1;  /* leave the last squaring */
+  for (; b-- > (size_t)last; ) {
+    if ((st = poly_sqr(C, &K, c->red, b)) != MAT_OK) goto done;
     if (mpz_tstbit(C->n, b)) poly_mulx(C, &K, c->red);
   }
+  if (K.toom.d != 0) mat_toom_clear(&K.toom);  /* its numbers too */
   mpz_clears(K.P, K.Pn, K.Q, NULL);  /* the squares' space, before the sum */
   mpz_inits(K.P, K.Pn, K.Q, NULL);
   mat_zfree(K.e, 2*d - 1);
   mat_zfree(K.sq, d);
   K.e = K.sq = NULL;
-  /* w := sum r[i] A^i w, with the Krylov vectors A^i w (small) */
+  /* the Krylov vectors A^i w (small) */
   st = MAT_ENOMEM;
   if ((kry = mat_zalloc(d * c->s)) == NULL) goto done;
   for (j = 0; j < c->s; j++) mpz_set(kry[j], w[j]);
   for (i = 1; i < d; i++) matvec(C, c->s, c->A, kry + i*c->s, kry + (i-1)*c->s);
+  if (last) {
+    int bit = mpz_tstbit(C->n, 0);
+    size_t rb = 0;
+    for (i = 0; i < d; i++)
+      if (mpz_sgn(K.r[i]) != 0 && mpz_sizeinbase(K.r[i], 2) > rb)
+        rb = mpz_sizeinbase(K.r[i], 2);
+    if (rb >= QF_MINBITS && qf_last(C, c, &K, kry, jout, bit, w[jout])) {
+      for (j = 0; j < c->s; j++) if (j != jout) mpz_set_ui(w[j], 0);
+      st = MAT_OK;
+      goto done;
+    }
+    /* small, or the form's numbers too large: the last squaring after all */
+    st = MAT_ENOMEM;
+    K.e = mat_zalloc(2*d - 1);
+    K.sq = mat_zalloc(d);
+    if (K.e == NULL || K.sq == NULL) goto done;
+    if ((st = poly_sqr(C, &K, c->red, 0)) != MAT_OK) goto done;
+    if (bit) poly_mulx(C, &K, c->red);
+  }
+  /* w := sum r[i] A^i w */
   for (j = 0; j < c->s; j++) {
     mpz_set_ui(w[j], 0);
+    if (!need[j]) continue;
     for (i = 0; i < d; i++)
       if (mpz_sgn(kry[i*c->s + j]) != 0) mpz_addmul(w[j], K.r[i], kry[i*c->s + j]);
     NOTE(C, w[j]);
@@ -655,10 +968,11 @@ done:
   mat_zfree(K.sq, d);
   mpz_clears(K.P, K.Pn, K.Q, K.t, NULL);
   free(K.buf);
+  if (K.toom.d != 0) mat_toom_clear(&K.toom);
   return st;
 }
 
-static int plan_apply (Ctx *C, Plan *P, mpz_t *v);
+static int plan_apply (Ctx *C, Plan *P, mpz_t *v, const unsigned char *need);
 
 /*
 ** x_S (unipotent sources) are polynomials in t: x_S(t) = sum_j C(t,j) s_j.
@@ -667,13 +981,16 @@ static int plan_apply (Ctx *C, Plan *P, mpz_t *v);
 ** Pt_j = D^(J+1-j) p_j = adj (D^(J-j) G s_j - Pt_(j+1)) are integers and
 **   D^(J+1) x_T(n) = A_T^n (D^(J+1) x_T(0) - Pt_0) + sum_j C(n,j) D^j Pt_j.
 */
-static int do_sources (Ctx *C, Comp *c, mpz_t *w) {
+static int do_sources (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   int s = c->s, ns = c->ns, nt = c->nt, i, j, l, J, st = MAT_ENOMEM;
+  unsigned char *needT = malloc((size_t)nt);
   mpz_t *xs = mat_zalloc(ns), *u = mat_zalloc(ns * ns);
   mpz_t *Pt = mat_zalloc((ns + 1) * nt), *g = mat_zalloc(nt), *y = mat_zalloc(nt);
   mpz_t Dp, E, bin, f;
   mpz_inits(Dp, E, bin, f, NULL);
-  if (xs == NULL || u == NULL || Pt == NULL || g == NULL || y == NULL) goto done;
+  if (xs == NULL || u == NULL || Pt == NULL || g == NULL || y == NULL
+      || needT == NULL) goto done;
+  for (i = 0; i < nt; i++) needT[i] = need[c->T[i]];
   for (i = 0; i < ns; i++) mpz_set(xs[i], w[c->S[i]]);
   if ((st = binomial_sum(C, s, c->A, c->S, ns, xs, u, &J)) != MAT_OK) goto done;
   /* Pt_j for j = J .. 0; Pt_(J+1) = 0; Dp = D^(J-j) */
@@ -698,7 +1015,7 @@ static int do_sources (Ctx *C, Comp *c, mpz_t *w) {
     mpz_sub(y[i], y[i], Pt[i]);
     NOTE(C, y[i]);
   }
-  if ((st = plan_apply(C, c->inner, y)) != MAT_OK) goto done;
+  if ((st = plan_apply(C, c->inner, y, needT)) != MAT_OK) goto done;
   mpz_set_ui(bin, 1);
   mpz_set_ui(Dp, 1);
   for (j = 0; j <= J; j++) {  /* y += C(n,j) D^j Pt_j */
@@ -716,33 +1033,53 @@ static int do_sources (Ctx *C, Comp *c, mpz_t *w) {
       NOTE(C, y[i]);
     }
   }
-  for (i = 0; i < nt; i++) mpz_divexact(w[c->T[i]], y[i], E);
+  for (i = 0; i < nt; i++) {  /* the others are not exact multiples now */
+    if (needT[i]) mpz_divexact(w[c->T[i]], y[i], E);
+    else mpz_set_ui(w[c->T[i]], 0);
+  }
   for (i = 0; i < ns; i++) mpz_swap(w[c->S[i]], xs[i]);
   st = MAT_OK;
 done:
   mat_zfree(xs, ns); mat_zfree(u, ns * ns); mat_zfree(Pt, (ns + 1) * nt);
   mat_zfree(g, nt); mat_zfree(y, nt);
+  free(needT);
   mpz_clears(Dp, E, bin, f, NULL);
   return st;
 }
 
-/* v := B^n v for the plan of B (n >= 1). */
-static int plan_apply (Ctx *C, Plan *P, mpz_t *v) {
+/*
+** v := B^n v for the plan of B (n >= 1); only the entries i with need[i]
+** are computed (need NULL: all), the others are set to 0.  A component
+** with no needed entry is skipped.
+*/
+static int plan_apply (Ctx *C, Plan *P, mpz_t *v, const unsigned char *need) {
   int i, j, st = MAT_OK;
   for (i = 0; i < P->nc && st == MAT_OK; i++) {
     Comp *c = &P->c[i];
-    mpz_t *w = mat_zalloc(c->s);
-    if (w == NULL) return MAT_ENOMEM;
+    mpz_t *w;
+    unsigned char *nc = malloc((size_t)c->s), any = 0;
+    if (nc == NULL) return MAT_ENOMEM;
+    for (j = 0; j < c->s; j++) any |= nc[j] = need == NULL || need[c->ix[j]];
+    if (!any) {
+      for (j = 0; j < c->s; j++) mpz_set_ui(v[c->ix[j]], 0);
+      free(nc);
+      continue;
+    }
+    if ((w = mat_zalloc(c->s)) == NULL) { free(nc); return MAT_ENOMEM; }
     for (j = 0; j < c->s; j++) mpz_swap(w[j], v[c->ix[j]]);
     switch (c->path) {
       case MAT_PATH_POWER: st = do_power(C, c, w); break;
       case MAT_PATH_UNIPOT: st = do_unipot(C, c, w); break;
-      case MAT_PATH_LUCAS: st = do_lucas(C, c, w); break;
-      case MAT_PATH_SOURCES: st = do_sources(C, c, w); break;
-      default: st = do_charpoly(C, c, w); break;
+      case MAT_PATH_LUCAS: st = do_lucas(C, c, w, nc); break;
+      case MAT_PATH_SOURCES: st = do_sources(C, c, w, nc); break;
+      default: st = do_charpoly(C, c, w, nc); break;
     }
-    for (j = 0; j < c->s; j++) mpz_swap(w[j], v[c->ix[j]]);
+    for (j = 0; j < c->s; j++) {
+      if (!nc[j]) mpz_set_ui(w[j], 0);
+      mpz_swap(w[j], v[c->ix[j]]);
+    }
     mat_zfree(w, c->s);
+    free(nc);
   }
   return st;
 }
@@ -830,11 +1167,20 @@ static double comp_bound_path (Comp *c, double vb, double nbA,
     case MAT_PATH_UNIPOT:
       return bound_unipot(s, rowsum_bits(c->A, s, NULL, s, NULL, s, 1), vb, lgn);
     case MAT_PATH_LUCAS: {
-      double M[4], cb, cbh, bc3;
-      M[0] = 0; M[1] = 1; M[2] = 1; M[3] = zup(c->red[1]);
-      cb = mat_bound_prefix_log2(2, M, n);
+      /* |U_j| <= W_j, W_j = |p| W_(j-1) + W_(j-2) (W_0 = 0, W_1 = 1), and
+         W_(j+1) <= rho^j with rho = (|p| + sqrt(p^2 + 4)) / 2 the root of
+         x^2 - |p| x - 1: so every entry of the companion matrix's j-th
+         power, j <= n, has at most n log2(rho) bits (closed form: the
+         guard pays for it before every call) */
+      double L, cb, cbh, bc3, pb = zbits(c->red[1]);
+      if (pb > 500) L = pb + 1;  /* rho <= |p| + 1 */
+      else {
+        double pa = zup(c->red[1]);
+        L = log2((pa + sqrt(pa * pa + 4)) / 2) * (1 + 0x1p-40) + 0x1p-40;
+      }
+      cb = zup(n) * L * (1 + 0x1p-40) + 1;
       mpz_tdiv_q_2exp(h, n, 1);  /* squared: only prefixes of n/2 */
-      cbh = mat_bound_prefix_log2(2, M, h);
+      cbh = zup(h) * L * (1 + 0x1p-40) + 1;
       bc3 = 2 * zbits(c->red[1]) + 2;
       return dmax(2*cbh + bc3 + 3, cb + vb + nbA + 2);
     }
@@ -856,7 +1202,18 @@ static double comp_bound_path (Comp *c, double vb, double nbA,
         r = 2*cbh + lg2(d) + 12;
       else
         r = 2*d*w + 2;                                       /* Kronecker */
+      if (d >= 4 && d <= MAT_TOOM_MAXD)  /* evaluation at 2d-1 points */
+        r = dmax(r, 2*cbh + 2*mat_toom_valbits(d) + MAT_TOOM_WBITS + lg2(2*d - 1) + 4);
       r = dmax(r, 2*cbh + lg2(d) + (d - 1) * (ab + 1) + 2);  /* reduction */
+      /* one output wanted (qf_last): the powers x^t mod chi, t < 2d, and
+         the form M (created before its size check), the products of
+         numbers below QF_MAXBITS in its reduction, P = p_1 ... p_T, the
+         squares and their sum */
+      if (cbh >= QF_MINBITS) {
+        r = dmax(r, 2*d * (ab + lg2(d) + 1) + vb + (d - 1) * nbA + lg2(d) + 2);
+        r = dmax(r, (d + 2) * (QF_MAXBITS + 1.0));  /* P and the updates */
+        r = dmax(r, 2 * (cbh + QF_MAXBITS + lg2(d) + 1) + d * QF_MAXBITS + lg2(d) + 2);
+      }
       return dmax(r, cb + vb + (d - 1) * nbA + lg2(d) + 2);  /* final sum */
     }
     default: {  /* SOURCES */
@@ -943,9 +1300,9 @@ uint64_t mat_bits_bound (int k, mpz_srcptr const *B, const uint64_t *vbits,
   return (uint64_t)ceil(r);
 }
 
-int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
                            mpz_srcptr const *v_in, mpz_srcptr n,
-                           mat_Info *info) {
+                           const unsigned char *need, mat_Info *info) {
   mpz_t *v, *Bc = NULL;
   Plan *P = NULL;
   Ctx C;
@@ -965,13 +1322,18 @@ int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
     for (i = 0; i < k*k; i++) mpz_set(Bc[i], B[i]);
     if ((st = analyze(&P, k, Bc)) != MAT_OK) goto done;
     if (P->abits > C.maxbits) C.maxbits = P->abits;
-    if ((st = plan_apply(&C, P, v)) != MAT_OK) goto done;
+    mat_zfree(Bc, k*k);  /* the plan has its own copy */
+    Bc = NULL;
+    if ((st = plan_apply(&C, P, v, need)) != MAT_OK) goto done;
     if (info != NULL) {
       plan_info(P, info);
       info->ncomp = P->nc;
     }
   }
-  for (i = 0; i < k; i++) mpz_swap(v_out[i], v[i]);
+  for (i = 0; i < k; i++) {
+    if (need != NULL && !need[i]) mpz_set_ui(v[i], 0);
+    mpz_swap(v_out[i], v[i]);
+  }
   if (info != NULL) info->maxbits = C.maxbits;
 done:
   plan_free(P);
@@ -980,9 +1342,15 @@ done:
   return st;
 }
 
+int mat_mpz_powapply_info (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+                           mpz_srcptr const *v_in, mpz_srcptr n,
+                           mat_Info *info) {
+  return mat_mpz_powapply_need(k, B, v_out, v_in, n, NULL, info);
+}
+
 int mat_mpz_powapply (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
                       mpz_srcptr const *v_in, mpz_srcptr n) {
-  return mat_mpz_powapply_info(k, B, v_out, v_in, n, NULL);
+  return mat_mpz_powapply_need(k, B, v_out, v_in, n, NULL, NULL);
 }
 
 /* }====================================================== */

@@ -2,7 +2,25 @@
 ** module.c -- the entry point: luaopen_cpm_core builds the module table
 ** (loaded by lua/cpm/init.lua as "cpm.core") and lets each part register.
 */
+#include <string.h>
+
 #include "cpm.h"
+#include "gmpmem.h"
+
+
+int cpm_nomem (lua_State *L) {
+  lua_pushliteral(L, CPM_MSG_NOMEM);
+  return lua_error(L);
+}
+
+
+int cpm_ismemerror (lua_State *L, int status) {
+  const char *msg;
+  if (status == LUA_ERRMEM)
+    return 1;
+  msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  return msg != NULL && strstr(msg, CPM_MSG_NOMEM) != NULL;
+}
 
 
 void cpm_setfuncs (lua_State *L, int tidx, int cidx, const luaL_Reg *l) {
@@ -35,6 +53,7 @@ CPM_EXPORT int luaopen_cpm_core (lua_State *L);
 /* Stack: pushes the module table. */
 CPM_EXPORT int luaopen_cpm_core (lua_State *L) {
   cpm_Config *cfg;
+  gmpmem_init();
   lua_newtable(L);
   cfg = (cpm_Config *)cpm_newuserdata(L, sizeof(cpm_Config));
   cfg->maxbits = CPM_DEFAULT_MAXBITS;
@@ -46,6 +65,7 @@ CPM_EXPORT int luaopen_cpm_core (lua_State *L) {
   opt54_open(L, -2, -1);
   jitbc_open(L, -2, -1);
   optjit_open(L, -2, -1);
+  reasons_open(L, -2, -1);
   lua_pop(L, 1);  /* configuration: kept alive by the upvalues */
 #if CPM_LUA54
   lua_pushliteral(L, "Lua 5.4");

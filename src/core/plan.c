@@ -32,12 +32,15 @@
 ** others are mixes rings: refused.
 */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mat.h"
 #include "plan.h"
 #include "plan_gf2.h"
+#include "reasons.h"
 
 
 #define UNSET		INT_MIN		/* a slot not yet read or written */
@@ -89,26 +92,44 @@ typedef struct Builder {
 
 
 static const char *const aopnames[] = {
-  "+", "-", "*", "%", "^", "/", "//", "&", "|", "~", "<<", ">>", "-", "~"
+#define IR_AOP_SYM(name, sym, irname, event, jit)	sym,
+  IR_AOPS(IR_AOP_SYM)
+#undef IR_AOP_SYM
+};
+
+static const char *const aopirnames[] = {
+#define IR_AOP_IRNAME(name, sym, irname, event, jit)	irname,
+  IR_AOPS(IR_AOP_IRNAME)
+#undef IR_AOP_IRNAME
+};
+
+static const char *const aopevents[] = {
+#define IR_AOP_EVENT(name, sym, irname, event, jit)	event,
+  IR_AOPS(IR_AOP_EVENT)
+#undef IR_AOP_EVENT
 };
 
 const char *ir_aopname (int aop) {
   return (aop >= 0 && aop < IR_NAOP) ? aopnames[aop] : "?";
 }
 
+const char *ir_aopirname (int aop) {
+  return (aop >= 0 && aop < IR_NAOP) ? aopirnames[aop] : NULL;
+}
 
-static int refuse (Builder *B, int line, const char *fmt, const char *arg) {
-  B->why->line = line;
-  snprintf(B->why->msg, sizeof(B->why->msg), fmt, arg);
-  return 0;
+const char *ir_aopevent (int aop) {
+  return (aop >= 0 && aop < IR_NAOP) ? aopevents[aop] : NULL;
 }
 
 
-/* refuse() with a number for the '%s'. */
-static int refusen (Builder *B, int line, const char *fmt, int n) {
-  char num[16];
-  snprintf(num, sizeof(num), "%d", n);
-  return refuse(B, line, fmt, num);
+/* Fills the refusal with reason 'r' (reasons.h), formatted with the rest. */
+static int refuse (Builder *B, int line, cpm_Reason r, ...) {
+  va_list ap;
+  B->why->line = line;
+  va_start(ap, r);
+  vsnprintf(B->why->msg, sizeof(B->why->msg), cpm_reason(r), ap);
+  va_end(ap);
+  return 0;
 }
 
 
@@ -377,7 +398,7 @@ static int monocol (Builder *B, int j1, int j2, int line) {
   n1 = factors(B, j1 - 1, f1);
   n2 = factors(B, j2 - 1, f2);
   if (n1 + n2 > PLAN_MAXDEGREE)
-    return refusen(B, line, "product of more than %s loop-carried values", PLAN_MAXDEGREE) - 1;
+    return refuse(B, line, CPM_R_PRODUCT_FACTORS, PLAN_MAXDEGREE) - 1;
   for (n = 0; n < n1 + n2; n++)  /* merge */
     f[n] = (b >= n2 || (a < n1 && f1[a] <= f2[b])) ? f1[a++] : f2[b++];
   for (s = 0; s < p->nstate; s++)
@@ -385,7 +406,7 @@ static int monocol (Builder *B, int j1, int j2, int line) {
         memcmp(p->state[s].fac, f, (size_t)n * sizeof(int)) == 0)
       return 1 + s;
   if (B->nmonos >= PLAN_MAXMONOS)
-    return refusen(B, line, "polynomial terms need more than %s monomials", PLAN_MAXMONOS) - 1;
+    return refuse(B, line, CPM_R_PRODUCT_MONOS, PLAN_MAXMONOS) - 1;
   s = newstate(B, PS_MONO, -1);
   p->state[s].nfac = n;
   memcpy(p->state[s].fac, f, (size_t)n * sizeof(int));
@@ -514,8 +535,7 @@ static int step_arith (Builder *B, const ir_Op *op) {
     return 1;
   }
   if (op->code == IR_INDEX)
-    return refuse(B, op->line, "field read with a loop-carried %s",
-                  ishrow(hb) ? "table" : "key");
+    return refuse(B, op->line, CPM_R_FIELD_CARRIED, ishrow(hb) ? "table" : "key");
   switch (op->aop) {
     case IR_ADD: case IR_SUB:
       r = rowaddsub(B, torow(B, hb), torow(B, hc), op->aop == IR_SUB);
@@ -531,18 +551,16 @@ static int step_arith (Builder *B, const ir_Op *op) {
       break;
     case IR_MOD:  /* row % atom: the same row, in Z/m */
       if (ishrow(hc))
-        return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
-                      ir_aopname(op->aop));
+        return refuse(B, op->line, CPM_R_OP_CARRIED, ir_aopname(op->aop));
       if (B->modatom >= 0 && B->modatom != hc)
-        return refuse(B, op->line, "reductions modulo different values%s", "");
+        return refuse(B, op->line, CPM_R_MOD_DIFFERENT);
       if (B->modatom < 0) B->modline = op->line;
       B->modatom = hc;
       r = h2row(hb);
       break;
     default:
       B->bitwise = op->aop >= IR_BAND && op->aop <= IR_SHR;
-      return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
-                    ir_aopname(op->aop));
+      return refuse(B, op->line, CPM_R_OP_CARRIED, ir_aopname(op->aop));
   }
   t = newtype(B, PT_ARITH, op->a);
   t->aop = op->aop;
@@ -571,8 +589,7 @@ static int step_unary (Builder *B, const ir_Op *op) {
   }
   if (op->aop != IR_UNM) {
     B->bitwise = op->aop == IR_BNOT;
-    return refuse(B, op->line, "operator '%s' applied to a loop-carried value",
-                  ir_aopname(op->aop));
+    return refuse(B, op->line, CPM_R_OP_CARRIED, ir_aopname(op->aop));
   }
   r = rowneg(B, h2row(h));
   t = newtype(B, PT_UNM, op->a);
@@ -593,9 +610,9 @@ static int walk (Builder *B) {
       case IR_MOVE: ok = step_move(B, op); break;
       case IR_ARITH: case IR_INDEX: ok = step_arith(B, op); break;
       case IR_UNARY: ok = step_unary(B, op); break;
-      case IR_IF: return refuse(B, op->line, "branch in loop body%s", "");
-      case IR_LOOP: return refuse(B, op->line, "nested loop in loop body%s", "");
-      default: return refuse(B, op->line, "unknown IR op%s", "");
+      case IR_IF: return refuse(B, op->line, CPM_R_BRANCH);
+      case IR_LOOP: return refuse(B, op->line, CPM_R_NESTED);
+      default: return refuse(B, op->line, CPM_R_IR_UNKNOWN);
     }
     if (!ok) return 0;
   }
@@ -621,7 +638,7 @@ static int validate (Builder *B) {
   if (ir->nslots < 0 || ir->nslots > IR_MAXSLOTS || ir->nops < 0 ||
       ir->nops > IR_MAXOPS || ir->nk < 0 || ir->index >= ir->nslots ||
       ir->index < -1)
-    return refuse(B, ir->line, "loop body too large%s", "");
+    return refuse(B, ir->line, CPM_R_TOO_LARGE);
   for (i = 0; i < ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
     if (op->code == IR_IF || op->code == IR_LOOP) continue;  /* refused later */
@@ -630,8 +647,9 @@ static int validate (Builder *B) {
         ((op->code == IR_ARITH || op->code == IR_UNARY) &&
          (op->aop < 0 || op->aop >= IR_NAOP ||
           (op->code == IR_UNARY) != (op->aop == IR_UNM || op->aop == IR_BNOT))))
-      return refuse(B, op->line, "malformed loop IR%s", "");
+      return refuse(B, op->line, CPM_R_IR_MALFORMED);
     B->written[op->a] = 1;
+    if (ir->escapes == NULL || ir->escapes[op->a]) B->p->effects = 1;
   }
   return 1;
 }
@@ -700,8 +718,7 @@ static int solvable (Builder *B, const int *update) {
         continue;
       for (f = 0; f < m->nfac && ok; f++)
         if (dependson(B, update, m->fac[f], s, seen))
-          ok = refuse(B, B->monoline[j], "product of loop-carried values "
-                      "whose degree grows with each iteration%s", "");
+          ok = refuse(B, B->monoline[j], CPM_R_DEGREE_GROWS);
     }
   }
   return ok;
@@ -758,8 +775,7 @@ static int allreduced (Builder *B) {
     if (!(f == RED_MOD || (f >= 2 && ok[f - 2]))) break;
   }
   if (s < p->nstate || i < p->nout)
-    return refuse(B, B->modline, "a value of the loop is not reduced modulo "
-                  "the same value as the others (a mix of rings)%s", "");
+    return refuse(B, B->modline, CPM_R_MOD_MIXED);
   return 1;
 }
 
@@ -986,6 +1002,10 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   }
   if (!finish(&B, update)) goto refused;
   mayneg0(&B);
+  if (p->nstate + 1 > MAT_KMAX) {  /* the engine's limit, and the bound's */
+    refuse(&B, ir->line, CPM_R_TOO_MANY_VALUES, MAT_KMAX - 1);
+    goto refused;
+  }
   layout(&B, update);
   plan_copyconsts(L, p, ir);
   free_scratch(box);

@@ -157,6 +157,9 @@ typedef struct plan_Plan {
 			   modulo m (the rows are then over Z/m), or -1 */
   int nk;
   ir_Const *k;		/* the IR's constants (strings owned by the plan) */
+  int effects;		/* the body writes a slot that outlives an error
+			   (ir_Loop.escapes): the guard may not raise for
+			   the loop, only the loop as written may */
   /* PLAN_GF2 only (coefs, rows, brows and types are empty): the body as
      ops over forms (values linear over GF(2) in the state's bits) */
   int ngops;

@@ -12,23 +12,19 @@
 ** invariants' values at loop entry.
 */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plan_gf2.h"
+#include "reasons.h"
 
 #define UNSET		INT_MIN
 #define isform(h)	((h) < 0 && (h) != UNSET)
 #define h2form(h)	(-1 - (h))
 #define form2h(f)	(-1 - (f))
 
-/* Reasons (declared once). */
-#define WHY_MIX		"mix of arithmetic and bitwise operations on a " \
-			"loop-carried value"
-#define WHY_SHIFT	"shift count that changes in the loop"
-#define WHY_COUNTER	"loop counter in a bitwise operation"
-#define WHY_WORDS	"more than %s loop-carried values in a bitwise loop"
 
 
 typedef struct GBuilder {
@@ -45,9 +41,12 @@ typedef struct GBuilder {
 } GBuilder;
 
 
-static int refuse (GBuilder *B, int line, const char *fmt, const char *arg) {
+static int refuse (GBuilder *B, int line, cpm_Reason r, ...) {
+  va_list ap;
   B->why->line = line;
-  snprintf(B->why->msg, sizeof(B->why->msg), fmt, arg);
+  va_start(ap, r);
+  vsnprintf(B->why->msg, sizeof(B->why->msg), cpm_reason(r), ap);
+  va_end(ap);
   return 0;
 }
 
@@ -86,11 +85,8 @@ static int operand (int h) {
 
 static int newstate (GBuilder *B, plan_StateKind kind, int slot) {
   plan_Plan *p = B->p;
-  if (p->nstate >= PLAN_GF2_MAXWORDS) {
-    char n[16];
-    snprintf(n, sizeof(n), "%d", PLAN_GF2_MAXWORDS);
-    return refuse(B, B->ir->line, WHY_WORDS, n), -1;
-  }
+  if (p->nstate >= PLAN_GF2_MAXWORDS)
+    return refuse(B, B->ir->line, CPM_R_GF2_WORDS, PLAN_GF2_MAXWORDS), -1;
   p->state[p->nstate].kind = kind;
   p->state[p->nstate].slot = slot;
   p->state[p->nstate].live = 1;
@@ -108,7 +104,7 @@ static int readarg (GBuilder *B, ir_Arg x, int line) {
   }
   if (B->sym[x] == UNSET) {
     if (x == B->ir->index)
-      return refuse(B, line, WHY_COUNTER "%s", ""), UNSET;
+      return refuse(B, line, CPM_R_COUNTER_BITWISE), UNSET;
     if (B->written[x]) {
       int s = newstate(B, PS_SLOT, x);
       if (s < 0) return UNSET;
@@ -128,15 +124,15 @@ static int step (GBuilder *B, const ir_Op *op) {
       if ((hb = readarg(B, op->b, op->line)) == UNSET) return 0;
       B->sym[op->a] = hb;
       return 1;
-    case IR_IF: return refuse(B, op->line, "branch in loop body%s", "");
-    case IR_LOOP: return refuse(B, op->line, "nested loop in loop body%s", "");
+    case IR_IF: return refuse(B, op->line, CPM_R_BRANCH);
+    case IR_LOOP: return refuse(B, op->line, CPM_R_NESTED);
     case IR_UNARY:
       if ((hb = readarg(B, op->b, op->line)) == UNSET) return 0;
       if (!isform(hb))
         B->sym[op->a] = newatom(B, PA_ARITH, op->aop, hb, hb);
       else if (op->aop == IR_BNOT)
         B->sym[op->a] = newform(B, IR_BNOT, operand(hb), operand(hb));
-      else return refuse(B, op->line, WHY_MIX "%s", "");
+      else return refuse(B, op->line, CPM_R_MIX_BITWISE);
       return 1;
     case IR_ARITH: case IR_INDEX:
       if ((hb = readarg(B, op->b, op->line)) == UNSET ||
@@ -148,22 +144,22 @@ static int step (GBuilder *B, const ir_Op *op) {
         return 1;
       }
       if (op->code == IR_INDEX)
-        return refuse(B, op->line, "field read with a loop-carried %s",
+        return refuse(B, op->line, CPM_R_FIELD_CARRIED,
                       isform(hb) ? "table" : "key");
       switch (op->aop) {
         case IR_SHL: case IR_SHR:
           if (isform(hc) || !isform(hb))
-            return refuse(B, op->line, WHY_SHIFT "%s", "");
+            return refuse(B, op->line, CPM_R_SHIFT_CARRIED);
           break;
         case IR_BAND: case IR_BOR: case IR_BXOR:
           break;
         default:
-          return refuse(B, op->line, WHY_MIX "%s", "");
+          return refuse(B, op->line, CPM_R_MIX_BITWISE);
       }
       B->sym[op->a] = newform(B, op->aop, operand(hb), operand(hc));
       return 1;
     default:
-      return refuse(B, op->line, "unknown IR op%s", "");
+      return refuse(B, op->line, CPM_R_IR_UNKNOWN);
   }
 }
 

@@ -7,6 +7,7 @@
 ** The IR as a Lua table (see ir.h for the meaning):
 **   { kind = "fornum" | "forrange", line = n, nslots = n,
 **     index = slot | nil, liveout = { slot, ... },
+**     escapes = { slot, ... } | nil (nil: every slot may escape),
 **     ops = { { "add", a, b, c }, { "unm", a, b }, { "move", a, b },
 **             { "index", a, b, c }, { "if" }, { "loop" }, ... } }
 ** Slots are integers from 0; a constant operand is written { k = value }
@@ -18,9 +19,11 @@
 #include "plan.h"
 
 
+/* The ops of the IR as a Lua table: the operators, then these. */
 static const char *const opnames[] = {
-  "add", "sub", "mul", "mod", "pow", "div", "idiv",
-  "band", "bor", "bxor", "shl", "shr", "unm", "bnot",
+#define IR_AOP_IRNAME(name, sym, irname, event, jit)	irname,
+  IR_AOPS(IR_AOP_IRNAME)
+#undef IR_AOP_IRNAME
   "move", "index", "if", "loop", NULL
 };
 
@@ -30,7 +33,7 @@ typedef struct Conv {
   ir_Loop ir;
   ir_Op *ops;
   ir_Const *k;
-  unsigned char *liveout;
+  unsigned char *liveout, *escapes;
   int maxk;
 } Conv;
 
@@ -88,6 +91,26 @@ static ir_Arg operand (Conv *cv, int t, int i) {
 }
 
 
+/* Sets flags[s] for each slot s in the list ir[field]; 0 when absent. */
+static int slotflags (Conv *cv, const char *field, unsigned char *flags) {
+  lua_State *L = cv->L;
+  int i, m, present;
+  lua_getfield(L, 1, field);
+  present = lua_istable(L, -1);
+  m = present ? (int)cpm_rawlen(L, -1) : 0;
+  for (i = 1; i <= m; i++) {
+    int s;
+    lua_rawgeti(L, -1, i);
+    s = (int)luaL_checkinteger(L, -1);
+    if (s < 0 || s >= cv->ir.nslots) luaL_error(L, "bad %s slot %d", field, s);
+    flags[s] = 1;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return present;
+}
+
+
 /* Reads the IR table at index 1 into cv->ir (arrays in userdata). */
 static void convert (Conv *cv) {
   lua_State *L = cv->L;
@@ -129,8 +152,8 @@ static void convert (Conv *cv) {
       op->code = (o == IR_UNM || o == IR_BNOT) ? IR_UNARY : IR_ARITH;
       op->aop = o;
     }
-    else op->code = o == 14 ? IR_MOVE : o == 15 ? IR_INDEX
-                  : o == 16 ? IR_IF : IR_LOOP;
+    else op->code = o == IR_NAOP ? IR_MOVE : o == IR_NAOP + 1 ? IR_INDEX
+                  : o == IR_NAOP + 2 ? IR_IF : IR_LOOP;
     if (op->code != IR_IF && op->code != IR_LOOP) {
       lua_rawgeti(L, t, 2);
       op->a = (int)luaL_checkinteger(L, -1);
@@ -145,20 +168,11 @@ static void convert (Conv *cv) {
   cv->ir.ops = cv->ops;
   cv->ir.nops = n;
   cv->ir.k = cv->k;
-  lua_getfield(L, 1, "liveout");
-  if (lua_istable(L, -1)) {
-    int m = (int)cpm_rawlen(L, -1);
-    for (i = 1; i <= m; i++) {
-      int s;
-      lua_rawgeti(L, -1, i);
-      s = (int)luaL_checkinteger(L, -1);
-      if (s < 0 || s >= cv->ir.nslots) luaL_error(L, "bad liveout slot %d", s);
-      cv->liveout[s] = 1;
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
+  slotflags(cv, "liveout", cv->liveout);
   cv->ir.liveout = cv->liveout;
+  cv->escapes = (unsigned char *)cpm_newuserdata(L, (size_t)cv->ir.nslots + 1);
+  memset(cv->escapes, 0, (size_t)cv->ir.nslots + 1);
+  cv->ir.escapes = slotflags(cv, "escapes", cv->escapes) ? cv->escapes : NULL;
 }
 
 
@@ -211,14 +225,44 @@ static int lplan (lua_State *L) {
 }
 
 
-/* _guard(plan [, iters_limit [, strict [, where]]]) -> guard function */
+/*
+** _guard(plan [, iters_limit [, strict [, where [, hooks, id]]]])
+**   -> guard function, iters_limit
+** iters_limit nil: the default for this plan (guard_defaultlimit).  hooks,
+** id: the table whose entry id the guard is, which it sets to false when
+** the site gives up (guard.h).
+*/
 static int lguard (lua_State *L) {
-  lua_Integer limit = luaL_optinteger(L, 2, GUARD_DEFAULT_ITERS_LIMIT);
-  int strict = lua_toboolean(L, 3);
-  const char *where = luaL_optstring(L, 4, "?");
-  if (plan_test(L, 1) == NULL) luaL_argerror(L, 1, "plan expected");
-  guard_push(L, lua_upvalueindex(1), 1, limit, strict, where);
-  return 1;
+  const plan_Plan *p = plan_test(L, 1);
+  guard_Site s;
+  if (p == NULL) luaL_argerror(L, 1, "plan expected");
+  s.iters_limit = lua_isnoneornil(L, 2) ? guard_defaultlimit(p)
+                                        : luaL_checkinteger(L, 2);
+  s.strict = lua_toboolean(L, 3);
+  s.where = luaL_optstring(L, 4, "?");
+  s.prepared = 0;
+  s.hooks = 0;
+  s.id = 0;
+  if (!lua_isnoneornil(L, 5)) {
+    luaL_checktype(L, 5, LUA_TTABLE);
+    s.hooks = 5;
+    s.id = luaL_checkinteger(L, 6);
+  }
+  guard_pushsite(L, lua_upvalueindex(1), 1, &s);
+  lua_pushinteger(L, s.iters_limit);
+  return 2;
+}
+
+
+/* cpm.core._aops: symbol -> IR name of each binary operator. */
+static void pushaops (lua_State *L) {
+  int i;
+  lua_createtable(L, 0, IR_NAOP);
+  for (i = 0; i < IR_NAOP; i++) {
+    if (i == IR_UNM || i == IR_BNOT) continue;
+    lua_pushstring(L, ir_aopirname(i));
+    lua_setfield(L, -2, ir_aopname(i));
+  }
 }
 
 
@@ -230,5 +274,12 @@ static const luaL_Reg funcs[] = {
 
 
 void plan_open (lua_State *L, int mod, int cfg) {
+  mod = cpm_absindex(L, mod);
   cpm_setfuncs(L, mod, cfg, funcs);
+  pushaops(L);
+  lua_setfield(L, mod, "_aops");
+  lua_createtable(L, 0, 1);
+  lua_pushinteger(L, IR_MAXBODY);
+  lua_setfield(L, -2, "maxbody");
+  lua_setfield(L, mod, "_limits");
 }

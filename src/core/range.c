@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "big.h"
+#include "count.h"
 #include "range.h"
 
 
@@ -225,14 +226,7 @@ static void range_prepint (lua_State *L, range_State *r, int first,
     }
   }
   if (st > 0 ? init > limit : init < limit) { r->done = 1; return; }
-  if (st > 0) {
-    r->count = (uint64_t)limit - (uint64_t)init;
-    if (st != 1) r->count /= (uint64_t)st;
-  }
-  else {
-    r->count = (uint64_t)init - (uint64_t)limit;
-    r->count /= (uint64_t)(-(st + 1)) + 1u;
-  }
+  r->count = count_intsteps(init, limit, st);
 }
 #else
 /* LuaJIT's numeric for: doubles, checked against the limit each time. */

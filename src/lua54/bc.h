@@ -115,7 +115,7 @@ bc_Chunk *bc_checkchunk (lua_State *L, int arg);
 /* Raises the formatted message (lua_pushfstring) without a position. */
 int bc_error (lua_State *L, const char *fmt, ...);
 
-/* Allocation in the chunk's arena; raise "cpm: not enough memory". */
+/* Allocation in the chunk's arena; raise CPM_MSG_NOMEM. */
 void *bc_alloc (lua_State *L, bc_Chunk *c, size_t size);
 void *bc_realloc (lua_State *L, bc_Chunk *c, void *p, size_t size);
 void bc_free (bc_Chunk *c, void *p);
@@ -158,6 +158,15 @@ bc_Proto *bc_find (bc_Chunk *c, const int *path, int depth);
 ** the partial tree is then freed by the GC.  Call it under lua_pcall.
 */
 bc_Chunk *bc_read (lua_State *L, const char *s, size_t len);
+
+/*
+** Raises "cpm: bad binary format (why)" (or a line information error of
+** bc_getlines) when an instruction, upvalue description, scope or line
+** entry of 'c' names anything outside the sizes the chunk gives, or the
+** header's upvalue count is not main's (bc_check.c lists the checks).
+** bc_read calls it: every tree the passes see has passed it.
+*/
+void bc_check (lua_State *L, bc_Chunk *c);
 
 /* Writes chunk 'c' and pushes the bytes as a string.  Raises on memory
    error. */

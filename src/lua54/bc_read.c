@@ -4,6 +4,7 @@
 ** bc_write.c mirrors this file.  Everything the chunk holds is kept,
 ** including what Lua's own loader normalizes (string variant tags, absent
 ** sources), so that an unedited tree is written back byte for byte.
+** Then bc_check.c refuses code that indexes outside the sizes read here.
 */
 #include "bc.h"
 
@@ -275,6 +276,7 @@ bc_Chunk *bc_read (lua_State *L, const char *s, size_t len) {
   if (S.left != 0)
     error(&S, "extra bytes after the chunk");
   c->main = main;
+  bc_check(L, c);
   return c;
 }
 

@@ -31,7 +31,7 @@ int bc_error (lua_State *L, const char *fmt, ...) {
 
 
 static void nomemory (lua_State *L) {
-  bc_error(L, "cpm: not enough memory");
+  cpm_nomem(L);
 }
 
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "find54.h"
+#include "reasons.h"
 
 #if CPM_LUA54
 
@@ -34,8 +35,27 @@ typedef struct Lower {
   bc_Chunk *c;
   bc_Proto *p;
   const int *lines;	/* absolute line of each pc, or NULL */
+  const unsigned char *escapes;	/* slot flags, shared by every loop */
   find54_Loop *lp;
 } Lower;
+
+
+/*
+** The slots whose values outlive an error that unwinds the function: every
+** upvalue, and every register that a closure of 'p' captures (the error
+** closes its upvalue with the value the register holds then).
+*/
+static unsigned char *escaping (lua_State *L, bc_Chunk *c, bc_Proto *p) {
+  size_t nslots = (size_t)FIND54_UPSLOT + (size_t)p->nup;
+  unsigned char *e = (unsigned char *)bc_alloc(L, c, nslots);
+  int i, j;
+  memset(e, 0, FIND54_UPSLOT);
+  memset(e + FIND54_UPSLOT, 1, (size_t)p->nup);
+  for (i = 0; i < p->np; i++)
+    for (j = 0; j < p->p[i]->nup; j++)
+      if (p->p[i]->up[j].instack) e[p->p[i]->up[j].idx] = 1;
+  return e;
+}
 
 
 static int lineof (const Lower *lw, int pc) {
@@ -46,6 +66,8 @@ static int lineof (const Lower *lw, int pc) {
 static ir_Op *newop (Lower *lw, ir_Code code, int a, int line) {
   find54_Loop *lp = lw->lp;
   ir_Op *op;
+  cpm_assert(a >= 0 && a < FIND54_UPSLOT + lw->p->nup);  /* bc_check */
+  cpm_assert(a >= FIND54_UPSLOT || a < lw->p->maxstacksize);
   bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
   op = &lp->ops[lp->nops++];
   memset(op, 0, sizeof(*op));
@@ -91,8 +113,10 @@ static ir_Arg ktag (Lower *lw, ir_CType t) {
 
 /* Constant K[idx] of the prototype as an operand. */
 static ir_Arg kconst (Lower *lw, int idx) {
-  const bc_Const *bk = &lw->p->k[idx];
+  const bc_Const *bk;
   ir_Const k;
+  cpm_assert(idx >= 0 && idx < lw->p->nk);  /* bc_check */
+  bk = &lw->p->k[idx];
   switch (bk->tag) {
     case BC_VNIL: return ktag(lw, IR_KNIL);
     case BC_VFALSE: return ktag(lw, IR_KFALSE);
@@ -120,17 +144,17 @@ static int arith (Lower *lw, int pc) {
   ir_Arg x, y;
   ir_Op *op;
   if (pc + 1 >= lw->p->ncode)
-    return refuse(lw->lp, line, "arithmetic without its metamethod companion");
+    return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_MISSING));
   mm = lw->p->code[pc + 1];
   ev = BC_GETARG_C(mm);
   if (ev < TM_ADD || ev > TM_SHR)
-    return refuse(lw->lp, line, "arithmetic with an unknown metamethod");
+    return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_UNKNOWN));
   x = BC_GETARG_A(mm);
   switch (BC_GET_OPCODE(mm)) {
     case BC_OP_MMBIN: y = BC_GETARG_B(mm); break;
     case BC_OP_MMBINI: y = kint(lw, BC_GETARG_sB(mm)); flip = BC_GETARG_k(mm); break;
     case BC_OP_MMBINK: y = kconst(lw, BC_GETARG_B(mm)); flip = BC_GETARG_k(mm); break;
-    default: return refuse(lw->lp, line, "arithmetic without its metamethod companion");
+    default: return refuse(lw->lp, line, cpm_reason(CPM_R_MMBIN_MISSING));
   }
   op = newop(lw, IR_ARITH, BC_GETARG_A(i), line);
   if (BC_GET_OPCODE(i) == BC_OP_ADDI && ev == TM_SUB) {
@@ -152,27 +176,27 @@ static int arith (Lower *lw, int pc) {
 static const char *forbidden (int o) {
   switch (o) {
     case BC_OP_CALL: case BC_OP_TAILCALL: case BC_OP_SELF:
-      return "call in loop body";
+      return cpm_reason(CPM_R_CALL);
     case BC_OP_SETTABUP: case BC_OP_SETTABLE: case BC_OP_SETI:
     case BC_OP_SETFIELD: case BC_OP_SETLIST:
-      return "table write in loop body";
-    case BC_OP_NEWTABLE: return "table constructor in loop body";
-    case BC_OP_JMP: return "break, goto or branch in loop body";
+      return cpm_reason(CPM_R_TABLE_WRITE);
+    case BC_OP_NEWTABLE: return cpm_reason(CPM_R_TABLE_CONS);
+    case BC_OP_JMP: return cpm_reason(CPM_R_JUMP);
     case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE: case BC_OP_EQK:
     case BC_OP_EQI: case BC_OP_LTI: case BC_OP_LEI: case BC_OP_GTI:
     case BC_OP_GEI: case BC_OP_TEST: case BC_OP_TESTSET:
     case BC_OP_LFALSESKIP:
-      return "comparison or branch in loop body";
-    case BC_OP_CONCAT: return "concatenation in loop body";
-    case BC_OP_LEN: return "length operator in loop body";
-    case BC_OP_NOT: return "'not' in loop body";
-    case BC_OP_CLOSURE: return "function definition in loop body";
-    case BC_OP_VARARG: return "vararg in loop body";
-    case BC_OP_FORPREP: case BC_OP_TFORPREP: return "nested loop in loop body";
+      return cpm_reason(CPM_R_COMPARE);
+    case BC_OP_CONCAT: return cpm_reason(CPM_R_CONCAT);
+    case BC_OP_LEN: return cpm_reason(CPM_R_LENGTH);
+    case BC_OP_NOT: return cpm_reason(CPM_R_NOT);
+    case BC_OP_CLOSURE: return cpm_reason(CPM_R_FUNCTION);
+    case BC_OP_VARARG: return cpm_reason(CPM_R_VARARG);
+    case BC_OP_FORPREP: case BC_OP_TFORPREP: return cpm_reason(CPM_R_NESTED);
     case BC_OP_RETURN: case BC_OP_RETURN0: case BC_OP_RETURN1:
-      return "return in loop body";
-    case BC_OP_CLOSE: case BC_OP_TBC: return "to-be-closed variable in loop body";
-    default: return "instruction not supported in loop body";
+      return cpm_reason(CPM_R_RETURN);
+    case BC_OP_CLOSE: case BC_OP_TBC: return cpm_reason(CPM_R_TBC);
+    default: return cpm_reason(CPM_R_INSTRUCTION);
   }
 }
 
@@ -193,7 +217,7 @@ static int lower (Lower *lw, int first, int end) {
         break;
       case BC_OP_LOADK: move(lw, a, kconst(lw, BC_GETARG_Bx(i)), line); break;
       case BC_OP_LOADKX:
-        if (pc + 1 >= end) return refuse(lw->lp, line, "malformed LOADKX");
+        if (pc + 1 >= end) return refuse(lw->lp, line, cpm_reason(CPM_R_LOADKX));
         move(lw, a, kconst(lw, BC_GETARG_Ax(p->code[++pc])), line);
         break;
       case BC_OP_LOADFALSE: move(lw, a, ktag(lw, IR_KFALSE), line); break;
@@ -241,6 +265,74 @@ static int lower (Lower *lw, int first, int end) {
 }
 
 
+/*
+** Clears liveout[r] for each enclosing local r the function provably never
+** reads after the loop, so the guard need not compute its final value
+** (Fibonacci returning a alone ends as mpz_fib_ui does).  A forward scan
+** of the straight-line code from the loop's exit 'pc': a register read
+** there before it is written is live, one written first is dead, and at a
+** RETURN, RETURN0 or RETURN1 every register still undecided is dead.  The
+** scan gives up, keeping every undecided register live, at anything else:
+** a jump or conditional skip, a call or an instruction that may call a
+** metamethod, an open register range (to the stack top), a closure.  A
+** register that some closure of the function captures stays live.
+*/
+static void deadafter (Lower *lw, find54_Loop *lp, int pc) {
+  bc_Proto *p = lw->p;
+  unsigned char st[256];  /* 0: undecided, 1: live, 2: dead */
+  int base = lp->base, r, j;
+  if (base <= 0) return;
+  memset(st, 0, sizeof st);
+  for (j = 0; j < p->ncode; j++)  /* registers captured by closures */
+    if (BC_GET_OPCODE(p->code[j]) == BC_OP_CLOSURE) {
+      int u, bx = BC_GETARG_Bx(p->code[j]);
+      const bc_Proto *f = bx < p->np ? p->p[bx] : NULL;
+      if (f == NULL) return;
+      for (u = 0; u < f->nup; u++)
+        if (f->up[u].instack) st[f->up[u].idx] = 1;
+    }
+  for (; pc < p->ncode; pc++) {
+    bc_Instr i = p->code[pc];
+    int o = BC_GET_OPCODE(i), nrd, nwr, end;
+    const bc_OpInfo *info = &bc_opinfo[o];
+    bc_RegSpan rd[3], wr[1];
+    if (info->flags & (BC_FJUMP | BC_FSKIP | BC_FPAIR | BC_FEXTRA | BC_FCALL)
+        && o != BC_OP_RETURN)
+      return;  /* undecided registers stay live */
+    if (o == BC_OP_CLOSURE || o == BC_OP_TAILCALL || o == BC_OP_VARARG
+        || info->name == NULL)
+      return;
+    end = o == BC_OP_RETURN || o == BC_OP_RETURN0 || o == BC_OP_RETURN1;
+    bc_opregs(i, rd, &nrd, wr, &nwr);
+    for (j = 0; j < nrd; j++) {
+      if (rd[j].totop) return;
+      for (r = rd[j].first; r <= rd[j].last && r < base; r++)
+        if (st[r] == 0) st[r] = 1;
+    }
+    if (end) break;
+    for (j = 0; j < nwr; j++) {
+      if (wr[j].totop) return;
+      for (r = wr[j].first; r <= wr[j].last && r < base; r++)
+        if (st[r] == 0) st[r] = 2;
+    }
+  }
+  if (pc >= p->ncode) return;  /* no return reached */
+  for (r = 0; r < base; r++)
+    if (st[r] != 1) lp->liveout[r] = 0;
+}
+
+
+/* Is the instruction at 'pc' opcode 'o' of base register 'base' (and,
+   when 'back' >= 0, a jump back to 'back')? */
+static int closes (const bc_Proto *p, int pc, int o, int base, int back) {
+  bc_Instr i;
+  if (pc < 0 || pc >= p->ncode) return 0;
+  i = p->code[pc];
+  return BC_GET_OPCODE(i) == o && BC_GETARG_A(i) == base &&
+         (back < 0 || bc_jumptarget(i, pc) == back);
+}
+
+
 /* Sets up loop 'lp' found at 'prep' and lowers its body. */
 static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   bc_Proto *p = lw->p;
@@ -254,11 +346,15 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   lp->liveout = (unsigned char *)bc_alloc(lw->L, lw->c, (size_t)nslots);
   memset(lp->liveout, 0, (size_t)nslots);
   lp->lowered = 1;
+  /* bc_check put every target inside the code; the shape is ours to
+     check: an edited or crafted chunk may jump anywhere else */
   if (BC_GET_OPCODE(i) == BC_OP_FORPREP) {
     lp->kind = IR_FORNUM;
     lp->last = bc_jumptarget(i, prep) - 1;  /* the exit follows FORLOOP */
     end = lp->last;
     lp->ir.index = lp->base + 3;
+    if (!closes(p, lp->last, BC_OP_FORLOOP, lp->base, first))
+      refuse(lp, lp->line, FIND54_MSG_SHAPE);
   }
   else {  /* TFORPREP: jumps to TFORCALL, followed by TFORLOOP */
     int call = bc_jumptarget(i, prep);
@@ -266,12 +362,18 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
     lp->last = call + 1;
     end = call;
     lp->ir.index = lp->base + 4;
-    if (BC_GETARG_C(p->code[call]) != 1)
-      refuse(lp, lp->line, "generic for with more than one variable");
+    if (!closes(p, call, BC_OP_TFORCALL, lp->base, -1) ||
+        !closes(p, call + 1, BC_OP_TFORLOOP, lp->base, first))
+      refuse(lp, lp->line, FIND54_MSG_SHAPE);
+    else if (BC_GETARG_C(p->code[call]) != 1)
+      refuse(lp, lp->line, cpm_reason(CPM_R_FORVARS));
   }
-  if (lp->lowered && end - first > IR_MAXOPS / 2)
-    refuse(lp, lp->line, "loop body too large");
+  if (lp->lowered && lp->ir.index >= p->maxstacksize)
+    refuse(lp, lp->line, FIND54_MSG_SHAPE);
+  if (lp->lowered && end - first > IR_MAXBODY)
+    refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered) lower(lw, first, end);
+  if (lp->lowered) deadafter(lw, lp, lp->last + 1);
   lp->ir.kind = lp->kind;
   lp->ir.line = lp->line;
   lp->ir.nslots = nslots;
@@ -280,6 +382,7 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   lp->ir.k = lp->k;
   lp->ir.nk = lp->nk;
   lp->ir.liveout = lp->liveout;
+  lp->ir.escapes = lw->escapes;
 }
 
 
@@ -297,6 +400,7 @@ int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
   lines = (int *)bc_alloc(L, c, sizeof(int) * ((size_t)p->ncode + 1));
   lw.L = L; lw.c = c; lw.p = p;
   lw.lines = bc_getlines(L, p, lines) ? lines : NULL;
+  lw.escapes = escaping(L, c, p);
   all = (find54_Loop *)bc_alloc(L, c, sizeof(find54_Loop) * (size_t)n);
   n = 0;
   for (pc = 0; pc < p->ncode; pc++) {

@@ -15,6 +15,10 @@
 /* Slots: registers are 0..255, upvalue u is FIND54_UPSLOT + u. */
 #define FIND54_UPSLOT	256
 
+/* The reason given for a loop whose instructions are not the ones
+   Lua's compiler emits for a for loop (an edited or crafted chunk). */
+#define FIND54_MSG_SHAPE	"loop instructions not as the compiler emits them"
+
 typedef struct find54_Loop {
   ir_Kind kind;
   int prep;		/* pc of FORPREP / TFORPREP */

@@ -7,8 +7,10 @@
 **   that the rewrite added.
 **
 ** Internal entry point: cpm.core._optimize54(f, iters_limit, strict)
-**   -> g, report     report = { { line =, optimized =, reason = }, ... }
-** g is f itself when no loop was rewritten.
+**   -> g, report [, hooks]
+**   report = { { line =, optimized =, reason =, iters_limit = }, ... }
+** g is f itself when no loop was rewritten; otherwise hooks is g's hook
+** table (by which lua/cpm/init.lua recognizes g and its inner functions).
 */
 #include <stdio.h>
 #include <string.h>
@@ -28,9 +30,10 @@ enum { F = 1, LIMIT, STRICT, REPORT = 4, PLANS, HOOKS, CHUNK };
 typedef struct Opt {
   lua_State *L;
   bc_Chunk *c;
-  lua_Integer limit;
+  lua_Integer limit;	/* iters_limit; 0 for guard_defaultlimit */
   int strict;
   const char *where;	/* f's short source */
+  int nup;		/* f's upvalues (closure and prototype agree) */
   int nloops;		/* planned loops, numbered from 1 */
   int nreport;
   int nprotos;
@@ -75,9 +78,14 @@ static int readfunction (lua_State *L) {
 /* }====================================================== */
 
 
-static void report (Opt *o, int line, int optimized, const char *why) {
+static void report (Opt *o, int line, int optimized, const char *why,
+                    lua_Integer limit) {
   lua_State *L = o->L;
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
+  if (limit > 0) {
+    lua_pushinteger(L, limit);
+    lua_setfield(L, -2, "iters_limit");
+  }
   lua_pushinteger(L, line);
   lua_setfield(L, -2, "line");
   lua_pushboolean(L, optimized);
@@ -94,16 +102,24 @@ static void report (Opt *o, int line, int optimized, const char *why) {
 }
 
 
-/* The hook upvalue of the prototype at 'path', added (with every
-   ancestor's) when missing; -1 when there is no room. */
+/*
+** The hook upvalue of the prototype at 'path', added (with every
+** ancestor's) when missing; -1 when there is no room.  It is never the main
+** function's first upvalue: load sets that one to the global table, and a
+** copy of g loaded from string.dump must find nil there (and so run its
+** loops as written).  A main function without upvalues gets a first one
+** of its own, "(cpm env)", for load to set.
+*/
 static int hookof (Opt *o, const int *path, int depth) {
   bc_Proto *p = bc_find(o->c, path, depth);
   int i, parent;
   for (i = 0; i < o->nprotos; i++)
     if (o->hooks[i].p == p) return o->hooks[i].hook;
-  if (o->nprotos >= MAXPROTOS || p->nup >= BC_MAXUPVAL) return -1;
-  if (depth == 0)
+  if (o->nprotos >= MAXPROTOS || p->nup >= BC_MAXUPVAL - 1) return -1;
+  if (depth == 0) {
+    if (p->nup == 0) bc_addupval(o->L, o->c, p, 0, 0, 0, "(cpm env)", 9);
     i = bc_addupval(o->L, o->c, p, 0, 0, 0, "(cpm)", 5);
+  }
   else {
     parent = hookof(o, path, depth - 1);
     if (parent < 0) return -1;
@@ -127,62 +143,109 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     plan_Refusal why;
     plan_Plan *pl;
     const char *rw;
+    lua_Integer limit;
     int hook;
     if (!lp->lowered) {
-      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg);
+      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg, 0);
       continue;
     }
     pl = plan_make(L, &lp->ir, &why);
     if (pl == NULL) {
-      report(o, why.line ? why.line : lp->line, 0, why.msg);
+      report(o, why.line ? why.line : lp->line, 0, why.msg, 0);
       continue;
     }
+    limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
     hook = hookof(o, path, depth);
     rw = hook < 0 ? "too many upvalues for the guard"
-                  : rewrite54_loop(L, o->c, p, lp, pl, hook, o->nloops + 1);
+                  : rewrite54_loop(L, o->c, p, lp, pl, hook, o->nloops + 1,
+                                   limit);
     if (rw != NULL) {
       lua_pop(L, 1);
-      report(o, lp->line, 0, rw);
+      report(o, lp->line, 0, rw, 0);
       continue;
     }
     {
       char where[LUA_IDSIZE + 32];
+      guard_Site site;
       snprintf(where, sizeof(where), "%s:%d", o->where, lp->line);
-      guard_push(L, lua_upvalueindex(1), -1, o->limit, o->strict, where);
+      site.iters_limit = limit;
+      site.strict = o->strict;
+      site.prepared = (lp->kind != IR_FORRANGE);
+      site.hooks = HOOKS;
+      site.id = o->nloops + 1;
+      site.where = where;
+      guard_pushsite(L, lua_upvalueindex(1), -1, &site);
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
-    report(o, lp->line, 1, NULL);
+    report(o, lp->line, 1, NULL, limit);
   }
   return 0;
 }
 
 
-/* Loads the rewritten chunk as g, sharing f's upvalues; pushes g. */
-static void loadnew (Opt *o) {
+/* Loads the rewritten chunk as g, sharing f's 'nup' upvalues; pushes g. */
+static void loadnew (Opt *o, int nup) {
   lua_State *L = o->L;
   size_t len;
   const char *s;
-  int i, nup, hook = o->hooks[0].hook;
+  int i, hook = o->hooks[0].hook;
   bc_write(L, o->c);
   s = lua_tolstring(L, -1, &len);
   if (luaL_loadbufferx(L, s, len, "=(cpm)", "b") != LUA_OK)
     lua_error(L);  /* a bug of ours: never hide it */
   lua_remove(L, -2);
-  for (nup = 0; lua_getupvalue(L, F, nup + 1) != NULL; nup++) lua_pop(L, 1);
   for (i = 1; i <= nup; i++) lua_upvaluejoin(L, -1, i, F, i);
   lua_pushvalue(L, HOOKS);
   lua_setupvalue(L, -2, hook + 1);
+  if (nup == 0 && hook == 1) {  /* "(cpm env)": load set it, it is unused */
+    lua_pushnil(L);
+    lua_setupvalue(L, -2, 1);
+  }
+}
+
+
+/*
+** Protected: the driver's slots F .. CHUNK as arguments (same positions),
+** then the Opt as a light userdata.  Plans and rewrites every prototype;
+** returns g (f itself when no loop was rewritten).  Upvalue 1 is the
+** configuration, as for lopt.
+*/
+static int rewriteall (lua_State *L) {
+  Opt *o = (Opt *)lua_touserdata(L, CHUNK + 1);
+  bc_foreach(o->c, doproto, o);
+  if (o->nloops == 0) lua_pushvalue(L, F);
+  else loadnew(o, o->nup);
+  return 1;
+}
+
+
+/*
+** f given back unchanged: the report holds only 'reason' (the message at
+** the top).  Memory errors, and every error in strict mode, are raised
+** again instead.  Returns lopt's results.
+*/
+static int giveback (Opt *o, int status) {
+  lua_State *L = o->L;
+  if (o->strict || cpm_ismemerror(L, status))
+    return lua_error(L);
+  lua_newtable(L);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "reason");
+  lua_pushvalue(L, F);
+  lua_insert(L, -2);
+  return 2;
 }
 
 
 static int lopt (lua_State *L) {
   Opt o;
   lua_Debug ar;
+  int status;
   memset(&o, 0, sizeof(o));
   o.L = L;
   luaL_checktype(L, F, LUA_TFUNCTION);
-  o.limit = luaL_optinteger(L, LIMIT, GUARD_DEFAULT_ITERS_LIMIT);
+  o.limit = luaL_optinteger(L, LIMIT, 0);  /* 0: each plan's default */
   o.strict = lua_toboolean(L, STRICT);
   lua_settop(L, STRICT);
   lua_newtable(L);  /* REPORT */
@@ -194,24 +257,35 @@ static int lopt (lua_State *L) {
     return 2;
   }
   lua_pushvalue(L, F);
-  lua_getinfo(L, ">S", &ar);
+  lua_getinfo(L, ">Su", &ar);  /* nups: the closure's count, not the proto's */
   lua_pushstring(L, ar.short_src);
   o.where = lua_tostring(L, -1);
   lua_replace(L, PLANS);  /* anchors the string */
   lua_pushcfunction(L, readfunction);
   lua_pushvalue(L, F);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {  /* a chunk we do not recognize */
-    if (o.strict) lua_error(L);
-    lua_pushvalue(L, F);
-    lua_pushvalue(L, REPORT);
-    return 2;
-  }
+  if ((status = lua_pcall(L, 1, 1, 0)) != LUA_OK)  /* a chunk we refuse */
+    return giveback(&o, status);
   o.c = bc_checkchunk(L, CHUNK);
-  bc_foreach(o.c, doproto, &o);
-  if (o.nloops == 0) lua_pushvalue(L, F);
-  else loadnew(&o);
+  /* lua_load does not compare them: a crafted header can give the closure
+     fewer upvalues than its prototype has, and then every upvalue access
+     through the API past the closure's count reads out of its array */
+  if (ar.nups != o.c->main->nup) {
+    lua_pushfstring(L, "cpm: bad binary format (the closure has %d upvalues, "
+                       "its function %d)", (int)ar.nups, o.c->main->nup);
+    return giveback(&o, LUA_ERRRUN);
+  }
+  o.nup = ar.nups;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushcclosure(L, rewriteall, 1);
+  for (status = F; status <= CHUNK; status++) lua_pushvalue(L, status);
+  lua_pushlightuserdata(L, &o);
+  status = lua_pcall(L, CHUNK + 1, 1, 0);
+  if (status != LUA_OK)  /* e.g. a relocated jump that does not fit */
+    return giveback(&o, status);
   lua_pushvalue(L, REPORT);
-  return 2;
+  if (o.nloops == 0) return 2;
+  lua_pushvalue(L, HOOKS);
+  return 3;
 }
 
 

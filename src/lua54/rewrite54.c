@@ -1,41 +1,59 @@
 /*
-** rewrite54.c -- puts a guard call in front of a planned Lua 5.4 loop.
+** rewrite54.c -- puts a guard call into a planned Lua 5.4 loop.
 **
-** Before the loop's FORPREP (or TFORPREP) it inserts, in registers above
-** every register the function uses (T = the old maxstacksize):
+** Numeric for: the code goes right after the loop's FORPREP, so the VM
+** itself checks the control values (with its own errors, on the loop's
+** line) and skips a loop that does not run.  For a loop that runs, FORPREP
+** leaves in register A+1 the iteration count minus one as an integer (an
+** integer loop; 2^63 iterations or more read as negative) or the limit as
+** a float (a float loop), see lvm.c forprep in Lua 5.4.0 to 5.4.8.  Two
+** comparisons of that number with constants (no metamethod, no error) then
+** decide, without calling anything:
 **
+**      LTI   A+1, 0            negative: 2^63 iterations or more -> guard
+**      LEI   A+1, limit - 2    (or LOADI/LOADK T + LE)
+**      JMP   -> body           fewer than iters_limit: the loop as written
 **      GETUPVAL  T, H          the hook table (an upvalue added by us)
-**      GETI      T, T, id      this loop's guard
-**      MOVE      T+1 .. T+3    the control values
+**      TEST  T; JMP -> body    nil: a copy loaded from a dump
+**      GETI  T, T, id          this loop's guard
+**      TEST  T; JMP -> body    false: the site gave up (guard.h)
+**      MOVE  T+1 .. T+3        the control values, as FORPREP left them
 **      MOVE/GETUPVAL T+4 ..    the plan's inputs
-**      CALL      T, ..         ok, outputs...
-**      TEST      T, 0          ok?
-**      JMP       -> loop       no: the original loop, untouched
-**      MOVE/SETUPVAL ..        yes: the outputs into their variables
-**      JMP       -> exit       and past the loop
+**      CALL  T, ..             ok, outputs...
+**      TEST  T; JMP -> body    not ok: the loop as written
+**      MOVE/SETUPVAL ..        the outputs into their variables
+**      JMP   -> exit           and past the loop
 **
-** For a generic for the control values are the iterator, the state and
-** the closing value (the guard requires it to be nil).
+** (T = the old maxstacksize: registers above every register the function
+** uses.)  A float loop whose limit lies in [0, limit - 2] thus always runs
+** as written; any other float loop asks the guard, which counts exactly.
+** FORLOOP's jump back lands past the block, on the body.
+**
+** Generic for over cpm.range: the same hook, entry and call, from GETUPVAL
+** on, before the TFORPREP, with the iterator, the state and the closing
+** value (which the guard requires to be nil) as control values.
 */
 #include "rewrite54.h"
 
 #if CPM_LUA54
 
-#define MAXCODE		(4 + 3 + 2 * 256 + 4)
+#define MAXCODE		(16 + 3 + 2 * 256)
+
+#define sC(v)		((v) + BC_OFFSET_sC)	/* a signed immediate field */
 
 
-const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
-                            const find54_Loop *lp, const plan_Plan *pl,
-                            int hook, int id) {
-  bc_Instr code[MAXCODE];
-  int n = 0, t = p->maxstacksize, i, need, tojump, base = lp->base;
-  const char *why;
-  if (id > BC_MAXARG_C) return "too many loops in one function";
-  need = t + 4 + pl->nin;
-  if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
-  if (need > BC_MAXSTACK) return "not enough free registers for the guard call";
+/* The guard call, from GETUPVAL on; the jumps to the loop are left for
+   the caller to fill (their indices go to 'tojump', -1 terminated). */
+static int guardcall (bc_Instr *code, int n, const find54_Loop *lp,
+                      const plan_Plan *pl, int t, int hook, int id,
+                      int *tojump) {
+  int i, nj = 0, base = lp->base;
   code[n++] = BC_CREATE_ABCk(BC_OP_GETUPVAL, t, hook, 0, 0);
+  code[n++] = BC_CREATE_ABCk(BC_OP_TEST, t, 0, 0, 0);
+  tojump[nj++] = n++;
   code[n++] = BC_CREATE_ABCk(BC_OP_GETI, t, t, id, 0);
+  code[n++] = BC_CREATE_ABCk(BC_OP_TEST, t, 0, 0, 0);
+  tojump[nj++] = n++;
   code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 1, base, 0, 0);
   code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 2, base + 1, 0, 0);
   code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 3,
@@ -48,22 +66,99 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   }
   code[n++] = BC_CREATE_ABCk(BC_OP_CALL, t, 4 + pl->nin, 2 + pl->nout, 0);
   code[n++] = BC_CREATE_ABCk(BC_OP_TEST, t, 0, 0, 0);
-  tojump = n++;  /* JMP to the original loop: filled below */
+  tojump[nj++] = n++;
   for (i = 0; i < pl->nout; i++) {
     int s = pl->out[i].slot;
     code[n++] = s >= FIND54_UPSLOT
         ? BC_CREATE_ABCk(BC_OP_SETUPVAL, t + 1 + i, s - FIND54_UPSLOT, 0, 0)
         : BC_CREATE_ABCk(BC_OP_MOVE, s, t + 1 + i, 0, 0);
   }
-  /* after insertion the block is at prep .. prep+n-1, the loop at prep+n
-     .. last+n, and its exit at last+n+1 */
-  n++;
-  code[tojump] = BC_CREATE_sJ(BC_OP_JMP, n - tojump - 1);
-  code[n - 1] = BC_CREATE_sJ(BC_OP_JMP, lp->last - lp->prep + 1);
-  why = bc_caninsert(p, lp->prep, n, BC_LANDBEFORE);
+  tojump[nj] = -1;
+  return n;
+}
+
+
+/*
+** The count check of a numeric for: jumps to the body (index -1 in
+** 'tojump') when the loop's count minus one is at most 'most', and to the
+** guard call ('*tolong') when it reads as negative.  '*toloadk': a LOADK
+** of 'most' to complete, when 'most' is too large for LOADI.
+*/
+static int countcheck (bc_Instr *code, int n, int a, int t, lua_Integer most,
+                       int *tolong, int *toshort, int *toloadk) {
+  code[n++] = BC_CREATE_ABCk(BC_OP_LTI, a + 1, sC(0), 0, 1);
+  *tolong = n++;
+  if (most <= BC_MAXARG_C - BC_OFFSET_sC)
+    code[n++] = BC_CREATE_ABCk(BC_OP_LEI, a + 1, sC((int)most), 0, 1);
+  else {
+    if (most <= BC_MAXARG_Bx - BC_OFFSET_sBx)
+      code[n++] = BC_CREATE_AsBx(BC_OP_LOADI, t, (int)most);
+    else {  /* the constant's index is known after bc_caninsert */
+      *toloadk = n;
+      code[n++] = BC_CREATE_ABx(BC_OP_LOADK, t, 0);
+    }
+    code[n++] = BC_CREATE_ABCk(BC_OP_LE, a + 1, t, 0, 1);
+  }
+  *toshort = n++;
+  return n;
+}
+
+
+const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
+                            const find54_Loop *lp, const plan_Plan *pl,
+                            int hook, int id, lua_Integer limit) {
+  bc_Instr code[MAXCODE];
+  int tojump[4], n = 0, t = p->maxstacksize, i, need, at, tolong = -1,
+      toshort = -1, toloadk = -1, loop, exit;
+  /* the largest count minus one that runs as written (guard.c: fewer than
+     max(limit, 1) iterations) */
+  lua_Integer most = (limit < 1 ? 1 : limit) - 2;
+  int fornum = (lp->kind != IR_FORRANGE);
+  const char *why;
+  if (id > BC_MAXARG_C) return "too many loops in one function";
+  if (p->nk >= BC_MAXARG_Bx) return "too many constants for the guard call";
+  /* bc_check and find54 put every slot inside the frame or the upvalue
+     list; checked again here, where a wrong one would become code */
+  for (i = 0; i < pl->nin + pl->nout; i++) {
+    int s = i < pl->nin ? pl->in[i] : pl->out[i - pl->nin].slot;
+    if (s < 0 || (s < FIND54_UPSLOT ? s >= p->maxstacksize
+                                    : s - FIND54_UPSLOT >= p->nup))
+      return "loop value outside the frame and the upvalues";
+  }
+  if (lp->base < 0 || lp->base + (fornum ? 2 : 3) >= p->maxstacksize ||
+      hook < 0 || hook >= p->nup)
+    return "loop registers outside the frame";
+  need = t + 4 + pl->nin;
+  if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
+  if (need > BC_MAXSTACK) return "not enough free registers for the guard call";
+  if (fornum)
+    n = countcheck(code, n, lp->base, t, most, &tolong, &toshort, &toloadk);
+  if (tolong >= 0) code[tolong] = BC_CREATE_sJ(BC_OP_JMP, n - tolong - 1);
+  n = guardcall(code, n, lp, pl, t, hook, id, tojump);
+  n++;  /* the JMP past the loop */
+  /* After insertion before 'at' the block is at at .. at+n-1; what it
+     jumps to ("loop": the body, or the TFORPREP) at at+n; the loop's exit
+     (after FORLOOP/TFORLOOP) at last+n+1. */
+  at = fornum ? lp->prep + 1 : lp->prep;
+  loop = at + n;
+  exit = lp->last + n + 1;
+  for (i = 0; tojump[i] >= 0; i++)
+    code[tojump[i]] = BC_CREATE_sJ(BC_OP_JMP, loop - (at + tojump[i]) - 1);
+  if (toshort >= 0)
+    code[toshort] = BC_CREATE_sJ(BC_OP_JMP, loop - (at + toshort) - 1);
+  code[n - 1] = BC_CREATE_sJ(BC_OP_JMP, exit - (at + n - 1) - 1);
+  /* FORLOOP jumps back to prep + 1: onto the body, past the block */
+  why = bc_caninsert(p, at, n, fornum ? BC_LANDAFTER : BC_LANDBEFORE);
   if (why != NULL) return why;
+  if (toloadk >= 0) {
+    bc_Const k;
+    k.tag = BC_VNUMINT;
+    k.u.i = most;
+    code[toloadk] = BC_CREATE_ABx(BC_OP_LOADK, t, bc_addconst(L, c, p, &k));
+  }
   bc_needstack(L, p, need);
-  bc_insert(L, c, p, lp->prep, code, n, lp->line, BC_LANDBEFORE);
+  bc_insert(L, c, p, at, code, n, lp->line,
+            fornum ? BC_LANDAFTER : BC_LANDBEFORE);
   return NULL;
 }
 

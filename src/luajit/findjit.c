@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "findjit.h"
+#include "reasons.h"
 
 #if CPM_LUAJIT
 
@@ -38,8 +39,29 @@ static int refuse (findjit_Loop *lp, int line, const char *why) {
 typedef struct Lower {
   jitbc_Chunk *c;
   jitbc_Proto *p;
+  const unsigned char *escapes;	/* slot flags, shared by every loop */
   findjit_Loop *lp;
 } Lower;
+
+
+/*
+** The slots whose values outlive an error that unwinds the function: every
+** upvalue, and every slot that a child prototype captures (an upvalue
+** descriptor with JITBC_UV_LOCAL names a slot of this function).
+*/
+static unsigned char *escaping (jitbc_Chunk *c, const jitbc_Proto *p) {
+  unsigned char *e = (unsigned char *)jitbc_alloc(c, FINDJIT_NSLOTS);
+  int i, j;
+  memset(e, 0, FINDJIT_UPSLOT);
+  memset(e + FINDJIT_UPSLOT, 1, FINDJIT_NSLOTS - FINDJIT_UPSLOT);
+  for (i = 0; i < p->nkgc; i++) {
+    const jitbc_Proto *q = p->kgc[i].child;
+    if (p->kgc[i].type != JITBC_KGC_CHILD || q == NULL) continue;
+    for (j = 0; j < q->nuv; j++)
+      if (q->uv[j] & JITBC_UV_LOCAL) e[q->uv[j] & 0xff] = 1;
+  }
+  return e;
+}
 
 
 static int lineof (const Lower *lw, int i) {
@@ -134,32 +156,32 @@ static const char *forbidden (const jitbc_Proto *p, int i) {
   jitbc_Ins ins = p->code[i];
   switch (jitbc_op(ins)) {
     case JITBC_CALL: case JITBC_CALLM: case JITBC_CALLT: case JITBC_CALLMT:
-      return "call in loop body";
+      return cpm_reason(CPM_R_CALL);
     case JITBC_GSET: case JITBC_TSETV: case JITBC_TSETS: case JITBC_TSETB:
     case JITBC_TSETM: case JITBC_TSETR:
-      return "table write in loop body";
-    case JITBC_TNEW: case JITBC_TDUP: return "table constructor in loop body";
+      return cpm_reason(CPM_R_TABLE_WRITE);
+    case JITBC_TNEW: case JITBC_TDUP: return cpm_reason(CPM_R_TABLE_CONS);
     case JITBC_JMP: {  /* the jump into a generic for's ITERC/ITERN */
       int t = i + 1 + jitbc_j(ins);
       if (t >= 0 && t < p->ncode &&
           (jitbc_op(p->code[t]) == JITBC_ITERC || jitbc_op(p->code[t]) == JITBC_ITERN))
-        return "nested loop in loop body";
-      return "break, goto or branch in loop body";
+        return cpm_reason(CPM_R_NESTED);
+      return cpm_reason(CPM_R_JUMP);
     }
-    case JITBC_UCLO: return "break, goto or branch in loop body";
-    case JITBC_CAT: return "concatenation in loop body";
-    case JITBC_LEN: return "length operator in loop body";
-    case JITBC_NOT: return "'not' in loop body";
-    case JITBC_FNEW: return "function definition in loop body";
-    case JITBC_VARG: return "vararg in loop body";
+    case JITBC_UCLO: return cpm_reason(CPM_R_JUMP);
+    case JITBC_CAT: return cpm_reason(CPM_R_CONCAT);
+    case JITBC_LEN: return cpm_reason(CPM_R_LENGTH);
+    case JITBC_NOT: return cpm_reason(CPM_R_NOT);
+    case JITBC_FNEW: return cpm_reason(CPM_R_FUNCTION);
+    case JITBC_VARG: return cpm_reason(CPM_R_VARARG);
     case JITBC_FORI: case JITBC_ISNEXT: case JITBC_ITERC: case JITBC_ITERN:
-      return "nested loop in loop body";
+      return cpm_reason(CPM_R_NESTED);
     case JITBC_RET: case JITBC_RETM: case JITBC_RET0: case JITBC_RET1:
-      return "return in loop body";
-    case JITBC_KCDATA: return "numeral of another type in loop body";
+      return cpm_reason(CPM_R_RETURN);
+    case JITBC_KCDATA: return cpm_reason(CPM_R_NUMERAL);
     default:
-      if (jitbc_op(ins) <= JITBC_ISF) return "comparison or branch in loop body";
-      return "instruction not supported in loop body";
+      if (jitbc_op(ins) <= JITBC_ISF) return cpm_reason(CPM_R_COMPARE);
+      return cpm_reason(CPM_R_INSTRUCTION);
   }
 }
 
@@ -252,7 +274,7 @@ static int lower (Lower *lw, int first, int end) {
     }
     continue;
   bad:
-    return refuse(lw->lp, line, "instruction not supported in loop body");
+    return refuse(lw->lp, line, cpm_reason(CPM_R_INSTRUCTION));
   }
   return 1;
 }
@@ -281,11 +303,11 @@ static void takeloop (Lower *lw, findjit_Loop *lp, int head, int last) {
     lp->base = jitbc_a(p->code[last]) - 3;
     end = last - 1;  /* ITERC */
     if (jitbc_b(p->code[end]) != 2)
-      refuse(lp, lp->line, "generic for with more than one variable");
+      refuse(lp, lp->line, cpm_reason(CPM_R_FORVARS));
   }
   lp->ir.index = lp->base + 3;
-  if (lp->lowered && end - head - 1 > IR_MAXOPS / 2)
-    refuse(lp, lp->line, "loop body too large");
+  if (lp->lowered && end - head - 1 > IR_MAXBODY)
+    refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered) lower(lw, head + 1, end);
   lp->ir.kind = lp->kind;
   lp->ir.line = lp->line;
@@ -295,6 +317,7 @@ static void takeloop (Lower *lw, findjit_Loop *lp, int head, int last) {
   lp->ir.k = lp->k;
   lp->ir.nk = lp->nk;
   lp->ir.liveout = lp->liveout;
+  lp->ir.escapes = lw->escapes;
 }
 
 
@@ -336,6 +359,7 @@ int findjit_loops (jitbc_Chunk *c, jitbc_Proto *p, findjit_Loop **loops) {
   if (n == 0) return 0;
   lw.c = c;
   lw.p = p;
+  lw.escapes = escaping(c, p);
   all = (findjit_Loop *)jitbc_alloc(c, sizeof(findjit_Loop) * (size_t)n);
   n = 0;
   for (i = 0; i < p->ncode; i++) {

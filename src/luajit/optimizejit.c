@@ -143,6 +143,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     plan_Refusal why;
     plan_Plan *pl;
     const char *rw;
+    lua_Integer limit;
     int hook;
     if (!lp->lowered) {
       report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg);
@@ -153,10 +154,11 @@ static void doproto (Opt *o, jitbc_Proto *p) {
       report(o, why.line ? why.line : lp->line, 0, why.msg);
       continue;
     }
+    limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
     hook = hookof(o, p);
     rw = hook < 0 ? "too many upvalues for the guard"
                   : rewritejit_loop(&o->c, p, lp, pl, hook, o->nloops + 1,
-                                    (double)o->limit);
+                                    (double)limit);
     if (rw != NULL) {
       lua_pop(L, 1);
       report(o, lp->line, 0, rw);
@@ -165,7 +167,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     {
       char where[LUA_IDSIZE + 32];
       snprintf(where, sizeof(where), "%s:%d", o->where, lp->line);
-      guard_push(L, lua_upvalueindex(1), -1, o->limit, o->strict, where);
+      guard_push(L, lua_upvalueindex(1), -1, limit, o->strict, where);
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
@@ -226,7 +228,7 @@ static int lopt (lua_State *L) {
   memset(&o, 0, sizeof(o));
   o.L = L;
   luaL_checktype(L, F, LUA_TFUNCTION);
-  o.limit = luaL_optinteger(L, LIMIT, GUARD_DEFAULT_ITERS_LIMIT);
+  o.limit = luaL_optinteger(L, LIMIT, 0);  /* 0: each plan's default */
   o.strict = lua_toboolean(L, STRICT);
   lua_settop(L, STRICT);
   lua_newtable(L);  /* REPORT */

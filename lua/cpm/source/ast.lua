@@ -19,7 +19,8 @@
 --            "(params) body end"; as an expression it starts at `function`.
 -- Block      body = {statement...}
 -- Statements:
---   Local        names = {Id...} (Id.attrib = "const" | "close" | nil), exprs
+--   Local        names = {Id...} (Id.attrib = "const" | "close" | nil),
+--                exprs = {expr...} or nil (`local y`: no values)
 --   LocalFunction name = Id, func = Function
 --   FuncStat     name = Id or Index chain (a.b.c), method = string | nil,
 --                func = Function

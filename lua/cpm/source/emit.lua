@@ -13,6 +13,7 @@ local type, ipairs, tostring, format, rep, sub, byte, find, gsub, concat,
   type, ipairs, tostring, string.format, string.rep, string.sub, string.byte,
   string.find, string.gsub, table.concat, math.type, load, rawget(_G, "loadstring"),
   debug.getupvalue, debug.upvaluejoin, rawget(_G, "setfenv"), rawget(_G, "getfenv"), pcall
+local getinfo = debug.getinfo
 local jit = rawget(_G, "jit")
 
 -- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
@@ -57,11 +58,45 @@ local function breaks(ctx, a, b)
   return rep("\n", ctx.lineof(b) - ctx.lineof(a))
 end
 
+-- The guard call of a planned loop as a statement, reached only when the
+-- chunk's own upvalues are set: in a copy loaded from string.dump they are
+-- nil, except the first, which load sets to the environment, and G and K
+-- cannot both be first.  G[id] is false once the site gave up (guard.h).
+local function call(P, id, okv, args)
+  return format("local %se = %sG[%d] if %se then %s = %se(%s) end", P, P, id, P, okv, P, args)
+end
+
+-- Are the chunk's own upvalues set (see call)?  Tested first: T, too,
+-- may be nil or the environment.
+local function own_set(P)
+  return format("%sK and %sG", P, P)
+end
+
+-- The condition under which a numeric for over s, l, t (names) asks its
+-- guard: the three are numbers (otherwise the loop raises, or runs on
+-- values the guard does not take) and the loop runs about 'limit' times
+-- or more, or wraps around.  Only type, math.type and arithmetic on
+-- numbers: no metamethod, no error, and no C call on LuaJIT, where type
+-- is compiled inline (a short loop stays in its caller's trace).  The
+-- count (l - s) / t is in floats, so it cannot wrap; it only chooses
+-- between two ways to the same result, so rounding near the limit only
+-- costs time: a loop that does not run gives a negative count or NaN.
+local function long(ctx, s, l, t, stepped, limit)
+  local T, checks = ctx.prefix .. "T", {}
+  for _, v in ipairs(stepped and { s, l, t } or { s, l }) do
+    -- math.type answers nil for what is not a number
+    checks[#checks + 1] = ctx.vm54 and format("%s(%s)", T, v)
+      or format("%s(%s) == \"number\"", T, v)
+  end
+  return format("%s and (%s + 0.0 - %s) / %s >= %d", concat(checks, " and "),
+    l, s, t, limit - 1)
+end
+
 -- The replacement text of one planned loop (the loop node covers
--- `for ... end`).  plan = { id, inputs = { text... }, outputs = { text... } }
+-- `for ... end`).  plan = { id, limit, inputs = { text... },
+-- outputs = { text... } }; limit: the guard's iters_limit.
 function M.loop(ctx, loop, plan, dopos)
   local P, text = ctx.prefix, ctx.text
-  local G = P .. "G[" .. plan.id .. "]"
   local outs = {}
   for i = 1, #plan.outputs do outs[i] = P .. "o" .. i end
   local okv = P .. "ok" .. (#outs > 0 and ", " .. concat(outs, ", ") or "")
@@ -85,20 +120,21 @@ function M.loop(ctx, loop, plan, dopos)
       parts[#parts + 1] = ", 1"
     end
     parts[#parts + 1] = breaks(ctx, last.endpos, dopos)
-    parts[#parts + 1] = format(" local %s = %s(%s, %s, %s%s) if %s then %s else for %s = %s, %s%s do",
-      okv, G, s, l, st, ins, P .. "ok", set, loop.var.name, s, l,
-      loop.step and ", " .. st or "")
+    parts[#parts + 1] = format(" local %s if %s and %s then %s end if %s then %s else for %s = %s, %s%s do",
+      okv, own_set(P), long(ctx, s, l, st, loop.step ~= nil, plan.limit),
+      call(P, plan.id, okv, s .. ", " .. l .. ", " .. st .. ins),
+      P .. "ok", set, loop.var.name, s, l, loop.step and ", " .. st or "")
     r = concat(parts)
   else
     local f, s, c, x = P .. "f", P .. "s", P .. "c", P .. "x"
     local e1, en = loop.exprs[1], loop.exprs[#loop.exprs]
     local vars = ctx.vm54 and (f .. ", " .. s .. ", " .. c .. ", " .. x) or (f .. ", " .. s .. ", " .. c)
-    local call = format("%s(%s, %s, %s%s)", G, f, s, ctx.vm54 and x or c, ins)
+    local guarded = call(P, plan.id, okv, format("%s, %s, %s%s", f, s, ctx.vm54 and x or c, ins))
     r = concat { "do", breaks(ctx, loop.pos, e1.pos), " local ", vars, " = ",
       sub(text, e1.pos, en.endpos), breaks(ctx, en.endpos, dopos),
       ctx.vm54  -- a to-be-closed value would be closed by the loop: not by the guard
-        and format(" local %s if %s == nil then %s = %s end", okv, x, okv, call)
-        or format(" local %s = %s", okv, call),
+        and format(" local %s if %s == nil and %s then %s end", okv, x, own_set(P), guarded)
+        or format(" local %s if %s then %s end", okv, own_set(P), guarded),
       format(" if %s then %s else for %s in %s do", P .. "ok", set, loop.names[1].name, vars) }
   end
   return r .. body .. " end end"
@@ -106,21 +142,49 @@ end
 
 -- The function's text with the replacements { pos, endpos, text } (sorted,
 -- disjoint) applied, as a function expression.
+--
+-- On Lua 5.4 a function with replacements starts with a statement that
+-- never runs, `if false then local u = up1; u = up2 ... end`, naming
+-- ctx.upnames (f's upvalues, _ENV included) in f's order: Lua numbers a
+-- function's upvalues in the order their names first appear, so g's first
+-- upvalues are f's, in order, and the generated ones come after.  A copy
+-- of g loaded from string.dump then gets the environment in the same
+-- upvalue as a copy of f (load sets the first one), and never in G or K.
 function M.func(ctx, node, repl)
   local text = ctx.text
   local out, at = {}, node.pos
+  if ctx.vm54 and #repl > 0 and not node.main and ctx.upnames and #ctx.upnames > 0 then
+    local u = ctx.prefix .. "u"
+    local names = {}
+    for i, n in ipairs(ctx.upnames) do names[i] = (i == 1 and "local " or "") .. u .. " = " .. n end
+    local pre = { pos = node.body.pos, endpos = node.body.pos - 1,
+      text = " if false then " .. concat(names, "; ") .. " end " }
+    local all = { pre }
+    for _, r in ipairs(repl) do all[#all + 1] = r end
+    repl = all
+  end
   for _, r in ipairs(repl) do
     out[#out + 1] = sub(text, at, r.pos - 1)
     out[#out + 1] = r.text
     at = r.endpos + 1
   end
-  out[#out + 1] = sub(text, at, node.main and #text or node.endpos)
+  local last = node.endpos
+  if node.main then
+    -- a main chunk ends at its last token: the `end` of the function that
+    -- stands for it goes on that line, where the VMs put the return they
+    -- add at the end of a chunk (line 1 when there is no token at all;
+    -- the chunk then has no loop and the text after it is whitespace and
+    -- comments)
+    local stats = node.body.body
+    last = #stats > 0 and stats[#stats].endpos or 0
+  end
+  out[#out + 1] = sub(text, at, last)
   local body = concat(out)
   if node.main then
     -- a first line starting with # is skipped by the VMs' loaders only
-    if sub(body, 1, 1) == "#" then body = gsub(body, "^[^\r\n]*", "", 1) end
     if sub(body, 1, 3) == "\239\187\191" then body = sub(body, 4) end
-    return "function(...) " .. body .. "\nend"
+    if sub(body, 1, 1) == "#" then body = gsub(body, "^[^\r\n]*", "", 1) end
+    return "function(...) " .. body .. " end"
   end
   if sub(body, 1, 1) ~= "(" then return body end  -- already `function (...)`
   if node.is_method then
@@ -131,12 +195,13 @@ function M.func(ctx, node, repl)
 end
 
 -- The chunk around a function text: its prologue declares the generated
--- names (from the chunk's arguments), f's upvalues by name and the Lua
+-- names (from the chunk's arguments: the guards G, getfenv F, K = true,
+-- and T = math.type on Lua 5.4, type on LuaJIT), f's upvalues by name and the Lua
 -- 5.4 compile-time constants f reads from enclosing functions; then
 -- padding up to the line where f starts.  Returns the text or nil, reason.
 function M.chunk(ctx, node, ftext, upnames, consts)
   local P = ctx.prefix
-  local pro = { "local ", P, "G, ", P, "F = ... " }
+  local pro = { "local ", P, "G, ", P, "F, ", P, "K, ", P, "T = ... " }
   if #upnames > 0 then
     for i, n in ipairs(upnames) do
       if not find(n, "^[%a_][%w_]*$") then return nil, "upvalue without a name" end
@@ -156,7 +221,8 @@ end
 -- The names of f's upvalues, in order.
 function M.upvalue_names(f)
   local names = {}
-  for i = 1, 255 do
+  -- the closure's count bounds the loop: see made_report in init.lua
+  for i = 1, getinfo(f, "u").nups do
     local n = getupvalue(f, i)
     if n == nil then break end
     names[i] = n
@@ -170,11 +236,12 @@ end
 function M.load(ctx, chunktext, chunkname, f, guards)
   local compiled, err = (loadstring or load)(chunktext, chunkname)
   if not compiled then return nil, "generated code does not load: " .. tostring(err) end
-  local ok, g = pcall(compiled, guards, getfenv)
+  local ok, g = pcall(compiled, guards, getfenv, true, ctx.vm54 and math_type or type)
   if not ok or type(g) ~= "function" then return nil, "generated code did not run" end
   local index = {}
   for i, n in ipairs(M.upvalue_names(f)) do index[n] = i end
-  local own = { [ctx.prefix .. "G"] = true, [ctx.prefix .. "F"] = true }
+  local own = {}
+  for _, n in ipairs { "G", "F", "K", "T" } do own[ctx.prefix .. n] = true end
   for i = 1, 255 do
     local n = getupvalue(g, i)
     if n == nil then break end

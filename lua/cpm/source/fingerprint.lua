@@ -3,146 +3,181 @@
 -- and compares the two, so that a file edited after f was loaded (even
 -- with f's lines and upvalue names unchanged) is never taken for f's text.
 --
--- Lua 5.4: string.dump with the top function's upvalue descriptors
--- (register or enclosing upvalue, and kind) cut out; they describe the
--- enclosing function, which differs.  LuaJIT: jit.util's view of every
--- prototype (bytecode, lines, constants, upvalue names), with the
--- instructions the VM patches at run time (hot loops, pairs()) read back
--- as the parser emitted them.
-local type, tostring, pairs, pcall, require, error, dump =
-  type, tostring, pairs, pcall, require, error, string.dump
-local byte, sub, format, concat, floor, table_sort =
-  string.byte, string.sub, string.format, table.concat, math.floor, table.sort
+-- On both VMs the comparison is of string.dump's output: every prototype's
+-- instructions, constants (numbers bit for bit, strings, nested
+-- prototypes), lines and names, as the VM's own compiler produced them.
+-- LuaJIT rewrites instructions in place while it runs (a hot loop's FORL
+-- becomes JFORL, an ITERN or a LOOP becomes JLOOP with a trace number, a
+-- pairs() loop over another iterator is despecialised); its dump writer
+-- undoes those patches (lj_bcwrite.c), so a function whose loops have run
+-- hot dumps exactly as the parser wrote it.  What differs between f and
+-- the recompiled function is cut out: the top prototype's upvalue
+-- descriptors (they say where the enclosing function keeps each upvalue,
+-- and the enclosing functions differ) and, for a LuaJIT main chunk (which
+-- is compared with its text compiled as a function), the lines the
+-- function itself spans, its line table kept as absolute lines.
+local pcall, error, dump = pcall, error, string.dump
+local byte, sub, concat = string.byte, string.sub, table.concat
 local jit = rawget(_G, "jit")
 
 -- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
 -- (see cpm/source/grammar.lua); this runs once per optimized function.
 if jit then jit.off(true, true) end
-
-local util, bcnames
-if jit then
-  util = require "jit.util"
-  local ok, vmdef = pcall(require, "jit.vmdef")
-  bcnames = ok and vmdef.bcnames
-end
 local _ENV = nil -- luacheck: ignore
 
 local M = {}
+
+-- A reader of unsigned LEB128 numbers (both VMs' dumps use the form of
+-- their own: Lua 5.4 most significant group first with the stop bit on
+-- the last byte, LuaJIT least significant first with a continuation bit).
+local function reader(s, pos)
+  local r = { pos = pos }
+  function r.byte()
+    local b = byte(s, r.pos)
+    if not b then error("short dump", 0) end
+    r.pos = r.pos + 1
+    return b
+  end
+  function r.skip(n)
+    if n < 0 or r.pos + n - 1 > #s then error("short dump", 0) end
+    r.pos = r.pos + n
+  end
+  return r
+end
 
 ---------------------------------------------------------------- Lua 5.4
 
 -- Reads a dump from its start: header, then the top function up to its
 -- upvalue descriptors.  Returns the positions of the descriptor bytes.
 local function upvalue_bytes(s)
-  local pos = 31 + 1 + 1  -- header, then the main closure's upvalue count
+  local r = reader(s, 31 + 1 + 1)  -- header, then the main closure's upvalue count
   local function varint()
     local x = 0
     repeat
-      local b = byte(s, pos)
-      if not b then error("short dump") end
-      pos = pos + 1
+      local b = r.byte()
       x = x * 128 + b % 128
     until b >= 128
     return x
   end
   local function str()
     local n = varint()
-    if n > 0 then pos = pos + n - 1 end
+    if n > 0 then r.skip(n - 1) end
   end
   str()                 -- source
   varint(); varint()    -- linedefined, lastlinedefined
-  pos = pos + 3         -- numparams, is_vararg, maxstacksize
-  pos = pos + 4 * varint()  -- code
+  r.skip(3)             -- numparams, is_vararg, maxstacksize
+  r.skip(4 * varint())  -- code
   for _ = 1, varint() do    -- constants
-    local tag = byte(s, pos)
-    pos = pos + 1
-    if tag == 3 or tag == 19 then pos = pos + 8
+    local tag = r.byte()
+    if tag == 3 or tag == 19 then r.skip(8)
     elseif tag == 4 or tag == 20 then str()
-    elseif tag ~= 0 and tag ~= 1 and tag ~= 17 then error("unknown constant") end
+    elseif tag ~= 0 and tag ~= 1 and tag ~= 17 then error("unknown constant", 0) end
   end
   local n = varint()
-  return pos, pos + 3 * n
+  return r.pos, r.pos + 3 * n
 end
 
 local function lua54(f)
   local ok, s = pcall(dump, f)
-  if not ok or sub(s, 1, 5) ~= "\27Lua\84" then return nil end
+  if not ok then return nil, s end
+  if sub(s, 1, 5) ~= "\27Lua\84" then return nil, "not a Lua 5.4 dump" end
   local ok2, a, b = pcall(upvalue_bytes, s)
-  if not ok2 then return nil end
+  if not ok2 then return nil, a end
   return sub(s, 1, a - 1) .. sub(s, b)
 end
 
 ---------------------------------------------------------------- LuaJIT
 
--- Opcodes the VM rewrites in place, as the parser wrote them.
-local unpatched = { IFORL = "FORL", JFORL = "FORL", JFORI = "FORI",
-  IITERL = "ITERL", JITERL = "ITERL", ILOOP = "LOOP", JLOOP = "LOOP",
-  IFUNCF = "FUNCF", JFUNCF = "FUNCF", IFUNCV = "FUNCV", JFUNCV = "FUNCV",
-  ITERN = "ITERC", ISNEXT = "JMP" }
--- Their operand D becomes a trace number: only A is compared.
-local traced = { FORI = true, FORL = true, ITERL = true, LOOP = true,
-  FUNCF = true, FUNCV = true }
+-- The dump format of lj_bcdump.h: "\27LJ", version, flags (ULEB128), the
+-- chunk name unless stripped, then each prototype (children before their
+-- parent, the top function last) as its length and its bytes, then 0.
+-- A prototype: flags, numparams, framesize, sizeuv (a byte each); sizekgc,
+-- sizekn, sizebc (ULEB128); unless stripped sizedbg, and when it is not 0
+-- firstline and numline; the instructions (4 bytes each, the function
+-- header left out); the upvalue descriptors (2 bytes each); the constants;
+-- the debug information, whose first part is the line of each instruction
+-- relative to firstline, in 1, 2 or 4 bytes as numline needs.
+local F_BE, F_STRIP = 1, 2
 
-local function opname(op)
-  return (sub(bcnames, op * 6 + 1, op * 6 + 6):gsub(" +$", ""))
-end
-
-local proto
-
-local function value(v, out)
-  local t = type(v)
-  if t == "number" then out[#out + 1] = format("n%a", v)
-  elseif t == "string" then out[#out + 1] = format("s%d:%s", #v, v)
-  elseif t == "proto" then proto(v, out)
-  elseif t == "table" then
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table_sort(keys, function(a, b)
-      if type(a) ~= type(b) then return type(a) < type(b) end
-      if type(a) == "number" or type(a) == "string" then return a < b end
-      return tostring(a) < tostring(b)
-    end)
-    out[#out + 1] = "{"
-    for i = 1, #keys do value(keys[i], out); value(v[keys[i]], out) end
-    out[#out + 1] = "}"
-  else out[#out + 1] = t .. ":" .. tostring(v) end
-end
-
-function proto(f, out, main)
-  local info = util.funcinfo(f)
-  out[#out + 1] = format("F%s,%s,%s,%s,%s,%s,%s,%s,%s",
-    main and "" or tostring(info.linedefined),
-    main and "" or tostring(info.lastlinedefined), tostring(info.params), tostring(info.stackslots),
-    tostring(info.isvararg), tostring(info.bytecodes), tostring(info.gcconsts),
-    tostring(info.nconsts), tostring(info.upvalues))
-  for pc = 0, info.bytecodes - 1 do
-    local ins = util.funcbc(f, pc)
-    local op = ins % 256
-    local name = opname(op)
-    name = unpatched[name] or name
-    if traced[name] then
-      out[#out + 1] = format("%s %d", name, floor(ins / 256) % 256)
-    else
-      out[#out + 1] = format("%s %d", name, floor(ins / 256))
-    end
-    -- (the header instruction of a main chunk is on line 0)
-    out[#out + 1] = (main and pc == 0) and "" or tostring(util.funcinfo(f, pc).currentline)
+local function lj(s, main)
+  local r = reader(s, 5)
+  local function uleb()
+    local x, m = 0, 1
+    repeat
+      local b = r.byte()
+      x = x + (b % 128) * m
+      m = m * 128
+    until b < 128 or m > 2^35
+    return x
   end
-  for i = 0, (info.nconsts or 0) - 1 do value(util.funck(f, i), out) end
-  for i = 1, info.gcconsts or 0 do value(util.funck(f, -i), out) end
-  for i = 0, (info.upvalues or 0) - 1 do out[#out + 1] = tostring(util.funcuvname(f, i)) end
+  if sub(s, 1, 3) ~= "\27LJ" then error("not a LuaJIT dump", 0) end
+  local flags = uleb()
+  local strip = flags % 4 >= F_STRIP
+  local be = flags % 2 == F_BE
+  if not strip then r.skip(uleb()) end  -- the chunk name: both are loaded under f's
+  local protos = {}
+  while true do
+    local len = uleb()
+    if len == 0 then break end
+    protos[#protos + 1] = { r.pos, r.pos + len - 1 }
+    r.skip(len)
+  end
+  if r.pos ~= #s + 1 or #protos == 0 then error("bad dump", 0) end
+  local out = { sub(s, 1, 4), "|", flags }
+  for i = 1, #protos - 1 do out[#out + 1] = sub(s, protos[i][1], protos[i][2]) end
+  -- the top prototype
+  local a, b = protos[#protos][1], protos[#protos][2]
+  r.pos = a
+  r.skip(3)
+  local sizeuv = r.byte()
+  uleb(); uleb()
+  local sizebc = uleb()
+  out[#out + 1] = "|" .. sub(s, a, r.pos - 1)
+  local sizedbg, firstline, numline = 0, 0, 0
+  local dbgpos = r.pos
+  if not strip then
+    sizedbg = uleb()
+    if sizedbg > 0 then firstline = uleb(); numline = uleb() end
+  end
+  if not main then out[#out + 1] = "|" .. sub(s, dbgpos, r.pos - 1) end
+  local bcpos = r.pos
+  r.skip(4 * sizebc)
+  out[#out + 1] = "|" .. sub(s, bcpos, r.pos - 1)
+  r.skip(2 * sizeuv)  -- the upvalue descriptors
+  local dbg = b + 1 - sizedbg
+  if dbg < r.pos then error("bad dump", 0) end
+  out[#out + 1] = "|" .. sub(s, r.pos, dbg - 1)
+  if main and sizedbg > 0 then
+    local w = numline < 256 and 1 or numline < 65536 and 2 or 4
+    if w * sizebc > sizedbg then error("bad dump", 0) end
+    local lines = {}
+    for pc = 0, sizebc - 1 do
+      local v, p = 0, dbg + pc * w
+      for k = 0, w - 1 do
+        local bk = byte(s, be and p + k or p + w - 1 - k)
+        v = v * 256 + bk
+      end
+      lines[pc + 1] = firstline + v
+    end
+    out[#out + 1] = "|" .. concat(lines, ",")
+    out[#out + 1] = "|" .. sub(s, dbg + w * sizebc, b)
+  else
+    out[#out + 1] = "|" .. sub(s, dbg, b)
+  end
+  return concat(out)
 end
 
 local function luajit(f, main)
-  if not bcnames then return nil end
-  local out = {}
-  local ok = pcall(proto, f, out, main)
-  if not ok then return nil end
-  return concat(out, "\n")
+  local ok, s = pcall(dump, f)
+  if not ok then return nil, s end
+  local ok2, fp = pcall(lj, s, main)
+  if not ok2 then return nil, fp end
+  return fp
 end
 
 -- of(f [, main]) -> a string that is equal for two functions compiled
--- from the same text at the same lines, or nil when it cannot be computed.
+-- from the same text at the same lines, or nil, why when it cannot be
+-- computed (string.dump failed, or its output is not what was expected).
 -- With main (LuaJIT only), the lines the function itself spans are left
 -- out: a main chunk is compared with its text compiled as a function.
 -- On Lua 5.4 a main chunk never equals a function (it always has _ENV as

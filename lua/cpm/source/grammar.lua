@@ -4,7 +4,24 @@
 -- It turns a chunk into the AST documented in cpm/source/ast.lua, or into
 -- its token sequence.  Patterns are built once, when this module loads.
 -- Parsing never raises: errors come back as nil plus "chunk:LINE: message".
-local lpeg = require "lpeg"
+
+-- Lua 5.1 builds of LPeg (Debian's lua-lpeg under LuaJIT) register the
+-- module with luaL_register, which also sets the global `lpeg`.  cpm
+-- runs inside other programs and leaves _G as it found it: when this
+-- require made the global, it is removed again, and so is the module's
+-- entry in package.loaded, so that a program requiring lpeg later gets
+-- exactly what it would have got without cpm (the global included).  A
+-- program that loaded lpeg before keeps its global and its module.
+local lpeg
+do
+  local G, loaded = _G, package.loaded
+  local had_global, had_module = rawget(G, "lpeg"), loaded.lpeg
+  lpeg = require "lpeg"
+  if rawget(G, "lpeg") ~= had_global then
+    rawset(G, "lpeg", had_global)
+    if had_module == nil and loaded.lpeg == lpeg then loaded.lpeg = nil end
+  end
+end
 
 local P, S, R, V = lpeg.P, lpeg.S, lpeg.R, lpeg.V
 local C, Cp, Cc, Ct, Cg, Cmt, Carg = lpeg.C, lpeg.Cp, lpeg.Cc, lpeg.Ct,
@@ -172,12 +189,27 @@ local shortstr = Cmt(C(shortstring('"') + shortstring("'")),
   end)
 
 -- A long string drops one leading line break and reads every line break
--- as "\n", like the Lua lexers.
+-- as "\n", like the Lua lexers (llex.c inclinenumber, lj_lex.c
+-- lex_newline): from left to right, a \r or \n followed by the other
+-- one of the two is one break, anything else one break per character (so
+-- \r\n\r is two breaks, \r\r\n two as well).
 local function long_value(body)
-  local first = find(body, "^\r\n") or find(body, "^\n\r")
-  if first then body = sub(body, 3)
-  elseif find(body, "^[\r\n]") then body = sub(body, 2) end
-  return (gsub(body, "\r\n", "\n"):gsub("\n\r", "\n"):gsub("\r", "\n"))
+  local out, i, n = {}, 1, #body
+  local a = find(body, "[\r\n]")
+  if a == 1 then
+    local c, d = byte(body, 1), byte(body, 2)
+    i = (d == 10 or d == 13) and d ~= c and 3 or 2
+    a = find(body, "[\r\n]", i)
+  end
+  while a do
+    out[#out + 1] = sub(body, i, a - 1)
+    out[#out + 1] = "\n"
+    local c, d = byte(body, a), byte(body, a + 1)
+    i = (d == 10 or d == 13) and d ~= c and a + 2 or a + 1
+    a = find(body, "[\r\n]", i)
+  end
+  out[#out + 1] = sub(body, i, n)
+  return concat(out)
 end
 local longstr = (C(longbracket)) / function(raw, body) return raw, long_value(body) end
 

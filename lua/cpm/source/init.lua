@@ -18,9 +18,9 @@ local emit = require "cpm.source.emit"
 local fingerprint = require "cpm.source.fingerprint"
 
 local type, error, pairs, ipairs, format, find, sub, match, getinfo, getupvalue,
-  setmetatable =
+  setmetatable, getmetatable, pcall, tostring =
   type, error, pairs, ipairs, string.format, string.find, string.sub, string.match,
-  debug.getinfo, debug.getupvalue, setmetatable
+  debug.getinfo, debug.getupvalue, setmetatable, getmetatable, pcall, tostring
 local jit = rawget(_G, "jit")
 local VM54 = core.vm == "Lua 5.4"
 
@@ -40,9 +40,19 @@ local M = {}
 -- of "=name") still find their text.
 local made = setmetatable({}, { __mode = "k" })
 
+-- The errors this front end means to raise (with strict) travel as a
+-- table of this metatable through the pcall that catches everything else.
+local Raised = {}
+local function raise(msg)
+  error(setmetatable({ msg = msg }, Raised), 0)
+end
+
 -- The report of an already optimized function (its loops only), or nil.
 local function made_report(f, info)
-  for i = 1, 255 do
+  -- no further than the closure's own count (debug.getupvalue goes by the
+  -- prototype's, past the closure's array when a crafted chunk's header
+  -- gave the closure fewer)
+  for i = 1, getinfo(f, "u").nups do
     local n, v = getupvalue(f, i)
     if n == nil then return nil end
     local m = type(v) == "table" and made[v]
@@ -105,13 +115,7 @@ local function outer_constants(node)
   return out
 end
 
--- optimize(f, iters_limit, strict [, text]) -> g, report
--- report: { { line = n, optimized = bool, reason = text }... } for every
--- loop of f and of the functions in it, and report.reason when f's text
--- could not be used at all.  text, when given, is the text f was loaded
--- from (cpm.load).  With strict, raises instead of giving a loop up, and
--- the guards raise when they fall back.
-function M.optimize(f, limit, strict, text)
+local function optimize(f, limit, strict, text)
   local report = {}
   local info = getinfo(f, "S")
   if info.what == "C" then return f, report end
@@ -120,13 +124,13 @@ function M.optimize(f, limit, strict, text)
   if again then  -- made by this front end: it stays as it is
     for _, e in ipairs(again) do
       if strict and not e.optimized then
-        error(format("cpm: %s:%d: %s", src, e.line, e.reason), 0)
+        raise(format("cpm: %s:%d: %s", src, e.line, e.reason))
       end
     end
     return f, again
   end
   local function giveup(why)
-    if strict then error(format("cpm: %s: %s", src, why), 0) end
+    if strict then raise(format("cpm: %s: %s", src, why)) end
     report.reason = why
     return f, report
   end
@@ -145,14 +149,20 @@ function M.optimize(f, limit, strict, text)
     lineof = function(pos) return grammar.line_of(starts, pos) end }
   ctx.getfenv = ctx.prefix .. "F"
   local upnames, consts = emit.upvalue_names(f), outer_constants(node)
+  ctx.upnames = upnames
 
   -- the text must be f's: compile it again and compare
   local chunkname = info.source
   local plain, why = emit.chunk(ctx, node, emit.func(ctx, node, {}), upnames, consts)
-  local g0 = plain and emit.load(ctx, plain, chunkname, f, {})
-  local fp = fingerprint.of(f, node.main)
-  if not g0 or not fp or fingerprint.of(g0, node.main) ~= fp then
-    return giveup(why or "the source text found is not the function's"
+  if not plain then return giveup(why) end
+  local g0, why0 = emit.load(ctx, plain, chunkname, f, {})
+  if not g0 then return giveup(why0) end
+  local fp, fwhy = fingerprint.of(f, node.main)
+  if not fp then return giveup("cannot read the compiled function: " .. fwhy) end
+  local fp0, fwhy0 = fingerprint.of(g0, node.main)
+  if not fp0 then return giveup("cannot read the compiled function: " .. fwhy0) end
+  if fp0 ~= fp then
+    return giveup("the source text found is not the function's"
       .. " (was it changed after it was loaded?)")
   end
 
@@ -187,16 +197,17 @@ function M.optimize(f, limit, strict, text)
         if #p.inputs ~= #pinfo.inputs or #p.outputs ~= #pinfo.outputs then
           entry.reason = "a loop variable the generated code cannot name"
         else
-          guards[p.id] = core._guard(plan, limit, strict, format("%s:%d", src, line))
+          guards[p.id], p.limit = core._guard(plan, limit, strict,
+            format("%s:%d", src, line), guards, p.id)
           repl[#repl + 1] = { pos = loop.pos, endpos = loop.endpos,
             text = emit.loop(ctx, loop, p, dopos) }
-          entry.optimized = true
+          entry.optimized, entry.iters_limit = true, p.limit
           planned[#planned + 1] = entry
         end
       end
     end
     if strict and not entry.optimized then
-      error(format("cpm: %s:%d: %s", src, entry.line, entry.reason), 0)
+      raise(format("cpm: %s:%d: %s", src, entry.line, entry.reason))
     end
   end
   if #repl == 0 then return f, report end
@@ -206,13 +217,35 @@ function M.optimize(f, limit, strict, text)
   if text2 then g, why3 = emit.load(ctx, text2, chunkname, f, guards) end
   if not g then
     for _, e in ipairs(planned) do
-      e.optimized, e.reason = false, why2 or why3
+      e.optimized, e.reason, e.iters_limit = false, why2 or why3, nil
     end
     if strict then giveup(why2 or why3) end
     return f, report
   end
   made[guards] = { report = report, source = chunkname, text = text }
   return g, report
+end
+
+-- optimize(f, iters_limit, strict [, text]) -> g, report
+-- report: { { line = n, optimized = bool, reason = text }... } for every
+-- loop of f and of the functions in it, and report.reason when f's text
+-- could not be used at all.  text, when given, is the text f was loaded
+-- from (cpm.load).  With strict, raises "cpm: ..." instead of giving a
+-- loop up, and the guards raise when they fall back.
+-- An error of the front end itself (a bug, or memory running out) never
+-- reaches the caller as such: f comes back, as for any other reason, with
+-- report.reason "internal error in the source front end: <error>" (with
+-- strict, raised as "cpm: <short_src>: internal error ...").
+function M.optimize(f, limit, strict, text)
+  local ok, g, report = pcall(optimize, f, limit, strict, text)
+  if ok then return g, report end
+  if getmetatable(g) == Raised then error(g.msg, 0) end
+  local why = "internal error in the source front end: " .. tostring(g)
+  if strict then
+    local info = getinfo(f, "S")
+    error(format("cpm: %s: %s", info and info.short_src or "?", why), 0)
+  end
+  return f, { reason = why }
 end
 
 return M

@@ -11,9 +11,12 @@
 -- lcode.c through scope.constant, because a folded expression emits no
 -- instruction at all (`if true then`, `x = 1 and y`).
 local scope = require "cpm.source.scope"
+local reasons = require("cpm.core")._reasons  -- src/core/reasons.h
+local arith = require("cpm.core")._aops  -- symbol -> IR op (src/core/ir.h)
+local maxbody = require("cpm.core")._limits.maxbody  -- IR_MAXBODY (ir.h)
 
-local type, error, pcall, pairs, setmetatable, load, loadstring =
-  type, error, pcall, pairs, setmetatable, load, rawget(_G, "loadstring")
+local type, error, pcall, pairs, setmetatable =
+  type, error, pcall, pairs, setmetatable
 local table_sort = table.sort
 local find = string.find
 local jit = rawget(_G, "jit")
@@ -26,9 +29,6 @@ local _ENV = nil -- luacheck: ignore
 
 local M = {}
 
-local arith = { ["+"] = "add", ["-"] = "sub", ["*"] = "mul", ["%"] = "mod",
-  ["^"] = "pow", ["/"] = "div", ["//"] = "idiv", ["&"] = "band", ["|"] = "bor",
-  ["~"] = "bxor", ["<<"] = "shl", [">>"] = "shr" }
 local compare = { ["=="] = true, ["~="] = true, ["<"] = true, ["<="] = true,
   [">"] = true, [">="] = true }
 
@@ -37,21 +37,6 @@ local Refusal = {}
 
 local function refuse(line, why)
   error(setmetatable({ line = line, why = why }, Refusal), 0)
-end
-
--- The value the running VM gives a numeral, or nil (cached: the same
--- numerals come back in every loop).
-local numerals = {}
-local compile = loadstring or load
-local function numeral(text)
-  local v = numerals[text]
-  if v == nil then
-    local f = compile("return " .. text)
-    v = f and f()
-    if type(v) ~= "number" then v = false end
-    numerals[text] = v
-  end
-  return v or nil
 end
 
 ---------------------------------------------------------------- state
@@ -81,7 +66,7 @@ end
 
 local function emit(L, op)
   local n = #L.ops
-  if n >= 2000 then refuse(op.line, "loop body too large") end
+  if n >= maxbody then refuse(op.line, reasons.TOO_LARGE) end
   L.ops[n + 1] = op
   if type(op[2]) == "number" then L.written[op[2]] = true end
 end
@@ -103,7 +88,7 @@ local function varslot(L, d, line)
     L.refs[s] = { name = d.name, assign = d.name }
   end
   if d.kind == "env" or d.name == "_ENV" then
-    if L.inner[d] then refuse(line, "local _ENV in loop body") end
+    if L.inner[d] then refuse(line, reasons.ENV_LOCAL) end
     L.refs[s] = { name = "_ENV" }
   end
   return s
@@ -151,14 +136,14 @@ local function binop(L, e)
       return exp(L, e.rhs)
     end
     exp(L, e.lhs)
-    refuse(e.line, "comparison or branch in loop body")
+    refuse(e.line, reasons.COMPARE)
   end
   local a = exp(L, e.lhs)
   local b = exp(L, e.rhs)
-  if compare[op] then refuse(e.line, "comparison or branch in loop body") end
-  if op == ".." then refuse(opline(L, e), "concatenation in loop body") end
+  if compare[op] then refuse(e.line, reasons.COMPARE) end
+  if op == ".." then refuse(opline(L, e), reasons.CONCAT) end
   local name = arith[op]
-  if not name then refuse(e.line, "operator " .. op .. " in loop body") end
+  if not name then refuse(e.line, reasons.OPERATOR:format(op)) end
   local t = newtemp(L)
   if op == "-" and not jit and type(b) == "table" and math_type(b.k) == "integer"
       and b.k >= -127 and b.k <= 127 then
@@ -174,11 +159,11 @@ end
 local function call(L, e)
   if e.tag == "Invoke" then
     exp(L, e.obj)
-    refuse(e.line, "call in loop body")  -- OP_SELF comes before the arguments
+    refuse(e.line, reasons.CALL)  -- OP_SELF comes before the arguments
   end
   exp(L, e.func)
   for i = 1, #e.args do exp(L, e.args[i]) end
-  refuse(e.line, "call in loop body")
+  refuse(e.line, reasons.CALL)
 end
 
 -- Lowers expression e; returns its operand (a slot or { k = value }).
@@ -186,11 +171,10 @@ function exp(L, e)
   local t = e.tag
   local k = constant_operand(L, e)
   if k then return k end
-  if t == "Number" then
-    local v = numeral(e.text)
-    if v == nil then refuse(e.line, "numeral of another type in loop body") end
-    return { k = v }
-  elseif t == "String" then return { k = e.value }
+  -- (a numeral or a string that is a constant came back above, with the
+  -- value the VM gives it)
+  if t == "Number" then refuse(e.line, reasons.NUMERAL)
+  elseif t == "String" then error("a string literal the VM does not read as one", 0)
   elseif t == "Nil" then return { k = nil }
   elseif t == "True" then return { k = true }
   elseif t == "False" then return { k = false }
@@ -213,17 +197,17 @@ function exp(L, e)
   elseif t == "Binop" then return binop(L, e)
   elseif t == "Unop" then
     local a = exp(L, e.operand)
-    if e.op == "not" then refuse(e.line, "'not' in loop body") end
-    if e.op == "#" then refuse(e.line, "length operator in loop body") end
+    if e.op == "not" then refuse(e.line, reasons.NOT) end
+    if e.op == "#" then refuse(e.line, reasons.LENGTH) end
     local s = newtemp(L)
     emit(L, { e.op == "-" and "unm" or "bnot", s, a, line = e.line })
     return s
   elseif t == "Call" or t == "Invoke" then return call(L, e)
-  elseif t == "Table" then refuse(e.line, "table constructor in loop body")
-  elseif t == "Function" then refuse(e.line, "function definition in loop body")
-  elseif t == "Dots" then refuse(e.line, "vararg in loop body")
+  elseif t == "Table" then refuse(e.line, reasons.TABLE_CONS)
+  elseif t == "Function" then refuse(e.line, reasons.FUNCTION)
+  elseif t == "Dots" then refuse(e.line, reasons.VARARG)
   end
-  refuse(e.line, "expression not supported in loop body")
+  refuse(e.line, reasons.EXPRESSION)
 end
 
 -- A condition (if, while, repeat): nothing when it is a constant that
@@ -236,7 +220,7 @@ local function condition(L, e)
   else
     exp(L, e)
   end
-  refuse(e.line, "comparison or branch in loop body")
+  refuse(e.line, reasons.COMPARE)
 end
 
 ---------------------------------------------------------------- statements
@@ -245,8 +229,8 @@ local block
 
 local function assign(L, target, value, line)
   local d = target.decl
-  if d.kind == "global" then refuse(line, "table write in loop body") end
-  if d.name == "_ENV" then refuse(line, "assignment to _ENV in loop body") end
+  if d.kind == "global" then refuse(line, reasons.TABLE_WRITE) end
+  if d.name == "_ENV" then refuse(line, reasons.ENV_WRITE) end
   local s = varslot(L, d, line)
   if s ~= value then  -- `x = x` compiles to nothing
     emit(L, { "move", s, value, line = line })
@@ -256,13 +240,13 @@ end
 local function stat(L, s)
   local t = s.tag
   if t == "Local" then
-    local vals = {}
-    for i = 1, #s.exprs do vals[i] = exp(L, s.exprs[i]) end
+    local vals, exprs = {}, s.exprs or {}  -- `local y`: no values at all
+    for i = 1, #exprs do vals[i] = exp(L, exprs[i]) end
     for i = 1, #s.names do
       local id = s.names[i]
       L.inner[id.decl] = true
       if id.attrib == "close" then
-        refuse(s.line, "to-be-closed variable in loop body")
+        refuse(s.line, reasons.TBC)
       end
       if not id.decl.ctc then
         local v = vals[i]
@@ -280,7 +264,7 @@ local function stat(L, s)
     local vals = {}
     for i = 1, #s.exprs do vals[i] = exp(L, s.exprs[i]) end
     for i = 1, #s.targets do
-      if s.targets[i].tag == "Index" then refuse(s.line, "table write in loop body") end
+      if s.targets[i].tag == "Index" then refuse(s.line, reasons.TABLE_WRITE) end
     end
     if #s.targets == 1 and #s.exprs == 1 then
       assign(L, s.targets[1], vals[1], s.line)
@@ -319,32 +303,32 @@ local function stat(L, s)
     condition(L, s.conds[1])  -- raises unless the condition is always true
     block(L, s.blocks[1])
     if #s.conds > 1 or s.orelse then  -- the jump over the other branches
-      refuse(s.line, "break, goto or branch in loop body")
+      refuse(s.line, reasons.JUMP)
     end
   elseif t == "While" then
     condition(L, s.cond)
     block(L, s.body)
-    refuse(s.line, "break, goto or branch in loop body")
+    refuse(s.line, reasons.JUMP)
   elseif t == "Repeat" then
     block(L, s.body)
     condition(L, s.cond)  -- `until true` runs the body once: no jump
   elseif t == "Fornum" then
     exp(L, s.start); exp(L, s.limit)
     if s.step then exp(L, s.step) end
-    refuse(s.line, "nested loop in loop body")
+    refuse(s.line, reasons.NESTED)
   elseif t == "Forin" then
     for i = 1, #s.exprs do exp(L, s.exprs[i]) end
-    refuse(s.line, "nested loop in loop body")
+    refuse(s.line, reasons.NESTED)
   elseif t == "Return" then
     for i = 1, #s.exprs do exp(L, s.exprs[i]) end
-    refuse(s.line, "return in loop body")
+    refuse(s.line, reasons.RETURN)
   elseif t == "Break" or t == "Goto" then
-    refuse(s.line, "break, goto or branch in loop body")
+    refuse(s.line, reasons.JUMP)
   elseif t == "LocalFunction" or t == "FuncStat" then
     if t == "FuncStat" and s.name.tag == "Index" then exp(L, s.name.obj) end
-    refuse(s.func.line, "function definition in loop body")
+    refuse(s.func.line, reasons.FUNCTION)
   else
-    refuse(s.line, "statement not supported in loop body")
+    refuse(s.line, reasons.STATEMENT)
   end
 end
 
@@ -371,7 +355,7 @@ function M.lower(loop, ctx)
       var = loop.var
     else
       if #loop.names ~= 1 then
-        refuse(ir.line, "generic for with more than one variable")
+        refuse(ir.line, reasons.FORVARS)
       end
       var = loop.names[1]
     end
@@ -388,7 +372,14 @@ function M.lower(loop, ctx)
     if L.outer[s] then live[#live + 1] = s end
   end
   table_sort(live)
-  ir.nslots, ir.ops, ir.liveout = L.nslots, L.ops, live
+  -- the variables an error leaves visible: upvalues and captured locals
+  -- (scope.lua marks them; the whole chunk is resolved before lowering)
+  local escapes = {}
+  for d, s in pairs(L.slot_of) do
+    if d.captured or d.kind == "global" or d.kind == "env" then escapes[#escapes + 1] = s end
+  end
+  table_sort(escapes)
+  ir.nslots, ir.ops, ir.liveout, ir.escapes = L.nslots, L.ops, live, escapes
   return ir, L.refs
 end
 

@@ -10,8 +10,10 @@
 -- in two ways: a global name is a reference to _ENV (an upvalue of the
 -- main chunk, its upvalue 1), and a `<const>` local whose value is a
 -- compile-time constant is no variable at all (no upvalue, no register).
-local tonumber, pcall, load, version, jit =
-  tonumber, pcall, load, _VERSION, rawget(_G, "jit")
+local type, pcall, load, loadstring, setfenv, setmetatable, version, jit =
+  type, pcall, load, rawget(_G, "loadstring"), rawget(_G, "setfenv"),
+  setmetatable, _VERSION, rawget(_G, "jit")
+local sub = string.sub
 local mathtype, tointeger = math.type, math.tointeger
 
 -- LuaJIT 2.1.0-beta3's trace compiler now and then produced machine code
@@ -38,6 +40,43 @@ local fold_ops = version == "Lua 5.4" and load([[
 local bitwise = { ["&"] = true, ["|"] = true, ["~"] = true, ["<<"] = true, [">>"] = true }
 local division = { ["/"] = true, ["//"] = true, ["%"] = true }
 
+-- The value the running VM's own compiler gives a literal (a Number or
+-- String node), as (true, value), or false when its text is no literal to
+-- the VM.  Values never come from the parser's decoding: a lexer slip (a
+-- line break read otherwise, an escape) could otherwise put a constant the
+-- function does not have into a plan, and the fingerprint compares the
+-- compiled functions, not what the lowering derived from the text.  The
+-- literal's text alone is compiled, in an empty environment; the result
+-- is kept per node (weak keys: the nodes live as long as their tree).
+local literals = setmetatable({}, { __mode = "k" })
+local function compile_literal(text)
+  local f
+  if loadstring then
+    f = loadstring("return " .. text, "=literal")
+    if f then setfenv(f, {}) end
+  else
+    f = load("return " .. text, "=literal", "t", {})
+  end
+  if not f then return false end
+  local ok, v = pcall(f)
+  if not ok then return false end
+  return true, v
+end
+function M.literal(e)
+  local r = literals[e]
+  if r == nil then
+    local text = e.tag == "Number" and e.text or e.raw
+    local q = sub(text, 1, 1)
+    if e.tag == "String" and q ~= '"' and q ~= "'" and q ~= "[" then
+      r = { true, text }  -- the key of t.name: the name itself, never decoded
+    else
+      r = { compile_literal(text) }
+    end
+    literals[e] = r
+  end
+  return r[1], r[2]
+end
+
 -- The value of a compile-time constant expression under lcode.c's rules,
 -- as (true, value), or false.  Only numbers fold through operators, never
 -- into NaN or a zero float; division by zero and bitwise operations on
@@ -58,11 +97,14 @@ function constant(e)
   if t == "Nil" then return true, nil
   elseif t == "True" then return true, true
   elseif t == "False" then return true, false
-  elseif t == "String" then return true, e.value
+  elseif t == "String" then
+    local ok, v = M.literal(e)
+    if ok and type(v) == "string" then return true, v end
+    return false
   elseif t == "Number" then
-    local v = tonumber(e.text)
-    if v == nil then return false end
-    return true, v
+    local ok, v = M.literal(e)
+    if ok and type(v) == "number" then return true, v end
+    return false
   elseif t == "Paren" then return constant(e.expr)
   elseif t == "Id" then
     local d = e.decl

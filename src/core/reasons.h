@@ -1,0 +1,77 @@
+/*
+** reasons.h -- every reason why a loop is not optimized, declared once.
+**
+** The front ends (src/lua54/find54.c, the source front end's lower.lua
+** through cpm.core._reasons, the LuaJIT bytecode front end) and the planner
+** (plan.c) refuse a loop with one of these sentences, so that each front
+** end gives the same reason for the same construct (doc/design.md, "Front
+** ends") and none can drift.  A sentence with a "%s" takes one argument
+** (an operator's symbol, or what is loop-carried); the planner's "%d" takes
+** the engine's limit.
+**
+** CPM_REASONS(_) applies _(NAME, "sentence") to each reason, in a fixed
+** order; cpm_Reason names them CPM_R_NAME.
+*/
+#ifndef reasons_h
+#define reasons_h
+
+#define CPM_REASONS(_) \
+  /* statements and expressions the IR has no op for */ \
+  _(CALL,		"call in loop body") \
+  _(TABLE_WRITE,	"table write in loop body") \
+  _(TABLE_CONS,		"table constructor in loop body") \
+  _(JUMP,		"break, goto or branch in loop body") \
+  _(COMPARE,		"comparison or branch in loop body") \
+  _(CONCAT,		"concatenation in loop body") \
+  _(LENGTH,		"length operator in loop body") \
+  _(NOT,		"'not' in loop body") \
+  _(FUNCTION,		"function definition in loop body") \
+  _(VARARG,		"vararg in loop body") \
+  _(NESTED,		"nested loop in loop body") \
+  _(RETURN,		"return in loop body") \
+  _(TBC,		"to-be-closed variable in loop body") \
+  _(INSTRUCTION,	"instruction not supported in loop body") \
+  _(STATEMENT,		"statement not supported in loop body") \
+  _(EXPRESSION,		"expression not supported in loop body") \
+  _(OPERATOR,		"operator %s in loop body") \
+  _(NUMERAL,		"numeral of another type in loop body") \
+  _(ENV_LOCAL,		"local _ENV in loop body") \
+  _(ENV_WRITE,		"assignment to _ENV in loop body") \
+  /* loop headers and sizes */ \
+  _(FORVARS,		"generic for with more than one variable") \
+  _(TOO_LARGE,		"loop body too large") \
+  _(TOO_MANY_VALUES,	"loop carries more values than the engine computes (at most %d)") \
+  /* the planner's affine rules */ \
+  _(BRANCH,		"branch in loop body") \
+  _(MUL_CARRIED,	"multiplication of two loop-carried values") \
+  _(OP_CARRIED,		"operator '%s' applied to a loop-carried value") \
+  _(FIELD_CARRIED,	"field read with a loop-carried %s") \
+  /* polynomial terms and modular rings (plan.c) */ \
+  _(PRODUCT_FACTORS,	"product of more than %d loop-carried values") \
+  _(PRODUCT_MONOS,	"polynomial terms need more than %d monomials") \
+  _(DEGREE_GROWS,	"product of loop-carried values whose degree grows with each iteration") \
+  _(MOD_DIFFERENT,	"reductions modulo different values") \
+  _(MOD_MIXED,		"a value of the loop is not reduced modulo the same value as the others (a mix of rings)") \
+  /* bitwise bodies over GF(2) (plan_gf2.c) */ \
+  _(MIX_BITWISE,	"mix of arithmetic and bitwise operations on a loop-carried value") \
+  _(SHIFT_CARRIED,	"shift count that changes in the loop") \
+  _(COUNTER_BITWISE,	"loop counter in a bitwise operation") \
+  _(GF2_WORDS,		"more than %d loop-carried values in a bitwise loop") \
+  /* chunks and IR cpm did not expect */ \
+  _(MMBIN_MISSING,	"arithmetic without its metamethod companion") \
+  _(MMBIN_UNKNOWN,	"arithmetic with an unknown metamethod") \
+  _(LOADKX,		"malformed LOADKX") \
+  _(IR_UNKNOWN,		"unknown IR op") \
+  _(IR_MALFORMED,	"malformed loop IR")
+
+typedef enum cpm_Reason {
+#define CPM_R_ENUM(name, text)	CPM_R_##name,
+  CPM_REASONS(CPM_R_ENUM)
+#undef CPM_R_ENUM
+  CPM_R__COUNT
+} cpm_Reason;
+
+/* The sentence of reason 'r' (a format when it has a "%"). */
+const char *cpm_reason (cpm_Reason r);
+
+#endif

@@ -1,0 +1,178 @@
+-- The chunk fuzzer: mutates dumps of real functions and hands every mutant
+-- that the VM's own load accepts to cpm.optimize, cpm.explain and cpm.load
+-- (never calling it: the VM itself may crash running a crafted chunk).
+-- Run it against the AddressSanitizer build (make asan, make fuzz): a read
+-- outside what a chunk declares is a crash there.  It checks what cpm
+-- promises for such input: no error but a memory error (strict mode
+-- aside), and f given back itself whenever the report has a reason.
+--
+--   lua5.4 tools/fuzz-chunks.lua [seconds [seed]] [file.lua ...]
+--   luajit tools/fuzz-chunks.lua [seconds [seed]] [file.lua ...]
+--
+-- The corpus: the main function of each file given, and functions with
+-- for loops from spec/support/loopgen.lua (the loop finder and the
+-- rewrite only look at for loops).  Mutations, one to four per mutant:
+-- bit flips, byte replacements, truncations, runs of bytes copied from
+-- elsewhere in the dump, and changes of one field (a count, an index, an
+-- offset, an instruction's operand) to a boundary or a random value,
+-- through a field map of the dump's format: tools/chunk54.lua for Lua 5.4
+-- ("\27Lua"); a LuaJIT front end adds its own map to FIELDMAPS (keyed by
+-- the dump's signature) and the fuzzer targets its fields too.
+--
+-- Only mutants whose layout the field map reads to the end go to the VM's
+-- load: Lua 5.4.4's own loader crashes on some truncated or garbled
+-- layouts (with no cpm involved), and LuaJIT's loader does not check
+-- bytecode at all.  A VM without a field map (LuaJIT until its front end
+-- adds one) gets no mutant loaded: the counts say so.
+-- Prints the counts; exits non-zero on the first broken promise.
+package.path = "lua/?.lua;lua/?/init.lua;spec/support/?.lua;tools/?.lua;" .. package.path
+local cpm = require "cpm"
+local loopgen = require "loopgen"
+
+local LUA54 = not jit
+local bxor = bit and bit.bxor or load("return function(a, b) return a ~ b end")()
+
+-- A field map: signature -> { parse = dump -> { fields = { f, ... } },
+-- mutant = (f, rnd) -> a value to try in field f, set = (dump, f, value)
+-- -> the dump with it }
+local FIELDMAPS = {}
+do
+  local ok, chunk54 = pcall(require, "chunk54")  -- Lua 5.4 syntax only
+  if ok and LUA54 then FIELDMAPS["\27Lua"] = chunk54 end
+end
+
+local args = { ... }
+local seconds = tonumber(args[1]) or 10
+local seed = tonumber(args[2]) or os.time()
+local files = {}
+for i = 1, #args do
+  if not tonumber(args[i]) then files[#files + 1] = args[i] end
+end
+math.randomseed(seed)
+local rnd = math.random
+
+-- The corpus, as { dump, fieldmap-or-nil, parsed-or-nil }.
+local corpus = {}
+local function add(f)
+  for _, strip in ipairs { false, true } do
+    local ok, d = pcall(string.dump, f, strip)
+    if ok then
+      local map = FIELDMAPS[d:sub(1, 4)]
+      local parsed = map and map.parse(d)
+      corpus[#corpus + 1] = { d, map, parsed }
+    end
+  end
+end
+for _, path in ipairs(files) do
+  local h = io.open(path, "rb")
+  if h then
+    local s = h:read("*a"):gsub("^#[^\n]*", "")
+    h:close()
+    local f = (loadstring or load)(s, "@" .. path)
+    if f then add(f) end
+  end
+end
+local gen = loopgen.new { lua54 = LUA54, seed = seed }
+for _ = 1, 200 do
+  local src = gen:func()
+  local outer = (loadstring or load)(src, "=gen")
+  if outer then add(outer(print, {})) end
+end
+
+local function mutate(entry)
+  local d, map, parsed = entry[1], entry[2], entry[3]
+  for _ = 1, rnd(4) do
+    local r, n = rnd(100), #d
+    if n == 0 then break end
+    if r <= 40 and parsed then
+      local f = parsed.fields[rnd(#parsed.fields)]
+      -- fields are located in the unmutated dump: only one field change
+      -- keeps the map true, later ones go through bytes
+      if d == entry[1] then d = map.set(d, f, map.mutant(f, rnd)) end
+    elseif r <= 60 then
+      local i = rnd(n)
+      d = d:sub(1, i - 1) .. string.char(bxor(d:byte(i), 2 ^ rnd(0, 7))) .. d:sub(i + 1)
+    elseif r <= 80 then
+      local i = rnd(n)
+      d = d:sub(1, i - 1) .. string.char(rnd(0, 255)) .. d:sub(i + 1)
+    elseif r <= 88 then
+      d = d:sub(1, rnd(0, n))
+    else
+      local i, j, len = rnd(n), rnd(n), rnd(1, 16)
+      d = d:sub(1, i - 1) .. d:sub(j, j + len - 1) .. d:sub(i + len)
+    end
+  end
+  return d
+end
+
+-- Without a field map for this VM's dumps no mutant could be loaded.
+local mapped = false
+for _, entry in ipairs(corpus) do mapped = mapped or entry[2] ~= nil end
+if not mapped then
+  print(("fuzz-chunks on %s: no field map for this VM's dumps (%q), so no "
+         .. "mutant is loaded: nothing to run"):format(
+    LUA54 and _VERSION or jit.version, corpus[1] and corpus[1][1]:sub(1, 4) or ""))
+  return
+end
+
+local count = { mutants = 0, whole = 0, loaded = 0, optimized = 0, refused = 0,
+                memory = 0 }
+
+local function fail(what, m, err)
+  local path = os.tmpname()
+  local h = io.open(path, "wb")
+  h:write(m)
+  h:close()
+  io.stderr:write(("fuzz-chunks: %s (seed %d); the mutant is in %s\n%s\n")
+    :format(what, seed, path, tostring(err)))
+  os.exit(1)
+end
+
+-- cpm's promises on one mutant f (loaded from the bytes m).
+local function check(f, m)
+  for _, opts in ipairs { {}, { iters_limit = 2 } } do
+    local ok, g = pcall(cpm.optimize, f, opts)
+    if not ok then
+      if tostring(g):find("not enough memory", 1, true) then
+        count.memory = count.memory + 1
+      else
+        fail("cpm.optimize raised", m, g)
+      end
+    elseif g ~= f then
+      count.optimized = count.optimized + 1
+    end
+  end
+  local ok, text = pcall(cpm.explain, f)
+  if not ok then fail("cpm.explain raised", m, text) end
+  if text:find("bad binary format", 1, true) then
+    count.refused = count.refused + 1
+    if cpm.optimize(f) ~= f then fail("a refused chunk came back changed", m) end
+  end
+  pcall(cpm.optimize, f, { strict = true })  -- may raise: must not crash
+  local g
+  ok, g = pcall(cpm.load, m, "=fuzz", "b")
+  if not ok or type(g) ~= "function" then fail("cpm.load failed", m, g) end
+end
+
+local deadline = os.time() + seconds
+while os.time() < deadline do
+  local entry = corpus[rnd(#corpus)]
+  local m = mutate(entry)
+  count.mutants = count.mutants + 1
+  local map = FIELDMAPS[m:sub(1, 4)]
+  local f
+  if map and pcall(map.parse, m) then
+    count.whole = count.whole + 1
+    f = (loadstring or load)(m, "=fuzz", "b")
+  end
+  if type(f) == "function" then
+    count.loaded = count.loaded + 1
+    check(f, m)
+  end
+  if count.mutants % 500 == 0 then collectgarbage() end
+end
+print(("fuzz-chunks on %s, seed %d, %d s, corpus %d dumps: %d mutants, %d "
+       .. "whole, %d loaded by the VM, %d refused by cpm, %d optimizations, %d "
+       .. "memory errors"):format(LUA54 and _VERSION or jit.version, seed,
+  seconds, #corpus, count.mutants, count.whole, count.loaded, count.refused,
+  count.optimized, count.memory))
