@@ -77,6 +77,7 @@ build = {
         "src/lua54/optimize54.c",
         "src/luajit/optimizejit.c",
         "src/core/plan.c",
+        "src/core/plan_branch.c",
         "src/core/plan_gf2.c",
         "src/core/plan_lua.c",
         "src/core/range.c",

@@ -90,14 +90,19 @@ describe("the planner", function()
       { { "shl", 0, 0, 0 } } },
     { "field read with a loop-carried table", { { "index", 0, 0, { k = "x" } } } },
     { "field read with a loop-carried key", { { "index", 0, 2, 0 } } },
-    { "branch in loop body", { { "if" } } },
+    { "branch condition depends on a loop-carried value",
+      { { "if", "lt", 0, { k = 100 }, skip = 1 }, { "add", 0, 0, { k = 1 } } } },
+    { "branch condition depends on the loop counter",
+      { { "add", 0, 0, { k = 1 } }, { "if", "truthy", 2, skip = 0 } }, 2 },
+    { "malformed loop IR", { { "if", "always", skip = 5 } } },
     { "nested loop in loop body", { { "loop" } } },
   }
   for _, case in ipairs(refusals) do
     it("refuses with the reason: " .. case[1], function()
       local ops = case[2]
       for _, op in ipairs(ops) do op.line = 7 end
-      local p, why, line = plan { nslots = 3, liveout = { 0, 1 }, line = 5, ops = ops }
+      local p, why, line = plan { nslots = 3, liveout = { 0, 1 }, line = 5, ops = ops,
+        index = case[3] }
       assert.is_nil(p)
       assert.are.equal(case[1], why)
       assert.are.equal(7, line)

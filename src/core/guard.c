@@ -1036,11 +1036,17 @@ static int modbounds (Guard *g, double lm) {
           default: lb2 = lm; break;  /* IR_MOD: reduced */
         }
     }
-    lb[t->a] = lb2;
     ts = g->brpre[t->row] | g->brcyc[t->row];
     if ((ts & (bit(VT_INT) | bit(VT_FLT))) &&
         !(lb2 < ((ts & bit(VT_FLT)) ? 51.99 : 62.99)))
       return fail(g, "values may overflow or lose precision");
+    /* a float '%' is exact only when its operand is below 2^52 too: LuaJIT
+       reduces an entry value of 1e300 as a - floor(a/m) m, not exactly
+       (read before the result's bound replaces it: 'x = x % m') */
+    if (t->kind == PT_ARITH && t->aop == IR_MOD && (ts & bit(VT_FLT)) &&
+        !(refb(t->x) < 51.99))
+      return fail(g, "values may overflow or lose precision");
+    lb[t->a] = lb2;
   }
 #undef refb
   return 1;
@@ -1424,6 +1430,11 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
   int hooks = s->hooks ? cpm_absindex(L, s->hooks) : 0;
   cfg = cpm_absindex(L, cfg);
   plan = cpm_absindex(L, plan);
+  if (plan_test(L, plan) != NULL && plan_test(L, plan)->branch != NULL) {
+    plan_branch_guard(L, cfg, plan, s->iters_limit, s->strict, s->where,
+                      s->prepared);
+    return;
+  }
   luaL_checkstack(L, UP_N, NULL);
   lua_pushvalue(L, cfg);
   lua_pushvalue(L, plan);

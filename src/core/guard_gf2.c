@@ -264,6 +264,7 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
 */
 typedef struct GCache {
   mat_gf2_Cache mc;
+  const plan_Plan *plan;	/* the plan it was made for */
   int natoms;
   uint64_t words[1];	/* natoms key words, then the engine's storage */
 } GCache;
@@ -273,9 +274,10 @@ static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
   const plan_Plan *p = b->p;
   GCache *gc = (GCache *)lua_touserdata(L, idx);
   size_t na = (size_t)p->natoms;
-  if (gc == NULL) {
+  if (gc == NULL || gc->plan != p) {  /* one plan a guard: made once */
     gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na +
                     mat_gf2_cachewords(b->k)) * sizeof(uint64_t));
+    gc->plan = p;
     gc->natoms = p->natoms;
     mat_gf2_cacheinit(&gc->mc, b->k, gc->words + na);
     lua_replace(L, idx);

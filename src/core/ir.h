@@ -11,8 +11,9 @@
 **             | ARITH a b c aop    a := b aop c    (aop in IR_ADD..IR_SHR)
 **             | UNARY a b aop      a := aop b      (aop is IR_UNM or IR_BNOT)
 **             | INDEX a b c        a := b[c]       (a plain field read)
-**             | IF    cmp b c nthen nelse   (reserved: branch on b cmp c;
-**                                  the next nthen ops, then nelse ops)
+**             | IF    cmp jump b c skip   a forward conditional jump: when
+**                                  (b cmp c) is 'jump' (0 or 1), the next
+**                                  'skip' ops are skipped (plan_branch.c)
 **             | LOOP  b c d nbody  (reserved: nested numeric for over
 **                                  start b, limit c, step d; index in a;
 **                                  the next nbody ops are its body)
@@ -27,8 +28,10 @@
 ** written by the body is a temporary.  A slot read before it is written in
 ** the body is live at entry: its value is an argument of the guard call.
 **
-** The body is straight-line code (IF and LOOP are nested blocks that the
-** planner may refuse); it is executed once per iteration, in order.
+** The body is executed once per iteration, in order, except where an IF
+** jumps forward over some ops (never past the body's end, never backward:
+** every path through the body is straight-line code).  LOOP is a nested
+** block that the planner refuses.
 */
 #ifndef ir_h
 #define ir_h
@@ -78,8 +81,10 @@ typedef enum ir_Aop {
   IR_NAOP
 } ir_Aop;
 
-/* Comparisons of IF (reserved). */
-typedef enum ir_Cmp { IR_EQ, IR_LT, IR_LE } ir_Cmp;
+/* Conditions of IF: b == c, b < c, b <= c, b is truthy (neither nil nor
+   false; c unused), always (an unconditional jump; b and c unused). */
+typedef enum ir_Cmp { IR_EQ, IR_LT, IR_LE, IR_TRUTHY, IR_ALWAYS,
+                      IR_NCMP } ir_Cmp;
 
 /* An operand: a slot (>= 0) or a constant (-1 - index into k). */
 typedef int ir_Arg;
@@ -103,9 +108,9 @@ typedef struct ir_Const {
 typedef struct ir_Op {
   ir_Code code;
   int aop;	/* ir_Aop for ARITH/UNARY, ir_Cmp for IF */
-  int a;	/* destination slot */
+  int a;	/* destination slot; for IF, the outcome (0/1) that jumps */
   ir_Arg b, c, d;
-  int n1, n2;	/* block lengths of IF and LOOP */
+  int n1, n2;	/* IF: n1 = ops skipped by the jump; LOOP: block lengths */
   int line;	/* source line, for reasons; 0 when unknown */
 } ir_Op;
 

@@ -147,6 +147,7 @@ static int box_gc (lua_State *L) {
   for (i = 0; p->k != NULL && i < (size_t)p->nk; i++)
     if (p->k[i].type == IR_KSTR) free((void *)p->k[i].u.s.s);
   free(p->k);
+  if (p->branch != NULL) plan_branch_free(p->branch);
   memset(p, 0, sizeof(*p));
   for (i = 0; i < sizeof(box->scratch) / sizeof(box->scratch[0]); i++) {
     free(box->scratch[i]);
@@ -945,11 +946,20 @@ plan_Plan *plan_newbox (lua_State *L) {
 }
 
 
+static int hasbranch (const ir_Loop *ir) {
+  int i;
+  for (i = 0; i >= 0 && i < ir->nops && i < IR_MAXOPS; i++)
+    if (ir->ops[i].code == IR_IF) return 1;
+  return 0;
+}
+
+
 plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   Builder B;
   Box *box;
   plan_Plan *p;
   int used, *update;
+  if (hasbranch(ir)) return plan_branch_make(L, ir, why);
   memset(&B, 0, sizeof(B));
   B.L = L; B.ir = ir; B.why = why;
   why->line = ir->line; why->msg[0] = '\0';

@@ -112,6 +112,8 @@ typedef struct plan_Out {
 		   its final value is a float, the guard checks) */
 } plan_Out;
 
+typedef struct plan_Branch plan_Branch;	/* plan_branch.c */
+
 /* The ring a plan's update lives in. */
 typedef enum plan_Ring {
   PLAN_AFFINE,	/* affine rows over Z (Z/2^64, exact Z or exact floats) */
@@ -160,6 +162,10 @@ typedef struct plan_Plan {
   int effects;		/* the body writes a slot that outlives an error
 			   (ir_Loop.escapes): the guard may not raise for
 			   the loop, only the loop as written may */
+  /* a body with IF ops: only nslots, index, in, nin, slot_in, out (no
+     state or atom: every out is passed through), nout and this are set;
+     the guard chooses the path at entry and plans it (plan_branch.c) */
+  plan_Branch *branch;
   /* PLAN_GF2 only (coefs, rows, brows and types are empty): the body as
      ops over forms (values linear over GF(2) in the state's bits) */
   int ngops;
@@ -191,6 +197,23 @@ void plan_copyconsts (lua_State *L, plan_Plan *p, const ir_Loop *ir);
 
 /* The plan in the userdata at 'idx', or NULL. */
 plan_Plan *plan_test (lua_State *L, int idx);
+
+/* Pushes a new empty plan userdata and returns its plan (every field zero;
+   the userdata frees whatever arrays are later attached).  Raises on
+   memory errors. */
+plan_Plan *plan_newbox (lua_State *L);
+
+/*
+** plan_branch.c: plans a body with IF ops (same contract as plan_make,
+** which calls it), frees a branch plan's data, and pushes the guard of a
+** branch plan (same arguments as guard_push, which calls it).
+*/
+plan_Plan *plan_branch_make (lua_State *L, const ir_Loop *ir,
+                             plan_Refusal *why);
+void plan_branch_free (plan_Branch *b);
+void plan_branch_guard (lua_State *L, int cfg, int plan,
+                        lua_Integer iters_limit, int strict,
+                        const char *where, int prepared);
 
 #define PLAN_MT		"cpm.plan"
 

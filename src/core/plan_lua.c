@@ -9,7 +9,11 @@
 **     index = slot | nil, liveout = { slot, ... },
 **     escapes = { slot, ... } | nil (nil: every slot may escape),
 **     ops = { { "add", a, b, c }, { "unm", a, b }, { "move", a, b },
-**             { "index", a, b, c }, { "if" }, { "loop" }, ... } }
+**             { "index", a, b, c }, { "loop" }, ...,
+**             { "if", cmp, b, c, skip = n, jump = bool } } }
+** where cmp is "eq", "lt", "le", "truthy" (c absent) or "always" (b and c
+** absent), and the next 'skip' ops are skipped when the condition's
+** outcome is 'jump' (default true); see ir.h.
 ** Slots are integers from 0; a constant operand is written { k = value }
 ** (nil, boolean, number or string).  Each op may carry line = n.
 */
@@ -18,6 +22,10 @@
 #include "guard.h"
 #include "plan.h"
 
+
+static const char *const cmpnames[] = {
+  "eq", "lt", "le", "truthy", "always", NULL
+};
 
 /* The ops of the IR as a Lua table: the operators, then these. */
 static const char *const opnames[] = {
@@ -154,7 +162,18 @@ static void convert (Conv *cv) {
     }
     else op->code = o == IR_NAOP ? IR_MOVE : o == IR_NAOP + 1 ? IR_INDEX
                   : o == IR_NAOP + 2 ? IR_IF : IR_LOOP;
-    if (op->code != IR_IF && op->code != IR_LOOP) {
+    if (op->code == IR_IF) {
+      lua_rawgeti(L, t, 2);
+      op->aop = luaL_checkoption(L, -1, NULL, cmpnames);
+      lua_pop(L, 1);
+      if (op->aop != IR_ALWAYS) op->b = operand(cv, t, 3);
+      if (op->aop <= IR_LE) op->c = operand(cv, t, 4);
+      op->n1 = intfield(L, t, "skip", 0);
+      lua_getfield(L, t, "jump");
+      op->a = lua_isnil(L, -1) || lua_toboolean(L, -1);
+      lua_pop(L, 1);
+    }
+    else if (op->code != IR_LOOP) {
       lua_rawgeti(L, t, 2);
       op->a = (int)luaL_checkinteger(L, -1);
       lua_pop(L, 1);

@@ -43,6 +43,8 @@
   _(TOO_MANY_VALUES,	"loop carries more values than the engine computes (at most %d)") \
   /* the planner's affine rules */ \
   _(BRANCH,		"branch in loop body") \
+  _(BRANCH_CARRIED,	"branch condition depends on a loop-carried value") \
+  _(BRANCH_COUNTER,	"branch condition depends on the loop counter") \
   _(MUL_CARRIED,	"multiplication of two loop-carried values") \
   _(OP_CARRIED,		"operator '%s' applied to a loop-carried value") \
   _(FIELD_CARRIED,	"field read with a loop-carried %s") \

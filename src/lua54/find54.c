@@ -2,8 +2,11 @@
 ** find54.c -- finds the for loops of a Lua 5.4 prototype and lowers each
 ** loop body to the IR.
 **
-** A body is lowered when it is straight-line code of moves, loads,
-** upvalue reads and writes, field reads and arithmetic.  An arithmetic
+** A body is lowered when it is code of moves, loads, upvalue reads and
+** writes, field reads, arithmetic and forward jumps that stay inside the
+** body (a comparison or TEST followed by its JMP, or a JMP alone: the
+** if/elseif/else of the body; the planner decides whether the conditions
+** are invariant).  An arithmetic
 ** instruction is always followed by its MMBIN companion, which names the
 ** operator and the operands exactly as the VM would hand them to a
 ** metamethod (x - 1 is ADDI -1 for the VM, but MMBINI says "x - 1"); the
@@ -37,6 +40,7 @@ typedef struct Lower {
   const int *lines;	/* absolute line of each pc, or NULL */
   const unsigned char *escapes;	/* slot flags, shared by every loop */
   find54_Loop *lp;
+  int *irat;		/* pc -> index of its first IR op; -1 mid-instruction */
 } Lower;
 
 
@@ -132,6 +136,83 @@ static ir_Arg kconst (Lower *lw, int idx) {
 }
 
 
+/*
+** A conditional jump at 'pc' (the comparison; its JMP follows) or an
+** unconditional one (cmp IR_ALWAYS, the JMP at 'pc'): the VM jumps when
+** the comparison's outcome equals k (lvm.c, docondjump).  The target pc is
+** kept in n1 until the body is lowered (see fixjumps).
+*/
+static int branch (Lower *lw, int pc, int end, int cmp, ir_Arg b, ir_Arg c) {
+  find54_Loop *lp = lw->lp;
+  bc_Instr i = lw->p->code[pc];
+  int jpc = cmp == IR_ALWAYS ? pc : pc + 1, target, line = lineof(lw, pc);
+  ir_Op *op;
+  if (jpc >= end || BC_GET_OPCODE(lw->p->code[jpc]) != BC_OP_JMP)
+    return refuse(lp, line, cpm_reason(CPM_R_COMPARE));
+  target = bc_jumptarget(lw->p->code[jpc], jpc);
+  if (target <= jpc || target > end)  /* backward, or out of the body */
+    return refuse(lp, lineof(lw, jpc), cpm_reason(CPM_R_JUMP));
+  bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
+  op = &lp->ops[lp->nops++];
+  memset(op, 0, sizeof(*op));
+  op->code = IR_IF;
+  op->aop = cmp;
+  op->a = cmp == IR_ALWAYS ? 1 : BC_GETARG_k(i);
+  op->b = b;
+  op->c = c;
+  op->n1 = target;
+  op->line = line;
+  return 1;
+}
+
+
+static void move (Lower *lw, int a, ir_Arg b, int line);
+
+
+/* An IF whose n1 is a count of ops, not a target pc, until fixjumps. */
+static void ifcount (Lower *lw, int cmp, int jump, ir_Arg b, int skip, int line) {
+  find54_Loop *lp = lw->lp;
+  ir_Op *op;
+  bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
+  op = &lp->ops[lp->nops++];
+  memset(op, 0, sizeof(*op));
+  op->code = IR_IF;
+  op->aop = cmp;
+  op->a = jump;
+  op->b = b;
+  op->n1 = -1 - skip;
+  op->line = line;
+}
+
+
+/* a := not b, as jumps: true unless b is truthy, then false. */
+static void notop (Lower *lw, int a, int b, int line) {
+  ifcount(lw, IR_TRUTHY, 1, b, 2, line);
+  move(lw, a, ktag(lw, IR_KTRUE), line);
+  ifcount(lw, IR_ALWAYS, 1, 0, 1, line);
+  move(lw, a, ktag(lw, IR_KFALSE), line);
+}
+
+
+/* Turns each IF's target pc into the number of IR ops it skips. */
+static int fixjumps (Lower *lw) {
+  find54_Loop *lp = lw->lp;
+  int j;
+  for (j = 0; j < lp->nops; j++) {
+    ir_Op *op = &lp->ops[j];
+    if (op->code != IR_IF) continue;
+    if (op->n1 < 0) {  /* a count already */
+      op->n1 = -1 - op->n1;
+      continue;
+    }
+    if (lw->irat[op->n1] < 0)
+      return refuse(lp, op->line, "jump into the middle of an instruction");
+    op->n1 = lw->irat[op->n1] - (j + 1);
+  }
+  return 1;
+}
+
+
 static void move (Lower *lw, int a, ir_Arg b, int line) {
   newop(lw, IR_MOVE, a, line)->b = b;
 }
@@ -181,15 +262,10 @@ static const char *forbidden (int o) {
     case BC_OP_SETFIELD: case BC_OP_SETLIST:
       return cpm_reason(CPM_R_TABLE_WRITE);
     case BC_OP_NEWTABLE: return cpm_reason(CPM_R_TABLE_CONS);
-    case BC_OP_JMP: return cpm_reason(CPM_R_JUMP);
-    case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE: case BC_OP_EQK:
-    case BC_OP_EQI: case BC_OP_LTI: case BC_OP_LEI: case BC_OP_GTI:
-    case BC_OP_GEI: case BC_OP_TEST: case BC_OP_TESTSET:
     case BC_OP_LFALSESKIP:
       return cpm_reason(CPM_R_COMPARE);
     case BC_OP_CONCAT: return cpm_reason(CPM_R_CONCAT);
     case BC_OP_LEN: return cpm_reason(CPM_R_LENGTH);
-    case BC_OP_NOT: return cpm_reason(CPM_R_NOT);
     case BC_OP_CLOSURE: return cpm_reason(CPM_R_FUNCTION);
     case BC_OP_VARARG: return cpm_reason(CPM_R_VARARG);
     case BC_OP_FORPREP: case BC_OP_TFORPREP: return cpm_reason(CPM_R_NESTED);
@@ -204,12 +280,63 @@ static const char *forbidden (int o) {
 /* Lowers the body [first, end) of loop 'lp'. */
 static int lower (Lower *lw, int first, int end) {
   bc_Proto *p = lw->p;
-  int pc;
+  int pc, q;
+  lw->irat = (int *)bc_alloc(lw->L, lw->c, sizeof(int) * ((size_t)end + 1));
+  for (q = 0; q <= end; q++) lw->irat[q] = -1;
   for (pc = first; pc < end; pc++) {
     bc_Instr i = p->code[pc];
     int o = BC_GET_OPCODE(i), a = BC_GETARG_A(i), line = lineof(lw, pc), r;
     ir_Op *op;
+    lw->irat[pc] = lw->lp->nops;
     switch (o) {
+      case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE:
+        if (!branch(lw, pc, end, o == BC_OP_EQ ? IR_EQ : o == BC_OP_LT ? IR_LT
+                    : IR_LE, a, BC_GETARG_B(i))) return 0;
+        pc++;  /* the JMP */
+        break;
+      case BC_OP_EQK:
+        if (!branch(lw, pc, end, IR_EQ, a, kconst(lw, BC_GETARG_B(i)))) return 0;
+        pc++;
+        break;
+      case BC_OP_EQI: case BC_OP_LTI: case BC_OP_LEI:
+        if (!branch(lw, pc, end, o == BC_OP_EQI ? IR_EQ : o == BC_OP_LTI ? IR_LT
+                    : IR_LE, a, kint(lw, BC_GETARG_sB(i)))) return 0;
+        pc++;
+        break;
+      case BC_OP_GTI: case BC_OP_GEI:  /* x > k is k < x */
+        if (!branch(lw, pc, end, o == BC_OP_GTI ? IR_LT : IR_LE,
+                    kint(lw, BC_GETARG_sB(i)), a)) return 0;
+        pc++;
+        break;
+      case BC_OP_TEST:
+        if (!branch(lw, pc, end, IR_TRUTHY, a, 0)) return 0;
+        pc++;
+        break;
+      case BC_OP_JMP:
+        if (!branch(lw, pc, end, IR_ALWAYS, 0, 0)) return 0;
+        break;
+      case BC_OP_NOT: notop(lw, a, BC_GETARG_B(i), line); break;
+      case BC_OP_TESTSET: {
+        /* lvm.c: when the truth of R[B] is k, R[A] := R[B] and the JMP is
+           taken; else past both: an IF past a copy and a jump */
+        int target;
+        if (!branch(lw, pc, end, IR_TRUTHY, BC_GETARG_B(i), 0)) return 0;
+        op = &lw->lp->ops[lw->lp->nops - 1];
+        op->a = !BC_GETARG_k(i);
+        target = op->n1;
+        op->n1 = -1 - 2;  /* a count: the copy and the jump */
+        move(lw, a, BC_GETARG_B(i), line);
+        bc_growvec(lw->L, lw->c, lw->lp, ops, lw->lp->nops + 1);
+        op = &lw->lp->ops[lw->lp->nops++];
+        memset(op, 0, sizeof(*op));
+        op->code = IR_IF;
+        op->aop = IR_ALWAYS;
+        op->a = 1;
+        op->n1 = target;
+        op->line = line;
+        pc++;  /* the JMP */
+        break;
+      }
       case BC_OP_MOVE: move(lw, a, BC_GETARG_B(i), line); break;
       case BC_OP_LOADI: move(lw, a, kint(lw, BC_GETARG_sBx(i)), line); break;
       case BC_OP_LOADF:
@@ -261,7 +388,8 @@ static int lower (Lower *lw, int first, int end) {
         return refuse(lw->lp, line, forbidden(o));
     }
   }
-  return 1;
+  lw->irat[end] = lw->lp->nops;
+  return fixjumps(lw);
 }
 
 

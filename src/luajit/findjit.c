@@ -14,8 +14,10 @@
 **     ITERL base+3, ->body  exit:
 ** (ISNEXT and ITERN instead when the iterator looks like next/pairs); the
 ** body sees v in base+3, and ITERC's B - 1 is the number of variables.
-** A body is lowered when it is straight-line code of moves, constants,
-** upvalue reads and writes, field and global reads and arithmetic; every
+** A body is lowered when it is code of moves, constants, upvalue reads
+** and writes, field and global reads, arithmetic and forward jumps that
+** stay inside the body (a comparison or test and the JMP it takes, or a
+** JMP alone: the IR's IF, see plan_branch.c); every
 ** number is a double, so every numeric constant is a float of the IR.
 ** The refusals name the first instruction that is not, with the same
 ** sentences as the other front ends.
@@ -41,6 +43,7 @@ typedef struct Lower {
   jitbc_Proto *p;
   const unsigned char *escapes;	/* slot flags, shared by every loop */
   findjit_Loop *lp;
+  int *irat;		/* instruction -> index of its first IR op, or -1 */
 } Lower;
 
 
@@ -151,6 +154,139 @@ static void fieldread (Lower *lw, int a, ir_Arg b, ir_Arg c, int line) {
 }
 
 
+static const char *forbidden (const jitbc_Proto *p, int i);
+
+
+/*
+** The IR's IF for a jump whose JMP is at 'jpc': taken when the condition
+** 'cmp' on b, c has the outcome 'jump' (lj_vm: a comparison or test
+** executes its following JMP when it holds).  The target instruction is
+** kept in n1 until fixjumps.
+*/
+static int branch (Lower *lw, int jpc, int end, int cmp, int jump, ir_Arg b,
+                   ir_Arg c, int line) {
+  findjit_Loop *lp = lw->lp;
+  const jitbc_Proto *p = lw->p;
+  ir_Op *op;
+  int target;
+  if (jpc >= end || jitbc_op(p->code[jpc]) != JITBC_JMP)
+    return refuse(lp, line, cpm_reason(CPM_R_COMPARE));
+  /* (an unconditional JMP is its own jpc: always before 'end') */
+  target = jpc + 1 + jitbc_j(p->code[jpc]);
+  if (target <= jpc || target > end)  /* backward, or out of the body */
+    return refuse(lp, lineof(lw, jpc), cpm_reason(CPM_R_JUMP));
+  jitbc_growvec(lw->c, lp, ops, lp->nops + 1);
+  op = &lp->ops[lp->nops++];
+  memset(op, 0, sizeof(*op));
+  op->code = IR_IF;
+  op->aop = cmp;
+  op->a = jump;
+  op->b = b;
+  op->c = c;
+  op->n1 = target;
+  op->line = line;
+  return 1;
+}
+
+
+/* Turns each IF's target instruction into the number of IR ops it skips
+   (an IF whose n1 is already a count is marked by a negative target). */
+static int fixjumps (Lower *lw) {
+  findjit_Loop *lp = lw->lp;
+  int j;
+  for (j = 0; j < lp->nops; j++) {
+    ir_Op *op = &lp->ops[j];
+    if (op->code != IR_IF) continue;
+    if (op->n1 < 0) {  /* a count already */
+      op->n1 = -1 - op->n1;
+      continue;
+    }
+    if (lw->irat[op->n1] < 0)
+      return refuse(lp, op->line, "jump into the middle of an instruction");
+    op->n1 = lw->irat[op->n1] - (j + 1);
+  }
+  return 1;
+}
+
+
+/* An IF that skips 'skip' ops (a count already: see fixjumps). */
+static void ifcount (Lower *lw, int cmp, int jump, ir_Arg b, int skip, int line) {
+  findjit_Loop *lp = lw->lp;
+  ir_Op *op;
+  jitbc_growvec(lw->c, lp, ops, lp->nops + 1);
+  op = &lp->ops[lp->nops++];
+  memset(op, 0, sizeof(*op));
+  op->code = IR_IF;
+  op->aop = cmp;
+  op->a = jump;
+  op->b = b;
+  op->n1 = -1 - skip;
+  op->line = line;
+}
+
+
+/* a := not b, as jumps: true unless b is truthy, then false. */
+static void notop (Lower *lw, int a, int b, int line) {
+  ifcount(lw, IR_TRUTHY, 1, b, 2, line);
+  move(lw, a, kpri(lw, JITBC_PRI_TRUE), line);
+  ifcount(lw, IR_ALWAYS, 1, 0, 1, line);
+  move(lw, a, kpri(lw, JITBC_PRI_FALSE), line);
+}
+
+
+/* Lowers the comparison or test at 'i' and its JMP. */
+static int condjump (Lower *lw, int i, int end) {
+  const jitbc_Proto *p = lw->p;
+  jitbc_Ins ins = p->code[i];
+  int o = jitbc_op(ins), a = jitbc_a(ins), d = jitbc_d(ins), line = lineof(lw, i);
+  ir_Arg k;
+  if (d >= JITBC_MAXSLOTS && (o <= JITBC_ISNEV || o >= JITBC_ISTC))
+    return refuse(lw->lp, line, cpm_reason(CPM_R_INSTRUCTION));
+  switch (o) {
+    case JITBC_ISLT: case JITBC_ISGE:
+      return branch(lw, i + 1, end, IR_LT, o == JITBC_ISLT, a, d, line);
+    case JITBC_ISLE: case JITBC_ISGT:
+      return branch(lw, i + 1, end, IR_LE, o == JITBC_ISLE, a, d, line);
+    case JITBC_ISEQV: case JITBC_ISNEV:
+      return branch(lw, i + 1, end, IR_EQ, o == JITBC_ISEQV, a, d, line);
+    case JITBC_ISEQS: case JITBC_ISNES:
+      if (!kstr(lw, d, &k)) break;
+      return branch(lw, i + 1, end, IR_EQ, o == JITBC_ISEQS, a, k, line);
+    case JITBC_ISEQN: case JITBC_ISNEN:
+      if (!knum(lw, d, &k)) break;
+      return branch(lw, i + 1, end, IR_EQ, o == JITBC_ISEQN, a, k, line);
+    case JITBC_ISEQP: case JITBC_ISNEP:
+      if (d > JITBC_PRI_TRUE) break;
+      return branch(lw, i + 1, end, IR_EQ, o == JITBC_ISEQP, a, kpri(lw, d), line);
+    case JITBC_IST: case JITBC_ISF:
+      return branch(lw, i + 1, end, IR_TRUTHY, o == JITBC_IST, d, 0, line);
+    case JITBC_ISTC: case JITBC_ISFC: {
+      /* A := D and jump when D is true (ISTC) / false (ISFC): when it is
+         not, past the copy and the jump; else copy, then jump */
+      ir_Op *op;
+      int target;
+      if (!branch(lw, i + 1, end, IR_TRUTHY, o == JITBC_ISFC, d, 0, line))
+        return 0;
+      op = &lw->lp->ops[lw->lp->nops - 1];
+      target = op->n1;
+      op->n1 = -1 - 2;  /* a count: the copy and the jump */
+      move(lw, a, d, line);
+      jitbc_growvec(lw->c, lw->lp, ops, lw->lp->nops + 1);
+      op = &lw->lp->ops[lw->lp->nops++];
+      memset(op, 0, sizeof(*op));
+      op->code = IR_IF;
+      op->aop = IR_ALWAYS;
+      op->a = 1;
+      op->n1 = target;
+      op->line = line;
+      return 1;
+    }
+    default: return refuse(lw->lp, line, forbidden(p, i));
+  }
+  return refuse(lw->lp, line, cpm_reason(CPM_R_INSTRUCTION));
+}
+
+
 /* The reason an instruction cannot be part of an affine body. */
 static const char *forbidden (const jitbc_Proto *p, int i) {
   jitbc_Ins ins = p->code[i];
@@ -171,7 +307,6 @@ static const char *forbidden (const jitbc_Proto *p, int i) {
     case JITBC_UCLO: return cpm_reason(CPM_R_JUMP);
     case JITBC_CAT: return cpm_reason(CPM_R_CONCAT);
     case JITBC_LEN: return cpm_reason(CPM_R_LENGTH);
-    case JITBC_NOT: return cpm_reason(CPM_R_NOT);
     case JITBC_FNEW: return cpm_reason(CPM_R_FUNCTION);
     case JITBC_VARG: return cpm_reason(CPM_R_VARARG);
     case JITBC_FORI: case JITBC_ISNEXT: case JITBC_ITERC: case JITBC_ITERN:
@@ -190,18 +325,36 @@ static const char *forbidden (const jitbc_Proto *p, int i) {
 static int lower (Lower *lw, int first, int end) {
   jitbc_Proto *p = lw->p;
   int i;
+  lw->irat = (int *)jitbc_alloc(lw->c, sizeof(int) * ((size_t)end + 1));
+  for (i = 0; i <= end; i++) lw->irat[i] = -1;
   for (i = first; i < end; i++) {
     jitbc_Ins ins = p->code[i];
     int o = jitbc_op(ins), a = jitbc_a(ins), b = jitbc_b(ins), cc = jitbc_c(ins);
     int d = jitbc_d(ins), line = lineof(lw, i), r;
     ir_Arg k;
+    lw->irat[i] = lw->lp->nops;
+    if (o <= JITBC_ISF) {  /* a comparison or test and its JMP */
+      if (!condjump(lw, i, end)) return 0;
+      i++;
+      continue;
+    }
+    if (o == JITBC_JMP) {
+      int t = i + 1 + jitbc_j(ins);
+      if (t > i && t <= end && !(t < p->ncode &&
+          (jitbc_op(p->code[t]) == JITBC_ITERC || jitbc_op(p->code[t]) == JITBC_ITERN))) {
+        if (!branch(lw, i, end, IR_ALWAYS, 1, 0, 0, line)) return 0;
+        continue;
+      }
+    }
     /* a D naming a slot must be one (the dump is LuaJIT's own, but a slot
        beyond the frame would index outside every slot array) */
-    if ((o == JITBC_MOV || o == JITBC_UNM || o == JITBC_USETV || o == JITBC_KNIL) &&
+    if ((o == JITBC_MOV || o == JITBC_UNM || o == JITBC_USETV || o == JITBC_KNIL ||
+         o == JITBC_NOT) &&
         d >= JITBC_MAXSLOTS)
       goto bad;
     switch (o) {
       case JITBC_MOV: move(lw, a, d, line); break;
+      case JITBC_NOT: notop(lw, a, d, line); break;
       case JITBC_UNM: {
         ir_Op *op = newop(lw, IR_UNARY, a, line);
         op->aop = IR_UNM;
@@ -276,7 +429,8 @@ static int lower (Lower *lw, int first, int end) {
   bad:
     return refuse(lw->lp, line, cpm_reason(CPM_R_INSTRUCTION));
   }
-  return 1;
+  lw->irat[end] = lw->lp->nops;
+  return fixjumps(lw);
 }
 
 

@@ -68,7 +68,7 @@ local function emit(L, op)
   local n = #L.ops
   if n >= maxbody then refuse(op.line, reasons.TOO_LARGE) end
   L.ops[n + 1] = op
-  if type(op[2]) == "number" then L.written[op[2]] = true end
+  if op[1] ~= "if" and type(op[2]) == "number" then L.written[op[2]] = true end
 end
 
 -- The slot of variable declaration d (created on first use).
@@ -127,6 +127,23 @@ local function constant_operand(_L, e)
   return nil
 end
 
+-- Jumps of an if statement: IR "if" ops (forward conditional jumps, see
+-- src/core/ir.h) whose skip counts are set once their target is known.
+local function jumpop(L, cmp, a, b, jump, line)
+  emit(L, { "if", cmp, a, b, skip = 0, jump = jump, line = line })
+  return #L.ops
+end
+
+-- Points the jumps of list js at the next op to be emitted.
+local function patch(L, js)
+  for i = 1, #js do
+    local j = js[i]
+    L.ops[j].skip = #L.ops - j
+  end
+end
+
+local condjump
+
 local function binop(L, e)
   local op = e.op
   if op == "and" or op == "or" then
@@ -135,8 +152,26 @@ local function binop(L, e)
     if ok and ((op == "and") == (v ~= nil and v ~= false)) then
       return exp(L, e.rhs)
     end
-    exp(L, e.lhs)
-    refuse(e.line, reasons.COMPARE)
+    -- the value of the left side, unless its truth sends on to the right
+    -- side's: a jump over the right side, as lcode.c's TEST (a comparison
+    -- as the left side is a value-producing comparison: refused)
+    local t = newtemp(L)
+    L.temp[t] = nil  -- written on two paths
+    if e.lhs.tag == "Binop" and compare[e.lhs.op] then
+      -- a comparison decides: its boolean is the value, or the right side
+      local js = condjump(L, e.lhs, op == "or")
+      emit(L, { "move", t, exp(L, e.rhs), line = e.line })
+      local over = jumpop(L, "always", nil, nil, true, e.line)
+      patch(L, js)
+      emit(L, { "move", t, { k = op == "or" }, line = e.line })
+      patch(L, { over })
+      return t
+    end
+    emit(L, { "move", t, exp(L, e.lhs), line = e.line })
+    local j = jumpop(L, "truthy", t, nil, op == "or", e.line)
+    emit(L, { "move", t, exp(L, e.rhs), line = e.line })
+    patch(L, { j })
+    return t
   end
   local a = exp(L, e.lhs)
   local b = exp(L, e.rhs)
@@ -197,7 +232,17 @@ function exp(L, e)
   elseif t == "Binop" then return binop(L, e)
   elseif t == "Unop" then
     local a = exp(L, e.operand)
-    if e.op == "not" then refuse(e.line, reasons.NOT) end
+    if e.op == "not" then  -- true unless the operand is truthy, then false
+      local s = newtemp(L)
+      L.temp[s] = nil  -- written on two paths
+      local j = jumpop(L, "truthy", a, nil, true, e.line)
+      emit(L, { "move", s, { k = true }, line = e.line })
+      local over = jumpop(L, "always", nil, nil, true, e.line)
+      patch(L, { j })
+      emit(L, { "move", s, { k = false }, line = e.line })
+      patch(L, { over })
+      return s
+    end
     if e.op == "#" then refuse(e.line, reasons.LENGTH) end
     local s = newtemp(L)
     emit(L, { e.op == "-" and "unm" or "bnot", s, a, line = e.line })
@@ -210,17 +255,45 @@ function exp(L, e)
   refuse(e.line, reasons.EXPRESSION)
 end
 
--- A condition (if, while, repeat): nothing when it is a constant that
--- lcode.c folds into "always true", else a test.
-local function condition(L, e)
+local function append(a, b)
+  for i = 1, #b do a[#a + 1] = b[i] end
+  return a
+end
+
+local swapped = { [">"] = "<", [">="] = "<=" }
+local cmpname = { ["=="] = "eq", ["~="] = "eq", ["<"] = "lt", ["<="] = "le",
+  [">"] = "lt", [">="] = "le" }
+
+-- Emits the test of condition e: the jumps returned are taken when the
+-- truth of e is 'when', and control falls through otherwise (lcode.c's
+-- jump lists: short-circuit and/or, not folded into the jump sense).
+function condjump(L, e, when)
   local ok, v = scope.constant(e)
-  if ok and v ~= nil and v ~= false then return end
-  if e.tag == "Unop" and e.op == "not" then
-    exp(L, e.operand)  -- jumponcond drops the NOT for a TEST
-  else
-    exp(L, e)
+  if ok then
+    if (v ~= nil and v ~= false) == when then
+      return { jumpop(L, "always", nil, nil, true, e.line) }
+    end
+    return {}
   end
-  refuse(e.line, reasons.COMPARE)
+  if e.tag == "Paren" then return condjump(L, e.expr, when) end
+  if e.tag == "Unop" and e.op == "not" then return condjump(L, e.operand, not when) end
+  if e.tag == "Binop" and (e.op == "and" or e.op == "or") then
+    if (e.op == "and") ~= when then  -- one side decides: either jumps
+      return append(condjump(L, e.lhs, when), condjump(L, e.rhs, when))
+    end
+    local over = condjump(L, e.lhs, not when)  -- decides the other way
+    local js = condjump(L, e.rhs, when)
+    patch(L, over)
+    return js
+  end
+  if e.tag == "Binop" and compare[e.op] then
+    local a = exp(L, e.lhs)
+    local b = exp(L, e.rhs)
+    if swapped[e.op] then a, b = b, a end
+    if e.op == "~=" then when = not when end
+    return { jumpop(L, cmpname[e.op], a, b, when, e.line) }
+  end
+  return { jumpop(L, "truthy", exp(L, e), nil, when, e.line) }
 end
 
 ---------------------------------------------------------------- statements
@@ -300,18 +373,41 @@ local function stat(L, s)
   elseif t == "Do" then block(L, s.body)
   elseif t == "Semi" or t == "Label" then  -- luacheck: ignore 542 (emits nothing)
   elseif t == "If" then
-    condition(L, s.conds[1])  -- raises unless the condition is always true
-    block(L, s.blocks[1])
-    if #s.conds > 1 or s.orelse then  -- the jump over the other branches
-      refuse(s.line, reasons.JUMP)
+    -- if c1 then b1 elseif c2 then b2 ... else bn end: each test jumps
+    -- over its block when false; each block but the last jumps to the end
+    local ends = {}
+    for i = 1, #s.conds do
+      local first = s.blocks[i].body[1]
+      if first and first.tag == "Break" then
+        -- lparser.c's `if c then break`: the test jumps out of the loop
+        condjump(L, s.conds[i], true)
+        refuse(L.lineof(s.conds[i].endpos), reasons.JUMP)
+      end
+      local skip = condjump(L, s.conds[i], false)
+      block(L, s.blocks[i])
+      if i < #s.conds or s.orelse then
+        ends[#ends + 1] = jumpop(L, "always", nil, nil, true, s.line)
+      end
+      patch(L, skip)
     end
+    if s.orelse then block(L, s.orelse) end
+    patch(L, ends)
   elseif t == "While" then
-    condition(L, s.cond)
+    -- the test jumps forward, out of the while loop: an if for the IR; the
+    -- jump back is refused, with the line of the body's last token
+    condjump(L, s.cond, false)
     block(L, s.body)
-    refuse(s.line, reasons.JUMP)
+    local last = s.body.body[#s.body.body]
+    refuse(last and L.lineof(last.endpos) or L.lineof(s.cond.endpos),
+      reasons.JUMP)
   elseif t == "Repeat" then
     block(L, s.body)
-    condition(L, s.cond)  -- `until true` runs the body once: no jump
+    -- `until true` runs the body once: no jump; else the test jumps back
+    local ok, v = scope.constant(s.cond)
+    if not (ok and v ~= nil and v ~= false) then
+      condjump(L, s.cond, false)
+      refuse(s.cond.line, reasons.JUMP)
+    end
   elseif t == "Fornum" then
     exp(L, s.start); exp(L, s.limit)
     if s.step then exp(L, s.step) end
