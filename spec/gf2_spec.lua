@@ -117,6 +117,22 @@ for _, frontend in ipairs(frontends) do
       assert.are.equal(ref.jump(step, { x + 1 }, n + 1), g(x + 1, n + 1))
     end)
 
+    it("computes a bitwise body with a branch on an invariant, either arm", function()
+      local f = compile([[
+return function(x, n, flag, c)
+  for _ = 1, n do
+    if flag then x = x ~ (x << 13) else x = x ~ (x >> c) end
+    x = x ~ (x >> 7); x = x ~ (x << 17)
+  end
+  return x
+end]], frontend)
+      local g = optimize(f, { strict = true })
+      for _, args in ipairs { { 5, 1000, true, 3 }, { 5, 1000, false, 3 },
+                              { randint(), 777, false, 9 }, { randint(), 777, true, 9 } } do
+        agree(f, g, args, "branch " .. tostring(args[3]))
+      end
+    end)
+
     it("jumping by n then stepping once equals stepping once then jumping", function()
       local h = compile(XOSHIRO, frontend)
       local g = optimize(h)
