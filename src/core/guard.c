@@ -23,6 +23,7 @@
 #include "gmpmem.h"
 #include "count.h"
 #include "guard.h"
+#include "guard_gf2.h"
 #include "mat.h"
 #include "mat_mod.h"
 #include "mat_unipot.h"
@@ -34,6 +35,12 @@
 #define BIGMARGIN	64	/* bits kept below the bignum size limit */
 
 #define bit(t)		(1u << (t))
+
+
+/* Upvalues of a guard closure. */
+enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
+       UP_HOOKS, UP_ID, UP_FALLBACKS, UP_GF2, UP_RECORD, UP_ONFALLBACK,
+       UP_N = UP_ONFALLBACK };
 
 
 /* Everything one guard call works with. */
@@ -1324,6 +1331,12 @@ static int attempt (Guard *g, lua_Integer limit, int prepared) {
       signbit(g->c.fstart))  /* the rings have no -0.0 */
     return fail(g, "the loop variable starts at -0.0");
   if (!atoms(g)) return 0;
+  if (p->ring == PLAN_GF2) {  /* xor/shift bodies: guard_gf2.c */
+    mp_limb_t limbs[4];
+    mpz_t tmp;
+    return guard_gf2(L, p, g->abase, g->ibase, count_mpz(&g->c, limbs, tmp),
+                     lua_upvalueindex(UP_GF2), &g->why);
+  }
   scratch(g, &w, &alog, &cu, &mat);
   if (!types(g)) return 0;
   livestates(g);
@@ -1354,12 +1367,6 @@ lua_Integer guard_defaultlimit (const plan_Plan *p) {
   if (l < GUARD_MIN_ITERS_LIMIT) return GUARD_MIN_ITERS_LIMIT;
   return (lua_Integer)ceil(l);
 }
-
-
-/* Upvalues of a guard closure. */
-enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
-       UP_HOOKS, UP_ID, UP_FALLBACKS, UP_RECORD, UP_ONFALLBACK,
-       UP_N = UP_ONFALLBACK };
 
 
 void guard_count (lua_State *L, int record, const char *field,
@@ -1542,6 +1549,7 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
   else lua_pushnil(L);
   lua_pushinteger(L, a.id);
   lua_pushinteger(L, 0);
+  lua_pushnil(L);  /* UP_GF2: the GF(2) engine's cache (guard_gf2.c) */
   lua_pushvalue(L, a.record);
   if (a.onfallback) lua_pushvalue(L, a.onfallback);
   else lua_pushnil(L);

@@ -39,6 +39,7 @@
 
 #include "mat.h"
 #include "plan.h"
+#include "plan_gf2.h"
 #include "reasons.h"
 
 
@@ -79,6 +80,7 @@ typedef struct Builder {
   int indexstate;	/* the PS_INDEX state, or -1 */
   int stepatom;
   int *brow;		/* bounds rows: row ids */
+  int bitwise;		/* refused at a bitwise op (the GF(2) planner may take it) */
   int nmonos;		/* PS_MONO states so far */
   int *monoline;	/* state -> line of the op that made the monomial */
   int *cols;		/* 2 W ints: the nonzero columns of two rows */
@@ -141,7 +143,7 @@ static int box_gc (lua_State *L) {
   size_t i;
   free(p->in); free(p->atoms); free(p->coefs); free(p->state);
   free(p->rows); free(p->brows); free(p->types); free(p->out);
-  free(p->slot_in);
+  free(p->slot_in); free(p->gops); free(p->gupd);
   for (i = 0; p->k != NULL && i < (size_t)p->nk; i++)
     if (p->k[i].type == IR_KSTR) free((void *)p->k[i].u.s.s);
   free(p->k);
@@ -558,6 +560,7 @@ static int step_arith (Builder *B, const ir_Op *op) {
       r = h2row(hb);
       break;
     default:
+      B->bitwise = op->aop >= IR_BAND && op->aop <= IR_SHR;
       return refuse(B, op->line, CPM_R_OP_CARRIED, ir_aopname(op->aop));
   }
   t = newtype(B, PT_ARITH, op->a);
@@ -585,8 +588,10 @@ static int step_unary (Builder *B, const ir_Op *op) {
     B->sym[op->a] = a;
     return 1;
   }
-  if (op->aop != IR_UNM)
+  if (op->aop != IR_UNM) {
+    B->bitwise = op->aop == IR_BNOT;
     return refuse(B, op->line, CPM_R_OP_CARRIED, ir_aopname(op->aop));
+  }
   r = rowneg(B, h2row(h));
   t = newtype(B, PT_UNM, op->a);
   t->x = op->b;
@@ -651,18 +656,15 @@ static int validate (Builder *B) {
 }
 
 
-/* Copies the IR's constants into the plan. */
-static void copyconsts (Builder *B) {
-  const ir_Loop *ir = B->ir;
-  plan_Plan *p = B->p;
+void plan_copyconsts (lua_State *L, plan_Plan *p, const ir_Loop *ir) {
   int i;
-  p->k = (ir_Const *)zalloc(B->L, (size_t)ir->nk + 1, sizeof(ir_Const));
+  p->k = (ir_Const *)zalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
   for (i = 0; i < ir->nk; i++) {
     p->k[i] = ir->k[i];
     if (ir->k[i].type == IR_KSTR) {
       char *s = (char *)malloc(ir->k[i].u.s.len + 1);
       p->k[i].type = IR_KNIL;  /* until the copy is owned */
-      if (s == NULL) luaL_error(B->L, "cpm: not enough memory to plan the loop");
+      if (s == NULL) luaL_error(L, "cpm: not enough memory to plan the loop");
       memcpy(s, ir->k[i].u.s.s, ir->k[i].u.s.len);
       s[ir->k[i].u.s.len] = '\0';
       p->k[i].u.s.s = s;
@@ -1003,7 +1005,11 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   }
   B.indexstate = -1;
   B.stepatom = newatom(&B, PA_STEP, 0, 0, 0);
-  if (!walk(&B)) goto refused;
+  if (!walk(&B)) {
+    if (!B.bitwise) goto refused;
+    lua_pop(L, 1);  /* the affine attempt: collected later */
+    return plan_gf2_make(L, ir, why);
+  }
   if (!finish(&B, update)) goto refused;
   mayneg0(&B);
   if (p->nstate + 1 > MAT_KMAX) {  /* the engine's limit, and the bound's */
@@ -1011,7 +1017,7 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
     goto refused;
   }
   layout(&B, update);
-  copyconsts(&B);
+  plan_copyconsts(L, p, ir);
   free_scratch(box);
   return p;
 refused:

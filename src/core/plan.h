@@ -114,8 +114,25 @@ typedef struct plan_Out {
 
 typedef struct plan_Branch plan_Branch;	/* plan_branch.c */
 
+/* The ring a plan's update lives in. */
+typedef enum plan_Ring {
+  PLAN_AFFINE,	/* affine rows over Z (Z/2^64, exact Z or exact floats) */
+  PLAN_GF2	/* xor/shift/mask bodies: affine over GF(2) (plan_gf2.h) */
+} plan_Ring;
+
+/* One op of a GF(2) body (plan_gf2.c): form i (its index in the program)
+   := x aop y, where x and y are earlier forms (>= 0) or atoms (-1 - atom);
+   aop PLAN_GENTRY: the entry value of state x. */
+#define PLAN_GENTRY	(-1)
+
+typedef struct plan_GOp {
+  int aop;	/* IR_BAND, IR_BOR, IR_BXOR, IR_SHL, IR_SHR, IR_BNOT, PLAN_GENTRY */
+  int x, y;
+} plan_GOp;
+
 typedef struct plan_Plan {
   ir_Kind kind;
+  plan_Ring ring;
   int line;
   int nslots;
   int index;		/* slot of the loop variable, or -1 */
@@ -149,6 +166,11 @@ typedef struct plan_Plan {
      state or atom: every out is passed through), nout and this are set;
      the guard chooses the path at entry and plans it (plan_branch.c) */
   plan_Branch *branch;
+  /* PLAN_GF2 only (coefs, rows, brows and types are empty): the body as
+     ops over forms (values linear over GF(2) in the state's bits) */
+  int ngops;
+  plan_GOp *gops;
+  int *gupd;		/* nstate: the form (or -1 - atom) each state gets */
 } plan_Plan;
 
 /* Why a loop was refused: the line of the offending op and a sentence. */
@@ -163,6 +185,15 @@ typedef struct plan_Refusal {
 ** nothing, fills 'why' and returns NULL.  Raises only on memory errors.
 */
 plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why);
+
+/*
+** Pushes an empty plan userdata (metatable "cpm.plan"; __gc frees every
+** array the plan points to) and returns its plan.  Raises on memory errors.
+*/
+plan_Plan *plan_newbox (lua_State *L);
+
+/* Copies the IR's constants into p->k (strings owned by the plan). */
+void plan_copyconsts (lua_State *L, plan_Plan *p, const ir_Loop *ir);
 
 /* The plan in the userdata at 'idx', or NULL. */
 plan_Plan *plan_test (lua_State *L, int idx);

@@ -54,6 +54,11 @@
   _(DEGREE_GROWS,	"product of loop-carried values whose degree grows with each iteration") \
   _(MOD_DIFFERENT,	"reductions modulo different values") \
   _(MOD_MIXED,		"a value of the loop is not reduced modulo the same value as the others (a mix of rings)") \
+  /* bitwise bodies over GF(2) (plan_gf2.c) */ \
+  _(MIX_BITWISE,	"mix of arithmetic and bitwise operations on a loop-carried value") \
+  _(SHIFT_CARRIED,	"shift count that changes in the loop") \
+  _(COUNTER_BITWISE,	"loop counter in a bitwise operation") \
+  _(GF2_WORDS,		"more than %d loop-carried values in a bitwise loop") \
   /* chunks and IR cpm did not expect */ \
   _(MMBIN_MISSING,	"arithmetic without its metamethod companion") \
   _(MMBIN_UNKNOWN,	"arithmetic with an unknown metamethod") \

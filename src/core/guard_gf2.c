@@ -1,0 +1,369 @@
+/*
+** guard_gf2.c -- the GF(2) ring of the guard.
+**
+** From the invariants' actual values the body becomes an affine map of the
+** state's bits: xor, shifts by a fixed count and masks are affine by
+** construction; x & y and x | y of two loop-carried values are affine
+** exactly when no bit position depends on the state in both operands,
+** which depends on the shift counts, so it is checked here on the
+** symbolic "column forms" of the body (see colop).  The map is then
+** evaluated on concrete words (Lua 5.4's semantics of each operator,
+** lvm.c) and powered by mat_gf2.c.
+*/
+#include <string.h>
+
+#include "guard_gf2.h"
+#include "mat_gf2.h"
+#include "plan_gf2.h"
+
+/* Reasons (declared once). */
+#define WHY_VM		"bitwise loops are computed on Lua 5.4 integers only"
+#define WHY_STATE	"a loop value is not an integer"
+#define WHY_OPERAND	"an operand of a bitwise operation is not an integer"
+#define WHY_NONLIN	"'&' or '|' of two loop-carried values that overlap"
+#define WHY_LARGE	"loop body too large for the bitwise check"
+#define WHY_ENGINE	"the bit-matrix engine failed"
+
+/* Most words of column forms the linearity check allocates. */
+#define MAXCOLWORDS	(1 << 20)
+
+
+#if CPM_LUA54
+
+/* The body compiled for concrete words, from the invariants' values. */
+typedef enum Kind {
+  K_ENTRY, K_XOR, K_AND, K_OR, K_NOT, K_SHL, K_SHR, K_ZERO,
+  K_XSHL, K_XSHR, K_MOVE	/* x ~ (y << sh), x ~ (y >> sh), x: fused */
+} Kind;
+
+typedef struct Code {
+  unsigned char kind;
+  unsigned char sh;	/* shifts: the count, 0..63 */
+  int d;		/* the form it computes */
+  int x, y;		/* indices into Body.aval (K_ENTRY: the state) */
+} Code;
+
+typedef struct Body {
+  const plan_Plan *p;
+  int k;
+  uint64_t *aval;	/* natoms: atoms as integers (those used) */
+  uint64_t *val;	/* ngops: the value of each form (aval + natoms) */
+  Code *code;		/* ncode <= ngops */
+  int ncode;
+  int *uses;		/* ngops: scratch of compile */
+  int *upd;		/* nstate: index into aval of each state's update */
+} Body;
+
+
+/* x << c with Lua 5.4's semantics (luaV_shiftl): counts of 64 or more in
+   either direction give 0, negative counts shift right, logically. */
+static uint64_t shiftl (uint64_t x, int64_t c) {
+  if (c < 0) return c <= -64 ? 0 : x >> (unsigned)(-c);
+  return c >= 64 ? 0 : x << (unsigned)c;
+}
+
+
+/* x >> c: the shift left by -c, the negation wrapping as lvm.c's. */
+static uint64_t shiftr (uint64_t x, uint64_t c) {
+  return shiftl(x, (int64_t)(0 - c));
+}
+
+
+/* Index into aval of a plan_GOp operand. */
+static int windex (const plan_Plan *p, int x) {
+  return x >= 0 ? p->natoms + x : -1 - x;
+}
+
+
+/*
+** A shift whose only use is an xor is done inside the xor (one dispatch
+** instead of two: xorshift bodies are made of these); then the code is
+** compacted, each op naming the form it computes.
+*/
+static void fuse (Body *b) {
+  const plan_Plan *p = b->p;
+  int i, nc = 0, *uses = b->uses;
+  memset(uses, 0, (size_t)p->ngops * sizeof(int));
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    if (o->aop == PLAN_GENTRY) continue;
+    if (o->x >= 0) uses[o->x]++;
+    if (o->y >= 0 && o->aop != IR_BNOT) uses[o->y]++;
+  }
+  for (i = 0; i < p->nstate; i++)
+    if (p->gupd[i] >= 0) uses[p->gupd[i]]++;
+  for (i = 0; i < p->ngops; i++) {
+    Code *c = &b->code[i];
+    c->d = i;
+    if (c->kind == K_XOR) {
+      const plan_GOp *o = &p->gops[i];
+      int side;
+      for (side = 0; side < 2; side++) {
+        int j = side ? o->y : o->x;
+        Code *s = j >= 0 ? &b->code[j] : NULL;
+        if (s != NULL && uses[j] == 1 &&
+            (s->kind == K_SHL || s->kind == K_SHR || s->kind == K_ZERO)) {
+          c->x = side ? c->x : c->y;  /* the other operand */
+          c->kind = s->kind == K_SHL ? K_XSHL : s->kind == K_SHR ? K_XSHR
+                                                                 : K_MOVE;
+          c->y = s->x;
+          c->sh = s->sh;
+          s->d = -1;  /* computed inside c */
+          break;
+        }
+      }
+    }
+  }
+  for (i = 0; i < p->ngops; i++)  /* in place: nc <= i */
+    if (b->code[i].d >= 0) b->code[nc++] = b->code[i];
+  b->ncode = nc;
+}
+
+
+/* Compiles the body for the atoms' values in b->aval. */
+static void compile (Body *b) {
+  const plan_Plan *p = b->p;
+  int i;
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    Code *c = &b->code[i];
+    c->sh = 0;
+    if (o->aop == PLAN_GENTRY) {
+      c->kind = K_ENTRY; c->x = o->x; c->y = 0;
+      continue;
+    }
+    c->x = windex(p, o->x); c->y = windex(p, o->y);
+    switch (o->aop) {
+      case IR_BXOR: c->kind = K_XOR; break;
+      case IR_BAND: c->kind = K_AND; break;
+      case IR_BOR: c->kind = K_OR; break;
+      case IR_BNOT: c->kind = K_NOT; break;
+      default: {  /* shifts: direction and count from the count's value */
+        uint64_t n = b->aval[c->y];
+        int64_t left = o->aop == IR_SHL ? (int64_t)n : (int64_t)(0 - n);
+        if (left <= -64 || left >= 64) c->kind = K_ZERO;
+        else if (left >= 0) { c->kind = K_SHL; c->sh = (unsigned char)left; }
+        else { c->kind = K_SHR; c->sh = (unsigned char)-left; }
+        break;
+      }
+    }
+  }
+  for (i = 0; i < p->nstate; i++) b->upd[i] = windex(p, p->gupd[i]);
+  fuse(b);
+}
+
+
+/* One iteration on concrete words: out = T(in). */
+static void body_map (void *ud, const uint64_t *in, uint64_t *out) {
+  Body *b = (Body *)ud;
+  const Code *c = b->code;
+  uint64_t *w = b->aval, *v = b->val;
+  int i, n = b->ncode;
+  for (i = 0; i < n; i++, c++) {
+    switch (c->kind) {
+      case K_ENTRY: v[c->d] = in[c->x]; break;
+      case K_XOR: v[c->d] = w[c->x] ^ w[c->y]; break;
+      case K_XSHL: v[c->d] = w[c->x] ^ (w[c->y] << c->sh); break;
+      case K_XSHR: v[c->d] = w[c->x] ^ (w[c->y] >> c->sh); break;
+      case K_MOVE: v[c->d] = w[c->x]; break;
+      case K_AND: v[c->d] = w[c->x] & w[c->y]; break;
+      case K_OR: v[c->d] = w[c->x] | w[c->y]; break;
+      case K_NOT: v[c->d] = ~w[c->x]; break;
+      case K_SHL: v[c->d] = w[c->x] << c->sh; break;
+      case K_SHR: v[c->d] = w[c->x] >> c->sh; break;
+      default: v[c->d] = 0; break;
+    }
+  }
+  for (i = 0; i < b->k; i++) out[i] = w[b->upd[i]];
+}
+
+
+/* A Lua value as a bitwise operand, as lvm.c converts it (an integer, or
+   a float with an integral value); 0 when Lua would raise or call a
+   metamethod. */
+static int tointeger (lua_State *L, int idx, uint64_t *u) {
+  int ok = 0;
+  lua_Integer i;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  i = lua_tointegerx(L, idx, &ok);
+  *u = (uint64_t)i;
+  return ok;
+}
+
+
+/* Column form of operand x (D words) into 'dst'. */
+static void colarg (const Body *b, uint64_t *cols, int D, int x,
+                    uint64_t *dst) {
+  if (x >= 0) memcpy(dst, &cols[(size_t)x * D], (size_t)D * 8);
+  else {
+    memset(dst, 0, (size_t)D * 8);
+    dst[D - 1] = b->aval[-1 - x];
+  }
+}
+
+
+/*
+** The column form of each form: word j < 64k says which bits of the value
+** bit j of the state flips, word 64k is the constant part.  An op is
+** affine on these exactly as on values, except & and | of two forms:
+** affine iff no bit depends on the state in both (then each bit is one
+** operand's bit or a constant).  Returns 0 when some bit does.
+*/
+static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
+  const plan_Plan *p = b->p;
+  int D = 64 * b->k + 1, i, j;
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    uint64_t *r = &cols[(size_t)i * D];
+    if (o->aop == PLAN_GENTRY) {
+      memset(r, 0, (size_t)D * 8);
+      for (j = 0; j < 64; j++) r[64 * o->x + j] = (uint64_t)1 << j;
+      continue;
+    }
+    colarg(b, cols, D, o->x, x);
+    colarg(b, cols, D, o->y, y);
+    switch (o->aop) {
+      case IR_BXOR: for (j = 0; j < D; j++) r[j] = x[j] ^ y[j]; break;
+      case IR_SHL: case IR_SHR: {
+        uint64_t c = b->aval[-1 - o->y];
+        for (j = 0; j < D; j++)
+          r[j] = o->aop == IR_SHL ? shiftl(x[j], (int64_t)c) : shiftr(x[j], c);
+        break;
+      }
+      case IR_BNOT:
+        memcpy(r, x, (size_t)D * 8);
+        r[D - 1] = ~r[D - 1];
+        break;
+      default: {  /* IR_BAND, IR_BOR */
+        uint64_t vx = 0, vy = 0, cx = x[D - 1], cy = y[D - 1], sx, sy, ones;
+        for (j = 0; j < D - 1; j++) { vx |= x[j]; vy |= y[j]; }
+        if (vx & vy) return 0;
+        if (o->aop == IR_BAND) {  /* a bit is x's where y is 1, y's where x is 1 */
+          sx = ~vy & cy;
+          sy = ~vx & cx & ~sx;
+          ones = 0;
+        }
+        else {  /* x's where y is 0, y's where x is 0, else 1 */
+          sx = ~vy & ~cy;
+          sy = ~vx & ~cx & ~sx;
+          ones = ~(sx | sy);
+        }
+        for (j = 0; j < D; j++) r[j] = (x[j] & sx) | (y[j] & sy);
+        r[D - 1] |= ones;
+        break;
+      }
+    }
+  }
+  return 1;
+}
+
+
+/*
+** The engine's cache, kept in the guard's upvalue between calls, with the
+** atoms' values it was made for (the map depends on nothing else).
+*/
+typedef struct GCache {
+  mat_gf2_Cache mc;
+  const plan_Plan *plan;	/* the plan it was made for */
+  int natoms;
+  uint64_t words[1];	/* natoms key words, then the engine's storage */
+} GCache;
+
+
+static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
+  const plan_Plan *p = b->p;
+  GCache *gc = (GCache *)lua_touserdata(L, idx);
+  size_t na = (size_t)p->natoms;
+  if (gc == NULL || gc->plan != p) {  /* one plan a guard: made once */
+    gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na +
+                    mat_gf2_cachewords(b->k)) * sizeof(uint64_t));
+    gc->plan = p;
+    gc->natoms = p->natoms;
+    mat_gf2_cacheinit(&gc->mc, b->k, gc->words + na);
+    lua_replace(L, idx);
+  }
+  else if (gc->mc.dp >= 0 && memcmp(gc->words, b->aval, na * 8) == 0)
+    return &gc->mc;
+  memcpy(gc->words, b->aval, na * 8);
+  gc->mc.dp = -1;
+  return &gc->mc;
+}
+
+#endif
+
+
+int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
+               mpz_srcptr n, int cache, const char **why) {
+#if CPM_LUA54
+  Body b;
+  uint64_t v[PLAN_GF2_MAXWORDS], small[256];
+  int upd[PLAN_GF2_MAXWORDS], i, twoforms = 0;
+  size_t size;
+  mat_gf2_Cache *mc;
+  b.p = p;
+  b.k = p->nstate;
+  for (i = 0; i < p->nstate; i++) {
+    const plan_State *st = &p->state[i];
+    v[i] = 0;
+    if (st->kind == PS_SLOT) {
+      int idx = ibase + p->slot_in[st->slot];
+      if (!lua_isinteger(L, idx)) return *why = WHY_STATE, 0;
+      v[i] = (uint64_t)lua_tointeger(L, idx);
+    }
+    /* an invariant assigned to a state must be an integer too: it is what
+       the state holds after the loop, and types are not tracked here */
+    if (p->gupd[i] < 0 && !lua_isinteger(L, abase - 1 - p->gupd[i]))
+      return *why = WHY_STATE, 0;
+  }
+  size = ((size_t)p->natoms + (size_t)p->ngops + 1) * 8 +
+         (size_t)p->ngops * (sizeof(Code) + sizeof(int));
+  b.aval = size <= sizeof(small) ? small
+                                 : (uint64_t *)cpm_newuserdata(L, size);
+  b.val = b.aval + p->natoms;
+  b.code = (Code *)(b.val + p->ngops + 1);
+  b.uses = (int *)(b.code + p->ngops);
+  b.upd = upd;
+  memset(b.aval, 0, (size_t)p->natoms * 8);
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    int j, args[2];
+    if (o->aop == PLAN_GENTRY) continue;
+    args[0] = o->x; args[1] = o->y;
+    for (j = 0; j < 2; j++)
+      if (args[j] < 0 &&
+          !tointeger(L, abase - 1 - args[j], &b.aval[-1 - args[j]]))
+        return *why = WHY_OPERAND, 0;
+    if ((o->aop == IR_BAND || o->aop == IR_BOR) && o->x >= 0 && o->y >= 0)
+      twoforms = 1;
+  }
+  for (i = 0; i < p->nstate; i++)
+    if (p->gupd[i] < 0)
+      b.aval[-1 - p->gupd[i]] = (uint64_t)lua_tointeger(L, abase - 1 - p->gupd[i]);
+  /* the cache holds a polynomial only for atoms whose map passed the check */
+  mc = getcache(L, cache, &b);
+  if (twoforms && mc->dp < 0) {
+    size_t D = 64 * (size_t)b.k + 1, words = ((size_t)p->ngops + 2) * D;
+    uint64_t *cols;
+    if (words > MAXCOLWORDS) return *why = WHY_LARGE, 0;
+    cols = (uint64_t *)cpm_newuserdata(L, words * 8);
+    if (!linear(&b, cols, cols + (size_t)p->ngops * D,
+                cols + ((size_t)p->ngops + 1) * D))
+      return *why = WHY_NONLIN, 0;
+  }
+  compile(&b);
+  if (mat_gf2_powapply(b.k, body_map, &b, v, n, mc, NULL) != MAT_OK)
+    return *why = WHY_ENGINE, 0;
+  luaL_checkstack(L, p->nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < p->nout; i++) {
+    const plan_Out *o = &p->out[i];
+    if (o->state >= 0) lua_pushinteger(L, (lua_Integer)v[o->state]);
+    else lua_pushvalue(L, abase + o->atom);
+  }
+  return 1 + p->nout;
+#else
+  (void)L; (void)p; (void)abase; (void)ibase; (void)n; (void)cache;
+  *why = WHY_VM;
+  return 0;
+#endif
+}
