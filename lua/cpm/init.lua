@@ -186,9 +186,10 @@ function M.stats(g)
     if type(r) == "table" then
       local reasons = {}
       for why, n in pairs(r.reasons) do reasons[why] = n end
+      local computed, fell_back, below_limit = core._guardcounts(r)
       list[#list + 1] = { line = tonumber(r.where:match(":(%d+)$")) or 0,
-        computed = r.computed, fell_back = r.fell_back,
-        below_limit = r.below_limit, reasons = reasons }
+        computed = computed, fell_back = fell_back,
+        below_limit = below_limit, reasons = reasons }
     end
   end
   table_sort(list, function(a, b) return a.line < b.line end)

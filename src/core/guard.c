@@ -39,8 +39,8 @@
 
 /* Upvalues of a guard closure. */
 enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
-       UP_HOOKS, UP_ID, UP_FALLBACKS, UP_GF2, UP_RECORD, UP_ONFALLBACK,
-       UP_N = UP_ONFALLBACK };
+       UP_HOOKS, UP_ID, UP_FALLBACKS, UP_GF2, UP_RECORD, UP_COUNTS,
+       UP_ONFALLBACK, UP_N = UP_ONFALLBACK };
 
 
 /* Everything one guard call works with. */
@@ -1369,18 +1369,21 @@ lua_Integer guard_defaultlimit (const plan_Plan *p) {
 }
 
 
-void guard_count (lua_State *L, int record, const char *field,
-                  const char *why) {
-  record = cpm_absindex(L, record);
-  if (!lua_istable(L, record)) return;
-  luaL_checkstack(L, 4, NULL);
-  lua_pushstring(L, field);
-  lua_pushvalue(L, -1);
+/* The counts of the record at 'record' (guard.h), or NULL. */
+static lua_Integer *counts (lua_State *L, int record) {
+  lua_Integer *k;
+  if (!lua_istable(L, record)) return NULL;
+  lua_pushliteral(L, "counts");
   lua_rawget(L, record);
-  lua_pushinteger(L, lua_tointeger(L, -1) + 1);
-  lua_replace(L, -2);
-  lua_rawset(L, record);
-  if (why == NULL) return;
+  k = (lua_Integer *)lua_touserdata(L, -1);  /* the record anchors it */
+  lua_pop(L, 1);
+  return k;
+}
+
+
+/* Adds one to the count of 'why' in the record at 'record'. */
+static void countreason (lua_State *L, int record, const char *why) {
+  luaL_checkstack(L, 4, NULL);
   lua_pushliteral(L, "reasons");
   lua_rawget(L, record);
   if (lua_istable(L, -1)) {
@@ -1392,6 +1395,16 @@ void guard_count (lua_State *L, int record, const char *field,
     lua_rawset(L, -3);
   }
   lua_pop(L, 1);
+}
+
+
+void guard_count (lua_State *L, int record, int which, const char *why) {
+  lua_Integer *k;
+  record = cpm_absindex(L, record);
+  luaL_checkstack(L, 2, NULL);
+  if ((k = counts(L, record)) == NULL) return;
+  k[which]++;
+  if (why != NULL) countreason(L, record, why);
 }
 
 
@@ -1439,6 +1452,7 @@ static void tally (lua_State *L, const char *why, int transient) {
 static int guard_call (lua_State *L) {
   Guard g;
   int nres, top;
+  lua_Integer *k = (lua_Integer *)lua_touserdata(L, lua_upvalueindex(UP_COUNTS));
   /* Under a line hook (a debugger stepping, a coverage tool counting) the
      loop's lines must run and be seen: it runs as written, not a failure. */
   if (lua_gethookmask(L) & LUA_MASKLINE) {
@@ -1455,14 +1469,15 @@ static int guard_call (lua_State *L) {
   if (nres > 0) {
     if (g.p->kind == IR_FORRANGE) range_finish(range_test(L, 2));
     tally(L, NULL, 0);
-    guard_count(L, lua_upvalueindex(UP_RECORD), "computed", NULL);
+    k[GUARD_COMPUTED]++;
     return nres;
   }
   lua_settop(L, top);
-  if (g.below)
-    guard_count(L, lua_upvalueindex(UP_RECORD), "below_limit", NULL);
-  else if (!g.toobig)
-    guard_count(L, lua_upvalueindex(UP_RECORD), "fell_back", g.why);
+  if (g.below) k[GUARD_BELOW_LIMIT]++;
+  else if (!g.toobig) {
+    k[GUARD_FELL_BACK]++;
+    if (g.why != NULL) countreason(L, lua_upvalueindex(UP_RECORD), g.why);
+  }
   if (g.toobig) {
     char bits[32];
     snprintf(bits, sizeof(bits), "%" PRIu64, g.cfg->maxbits);
@@ -1495,15 +1510,12 @@ static void pushrecord (lua_State *L, const guard_Site *s) {
     lua_pushvalue(L, s->record);
     return;
   }
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 3);
   lua_pushstring(L, s->where);
   lua_setfield(L, -2, "where");
-  lua_pushinteger(L, 0);
-  lua_setfield(L, -2, "computed");
-  lua_pushinteger(L, 0);
-  lua_setfield(L, -2, "fell_back");
-  lua_pushinteger(L, 0);
-  lua_setfield(L, -2, "below_limit");
+  memset(cpm_newuserdata(L, sizeof(lua_Integer) * GUARD_NCOUNTS), 0,
+         sizeof(lua_Integer) * GUARD_NCOUNTS);
+  lua_setfield(L, -2, "counts");
   lua_newtable(L);
   lua_setfield(L, -2, "reasons");
   if (s->stats) {
@@ -1551,6 +1563,7 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
   lua_pushinteger(L, 0);
   lua_pushnil(L);  /* UP_GF2: the GF(2) engine's cache (guard_gf2.c) */
   lua_pushvalue(L, a.record);
+  lua_getfield(L, a.record, "counts");
   if (a.onfallback) lua_pushvalue(L, a.onfallback);
   else lua_pushnil(L);
   lua_pushcclosure(L, guard_call, UP_N);

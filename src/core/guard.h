@@ -91,21 +91,23 @@ typedef struct guard_Site {
 
 /*
 ** The record of a call site (doc/manual.md, cpm.stats): a table
-** { where = "chunk:line", computed = n, fell_back = n, below_limit = n,
+** { where = "chunk:line", counts = <userdata: lua_Integer[GUARD_NCOUNTS]>,
 **   reasons = { [reason] = n } }, an upvalue of its guard (and in the
 ** chunk's GUARD_STATSKEY table), so that it outlives a guard that gave up.
-** below_limit counts only the calls the guard saw: the rewritten code runs
-** most short loops without calling it.
+** The counts are C integers, which the guard bumps for the price of a
+** store (the table's fields would cost it hashed lookups on every call).
+** GUARD_BELOW_LIMIT counts only the calls the guard saw: the rewritten
+** code runs most short loops without calling it.
 */
 #define GUARD_STATSKEY	"stats"
+enum { GUARD_COMPUTED, GUARD_FELL_BACK, GUARD_BELOW_LIMIT, GUARD_NCOUNTS };
 
 /*
-** Counts one call of the site whose record is at 'record': 'field' is
-** "computed", "fell_back" or "below_limit"; 'why' (or NULL) the reason
-** of a fallback.  Raises only on memory errors.
+** Counts one call of the site whose record is at 'record': 'which' one of
+** GUARD_COMPUTED.., 'why' (or NULL) the reason of a fallback.  Raises only
+** on memory errors.
 */
-void guard_count (lua_State *L, int record, const char *field,
-                  const char *why);
+void guard_count (lua_State *L, int record, int which, const char *why);
 
 /*
 ** Calls the user's on_fallback at 'fn' (nothing when it is nil) as

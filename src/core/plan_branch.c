@@ -740,12 +740,12 @@ static int runaswritten (lua_State *L, const plan_Plan *p, const char *why) {
   count_Loop c;
   int counted = countloop(L, p, &c);
   if (counted && count_below(&c, limit < 1 ? 1 : (uint64_t)limit)) {
-    guard_count(L, lua_upvalueindex(UP_RECORD), "below_limit", NULL);
+    guard_count(L, lua_upvalueindex(UP_RECORD), GUARD_BELOW_LIMIT, NULL);
     lua_pushboolean(L, 0);
     lua_pushstring(L, why);
     return 2;
   }
-  guard_count(L, lua_upvalueindex(UP_RECORD), "fell_back", why);
+  guard_count(L, lua_upvalueindex(UP_RECORD), GUARD_FELL_BACK, why);
   if (lua_toboolean(L, lua_upvalueindex(UP_STRICT))) {
     lua_pushfstring(L, "cpm: %s: %s",
                     lua_tostring(L, lua_upvalueindex(UP_WHERE)), why);

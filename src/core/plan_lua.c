@@ -291,9 +291,28 @@ static void pushaops (lua_State *L) {
 }
 
 
+/*
+** _guardcounts(record) -> computed, fell_back, below_limit: the counts of
+** a call site's record (guard.h), for cpm.stats; zeros for anything else.
+*/
+static int lguardcounts (lua_State *L) {
+  const lua_Integer *k = NULL;
+  int i;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "counts");
+    if (lua_type(L, -1) == LUA_TUSERDATA &&
+        cpm_rawlen(L, -1) == sizeof(lua_Integer) * GUARD_NCOUNTS)
+      k = (const lua_Integer *)lua_touserdata(L, -1);
+  }
+  for (i = 0; i < GUARD_NCOUNTS; i++) lua_pushinteger(L, k ? k[i] : 0);
+  return GUARD_NCOUNTS;
+}
+
+
 static const luaL_Reg funcs[] = {
   {"_plan", lplan},
   {"_guard", lguard},
+  {"_guardcounts", lguardcounts},
   {NULL, NULL}
 };
 
