@@ -52,6 +52,7 @@ struct plan_Branch {
   ir_Op *ops;
   ir_Const *k;
   unsigned char *liveout;
+  unsigned char *escapes;	/* NULL when the loop's is (every slot may escape) */
   unsigned char *written;	/* slots written by some op */
   /* the slots some op names, numbered 0..nused-1: the guard keeps values
      for these only (the bytecode front end's slots span 256 registers) */
@@ -72,7 +73,7 @@ void plan_branch_free (plan_Branch *b) {
   int i;
   for (i = 0; b->k != NULL && i < b->ir.nk; i++)
     if (b->k[i].type == IR_KSTR) free((void *)b->k[i].u.s.s);
-  free(b->k); free(b->ops); free(b->liveout); free(b->written);
+  free(b->k); free(b->ops); free(b->liveout); free(b->escapes); free(b->written);
   free(b->used);
   free(b);
 }
@@ -289,6 +290,13 @@ static void copyloop (lua_State *L, plan_Branch *b, const ir_Loop *ir) {
   b->liveout = (unsigned char *)xalloc(L, (size_t)ir->nslots + 1, 1);
   if (ir->liveout) memcpy(b->liveout, ir->liveout, (size_t)ir->nslots);
   b->ir.liveout = b->liveout;
+  /* every array of the loop is the front end's, freed after planning: the
+     branch data keeps its own copies */
+  if (ir->escapes != NULL) {
+    b->escapes = (unsigned char *)xalloc(L, (size_t)ir->nslots + 1, 1);
+    memcpy(b->escapes, ir->escapes, (size_t)ir->nslots);
+  }
+  b->ir.escapes = b->escapes;
   b->k = (ir_Const *)xalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
   b->ir.k = b->k;
   for (i = 0; i < ir->nk; i++) {
