@@ -111,21 +111,26 @@ static const unsigned char injit[] = {
 #undef IR_AOP_JIT
 };
 
+int guard_jitarith (int aop, double a, double b, double *r) {
+  switch (aop) {
+    case IR_ADD: *r = a + b; return 1;
+    case IR_SUB: *r = a - b; return 1;
+    case IR_MUL: *r = a * b; return 1;
+    case IR_DIV: *r = a / b; return 1;
+    case IR_MOD: *r = a - floor(a / b) * b; return 1;
+    case IR_POW: *r = pow(a, b); return 1;
+    case IR_UNM: *r = -a; return 1;
+    default: return 0;
+  }
+}
+
 /* LuaJIT has no lua_arith: numbers by the VM's rules, bignums by their
    metamethods, anything else an error. */
 static void arith (lua_State *L, int aop, int x, int y) {
   if (lua_type(L, x) == LUA_TNUMBER && lua_type(L, y) == LUA_TNUMBER) {
-    double a = lua_tonumber(L, x), b = lua_tonumber(L, y), r;
-    switch (aop) {
-      case IR_ADD: r = a + b; break;
-      case IR_SUB: r = a - b; break;
-      case IR_MUL: r = a * b; break;
-      case IR_DIV: r = a / b; break;
-      case IR_MOD: r = a - floor(a / b) * b; break;
-      case IR_POW: r = pow(a, b); break;
-      case IR_UNM: r = -a; break;
-      default: luaL_error(L, "operator not in LuaJIT"); return;
-    }
+    double r;
+    if (!guard_jitarith(aop, lua_tonumber(L, x), lua_tonumber(L, y), &r))
+      luaL_error(L, "operator not in LuaJIT");
     lua_pushnumber(L, r);
     return;
   }

@@ -124,6 +124,16 @@ void guard_onfallback (lua_State *L, int fn, const char *where,
 */
 void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s);
 
+#if CPM_LUAJIT
+/*
+** *r = a aop b (a alone for IR_UNM) as LuaJIT computes numbers: doubles,
+** '%' as a - floor(a/b) b (LuaJIT's lj_vm_foldarith).  Returns 0 for an
+** operator LuaJIT does not have.  The guard's invariants and the branch
+** conditions both use it.
+*/
+int guard_jitarith (int aop, double a, double b, double *r);
+#endif
+
 /* guard_pushsite with control values as written, no hook table, no
    record kept but the guard's own, no on_fallback. */
 void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,

@@ -32,7 +32,6 @@
 ** where it cannot raise.  Anything else: the loop runs as written, which
 ** does whatever the program does (calls the metamethod, raises).
 */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -484,20 +483,11 @@ static int numarith (lua_State *L, int aop, int unary) {
   return 1;
 #else
   {
-    double a = lua_tonumber(L, x), c = lua_tonumber(L, y), r;
-    switch (aop) {
-      case IR_ADD: r = a + c; break;
-      case IR_SUB: r = a - c; break;
-      case IR_MUL: r = a * c; break;
-      case IR_DIV: r = a / c; break;
-      case IR_MOD: r = a - floor(a / c) * c; break;
-      case IR_POW: r = pow(a, c); break;
-      case IR_UNM: r = -a; break;
-      default: lua_pop(L, unary ? 1 : 2); return 0;
-    }
+    double r;
+    int ok = guard_jitarith(aop, lua_tonumber(L, x), lua_tonumber(L, y), &r);
     lua_pop(L, unary ? 1 : 2);
-    lua_pushnumber(L, r);
-    return 1;
+    if (ok) lua_pushnumber(L, r);
+    return ok;
   }
 #endif
 }
