@@ -223,3 +223,227 @@ mpz_srcptr count_mpz (const count_Loop *c, mp_limb_t limbs[4], mpz_ptr tmp) {
 #endif
   return mpz_roinit_n(tmp, limbs, size);
 }
+
+
+/* {======================================================
+** while and repeat loops (count_while)
+** ======================================================= */
+
+/* The values of the counter, over the integers (64 bits on both VMs). */
+typedef int64_t wint;
+#define WMAX	INT64_MAX
+#define WMIN	INT64_MIN
+
+/* The condition under which a loop goes on, over the integers: x <= v,
+   x >= v, x == v, x ~= v, always, never. */
+typedef enum Go { GO_LE, GO_GE, GO_EQ, GO_NE, GO_ALWAYS, GO_NEVER } Go;
+
+/* The relations of x to the bound, before and after negation. */
+enum { REL_EQ, REL_NE, REL_LT, REL_LE, REL_GT, REL_GE };
+
+
+#if CPM_LUA54
+/* x rel b over the integers x, for an integer bound b. */
+static Go gointeger (int rel, wint b, wint *v) {
+  *v = b;
+  switch (rel) {
+    case REL_EQ: return GO_EQ;
+    case REL_NE: return GO_NE;
+    case REL_LE: return GO_LE;
+    case REL_GE: return GO_GE;
+    case REL_LT:
+      if (b == WMIN) return GO_NEVER;
+      *v = b - 1;
+      return GO_LE;
+    default:  /* REL_GT */
+      if (b == WMAX) return GO_NEVER;
+      *v = b + 1;
+      return GO_GE;
+  }
+}
+#endif
+
+
+/* x rel b over the integers x (all of wint), for a float bound b
+   that is not NaN: the comparisons of an integer with a float are exact
+   in Lua 5.4 (lvm.c, LTintfloat and friends), so x < b is x < ceil(b). */
+static Go gofloat (int rel, double b, wint *v) {
+  double f = floor(b), c = ceil(b);
+  *v = 0;
+  switch (rel) {
+    case REL_EQ: case REL_NE:
+      if (f != b || f < -TWO63 || f >= TWO63)  /* no integer equals b */
+        return rel == REL_EQ ? GO_NEVER : GO_ALWAYS;
+      *v = (wint)f;
+      return rel == REL_EQ ? GO_EQ : GO_NE;
+    case REL_LE:  /* x <= floor(b) */
+      if (f >= TWO63) return GO_ALWAYS;
+      if (f < -TWO63) return GO_NEVER;
+      *v = (wint)f;
+      return GO_LE;
+    case REL_LT:  /* x <= ceil(b) - 1 */
+      if (c >= TWO63) return GO_ALWAYS;
+      if (c <= -TWO63) return GO_NEVER;
+      *v = (wint)c - 1;
+      return GO_LE;
+    case REL_GE:  /* x >= ceil(b) */
+      if (c <= -TWO63) return GO_ALWAYS;
+      if (c >= TWO63) return GO_NEVER;
+      *v = (wint)c;
+      return GO_GE;
+    default:  /* REL_GT: x >= floor(b) + 1 */
+      if (f < -TWO63) return GO_ALWAYS;
+      if (f >= TWO63) return GO_NEVER;  /* (no double lies in [2^63-1, 2^63)) */
+      *v = (wint)f + 1;
+      return GO_GE;
+  }
+}
+
+
+/*
+** The passes j >= 1 after which x = y + j s (no wrapping) first fails
+** 'go' (y itself satisfies it); the value x then has in '*last'.  Returns
+** 0 when there is no such j without wrapping (the loop never ends, or
+** ends only by wrapping around, or the count exceeds 2^64 - 1).
+*/
+static int steps (Go go, wint v, wint y, wint s,
+                  uint64_t *k, wint *last) {
+  uint64_t d, as, q;
+  wint at;
+  if (s == 0) return 0;
+  as = s > 0 ? (uint64_t)s : (uint64_t)(-(s + 1)) + 1u;
+  switch (go) {
+    case GO_LE:  /* y <= v: up past v */
+      if (s < 0) return 0;
+      d = (uint64_t)v - (uint64_t)y;
+      q = d / as;
+      at = (wint)((uint64_t)y + q * as);  /* <= v */
+      if (at > WMAX - s) return 0;  /* the next value wraps */
+      *last = at + s;
+      break;
+    case GO_GE:  /* y >= v: down past v */
+      if (s > 0) return 0;
+      d = (uint64_t)y - (uint64_t)v;
+      q = d / as;
+      at = (wint)((uint64_t)y - q * as);  /* >= v */
+      if (at < WMIN - s) return 0;
+      *last = at + s;
+      break;
+    case GO_EQ:  /* y == v: the next value differs */
+      if (s > 0 ? y > WMAX - s : y < WMIN - s) return 0;
+      q = 0;
+      *last = y + s;
+      break;
+    case GO_NE:  /* y ~= v: stepping must land on v */
+      if ((s > 0) != (v > y)) return 0;
+      d = s > 0 ? (uint64_t)v - (uint64_t)y : (uint64_t)y - (uint64_t)v;
+      if (d % as != 0) return 0;
+      q = d / as - 1;
+      *last = v;
+      break;
+    default:
+      return 0;
+  }
+  if (q == UINT64_MAX) return 0;
+  *k = q + 1;
+  return 1;
+}
+
+
+static int holds (Go go, wint v, wint x) {
+  switch (go) {
+    case GO_LE: return x <= v;
+    case GO_GE: return x >= v;
+    case GO_EQ: return x == v;
+    case GO_NE: return x != v;
+    case GO_ALWAYS: return 1;
+    default: return 0;
+  }
+}
+
+
+/* An exact integer below 2^53 in absolute value, as a wint. */
+static int exactint (lua_State *L, int idx, wint *i) {
+  double d;
+#if CPM_LUA54
+  if (lua_isinteger(L, idx)) {
+    *i = lua_tointeger(L, idx);
+    return *i > -(wint)TWO53 && *i < (wint)TWO53;
+  }
+#endif
+  d = lua_tonumber(L, idx);
+  if (!isexact(d) || (d == 0 && signbit(d))) return 0;
+  *i = (wint)d;
+  return 1;
+}
+
+
+count_Status count_while (lua_State *L, const count_While *w, int x, int b,
+                          int s, count_Loop *c) {
+  static const int rel[2][3] = {  /* [left][cmp]: x rel b */
+    { REL_EQ, REL_GT, REL_GE },  /* b == x, b < x, b <= x */
+    { REL_EQ, REL_LT, REL_LE }
+  };
+  static const int negrel[] = { REL_NE, REL_EQ, REL_GE, REL_GT, REL_LT,
+                                REL_LE };
+  vtype tx = count_vtype(L, x), tb = count_vtype(L, b),
+        ts = count_vtype(L, s);
+  wint x0, st, v = 0, y, last = 0;
+  uint64_t k = 0;
+  int r, flt;
+  Go go;
+  c->nbig = 0; c->n64 = 0; c->n = 0;
+  if ((tx != VT_INT && tx != VT_FLT) || (tb != VT_INT && tb != VT_FLT) ||
+      (ts != VT_INT && ts != VT_FLT) || w->cmp < 0 || w->cmp > 2)
+    return COUNT_UNKNOWN;
+  c->itype = tx;
+  flt = (tx == VT_FLT || ts == VT_FLT);
+  if (flt) {  /* every value of x a float: exact only below 2^53 */
+    if (!exactint(L, x, &x0) || !exactint(L, s, &st)) return COUNT_UNKNOWN;
+    if (w->negate) st = -st;
+  }
+  else {
+    x0 = (wint)lua_tointeger(L, x);
+    st = (wint)lua_tointeger(L, s);
+    if (w->negate) {  /* x - s is x + (-s) in wrapping integers, but the
+                         sign analysis below needs -s to be the step */
+      if (st == WMIN) return COUNT_UNKNOWN;
+      st = -st;
+    }
+  }
+  /* the relation under which the loop goes on */
+  r = rel[w->left != 0][w->cmp];
+  if (tb == VT_FLT && lua_tonumber(L, b) != lua_tonumber(L, b))  /* NaN */
+    go = w->exit ? GO_ALWAYS : GO_NEVER;  /* every comparison is false */
+  else {
+    if (w->exit) r = negrel[r];
+#if CPM_LUA54
+    if (tb == VT_INT) go = gointeger(r, (wint)lua_tointeger(L, b), &v);
+    else
+#endif
+      go = gofloat(r, lua_tonumber(L, b), &v);
+  }
+  /* the first value tested: x0 for while, x0 + s for repeat */
+  y = x0;
+  if (w->repeat) {
+    if (st > 0 ? x0 > WMAX - st : x0 < WMIN - st)
+      return COUNT_UNKNOWN;
+    y = x0 + st;
+  }
+  last = y;
+  if (holds(go, v, y) && !steps(go, v, y, st, &k, &last))
+    return COUNT_UNKNOWN;
+  if (w->repeat) {
+    if (k == UINT64_MAX) return COUNT_UNKNOWN;
+    k++;
+  }
+  if (flt && (last <= -(wint)TWO53 || last >= (wint)TWO53 ||
+              y <= -(wint)TWO53 || y >= (wint)TWO53))
+    return COUNT_UNKNOWN;  /* a value past exact floats */
+  c->n = k;
+  if (tx == VT_INT) { c->istart = (lua_Integer)x0; c->istep = (lua_Integer)st; }
+  else { c->fstart = (double)x0; c->fstep = (double)st; }
+  return COUNT_OK;
+}
+
+/* }====================================================== */

@@ -73,6 +73,32 @@ uint64_t count_intsteps (lua_Integer init, lua_Integer limit,
                          lua_Integer step);
 #endif
 
+/*
+** A while or repeat loop whose counter x is stepped by s once per pass and
+** compared with an invariant bound b (plan_while.c): the loop ends when
+** the outcome of 'x cmp b' ('left'; else 'b cmp x', cmp an ir_Cmp: IR_EQ,
+** IR_LT or IR_LE) is 'exit'; a while loop tests before each pass, a
+** repeat loop after it (so it sees x + s after the first).
+*/
+typedef struct count_While {
+  int cmp, left, exit, repeat;
+  int negate;		/* the update is x - s, not x + s */
+} count_While;
+
+/*
+** The number of passes of such a loop, from the values of x, b and s at
+** stack indices 'x', 'b', 's', into c->n (c->itype: x's type; c->n64 and
+** c->nbig 0).  COUNT_OK only when the count is exactly the VM's: numbers
+** only (strings, tables, cpm.big: the comparison or the update may raise
+** or call a metamethod), integers stepped without wrapping before the
+** test fails, floats and mixed ones only while every value of x is an
+** integer below 2^53 (repeated addition is then exact, and Lua 5.4
+** compares integers with floats exactly); a loop that never ends or ends
+** only by wrapping around gives COUNT_UNKNOWN.  Never raises.
+*/
+count_Status count_while (lua_State *L, const count_While *w, int x, int b,
+                          int s, count_Loop *c);
+
 /* Is the count below 'limit'? */
 int count_below (const count_Loop *c, uint64_t limit);
 

@@ -28,6 +28,7 @@
 #include "mat_mod.h"
 #include "mat_unipot.h"
 #include "range.h"
+#include "guard_while.h"
 
 #define TWO53		9007199254740992.0
 #define TWO63		9223372036854775808.0
@@ -1323,8 +1324,15 @@ static int attempt (Guard *g, lua_Integer limit, int prepared) {
     g->c.bstep = big_push(L);
     cs = count_forrange(L, 1, &g->c);
   }
-  else cs = prepared ? count_fornumprep(L, 1, &g->c)
-                    : count_fornum(L, 1, &g->c);
+  else {
+    if (p->w.active) {  /* while, repeat: counted into control values */
+      const char *why = guard_while_control(L, p, g->ibase);
+      if (why != NULL) return fail(g, why);
+      prepared = 0;
+    }
+    cs = prepared ? count_fornumprep(L, 1, &g->c)
+                  : count_fornum(L, 1, &g->c);
+  }
   if (cs != COUNT_OK)
     return fail(g, "loop control values it cannot count exactly");
   g->counted = 1;

@@ -3,9 +3,13 @@
 ** planner.  Both front ends (Lua 5.4 bytecode, LuaJIT source) translate to
 ** this form and nothing else; all meaning is decided from here on.
 **
-**   loop    ::= kind line nslots index? liveout* body
+**   loop    ::= kind line nslots index? liveout* cond? body
 **   kind    ::= FORNUM        numeric for: control values (start, limit, step)
 **             | FORRANGE      generic for over cpm.range: (iter, state, control)
+**             | WHILE         while cond do body end: cond before each pass
+**             | REPEAT        repeat body until cond: cond after each pass
+**   cond    ::= cmp x y exit  (WHILE, REPEAT) the loop ends when the outcome
+**                             of x cmp y (IR_EQ, IR_LT, IR_LE) is 'exit'
 **   body    ::= op*
 **   op      ::= MOVE  a b          a := b
 **             | ARITH a b c aop    a := b aop c    (aop in IR_ADD..IR_SHR)
@@ -32,6 +36,16 @@
 ** jumps forward over some ops (never past the body's end, never backward:
 ** every path through the body is straight-line code).  LOOP is a nested
 ** block that the planner refuses.
+**
+** WHILE and REPEAT have no control values and no loop variable (index is
+** -1): the front end gives the exit test as it stands in the code, one
+** comparison of two operands in their order (`n > 0` is 0 < n; `not`
+** flips 'exit'; a front end folds `>`/`>=` by swapping, never by
+** negating: on NaN `not (a < b)` is not `b <= a`), and the body without
+** it.  A REPEAT's test sees the slots as the body leaves them (locals of
+** the body included: they are slots like any other).  The planner
+** (plan_while.c) finds the counter -- the operand the body writes -- and
+** its step, and refuses every other shape; see doc/design.md.
 */
 #ifndef ir_h
 #define ir_h
@@ -41,7 +55,9 @@
 /* Loop kinds. */
 typedef enum ir_Kind {
   IR_FORNUM,	/* for i = start, limit, step (the VM's own counting rules) */
-  IR_FORRANGE	/* for i in cpm.range(...) */
+  IR_FORRANGE,	/* for i in cpm.range(...) */
+  IR_WHILE,	/* while cond do body end (ir_Loop.cond) */
+  IR_REPEAT	/* repeat body until cond (ir_Loop.cond) */
 } ir_Kind;
 
 /* Op codes. */
@@ -114,6 +130,17 @@ typedef struct ir_Op {
   int line;	/* source line, for reasons; 0 when unknown */
 } ir_Op;
 
+/*
+** The exit test of a WHILE or REPEAT loop: the loop ends when the outcome
+** of 'x cmp y' is 'exit'.  `while i < n` is { IR_LT, i, n, 0 }, `until
+** k >= n` is { IR_LE, n, k, 1 }, `while not (i == n)` { IR_EQ, i, n, 1 }.
+*/
+typedef struct ir_Cond {
+  int cmp;	/* IR_EQ, IR_LT or IR_LE */
+  ir_Arg x, y;	/* the operands, in the order the VM compares them */
+  int exit;	/* 0 or 1 */
+} ir_Cond;
+
 typedef struct ir_Loop {
   ir_Kind kind;
   int line;		/* line of the loop header */
@@ -129,6 +156,7 @@ typedef struct ir_Loop {
      may.  A loop whose body writes such a slot has effects that the loop
      as written leaves behind when it raises. */
   const unsigned char *escapes;
+  ir_Cond cond;		/* IR_WHILE and IR_REPEAT only */
 } ir_Loop;
 
 /*

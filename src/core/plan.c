@@ -959,6 +959,8 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   Box *box;
   plan_Plan *p;
   int used, *update;
+  if (ir->kind == IR_WHILE || ir->kind == IR_REPEAT)
+    return plan_while_make(L, ir, why);
   if (hasbranch(ir)) return plan_branch_make(L, ir, why);
   memset(&B, 0, sizeof(B));
   B.L = L; B.ir = ir; B.why = why;

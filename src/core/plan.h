@@ -130,6 +130,22 @@ typedef struct plan_GOp {
   int x, y;
 } plan_GOp;
 
+/*
+** The exit test of a while or repeat loop, as the guard counts it
+** (plan_while.c, count_while): the counter x is the guard input
+** 'counter', stepped once per pass by s (input 'step', or the constant
+** 'sk' when step is -1; subtracted when 'negate'), and compared with the
+** bound b (input 'bound', or the constant 'bk').  The loop ends when the
+** outcome of 'x cmp b' ('left'; else 'b cmp x') is 'exit'.
+*/
+typedef struct plan_While {
+  int active;		/* 0: not a while or repeat loop */
+  int repeat;		/* the test follows the body */
+  int cmp, left, exit, negate;
+  int counter, bound, step;	/* input numbers, or -1 */
+  ir_Const bk, sk;
+} plan_While;
+
 typedef struct plan_Plan {
   ir_Kind kind;
   plan_Ring ring;
@@ -171,6 +187,10 @@ typedef struct plan_Plan {
   int ngops;
   plan_GOp *gops;
   int *gupd;		/* nstate: the form (or -1 - atom) each state gets */
+  /* IR_WHILE and IR_REPEAT: the body is planned as a numeric for loop
+     that never reads its variable, whose count the guard takes from the
+     exit test (plan_while.c) */
+  plan_While w;
 } plan_Plan;
 
 /* Why a loop was refused: the line of the offending op and a sentence. */
@@ -215,6 +235,13 @@ void plan_branch_free (plan_Branch *b);
 struct guard_Site;
 void plan_branch_guard (lua_State *L, int cfg, int plan,
                         const struct guard_Site *s);
+
+/*
+** plan_while.c: plans a while or repeat loop (same contract as plan_make,
+** which calls it for IR_WHILE and IR_REPEAT).
+*/
+plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
+                            plan_Refusal *why);
 
 #define PLAN_MT		"cpm.plan"
 

@@ -37,6 +37,7 @@
 
 #include "count.h"
 #include "guard.h"
+#include "guard_while.h"
 #include "plan.h"
 #include "reasons.h"
 
@@ -723,8 +724,8 @@ static void pushentry (lua_State *L, const plan_Plan *p, const char *dec,
    returns 0 when it cannot. */
 static int countloop (lua_State *L, const plan_Plan *p, count_Loop *c) {
   memset(c, 0, sizeof(*c));
-  if (p->kind != IR_FORNUM) return 0;
-  return (lua_toboolean(L, lua_upvalueindex(UP_PREPARED))
+  if (p->kind != IR_FORNUM && !p->w.active) return 0;
+  return (!p->w.active && lua_toboolean(L, lua_upvalueindex(UP_PREPARED))
               ? count_fornumprep(L, 1, c) : count_fornum(L, 1, c)) == COUNT_OK;
 }
 
@@ -773,6 +774,10 @@ static int branch_call (lua_State *L) {
   }
   if (lua_gettop(L) < nargs) return runaswritten(L, p, WHY_ARGS);
   lua_settop(L, nargs);
+  if (p->w.active) {  /* while, repeat: counted into control values */
+    const char *why = guard_while_control(L, p, 4);
+    if (why != NULL) return runaswritten(L, p, why);
+  }
   e.L = L; e.b = b; e.known = known; e.dec = dec;
   if (!choose(&e, p)) return runaswritten(L, p, WHY_CONDITION);
   pushentry(L, p, dec, (size_t)e.ndec);

@@ -5,7 +5,7 @@
 ** and run them against plain Lua loops.
 **
 ** The IR as a Lua table (see ir.h for the meaning):
-**   { kind = "fornum" | "forrange", line = n, nslots = n,
+**   { kind = "fornum" | "forrange" | "while" | "repeat", line = n, nslots = n,
 **     index = slot | nil, liveout = { slot, ... },
 **     escapes = { slot, ... } | nil (nil: every slot may escape),
 **     ops = { { "add", a, b, c }, { "unm", a, b }, { "move", a, b },
@@ -13,7 +13,9 @@
 **             { "if", cmp, b, c, skip = n, jump = bool } } }
 ** where cmp is "eq", "lt", "le", "truthy" (c absent) or "always" (b and c
 ** absent), and the next 'skip' ops are skipped when the condition's
-** outcome is 'jump' (default true); see ir.h.
+** outcome is 'jump' (default true); see ir.h.  A while or repeat loop
+** also has cond = { cmp, x, y, exit = bool } (cmp "eq", "lt" or "le"; the
+** loop ends when the outcome of x cmp y is exit; ir.h, ir_Cond).
 ** Slots are integers from 0; a constant operand is written { k = value }
 ** (nil, boolean, number or string).  Each op may carry line = n.
 */
@@ -128,7 +130,9 @@ static void convert (Conv *cv) {
   memset(&cv->ir, 0, sizeof(cv->ir));
   lua_getfield(L, 1, "kind");
   kind = luaL_optstring(L, -1, "fornum");
-  cv->ir.kind = strcmp(kind, "forrange") == 0 ? IR_FORRANGE : IR_FORNUM;
+  cv->ir.kind = strcmp(kind, "forrange") == 0 ? IR_FORRANGE
+              : strcmp(kind, "while") == 0 ? IR_WHILE
+              : strcmp(kind, "repeat") == 0 ? IR_REPEAT : IR_FORNUM;
   lua_pop(L, 1);
   cv->ir.line = intfield(L, 1, "line", 0);
   cv->ir.nslots = intfield(L, 1, "nslots", 0);
@@ -184,6 +188,21 @@ static void convert (Conv *cv) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  if (cv->ir.kind == IR_WHILE || cv->ir.kind == IR_REPEAT) {
+    int t;
+    lua_getfield(L, 1, "cond");
+    luaL_checktype(L, -1, LUA_TTABLE);
+    t = lua_gettop(L);
+    lua_rawgeti(L, t, 1);
+    cv->ir.cond.cmp = luaL_checkoption(L, -1, NULL, cmpnames);
+    lua_pop(L, 1);
+    if (cv->ir.cond.cmp > IR_LE) luaL_error(L, "bad IR condition");
+    cv->ir.cond.x = operand(cv, t, 2);
+    cv->ir.cond.y = operand(cv, t, 3);
+    lua_getfield(L, t, "exit");
+    cv->ir.cond.exit = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+  }
   cv->ir.ops = cv->ops;
   cv->ir.nops = n;
   cv->ir.k = cv->k;

@@ -59,6 +59,15 @@
   _(SHIFT_CARRIED,	"shift count that changes in the loop") \
   _(COUNTER_BITWISE,	"loop counter in a bitwise operation") \
   _(GF2_WORDS,		"more than %d loop-carried values in a bitwise loop") \
+  /* while and repeat loops (find54.c, lower.lua, plan_while.c) */ \
+  _(WHILE_NOCOND,	"loop without a comparison at its head or foot (while true, goto, a condition of several tests)") \
+  _(WHILE_COND,		"condition is not one comparison of two variables or constants") \
+  _(WHILE_STRIPPED,	"function without debug information (its locals are unknown)") \
+  _(WHILE_NOCOUNTER,	"condition compares no value that the loop changes") \
+  _(WHILE_BOUND,	"condition compares two values that the loop changes") \
+  _(WHILE_UPDATES,	"loop counter written more than once in the loop body") \
+  _(WHILE_PATHS,	"loop counter updated only on some paths through the body") \
+  _(WHILE_STEP,		"loop counter not stepped by an invariant amount (i = i + c)") \
   /* chunks and IR cpm did not expect */ \
   _(MMBIN_MISSING,	"arithmetic without its metamethod companion") \
   _(MMBIN_UNKNOWN,	"arithmetic with an unknown metamethod") \
