@@ -212,7 +212,8 @@ function M.explain(f, opts)
   table_sort(rep, function(a, b) return a.line < b.line end)
   local lines = {}
   for i, r in ipairs(rep) do
-    lines[i] = ("%s:%d: loop %s"):format(src, r.line,
+    lines[i] = ("%s:%d: %sloop %s"):format(src, r.line,
+      r.kind and r.kind .. " " or "",
       r.optimized and "optimized" or ("not optimized: " .. tostring(r.reason)))
   end
   return table_concat(lines, "\n")

@@ -384,8 +384,9 @@ count_Status count_while (lua_State *L, const count_While *w, int x, int b,
     { REL_EQ, REL_GT, REL_GE },  /* b == x, b < x, b <= x */
     { REL_EQ, REL_LT, REL_LE }
   };
-  static const int negrel[] = { REL_NE, REL_EQ, REL_GE, REL_GT, REL_LT,
-                                REL_LE };
+  static const int negrel[] = {  /* not (x rel b), for b not NaN */
+    REL_NE, REL_EQ, REL_GE, REL_GT, REL_LE, REL_LT
+  };
   vtype tx = count_vtype(L, x), tb = count_vtype(L, b),
         ts = count_vtype(L, s);
   wint x0, st, v = 0, y, last = 0;

@@ -514,6 +514,196 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
 }
 
 
+/* {======================================================
+** while and repeat loops
+** ======================================================= */
+
+/* Is 'o' a comparison that the IR's exit test can hold? */
+static int iscompare (int o) {
+  switch (o) {
+    case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE: case BC_OP_EQK:
+    case BC_OP_EQI: case BC_OP_LTI: case BC_OP_LEI: case BC_OP_GTI:
+    case BC_OP_GEI:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+
+/* Is the instruction at 'pc' a load that a condition's operand may come
+   from (a constant or an upvalue into a register)? */
+static int isload (const bc_Proto *p, int pc) {
+  switch (BC_GET_OPCODE(p->code[pc])) {
+    case BC_OP_LOADI: case BC_OP_LOADF: case BC_OP_LOADK: case BC_OP_GETUPVAL:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+
+/*
+** Register r as the comparison at 'cmp' reads it: the constant or upvalue
+** that a load among the instructions [from, cmp) put there last, or r.
+*/
+static ir_Arg condreg (Lower *lw, int from, int cmp, int r) {
+  bc_Proto *p = lw->p;
+  int pc;
+  for (pc = cmp - 1; pc >= from; pc--) {
+    bc_Instr i = p->code[pc];
+    if (BC_GETARG_A(i) != r) continue;
+    switch (BC_GET_OPCODE(i)) {
+      case BC_OP_LOADI: return kint(lw, BC_GETARG_sBx(i));
+      case BC_OP_LOADF: return kflt(lw, (lua_Number)BC_GETARG_sBx(i));
+      case BC_OP_LOADK: return kconst(lw, BC_GETARG_Bx(i));
+      default: return FIND54_UPSLOT + BC_GETARG_B(i);  /* GETUPVAL */
+    }
+  }
+  return r;
+}
+
+
+/*
+** The exit test of the comparison at 'cmp' (its JMP follows), whose
+** operands may come from the loads [from, cmp): the VM jumps when the
+** outcome equals k, which leaves a while loop and goes on with a repeat
+** loop.
+*/
+static void condof (Lower *lw, int from, int cmp, int repeat, ir_Cond *cd) {
+  bc_Instr i = lw->p->code[cmp];
+  int o = BC_GET_OPCODE(i), a = BC_GETARG_A(i);
+  ir_Arg ra = condreg(lw, from, cmp, a);
+  cd->exit = repeat ? !BC_GETARG_k(i) : BC_GETARG_k(i);
+  switch (o) {
+    case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE:
+      cd->cmp = o == BC_OP_EQ ? IR_EQ : o == BC_OP_LT ? IR_LT : IR_LE;
+      cd->x = ra;
+      cd->y = condreg(lw, from, cmp, BC_GETARG_B(i));
+      break;
+    case BC_OP_EQK:
+      cd->cmp = IR_EQ;
+      cd->x = ra;
+      cd->y = kconst(lw, BC_GETARG_B(i));
+      break;
+    case BC_OP_EQI: case BC_OP_LTI: case BC_OP_LEI:
+      cd->cmp = o == BC_OP_EQI ? IR_EQ : o == BC_OP_LTI ? IR_LT : IR_LE;
+      cd->x = ra;
+      cd->y = kint(lw, BC_GETARG_sB(i));
+      break;
+    default:  /* GTI, GEI: x > k is k < x */
+      cd->cmp = o == BC_OP_GTI ? IR_LT : IR_LE;
+      cd->x = kint(lw, BC_GETARG_sB(i));
+      cd->y = ra;
+      break;
+  }
+}
+
+
+/* The number of registers that locals occupy at 'pc' (lparser.c gives
+   each active local the next register; compile-time constants have
+   none and no locvar entry either). */
+static int activeat (const bc_Proto *p, int pc) {
+  int j, n = 0;
+  for (j = 0; j < p->nlocvar; j++)
+    if (p->locvar[j].startpc <= pc && pc < p->locvar[j].endpc) n++;
+  return n;
+}
+
+
+/*
+** A loop closed by the backward JMP at 'back'.  lparser.c compiles
+**   while c do b end     as   L: [loads] cmp; JMP exit; b; JMP L; exit:
+**   repeat b until c     as   L: b; [loads] cmp; JMP L; exit:
+** (whilestat, repeatstat, with the comparison's own jump as cond's exit
+** jump); [loads] fetch an operand of the comparison that is a constant or
+** an upvalue into a free register.  Anything else closed by a backward
+** JMP (while true, goto, a test, several comparisons) is refused.
+*/
+static void takewhile (Lower *lw, find54_Loop *lp, int back) {
+  bc_Proto *p = lw->p;
+  int nslots = FIND54_UPSLOT + p->nup, top = back - 1, first, end, cmp, pc;
+  memset(lp, 0, sizeof(*lp));
+  lw->lp = lp;
+  lp->prep = bc_jumptarget(p->code[back], back);
+  lp->last = back;
+  lp->line = lineof(lw, lp->prep);
+  lp->liveout = (unsigned char *)bc_alloc(lw->L, lw->c, (size_t)nslots);
+  memset(lp->liveout, 0, (size_t)nslots);
+  lp->lowered = 1;
+  lp->ir.index = -1;
+  lp->base = activeat(p, lp->prep);
+  if (top >= lp->prep && (iscompare(BC_GET_OPCODE(p->code[top])) ||
+                          BC_GET_OPCODE(p->code[top]) == BC_OP_TEST)) {
+    lp->kind = IR_REPEAT;
+    lp->line = lineof(lw, top);
+    cmp = top;
+    first = lp->prep;
+    end = cmp;
+    if (!iscompare(BC_GET_OPCODE(p->code[top])))
+      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+  }
+  else {
+    lp->kind = IR_WHILE;
+    for (cmp = lp->prep; cmp < back && cmp < lp->prep + 3 && isload(p, cmp); cmp++)
+      if (BC_GETARG_A(p->code[cmp]) < lp->base) break;
+    first = cmp + 2;
+    end = back;
+    if (cmp + 1 >= back || BC_GET_OPCODE(p->code[cmp + 1]) != BC_OP_JMP ||
+        bc_jumptarget(p->code[cmp + 1], cmp + 1) != back + 1)
+      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_NOCOND));
+    else if (!iscompare(BC_GET_OPCODE(p->code[cmp])))
+      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+  }
+  if (lp->lowered && p->nlocvar == 0)
+    refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_STRIPPED));
+  for (pc = lp->kind == IR_WHILE ? lp->prep : cmp; lp->lowered && pc < cmp; pc++)
+    if (BC_GETARG_A(p->code[pc]) < lp->base)  /* a load into a local */
+      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+  if (lp->lowered && lp->base > p->maxstacksize)
+    refuse(lp, lp->line, FIND54_MSG_SHAPE);
+  if (lp->lowered && end - first > IR_MAXBODY)
+    refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
+  if (lp->lowered) {
+    /* the loads of a repeat's test belong to its body (they run on every
+       pass); those of a while's test run once more, at the exit, into
+       registers no local holds */
+    condof(lw, lp->kind == IR_WHILE ? lp->prep
+               : (cmp - 1 >= first && isload(p, cmp - 1)
+                  ? (cmp - 2 >= first && isload(p, cmp - 2) ? cmp - 2 : cmp - 1)
+                  : cmp), cmp, lp->kind == IR_REPEAT, &lp->ir.cond);
+    lower(lw, first, end);
+  }
+  if (lp->lowered) deadafter(lw, lp, lp->last + 1);
+  lp->ir.kind = lp->kind;
+  lp->ir.line = lp->line;
+  lp->ir.nslots = nslots;
+  lp->ir.ops = lp->ops;
+  lp->ir.nops = lp->nops;
+  lp->ir.k = lp->k;
+  lp->ir.nk = lp->nk;
+  lp->ir.liveout = lp->liveout;
+  lp->ir.escapes = lw->escapes;
+}
+
+
+/* Is the instruction at 'pc' a JMP backward (the end of a while or repeat
+   loop, or a goto)? */
+static int isback (const bc_Proto *p, int pc) {
+  bc_Instr i = p->code[pc];
+  return BC_GET_OPCODE(i) == BC_OP_JMP && bc_jumptarget(i, pc) <= pc;
+}
+
+/* }====================================================== */
+
+
+/* Where loop 'lp' gets its guard call (rewrite54.c): loops are rewritten
+   from the last of these to the first. */
+static int insertpc (const find54_Loop *lp) {
+  return lp->kind == IR_FORNUM ? lp->prep + 1 : lp->prep;
+}
+
+
 int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
                   find54_Loop **loops) {
   Lower lw;
@@ -521,7 +711,7 @@ int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
   find54_Loop *all;
   for (pc = 0; pc < p->ncode; pc++) {
     int o = BC_GET_OPCODE(p->code[pc]);
-    n += (o == BC_OP_FORPREP || o == BC_OP_TFORPREP);
+    n += (o == BC_OP_FORPREP || o == BC_OP_TFORPREP || isback(p, pc));
   }
   *loops = NULL;
   if (n == 0) return 0;
@@ -534,6 +724,16 @@ int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
   for (pc = 0; pc < p->ncode; pc++) {
     int o = BC_GET_OPCODE(p->code[pc]);
     if (o == BC_OP_FORPREP || o == BC_OP_TFORPREP) takeloop(&lw, &all[n++], pc);
+    else if (isback(p, pc)) takewhile(&lw, &all[n++], pc);
+  }
+  {  /* by insertion point (insertion sort: loops are few) */
+    int i, j;
+    for (i = 1; i < n; i++) {
+      find54_Loop t = all[i];
+      for (j = i; j > 0 && insertpc(&all[j - 1]) > insertpc(&t); j--)
+        all[j] = all[j - 1];
+      all[j] = t;
+    }
   }
   *loops = all;
   return n;

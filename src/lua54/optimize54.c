@@ -9,7 +9,8 @@
 ** Internal entry point:
 **   cpm.core._optimize54(f, iters_limit, strict [, on_fallback])
 **   -> g, report [, hooks]
-**   report = { { line =, optimized =, reason =, iters_limit = }, ... }
+**   report = { { line =, optimized =, reason =, iters_limit = [, kind =
+**   "while" | "repeat"] }, ... }
 ** g is f itself when no loop was rewritten; otherwise hooks is g's hook
 ** table (by which lua/cpm/init.lua recognizes g and its inner functions;
 ** its field GUARD_STATSKEY holds the loops' records, guard.h).
@@ -81,9 +82,13 @@ static int readfunction (lua_State *L) {
 
 
 static void report (Opt *o, int line, int optimized, const char *why,
-                    lua_Integer limit) {
+                    lua_Integer limit, ir_Kind kind) {
   lua_State *L = o->L;
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
+  if (kind == IR_WHILE || kind == IR_REPEAT) {
+    lua_pushstring(L, kind == IR_WHILE ? "while" : "repeat");
+    lua_setfield(L, -2, "kind");
+  }
   if (limit > 0) {
     lua_pushinteger(L, limit);
     lua_setfield(L, -2, "iters_limit");
@@ -148,12 +153,13 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     lua_Integer limit;
     int hook;
     if (!lp->lowered) {
-      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg, 0);
+      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg, 0,
+             lp->kind);
       continue;
     }
     pl = plan_make(L, &lp->ir, &why);
     if (pl == NULL) {
-      report(o, why.line ? why.line : lp->line, 0, why.msg, 0);
+      report(o, why.line ? why.line : lp->line, 0, why.msg, 0, lp->kind);
       continue;
     }
     limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
@@ -163,7 +169,7 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
                                    limit);
     if (rw != NULL) {
       lua_pop(L, 1);
-      report(o, lp->line, 0, rw, 0);
+      report(o, lp->line, 0, rw, 0, lp->kind);
       continue;
     }
     {
@@ -172,7 +178,7 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
       snprintf(where, sizeof(where), "%s:%d", o->where, lp->line);
       site.iters_limit = limit;
       site.strict = o->strict;
-      site.prepared = (lp->kind != IR_FORRANGE);
+      site.prepared = (lp->kind == IR_FORNUM);
       site.hooks = HOOKS;
       site.id = o->nloops + 1;
       site.where = where;
@@ -183,7 +189,7 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
-    report(o, lp->line, 1, NULL, limit);
+    report(o, lp->line, 1, NULL, limit, lp->kind);
   }
   return 0;
 }

@@ -32,6 +32,12 @@
 ** Generic for over cpm.range: the same hook, entry and call, from GETUPVAL
 ** on, before the TFORPREP, with the iterator, the state and the closing
 ** value (which the guard requires to be nil) as control values.
+**
+** While and repeat loops: the same, from GETUPVAL on, with three nils as
+** control values (the guard counts from the inputs: guard_while.c), before
+** the loop's first instruction (the while's test, with the loads of its
+** operands; the repeat's body).  Jumps from before the loop to its start
+** land on the block; the loop's own jump back is pointed past it.
 */
 #include "rewrite54.h"
 
@@ -54,10 +60,14 @@ static int guardcall (bc_Instr *code, int n, const find54_Loop *lp,
   code[n++] = BC_CREATE_ABCk(BC_OP_GETI, t, t, id, 0);
   code[n++] = BC_CREATE_ABCk(BC_OP_TEST, t, 0, 0, 0);
   tojump[nj++] = n++;
-  code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 1, base, 0, 0);
-  code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 2, base + 1, 0, 0);
-  code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 3,
-                             base + (lp->kind == IR_FORRANGE ? 3 : 2), 0, 0);
+  if (lp->kind == IR_WHILE || lp->kind == IR_REPEAT)  /* no control values */
+    code[n++] = BC_CREATE_ABCk(BC_OP_LOADNIL, t + 1, 2, 0, 0);
+  else {
+    code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 1, base, 0, 0);
+    code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 2, base + 1, 0, 0);
+    code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 3,
+                               base + (lp->kind == IR_FORRANGE ? 3 : 2), 0, 0);
+  }
   for (i = 0; i < pl->nin; i++) {
     int s = pl->in[i];
     code[n++] = s >= FIND54_UPSLOT
@@ -113,7 +123,8 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   /* the largest count minus one that runs as written (guard.c: fewer than
      max(limit, 1) iterations) */
   lua_Integer most = (limit < 1 ? 1 : limit) - 2;
-  int fornum = (lp->kind != IR_FORRANGE);
+  int fornum = (lp->kind == IR_FORNUM);
+  int wloop = (lp->kind == IR_WHILE || lp->kind == IR_REPEAT);
   const char *why;
   if (id > BC_MAXARG_C) return "too many loops in one function";
   if (p->nk >= BC_MAXARG_Bx) return "too many constants for the guard call";
@@ -125,9 +136,12 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
                                     : s - FIND54_UPSLOT >= p->nup))
       return "loop value outside the frame and the upvalues";
   }
-  if (lp->base < 0 || lp->base + (fornum ? 2 : 3) >= p->maxstacksize ||
+  if (lp->base < 0 || (!wloop && lp->base + (fornum ? 2 : 3) >= p->maxstacksize) ||
       hook < 0 || hook >= p->nup)
     return "loop registers outside the frame";
+  if (wloop && (lp->last < lp->prep || lp->last >= p->ncode ||
+                BC_GET_OPCODE(p->code[lp->last]) != BC_OP_JMP))
+    return FIND54_MSG_SHAPE;
   need = t + 4 + pl->nin;
   if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
   if (need > BC_MAXSTACK) return "not enough free registers for the guard call";
@@ -137,8 +151,9 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   n = guardcall(code, n, lp, pl, t, hook, id, tojump);
   n++;  /* the JMP past the loop */
   /* After insertion before 'at' the block is at at .. at+n-1; what it
-     jumps to ("loop": the body, or the TFORPREP) at at+n; the loop's exit
-     (after FORLOOP/TFORLOOP) at last+n+1. */
+     jumps to ("loop": the body, or the TFORPREP, or the while's test, or
+     the repeat's body) at at+n; the loop's exit (after FORLOOP/TFORLOOP,
+     or the jump back of a while or repeat) at last+n+1. */
   at = fornum ? lp->prep + 1 : lp->prep;
   loop = at + n;
   exit = lp->last + n + 1;
@@ -148,6 +163,9 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
     code[toshort] = BC_CREATE_sJ(BC_OP_JMP, loop - (at + toshort) - 1);
   code[n - 1] = BC_CREATE_sJ(BC_OP_JMP, exit - (at + n - 1) - 1);
   /* FORLOOP jumps back to prep + 1: onto the body, past the block */
+  /* a while or repeat: the code before the loop may jump to its start
+     (after an if), so jumps there land on the block; the loop's own jump
+     back is then pointed past it, below */
   why = bc_caninsert(p, at, n, fornum ? BC_LANDAFTER : BC_LANDBEFORE);
   if (why != NULL) return why;
   if (toloadk >= 0) {
@@ -159,6 +177,8 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   bc_needstack(L, p, need);
   bc_insert(L, c, p, at, code, n, lp->line,
             fornum ? BC_LANDAFTER : BC_LANDBEFORE);
+  if (wloop)
+    p->code[lp->last + n] = BC_CREATE_sJ(BC_OP_JMP, loop - (lp->last + n) - 1);
   return NULL;
 }
 
