@@ -224,10 +224,34 @@ static void pushslots (lua_State *L, const int *slots, int n) {
 }
 
 
+/* An operand of a while loop's test: its slot, or { k = constant }. */
+static void pushwhilearg (lua_State *L, const plan_Plan *p, int in,
+                          const ir_Const *k) {
+  if (in >= 0) {
+    lua_pushinteger(L, p->in[in]);
+    return;
+  }
+  lua_createtable(L, 0, 1);
+  switch (k->type) {
+#if CPM_LUA54
+    case IR_KINT: lua_pushinteger(L, k->u.i); break;
+#else
+    case IR_KINT: lua_pushnumber(L, (lua_Number)k->u.i); break;
+#endif
+    case IR_KFLT: lua_pushnumber(L, k->u.n); break;
+    default: lua_pushnil(L); break;
+  }
+  lua_setfield(L, -2, "k");
+}
+
+
 /*
 ** _plan(ir) -> plan, info | nil, reason, line
 ** info = { inputs = { slot... }, outputs = { slot... }, nstate = n,
-**          nlive = n, natoms = n }
+**          nlive = n, natoms = n [, w = { counter = slot, bound = operand,
+**          step = operand, negate = bool }] }
+** (w: a while or repeat loop's counter x, bound and step s, the update
+** being x - s when negate, else x + s; an operand is a slot or { k = v })
 */
 static int lplan (lua_State *L) {
   Conv cv;
@@ -259,6 +283,18 @@ static int lplan (lua_State *L) {
   lua_setfield(L, -2, "nlive");
   lua_pushinteger(L, p->natoms);
   lua_setfield(L, -2, "natoms");
+  if (p->w.active) {  /* the test's operands, for a front end's pre-check */
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, p->in[p->w.counter]);
+    lua_setfield(L, -2, "counter");
+    pushwhilearg(L, p, p->w.bound, &p->w.bk);
+    lua_setfield(L, -2, "bound");
+    pushwhilearg(L, p, p->w.step, &p->w.sk);
+    lua_setfield(L, -2, "step");
+    lua_pushboolean(L, p->w.negate);
+    lua_setfield(L, -2, "negate");
+    lua_setfield(L, -2, "w");
+  }
   return 2;
 }
 

@@ -140,6 +140,51 @@ function M.loop(ctx, loop, plan, dopos)
   return r .. body .. " end end"
 end
 
+-- The condition under which a while or repeat loop asks its guard: its
+-- counter x, bound b and step s (texts; nil for a constant) are numbers
+-- and the distance (b - x) / s (for x := x - s, (x - b) / s) is about
+-- 'limit' or more.  Like `long`: no metamethod, no error, no C call on
+-- LuaJIT; the estimate only chooses between two ways to the same result
+-- (a loop that does not run, or runs the other way, gives a negative
+-- distance; one that does not end, or a NaN, asks the guard or not, which
+-- then runs it as written either way).
+local function far(ctx, w, limit)
+  local T, checks = ctx.prefix .. "T", {}
+  for _, v in ipairs({ w.x, w.b, w.s }) do
+    if v.name then
+      checks[#checks + 1] = ctx.vm54 and format("%s(%s)", T, v.text)
+        or format("%s(%s) == \"number\"", T, v.text)
+    end
+  end
+  local from, to = w.x.text, w.b.text
+  if w.negate then from, to = to, from end
+  checks[#checks + 1] = format("(%s + 0.0 - %s) / %s >= %d", to, from, w.s.text,
+    limit - 1)
+  return concat(checks, " and ")
+end
+
+-- The replacement text of a planned while or repeat loop (the node covers
+-- `while ... end` or `repeat ... until cond`): its guard call before it,
+-- with three nils as control values (the guard counts from the inputs),
+-- the loop itself kept as written.  plan as for M.loop, plus w = { x, b,
+-- s = { text =, name = bool }, negate = bool } (the test's operands).
+function M.whileloop(ctx, loop, plan)
+  local P = ctx.prefix
+  local outs = {}
+  for i = 1, #plan.outputs do outs[i] = P .. "o" .. i end
+  local okv = P .. "ok" .. (#outs > 0 and ", " .. concat(outs, ", ") or "")
+  local ins = #plan.inputs > 0 and ", " .. concat(plan.inputs, ", ") or ""
+  local set = #outs > 0 and concat(plan.outputs, ", ") .. " = " .. concat(outs, ", ") or ""
+  return format("do local %s if %s and %s then %s end if %s then %s else ",
+    okv, own_set(P), far(ctx, plan.w, plan.limit),
+    call(P, plan.id, okv, "nil, nil, nil" .. ins), P .. "ok", set)
+    .. sub(ctx.text, loop.pos, loop.endpos) .. " end end"
+end
+
+-- A Lua literal for a number, or nil (for emit users: the while test's
+-- constant operands).
+M.literal = literal
+
 -- The function's text with the replacements { pos, endpos, text } (sorted,
 -- disjoint) applied, as a function expression.
 --

@@ -168,15 +168,24 @@ local function optimize(f, limit, strict, text, on_fallback)
 
   local loops = {}
   ast.walk(node, function(n)
-    if n.tag == "Fornum" or n.tag == "Forin" then loops[#loops + 1] = n end
+    if n.tag == "Fornum" or n.tag == "Forin" or n.tag == "While"
+        or n.tag == "Repeat" then
+      loops[#loops + 1] = n
+    end
   end)
   local guards, repl, planned = {}, {}, {}
   for _, loop in ipairs(loops) do
-    local dopos = find_do(text, header_end(loop))
-    local line = dopos and ctx.lineof(dopos) or loop.line
-    local entry = { line = line, optimized = false }
+    local counted = loop.tag == "While" or loop.tag == "Repeat"
+    local dopos = not counted and find_do(text, header_end(loop))
+    -- a while loop on the line of its test, a repeat loop on the line of
+    -- `until`'s test, as the bytecode front end (the first instruction of
+    -- the loop's code that is not its body)
+    local line = dopos and ctx.lineof(dopos)
+      or (counted and ctx.lineof(loop.cond.pos)) or loop.line
+    local entry = { line = line, optimized = false,
+      kind = counted and (loop.tag == "While" and "while" or "repeat") or nil }
     report[#report + 1] = entry
-    if not dopos then
+    if not dopos and not counted then
       entry.reason = "loop header not understood"
     else
       ctx.line = line
@@ -194,13 +203,27 @@ local function optimize(f, limit, strict, text, on_fallback)
         local p = { id = #guards + 1, inputs = {}, outputs = {} }
         for i, s in ipairs(pinfo.inputs) do p.inputs[i] = refs[s] and refs[s].name end
         for i, s in ipairs(pinfo.outputs) do p.outputs[i] = refs[s] and refs[s].assign end
-        if #p.inputs ~= #pinfo.inputs or #p.outputs ~= #pinfo.outputs then
+        local named = #p.inputs == #pinfo.inputs and #p.outputs == #pinfo.outputs
+        if named and pinfo.w then  -- the test's operands, for the pre-check
+          local function operand(x)
+            if type(x) == "number" then
+              return refs[x] and refs[x].name and { text = refs[x].name, name = true }
+            end
+            local lit = emit.literal(x.k)
+            return lit and { text = "(" .. lit .. ")" }
+          end
+          p.w = { x = operand(pinfo.w.counter), b = operand(pinfo.w.bound),
+            s = operand(pinfo.w.step), negate = pinfo.w.negate }
+          named = p.w.x and p.w.b and p.w.s
+        end
+        if not named then
           entry.reason = "a loop variable the generated code cannot name"
         else
           guards[p.id], p.limit = core._guard(plan, limit, strict,
             format("%s:%d", src, line), guards, p.id, on_fallback)
           repl[#repl + 1] = { pos = loop.pos, endpos = loop.endpos,
-            text = emit.loop(ctx, loop, p, dopos) }
+            text = counted and emit.whileloop(ctx, loop, p)
+              or emit.loop(ctx, loop, p, dopos) }
           entry.optimized, entry.iters_limit = true, p.limit
           planned[#planned + 1] = entry
         end

@@ -434,8 +434,43 @@ end
 
 ---------------------------------------------------------------- loops
 
+-- An operand of a while or repeat test: a constant, or a variable that is
+-- no global (a global is a field read, code the test would run on every
+-- pass).
+local function testoperand(L, e)
+  local k = constant_operand(L, e)
+  if k then return k end
+  if e.tag == "Paren" then return testoperand(L, e.expr) end
+  if e.tag == "Id" and e.decl.kind ~= "global" and e.decl.name ~= "_ENV" then
+    return varslot(L, e.decl, e.line)
+  end
+  refuse(e.line, reasons.WHILE_COND)
+end
+
+-- The exit test (src/core/ir.h, ir_Cond) of a while loop (the loop ends
+-- when e is false) or a repeat loop (when e is true): one comparison of
+-- two operands, under parentheses and `not`; `>` and `>=` swap their
+-- operands (never negated: with NaN, not (a < b) is not b <= a), `~=` is
+-- `==` with the other outcome.
+local function looptest(L, e, repeat_)
+  local exit = repeat_
+  while true do
+    if e.tag == "Paren" then e = e.expr
+    elseif e.tag == "Unop" and e.op == "not" then exit = not exit; e = e.operand
+    else break end
+  end
+  if scope.constant(e) then refuse(e.line, reasons.WHILE_NOCOND) end
+  if not (e.tag == "Binop" and compare[e.op]) then refuse(e.line, reasons.WHILE_COND) end
+  local a = testoperand(L, e.lhs)
+  local b = testoperand(L, e.rhs)
+  if swapped[e.op] then a, b = b, a end
+  if e.op == "~=" then exit = not exit end
+  return { cmpname[e.op], a, b, exit = exit }
+end
+
 -- lower(loop, ctx) -> ir, refs | nil, reason, line
--- loop is a Fornum or Forin node; ctx = { text, lineof, vm54, getfenv }
+-- loop is a Fornum, Forin, While or Repeat node; ctx = { text, lineof,
+-- vm54, getfenv }
 -- (getfenv: the name under which the generated code reaches getfenv).
 -- refs[slot] = { name = text reading the variable, assign = text
 -- writing it (variables declared outside the loop only) }.
@@ -443,9 +478,18 @@ function M.lower(loop, ctx)
   local L = { ops = {}, nslots = 0, slot_of = {}, refs = {}, outer = {},
     written = {}, inner = {}, temp = {}, text = ctx.text, lineof = ctx.lineof,
     vm54 = ctx.vm54, getfenv = ctx.getfenv }
-  local ir = { kind = loop.tag == "Fornum" and "fornum" or "forrange",
-    line = ctx.line or loop.line }
+  local kinds = { Fornum = "fornum", Forin = "forrange", While = "while", Repeat = "repeat" }
+  local ir = { kind = kinds[loop.tag], line = ctx.line or loop.line }
   local ok, err = pcall(function()
+    if loop.tag == "While" then
+      ir.cond = looptest(L, loop.cond, false)
+      block(L, loop.body)
+      return
+    elseif loop.tag == "Repeat" then
+      block(L, loop.body)
+      ir.cond = looptest(L, loop.cond, true)
+      return
+    end
     local var
     if loop.tag == "Fornum" then
       var = loop.var
