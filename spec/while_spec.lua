@@ -1,0 +1,261 @@
+-- Counted while and repeat loops (src/core/plan_while.c, count_while in
+-- src/core/count.c): random loops with every comparison, operand order
+-- and step sign, integer and float values, zero-trip loops, wraps near
+-- maxinteger, tests that raise or call metamethods, and bodies of the
+-- planner's shapes, run optimized by every front end against the
+-- original; huge counts computed, not run; other shapes refused with a
+-- reason.  On LuaJIT the bytecode front end leaves while loops as written
+-- (the differential part must hold all the same).
+local cpm = require "cpm"
+local agree = require("agree").agree
+
+local LUA54 = not jit
+local load = loadstring or load
+local FRONTENDS = { "bytecode", "source" }
+local MAXI = LUA54 and math.maxinteger or 2 ^ 53
+-- the front ends that plan while loops on this VM
+local PLANNING = LUA54 and { bytecode = true, source = true } or { source = true }
+
+-- A deterministic generator (the same cases on every run and VM).
+local seed = 4242
+local function rnd(n)
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  return seed % n + 1
+end
+local function pick(t) return t[rnd(#t)] end
+
+-- Bodies over the carried s and t, the counter i (read before or after
+-- its update), the invariants a and c: affine, polynomial, modular and
+-- invariant branches.
+local arms = { "s = s + 1", "s = s + a", "t = t + s", "s = s - i",
+  "t = t - 2 * s + 3", "s = s + i", "t = t + a * 2", "s, t = t, s",
+  "s = 2 * s + 1", "local u = s + t; t = u", "s = s + i * i",
+  "if a == 1 then s = s + i else t = t + 1 end" }
+local modarms = { "s = (s + i) % 7", "s = (s * 3 + 1) % 7" }
+
+-- Tests, with the counter i on either side; `x` stands for the bound.
+local tests = { "i < x", "i <= x", "i > x", "i >= x", "i == x", "i ~= x",
+  "x < i", "x <= i", "x > i", "x >= i", "x == i", "x ~= i",
+  "not (i < x)", "not (x <= i)", "not (i == x)", "(i >= x)" }
+local updates = { "i = i + c", "i = i - c", "i = c + i" }
+
+local function body(nstmt, modular)
+  local r = {}
+  for _ = 1, nstmt do r[#r + 1] = modular and pick(modarms) or pick(arms) end
+  return r
+end
+
+-- One random loop: its text, and whether its step/bound are literals.
+local function source()
+  local modular = rnd(6) == 1
+  local stmts = body(rnd(3), modular)
+  local bound = rnd(3) == 1 and pick({ "10", "-3", "0", "2.5", "100" }) or "n"
+  local step = rnd(3) == 1 and pick({ "1", "2", "-1", "3" }) or "c"
+  local upd = pick(updates):gsub("c", step)
+  table.insert(stmts, rnd(#stmts + 1), upd)
+  local test = pick(tests):gsub("x", bound)
+  local loop
+  if rnd(3) == 1 then
+    loop = "    repeat\n      " .. table.concat(stmts, "\n      ") .. "\n    until " .. test
+  else
+    loop = "    while " .. test .. " do\n      " .. table.concat(stmts, "\n      ") .. "\n    end"
+  end
+  return "return function(i, n, c, a)\n    local s, t = 0, 1\n" .. loop ..
+    "\n    return i, s, t\nend", test
+end
+
+-- Values the arguments take; a metatable whose comparisons end a loop
+-- after a few tests, and whose arithmetic stays a table.
+local function counting()
+  local calls = 0
+  local mt = {}
+  mt.__lt = function() calls = calls + 1; return calls < 4 end
+  mt.__le = mt.__lt
+  mt.__eq = function() return false end
+  mt.__add = function(x) return x end
+  mt.__sub = mt.__add
+  return setmetatable({}, mt)
+end
+local starts = { 0, 1, -5, 7, 3.0, 0.5, -2.5, 1e300, 0 / 0, "3", "x",
+  MAXI - 3, -MAXI + 2, 2 ^ 53 - 4, 1000 }
+local bounds = { 0, 10, 7, -5, 3.5, 1e300, -1 / 0, 0 / 0, "10", 100.0,
+  MAXI, -MAXI, 2 ^ 53, 200 }
+local steps = { 1, 2, -1, -3, 0, 0.5, 1.0, 3, 7, "1", -0.0 }
+
+-- args() -> a function making fresh arguments (the metamethods count)
+local function args()
+  local i = rnd(8) == 1 and "table" or pick(starts)
+  local n = rnd(10) == 1 and "table" or pick(bounds)
+  local c = rnd(12) == 1 and "table" or pick(steps)
+  local a = pick({ 0, 1, 2, -1 })
+  return function()
+    local function v(x) if x == "table" then return counting() end return x end
+    return { n = 4, v(i), v(n), v(c), a }
+  end, ("i=%s n=%s c=%s a=%s"):format(tostring(i), tostring(n), tostring(c), tostring(a))
+end
+
+local unpack = table.unpack or unpack
+local function unpack_args(a) return unpack(a, 1, a.n) end
+local function shape(r)
+  for k, v in pairs(r) do if type(v) == "table" then r[k] = "a table" end end
+  return r
+end
+
+-- Does f end on these arguments within a few thousand passes?  A copy of
+-- f whose loop counts its passes and gives up says (the original runs
+-- only then: a loop that never ends, or takes years, is not compared).
+local function ends(text, mk)
+  local capped = text:gsub("local s, t = 0, 1", "local s, t, cpm_k = 0, 1, 0")
+  capped = capped:gsub("(\n    while [^\n]*) do\n", "%1 do\n      cpm_k = cpm_k + 1; if cpm_k > 5000 then error('long', 0) end\n")
+  capped = capped:gsub("\n    repeat\n", "\n    repeat\n      cpm_k = cpm_k + 1; if cpm_k > 5000 then error('long', 0) end\n")
+  local f = assert(load(capped))()
+  local ok, err = pcall(f, unpack_args(mk()))
+  return ok or err ~= "long"
+end
+
+describe("while and repeat loops", function()
+  it("give what the original gives, on random loops and arguments", function()
+    local planned = { bytecode = 0, source = 0 }
+    local compared = 0
+    for _ = 1, 120 do
+      local text = source()
+      local f = assert(load(text))()
+      for _, fe in ipairs(FRONTENDS) do
+        local rep = cpm.explain(f, { frontend = fe })
+        if rep:match("loop optimized") then planned[fe] = planned[fe] + 1 end
+        for _, limit in ipairs({ 0, 2 }) do
+          local opts = { frontend = fe }
+          if limit > 0 then opts.iters_limit = limit end
+          local g = cpm.optimize(f, opts)
+          for _ = 1, 8 do
+            local mk, shown = args()
+            if ends(text, mk) then
+              compared = compared + 1
+              local x1, x2 = mk(), mk()
+              -- (a table result is a fresh argument of each call)
+              local o1 = shape({ pcall(f, unpack_args(x1)) })
+              local o2 = shape({ pcall(g, unpack_args(x2)) })
+              local where = ("%s\nfrontend %s, iters_limit %d, %s\n%s"):format(
+                text, fe, limit, shown, rep)
+              -- the same values (math.type, NaN) or the same error
+              agree(function() return unpack(o1) end,
+                function() return unpack(o2) end, { n = 0 }, where)
+            end
+          end
+        end
+      end
+    end
+    assert.is_true(compared > 800)
+    -- nearly every random loop has one of the shapes the planner takes
+    for fe in pairs(PLANNING) do assert.is_true(planned[fe] >= 110, fe .. " " .. planned[fe]) end
+    if not LUA54 then assert.are.equal(0, planned.bytecode) end
+  end)
+
+  it("are computed, not run, for huge counts", function()
+    local f = assert(load([[
+      return function(i, n, s)
+        while i < n do
+          s = s + 3
+          i = i + 2
+        end
+        return i, s
+      end]]))()
+    local h = assert(load([[
+      return function(n, s)
+        repeat s = s + n; n = n - 1 until n <= 0
+        return n, s
+      end]]))()
+    for fe in pairs(PLANNING) do
+      local g = cpm.optimize(f, { frontend = fe, strict = true })
+      local gh = cpm.optimize(h, { frontend = fe, strict = true })
+      if LUA54 then
+        -- 5 * 10^15 passes: years as written
+        local i, s = g(0, 10000000000000000, 1)
+        assert.are.equal(10000000000000000, i)
+        assert.are.equal(15000000000000001, s)
+        assert.are.equal("integer", math.type(i))
+        local n, s2 = gh(4000000000, 0)
+        assert.are.equal(0, n)
+        assert.are.equal(8000000002000000000, s2)
+      end
+      local i, s = g(0, 2 ^ 50, 1)  -- floats: exact below 2^53
+      assert.are.equal(2 ^ 50, i)
+      assert.are.equal(3 * 2 ^ 49 + 1, s)
+      local st = cpm.stats(g)
+      assert.is_true(st[1].computed >= 1)
+      assert.are.equal(0, st[1].fell_back)
+    end
+  end)
+
+  it("run as written when the counter would wrap or the loop not end", function()
+    if not LUA54 then return end
+    local f = assert(load([[
+      return function(i, c)
+        local s = 0
+        while i > 0 do s = s + 1; i = i + c end
+        return i, s
+      end]]))()
+    for fe in pairs(PLANNING) do
+      local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
+      -- wraps past maxinteger after 4 passes
+      agree(f, g, { n = 2, math.maxinteger - 3, 1 }, fe)
+      assert.are.same({ math.mininteger, 4 }, { g(math.maxinteger - 3, 1) })
+      if fe == "bytecode" then  -- (the source front end's pre-check skips it)
+        assert.are.equal(2, cpm.stats(g)[1].fell_back)  -- (agree's call too)
+      end
+      agree(f, g, { n = 2, 10, -3 }, fe)
+    end
+  end)
+
+  it("keep Lua's errors and metamethods", function()
+    local f = assert(load([[
+      return function(i, n)
+        local s = 0
+        while i < n do s = s + 1; i = i + 1 end
+        return i, s
+      end]]))()
+    for fe in pairs(PLANNING) do
+      local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
+      agree(f, g, { n = 2, 1, "10" }, fe)
+      agree(f, g, { n = 2, "1", 10 }, fe)
+      agree(f, g, { n = 2, {}, 10 }, fe)
+      if LUA54 then  -- (LuaJIT compares a number with a table by raising)
+        local calls = 0
+        local m = setmetatable({}, { __lt = function() calls = calls + 1; return calls <= 100 end })
+        local i, s = g(1, m)
+        assert.are.same({ 101, 100, 101 }, { i, s, calls })
+      end
+    end
+  end)
+
+  it("refuse other shapes with a reason", function()
+    local cases = {
+      { "while n ~= 1 do if n % 2 == 0 then n = n / 2 else n = 3 * n + 1 end; s = s + 1 end",
+        "loop counter updated only on some paths" },
+      { "while s < n do s = s + i; i = i + 1 end", "loop counter not stepped by an invariant amount" },
+      { "while i < n do i = i + 1; n = n - 1 end", "condition compares two values that the loop changes" },
+      { "while i < n do i = i + 1; if i == a then break end end", "break, goto or branch" },
+      { "while true do i = i + 1; if i > n then break end end", "" },
+      { "while i < n do i = i + 1; i = i + 1 end", "loop counter written more than once" },
+      { "while a < n do s = s + 1 end", "condition compares no value that the loop changes" },
+      { "repeat local m = n; i = i + 1 until i >= m", "condition compares two values that the loop changes" },
+      { "while i < n do s = s + 1; i = i * 2 end", "loop counter not stepped" },
+    }
+    for _, c in ipairs(cases) do
+      local text = "return function(i, n, a)\n  local s = 0\n  if n > 40 then return 0 end\n  " ..
+        c[1] .. "\n  return i, s\nend"
+      local f = assert(load(text))()
+      for fe in pairs(PLANNING) do
+        local rep = cpm.explain(f, { frontend = fe })
+        assert.matches("loop not optimized: " .. c[2]:gsub("%-", "%%-"), rep, 1)
+        assert.matches("^[^\n]*:4: %a+ loop not optimized", rep)
+        agree(f, cpm.optimize(f, { frontend = fe }), { n = 3, 3, 17, 30 }, text)
+      end
+    end
+    -- a call in the test
+    local f = assert(load("return function(i, n) while i < math.abs(n) do i = i + 1 end return i end"))()
+    for fe in pairs(PLANNING) do
+      assert.matches("while loop not optimized", cpm.explain(f, { frontend = fe }))
+    end
+  end)
+end)
