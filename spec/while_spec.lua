@@ -41,7 +41,9 @@ local updates = { "i = i + c", "i = i - c", "i = c + i" }
 
 local function body(nstmt, modular)
   local r = {}
-  for _ = 1, nstmt do r[#r + 1] = modular and pick(modarms) or pick(arms) end
+  -- (one reduction: the planner takes one modulus atom per loop)
+  if modular then return { pick(modarms) } end
+  for _ = 1, nstmt do r[#r + 1] = pick(arms) end
   return r
 end
 

@@ -33,8 +33,8 @@
 ** on, before the TFORPREP, with the iterator, the state and the closing
 ** value (which the guard requires to be nil) as control values.
 **
-** While and repeat loops: the same, from GETUPVAL on, with three nils as
-** control values (the guard counts from the inputs: guard_while.c), before
+** While and repeat loops: the same, from GETUPVAL on, with the counter and
+** two nils as control values (the guard counts: guard_while.c), before
 ** the loop's first instruction (the while's test, with the loads of its
 ** operands; the repeat's body).  Jumps from before the loop to its start
 ** land on the block; the loop's own jump back is pointed past it.
@@ -60,8 +60,14 @@ static int guardcall (bc_Instr *code, int n, const find54_Loop *lp,
   code[n++] = BC_CREATE_ABCk(BC_OP_GETI, t, t, id, 0);
   code[n++] = BC_CREATE_ABCk(BC_OP_TEST, t, 0, 0, 0);
   tojump[nj++] = n++;
-  if (lp->kind == IR_WHILE || lp->kind == IR_REPEAT)  /* no control values */
-    code[n++] = BC_CREATE_ABCk(BC_OP_LOADNIL, t + 1, 2, 0, 0);
+  if (lp->kind == IR_WHILE || lp->kind == IR_REPEAT) {
+    /* the counter (the plan's loop variable), then two nils */
+    int x = pl->index;
+    code[n++] = x >= FIND54_UPSLOT
+        ? BC_CREATE_ABCk(BC_OP_GETUPVAL, t + 1, x - FIND54_UPSLOT, 0, 0)
+        : BC_CREATE_ABCk(BC_OP_MOVE, t + 1, x, 0, 0);
+    code[n++] = BC_CREATE_ABCk(BC_OP_LOADNIL, t + 2, 1, 0, 0);
+  }
   else {
     code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 1, base, 0, 0);
     code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 2, base + 1, 0, 0);
@@ -139,6 +145,10 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   if (lp->base < 0 || (!wloop && lp->base + (fornum ? 2 : 3) >= p->maxstacksize) ||
       hook < 0 || hook >= p->nup)
     return "loop registers outside the frame";
+  if (wloop && (pl->index < 0 || (pl->index < FIND54_UPSLOT
+                                   ? pl->index >= p->maxstacksize
+                                   : pl->index - FIND54_UPSLOT >= p->nup)))
+    return "loop value outside the frame and the upvalues";
   if (wloop && (lp->last < lp->prep || lp->last >= p->ncode ||
                 BC_GET_OPCODE(p->code[lp->last]) != BC_OP_JMP))
     return FIND54_MSG_SHAPE;
