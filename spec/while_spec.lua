@@ -189,6 +189,42 @@ describe("while and repeat loops", function()
     end
   end)
 
+  it("plan bitwise bodies over GF(2) and invariant branches", function()
+    if LUA54 then
+      local f = assert(load([[
+        return function(i, n, x)
+          while i < n do
+            x = x ~ (x << 13); x = x ~ (x >> 7); x = x ~ (x << 17)
+            i = i + 1
+          end
+          return i, x
+        end]]))()
+      for fe in pairs(PLANNING) do
+        local g = cpm.optimize(f, { frontend = fe, strict = true })
+        agree(f, g, { n = 3, 0, 1000, 88172645463325252 }, fe)
+        agree(f, g, { n = 3, 5, 777, -3 }, fe)
+        local i = g(0, 1000000000000, 88172645463325252)  -- 10^12 passes
+        assert.are.equal(1000000000000, i)
+        assert.are.equal(1, cpm.stats(g)[1].computed - 2)
+      end
+    end
+    local h = assert(load([[
+      return function(k, n, a)
+        local s = 0
+        repeat
+          if a then s = s + 2 else s = s - 1 end
+          k = k + 1
+        until k >= n
+        return k, s
+      end]]))()
+    for fe in pairs(PLANNING) do
+      local g = cpm.optimize(h, { frontend = fe, strict = true })
+      agree(h, g, { n = 3, 0, 500, true }, fe)
+      agree(h, g, { n = 3, 0, 500, false }, fe)
+      assert.are.same({ 2 ^ 40, -2 ^ 40 }, { g(0, 2 ^ 40, false) })
+    end
+  end)
+
   it("run as written when the counter would wrap or the loop not end", function()
     if not LUA54 then return end
     local f = assert(load([[
