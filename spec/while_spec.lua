@@ -225,6 +225,31 @@ describe("while and repeat loops", function()
     end
   end)
 
+  it("call the guard once per entry, whatever jumps the body makes to the test", function()
+    -- lcode.c sends the jump at the end of a then-arm, as the body's last
+    -- statement, straight to the loop's start, not to its jump back
+    local f = assert(load([[
+      return function(i, n, a, s)
+        while i < n do
+          if a then s = s + 1 else s = s + 2 end
+          i = i + 1
+          if a then s = s + i else s = s - i end
+        end
+        return i, s
+      end]]))()
+    for fe in pairs(PLANNING) do
+      local g = cpm.optimize(f, { frontend = fe, iters_limit = 50 })
+      for _, a in ipairs({ true, false }) do
+        for _, n in ipairs({ 0, 40, 1000 }) do
+          agree(f, g, { n = 4, 0, n, a, 0 }, fe)
+        end
+        agree(f, g, { n = 4, 0, 1000, a, 0.5 }, fe)  -- floats: as written
+      end
+      local st = cpm.stats(g)[1]
+      assert.are.same({ 2, 2 }, { st.computed, st.fell_back })
+    end
+  end)
+
   it("run as written when the counter would wrap or the loop not end", function()
     if not LUA54 then return end
     local f = assert(load([[
