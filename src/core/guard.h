@@ -6,7 +6,8 @@
 ** Call:    guard(c1, c2, c3, in_1 .. in_nin)
 **          c1..c3 are the loop's control values (start, limit, step; or the
 **          iterator, state and closing value (nil) of a generic for over
-**          cpm.range), in_i the entry
+**          cpm.range; for a while or repeat loop the counter's value,
+**          nil, nil: guard_while.h), in_i the entry
 **          values of the plan's input slots (plan.in), in that order.
 ** Returns: true, out_1 .. out_nout   the final values of the plan's
 **                                    outputs (plan.out), in that order
