@@ -93,8 +93,9 @@ typedef struct count_While {
 ** or call a metamethod), integers stepped without wrapping before the
 ** test fails, floats and mixed ones only while every value of x is an
 ** integer below 2^53 (repeated addition is then exact, and Lua 5.4
-** compares integers with floats exactly); a loop that never ends or ends
-** only by wrapping around gives COUNT_UNKNOWN.  Never raises.
+** compares integers with floats exactly: lvm.c, LTintfloat, LEintfloat,
+** luaV_equalobj); a loop that never ends or ends only by wrapping around
+** gives COUNT_UNKNOWN.  Never raises.
 */
 count_Status count_while (lua_State *L, const count_While *w, int x, int b,
                           int s, count_Loop *c);

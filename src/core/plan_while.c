@@ -13,13 +13,18 @@
 ** Then the n-th test sees x0 + n s (while: n from 0; repeat: from 1) and
 ** the number of passes is a function of x0, s and b alone, which the
 ** guard computes at entry (count_while, count.c) before anything else.
-** The body, counter update included, is planned as the body of a numeric
-** for loop that never reads its variable: the counter is one more carried
-** value, and its final value one more result.
+** The body is then planned as the body of the numeric for loop whose
+** variable takes x's values x0, x0 + s, ...: x is the plan's index, the
+** update writes a fresh slot instead (which the ops after it read for x),
+** and x's final value, when live, is one more output (a PA_END atom, or
+** pushed by the branch guard).  The counter is no state of the plan, so
+** a modular body need not reduce it and a bitwise one (once the unread
+** stepping is dropped) still plans over GF(2).
 **
-** To make b an input of the plan even when the body never reads it, the
-** planned body starts with a copy of b into a slot of its own (dead after
-** the body); the front ends' IR is left as it is.
+** To make b and s inputs of the plan even when the body no longer reads
+** them, the planned body starts with copies of them into slots of its own
+** (dead after the body); the front ends' IR is left as it is.  See
+** doc/design.md, "While and repeat loops".
 */
 #include <stdio.h>
 #include <stdlib.h>
