@@ -161,5 +161,9 @@ const char *ir_aopevent (int aop);	/* "__add", ...; NULL */
 */
 int ir_optext (const ir_Loop *ir, int opi, char *buf, size_t size);
 const char *ir_slotname (const ir_Loop *ir, int slot);
+/* ir_argtext: operand x (a constant's literal, a slot's name) as
+   ir_optext; ir_isname: is s[0..len) a Lua name? */
+int ir_argtext (const ir_Loop *ir, ir_Arg x, char *buf, size_t size);
+int ir_isname (const char *s, size_t len);
 
 #endif

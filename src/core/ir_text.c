@@ -39,7 +39,7 @@ static void put (Buf *b, const char *s) {
 }
 
 
-static int isname (const char *s, size_t len) {
+int ir_isname (const char *s, size_t len) {
   size_t i;
   if (len == 0 || (s[0] >= '0' && s[0] <= '9')) return 0;
   for (i = 0; i < len; i++) {
@@ -100,7 +100,7 @@ static const char *nameat (const ir_Loop *ir, int opi, int which) {
   s = ir->names[3 * opi + which];
   if (s == NULL) return NULL;
   len = strlen(s);
-  return (len <= MAXNAME && isname(s, len)) ? s : NULL;
+  return (len <= MAXNAME && ir_isname(s, len)) ? s : NULL;
 }
 
 
@@ -156,7 +156,7 @@ static void optext (Buf *b, const ir_Loop *ir, int opi, int depth) {
       const ir_Const *k = ir_isconst(op->c) && ir_constidx(op->c) < ir->nk
                           ? &ir->k[ir_constidx(op->c)] : NULL;
       int field = k != NULL && k->type == IR_KSTR &&
-                  isname(k->u.s.s, k->u.s.len) && k->u.s.len <= MAXSTR;
+                  ir_isname(k->u.s.s, k->u.s.len) && k->u.s.len <= MAXSTR;
       if (field && tname != NULL && strcmp(tname, "_ENV") == 0) {
         putl(b, k->u.s.s, k->u.s.len);  /* a global: its name */
         return;
@@ -206,4 +206,21 @@ const char *ir_slotname (const ir_Loop *ir, int slot) {
     }
   }
   return NULL;
+}
+
+
+int ir_argtext (const ir_Loop *ir, ir_Arg x, char *buf, size_t size) {
+  Buf b;
+  const char *name;
+  if (size == 0) return 0;
+  b.s = buf; b.size = size; b.len = 0; b.ok = 1;
+  buf[0] = '\0';
+  if (ir_isconst(x)) {
+    if (ir_constidx(x) >= ir->nk) return 0;
+    consttext(&b, &ir->k[ir_constidx(x)]);
+  }
+  else if ((name = ir_slotname(ir, x)) != NULL) put(&b, name);
+  else b.ok = 0;
+  if (!b.ok) buf[0] = '\0';
+  return b.ok;
 }

@@ -248,7 +248,7 @@ static void pushslots (lua_State *L, const int *slots, int n) {
 /*
 ** _plan(ir) -> plan, info | nil, reason, line
 ** info = { inputs = { slot... }, outputs = { slot... }, nstate = n,
-**          nlive = n, natoms = n }
+**          nlive = n, natoms = n, depends = text (plan_depends) }
 */
 static int lplan (lua_State *L) {
   Conv cv;
@@ -280,6 +280,12 @@ static int lplan (lua_State *L) {
   lua_setfield(L, -2, "nlive");
   lua_pushinteger(L, p->natoms);
   lua_setfield(L, -2, "natoms");
+  {
+    char depends[320];
+    plan_depends(p, &cv.ir, depends, sizeof(depends));
+    lua_pushstring(L, depends);
+    lua_setfield(L, -2, "depends");
+  }
   return 2;
 }
 
