@@ -7,7 +7,9 @@
 --   - `--> error: message`: the block ends by raising an error whose
 --     message contains `message`;
 --   - `<!-- vm: lua5.4 -->` (or luajit) on the line before the fence: the
---     block runs on that VM only (Lua 5.4 syntax, VM-specific output).
+--     block runs on that VM only (Lua 5.4 syntax, VM-specific output);
+--   - `--> [lua5.4] text` (or [luajit]): output on that VM only, for a line
+--     that prints differently on each (cpm.explain's "computed when").
 local files = require "files"
 local sub = require "subprocess"
 
@@ -31,12 +33,16 @@ end
 
 local function squash(s) return (s:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")) end
 
--- expect(code) -> expected output (squashed), expected error message or nil
-local function expect(code)
+-- expect(code [, vm]) -> expected output (squashed) on vm (default: this
+-- one), expected error message or nil
+local function expect(code, vm)
   local outs, errmsg = {}, nil
   for comment in code:gmatch("%-%->([^\n]*)") do
     local e = comment:match("^%s*error:%s*(.-)%s*$")
-    if e then errmsg = e else outs[#outs + 1] = comment end
+    local on, text = comment:match("^%s*%[([%w.]+)%](.*)$")
+    if e then errmsg = e
+    elseif not on then outs[#outs + 1] = comment
+    elseif on == (vm or THIS) then outs[#outs + 1] = text end
   end
   return squash(table.concat(outs, " ")), errmsg
 end
@@ -79,6 +85,9 @@ describe("the examples' conventions", function()
     assert.are.equal("luajit", list[1].vm)
     assert.is_nil(list[2].vm)
     assert.are.same({ "1 2", "x" }, { expect(list[1].code) })
+    local both = "print(1) --> [lua5.4] a\n --> [luajit] b\n"
+    assert.are.same({ "a" }, { expect(both, "lua5.4") })
+    assert.are.same({ "b" }, { expect(both, "luajit") })
     assert.are.equal(squash("1\t2\n"), "1 2")
   end)
 end)

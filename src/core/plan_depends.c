@@ -70,13 +70,22 @@ static int atomtext (const plan_Plan *p, const ir_Loop *ir, int a,
 }
 
 
-/* Is atom 'a' a constant with an integer value (nothing to check)? */
-static int integral (const plan_Plan *p, const ir_Loop *ir, int a) {
-  const ir_Const *k;
-  if (p->atoms[a].kind != PA_CONST) return 0;
-  k = &ir->k[p->atoms[a].x];
-  return k->type == IR_KINT ||
-         (k->type == IR_KFLT && k->u.n == (lua_Number)(int64_t)k->u.n);
+/* Is atom 'a' a constant with an integer value, or + - * of such (a
+   front end may leave -7 as the negation of 7): nothing to check? */
+static int integral (const plan_Plan *p, const ir_Loop *ir, int a, int depth) {
+  const plan_Atom *at = &p->atoms[a];
+  if (at->kind == PA_ARITH && depth < 4)
+    return (at->aop == IR_ADD || at->aop == IR_SUB || at->aop == IR_MUL ||
+            at->aop == IR_UNM) &&
+           integral(p, ir, at->x, depth + 1) && integral(p, ir, at->y, depth + 1);
+  if (at->kind != PA_CONST) return 0;
+  {
+    const ir_Const *k = &ir->k[at->x];
+    return k->type == IR_KINT ||
+           (k->type == IR_KFLT && k->u.n > -9007199254740992.0 &&
+            k->u.n < 9007199254740992.0 &&
+            k->u.n == (lua_Number)(int64_t)k->u.n);
+  }
 }
 
 
@@ -84,21 +93,25 @@ static int integral (const plan_Plan *p, const ir_Loop *ir, int a) {
    (the guard converts each into the ring, or runs the loop). */
 static void coefatoms (Text *t, const plan_Plan *p, const ir_Loop *ir) {
   int i, j, n = 0, named = 1, seen[8];
-  char names[160] = "", one[64];
+  char names[160] = "", one[64], last[64] = "";
   for (i = 0; i < p->ncoefs; i++) {
     int a = p->coefs[i].x, dup = 0;
-    if (p->coefs[i].kind != PC_ATOM || integral(p, ir, a)) continue;
+    if (p->coefs[i].kind != PC_ATOM || integral(p, ir, a, 0)) continue;
     for (j = 0; j < n && j < 8; j++) dup |= seen[j] == a;
     if (dup) continue;
     if (n < 8) seen[n] = a;
     if (n < 8 && atomtext(p, ir, a, one, sizeof(one), 0)) {
-      if (n > 0) strncat(names, " and ", sizeof(names) - strlen(names) - 1);
-      strncat(names, one, sizeof(names) - strlen(names) - 1);
+      /* "a, b and c": each name is written once the next one is known */
+      if (n > 1) strncat(names, ", ", sizeof(names) - strlen(names) - 1);
+      strncat(names, last, sizeof(names) - strlen(names) - 1);
+      memcpy(last, one, sizeof(last));
     }
     else named = 0;
     n++;
   }
   if (n == 0) return;
+  if (n > 1) strncat(names, " and ", sizeof(names) - strlen(names) - 1);
+  strncat(names, last, sizeof(names) - strlen(names) - 1);
   if (!named) add(t, ", and the invariants it multiplies by have integer values");
   else {
     add(t, ", and ");
