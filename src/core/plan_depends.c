@@ -11,7 +11,9 @@
 ** come from the loop's IR (ir_text.c); an invariant without a known name
 ** is described by its role.
 */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
@@ -70,54 +72,81 @@ static int atomtext (const plan_Plan *p, const ir_Loop *ir, int a,
 }
 
 
-/* Is atom 'a' a constant with an integer value, or + - * of such (a
-   front end may leave -7 as the negation of 7): nothing to check? */
-static int integral (const plan_Plan *p, const ir_Loop *ir, int a, int depth) {
+/* The value of atom 'a' when it is an expression of numeric constants
+   (a front end may leave -7 as the negation of 7, or 3 % 97 unfolded),
+   computed in doubles; 0 when it is not one or cannot be computed. */
+static int constvalue (const plan_Plan *p, const ir_Loop *ir, int a,
+                       double *v, int depth) {
   const plan_Atom *at = &p->atoms[a];
-  if (at->kind == PA_ARITH && depth < 4)
-    return (at->aop == IR_ADD || at->aop == IR_SUB || at->aop == IR_MUL ||
-            at->aop == IR_UNM) &&
-           integral(p, ir, at->x, depth + 1) && integral(p, ir, at->y, depth + 1);
-  if (at->kind != PA_CONST) return 0;
-  {
+  double x, y;
+  if (at->kind == PA_CONST) {
     const ir_Const *k = &ir->k[at->x];
-    return k->type == IR_KINT ||
-           (k->type == IR_KFLT && k->u.n > -9007199254740992.0 &&
-            k->u.n < 9007199254740992.0 &&
-            k->u.n == (lua_Number)(int64_t)k->u.n);
+    if (k->type == IR_KINT) *v = (double)k->u.i;
+    else if (k->type == IR_KFLT) *v = (double)k->u.n;
+    else return 0;
+    return 1;
+  }
+  if (at->kind != PA_ARITH || depth > 4 ||
+      !constvalue(p, ir, at->x, &x, depth + 1) ||
+      !constvalue(p, ir, at->y, &y, depth + 1))
+    return 0;
+  switch (at->aop) {
+    case IR_ADD: *v = x + y; return 1;
+    case IR_SUB: *v = x - y; return 1;
+    case IR_MUL: *v = x * y; return 1;
+    case IR_UNM: *v = -x; return 1;
+    case IR_MOD:
+      if (y == 0) return 0;
+      *v = x - floor(x / y) * y;
+      return 1;
+    default: return 0;
   }
 }
 
 
+/* Is atom 'a' a constant expression with an integer value, nothing the
+   guard could find otherwise at run time? */
+static int integral (const plan_Plan *p, const ir_Loop *ir, int a) {
+  double v;
+  return constvalue(p, ir, a, &v, 0) && v > -9007199254740992.0 &&
+         v < 9007199254740992.0 && v == floor(v);
+}
+
+
+static int cmptext (const void *a, const void *b) {
+  return strcmp((const char *)a, (const char *)b);
+}
+
+
 /* ", and k and c have integer values": the invariants in the matrix
-   (the guard converts each into the ring, or runs the loop). */
+   (the guard converts each into the ring, or runs the loop), in
+   alphabetical order (the front ends plan them in different orders). */
 static void coefatoms (Text *t, const plan_Plan *p, const ir_Loop *ir) {
-  int i, j, n = 0, named = 1, seen[8];
-  char names[160] = "", one[64], last[64] = "";
+  enum { MAXLIST = 8 };
+  int i, j, n = 0, named = 1, seen[MAXLIST];
+  char list[MAXLIST][64];
   for (i = 0; i < p->ncoefs; i++) {
     int a = p->coefs[i].x, dup = 0;
-    if (p->coefs[i].kind != PC_ATOM || integral(p, ir, a, 0)) continue;
-    for (j = 0; j < n && j < 8; j++) dup |= seen[j] == a;
+    if (p->coefs[i].kind != PC_ATOM || integral(p, ir, a)) continue;
+    for (j = 0; j < n; j++) dup |= seen[j] == a;
     if (dup) continue;
-    if (n < 8) seen[n] = a;
-    if (n < 8 && atomtext(p, ir, a, one, sizeof(one), 0)) {
-      /* "a, b and c": each name is written once the next one is known */
-      if (n > 1) strncat(names, ", ", sizeof(names) - strlen(names) - 1);
-      strncat(names, last, sizeof(names) - strlen(names) - 1);
-      memcpy(last, one, sizeof(last));
+    if (n == MAXLIST || !atomtext(p, ir, a, list[n], sizeof(list[n]), 0)) {
+      named = 0;
+      break;
     }
-    else named = 0;
-    n++;
+    seen[n++] = a;
   }
-  if (n == 0) return;
-  if (n > 1) strncat(names, " and ", sizeof(names) - strlen(names) - 1);
-  strncat(names, last, sizeof(names) - strlen(names) - 1);
-  if (!named) add(t, ", and the invariants it multiplies by have integer values");
-  else {
-    add(t, ", and ");
-    add(t, names);
-    add(t, n == 1 ? " has an integer value" : " have integer values");
+  if (n == 0 && named) return;
+  if (!named) {
+    add(t, ", and the invariants it multiplies by have integer values");
+    return;
   }
+  qsort(list, (size_t)n, sizeof(list[0]), cmptext);
+  for (i = 0; i < n; i++) {
+    add(t, i == 0 ? ", and " : i == n - 1 ? " and " : ", ");
+    add(t, list[i]);
+  }
+  add(t, n == 1 ? " has an integer value" : " have integer values");
 }
 
 
