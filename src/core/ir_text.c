@@ -147,10 +147,23 @@ static void optext (Buf *b, const ir_Loop *ir, int opi, int depth) {
       put(b, " ");
       argtext(b, ir, opi, 2, op->c, depth);
       return;
-    case IR_UNARY:
+    case IR_UNARY: {  /* "-(-a)", not "--a" (a comment) */
+      size_t at;
       put(b, ir_aopname(op->aop));
+      at = b->len;
       argtext(b, ir, opi, 1, op->b, depth);
+      if (b->ok && (b->s[at] == '-' || b->s[at] == '~')) {
+        char inner[96];
+        size_t n = b->len - at;
+        if (n >= sizeof(inner)) { b->ok = 0; return; }
+        memcpy(inner, b->s + at, n + 1);
+        b->len = at;
+        put(b, "(");
+        put(b, inner);
+        put(b, ")");
+      }
       return;
+    }
     case IR_INDEX: {
       const char *tname = ir_isconst(op->b) ? NULL : nameat(ir, opi, 1);
       const ir_Const *k = ir_isconst(op->c) && ir_constidx(op->c) < ir->nk

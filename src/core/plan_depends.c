@@ -35,11 +35,64 @@ static void add (Text *t, const char *s) {
 }
 
 
+/* The value of atom 'a' when it is an expression of numeric constants
+   (a front end may leave -7 as the negation of 7, or 3 % 97 unfolded),
+   computed in doubles; 0 when it is not one or cannot be computed. */
+static int constvalue (const plan_Plan *p, const ir_Loop *ir, int a,
+                       double *v, int *isint, int depth) {
+  const plan_Atom *at = &p->atoms[a];
+  double x, y;
+  int xi, yi;
+  if (at->kind == PA_CONST) {
+    const ir_Const *k = &ir->k[at->x];
+    if (k->type == IR_KINT) *v = (double)k->u.i, *isint = 1;
+    else if (k->type == IR_KFLT) *v = (double)k->u.n, *isint = 0;
+    else return 0;
+    return 1;
+  }
+  if (at->kind != PA_ARITH || depth > 4 ||
+      !constvalue(p, ir, at->x, &x, &xi, depth + 1) ||
+      !constvalue(p, ir, at->y, &y, &yi, depth + 1))
+    return 0;
+  *isint = xi && yi;
+  switch (at->aop) {
+    case IR_ADD: *v = x + y; return 1;
+    case IR_SUB: *v = x - y; return 1;
+    case IR_MUL: *v = x * y; return 1;
+    case IR_UNM: *v = -x; return 1;
+    case IR_MOD:
+      if (y == 0) return 0;
+      *v = x - floor(x / y) * y;
+      return 1;
+    default: return 0;
+  }
+}
+
+
+/* Is atom 'a' a constant expression with an integer value, nothing the
+   guard could find otherwise at run time? */
+static int integral (const plan_Plan *p, const ir_Loop *ir, int a) {
+  double v;
+  int isint;
+  return constvalue(p, ir, a, &v, &isint, 0) && v > -9007199254740992.0 &&
+         v < 9007199254740992.0 && v == floor(v);
+}
+
+
 /* The text of atom 'a' into buf; 0 when some part has no known name. */
 static int atomtext (const plan_Plan *p, const ir_Loop *ir, int a,
                      char *buf, size_t size, int depth) {
   const plan_Atom *at = &p->atoms[a];
   char x[64], y[64];
+  double v;
+  int isint;
+  if (at->kind == PA_ARITH && constvalue(p, ir, a, &v, &isint, 0) &&
+      v > -1e15 && v < 1e15 && v == floor(v)) {
+    /* folded, as the compiler folds it for one front end and not the
+       other (LuaJIT keeps -(-3) and -8 % 97 in its bytecode) */
+    return snprintf(buf, size, CPM_LUA54 && !isint ? "%.1f" : "%.0f", v)
+           < (int)size;
+  }
   switch (at->kind) {
     case PA_INPUT: return ir_argtext(ir, at->x, buf, size);
     case PA_CONST: return ir_argtext(ir, ir_mkconst(at->x), buf, size);
@@ -47,8 +100,9 @@ static int atomtext (const plan_Plan *p, const ir_Loop *ir, int a,
     case PA_ARITH:
       if (depth > 2 || !atomtext(p, ir, at->x, x, sizeof(x), depth + 1))
         return 0;
-      if (at->aop == IR_UNM || at->aop == IR_BNOT) {
-        return snprintf(buf, size, "%s%s", ir_aopname(at->aop), x) < (int)size;
+      if (at->aop == IR_UNM || at->aop == IR_BNOT) {  /* "-(-a)", not "--a" */
+        return snprintf(buf, size, x[0] == '-' || x[0] == '~' ? "%s(%s)"
+                        : "%s%s", ir_aopname(at->aop), x) < (int)size;
       }
       if (!atomtext(p, ir, at->y, y, sizeof(y), depth + 1)) return 0;
       return snprintf(buf, size, "(%s %s %s)", x, ir_aopname(at->aop), y)
@@ -69,47 +123,6 @@ static int atomtext (const plan_Plan *p, const ir_Loop *ir, int a,
       return snprintf(buf, size, "%s[%s]", x, y) < (int)size;
     }
   }
-}
-
-
-/* The value of atom 'a' when it is an expression of numeric constants
-   (a front end may leave -7 as the negation of 7, or 3 % 97 unfolded),
-   computed in doubles; 0 when it is not one or cannot be computed. */
-static int constvalue (const plan_Plan *p, const ir_Loop *ir, int a,
-                       double *v, int depth) {
-  const plan_Atom *at = &p->atoms[a];
-  double x, y;
-  if (at->kind == PA_CONST) {
-    const ir_Const *k = &ir->k[at->x];
-    if (k->type == IR_KINT) *v = (double)k->u.i;
-    else if (k->type == IR_KFLT) *v = (double)k->u.n;
-    else return 0;
-    return 1;
-  }
-  if (at->kind != PA_ARITH || depth > 4 ||
-      !constvalue(p, ir, at->x, &x, depth + 1) ||
-      !constvalue(p, ir, at->y, &y, depth + 1))
-    return 0;
-  switch (at->aop) {
-    case IR_ADD: *v = x + y; return 1;
-    case IR_SUB: *v = x - y; return 1;
-    case IR_MUL: *v = x * y; return 1;
-    case IR_UNM: *v = -x; return 1;
-    case IR_MOD:
-      if (y == 0) return 0;
-      *v = x - floor(x / y) * y;
-      return 1;
-    default: return 0;
-  }
-}
-
-
-/* Is atom 'a' a constant expression with an integer value, nothing the
-   guard could find otherwise at run time? */
-static int integral (const plan_Plan *p, const ir_Loop *ir, int a) {
-  double v;
-  return constvalue(p, ir, a, &v, 0) && v > -9007199254740992.0 &&
-         v < 9007199254740992.0 && v == floor(v);
 }
 
 
