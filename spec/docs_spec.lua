@@ -76,6 +76,38 @@ for _, doc in ipairs { "README.md", "doc/manual.md" } do
   end)
 end
 
+-- The manual's embedding example: its C block and the command line of its
+-- sh block for this VM, built against `make`'s objects, running a script.
+describe("doc/manual.md's embedding example", function()
+  it("builds as the manual says and runs a script through cpm.loadfile", function()
+    local md = files.read("doc/manual.md")
+    local section = md:match("\n## Embedding\n(.-)\n## ") or md:match("\n## Embedding\n(.*)$")
+    local csrc = section:match("```c\n(.-)```")
+    local cmds = section:match("```sh\n(.-)```")
+    assert.truthy(csrc and cmds)
+    local build = os.getenv("CPM_BUILD") or ("build/" .. THIS)
+    local cc
+    for line in cmds:gmatch("[^\n]+") do
+      if line:match("^cc ") and line:find(THIS == "luajit" and "luajit" or "lua5%.4") then cc = line end
+    end
+    assert.truthy(cc, cmds)
+    cc = cc:gsub("build/" .. THIS:gsub("%.", "%%.") .. "/", sub.CWD .. "/" .. build .. "/")
+    local dir = sub.project { ["host.c"] = csrc, ["script.lua"] =
+      "local function f(n) local s = 0 for i = 1, n do s = s + i end return s end\n"
+      .. "print(require('cpm').explain(f):match('loop optimized') ~= nil, ('%.0f'):format(f(10^7)))\n" }
+    local ok = os.execute(("cd %s && %s 2>cc.err"):format(sub.quote(dir), cc))
+    assert.truthy(ok == true or ok == 0, files.read(dir .. "/cc.err"))
+    local out = os.tmpname()
+    ok = os.execute(("cd %s && LUA_PATH=%s ./host script.lua > %s"):format(sub.quote(dir),
+      sub.quote(sub.CWD .. "/lua/?.lua;" .. sub.CWD .. "/lua/?/init.lua;;"), sub.quote(out)))
+    local text = files.read(out)
+    os.remove(out)
+    sub.remove(dir)
+    assert.truthy(ok == true or ok == 0)
+    assert.are.equal("true\t50000005000000\n", text)
+  end)
+end)
+
 describe("the examples' conventions", function()
   it("read blocks, their VM and their expected output", function()
     local md = "text\n<!-- vm: luajit -->\n```lua\nprint(1, 2) --> 1   2\nerror('x') --> error: x\n```\n"
