@@ -11,9 +11,9 @@
 -- it, so that no such point reads as a result.
 local template, dir = arg[1], arg[2]
 
--- A point is flagged when it is more than FAR times above or below the
--- log-log line through its two neighbours (at either end, extrapolated
--- from the two nearest points, with the looser FAR_END).
+-- A point is flagged when it is more than FAR times above every log-log
+-- line its neighbours give (FAR_END when only the two points before it
+-- give one: the last point of a curve).
 local FAR, FAR_END = 3, 5
 
 local function slurp(path)
@@ -49,22 +49,31 @@ local function readdat(path)
   return labels, rows, m
 end
 
--- How far point k of pts is off the log-log line through its two
--- neighbours (interpolated; at an end, extrapolated from the two nearest
--- points): the factor (> 1 above, < 1 below) and its threshold; nil when
--- there are too few points.
-local function offness(pts, k)
-  local p, a, b, far = pts[k], pts[k - 1], pts[k + 1], FAR
-  if not (a and b) then
-    far = FAR_END
-    if a then a, b = pts[k - 2], a else a, b = b, pts[k + 2] end
-  end
-  if not (a and b) or a.x == b.x then return nil end
-  return math.exp(p.y - (a.y + (b.y - a.y) * (p.x - a.x) / (b.x - a.x))), far
+-- The log time the line through points a and b gives at x.
+local function through(a, b, x)
+  return a.y + (b.y - a.y) * (x - a.x) / (b.x - a.x)
 end
 
--- The points of column c far off their neighbours: { { n =, t =, factor =
--- } ... }.  One far point also moves the lines its neighbours are
+-- How far point k of pts is above what its neighbours predict: the least
+-- ratio to the lines through the two points before it (extrapolated),
+-- the points either side (interpolated) and the two after it, those that
+-- exist; and the threshold (FAR_END when only the first line exists).
+-- nil for a point with fewer than two points before it: a time that drops
+-- where a method changes regime (cpm below and above iters_limit) is not
+-- noise, and noise on a busy machine only makes a time longer.
+local function offness(pts, k)
+  local p, a, b = pts[k], pts[k - 2], pts[k - 1]
+  if not (a and b) then return nil end
+  local least, lines = p.y - through(a, b, p.x), 1
+  if pts[k + 1] then
+    least, lines = math.min(least, p.y - through(b, pts[k + 1], p.x)), 2
+    if pts[k + 2] then least = math.min(least, p.y - through(pts[k + 1], pts[k + 2], p.x)) end
+  end
+  return math.exp(least), lines > 1 and FAR or FAR_END
+end
+
+-- The points of column c far above their neighbours: { { n =, t =,
+-- factor = } ... }.  One far point also moves the lines its neighbours are
 -- measured against, so the worst point (relative to its threshold) is
 -- taken out first, and the rest measured again without it.
 local function outliers(rows, c)
@@ -79,10 +88,7 @@ local function outliers(rows, c)
     local worst, wk, wf = 1, nil, nil
     for k = 1, #pts do
       local factor, far = offness(pts, k)
-      if factor then
-        local off = math.max(factor, 1 / factor) / far
-        if off > worst then worst, wk, wf = off, k, factor end
-      end
+      if factor and factor / far > worst then worst, wk, wf = factor / far, k, factor end
     end
     if not wk then return found end
     found[#found + 1] = { n = pts[wk].n, t = pts[wk].t, factor = wf }
@@ -99,10 +105,9 @@ local function checked(text, datpath)
     for _, o in ipairs(outliers(rows, i + 1)) do
       mark[o.n] = mark[o.n] or {}
       mark[o.n][i] = true
-      notes[#notes + 1] = ("- **far off its neighbours**: %s at n = %.17g, %.3g s, %.1fx %s"
+      notes[#notes + 1] = ("- **far off its neighbours**: %s at n = %.17g, %.3g s, %.1fx"
         .. " what the points beside it predict: a noisy measurement, not a result")
-        :format(labels[i], o.n, o.t, o.factor >= 1 and o.factor or 1 / o.factor,
-                o.factor >= 1 and "above" or "below")
+        :format(labels[i], o.n, o.t, o.factor)
     end
   end
   if #notes == 0 then return text end

@@ -29,7 +29,7 @@ run_vm () {  # run_vm <dir name> <interpreter>
   {
     grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'
     echo "$(nproc) CPU(s)"
-    "$2" -v 2>&1 | head -1 | sed 's/ *--* *Copyright.*//'
+    "$2" -v 2>&1 | head -1 | sed 's/ *-* *Copyright.*//'
   } > "$OUT/$1/facts.txt"
 }
 

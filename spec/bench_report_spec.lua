@@ -64,14 +64,25 @@ describe("bench/report.lua", function()
       if line:find("far off its neighbours", 1, true) then notes[#notes + 1] = line end
     end
     assert.are.equal(1, #notes, text)
-    assert.matches("naive at n = 4000, 0%.16 s, 10%.0x above", notes[1])
+    assert.matches("naive at n = 4000, 0%.16 s, 10%.0x what", notes[1])
     -- listed before the table's own notes
     assert.truthy(text:find("not a result\n- machine facts", 1, true), text)
   end)
 
-  it("leaves a smooth table as it is", function()
+  it("leaves a smooth table as it is, and a time that drops (cpm above iters_limit)", function()
     local text = report((DAT:gsub("4000\t0.16\t", "4000\t0.016\t")))
     assert.is_nil(text:find("far off", 1, true))
     assert.is_nil(text:find("(?)", 1, true))
+    -- cpm as slow as naive at the first two n, then computed
+    local knee = DAT:gsub("4000\t0.16\t", "4000\t0.016\t"):gsub("(\n1000\t[^\t]+\t)1e%-05", "%10.001")
+      :gsub("(\n2000\t[^\t]+\t)1e%-05", "%10.004")
+    assert.truthy(knee:find("\n1000\t0.001\t0.001\t", 1, true))
+    text = report(knee)
+    assert.is_nil(text:find("far off", 1, true), text)
+  end)
+
+  it("flags the last point of a curve far above the two before it", function()
+    local text = report((DAT:gsub("4000\t0.16\t", "4000\t0.016\t"):gsub("16000\t0.256", "16000\t2.56")))
+    assert.truthy(text:find("naive at n = 16000, 2.56 s, 10.0x what", 1, true), text)
   end)
 end)
