@@ -19,6 +19,8 @@
 #include "plan.h"
 #include "plan_gf2.h"
 
+#define MAXFOLD		16	/* depth of a constant expression folded */
+
 
 typedef struct Text {
   char *s;
@@ -50,7 +52,7 @@ static int constvalue (const plan_Plan *p, const ir_Loop *ir, int a,
     else return 0;
     return 1;
   }
-  if (at->kind != PA_ARITH || depth > 4 ||
+  if (at->kind != PA_ARITH || depth > MAXFOLD ||
       !constvalue(p, ir, at->x, &x, &xi, depth + 1) ||
       !constvalue(p, ir, at->y, &y, &yi, depth + 1))
     return 0;
@@ -87,9 +89,10 @@ static int atomtext (const plan_Plan *p, const ir_Loop *ir, int a,
   double v;
   int isint;
   if (at->kind == PA_ARITH && constvalue(p, ir, a, &v, &isint, 0) &&
-      v > -1e15 && v < 1e15 && v == floor(v)) {
+      v > -1e15 && v < 1e15) {
     /* folded, as the compiler folds it for one front end and not the
        other (LuaJIT keeps -(-3) and -8 % 97 in its bytecode) */
+    if (v != floor(v)) return snprintf(buf, size, "%.14g", v) < (int)size;
     return snprintf(buf, size, CPM_LUA54 && !isint ? "%.1f" : "%.0f", v)
            < (int)size;
   }
