@@ -19,7 +19,8 @@
 #include "plan.h"
 #include "plan_gf2.h"
 
-#define MAXFOLD		16	/* depth of a constant expression folded */
+#define MAXFOLD		64	/* atoms visited to fold one constant expression
+				   (atoms share operands: a budget, not a depth) */
 
 
 typedef struct Text {
@@ -41,7 +42,7 @@ static void add (Text *t, const char *s) {
    (a front end may leave -7 as the negation of 7, or 3 % 97 unfolded),
    computed in doubles; 0 when it is not one or cannot be computed. */
 static int constvalue (const plan_Plan *p, const ir_Loop *ir, int a,
-                       double *v, int *isint, int depth) {
+                       double *v, int *isint, int *budget) {
   const plan_Atom *at = &p->atoms[a];
   double x, y;
   int xi, yi;
@@ -52,9 +53,9 @@ static int constvalue (const plan_Plan *p, const ir_Loop *ir, int a,
     else return 0;
     return 1;
   }
-  if (at->kind != PA_ARITH || depth > MAXFOLD ||
-      !constvalue(p, ir, at->x, &x, &xi, depth + 1) ||
-      !constvalue(p, ir, at->y, &y, &yi, depth + 1))
+  if (at->kind != PA_ARITH || --*budget < 0 ||
+      !constvalue(p, ir, at->x, &x, &xi, budget) ||
+      !constvalue(p, ir, at->y, &y, &yi, budget))
     return 0;
   *isint = xi && yi;
   switch (at->aop) {
@@ -75,8 +76,8 @@ static int constvalue (const plan_Plan *p, const ir_Loop *ir, int a,
    guard could find otherwise at run time? */
 static int integral (const plan_Plan *p, const ir_Loop *ir, int a) {
   double v;
-  int isint;
-  return constvalue(p, ir, a, &v, &isint, 0) && v > -9007199254740992.0 &&
+  int isint, budget = MAXFOLD;
+  return constvalue(p, ir, a, &v, &isint, &budget) && v > -9007199254740992.0 &&
          v < 9007199254740992.0 && v == floor(v);
 }
 
@@ -87,8 +88,8 @@ static int atomtext (const plan_Plan *p, const ir_Loop *ir, int a,
   const plan_Atom *at = &p->atoms[a];
   char x[64], y[64];
   double v;
-  int isint;
-  if (at->kind == PA_ARITH && constvalue(p, ir, a, &v, &isint, 0) &&
+  int isint, budget = MAXFOLD;
+  if (at->kind == PA_ARITH && constvalue(p, ir, a, &v, &isint, &budget) &&
       v > -1e15 && v < 1e15) {
     /* folded, as the compiler folds it for one front end and not the
        other (LuaJIT keeps -(-3) and -8 % 97 in its bytecode) */
