@@ -13,6 +13,7 @@
 **      integers below 2^53, proven with a majorant of every value;
 **   5. compute B^n v (mat.h) and push the final values.
 */
+#include <stddef.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -370,7 +371,7 @@ static int types (Guard *g) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
   int ns = p->nstate, s, j, mu = -1, lam = 0, last, nj;
-  for (s = 0; s < p->nslots; s++) g->sty[s] = VT_NONE;
+  memset(g->sty, VT_NONE, (size_t)p->nslots);
   for (s = 0; s < p->nin; s++)
     g->sty[p->in[s]] = (unsigned char)count_vtype(L, g->ibase + s);
   for (s = 0; s < p->natoms; s++)
@@ -1015,8 +1016,15 @@ static int modbounds (Guard *g, double lm) {
   for (s = 0; s < p->nstate; s++)
     if (p->state[s].kind == PS_SLOT)
       login = bound_log2_add(login, logentry(g, s));
-  for (s = 0; s < p->nslots; s++)
-    lb[s] = p->slot_in[s] >= 0 ? log2abs(L, g->ibase + p->slot_in[s]) : -HUGE_VAL;
+  /* only the slots the body names (nslots counts every register and
+     upvalue of the function: walking them all cost a third of a call) */
+  for (i = 0; i < p->ntypes; i++) {
+    const plan_Type *t = &p->types[i];
+    lb[t->a] = -HUGE_VAL;
+    if (t->kind != PT_ATOM && t->x >= 0) lb[t->x] = -HUGE_VAL;
+    if (t->kind == PT_ARITH && t->y >= 0) lb[t->y] = -HUGE_VAL;
+  }
+  for (i = 0; i < p->nin; i++) lb[p->in[i]] = log2abs(L, g->ibase + i);
   for (s = 0; s < p->nstate; s++)
     if (p->state[s].kind == PS_SLOT) lb[p->state[s].slot] = login;
   if (p->index >= 0) {
@@ -1464,7 +1472,9 @@ static int guard_call (lua_State *L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  memset(&g, 0, sizeof(g));
+  /* not the scratch buffer: scratch() clears what it hands out */
+  memset(&g, 0, offsetof(Guard, buf));
+  g.all = 0;
   g.L = L;
   g.cfg = cpm_config(L);
   g.p = plan_test(L, lua_upvalueindex(UP_PLAN));

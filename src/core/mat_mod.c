@@ -119,10 +119,64 @@ static void mulvec (const Mod *md, int k, const uint64_t *a,
 }
 
 
+/* a + b mod m for a, b < m < 2^63. */
+static uint64_t addm (uint64_t a, uint64_t b, uint64_t m) {
+  uint64_t s = a + b;
+  return s >= m ? s - m : s;
+}
+
+
+/*
+** One 2 x 2 block M = [[a, b], [c, d]] (Montgomery form, odd m < 2^62):
+** (x0, x1) := M^n (x0, x1).  By Cayley-Hamilton M^n = alpha M + beta I,
+** alpha x + beta = x^n mod chi(x) = x^2 - t x + det, taken left to right
+** over the bits of n (a square, then a multiplication by x for a set
+** bit): four reductions a bit in two independent chains of depth two,
+** where squaring the matrix takes four sums of two products and the
+** vector one more (Fiduccia, "An efficient formula for linear recurrences",
+** SIAM J. Comput. 14, 1985, for the order 2).  Every REDC input is a sum
+** of at most three products below m^2, so below m 2^64.
+*/
+static void pow2x2 (const Mod *md, const uint64_t M[4], uint64_t *x0,
+                    uint64_t *x1, mpz_srcptr n, uint64_t one) {
+  uint64_t m = md->m, t = addm(M[0], M[3], m);
+  uint64_t nd = redc(md, (u128)M[1] * M[2] + (u128)(m - M[0]) * M[3]);  /* -det */
+  uint64_t al = 0, be = one, y0, y1;
+  size_t nl = mpz_size(n), li;
+  const mp_limb_t *lp = mpz_limbs_read(n);
+  int started = 0;
+  for (li = nl; li-- > 0;) {
+    mp_limb_t limb = lp[li];
+    int bit;
+    for (bit = GMP_NUMB_BITS - 1; bit >= 0; bit--) {
+      int set = (int)((limb >> bit) & 1);
+      if (started) {  /* (al x + be)^2 mod chi */
+        uint64_t a2 = redc(md, (u128)al * al);
+        uint64_t s = addm(redc(md, (u128)t * al), addm(be, be, m), m);
+        uint64_t nb = redc(md, (u128)be * be + (u128)nd * a2);
+        al = redc(md, (u128)al * s);
+        be = nb;
+        if (set) {  /* times x: al x^2 + be x = (t al + be) x - det al */
+          uint64_t na = addm(redc(md, (u128)t * al), be, m);
+          be = redc(md, (u128)nd * al);
+          al = na;
+        }
+      }
+      else if (set) { al = one; be = 0; started = 1; }
+    }
+  }
+  y0 = redc(md, (u128)M[0] * *x0 + (u128)M[1] * *x1);
+  y1 = redc(md, (u128)M[2] * *x0 + (u128)M[3] * *x1);
+  y0 = redc(md, (u128)al * y0 + (u128)be * *x0);
+  y1 = redc(md, (u128)al * y1 + (u128)be * *x1);
+  *x0 = y0; *x1 = y1;
+}
+
+
 int mat_mod_u64_powapply (int k, const uint64_t *B, uint64_t *v_out,
                           const uint64_t *v_in, mpz_srcptr n, uint64_t m) {
   Mod md;
-  uint64_t *p, *q, *v, *w, *t;
+  uint64_t *p, *q, *v, *w, *t, one;
   size_t kk = (size_t)k * (size_t)k, nb, bit;
   int i;
   if (k < 1 || k > MAT_KMAX) return MAT_ESIZE;
@@ -153,6 +207,19 @@ int mat_mod_u64_powapply (int k, const uint64_t *B, uint64_t *v_out,
   }
   for (i = 0; i < (int)kk; i++) p[i] = tomod(&md, B[i]);
   for (i = 0; i < k; i++) v[i] = tomod(&md, v_in[i]);
+  one = tomod(&md, 1);
+  /* a 2 x 2 block (two carried values, or one and the affine constant)
+     by its characteristic polynomial; lazy sums of three products */
+  if (md.mont && m < ((uint64_t)1 << 62) &&
+      (k == 2 || (k == 3 && md.ncol == 2))) {
+    uint64_t M[4];  /* k == 2: B's last row is (0, 1), not read */
+    M[0] = p[0]; M[1] = p[1];
+    M[2] = k == 2 ? 0 : p[k]; M[3] = k == 2 ? tomod(&md, 1) : p[k + 1];
+    pow2x2(&md, M, &v[0], &v[1], n, one);
+    for (i = 0; i < k; i++) v_out[i] = frommod(&md, v[i]);
+    free(p);
+    return MAT_OK;
+  }
   nb = mpz_sizeinbase(n, 2);
   for (bit = 0; mpz_sgn(n) != 0 && bit < nb; bit++) {
     if (mpz_tstbit(n, bit)) {
@@ -160,7 +227,7 @@ int mat_mod_u64_powapply (int k, const uint64_t *B, uint64_t *v_out,
       t = v; v = w; w = t;
     }
     if (bit + 1 < nb) {
-      mulmat(&md, k, p, p, q, v[k - 1]);
+      mulmat(&md, k, p, p, q, one);
       t = p; p = q; q = t;
     }
   }
