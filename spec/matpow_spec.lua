@@ -800,6 +800,33 @@ describe("matrix power in Z/m", function()
     end
   end)
 
+  it("agrees with the mpz engine for blocks of 3 to 16 values, any pivots", function()
+    -- the characteristic-polynomial path needs unit pivots for its
+    -- Hessenberg form: composite moduli (9, 15, 3^39) and sparse entries
+    -- (multiples of 3, zeros) make it fall back to the matrix power
+    local mods = { 1000000007, 998244353, 9, 15, 4050542260607, "4052555153018976267",
+                   "4611686018427387847", 65536, 2147483647 }
+    for _, m in ipairs(mods) do
+      for nv = 3, 16, (m == 9 or m == 15) and 1 or 3 do
+        local homog = math.random(2) == 1
+        local B, v = randaff(nv, 30, homog)
+        local mult3 = math.random(3) == 1
+        for i = 1, nv do
+          for j = 1, nv + 1 do
+            local r = math.random(4)
+            if r == 1 then B[i][j] = 0 elseif mult3 then B[i][j] = 3 * B[i][j] end
+          end
+        end
+        for _, n in ipairs { 0, 1, 2, 7, 33 } do
+          assert.are.same(naivemod(B, v, n, m), core._matpow("mod", B, v, n, m))
+        end
+        for _, n in ipairs { "1000000000000000000", "18446744073709551617" } do
+          assert.are.same(core._matpow("mod", B, v, n, m, true), core._matpow("mod", B, v, n, m))
+        end
+      end
+    end
+  end)
+
   it("agrees with the mpz engine and with a larger embedding at n near 10^18", function()
     for _, m in ipairs(moduli) do
       for _ = 1, 8 do
