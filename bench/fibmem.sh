@@ -10,7 +10,7 @@ set -e
 BIN=${1:-/tmp/matpow_bench}
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core -o "$BIN" \
   bench/matpow_bench.c src/core/mat_u64.c src/core/mat_mpz.c src/core/mat_charpoly.c \
-  src/core/mat_bound.c src/core/mat_toom.c -lgmp -lm
+  src/core/mat_bound.c src/core/mat_toom.c src/core/mat_mod.c -lgmp -lm
 peak () {  # peak <n> <which>: bytes, heap + stack
   out=$(mktemp)
   valgrind --tool=massif --stacks=yes --peak-inaccuracy=0 --max-snapshots=1000 --massif-out-file="$out" "$BIN" fibmem "$1" "$2" >/dev/null 2>&1

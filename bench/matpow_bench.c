@@ -6,12 +6,13 @@
 **
 **   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core -o /tmp/matpow_bench \
 **      bench/matpow_bench.c src/core/mat_u64.c src/core/mat_mpz.c src/core/mat_charpoly.c \
-**      src/core/mat_bound.c src/core/mat_toom.c -lgmp -lm
+**      src/core/mat_bound.c src/core/mat_toom.c src/core/mat_mod.c -lgmp -lm
 **   /tmp/matpow_bench            (or: /tmp/matpow_bench quick)
 **   /tmp/matpow_bench fib [reps]   Fibonacci against mpz_fib_ui, peak memory
 **   /tmp/matpow_bench fibmem N gmp|engine|none   one F(N), for bench/fibmem.sh
 **   /tmp/matpow_bench order [reps] orders 3 to 8 at n = 10^6, and Bostan-Mori
 **   /tmp/matpow_bench u64 [reps]   Z/2^64, k = 2 .. 64 at n = 10^18
+**   /tmp/matpow_bench mod [reps]   Z/m, m = 10^9+7, k = 2 .. 63 at n = 10^18
 **   /tmp/matpow_bench polysqr      one polynomial squaring, three ways
 **
 ** The engine gets what the optimizer hands it: the loop-carried variables
@@ -24,6 +25,7 @@
 
 #include "mat.h"
 #include "mat_impl.h"
+#include "mat_mod.h"
 
 /* CPU time of this process: the machine is shared, and wall-clock time
 ** counts the other processes' share too. */
@@ -437,6 +439,40 @@ static void bostan_mori (int d, const long *c, const long *init, unsigned long n
   for (i = 0; i < 9; i++) { mpz_clear(P[i]); mpz_clear(Q[i]); mpz_clear(E2[i]); mpz_clear(O2[i]); }
 }
 
+/* Z/m, m = 10^9+7, at n = 10^18 for k carried values (a dense random
+** k x k block plus the constant row and column): min and median of 'nr'
+** batches, microseconds per call. */
+static void bench_mod_k (int k, int nr) {
+  int K = k + 1, r, i, calls;
+  uint64_t *B = malloc((size_t)K * (size_t)K * sizeof *B), v[65], x = 88172645463325252ULL;
+  const uint64_t m = 1000000007;
+  double t[32], t0;
+  mpz_t n;
+  mpz_init_set_str(n, "1000000000000000000", 10);
+  if (nr > 32) nr = 32;
+  for (i = 0; i < K * K; i++) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    B[i] = i / K == k ? (i % K == k) : x % m;
+  }
+  for (i = 0; i < K; i++) v[i] = (uint64_t)i + 1;
+  v[k] = 1;
+  t0 = now();
+  mat_mod_u64_powapply(K, B, v, v, n, m);
+  t0 = now() - t0;
+  calls = (int)(0.02 / (t0 > 1e-7 ? t0 : 1e-7)) + 1;
+  for (r = 0; r < nr; r++) {
+    t0 = now();
+    for (i = 0; i < calls; i++) mat_mod_u64_powapply(K, B, v, v, n, m);
+    t[r] = (now() - t0) / calls;
+  }
+  qsort(t, (size_t)nr, sizeof(double), cmpd);
+  printf("| %d | %.2f | %.2f | (checksum %llu) |\n", k, t[0] * 1e6, t[nr / 2] * 1e6,
+         (unsigned long long)(v[0] & 0xff));
+  fflush(stdout);
+  mpz_clear(n);
+  free(B);
+}
+
 /*
 ** Order-d recurrences a_m = sum_i c_i a_(m-1-i) (c = 2, 3, 1, 4, 1, 5, 2, 6,
 ** the first d), the d x d companion matrix, v = (1, ..., d), and the
@@ -573,6 +609,14 @@ int main (int argc, char **argv) {
     size_t j;
     printf("| k | us per call, min | median | |\n|---|---|---|---|\n");
     for (j = 0; j < sizeof ks / sizeof ks[0]; j++) bench_u64_k(ks[j], nr);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "mod") == 0) {
+    static const int ks[] = { 2, 3, 4, 8, 16, 32, 63 };
+    int nr = argc > 2 ? atoi(argv[2]) : 7;
+    size_t j;
+    printf("| k | us per call, min | median | |\n|---|---|---|---|\n");
+    for (j = 0; j < sizeof ks / sizeof ks[0]; j++) bench_mod_k(ks[j], nr);
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "polysqr") == 0) {
