@@ -133,8 +133,9 @@ static void polymul (const uint64_t *a, const uint64_t *b, uint64_t *out,
 /*
 ** The squaring tables of p (degree dp >= 1), rw = ceil(dp / 64) words an
 ** entry (a remainder has degree below dp: a degree-64 p, one-word states,
-** keeps one-word entries).  Squaring is linear over GF(2) (the Frobenius map), so r^2 mod p
-** is the xor, over the nibbles b of r at bit 4j, of the entries
+** keeps one-word entries).  Squaring is linear over GF(2) (the Frobenius
+** map), so r^2 mod p is the xor, over the nibbles b of r at bit 4j, of the
+** entries
 ** (j, b) = b(x)^2 x^(8j) mod p: (dp + 3) / 4 lookups, no reduction.
 ** Nibbles rather than bytes keep the tables in the first-level cache.
 */

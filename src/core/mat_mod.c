@@ -220,8 +220,14 @@ static int charpoly (const Mod *md, int e, uint64_t *A, uint64_t *chi,
       if (H(i, c) != 0 && invmod(frommod(md, H(i, c)), m) != 0) piv = i;
     if (piv < 0) return 0;
     if (piv != c + 1) {  /* swap rows and columns piv and c + 1 */
-      for (j = 0; j < e; j++) { uint64_t t = H(piv, j); H(piv, j) = H(c + 1, j); H(c + 1, j) = t; }
-      for (j = 0; j < e; j++) { uint64_t t = H(j, piv); H(j, piv) = H(j, c + 1); H(j, c + 1) = t; }
+      for (j = 0; j < e; j++) {
+        uint64_t t = H(piv, j);
+        H(piv, j) = H(c + 1, j); H(c + 1, j) = t;
+      }
+      for (j = 0; j < e; j++) {
+        uint64_t t = H(j, piv);
+        H(j, piv) = H(j, c + 1); H(j, c + 1) = t;
+      }
     }
     inv = tomod(md, invmod(frommod(md, H(c + 1, c)), m));
     for (i = c + 2; i < e; i++) {
