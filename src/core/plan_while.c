@@ -149,6 +149,7 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
   ir_Loop body;
   ir_Op *ops;
   unsigned char *buf, *liveout, *escapes = NULL;
+  const char **names;
   plan_Plan *p;
   size_t ns, size;
   int i, j, counter, bound, writes = 0, at = -1, skipto = 0, tslot;
@@ -170,12 +171,15 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
   /* one scratch userdata (collected whatever raises): the scan's arrays,
      then the body to plan */
   ns = (size_t)ir->nslots + 3;
-  size = ns * (sizeof(ir_Arg) + 5) + ((size_t)ir->nops + 3) * sizeof(ir_Op)
-         + (size_t)ir->nops + 1;
+  size = 3 * ((size_t)ir->nops + 3) * sizeof(const char *) +
+         ((size_t)ir->nops + 3) * sizeof(ir_Op) +
+         ns * (sizeof(ir_Arg) + 5) + (size_t)ir->nops + 1;
   buf = (unsigned char *)cpm_newuserdata(L, size);
   memset(buf, 0, size);
-  ops = (ir_Op *)buf;
-  sc.step = (ir_Arg *)(buf + ((size_t)ir->nops + 3) * sizeof(ir_Op));
+  names = (const char **)buf;  /* the body's op names (ir.h), remapped */
+  ops = (ir_Op *)(buf + 3 * ((size_t)ir->nops + 3) * sizeof(const char *));
+  sc.step = (ir_Arg *)((unsigned char *)ops +
+                       ((size_t)ir->nops + 3) * sizeof(ir_Op));
   sc.written = (unsigned char *)(sc.step + ns);
   sc.val = sc.written + ns;
   sc.negate = sc.val + ns;
@@ -276,7 +280,12 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
       if (op.b == counter) op.b = tslot;
       if (op.c == counter) op.c = tslot;
     }
-    if (sc.chain[i] == 2) continue;  /* dropped, below */
+    if (sc.chain[i] == 2) continue;  /* dropped, above */
+    if (ir->names != NULL) {
+      names[3 * j] = op.a == tslot ? NULL : ir->names[3 * i];
+      names[3 * j + 1] = ir->names[3 * i + 1];
+      names[3 * j + 2] = ir->names[3 * i + 2];
+    }
     ops[j++] = op;
   }
   if (ir->liveout != NULL) memcpy(liveout, ir->liveout, (size_t)ir->nslots);
@@ -284,6 +293,7 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
   if (escapes != NULL) memcpy(escapes, ir->escapes, (size_t)ir->nslots);
   body.ops = ops;
   body.nops = j;
+  body.names = ir->names != NULL ? names : NULL;
   body.liveout = liveout;
   body.escapes = escapes;
   p = plan_make(L, &body, why);
