@@ -1556,6 +1556,11 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
     lua_remove(L, a.record);
     return;
   }
+  if (plan_test(L, plan) != NULL && plan_test(L, plan)->nest != NULL) {
+    plan_nest_guard(L, cfg, plan, &a);
+    lua_remove(L, a.record);
+    return;
+  }
   lua_pushvalue(L, cfg);
   lua_pushvalue(L, plan);
   lua_pushinteger(L, a.iters_limit);
