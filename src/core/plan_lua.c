@@ -345,8 +345,10 @@ void plan_open (lua_State *L, int mod, int cfg) {
   cpm_setfuncs(L, mod, cfg, funcs);
   pushaops(L);
   lua_setfield(L, mod, "_aops");
-  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 2);
   lua_pushinteger(L, IR_MAXBODY);
   lua_setfield(L, -2, "maxbody");
+  lua_pushinteger(L, IR_MAXDEPTH);
+  lua_setfield(L, -2, "maxdepth");
   lua_setfield(L, mod, "_limits");
 }
