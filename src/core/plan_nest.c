@@ -150,6 +150,7 @@ typedef struct Walk {
   double *fl;		/* maxforms x W log2 magnitudes */
   int nforms, maxforms;
   int seen;		/* SEEN_* */
+  int bounds;		/* keep the log2 magnitudes (floats may follow) */
   int topline;		/* line of the outer loop */
   int depth;		/* 0: the outer body */
   int innerline;	/* line of the inner loop being walked (depth 1) */
@@ -444,7 +445,7 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
     for (j = 0; j < w->W; j++) {
       FU(w, f)[j] = op->aop == IR_ADD ? FU(w, fb)[j] + FU(w, fc)[j]
                                       : FU(w, fb)[j] - FU(w, fc)[j];
-      FL(w, f)[j] = bound_log2_add(FL(w, fb)[j], FL(w, fc)[j]);
+      if (w->bounds) FL(w, f)[j] = bound_log2_add(FL(w, fb)[j], FL(w, fc)[j]);
     }
   }
   lv->val[op->a] = f;
@@ -468,6 +469,35 @@ static double logdot (int k, const double *a, int sa, const double *b,
 }
 
 
+/* C := A B in Z/2^64 (K x K); C must not alias A or B. */
+static void mulu64 (int K, const uint64_t *A, const uint64_t *B, uint64_t *C) {
+  int i, j, l;
+  for (i = 0; i < K; i++)
+    for (j = 0; j < K; j++) {
+      uint64_t s = 0;
+      for (l = 0; l < K; l++) s += A[i * K + l] * B[l * K + j];
+      C[i * K + j] = s;
+    }
+}
+
+
+/* P := B^m in Z/2^64 (K x K), left to right over the bits of m; T is
+   K x K scratch.  The whole matrix is wanted (it maps the entry forms), so
+   plain squarings: K^3 log m, for the small K of an inner loop. */
+static void powu64 (int K, const uint64_t *B, mpz_srcptr m, uint64_t *P,
+                    uint64_t *T) {
+  size_t nb = mpz_sizeinbase(m, 2), KK = (size_t)K * (size_t)K;
+  int i;
+  for (i = 0; i < K * K; i++) P[i] = (i / K == i % K);
+  if (mpz_sgn(m) == 0) return;
+  while (nb-- > 0) {
+    mulu64(K, P, P, T);
+    if (mpz_tstbit(m, nb)) mulu64(K, T, B, P);
+    else memcpy(P, T, KK * sizeof(uint64_t));
+  }
+}
+
+
 /*
 ** After an inner loop of 'm' iterations whose body was walked at level
 ** 'in' (its states' update forms in 'upd'): the forms of its states at the
@@ -477,16 +507,16 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
                       mpz_srcptr m, int *res) {
   int K = in->k + 1, W = w->W, i, j, t, ok = 1;
   size_t KK = (size_t)K * (size_t)K;
-  uint64_t *B = (uint64_t *)malloc(sizeof(uint64_t) * (2 * KK + 2 * (size_t)K));
+  uint64_t *B = (uint64_t *)malloc(sizeof(uint64_t) * (3 * KK + 2 * (size_t)K));
   double *LB = (double *)malloc(sizeof(double) * (2 * KK + 2 * (size_t)K));
-  uint64_t *P, *e, *col;
+  uint64_t *P, *e;
   double *R, *le, *lcol;
   if (B == NULL || LB == NULL) {
     free(B); free(LB);
     w->fail = "not enough memory";
     return 0;
   }
-  P = B + KK; e = P + KK; col = e + K;
+  P = B + KK; e = P + KK;  /* e: K x K scratch */
   R = LB + KK; le = R + KK; lcol = le + K;
   /* B over (1, states) */
   for (i = 0; i < K; i++)
@@ -500,17 +530,9 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       B[i * K + j] = FU(w, upd[i - 1])[j];
       LB[i * K + j] = FL(w, upd[i - 1])[j];
     }
-  /* P = B^m and R >= max_{j<=m} |B|^j, column by column */
-  for (j = 0; j < K && ok; j++) {
-    for (i = 0; i < K; i++) { e[i] = i == j; le[i] = i == j ? 0 : -HUGE_VAL; }
-    if (mat_u64_powapply(K, B, col, e, m) != MAT_OK ||
-        bound_log2_majorant(K, LB, le, m, 1, lcol) != 0)
-      ok = 0;
-    for (i = 0; i < K && ok; i++) {
-      P[i * K + j] = col[i];
-      R[i * K + j] = lcol[i];
-    }
-  }
+  /* P = B^m, and R >= max_{j<=m} |B|^j (floats only) */
+  powu64(K, B, m, P, e);
+  if (w->bounds && bound_log2_powmax(K, LB, m, R) != 0) ok = 0;
   if (!ok) {
     free(B); free(LB);
     w->fail = "the inner loop's matrix cannot be computed";
@@ -527,14 +549,14 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       double lc = R[i * K + t];
       if (t == 0) {
         FU(w, f)[0] += c;
-        FL(w, f)[0] = bound_log2_add(FL(w, f)[0], lc);
+        if (w->bounds) FL(w, f)[0] = bound_log2_add(FL(w, f)[0], lc);
         continue;
       }
       fe = in->entry[t - 1];
       eu = FU(w, fe); el = FL(w, fe);
       for (j = 0; j < W; j++) {
         FU(w, f)[j] += c * eu[j];
-        if (lc != -HUGE_VAL && el[j] != -HUGE_VAL)
+        if (w->bounds && lc != -HUGE_VAL && el[j] != -HUGE_VAL)
           FL(w, f)[j] = bound_log2_add(FL(w, f)[j], lc + el[j]);
       }
     }
@@ -542,7 +564,7 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
   }
   /* every value computed in the inner body, in any iteration: its bound
      row b (over the inner state) becomes b R E over the enclosing state */
-  for (i = 0; i < in->nbrow && ok; i++) {
+  for (i = 0; i < in->nbrow && ok && w->bounds; i++) {
     const double *b = FL(w, in->brow[i]);
     int f = newform(w);
     if (f < 0) { ok = 0; break; }
@@ -919,16 +941,20 @@ static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
 }
 
 
-/* Levels for 'w' (kinds and values of every slot at each depth), in a
-   userdata pushed on the stack. */
-static void pushlevels (lua_State *L, Walk *w, int depth, int ns, int maxk) {
+/* Bytes of the levels of a walk (kinds and values of every slot at each
+   depth, states, bounds rows). */
+static size_t levelbytes (const plan_Nest *n, int ns, int maxk) {
   size_t per = (size_t)ns * (1 + sizeof(int)) + 2 * sizeof(int) * ((size_t)maxk + 1)
-               + sizeof(int) * ((size_t)w->n->ir.nops * 2 + 8);
-  size_t total = sizeof(Level) * ((size_t)depth + 1) + per * ((size_t)depth + 1) + 16;
-  char *b = (char *)cpm_newuserdata(L, total);
-  int d;
-  memset(b, 0, total);
+               + sizeof(int) * ((size_t)n->ir.nops * 2 + 8);
+  return (sizeof(Level) + per) * ((size_t)n->maxdepth + 1) + 16;
+}
+
+
+/* Lays the levels of 'w' out in block 'b' (levelbytes long). */
+static void carvelevels (Walk *w, char *b, int ns, int maxk) {
+  int d, depth = w->n->maxdepth;
   w->lv = (Level *)b;
+  memset(b, 0, sizeof(Level) * ((size_t)depth + 1));
   b += sizeof(Level) * ((size_t)depth + 1);
   for (d = 0; d <= depth; d++) {
     Level *lv = &w->lv[d];
@@ -985,7 +1011,8 @@ plan_Plan *plan_nest_make (lua_State *L, const ir_Loop *ir,
   w.L = L; w.n = n; w.p = p; w.why = why; w.topline = ir->line;
   w.input = live;
   memset(live, 0, (size_t)ns);
-  pushlevels(L, &w, n->maxdepth, ns, n->nused + 2);
+  carvelevels(&w, (char *)cpm_newuserdata(L, levelbytes(n, ns, n->nused + 2)),
+              ns, n->nused + 2);
   for (s = 0; s < ns; s++) w.lv[0].kind[s] = SK_UNSET;
   if (!walkblock(&w, 0, ir->nops)) goto refused;
   /* inputs: what the walk read at entry; outputs: live slots written */
@@ -1021,7 +1048,7 @@ refused:
 ** ======================================================= */
 
 enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
-       UP_RECORD, UP_ONFALLBACK, UP_N = UP_ONFALLBACK };
+       UP_RECORD, UP_ONFALLBACK, UP_SCRATCH, UP_N = UP_SCRATCH };
 
 
 /* Runs as written: false and the reason, or raises it under strict. */
@@ -1173,16 +1200,28 @@ static int nest_call (lua_State *L) {
     w.seen |= SEEN_FLT;
   else return runaswritten(L, &w.c, 1, "a value of the nested loop is not a number it can follow");
   w.L = L; w.n = n; w.p = p; w.eval = 1; w.topline = p->line;
+  /* Lua 5.4, an integer outer loop: any float makes a mix, which runs as
+     written, so the magnitudes are never needed */
+  w.bounds = !(w.seen & SEEN_INT);
   w.ibase = 4;
   w.W = maxk + 1;
   w.maxforms = 4 * n->ir.nops * (n->maxdepth + 1) + 4 * (n->nloops + 2) * w.W + 32;
   luaL_checkstack(L, 4 * n->ir.nops + n->ir.nk + 64, "too many loop invariants");
-  {
+  {  /* the forms and levels: a block of the closure, made at its first
+        call (nothing the walk calls can enter this guard again) */
     size_t nf = (size_t)w.maxforms * (size_t)w.W;
-    w.fu = (uint64_t *)cpm_newuserdata(L, nf * sizeof(uint64_t));
-    w.fl = (double *)cpm_newuserdata(L, nf * sizeof(double));
+    size_t need = nf * (sizeof(uint64_t) + sizeof(double)) +
+                  levelbytes(n, n->ir.nslots, maxk);
+    char *b = (char *)lua_touserdata(L, lua_upvalueindex(UP_SCRATCH));
+    if (b == NULL) {
+      b = (char *)cpm_newuserdata(L, need);
+      lua_replace(L, lua_upvalueindex(UP_SCRATCH));
+    }
+    w.fu = (uint64_t *)b;
+    w.fl = (double *)(b + nf * sizeof(uint64_t));
+    carvelevels(&w, b + nf * (sizeof(uint64_t) + sizeof(double)),
+                n->ir.nslots, maxk);
   }
-  pushlevels(L, &w, n->maxdepth, n->ir.nslots, maxk);
   for (s = 0; s < n->ir.nslots; s++) w.lv[0].kind[s] = SK_UNSET;
   if (n->ir.index >= 0) {  /* the counter is the first state */
     int col = newstate(&w.lv[0], -1, -1);
@@ -1211,6 +1250,7 @@ void plan_nest_guard (lua_State *L, int cfg, int plan, const guard_Site *s) {
   lua_pushvalue(L, s->record);
   if (s->onfallback) lua_pushvalue(L, s->onfallback);
   else lua_pushnil(L);
+  lua_pushnil(L);  /* UP_SCRATCH: made by the first call */
   lua_pushcclosure(L, nest_call, UP_N);
 }
 
