@@ -95,7 +95,9 @@ describe("the planner", function()
     { "branch condition depends on the loop counter",
       { { "add", 0, 0, { k = 1 } }, { "if", "truthy", 2, skip = 0 } }, 2 },
     { "malformed loop IR", { { "if", "always", skip = 5 } } },
-    { "nested loop in loop body", { { "loop" } } },
+    { "malformed loop IR", { { "loop", 1, { k = 1 }, { k = 3 }, body = 5 } } },
+    { "product of two loop-carried values in a nested loop",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 1 }, { "mul", 0, 0, 2 } } },
   }
   for _, case in ipairs(refusals) do
     it("refuses with the reason: " .. case[1], function()
