@@ -22,8 +22,8 @@ local function three(n, m, p)
   local s, t = 0, 0
   for i = 1, n do
     local u = i * 2
-    for j = 1, m do
-      for k = 1, p do s = s + 1 end
+    for _ = 1, m do
+      for _ = 1, p do s = s + 1 end
       t = t + u
     end
   end

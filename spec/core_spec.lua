@@ -97,7 +97,7 @@ describe("the planner", function()
     { "malformed loop IR", { { "if", "always", skip = 5 } } },
     { "malformed loop IR", { { "loop", 1, { k = 1 }, { k = 3 }, body = 5 } } },
     { "product of two loop-carried values in a nested loop",
-      { { "loop", 2, { k = 1 }, { k = 3 }, body = 1 }, { "mul", 0, 0, 2 } } },
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 0 }, { "mul", 0, 0, 0 } } },
   }
   for _, case in ipairs(refusals) do
     it("refuses with the reason: " .. case[1], function()
