@@ -174,6 +174,39 @@ describe("nested loops", function()
     end
   end)
 
+  it("compute float nests under integer loops (Lua 5.4) and int/float mixes as written", function()
+    local f = assert(load([[
+      return function(n, m, s0)
+        local s, x = s0, 0
+        for i = 1, n do
+          x = 5
+          local u = x * 2
+          for j = 1, m do s = s + 1.5 * 2 + u end
+        end
+        return s, x
+      end]]))()
+    for _, fe in ipairs(FRONTENDS) do
+      if NESTS[fe] then
+        local gs = cpm.optimize(f, { frontend = fe, strict = true })
+        local s, x = gs(100000, 100000, 0.0)  -- strict: computed, or it raises
+        assert.are.equal(1.3e11, s)
+        assert.are.equal(5, x)
+        if LUA54 then
+          assert.are.equal("float", math.type(s))
+          assert.are.equal("integer", math.type(x))
+          -- an integer s plus floats: a mix, run as written (strict raises)
+          local ok, err = pcall(gs, 1000, 100, 0)
+          assert.is_false(ok)
+          assert.matches("mixes integer and float values", err, 1, true)
+        end
+        local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
+        for _, x0 in ipairs({ 0, 0.0, 7, -2.0, 2 ^ 53 }) do
+          agree(f, g, { n = 3, 40, 30, x0 }, fe .. " " .. tostring(x0))
+        end
+      end
+    end
+  end)
+
   it("refuse a triangular nest at the outer loop, naming the inner loop, and plan the inner loop", function()
     local f = assert(load([[
       return function(n)

@@ -129,6 +129,8 @@ typedef struct Level {
   int *val;		/* slot -> stack index (SK_INV) or form (SK_VAR) */
   int *brow;		/* forms: bounds of every value computed here */
   int nbrow;
+  int ctrslot;		/* the loop variable's slot, or -1 */
+  int ctrseen;		/* SEEN_INT or SEEN_FLT: the counter's type */
 } Level;
 
 
@@ -205,16 +207,19 @@ static int formfull (Walk *w) {
 
 
 /* The value at stack index 'idx' in the ring: its residue, log2 of its
-   magnitude; notes its type.  0 when it cannot enter (not a number, a
-   bignum, a float that is not an exact integer or is -0.0). */
-static int toring (Walk *w, int idx, uint64_t *u, double *lg) {
+   magnitude; notes its type, unless it is an 'operand' of + - * with a
+   varying value (an integer there leaves a float a float, and an integer
+   an integer: only a float operand of integers makes a mix).  0 when it
+   cannot enter (not a number, a bignum, a float that is not an exact
+   integer or is -0.0). */
+static int toring (Walk *w, int idx, uint64_t *u, double *lg, int operand) {
   lua_State *L = w->L;
   switch (count_vtype(L, idx)) {
     case VT_INT: {
       lua_Integer i = lua_tointeger(L, idx);
       *u = (uint64_t)i;
       *lg = i == 0 ? -HUGE_VAL : log2(fabs((double)i)) + 1e-9;
-      w->seen |= SEEN_INT;
+      if (!operand) w->seen |= SEEN_INT;
       return 1;
     }
     case VT_FLT: {
@@ -233,12 +238,13 @@ static int toring (Walk *w, int idx, uint64_t *u, double *lg) {
 }
 
 
-/* A form holding the constant at stack index 'idx'. */
-static int constform (Walk *w, int idx) {
+/* A form holding the constant at stack index 'idx' (an 'operand', see
+   toring). */
+static int constform (Walk *w, int idx, int operand) {
   uint64_t u;
   double lg;
   int f;
-  if (!toring(w, idx, &u, &lg)) return -1;
+  if (!toring(w, idx, &u, &lg, operand)) return -1;
   if ((f = newform(w)) < 0) return formfull(w), -1;
   FU(w, f)[0] = u;
   FL(w, f)[0] = lg;
@@ -322,15 +328,20 @@ static int readarg (Walk *w, Level *lv, ir_Arg x, int *kind, int *val,
       return w->depth > 0 ? stopr(w, line, CPM_R_IR_MALFORMED, "") : 0;
   }
   if (lv->kind[x] == SK_DEAD) return stopr(w, line, CPM_R_IR_MALFORMED, "");
+  if (w->eval) {  /* a loop variable: its type enters the ring */
+    int d;
+    for (d = 0; d <= w->depth; d++)
+      if (w->lv[d].ctrslot == x) w->seen |= w->lv[d].ctrseen;
+  }
   *kind = lv->kind[x];
   *val = lv->val[x];
   return 1;
 }
 
 
-/* The form of an operand (an invariant becomes a constant form). */
-static int asform (Walk *w, int kind, int val) {
-  return kind == SK_VAR ? val : constform(w, val);
+/* The form of a value (an invariant becomes a constant form). */
+static int asform (Walk *w, int kind, int val, int operand) {
+  return kind == SK_VAR ? val : constform(w, val, operand);
 }
 
 
@@ -431,7 +442,7 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
     int x = kb == SK_VAR ? vb : vc, a = kb == SK_VAR ? vc : vb, j;
     uint64_t u;
     double lg;
-    if (!toring(w, a, &u, &lg)) return 0;
+    if (!toring(w, a, &u, &lg, 1)) return 0;
     if (!(lua_tonumber(w->L, a) > 0)) w->seen |= SEEN_NEG0RISK;
     for (j = 0; j < w->W; j++) {
       FU(w, f)[j] = FU(w, x)[j] * u;
@@ -439,9 +450,9 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
     }
   }
   else {
-    int fb = asform(w, kb, vb), fc, j;
+    int fb = asform(w, kb, vb, 1), fc, j;
     if (fb < 0) return 0;
-    if ((fc = asform(w, kc, vc)) < 0) return 0;
+    if ((fc = asform(w, kc, vc, 1)) < 0) return 0;
     for (j = 0; j < w->W; j++) {
       FU(w, f)[j] = op->aop == IR_ADD ? FU(w, fb)[j] + FU(w, fc)[j]
                                       : FU(w, fb)[j] - FU(w, fc)[j];
@@ -625,10 +636,9 @@ static int doloop (Walk *w, int i) {
     lua_pop(L, 3);
     w->depth++;
     if (!ok) return stop(w, op->line, "loop control values it cannot count exactly");
-    if (c.itype == VT_INT) w->seen |= SEEN_INT;
-    else if (c.itype == VT_FLT && !(c.fstart == 0 && signbit(c.fstart)))
-      w->seen |= SEEN_FLT;
-    else return stop(w, op->line, "a value of the nested loop is not a number it can follow");
+    if (!(c.itype == VT_INT ||
+          (c.itype == VT_FLT && !(c.fstart == 0 && signbit(c.fstart)))))
+      return stop(w, op->line, "a value of the nested loop is not a number it can follow");
     w->depth--;
     if (!c.n64 && c.n == 0) return 1;  /* the VM skips the loop */
     m = count_mpz(&c, limbs, tmp);
@@ -644,8 +654,11 @@ static int doloop (Walk *w, int i) {
     lua_State *L = w->L;
     if (c.itype == VT_INT) lua_pushinteger(L, c.istart);
     else lua_pushnumber(L, (lua_Number)c.fstart);
-    if ((f = constform(w, lua_gettop(L))) < 0) return 0;
+    if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
     idxcol = newstate(in, -1, f);
+    /* the counter's type counts where the loop variable is read */
+    in->ctrslot = op->a;
+    in->ctrseen = c.itype == VT_INT ? SEEN_INT : SEEN_FLT;
     (void)u; (void)lg;
   }
   for (s = 0; s < ns; s++) {
@@ -654,7 +667,7 @@ static int doloop (Walk *w, int i) {
     if (carried) {
       in->kind[s] = SK_VAR;
       if (w->eval) {
-        int fe = asform(w, out->kind[s], out->val[s]), col;
+        int fe = asform(w, out->kind[s], out->val[s], 0), col;
         if (fe < 0) return 0;
         col = newstate(in, s, fe);
         if ((in->val[s] = unitform(w, col)) < 0) return 0;
@@ -679,14 +692,14 @@ static int doloop (Walk *w, int i) {
         int f;
         if (c.itype == VT_INT) lua_pushinteger(L, c.istep);
         else lua_pushnumber(L, (lua_Number)c.fstep);
-        if ((f = constform(w, lua_gettop(L))) < 0) return 0;
+        if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
         FU(w, f)[1 + j] = 1;
         FL(w, f)[1 + j] = 0;
         upd[j] = f;
       }
       else if (in->kind[sl] == SK_VAR) upd[j] = in->val[sl];
       else if (in->kind[sl] == SK_INV) {
-        if ((upd[j] = constform(w, in->val[sl])) < 0) return 0;
+        if ((upd[j] = constform(w, in->val[sl], 0)) < 0) return 0;
       }
       else return stopr(w, op->line, CPM_R_IR_MALFORMED, "");
     }
@@ -1114,21 +1127,21 @@ static int finish (Walk *w) {
     if (s < 0) {  /* the counter */
       if (w->c.itype == VT_INT) lua_pushinteger(L, w->c.istep);
       else lua_pushnumber(L, (lua_Number)w->c.fstep);
-      if ((f = constform(w, lua_gettop(L))) < 0) return 0;
+      if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
       FU(w, f)[i] += 1;
       FL(w, f)[i] = 0;
       if (w->c.itype == VT_INT) lua_pushinteger(L, w->c.istart);
       else lua_pushnumber(L, (lua_Number)w->c.fstart);
-      if (!toring(w, lua_gettop(L), &v[i], &lvv[i])) return 0;
+      if (!toring(w, lua_gettop(L), &v[i], &lvv[i], 1)) return 0;
     }
     else {
       if (lv->kind[s] == SK_VAR) f = lv->val[s];
       else if (lv->kind[s] == SK_INV) {
-        if ((f = constform(w, lv->val[s])) < 0) return 0;
+        if ((f = constform(w, lv->val[s], 0)) < 0) return 0;
       }
       else return stopr(w, p->line, CPM_R_IR_MALFORMED, "");
       if (lv->entry[i - 1] == -2) { v[i] = 0; lvv[i] = -HUGE_VAL; }  /* a sink */
-      else if (!toring(w, w->ibase + p->slot_in[s], &v[i], &lvv[i])) return 0;
+      else if (!toring(w, w->ibase + p->slot_in[s], &v[i], &lvv[i], 0)) return 0;
     }
     upd[i] = f;
     for (j = 0; j < K && j < w->W; j++) {
@@ -1142,6 +1155,8 @@ static int finish (Walk *w) {
   if (w->seen & SEEN_FLT)
 #endif
   {  /* floats: every value of every iteration an integer below 2^53 */
+    if (!w->bounds)
+      return stop(w, 0, "values may overflow or lose precision");
     if (w->seen & SEEN_NEG0RISK)
       return stop(w, 0, "a float -0.0 could appear in the nested loop");
     if (bound_log2_majorant(K, LB, lvv, n, 1, maj) != 0)
@@ -1171,6 +1186,34 @@ static int finish (Walk *w) {
 }
 
 
+/*
+** Can a float enter the ring?  Always on LuaJIT.  On Lua 5.4 only through
+** a float loop, a float input, a float constant or an operator that makes
+** floats ('/', '^', a field read); otherwise the magnitudes, which only
+** floats need, are not kept (finish refuses a float ring without them).
+*/
+static int mayfloat (lua_State *L, const plan_Nest *n, const plan_Plan *p,
+                     const count_Loop *c) {
+#if CPM_LUA54
+  int i;
+  if (c->itype != VT_INT) return 1;
+  for (i = 0; i < p->nin; i++)
+    if (lua_type(L, 4 + i) == LUA_TNUMBER && !lua_isinteger(L, 4 + i))
+      return 1;
+  for (i = 0; i < n->ir.nk; i++)
+    if (n->k[i].type == IR_KFLT) return 1;
+  for (i = 0; i < n->ir.nops; i++)
+    if (n->ops[i].code == IR_INDEX || (n->ops[i].code == IR_ARITH &&
+        (n->ops[i].aop == IR_DIV || n->ops[i].aop == IR_POW)))
+      return 1;
+  return 0;
+#else
+  (void)L; (void)n; (void)p; (void)c;
+  return 1;
+#endif
+}
+
+
 static int nest_call (lua_State *L) {
   const plan_Plan *p = plan_test(L, lua_upvalueindex(UP_PLAN));
   const plan_Nest *n = p->nest;
@@ -1195,14 +1238,11 @@ static int nest_call (lua_State *L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  if (w.c.itype == VT_INT) w.seen |= SEEN_INT;
-  else if (w.c.itype == VT_FLT && !(w.c.fstart == 0 && signbit(w.c.fstart)))
-    w.seen |= SEEN_FLT;
-  else return runaswritten(L, &w.c, 1, "a value of the nested loop is not a number it can follow");
+  if (!(w.c.itype == VT_INT ||
+        (w.c.itype == VT_FLT && !(w.c.fstart == 0 && signbit(w.c.fstart)))))
+    return runaswritten(L, &w.c, 1, "a value of the nested loop is not a number it can follow");
   w.L = L; w.n = n; w.p = p; w.eval = 1; w.topline = p->line;
-  /* Lua 5.4, an integer outer loop: any float makes a mix, which runs as
-     written, so the magnitudes are never needed */
-  w.bounds = !(w.seen & SEEN_INT);
+  w.bounds = mayfloat(L, n, p, &w.c);
   w.ibase = 4;
   w.W = maxk + 1;
   w.maxforms = 4 * n->ir.nops * (n->maxdepth + 1) + 4 * (n->nloops + 2) * w.W + 32;
@@ -1223,6 +1263,9 @@ static int nest_call (lua_State *L) {
                 n->ir.nslots, maxk);
   }
   for (s = 0; s < n->ir.nslots; s++) w.lv[0].kind[s] = SK_UNSET;
+  for (s = 0; s <= n->maxdepth; s++) w.lv[s].ctrslot = -1;
+  w.lv[0].ctrslot = n->ir.index;
+  w.lv[0].ctrseen = w.c.itype == VT_INT ? SEEN_INT : SEEN_FLT;
   if (n->ir.index >= 0) {  /* the counter is the first state */
     int col = newstate(&w.lv[0], -1, -1);
     w.lv[0].kind[n->ir.index] = SK_VAR;
