@@ -98,6 +98,18 @@ describe("the planner", function()
     { "malformed loop IR", { { "loop", 1, { k = 1 }, { k = 3 }, body = 5 } } },
     { "product of two loop-carried values in a nested loop",
       { { "loop", 2, { k = 1 }, { k = 3 }, body = 0 }, { "mul", 0, 0, 0 } } },
+    { "malformed loop IR",  -- an inner body past its enclosing one
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 1 },
+        { "loop", 1, { k = 1 }, { k = 3 }, body = 1 }, { "add", 0, 0, 1 } } },
+    { "loops nested more than 5 deep",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 4 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 3 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 2 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 1 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 0 } } },
+    { "branch in a loop with an inner loop",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 0 },
+        { "if", "truthy", 1, skip = 0 } } },
   }
   for _, case in ipairs(refusals) do
     it("refuses with the reason: " .. case[1], function()
