@@ -956,9 +956,12 @@ static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
 
 /* Bytes of the levels of a walk (kinds and values of every slot at each
    depth, states, bounds rows). */
+#define KINDBYTES(ns)	(((size_t)(ns) + 7) & ~(size_t)7)	/* keeps ints aligned */
+
 static size_t levelbytes (const plan_Nest *n, int ns, int maxk) {
-  size_t per = (size_t)ns * (1 + sizeof(int)) + 2 * sizeof(int) * ((size_t)maxk + 1)
-               + sizeof(int) * ((size_t)n->ir.nops * 2 + 8);
+  size_t per = (size_t)ns * sizeof(int) + KINDBYTES(ns) +
+               2 * sizeof(int) * ((size_t)maxk + 1) +
+               sizeof(int) * ((size_t)n->ir.nops * 2 + 8);
   return (sizeof(Level) + per) * ((size_t)n->maxdepth + 1) + 16;
 }
 
@@ -975,7 +978,7 @@ static void carvelevels (Walk *w, char *b, int ns, int maxk) {
     lv->stslot = (int *)b; b += sizeof(int) * ((size_t)maxk + 1);
     lv->entry = (int *)b; b += sizeof(int) * ((size_t)maxk + 1);
     lv->brow = (int *)b; b += sizeof(int) * ((size_t)w->n->ir.nops * 2 + 8);
-    lv->kind = (unsigned char *)b; b += (size_t)ns;
+    lv->kind = (unsigned char *)b; b += KINDBYTES(ns);
   }
 }
 
