@@ -928,6 +928,7 @@ static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
   n->ir = *ir;
   n->ir.nk = 0;
   n->ir.escapes = NULL;
+  n->ir.names = NULL;  /* the front end's, freed after planning */
   n->ops = (ir_Op *)xalloc(L, (size_t)ir->nops + 1, sizeof(ir_Op));
   memcpy(n->ops, ir->ops, (size_t)ir->nops * sizeof(ir_Op));
   n->ir.ops = n->ops;
