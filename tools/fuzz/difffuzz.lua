@@ -15,10 +15,14 @@
 -- math.type and the sign of zero), the same error message and the same
 -- side effects.
 --
--- Command line:  lua5.4 tools/fuzz/difffuzz.lua [seed [count [verbose]]]
---                luajit  tools/fuzz/difffuzz.lua [seed [count [verbose]]]
+-- Command line:  lua5.4 tools/fuzz/difffuzz.lua [seed [count [keep [first]]]]
+--                luajit  tools/fuzz/difffuzz.lua [seed [count [keep [first]]]]
 -- (with LUA_PATH and LUA_CPATH reaching lua/ and the build, as `make test`
--- sets them).  Prints the counts, each difference with the chunk that shows
+-- sets them; 'keep' differences are kept for the report, 'first' is the
+-- index of the first function, to resume a run).  Prints progress on
+-- stderr every DIFFFUZZ_EVERY functions (default 100: functions done,
+-- comparisons, differences so far, rate) and each difference as it is
+-- found; at the end the counts, each difference with the chunk that shows
 -- it, and exits 1 when there was any difference.
 --
 -- As a library: require("difffuzz").run{ seed = s, count = n } -> stats
@@ -339,11 +343,19 @@ mt.__unm = function(x) return MT(-unwrap(x)) end
 mt.__eq = function(x, y) return unwrap(x) == unwrap(y) end
 mt.__tostring = function(x) return "MT(" .. tostring(x.v) .. ")" end
 
--- Evaluates a value description in a fresh world.
+-- Evaluates a value description in a fresh world.  Each description is
+-- compiled once (there are a few dozen, each evaluated thousands of times:
+-- compiling it anew for every call was a third of the fuzzer's own time);
+-- each call of the compiled function still builds fresh tables.
 local valenv = setmetatable({ B = cpm.big, MT = MT }, { __index = _G })
+local evaluators = {}
 local function eval(desc)
-  local f = assert((loadstring or load)("return " .. desc, "=value", "t", valenv))
-  if setfenv then setfenv(f, valenv) end
+  local f = evaluators[desc]
+  if not f then
+    f = assert((loadstring or load)("return " .. desc, "=value", "t", valenv))
+    if setfenv then setfenv(f, valenv) end
+    evaluators[desc] = f
+  end
   return (f())
 end
 
@@ -477,6 +489,8 @@ M.variants = variants
 
 -- Runs 'count' chunks from 'seed'; returns stats { functions, comparisons,
 -- differences, optimized, diffs = { {seed, variant, what, src, args} } }.
+-- o.progress(st, k), when given, is called after each function (k its
+-- index); o.trace(k) before each.
 function M.run(o)
   local seed, count = o.seed or 1, o.count or 100
   local old = cpm.maxbits(M.MAXBITS)
@@ -527,6 +541,7 @@ function M.run(o)
         end
       end
     end
+    if o.progress then o.progress(st, k) end
   end
   cpm.maxbits(old)
   if not o.path then os.remove(path) end
@@ -549,7 +564,28 @@ end
 if arg and arg[0] and arg[0]:find("difffuzz%.lua$") then
   local seed = tonumber(arg[1]) or 1
   local count = tonumber(arg[2]) or 1000
-  local st = M.run { seed = seed, count = count, keep = tonumber(arg[3]) or 20 }
+  -- a progress line on stderr every 'every' functions (and each new
+  -- difference at once): functions done, comparisons, differences, rate
+  local every = tonumber(os.getenv("DIFFFUZZ_EVERY") or "") or 100
+  local t0, seen = os.time(), 0
+  local function progress(st, k)
+    local fresh = st.differences > seen
+    if st.functions % every ~= 0 and not fresh then return end
+    local dt = os.difftime(os.time(), t0)
+    io.stderr:write(("%s seed %d: %d/%d functions (last %d), %d comparisons, %d differences, %.1f functions/s\n")
+      :format(cpm.vm, seed, st.functions, count, k, st.comparisons, st.differences,
+        dt > 0 and st.functions / dt or 0))
+    if fresh then
+      for i = seen + 1, math.min(st.differences, #st.diffs) do
+        M.report({ diffs = { st.diffs[i] }, functions = st.functions, comparisons = st.comparisons,
+          differences = st.differences, optimized = st.optimized, loops = st.loops, computed = st.computed },
+          function(line) io.stderr:write(line) end)
+      end
+      seen = st.differences
+    end
+  end
+  local st = M.run { seed = seed, count = count, keep = tonumber(arg[3]) or 20,
+    first = tonumber(arg[4]), progress = progress }
   M.report(st)
   os.exit(st.differences == 0 and 0 or 1)
 end
