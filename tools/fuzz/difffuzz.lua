@@ -279,6 +279,9 @@ function Gen:loop()
   elseif x <= 92 then
     -- a zero step raises on Lua 5.4 and loops forever on LuaJIT
     start, limit, step = "1", "p1", LUA54 and r:pick { "0", "p2", "0.125" } or "0.125"
+    -- Lua 5.4 clips a NaN limit of an integer loop to math.mininteger when
+    -- the step is negative: 'for i = 1, 0/0, -9' runs about 10^18 times
+    if step == "p2" then limit = "(p1 == p1 and p1 or 0)" end
   else
     start, limit, step = r:pick { "(p3 % 8)", "'3'", "B(1)", "nil" }, "p1", nil
   end
@@ -434,9 +437,21 @@ end
 -- Runs f(args) and collects everything observable, as a list of values.
 -- Also returns how many VM instructions the call ran (in hundreds): far
 -- fewer than the original's means cpm computed a loop.
-local ticks = 0
-local function tick() ticks = ticks + 1 end
-local function observe(f, state, a)
+-- An original call that runs more than M.BUDGET hundreds of VM
+-- instructions is stopped by the hook with the error TOOLONG: the generator
+-- means every original to end soon, so one that does not is left out
+-- (counted as skipped).  A variant gets four times as much (running a loop
+-- as written costs it a few instructions more); one that runs out where
+-- its original did not is a difference.
+M.BUDGET = 200000
+local TOOLONG = "difffuzz: the call ran too long"
+local ticks, budget = 0, 0
+local function tick()
+  ticks = ticks + 1
+  if ticks > budget then error(TOOLONG, 0) end
+end
+local function observe(f, state, a, variant)
+  budget = variant and 4 * M.BUDGET or M.BUDGET
   local get, env = state.get, state.env
   reset(state, a)
   local p1, p2, p3 = eval(a[1]), eval(a[2]), eval(a[3])
@@ -497,7 +512,7 @@ function M.run(o)
   local path = o.path or os.tmpname()
   local vs = variants()
   local st = { functions = 0, comparisons = 0, differences = 0, optimized = 0, computed = 0,
-    loops = 0, diffs = {} }
+    loops = 0, skipped = 0, diffs = {} }
   for k = o.first or 0, (o.first or 0) + count - 1 do
     if o.trace then o.trace(k) end
     local r = M.rng(seed * 1000003 + k)
@@ -510,8 +525,13 @@ function M.run(o)
     local f0, state0 = instance(src, path, "plain")
     if not f0 then error("generated chunk does not load: " .. tostring(state0) .. "\n" .. src) end
     local refs, ran0 = {}, {}
-    for i, a in ipairs(args) do refs[i], ran0[i] = observe(f0, state0, a) end
-    for _, v in ipairs(vs) do
+    local toolong = false
+    for i, a in ipairs(args) do
+      refs[i], ran0[i] = observe(f0, state0, a)
+      if refs[i][2] == TOOLONG then toolong = true end
+    end
+    if toolong then st.skipped = st.skipped + 1 end
+    for _, v in ipairs(toolong and {} or vs) do
       local f, state = instance(src, path, v.how, v.opts)
       if f and v.opts and not v.opts.iters_limit then
         -- what the front end made of the loops, for the counts
@@ -527,7 +547,7 @@ function M.run(o)
         local what
         if not f then what = "load failed: " .. tostring(state)
         else
-          local obs, ran = observe(f, state, a)
+          local obs, ran = observe(f, state, a, true)
           if ran * 2 < ran0[i] then st.computed = st.computed + 1 end
           what = compare(refs[i], obs)
         end
@@ -556,9 +576,10 @@ function M.report(st, out)
       d.seed, d.index, d.variant, d.maxbits, d.what, d.args[1], d.args[2], d.args[3], d.args.u1,
       d.args.u2, d.args.tx, d.args.ty, d.args.g1, d.src))
   end
-  out(("%s: %d functions, %d comparisons, %d differences" ..
-       " (%d of %d loops optimized; %d calls computed a loop)\n"):format(
-    cpm.vm, st.functions, st.comparisons, st.differences, st.optimized, st.loops, st.computed))
+  out(("%s: %d functions, %d comparisons, %d differences (%d of %d loops optimized;" ..
+       " %d calls computed a loop; %d functions skipped: the original ran too long)\n"):format(
+    cpm.vm, st.functions, st.comparisons, st.differences, st.optimized, st.loops, st.computed,
+    st.skipped or 0))
 end
 
 if arg and arg[0] and arg[0]:find("difffuzz%.lua$") then
@@ -572,8 +593,9 @@ if arg and arg[0] and arg[0]:find("difffuzz%.lua$") then
     local fresh = st.differences > seen
     if st.functions % every ~= 0 and not fresh then return end
     local dt = os.difftime(os.time(), t0)
-    io.stderr:write(("%s seed %d: %d/%d functions (last %d), %d comparisons, %d differences, %.1f functions/s\n")
-      :format(cpm.vm, seed, st.functions, count, k, st.comparisons, st.differences,
+    io.stderr:write(("%s seed %d: %d/%d functions (last %d), %d comparisons, %d differences," ..
+      " %d skipped, %.1f functions/s\n")
+      :format(cpm.vm, seed, st.functions, count, k, st.comparisons, st.differences, st.skipped,
         dt > 0 and st.functions / dt or 0))
     if fresh then
       for i = seen + 1, math.min(st.differences, #st.diffs) do
