@@ -10,11 +10,15 @@ end
 
 local core = require "cpm.core"
 
+-- Every library function cpm calls after it loaded is taken now: the
+-- program may remove or replace globals (Lua's own testes set `debug` to
+-- nil), and cpm must work the same and run none of its code.
 local type, error, pairs, ipairs, tostring, select = type, error, pairs, ipairs, tostring, select
-local tonumber, rawget = tonumber, rawget
+local tonumber, rawget, pcall, require = tonumber, rawget, pcall, require
 local load, loadfile = load, loadfile
 local table_sort, table_concat = table.sort, table.concat
-local math_type = math.type
+local math_type, math_floor = math.type, math.floor
+local getinfo, getupvalue = debug.getinfo, debug.getupvalue
 
 local M = {}
 
@@ -31,7 +35,7 @@ local LUA54 = core.vm == "Lua 5.4"
 
 local function isinteger(v)
   if math_type then return math_type(v) == "integer" end
-  return type(v) == "number" and v == math.floor(v) and v > -2^63 and v < 2^63
+  return type(v) == "number" and v == math_floor(v) and v > -2^63 and v < 2^63
 end
 
 -- The fields an options table may have: any other is a misspelling.
@@ -90,11 +94,11 @@ local function made54_report(f)
   -- no further than the closure's own count: a crafted chunk's closure may
   -- have fewer upvalues than its function, and debug.getupvalue goes by
   -- the function's count (reading past the closure)
-  for i = 1, debug.getinfo(f, "u").nups do
-    local _, v = debug.getupvalue(f, i)
+  for i = 1, getinfo(f, "u").nups do
+    local _, v = getupvalue(f, i)
     local rep = made54[v]
     if rep then
-      local info, own = debug.getinfo(f, "S"), {}
+      local info, own = getinfo(f, "S"), {}
       for _, e in ipairs(rep) do
         if info.what == "main" or (e.line >= info.linedefined
             and e.line <= info.lastlinedefined) then
@@ -174,9 +178,9 @@ function M.stats(g)
   end
   local hooks = hooksof[g]
   if not hooks then
-    local info = debug.getinfo(g, "u")
+    local info = getinfo(g, "u")
     for i = 1, info and info.nups or 0 do
-      local _, v = debug.getupvalue(g, i)
+      local _, v = getupvalue(g, i)
       if hooktables[v] then hooks = v break end
     end
   end
@@ -201,7 +205,7 @@ end
 --- whether it is optimized or why not.
 function M.explain(f, opts)
   local _, rep = run("explain", f, opts)
-  local info = debug.getinfo(f, "S")
+  local info = getinfo(f, "S")
   local src = info and info.short_src or "?"
   if #rep == 0 then
     if rep.reason then
@@ -244,7 +248,7 @@ function M.load(...)
     -- load pulls the pieces as it always does (it stops at a syntax error,
     -- an error of the reader, nil or ""); the text is what it read
     local reader, where = chunk, ""  -- load names its caller in this message
-    local info = debug.getinfo(2, "Sl")
+    local info = getinfo(2, "Sl")
     if info and info.currentline > 0 then
       where = ("%s:%d: "):format(info.short_src, info.currentline)
     end
