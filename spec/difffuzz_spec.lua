@@ -19,6 +19,29 @@ describe("the differential fuzzer", function()
   end)
 end)
 
+describe("the differential fuzzer's own limits", function()
+  it("makes no original that runs for ages (seed 11, function 699: a NaN limit, a negative step)", function()
+    -- Lua 5.4 clips a NaN limit of an integer loop with a negative step to
+    -- math.mininteger: 10^18 iterations; the generator keeps NaN out there
+    local st = difffuzz.run { seed = 11, first = 699, count = 1 }
+    assert.are.equal(1, st.functions)
+    assert.are.equal(0, st.skipped)
+    assert.are.equal(0, st.differences)
+  end)
+
+  it("skips an original that runs past the budget instead of waiting for it", function()
+    local old = difffuzz.BUDGET
+    difffuzz.BUDGET = 20  -- 2000 VM instructions
+    local ok, st = pcall(difffuzz.run, { seed = 3, count = 30 })
+    difffuzz.BUDGET = old
+    assert.is_true(ok, st)
+    assert.is_true(st.skipped > 0 and st.skipped < 30)
+    -- (a variant gets four times the budget: the loop as written costs it
+    -- a few more instructions than the original)
+    assert.are.equal(0, st.differences)
+  end)
+end)
+
 describe("the planner's size limit", function()
   it("refuses a loop that carries more values than the engine computes", function()
     -- 70 accumulators: the engine's matrices stop at 64 (src/core/mat.h),
