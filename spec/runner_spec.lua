@@ -207,12 +207,14 @@ return
 ]],
       ["chunk.lua"] = "local s = 0\nfor i = 1, 30 do\n  s = s + 2 * i\nend\nreturn s\n",
       ["caller.lua"] = "return debug.getinfo(2, 'S').what\n",
-      -- cpm itself, with the globals it used removed after it loaded
+      -- cpm itself, with the globals and string functions it used removed
+      -- after it loaded
       ["gone.lua"] = [[
 local cpm = require "cpm"
 local dbg = debug
 dbg.upvaluejoin = function() error("the program's upvaluejoin") end
 debug, require, pcall, math = nil, nil, nil, nil
+string.format, string.sub, string.match, string.find, string.gsub = nil, nil, nil, nil, nil
 local f = load("return function(n) local s = 0 for i = 1, n do s = s + 2 end return s end")()
 local g = cpm.optimize(f)
 print(g(10^12), cpm.explain(f), #cpm.stats(g), cpm.load("return 1")())

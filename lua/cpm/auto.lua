@@ -24,6 +24,9 @@ local require, rawget, rawset, setmetatable, getmetatable = require, rawget, raw
 local io_stderr, io_stdout, os_exit = io.stderr, io.stdout, os.exit
 local table_concat, traceback, getinfo, gethook = table.concat, debug.traceback, debug.getinfo, debug.gethook
 local unpack = rawget(table, "unpack") or rawget(_G, "unpack")
+-- (the program may change the string library: what runs while it runs
+-- takes its functions now)
+local string_sub, string_find, string_format = string.sub, string.find, string.format
 local G = _G
 
 local M = {}
@@ -45,7 +48,7 @@ With no script and no -e, the program is read from stdin.]=]
 -- Modules never passed through cpm: cpm's own (it optimizes while they
 -- load) and LuaJIT's jit.* tools.
 local function exempt(modname)
-  return modname == "cpm" or modname:sub(1, 4) == "cpm." or modname:sub(1, 4) == "jit."
+  return modname == "cpm" or string_sub(modname, 1, 4) == "cpm." or string_sub(modname, 1, 4) == "jit."
 end
 
 
@@ -103,7 +106,7 @@ function M.install(opts)
   local function bypass()
     if busy then return true end
     local _, mask = gethook()
-    return mask ~= nil and mask:find("l", 1, true) ~= nil
+    return mask ~= nil and string_find(mask, "l", 1, true) ~= nil
   end
 
   -- g for f: every failure but a strict refusal gives f itself back
@@ -218,7 +221,7 @@ local function msghandler(msg)
     if mt and mt.__tostring then
       msg = tostring(msg)
     else
-      msg = ("(error object is a %s value)"):format(type(msg))
+      msg = string_format("(error object is a %s value)", type(msg))
     end
   end
   return traceback(msg, 2)

@@ -18,7 +18,7 @@ local maxbody = require("cpm.core")._limits.maxbody  -- IR_MAXBODY (ir.h)
 local type, error, pcall, pairs, setmetatable =
   type, error, pcall, pairs, setmetatable
 local table_sort = table.sort
-local find = string.find
+local find, string_format = string.find, string.format
 local jit = rawget(_G, "jit")
 local math_type = math.type
 
@@ -178,7 +178,7 @@ local function binop(L, e)
   if compare[op] then refuse(e.line, reasons.COMPARE) end
   if op == ".." then refuse(opline(L, e), reasons.CONCAT) end
   local name = arith[op]
-  if not name then refuse(e.line, reasons.OPERATOR:format(op)) end
+  if not name then refuse(e.line, string_format(reasons.OPERATOR, op)) end
   local t = newtemp(L)
   if op == "-" and not jit and type(b) == "table" and math_type(b.k) == "integer"
       and b.k >= -127 and b.k <= 127 then
