@@ -29,6 +29,33 @@ describe("the differential fuzzer's own limits", function()
     assert.are.equal(0, st.differences)
   end)
 
+  if not jit then
+    it("is right where the fuzzer cannot wait: a NaN or infinite limit with a negative step", function()
+      -- Lua 5.4 (lvm.c, forlimit) clips such a limit to math.mininteger:
+      -- from 1 down to it by -k, (1 - mininteger) // k + 1 iterations,
+      -- counted here in wrapping integers as the loop would
+      local src = "return function(lim, st) local s = 0 for i = 1, lim, st do s = s + 1 end return s end"
+      for _, fe in ipairs { "bytecode", "source" } do
+        local path = require("files").tmpfile(src)
+        -- (strict: a loop cpm did not compute raises instead of running for ages)
+        local g = cpm.optimize(assert(loadfile(path))(), { frontend = fe, strict = true })
+        os.remove(path)
+        for _, c in ipairs { { 0 / 0, -1 }, { 0 / 0, -3 }, { -1 / 0, -2 }, { 0 / 0, -4611686018427387904 } } do
+          local k = -c[2]
+          -- (1 - mininteger = maxinteger + 2, divided without overflow;
+          -- for k = 1, 2^63 + 2 iterations wrap as the count s does)
+          local n = load("local k = ... local M = math.maxinteger return M // k + (M % k + 2) // k + 1")(k)
+          assert.are.equal(n, g(c[1], c[2]), fe .. " " .. tostring(c[1]) .. " " .. c[2])
+        end
+        assert.are.equal(0, g(0 / 0, 1))  -- and a positive step does not run at all
+        -- a float loop with a NaN limit runs once on Lua 5.4 (forprep does
+        -- not skip it, the first FORLOOP ends it)
+        assert.are.equal(1, g(0 / 0, 2.0))
+        assert.are.equal(1, g(0 / 0, -2.0))
+      end
+    end)
+  end
+
   it("skips an original that runs past the budget instead of waiting for it", function()
     local old = difffuzz.BUDGET
     difffuzz.BUDGET = 20  -- 2000 VM instructions
