@@ -302,7 +302,7 @@ local block
 
 local function assign(L, target, value, line)
   local d = target.decl
-  if d.kind == "global" then refuse(line, reasons.GLOBAL_WRITE:format(d.name)) end
+  if d.kind == "global" then refuse(line, string_format(reasons.GLOBAL_WRITE, d.name)) end
   if d.name == "_ENV" then refuse(line, reasons.ENV_WRITE) end
   local s = varslot(L, d, line)
   if s ~= value then  -- `x = x` compiles to nothing
