@@ -182,6 +182,9 @@ static int evalatoms (lua_State *L) {
       case PA_STEP:
         lua_pushvalue(L, 2);
         break;
+      case PA_END:  /* set by attempt */
+        lua_pushnil(L);
+        break;
       case PA_CONST:
         pushconst(L, &p->k[a->x]);
         break;
@@ -242,6 +245,7 @@ static int atoms (Guard *g) {
       switch (a->kind) {
         case PA_INPUT: lua_pushvalue(L, g->ibase + p->slot_in[a->x]); break;
         case PA_STEP: pushstep(g); break;
+        case PA_END: lua_pushnil(L); break;  /* set by attempt */
         default: pushconst(L, &p->k[a->x]); break;
       }
     }
@@ -1344,6 +1348,10 @@ static int attempt (Guard *g, lua_Integer limit, int prepared) {
       signbit(g->c.fstart))  /* the rings have no -0.0 */
     return fail(g, "the loop variable starts at -0.0");
   if (!atoms(g)) return 0;
+  if (p->w.active && p->w.endatom >= 0) {  /* a while loop's final counter */
+    guard_while_pushend(L, &g->c);
+    lua_replace(L, g->abase + p->w.endatom);
+  }
   if (p->ring == PLAN_GF2) {  /* xor/shift bodies: guard_gf2.c */
     mp_limb_t limbs[4];
     mpz_t tmp;

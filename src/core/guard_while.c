@@ -2,13 +2,13 @@
 ** guard_while.c -- the count of a while or repeat loop at its guard's
 ** entry.
 **
-** The plan of such a loop is the plan of a numeric for loop that never
-** reads its variable (plan_while.c), so once the number of passes n is
-** known, the guard (guard.c, and plan_branch.c for bodies with invariant
-** branches) only needs control values that count_fornum counts as n:
-** Lua 5.4 (mininteger, mininteger + n - 1, 1), any n up to 2^64 - 1;
-** LuaJIT (0, n - 1, 1), n below 2^53 (the float loops count_fornum counts
-** exactly).
+** The plan of such a loop is the plan of a numeric for loop whose
+** variable is the counter (plan_while.c), so once the number of passes n
+** is known, the guard (guard.c, and plan_branch.c for bodies with
+** invariant branches) only needs the control values of that for loop:
+** x0, x0 + (n - 1) s, s, which count_fornum counts as n again (an integer
+** loop; or a float loop of exact integers below 2^53, as count_while
+** required).
 */
 #include "guard_while.h"
 #include "count.h"
@@ -36,9 +36,8 @@ const char *guard_while_control (lua_State *L, const plan_Plan *p,
   count_Loop c;
   count_Status st;
   int top = lua_gettop(L), b, s;
-  if (!w->active || w->counter < 0 || w->counter >= p->nin ||
-      w->bound >= p->nin || w->step >= p->nin || top < ibase + p->nin - 1 ||
-      !lua_checkstack(L, 4))
+  if (!w->active || w->bound >= p->nin || w->step >= p->nin ||
+      top < ibase + p->nin - 1 || !lua_checkstack(L, 4))
     return WHY_UNCOUNTED;
   if (w->bound >= 0) b = ibase + w->bound;
   else {
@@ -55,27 +54,49 @@ const char *guard_while_control (lua_State *L, const plan_Plan *p,
   cw.exit = w->exit;
   cw.repeat = w->repeat;
   cw.negate = w->negate;
-  st = count_while(L, &cw, ibase + w->counter, b, s, &c);
+  st = count_while(L, &cw, 1, b, s, &c);
+#if CPM_LUA54
+  /* an integer counter with a float step: the loop sees the integer
+     first, a numeric for would see floats only */
+  if (st == COUNT_OK && c.itype == VT_INT && lua_type(L, s) == LUA_TNUMBER &&
+      !lua_isinteger(L, s))
+    st = COUNT_UNKNOWN;
+#endif
   lua_settop(L, top);
   if (st != COUNT_OK) return WHY_UNCOUNTED;
+  if (c.n == 0) {  /* below any limit: the loop runs as written */
 #if CPM_LUA54
-  if (c.n == 0) {
     lua_pushinteger(L, 1);
     lua_pushinteger(L, 0);
+    lua_pushinteger(L, 1);
+#else
+    lua_pushnumber(L, 1);
+    lua_pushnumber(L, 0);
+    lua_pushnumber(L, 1);
+#endif
+  }
+  else if (c.itype == VT_INT) {  /* x0, x0 + (n-1) s, s: no wrap (count_while) */
+    lua_pushinteger(L, c.istart);
+    lua_pushinteger(L, (lua_Integer)((uint64_t)c.istart +
+                                     (c.n - 1) * (uint64_t)c.istep));
+    lua_pushinteger(L, c.istep);
   }
   else {
-    lua_pushinteger(L, LUA_MININTEGER);
-    lua_pushinteger(L, (lua_Integer)((uint64_t)LUA_MININTEGER + (c.n - 1)));
+    lua_pushnumber(L, c.fstart);
+    lua_pushnumber(L, c.fstart + (double)(c.n - 1) * c.fstep);
+    lua_pushnumber(L, c.fstep);
   }
-  lua_pushinteger(L, 1);
-#else
-  if (c.n >= ((uint64_t)1 << 53)) return WHY_UNCOUNTED;
-  lua_pushnumber(L, c.n == 0 ? 1 : 0);
-  lua_pushnumber(L, c.n == 0 ? 0 : (lua_Number)(c.n - 1));
-  lua_pushnumber(L, 1);
-#endif
   lua_replace(L, 3);
   lua_replace(L, 2);
   lua_replace(L, 1);
   return NULL;
+}
+
+
+void guard_while_pushend (lua_State *L, const count_Loop *c) {
+  if (c->itype == VT_INT)
+    lua_pushinteger(L, (lua_Integer)((uint64_t)c->istart +
+                                     c->n * (uint64_t)c->istep));
+  else
+    lua_pushnumber(L, c->fstart + (double)c->n * c->fstep);
 }

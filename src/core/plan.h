@@ -33,7 +33,9 @@ typedef enum plan_AtomKind {
   PA_CONST,	/* constant 'x' of the IR */
   PA_STEP,	/* the loop step (from the control values) */
   PA_ARITH,	/* lua arithmetic 'aop' on atoms x (and y) */
-  PA_INDEX	/* atom x indexed by atom y (a plain field read) */
+  PA_INDEX,	/* atom x indexed by atom y (a plain field read) */
+  PA_END	/* the loop variable after the last pass, start + count * step
+		   (a while loop's counter, plan_while.c; set by the guard) */
 } plan_AtomKind;
 
 typedef struct plan_Atom {
@@ -132,18 +134,21 @@ typedef struct plan_GOp {
 
 /*
 ** The exit test of a while or repeat loop, as the guard counts it
-** (plan_while.c, count_while): the counter x is the guard input
-** 'counter', stepped once per pass by s (input 'step', or the constant
-** 'sk' when step is -1; subtracted when 'negate'), and compared with the
-** bound b (input 'bound', or the constant 'bk').  The loop ends when the
-** outcome of 'x cmp b' ('left'; else 'b cmp x') is 'exit'.
+** (plan_while.c, count_while): the counter x, the plan's loop variable
+** ('index'; its entry value is the guard's first control value), stepped
+** once per pass by s (input 'step', or the constant 'sk' when step is -1;
+** subtracted when 'negate'), and compared with the bound b (input
+** 'bound', or the constant 'bk').  The loop ends when the outcome of
+** 'x cmp b' ('left'; else 'b cmp x') is 'exit'.
 */
 typedef struct plan_While {
   int active;		/* 0: not a while or repeat loop */
   int repeat;		/* the test follows the body */
   int cmp, left, exit, negate;
-  int counter, bound, step;	/* input numbers, or -1 */
+  int bound, step;	/* input numbers, or -1 */
   ir_Const bk, sk;
+  int endatom;		/* the PA_END atom (the counter's final value, an
+			   output), or -1 */
 } plan_While;
 
 typedef struct plan_Plan {

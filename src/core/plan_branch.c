@@ -681,7 +681,8 @@ static void pushentry (lua_State *L, const plan_Plan *p, const char *dec,
       map[pp->nin + j] = -1;
       for (i = 0; i < pp->nout; i++)
         if (pp->out[i].slot == p->out[j].slot) map[pp->nin + j] = i;
-      if (map[pp->nin + j] < 0 && p->slot_in[p->out[j].slot] < 0)
+      if (map[pp->nin + j] < 0 && p->slot_in[p->out[j].slot] < 0 &&
+          !(p->w.active && p->out[j].slot == p->index))
         luaL_error(L, "cpm: branch plan lacks a passed-through output");
     }
     lua_createtable(L, 3, 0);
@@ -803,6 +804,12 @@ static int branch_call (lua_State *L) {
   for (i = 0; i < p->nout; i++) {
     int r = map[npin + i];
     if (r >= 0) lua_pushvalue(L, top + 2 + r);
+    else if (p->w.active && p->out[i].slot == p->index) {
+      count_Loop c;  /* a while loop's counter: its final value */
+      if (count_fornum(L, 1, &c) != COUNT_OK)
+        return luaL_error(L, "cpm: while loop counted twice differently");
+      guard_while_pushend(L, &c);
+    }
     else lua_pushvalue(L, 4 + p->slot_in[p->out[i].slot]);
   }
   return 1 + p->nout;

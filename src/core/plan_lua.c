@@ -251,7 +251,9 @@ static void pushwhilearg (lua_State *L, const plan_Plan *p, int in,
 **          nlive = n, natoms = n [, w = { counter = slot, bound = operand,
 **          step = operand, negate = bool }] }
 ** (w: a while or repeat loop's counter x, bound and step s, the update
-** being x - s when negate, else x + s; an operand is a slot or { k = v })
+** being x - s when negate, else x + s; an operand is a slot or { k = v };
+** the guard takes x's entry value as its first control value, then two
+** nils, then the inputs)
 */
 static int lplan (lua_State *L) {
   Conv cv;
@@ -285,7 +287,7 @@ static int lplan (lua_State *L) {
   lua_setfield(L, -2, "natoms");
   if (p->w.active) {  /* the test's operands, for a front end's pre-check */
     lua_createtable(L, 0, 4);
-    lua_pushinteger(L, p->in[p->w.counter]);
+    lua_pushinteger(L, p->index);
     lua_setfield(L, -2, "counter");
     pushwhilearg(L, p, p->w.bound, &p->w.bk);
     lua_setfield(L, -2, "bound");

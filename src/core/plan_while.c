@@ -22,6 +22,7 @@
 ** the body); the front ends' IR is left as it is.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
@@ -55,6 +56,7 @@ typedef struct Scan {
   unsigned char *val;		/* nslots: V_* */
   unsigned char *negate;	/* nslots: a V_STEPPED slot holds x - s */
   ir_Arg *step;			/* nslots: the s of a V_STEPPED slot */
+  unsigned char *chain;		/* nops: the op copies or steps the counter */
 } Scan;
 
 
@@ -94,6 +96,35 @@ static void track (Scan *sc, const ir_Op *op) {
 }
 
 
+static int hasif (const ir_Loop *ir) {
+  int i;
+  for (i = 0; i < ir->nops; i++)
+    if (ir->ops[i].code == IR_IF) return 1;
+  return 0;
+}
+
+
+/* Does an op of the body other than 'w' and those dropped read slot 'a',
+   as the planned body reads it (the counter renamed after its update
+   'at')? */
+static int readlater (const ir_Loop *ir, const unsigned char *dropped,
+                      int w, int a, int counter, int at) {
+  int i;
+  for (i = 0; i < ir->nops; i++) {
+    const ir_Op *op = &ir->ops[i];
+    ir_Arg b = op->b, c = op->c, d = op->d;
+    if (i == w || dropped[i] == 2) continue;
+    if (i > at) {  /* reads of the counter there read the stepped value */
+      if (b == counter) b = ir->nslots;
+      if (c == counter) c = ir->nslots;
+      if (d == counter) d = ir->nslots;
+    }
+    if (b == a || c == a || d == a) return 1;
+  }
+  return 0;
+}
+
+
 /* The input number of operand x in plan p, or -1 for a constant (its
    value then in *k); -2 when a slot is not an input (it must be). */
 static int inputof (const plan_Plan *p, const ir_Loop *ir, ir_Arg x,
@@ -113,11 +144,10 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
   Scan sc;
   ir_Loop body;
   ir_Op *ops;
-  ir_Const unused;
   unsigned char *buf, *liveout, *escapes = NULL;
   plan_Plan *p;
   size_t ns, size;
-  int i, j, counter, bound, writes = 0, at = -1, skipto = 0;
+  int i, j, counter, bound, writes = 0, at = -1, skipto = 0, tslot;
   why->line = ir->line; why->msg[0] = '\0';
   if (ir->nslots < 0 || ir->nslots >= IR_MAXSLOTS || ir->nops < 0 ||
       ir->nops >= IR_MAXOPS || ir->nk < 0 || (cd->cmp != IR_EQ &&
@@ -132,17 +162,19 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
   }
   /* one scratch userdata (collected whatever raises): the scan's arrays,
      then the body to plan */
-  ns = (size_t)ir->nslots + 1;
-  size = ns * (sizeof(ir_Arg) + 5) + ((size_t)ir->nops + 1) * sizeof(ir_Op);
+  ns = (size_t)ir->nslots + 3;
+  size = ns * (sizeof(ir_Arg) + 5) + ((size_t)ir->nops + 3) * sizeof(ir_Op)
+         + (size_t)ir->nops + 1;
   buf = (unsigned char *)cpm_newuserdata(L, size);
   memset(buf, 0, size);
   ops = (ir_Op *)buf;
-  sc.step = (ir_Arg *)(buf + ((size_t)ir->nops + 1) * sizeof(ir_Op));
+  sc.step = (ir_Arg *)(buf + ((size_t)ir->nops + 3) * sizeof(ir_Op));
   sc.written = (unsigned char *)(sc.step + ns);
   sc.val = sc.written + ns;
   sc.negate = sc.val + ns;
   liveout = sc.negate + ns;
   if (ir->escapes != NULL) escapes = liveout + ns;
+  sc.chain = liveout + 2 * ns;
   sc.ir = ir;
   for (i = 0; i < ir->nops; i++)
     if (ir->ops[i].code != IR_IF) sc.written[ir->ops[i].a] = 1;
@@ -179,31 +211,73 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
       }
     }
     if (inpath) sc.val[op->a] = V_OTHER;
-    else track(&sc, op);
+    else {
+      track(&sc, op);
+      sc.chain[i] = (sc.val[op->a] != V_OTHER);
+    }
   }
   if (writes != 1 || sc.val[counter] != V_STEPPED) {
     lua_pop(L, 1);
     return refuse(why, at >= 0 ? ir->ops[at].line : ir->line,
                   writes != 1 ? CPM_R_WHILE_UPDATES : CPM_R_WHILE_STEP);
   }
-  /* the body to plan: b copied first, into slot nslots */
+  /* the body to plan: b and s copied first (into slots nslots + 1 and
+     + 2, so that they are inputs); the counter is the loop variable, its
+     update writes slot nslots instead, which later ops read for it */
+  tslot = ir->nslots;
   body = *ir;
   body.kind = IR_FORNUM;
-  body.index = -1;
-  body.nslots = ir->nslots + (ir_isconst(bound) ? 0 : 1);
+  body.index = counter;
+  body.nslots = ir->nslots + 3;
   j = 0;
   if (!ir_isconst(bound)) {
-    ops[0].code = IR_MOVE;
-    ops[0].a = ir->nslots;
-    ops[0].b = bound;
-    ops[0].line = ir->line;
-    j = 1;
+    ops[j].code = IR_MOVE;
+    ops[j].a = ir->nslots + 1;
+    ops[j].b = bound;
+    ops[j].line = ir->line;
+    j++;
   }
-  if (ir->nops > 0) memcpy(ops + j, ir->ops, (size_t)ir->nops * sizeof(ir_Op));
+  if (!ir_isconst(sc.step[counter])) {
+    ops[j].code = IR_MOVE;
+    ops[j].a = ir->nslots + 2;
+    ops[j].b = sc.step[counter];
+    ops[j].line = ir->line;
+    j++;
+  }
+  /* the counter's own stepping and copies, when nothing reads their
+     results, are dropped (they never raise: the guard checked that x and
+     s are numbers), so that a bitwise body with a counter still plans
+     over GF(2); a body with IFs keeps them (its skips count ops) */
+  if (!hasif(ir)) {
+    int changed = 1;
+    while (changed) {
+      changed = 0;
+      for (i = 0; i < ir->nops; i++) {
+        int a = i == at ? tslot : ir->ops[i].a;
+        if (sc.chain[i] != 1 || readlater(ir, sc.chain, i, a, counter, at) ||
+            (a != tslot && (ir->liveout == NULL || ir->liveout[a])))
+          continue;
+        sc.chain[i] = 2;
+        changed = 1;
+      }
+    }
+  }
+  for (i = 0; i < ir->nops; i++) {
+    ir_Op op = ir->ops[i];
+    if (i == at) op.a = tslot;
+    else if (i > at) {
+      if (op.b == counter) op.b = tslot;
+      if (op.c == counter) op.c = tslot;
+      if (op.d == counter) op.d = tslot;
+    }
+    if (sc.chain[i] == 2) continue;  /* dropped, below */
+    ops[j++] = op;
+  }
   if (ir->liveout != NULL) memcpy(liveout, ir->liveout, (size_t)ir->nslots);
+  liveout[counter] = 0;  /* its final value: the PA_END atom */
   if (escapes != NULL) memcpy(escapes, ir->escapes, (size_t)ir->nslots);
   body.ops = ops;
-  body.nops = ir->nops + j;
+  body.nops = j;
   body.liveout = liveout;
   body.escapes = escapes;
   p = plan_make(L, &body, why);
@@ -219,12 +293,28 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
   p->w.left = (counter == cd->x);
   p->w.exit = cd->exit != 0;
   p->w.negate = sc.negate[counter];
-  p->w.counter = inputof(p, ir, counter, &unused);
+  p->w.endatom = -1;
   p->w.bound = inputof(p, ir, bound, &p->w.bk);
   p->w.step = inputof(p, ir, sc.step[counter], &p->w.sk);
-  if (p->w.counter < 0 || p->w.bound == -2 || p->w.step == -2) {
+  if (p->w.bound == -2 || p->w.step == -2 || p->index != counter) {
     lua_pop(L, 1);
     return refuse(why, ir->line, CPM_R_IR_MALFORMED);
+  }
+  if (ir->liveout != NULL && ir->liveout[counter]) {  /* an output too */
+    plan_Out *o = &p->out[p->nout++];  /* (room: nslots + 1 entries) */
+    o->slot = counter;
+    o->state = -1;
+    o->atom = -1;
+    o->mayneg0 = 0;
+    if (p->branch == NULL) {  /* a branch plan's guard pushes it itself */
+      plan_Atom *a = (plan_Atom *)realloc(p->atoms, ((size_t)p->natoms + 1) *
+                                                    sizeof(plan_Atom));
+      if (a == NULL) cpm_nomem(L);
+      p->atoms = a;
+      memset(&a[p->natoms], 0, sizeof(a[0]));
+      a[p->natoms].kind = PA_END;
+      o->atom = p->w.endatom = p->natoms++;
+    }
   }
   return p;
 }

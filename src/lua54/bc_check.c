@@ -115,7 +115,10 @@ static const char *checkflow (const bc_Proto *p, int pc) {
   int o = BC_GET_OPCODE(i), next = opat(p, pc + 1), t;
   const bc_OpInfo *op = &bc_opinfo[o];
   if (op->flags & BC_FMM) {
-    if (next != BC_OP_MMBIN && next != BC_OP_MMBINI && next != BC_OP_MMBINK)
+    /* (or a JMP: the VM falls through to it when an operand is not a
+       number, as in cpm's own distance check, rewrite54.c) */
+    if (next != BC_OP_MMBIN && next != BC_OP_MMBINI && next != BC_OP_MMBINK &&
+        next != BC_OP_JMP)
       return "arithmetic without its metamethod instruction";
   }
   if ((op->flags & BC_FEXTRA) && (o != BC_OP_SETLIST || BC_GETARG_k(i))) {

@@ -150,6 +150,8 @@ static int branch (Lower *lw, int pc, int end, int cmp, ir_Arg b, ir_Arg c) {
   if (jpc >= end || BC_GET_OPCODE(lw->p->code[jpc]) != BC_OP_JMP)
     return refuse(lp, line, cpm_reason(CPM_R_COMPARE));
   target = bc_jumptarget(lw->p->code[jpc], jpc);
+  if (lp->kind == IR_WHILE && target == lp->prep)
+    target = end;  /* to the test: lcode.c threads jumps to the jump back */
   if (target <= jpc || target > end)  /* backward, or out of the body */
     return refuse(lp, lineof(lw, jpc), cpm_reason(CPM_R_JUMP));
   bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);
@@ -694,6 +696,17 @@ static int isback (const bc_Proto *p, int pc) {
   return BC_GET_OPCODE(i) == BC_OP_JMP && bc_jumptarget(i, pc) <= pc;
 }
 
+
+/*
+** The jumps back that close a loop: of those to the same target, the
+** last (lcode.c threads a jump to the jump back of a while loop, as at the
+** end of an if/else in its body, to the loop's start: that is no loop of
+** its own).  'last' gets, for each target, the pc of the last one.
+*/
+static int closing (const bc_Proto *p, const int *last, int pc) {
+  return isback(p, pc) && last[bc_jumptarget(p->code[pc], pc)] == pc;
+}
+
 /* }====================================================== */
 
 
@@ -707,13 +720,18 @@ static int insertpc (const find54_Loop *lp) {
 int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
                   find54_Loop **loops) {
   Lower lw;
-  int pc, n = 0, *lines;
+  int pc, n = 0, *lines, *last;
   find54_Loop *all;
+  *loops = NULL;
+  if (p->ncode <= 0) return 0;
+  last = (int *)bc_alloc(L, c, sizeof(int) * (size_t)p->ncode);
+  for (pc = 0; pc < p->ncode; pc++) last[pc] = -1;
+  for (pc = 0; pc < p->ncode; pc++)
+    if (isback(p, pc)) last[bc_jumptarget(p->code[pc], pc)] = pc;
   for (pc = 0; pc < p->ncode; pc++) {
     int o = BC_GET_OPCODE(p->code[pc]);
-    n += (o == BC_OP_FORPREP || o == BC_OP_TFORPREP || isback(p, pc));
+    n += (o == BC_OP_FORPREP || o == BC_OP_TFORPREP || closing(p, last, pc));
   }
-  *loops = NULL;
   if (n == 0) return 0;
   lines = (int *)bc_alloc(L, c, sizeof(int) * ((size_t)p->ncode + 1));
   lw.L = L; lw.c = c; lw.p = p;
@@ -724,7 +742,7 @@ int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
   for (pc = 0; pc < p->ncode; pc++) {
     int o = BC_GET_OPCODE(p->code[pc]);
     if (o == BC_OP_FORPREP || o == BC_OP_TFORPREP) takeloop(&lw, &all[n++], pc);
-    else if (isback(p, pc)) takewhile(&lw, &all[n++], pc);
+    else if (closing(p, last, pc)) takewhile(&lw, &all[n++], pc);
   }
   {  /* by insertion point (insertion sort: loops are few) */
     int i, j;

@@ -33,8 +33,9 @@
 ** on, before the TFORPREP, with the iterator, the state and the closing
 ** value (which the guard requires to be nil) as control values.
 **
-** While and repeat loops: the same, from GETUPVAL on, with three nils as
-** control values (the guard counts from the inputs: guard_while.c), before
+** While and repeat loops: a distance check (whilecheck, below) instead of
+** the count check, then the same, from GETUPVAL on, with the counter and
+** two nils as control values (the guard counts: guard_while.c), before
 ** the loop's first instruction (the while's test, with the loads of its
 ** operands; the repeat's body).  Jumps from before the loop to its start
 ** land on the block; the loop's own jump back is pointed past it.
@@ -43,7 +44,7 @@
 
 #if CPM_LUA54
 
-#define MAXCODE		(16 + 3 + 2 * 256)
+#define MAXCODE		(32 + 3 + 2 * 256)
 
 #define sC(v)		((v) + BC_OFFSET_sC)	/* a signed immediate field */
 
@@ -60,8 +61,14 @@ static int guardcall (bc_Instr *code, int n, const find54_Loop *lp,
   code[n++] = BC_CREATE_ABCk(BC_OP_GETI, t, t, id, 0);
   code[n++] = BC_CREATE_ABCk(BC_OP_TEST, t, 0, 0, 0);
   tojump[nj++] = n++;
-  if (lp->kind == IR_WHILE || lp->kind == IR_REPEAT)  /* no control values */
-    code[n++] = BC_CREATE_ABCk(BC_OP_LOADNIL, t + 1, 2, 0, 0);
+  if (lp->kind == IR_WHILE || lp->kind == IR_REPEAT) {
+    /* the counter (the plan's loop variable), then two nils */
+    int x = pl->index;
+    code[n++] = x >= FIND54_UPSLOT
+        ? BC_CREATE_ABCk(BC_OP_GETUPVAL, t + 1, x - FIND54_UPSLOT, 0, 0)
+        : BC_CREATE_ABCk(BC_OP_MOVE, t + 1, x, 0, 0);
+    code[n++] = BC_CREATE_ABCk(BC_OP_LOADNIL, t + 2, 1, 0, 0);
+  }
   else {
     code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 1, base, 0, 0);
     code[n++] = BC_CREATE_ABCk(BC_OP_MOVE, t + 2, base + 1, 0, 0);
@@ -114,12 +121,103 @@ static int countcheck (bc_Instr *code, int n, int a, int t, lua_Integer most,
 }
 
 
+/* {======================================================
+** The distance check of a while or repeat loop
+** ======================================================= */
+
+/* A LOADK whose constant is added once the insertion is known to work. */
+typedef struct PendingK {
+  int at;		/* index in the block */
+  int reg;
+  bc_Const k;
+} PendingK;
+
+
+/*
+** The register holding operand 'slot' (>= 0: a slot; -1: the constant
+** 'k'), loading it into 'reg' when it is an upvalue or a constant.
+*/
+static int operandreg (bc_Instr *code, int *n, int slot, const ir_Const *k,
+                       int reg, PendingK *pk, int *npk) {
+  if (slot >= 0 && slot < FIND54_UPSLOT) return slot;
+  if (slot >= FIND54_UPSLOT)
+    code[(*n)++] = BC_CREATE_ABCk(BC_OP_GETUPVAL, reg, slot - FIND54_UPSLOT, 0, 0);
+  else if (k->type == IR_KINT && k->u.i >= -BC_OFFSET_sBx &&
+           k->u.i <= BC_MAXARG_Bx - BC_OFFSET_sBx)
+    code[(*n)++] = BC_CREATE_AsBx(BC_OP_LOADI, reg, (int)k->u.i);
+  else {
+    PendingK *q = &pk[(*npk)++];
+    q->at = *n;
+    q->reg = reg;
+    if (k->type == IR_KINT) { q->k.tag = BC_VNUMINT; q->k.u.i = k->u.i; }
+    else if (k->type == IR_KFLT) { q->k.tag = BC_VNUMFLT; q->k.u.n = k->u.n; }
+    else q->k.tag = BC_VNIL;  /* (never: the planner takes numbers) */
+    code[(*n)++] = BC_CREATE_ABx(BC_OP_LOADK, reg, 0);
+  }
+  return reg;
+}
+
+
+/*
+** The check in front of a while or repeat loop's guard call: with its
+** counter x, bound b and step s, d = (b + 0.0 - x) / s ((x + 0.0 - b) / s
+** when the update subtracts s) estimates the number of passes, and a loop
+** with d below limit - 1 runs as written without any call.  Arithmetic on
+** anything but numbers must not run a metamethod or raise here, so each
+** ADD, SUB, DIV is followed by a JMP to the guard call instead of its
+** MMBIN companion: lvm.c (op_arith, op_arithf in Lua 5.4.0 to 5.4.8) skips
+** the next instruction when both operands are numbers (the result made,
+** without coercing strings) and otherwise falls through to it, where the
+** compiler puts the MMBIN.  The estimate only chooses between two ways to
+** the same result (a float, so it cannot wrap: a loop that does not run,
+** or not toward its bound, gives a negative d or NaN).  Returns the new
+** size; the JMPs to the guard call (the next instruction) are filled,
+** the one to the loop goes to 'toloop'.
+*/
+static int whilecheck (bc_Instr *code, int n, const plan_Plan *pl, int t,
+                       lua_Integer most, PendingK *pk, int *npk,
+                       int *toloop) {
+  int rx, rb, rs, j, toguard[3], ng = 0;
+  rx = operandreg(code, &n, pl->index, NULL, t, pk, npk);
+  rb = operandreg(code, &n, pl->w.bound >= 0 ? pl->in[pl->w.bound] : -1,
+                  &pl->w.bk, t + 1, pk, npk);
+  rs = operandreg(code, &n, pl->w.step >= 0 ? pl->in[pl->w.step] : -1,
+                  &pl->w.sk, t + 2, pk, npk);
+  code[n++] = BC_CREATE_AsBx(BC_OP_LOADF, t + 3, 0);
+  code[n++] = BC_CREATE_ABCk(BC_OP_ADD, t + 3, pl->w.negate ? rx : rb, t + 3, 0);
+  toguard[ng++] = n++;
+  code[n++] = BC_CREATE_ABCk(BC_OP_SUB, t + 3, t + 3, pl->w.negate ? rb : rx, 0);
+  toguard[ng++] = n++;
+  code[n++] = BC_CREATE_ABCk(BC_OP_DIV, t + 3, t + 3, rs, 0);
+  toguard[ng++] = n++;
+  if (most >= -BC_OFFSET_sBx && most <= BC_MAXARG_Bx - BC_OFFSET_sBx)
+    code[n++] = BC_CREATE_AsBx(BC_OP_LOADI, t + 4, (int)most);
+  else {
+    PendingK *q = &pk[(*npk)++];
+    q->at = n;
+    q->reg = t + 4;
+    q->k.tag = BC_VNUMINT;
+    q->k.u.i = most;
+    code[n++] = BC_CREATE_ABx(BC_OP_LOADK, t + 4, 0);
+  }
+  /* d < limit - 1: the JMP to the loop; else past it, to the guard */
+  code[n++] = BC_CREATE_ABCk(BC_OP_LT, t + 3, t + 4, 0, 1);
+  *toloop = n++;
+  for (j = 0; j < ng; j++)
+    code[toguard[j]] = BC_CREATE_sJ(BC_OP_JMP, n - toguard[j] - 1);
+  return n;
+}
+
+/* }====================================================== */
+
+
 const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
                             const find54_Loop *lp, const plan_Plan *pl,
                             int hook, int id, lua_Integer limit) {
   bc_Instr code[MAXCODE];
   int tojump[4], n = 0, t = p->maxstacksize, i, need, at, tolong = -1,
-      toshort = -1, toloadk = -1, loop, exit;
+      toshort = -1, toloadk = -1, loop, exit, npk = 0;
+  PendingK pk[4];
   /* the largest count minus one that runs as written (guard.c: fewer than
      max(limit, 1) iterations) */
   lua_Integer most = (limit < 1 ? 1 : limit) - 2;
@@ -139,14 +237,22 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   if (lp->base < 0 || (!wloop && lp->base + (fornum ? 2 : 3) >= p->maxstacksize) ||
       hook < 0 || hook >= p->nup)
     return "loop registers outside the frame";
+  if (wloop && (pl->index < 0 || (pl->index < FIND54_UPSLOT
+                                   ? pl->index >= p->maxstacksize
+                                   : pl->index - FIND54_UPSLOT >= p->nup)))
+    return "loop value outside the frame and the upvalues";
   if (wloop && (lp->last < lp->prep || lp->last >= p->ncode ||
                 BC_GET_OPCODE(p->code[lp->last]) != BC_OP_JMP))
     return FIND54_MSG_SHAPE;
   need = t + 4 + pl->nin;
   if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
+  if (wloop && need < t + 5) need = t + 5;  /* the distance check's */
   if (need > BC_MAXSTACK) return "not enough free registers for the guard call";
+  if (wloop && p->nk + 4 >= BC_MAXARG_Bx)
+    return "too many constants for the guard call";
   if (fornum)
     n = countcheck(code, n, lp->base, t, most, &tolong, &toshort, &toloadk);
+  if (wloop) n = whilecheck(code, n, pl, t, most + 1, pk, &npk, &toshort);
   if (tolong >= 0) code[tolong] = BC_CREATE_sJ(BC_OP_JMP, n - tolong - 1);
   n = guardcall(code, n, lp, pl, t, hook, id, tojump);
   n++;  /* the JMP past the loop */
@@ -174,6 +280,9 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
     k.u.i = most;
     code[toloadk] = BC_CREATE_ABx(BC_OP_LOADK, t, bc_addconst(L, c, p, &k));
   }
+  for (i = 0; i < npk; i++)
+    code[pk[i].at] = BC_CREATE_ABx(BC_OP_LOADK, pk[i].reg,
+                                   bc_addconst(L, c, p, &pk[i].k));
   bc_needstack(L, p, need);
   bc_insert(L, c, p, at, code, n, lp->line,
             fornum ? BC_LANDAFTER : BC_LANDBEFORE);

@@ -165,7 +165,7 @@ end
 
 -- The replacement text of a planned while or repeat loop (the node covers
 -- `while ... end` or `repeat ... until cond`): its guard call before it,
--- with three nils as control values (the guard counts from the inputs),
+-- with the counter and two nils as control values (the guard counts),
 -- the loop itself kept as written.  plan as for M.loop, plus w = { x, b,
 -- s = { text =, name = bool }, negate = bool } (the test's operands).
 function M.whileloop(ctx, loop, plan)
@@ -177,7 +177,7 @@ function M.whileloop(ctx, loop, plan)
   local set = #outs > 0 and concat(plan.outputs, ", ") .. " = " .. concat(outs, ", ") or ""
   return format("do local %s if %s and %s then %s end if %s then %s else ",
     okv, own_set(P), far(ctx, plan.w, plan.limit),
-    call(P, plan.id, okv, "nil, nil, nil" .. ins), P .. "ok", set)
+    call(P, plan.id, okv, plan.w.x.text .. ", nil, nil" .. ins), P .. "ok", set)
     .. sub(ctx.text, loop.pos, loop.endpos) .. " end end"
 end
 

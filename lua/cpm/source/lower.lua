@@ -441,6 +441,10 @@ local function testoperand(L, e)
   local k = constant_operand(L, e)
   if k then return k end
   if e.tag == "Paren" then return testoperand(L, e.expr) end
+  if e.tag == "Unop" and e.op == "-" then  -- a negative numeral (LuaJIT)
+    local v = constant_operand(L, e.operand)
+    if v and type(v.k) == "number" then return { k = -v.k } end
+  end
   if e.tag == "Id" and e.decl.kind ~= "global" and e.decl.name ~= "_ENV" then
     return varslot(L, e.decl, e.line)
   end
