@@ -35,7 +35,7 @@
 **
 ** Before a while loop's first instruction (its test, with the loads of its
 ** operands) or a repeat loop's LOOP it inserts the same without the count
-** check, three nils as control values (the guard counts from the inputs:
+** check, the counter and two nils as control values (the guard counts:
 ** guard_while.c), and instead, right after the nil test, a count check
 ** on the test's counter x, bound b and step s (plan_While):
 **      MOV/UGET/KNUM  T+1 .. T+3, x, b, s
@@ -80,15 +80,19 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
                                int *toloop, int *nto, int *kat,
                                double *kval, int *nk) {
   const plan_While *w = &pl->w;
-  int in[3], j;
+  int slot[3], j;
   const ir_Const *k[3];
-  in[0] = w->counter, in[1] = w->bound, in[2] = w->step;
+  if (!w->active || pl->index < 0 || w->bound >= pl->nin || w->step >= pl->nin)
+    return "while loop without a counter";
+  /* the counter (the plan's loop variable), the bound, the step: slots,
+     or -1 for a constant */
+  slot[0] = pl->index;
+  slot[1] = w->bound >= 0 ? pl->in[w->bound] : -1;
+  slot[2] = w->step >= 0 ? pl->in[w->step] : -1;
   k[0] = NULL, k[1] = &w->bk, k[2] = &w->sk;
-  if (!w->active || in[0] < 0) return "while loop without a counter";
   for (j = 0; j < 3; j++) {
     int r = t + 1 + j;
-    if (in[j] >= pl->nin) return "while loop without a counter";
-    if (in[j] < 0) {  /* a constant */
+    if (slot[j] < 0) {  /* a constant */
       if (k[j]->type == IR_KFLT) kval[*nk] = k[j]->u.n;
       else if (k[j]->type == IR_KINT) kval[*nk] = (double)k[j]->u.i;
       else return "while loop compared with a constant that is not a number";
@@ -96,13 +100,12 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
       code[(*n)++] = jitbc_ad(JITBC_KNUM, r, 0);  /* its constant: later */
       continue;
     }
-    {
-      int s = pl->in[in[j]];
-      if (s == FINDJIT_ENVSLOT) return "while loop compared with its environment";
-      code[(*n)++] = s >= FINDJIT_UPSLOT
-          ? jitbc_ad(JITBC_UGET, r, s - FINDJIT_UPSLOT)
-          : jitbc_ad(JITBC_MOV, r, s);
-    }
+    if (slot[j] == FINDJIT_ENVSLOT || slot[j] >= FINDJIT_NSLOTS ||
+        (slot[j] < FINDJIT_UPSLOT && slot[j] >= t))
+      return "loop value outside the frame and the upvalues";
+    code[(*n)++] = slot[j] >= FINDJIT_UPSLOT
+        ? jitbc_ad(JITBC_UGET, r, slot[j] - FINDJIT_UPSLOT)
+        : jitbc_ad(JITBC_MOV, r, slot[j]);
     code[(*n)++] = jitbc_abc(JITBC_TGETB, t + 4, t, REWRITEJIT_TYPEFN);
     code[(*n)++] = jitbc_ad(JITBC_MOV, t + 5 + fr, r);
     code[(*n)++] = jitbc_abc(JITBC_CALL, t + 4, 2, 2);
@@ -194,8 +197,12 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[n++] = jitbc_ad(JITBC_UGET, t, hook);
   }
   code[n++] = jitbc_abc(JITBC_TGETB, t, t, id);
-  if (wloop)  /* no control values */
-    code[n++] = jitbc_ad(JITBC_KNIL, args, args + 2);
+  if (wloop) {  /* the counter (the plan's loop variable), then two nils */
+    code[n++] = pl->index >= FINDJIT_UPSLOT
+        ? jitbc_ad(JITBC_UGET, args, pl->index - FINDJIT_UPSLOT)
+        : jitbc_ad(JITBC_MOV, args, pl->index);
+    code[n++] = jitbc_ad(JITBC_KNIL, args + 1, args + 2);
+  }
   else
     for (i = 0; i < 3; i++) code[n++] = jitbc_ad(JITBC_MOV, args + i, base + i);
   for (i = 0; i < pl->nin; i++) {
