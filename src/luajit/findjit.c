@@ -659,8 +659,10 @@ static void takewhile (Lower *lw, findjit_Loop *lp, int at, int last) {
     cmp = last - 1;
     first = at + 1;
     end = cmp;
-    if (cmp <= at || jitbc_op(p->code[cmp]) > JITBC_ISF)
+    if (cmp <= at || jitbc_op(p->code[cmp]) > JITBC_ISF) {
+      lp->kind = IR_WHILE;  /* `while true` (or `until false`) */
       refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_NOCOND));
+    }
     else {
       lp->line = lineof(lw, cmp);
       if (!iscompare(jitbc_op(p->code[cmp])))
