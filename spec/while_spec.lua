@@ -188,6 +188,67 @@ describe("while and repeat loops", function()
     end
   end)
 
+  it("plan bitwise bodies over GF(2) and invariant branches", function()
+    if LUA54 then
+      local f = assert(load([[
+        return function(i, n, x)
+          while i < n do
+            x = x ~ (x << 13); x = x ~ (x >> 7); x = x ~ (x << 17)
+            i = i + 1
+          end
+          return i, x
+        end]]))()
+      for fe in pairs(PLANNING) do
+        local g = cpm.optimize(f, { frontend = fe, strict = true })
+        agree(f, g, { n = 3, 0, 1000, 88172645463325252 }, fe)
+        agree(f, g, { n = 3, 5, 777, -3 }, fe)
+        local i = g(0, 1000000000000, 88172645463325252)  -- 10^12 passes
+        assert.are.equal(1000000000000, i)
+        assert.are.equal(1, cpm.stats(g)[1].computed - 2)
+      end
+    end
+    local h = assert(load([[
+      return function(k, n, a)
+        local s = 0
+        repeat
+          if a then s = s + 2 else s = s - 1 end
+          k = k + 1
+        until k >= n
+        return k, s
+      end]]))()
+    for fe in pairs(PLANNING) do
+      local g = cpm.optimize(h, { frontend = fe, strict = true })
+      agree(h, g, { n = 3, 0, 500, true }, fe)
+      agree(h, g, { n = 3, 0, 500, false }, fe)
+      assert.are.same({ 2 ^ 40, -2 ^ 40 }, { g(0, 2 ^ 40, false) })
+    end
+  end)
+
+  it("call the guard once per entry, whatever jumps the body makes to the test", function()
+    -- lcode.c sends the jump at the end of a then-arm, as the body's last
+    -- statement, straight to the loop's start, not to its jump back
+    local f = assert(load([[
+      return function(i, n, a, s)
+        while i < n do
+          if a then s = s + 1 else s = s + 2 end
+          i = i + 1
+          if a then s = s + i else s = s - i end
+        end
+        return i, s
+      end]]))()
+    for fe in pairs(PLANNING) do
+      local g = cpm.optimize(f, { frontend = fe, iters_limit = 50 })
+      for _, a in ipairs({ true, false }) do
+        for _, n in ipairs({ 0, 40, 1000 }) do
+          agree(f, g, { n = 4, 0, n, a, 0 }, fe)
+        end
+        agree(f, g, { n = 4, 0, 1000, a, 0.5 }, fe)  -- floats: as written
+      end
+      local st = cpm.stats(g)[1]
+      assert.are.same({ 2, 2 }, { st.computed, st.fell_back })
+    end
+  end)
+
   it("run as written when the counter would wrap or the loop not end", function()
     if not LUA54 then return end
     local f = assert(load([[

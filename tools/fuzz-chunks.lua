@@ -9,9 +9,9 @@
 --   lua5.4 tools/fuzz-chunks.lua [seconds [seed]] [file.lua ...]
 --   luajit tools/fuzz-chunks.lua [seconds [seed]] [file.lua ...]
 --
--- The corpus: the main function of each file given, and functions with
--- for loops from spec/support/loopgen.lua (the loop finder and the
--- rewrite only look at for loops).  Mutations, one to four per mutant:
+-- The corpus: the main function of each file given, functions with for
+-- loops from spec/support/loopgen.lua, and a few while and repeat loops
+-- (what the loop finder and the rewrite look at).  Mutations, one to four per mutant:
 -- bit flips, byte replacements, truncations, runs of bytes copied from
 -- elsewhere in the dump, and changes of one field (a count, an index, an
 -- offset, an instruction's operand) to a boundary or a random value,
@@ -77,6 +77,18 @@ for _ = 1, 200 do
   local src = gen:func()
   local outer = (loadstring or load)(src, "=gen")
   if outer then add(outer(print, {})) end
+end
+-- while and repeat loops (find54.c's takewhile, rewrite54.c's distance
+-- check)
+for _, src in ipairs {
+  "return function(i, n, c, s) while i < n do s = s + i; i = i + c end return i, s end",
+  "return function(n, s) repeat s = s + n; n = n - 1 until n <= 0 return n, s end",
+  "local u = 0 return function(n) while u < 1e20 do if n then u = u + 1 else u = u + 2 end end return u end",
+  "return function(i, n) while not (i >= n) do i = i + 2 end " ..
+    "while true do i = i + 1 if i > n then break end end return i end",
+} do
+  local outer = (loadstring or load)(src, "=while")
+  if outer then add(outer()) end
 end
 
 local function mutate(entry)

@@ -37,7 +37,7 @@ static plan_Plan *refuse (plan_Refusal *why, int line, cpm_Reason r) {
 
 
 static int validarg (const ir_Loop *ir, ir_Arg x) {
-  return ir_isconst(x) ? ir_constidx(x) < ir->nk : x < ir->nslots;
+  return ir_isconst(x) ? x >= -ir->nk : x < ir->nslots;
 }
 
 
@@ -112,14 +112,13 @@ static int readlater (const ir_Loop *ir, const unsigned char *dropped,
   int i;
   for (i = 0; i < ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
-    ir_Arg b = op->b, c = op->c, d = op->d;
+    ir_Arg b = op->b, c = op->c;  /* (d: LOOP only, refused) */
     if (i == w || dropped[i] == 2) continue;
     if (i > at) {  /* reads of the counter there read the stepped value */
       if (b == counter) b = ir->nslots;
       if (c == counter) c = ir->nslots;
-      if (d == counter) d = ir->nslots;
     }
-    if (b == a || c == a || d == a) return 1;
+    if (b == a || c == a) return 1;
   }
   return 0;
 }
@@ -154,10 +153,13 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
       cd->cmp != IR_LT && cd->cmp != IR_LE) || !validarg(ir, cd->x) ||
       !validarg(ir, cd->y))
     return refuse(why, ir->line, CPM_R_IR_MALFORMED);
-  for (i = 0; i < ir->nops; i++) {
+  for (i = 0; i < ir->nops; i++) {  /* (plan_make validates the rest) */
     const ir_Op *op = &ir->ops[i];
     if (op->code == IR_LOOP) return refuse(why, op->line, CPM_R_NESTED);
-    if (op->code != IR_IF && (op->a < 0 || op->a >= ir->nslots))
+    if (op->code == IR_IF ? op->n1 < 0 || op->n1 > ir->nops
+        : (op->a < 0 || op->a >= ir->nslots || !validarg(ir, op->b) ||
+           ((op->code == IR_ARITH || op->code == IR_INDEX) &&
+            !validarg(ir, op->c))))
       return refuse(why, op->line, CPM_R_IR_MALFORMED);
   }
   /* one scratch userdata (collected whatever raises): the scan's arrays,
@@ -268,7 +270,6 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     else if (i > at) {
       if (op.b == counter) op.b = tslot;
       if (op.c == counter) op.c = tslot;
-      if (op.d == counter) op.d = tslot;
     }
     if (sc.chain[i] == 2) continue;  /* dropped, below */
     ops[j++] = op;

@@ -286,8 +286,13 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   bc_needstack(L, p, need);
   bc_insert(L, c, p, at, code, n, lp->line,
             fornum ? BC_LANDAFTER : BC_LANDBEFORE);
-  if (wloop)
-    p->code[lp->last + n] = BC_CREATE_sJ(BC_OP_JMP, loop - (lp->last + n) - 1);
+  if (wloop) {  /* the loop's own jumps to its start: past the block (the
+                  jump back, and those lcode.c threaded to it) */
+    for (i = loop; i <= lp->last + n; i++)
+      if (BC_GET_OPCODE(p->code[i]) == BC_OP_JMP &&
+          bc_jumptarget(p->code[i], i) == at)
+        p->code[i] = BC_CREATE_sJ(BC_OP_JMP, loop - i - 1);
+  }
   return NULL;
 }
 

@@ -16,6 +16,7 @@ local locate = require "cpm.source.locate"
 local lower = require "cpm.source.lower"
 local emit = require "cpm.source.emit"
 local fingerprint = require "cpm.source.fingerprint"
+local scope = require "cpm.source.scope"
 
 local type, error, pairs, ipairs, format, find, sub, match, getinfo, getupvalue,
   setmetatable, getmetatable, pcall, tostring =
@@ -168,9 +169,12 @@ local function optimize(f, limit, strict, text, on_fallback)
 
   local loops = {}
   ast.walk(node, function(n)
-    if n.tag == "Fornum" or n.tag == "Forin" or n.tag == "While"
-        or n.tag == "Repeat" then
+    if n.tag == "Fornum" or n.tag == "Forin" or n.tag == "While" then
       loops[#loops + 1] = n
+    elseif n.tag == "Repeat" then
+      -- `until true` compiles to no loop at all
+      local ok, v = scope.constant(n.cond)
+      if not (ok and v ~= nil and v ~= false) then loops[#loops + 1] = n end
     end
   end)
   local guards, repl, planned = {}, {}, {}
@@ -179,8 +183,13 @@ local function optimize(f, limit, strict, text, on_fallback)
     local dopos = not counted and find_do(text, header_end(loop))
     -- a while loop on the line of its test, a repeat loop on the line of
     -- `until`'s test, as the bytecode front end (the first instruction of
-    -- the loop's code that is not its body)
+    -- the loop's code that is not its body); `while true`, which tests
+    -- nothing, on the line of its body's first statement
+    local const, truth
+    if counted then const, truth = scope.constant(loop.cond) end
+    local first = loop.body.body[1]
     local line = dopos and ctx.lineof(dopos)
+      or (loop.tag == "While" and const and truth and first and ctx.lineof(first.pos))
       or (counted and ctx.lineof(loop.cond.pos)) or loop.line
     local entry = { line = line, optimized = false,
       kind = counted and (loop.tag == "While" and "while" or "repeat") or nil }

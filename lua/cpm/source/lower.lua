@@ -463,7 +463,13 @@ local function looptest(L, e, repeat_)
     elseif e.tag == "Unop" and e.op == "not" then exit = not exit; e = e.operand
     else break end
   end
-  if scope.constant(e) then refuse(e.line, reasons.WHILE_NOCOND) end
+  local const, v = scope.constant(e)
+  if const then
+    -- lparser.c: `while true` and `while false` test nothing (a jump back,
+    -- a jump out), `until false` tests a loaded false (a TEST, as for a
+    -- variable; `until true` is no loop at all)
+    refuse(e.line, (repeat_ and not v) and reasons.WHILE_COND or reasons.WHILE_NOCOND)
+  end
   if not (e.tag == "Binop" and compare[e.op]) then refuse(e.line, reasons.WHILE_COND) end
   local a = testoperand(L, e.lhs)
   local b = testoperand(L, e.rhs)
