@@ -130,15 +130,44 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
 /*
 ** Points the jumps of a while or repeat loop to its start, after 'n'
 ** instructions were inserted there (at lp->head: the loop is now at
-** lp->head + n .. lp->last + n), past the inserted block: the loop goes
+** lp->head + n .. last + n), past the inserted block: the loop goes
 ** round without asking its guard again.  (Each keeps its old offset.)
 */
-static void whilejumps (jitbc_Proto *p, const findjit_Loop *lp, int n) {
+static void whilejumps (jitbc_Proto *p, const findjit_Loop *lp, int last,
+                        int n) {
   int i, at = lp->head;
-  for (i = at + n; i <= lp->last + n && i < p->ncode; i++) {
+  for (i = at + n; i <= last + n && i < p->ncode; i++) {
     jitbc_Ins ins = p->code[i];
     if (jitbc_isjump(ins) && i + 1 + jitbc_j(ins) == at)
       p->code[i] = jitbc_aj(jitbc_op(ins), jitbc_a(ins), (at + n) - i - 1);
+  }
+}
+
+
+/*
+** The index of the last instruction of loop 'lp' as the code is now: an
+** inner loop rewritten before it (a nest: loops are rewritten last first)
+** moved it, but not its head; the head's jump (FORI's exit, the JMP or
+** ISNEXT to ITERC/ITERN, LOOP's exit), which the editor relocated, tells.
+** -1 when the code there is not the loop findjit saw.
+*/
+static int lastof (const jitbc_Proto *p, const findjit_Loop *lp) {
+  int i = lp->head, o, t;
+  if (i < 0 || i >= p->ncode) return -1;
+  if (lp->kind == IR_WHILE)  /* LOOP after the test: at most 2 loads, the
+                                comparison and its JMP */
+    for (; i < p->ncode && i < lp->head + 4 &&
+           jitbc_op(p->code[i]) != JITBC_LOOP; i++)
+      ;
+  if (i >= p->ncode) return -1;
+  o = jitbc_op(p->code[i]);
+  t = i + 1 + jitbc_j(p->code[i]);
+  switch (lp->kind) {
+    case IR_FORNUM: return o == JITBC_FORI && t - 1 > i && t <= p->ncode ? t - 1 : -1;
+    case IR_FORRANGE:
+      return (o == JITBC_JMP || o == JITBC_ISNEXT) && t > i && t + 1 < p->ncode
+             ? t + 1 : -1;
+    default: return o == JITBC_LOOP && t - 1 > i && t <= p->ncode ? t - 1 : -1;
   }
 }
 
@@ -150,9 +179,11 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   int n = 0, t = p->framesize, i, need, base = lp->base, fr, args, kl;
   int toloop[MAXTOLOOP], nto = 0, env = -1, kat[4], nk = 0;
   int wloop = (lp->kind == IR_WHILE || lp->kind == IR_REPEAT);
+  int last = lastof(p, lp);
   double kval[4];
   const char *why;
   if (id >= REWRITEJIT_NUMBER) return "too many loops in one function";
+  if (last < 0) return "loop not where it was found";
   if (pl->nin > FINDJIT_NSLOTS || pl->nout > FINDJIT_NSLOTS)
     return "too many loop variables for the guard call";
   fr = (c->flags & JITBC_F_FR2) ? 1 : 0;
@@ -226,7 +257,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   /* after insertion the block is at head .. head+n, the loop at
      head+n+1 .. last+n+1, and its exit at last+n+2 (n counting the last
      JMP) */
-  code[n] = jitbc_aj(JITBC_JMP, t, lp->last - lp->head + 1);
+  code[n] = jitbc_aj(JITBC_JMP, t, last - lp->head + 1);
   n++;
   for (i = 0; i < nto; i++) {
     jitbc_Ins ins = code[toloop[i]];
@@ -240,7 +271,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[kat[i]] = jitbc_setd(code[kat[i]], (unsigned)kl);
   }
   jitbc_insert(c, p, lp->head, code, n);
-  if (wloop) whilejumps(p, lp, n);
+  if (wloop) whilejumps(p, lp, last, n);
   p->framesize = (unsigned char)(need > p->framesize ? need : p->framesize);
   return NULL;
 }
