@@ -234,6 +234,7 @@ local function optimize(f, limit, strict, text, on_fallback)
             text = counted and emit.whileloop(ctx, loop, p)
               or emit.loop(ctx, loop, p, dopos) }
           entry.optimized, entry.iters_limit = true, p.limit
+          entry.depends = pinfo.depends
           planned[#planned + 1] = entry
         end
       end
