@@ -82,6 +82,7 @@ build = {
         "src/luajit/optimizejit.c",
         "src/core/plan.c",
         "src/core/plan_branch.c",
+        "src/core/plan_nest.c",
         "src/core/plan_depends.c",
         "src/core/plan_gf2.c",
         "src/core/plan_lua.c",

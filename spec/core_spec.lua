@@ -95,7 +95,21 @@ describe("the planner", function()
     { "branch condition depends on the loop counter",
       { { "add", 0, 0, { k = 1 } }, { "if", "truthy", 2, skip = 0 } }, 2 },
     { "malformed loop IR", { { "if", "always", skip = 5 } } },
-    { "nested loop in loop body", { { "loop" } } },
+    { "malformed loop IR", { { "loop", 1, { k = 1 }, { k = 3 }, body = 5 } } },
+    { "product of two loop-carried values in a nested loop",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 0 }, { "mul", 0, 0, 0 } } },
+    { "malformed loop IR",  -- an inner body past its enclosing one
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 1 },
+        { "loop", 1, { k = 1 }, { k = 3 }, body = 1 }, { "add", 0, 0, 1 } } },
+    { "loops nested more than 5 deep",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 4 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 3 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 2 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 1 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 0 } } },
+    { "branch in a loop with an inner loop",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 0 },
+        { "if", "truthy", 1, skip = 0 } } },
   }
   for _, case in ipairs(refusals) do
     it("refuses with the reason: " .. case[1], function()
@@ -333,6 +347,28 @@ describe("the guard", function()
     ok, out = guarded(ir, 1, 1e15 + 1, 1, { [0] = 1.0, [1] = 2.0 })
     assert.is_true(ok)
     assert.are.equal(2.0, out[0])
+  end)
+
+  it("computes a bignum loop below the size limit and never one above it", function()
+    -- x = 2x; y = 3x (a computed value larger than the state): the cheap
+    -- norm bound accepts far below the limit, the exact majorant near it;
+    -- whatever is computed is exact and within the limit
+    local old = cpm.maxbits()
+    cpm.maxbits(1000)
+    local ir = { nslots = 2, liveout = { 0, 1 },
+      ops = { { "mul", 0, 0, { k = 2 } }, { "mul", 1, 0, { k = 3 } } } }
+    local verdicts = {}
+    for n = 300, 1000, 25 do
+      local ok, out = guarded(ir, 1, n, 1, { [0] = big(1), [1] = big(0) })
+      verdicts[n] = ok
+      if ok then
+        assert.is_true(cpm.eq(out[0], big(2) ^ n))
+        assert.is_true(cpm.eq(out[1], big(3) * big(2) ^ n))
+      end
+    end
+    cpm.maxbits(old)
+    assert.is_true(verdicts[300] and verdicts[900])
+    assert.is_false(verdicts[950] or verdicts[1000])
   end)
 
   it("refuses bignum loops whose values may exceed the size limit", function()

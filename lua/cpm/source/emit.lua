@@ -92,17 +92,32 @@ local function long(ctx, s, l, t, stepped, limit)
     l, s, t, limit - 1)
 end
 
+-- The text from a to b with the replacements { pos, endpos, text } of
+-- 'inner' (sorted, disjoint, inside it) applied.
+local function splice(text, a, b, inner)
+  local out = {}
+  for _, r in ipairs(inner or {}) do
+    out[#out + 1] = sub(text, a, r.pos - 1)
+    out[#out + 1] = r.text
+    a = r.endpos + 1
+  end
+  out[#out + 1] = sub(text, a, b)
+  return concat(out)
+end
+
 -- The replacement text of one planned loop (the loop node covers
 -- `for ... end`).  plan = { id, limit, inputs = { text... },
--- outputs = { text... } }; limit: the guard's iters_limit.
-function M.loop(ctx, loop, plan, dopos)
+-- outputs = { text... } }; limit: the guard's iters_limit; inner: the
+-- replacements of planned loops in its body (sorted, disjoint), kept in
+-- its fallback.
+function M.loop(ctx, loop, plan, dopos, inner)
   local P, text = ctx.prefix, ctx.text
   local outs = {}
   for i = 1, #plan.outputs do outs[i] = P .. "o" .. i end
   local okv = P .. "ok" .. (#outs > 0 and ", " .. concat(outs, ", ") or "")
   local ins = #plan.inputs > 0 and ", " .. concat(plan.inputs, ", ") or ""
   local set = #outs > 0 and concat(plan.outputs, ", ") .. " = " .. concat(outs, ", ") or ""
-  local body = sub(text, dopos + 2, loop.endpos)  -- after `do`, through `end`
+  local body = splice(text, dopos + 2, loop.endpos, inner)  -- after `do`, through `end`
   local r
   if loop.tag == "Fornum" then
     local s, l, st = P .. "s", P .. "l", P .. "t"
@@ -167,8 +182,9 @@ end
 -- `while ... end` or `repeat ... until cond`): its guard call before it,
 -- with the counter and two nils as control values (the guard counts),
 -- the loop itself kept as written.  plan as for M.loop, plus w = { x, b,
--- s = { text =, name = bool }, negate = bool } (the test's operands).
-function M.whileloop(ctx, loop, plan)
+-- s = { text =, name = bool }, negate = bool } (the test's operands);
+-- inner as for M.loop.
+function M.whileloop(ctx, loop, plan, inner)
   local P = ctx.prefix
   local outs = {}
   for i = 1, #plan.outputs do outs[i] = P .. "o" .. i end
@@ -178,7 +194,7 @@ function M.whileloop(ctx, loop, plan)
   return format("do local %s if %s and %s then %s end if %s then %s else ",
     okv, own_set(P), far(ctx, plan.w, plan.limit),
     call(P, plan.id, okv, plan.w.x.text .. ", nil, nil" .. ins), P .. "ok", set)
-    .. sub(ctx.text, loop.pos, loop.endpos) .. " end end"
+    .. splice(ctx.text, loop.pos, loop.endpos, inner) .. " end end"
 end
 
 -- A Lua literal for a number, or nil (for emit users: the while test's
