@@ -51,6 +51,12 @@ typedef struct Lower {
   int *irat;		/* instruction -> index of its first IR op, or -1 */
   int backto;		/* a while loop's start (a jump there goes round the
 			   loop: the body's end), or -1 */
+  /* the inner numeric for loops open at this point of the lowering
+     (IR_LOOP, innermost last) */
+  int nopen;
+  int openop[IR_MAXDEPTH + 1];	/* index of its LOOP op */
+  int openend[IR_MAXDEPTH + 1];	/* code index of its FORL */
+  int openline[IR_MAXDEPTH + 1];
 } Lower;
 
 
@@ -182,7 +188,9 @@ static int branch (Lower *lw, int jpc, int end, int cmp, int jump, ir_Arg b,
   target = jpc + 1 + jitbc_j(p->code[jpc]);
   if (target == lw->backto) target = end;  /* LuaJIT's parser merges jumps
                                               to the jump back with it */
-  if (target <= jpc || target > end)  /* backward, or out of the body */
+  if (target <= jpc || target > end ||  /* backward, or out of the body */
+      (lw->nopen > 0 && target > lw->openend[lw->nopen - 1]))  /* or of an
+                                                               inner loop's */
     return refuse(lp, lineof(lw, jpc), cpm_reason(CPM_R_JUMP));
   jitbc_growvec(lw->c, lp, ops, lp->nops + 1);
   op = &lp->ops[lp->nops++];
@@ -318,7 +326,7 @@ static const char *forbidden (const jitbc_Proto *p, int i) {
     case JITBC_LEN: return cpm_reason(CPM_R_LENGTH);
     case JITBC_FNEW: return cpm_reason(CPM_R_FUNCTION);
     case JITBC_VARG: return cpm_reason(CPM_R_VARARG);
-    case JITBC_FORI: case JITBC_ISNEXT: case JITBC_ITERC: case JITBC_ITERN:
+    case JITBC_ISNEXT: case JITBC_ITERC: case JITBC_ITERN:
       return cpm_reason(CPM_R_NESTED);
     case JITBC_RET: case JITBC_RETM: case JITBC_RET0: case JITBC_RET1:
       return cpm_reason(CPM_R_RETURN);
@@ -330,8 +338,74 @@ static const char *forbidden (const jitbc_Proto *p, int i) {
 }
 
 
+/* {======================================================
+** Nested numeric for loops (IR_LOOP, plan_nest.c)
+** ======================================================= */
+
+/*
+** A numeric for inside the body, FORI at 'i': an IR_LOOP over its control
+** slots A, A+1, A+2 with its variable in A+3 (the copy FORI and FORL
+** write), whose body ends at its FORL (closed in lowerbody).  Its shape
+** is checked as the outer loop's (loopend): FORI jumps right past a FORL
+** of the same base that jumps back right after FORI, inside the body and
+** inside every inner loop open around it.
+*/
+static int innerloop (Lower *lw, int i, int end) {
+  const jitbc_Proto *p = lw->p;
+  int a = jitbc_a(p->code[i]), last = i + jitbc_j(p->code[i]), line = lineof(lw, i);
+  ir_Op *op;
+  if (last <= i || last >= end || a + 3 >= JITBC_MAXSLOTS ||
+      (lw->nopen > 0 && last >= lw->openend[lw->nopen - 1]) ||
+      jitbc_op(p->code[last]) != JITBC_FORL || jitbc_a(p->code[last]) != a ||
+      last + 1 + jitbc_j(p->code[last]) != i + 1)
+    return refuse(lw->lp, line, cpm_reason(CPM_R_JUMP));
+  if (lw->nopen >= IR_MAXDEPTH) {
+    char msg[80];
+    snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_DEPTH), IR_MAXDEPTH + 1);
+    return refuse(lw->lp, line, msg);
+  }
+  op = newop(lw, IR_LOOP, a + 3, line);
+  op->b = a;
+  op->c = a + 1;
+  op->d = a + 2;
+  lw->openop[lw->nopen] = lw->lp->nops - 1;
+  lw->openend[lw->nopen] = last;
+  lw->openline[lw->nopen] = line;
+  lw->nopen++;
+  return 1;
+}
+
+
+/* A refusal inside an inner loop is the outer loop's, at its own line,
+   naming the inner loop (the outermost one open). */
+static void innerrefusal (Lower *lw) {
+  findjit_Loop *lp = lw->lp;
+  char msg[sizeof(lp->why.msg)];
+  if (lw->nopen == 0) return;
+  snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_INNER), lw->openline[0],
+           lp->why.msg);
+  memcpy(lp->why.msg, msg, sizeof(msg));
+  lp->why.line = lp->line;
+}
+
+/* }====================================================== */
+
+
+static int lowerbody (Lower *lw, int first, int end);
+
 /* Lowers the body [first, end) of loop 'lp'. */
 static int lower (Lower *lw, int first, int end) {
+  int ok;
+  lw->nopen = 0;
+  ok = lowerbody(lw, first, end);
+  if (!ok) innerrefusal(lw);
+  lw->nopen = 0;
+  return ok;
+}
+
+
+/* Lowers the body [first, end) of loop 'lp' (lower). */
+static int lowerbody (Lower *lw, int first, int end) {
   jitbc_Proto *p = lw->p;
   int i;
   lw->irat = (int *)jitbc_alloc(lw->c, sizeof(int) * ((size_t)end + 1));
@@ -342,6 +416,18 @@ static int lower (Lower *lw, int first, int end) {
     int d = jitbc_d(ins), line = lineof(lw, i), r;
     ir_Arg k;
     lw->irat[i] = lw->lp->nops;
+    if (lw->nopen > 0 && i == lw->openend[lw->nopen - 1]) {
+      /* an inner loop's FORL: its body ends here */
+      ir_Op *op;
+      lw->nopen--;
+      op = &lw->lp->ops[lw->openop[lw->nopen]];
+      op->n1 = lw->lp->nops - (lw->openop[lw->nopen] + 1);
+      continue;
+    }
+    if (o == JITBC_FORI) {
+      if (!innerloop(lw, i, end)) return 0;
+      continue;
+    }
     if (o <= JITBC_ISF) {  /* a comparison or test and its JMP */
       if (!condjump(lw, i, end)) return 0;
       i++;
@@ -451,6 +537,8 @@ static int lower (Lower *lw, int first, int end) {
     return refuse(lw->lp, line, cpm_reason(CPM_R_INSTRUCTION));
   }
   lw->irat[end] = lw->lp->nops;
+  if (lw->nopen > 0)  /* cannot be: every inner FORL is before 'end' */
+    return refuse(lw->lp, lw->lp->line, cpm_reason(CPM_R_JUMP));
   return fixjumps(lw);
 }
 
