@@ -80,7 +80,10 @@ end
 -- is compiled inline (a short loop stays in its caller's trace).  The
 -- count (l - s) / t is in floats, so it cannot wrap; it only chooses
 -- between two ways to the same result, so rounding near the limit only
--- costs time: a loop that does not run gives a negative count or NaN.
+-- costs time: a loop that does not run gives a negative count.  A NaN
+-- count asks the guard: Lua 5.4 runs `for i = 1, 0/0, -1` about 2^63
+-- times (lvm.c's forlimit clips a NaN limit to math.mininteger when the
+-- step is negative), and the guard counts it as the VM does.
 local function long(ctx, s, l, t, stepped, limit)
   local T, checks = ctx.prefix .. "T", {}
   for _, v in ipairs(stepped and { s, l, t } or { s, l }) do
@@ -88,7 +91,7 @@ local function long(ctx, s, l, t, stepped, limit)
     checks[#checks + 1] = ctx.vm54 and format("%s(%s)", T, v)
       or format("%s(%s) == \"number\"", T, v)
   end
-  return format("%s and (%s + 0.0 - %s) / %s >= %d", concat(checks, " and "),
+  return format("%s and not ((%s + 0.0 - %s) / %s < %d)", concat(checks, " and "),
     l, s, t, limit - 1)
 end
 

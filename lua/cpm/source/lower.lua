@@ -19,7 +19,7 @@ local maxdepth = require("cpm.core")._limits.maxdepth  -- IR_MAXDEPTH (ir.h)
 local type, error, pcall, pairs, setmetatable, getmetatable =
   type, error, pcall, pairs, setmetatable, getmetatable
 local table_sort = table.sort
-local find = string.find
+local find, string_format = string.find, string.format
 local jit = rawget(_G, "jit")
 local math_type = math.type
 
@@ -179,7 +179,7 @@ local function binop(L, e)
   if compare[op] then refuse(e.line, reasons.COMPARE) end
   if op == ".." then refuse(opline(L, e), reasons.CONCAT) end
   local name = arith[op]
-  if not name then refuse(e.line, reasons.OPERATOR:format(op)) end
+  if not name then refuse(e.line, string_format(reasons.OPERATOR, op)) end
   local t = newtemp(L)
   if op == "-" and not jit and type(b) == "table" and math_type(b.k) == "integer"
       and b.k >= -127 and b.k <= 127 then
@@ -303,7 +303,7 @@ local block
 
 local function assign(L, target, value, line)
   local d = target.decl
-  if d.kind == "global" then refuse(line, reasons.GLOBAL_WRITE:format(d.name)) end
+  if d.kind == "global" then refuse(line, string_format(reasons.GLOBAL_WRITE, d.name)) end
   if d.name == "_ENV" then refuse(line, reasons.ENV_WRITE) end
   local s = varslot(L, d, line)
   if s ~= value then  -- `x = x` compiles to nothing
