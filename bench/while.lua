@@ -33,7 +33,7 @@ local function measure(g, budget, ...)
 end
 
 local g = cpm.optimize(f, { frontend = frontend })
-if g == f then  -- (LuaJIT's bytecode front end has no while loops yet)
+if g == f then
   print(("%s\t%s\tnot optimized by this front end"):format(VM, frontend or "default"))
   return
 end

@@ -169,7 +169,8 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     hook = hookof(o, path, depth);
     /* an inner loop rewritten before this one (a nest) moved its end: read
        it again from FORPREP's or TFORPREP's jump, which the editor
-       relocated */
+       relocated; a while or repeat loop with a loop inside is refused
+       (plan_while.c), so nothing inside one was rewritten) */
     if (lp->kind == IR_FORRANGE)
       lp->last = bc_jumptarget(p->code[lp->prep], lp->prep) + 1;
     else if (lp->kind == IR_FORNUM)

@@ -1,6 +1,6 @@
 /*
-** findjit.c -- finds the for loops of a LuaJIT prototype and lowers each
-** loop body to the IR.
+** findjit.c -- finds the for, while and repeat loops of a LuaJIT
+** prototype and lowers each loop body to the IR.
 **
 ** LuaJIT's parser (lj_parse.c, parse_for_num and parse_for_iter) compiles
 **     for v = e1, e2, e3 do body end
@@ -14,6 +14,9 @@
 **     ITERL base+3, ->body  exit:
 ** (ISNEXT and ITERN instead when the iterator looks like next/pairs); the
 ** body sees v in base+3, and ITERC's B - 1 is the number of variables.
+** While and repeat loops (see whileend) are found by their LOOP and the
+** JMP back before the exit LOOP points to; their test becomes the IR's
+** exit test (ir_Cond) and the rest their body.
 ** A body is lowered when it is code of moves, constants, upvalue reads
 ** and writes, field and global reads, arithmetic and forward jumps that
 ** stay inside the body (a comparison or test and the JMP it takes, or a
@@ -46,6 +49,14 @@ typedef struct Lower {
   const unsigned char *escapes;	/* slot flags, shared by every loop */
   findjit_Loop *lp;
   int *irat;		/* instruction -> index of its first IR op, or -1 */
+  int backto;		/* a while loop's start (a jump there goes round the
+			   loop: the body's end), or -1 */
+  /* the inner numeric for loops open at this point of the lowering
+     (IR_LOOP, innermost last) */
+  int nopen;
+  int openop[IR_MAXDEPTH + 1];	/* index of its LOOP op */
+  int openend[IR_MAXDEPTH + 1];	/* code index of its FORL */
+  int openline[IR_MAXDEPTH + 1];
 } Lower;
 
 
@@ -175,7 +186,11 @@ static int branch (Lower *lw, int jpc, int end, int cmp, int jump, ir_Arg b,
     return refuse(lp, line, cpm_reason(CPM_R_COMPARE));
   /* (an unconditional JMP is its own jpc: always before 'end') */
   target = jpc + 1 + jitbc_j(p->code[jpc]);
-  if (target <= jpc || target > end)  /* backward, or out of the body */
+  if (target == lw->backto) target = end;  /* LuaJIT's parser merges jumps
+                                              to the jump back with it */
+  if (target <= jpc || target > end ||  /* backward, or out of the body */
+      (lw->nopen > 0 && target > lw->openend[lw->nopen - 1]))  /* or of an
+                                                               inner loop's */
     return refuse(lp, lineof(lw, jpc), cpm_reason(CPM_R_JUMP));
   jitbc_growvec(lw->c, lp, ops, lp->nops + 1);
   op = &lp->ops[lp->nops++];
@@ -311,7 +326,7 @@ static const char *forbidden (const jitbc_Proto *p, int i) {
     case JITBC_LEN: return cpm_reason(CPM_R_LENGTH);
     case JITBC_FNEW: return cpm_reason(CPM_R_FUNCTION);
     case JITBC_VARG: return cpm_reason(CPM_R_VARARG);
-    case JITBC_FORI: case JITBC_ISNEXT: case JITBC_ITERC: case JITBC_ITERN:
+    case JITBC_ISNEXT: case JITBC_ITERC: case JITBC_ITERN:
       return cpm_reason(CPM_R_NESTED);
     case JITBC_RET: case JITBC_RETM: case JITBC_RET0: case JITBC_RET1:
       return cpm_reason(CPM_R_RETURN);
@@ -323,8 +338,74 @@ static const char *forbidden (const jitbc_Proto *p, int i) {
 }
 
 
+/* {======================================================
+** Nested numeric for loops (IR_LOOP, plan_nest.c)
+** ======================================================= */
+
+/*
+** A numeric for inside the body, FORI at 'i': an IR_LOOP over its control
+** slots A, A+1, A+2 with its variable in A+3 (the copy FORI and FORL
+** write), whose body ends at its FORL (closed in lowerbody).  Its shape
+** is checked as the outer loop's (loopend): FORI jumps right past a FORL
+** of the same base that jumps back right after FORI, inside the body and
+** inside every inner loop open around it.
+*/
+static int innerloop (Lower *lw, int i, int end) {
+  const jitbc_Proto *p = lw->p;
+  int a = jitbc_a(p->code[i]), last = i + jitbc_j(p->code[i]), line = lineof(lw, i);
+  ir_Op *op;
+  if (last <= i || last >= end || a + 3 >= JITBC_MAXSLOTS ||
+      (lw->nopen > 0 && last >= lw->openend[lw->nopen - 1]) ||
+      jitbc_op(p->code[last]) != JITBC_FORL || jitbc_a(p->code[last]) != a ||
+      last + 1 + jitbc_j(p->code[last]) != i + 1)
+    return refuse(lw->lp, line, cpm_reason(CPM_R_JUMP));
+  if (lw->nopen >= IR_MAXDEPTH) {
+    char msg[80];
+    snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_DEPTH), IR_MAXDEPTH + 1);
+    return refuse(lw->lp, line, msg);
+  }
+  op = newop(lw, IR_LOOP, a + 3, line);
+  op->b = a;
+  op->c = a + 1;
+  op->d = a + 2;
+  lw->openop[lw->nopen] = lw->lp->nops - 1;
+  lw->openend[lw->nopen] = last;
+  lw->openline[lw->nopen] = line;
+  lw->nopen++;
+  return 1;
+}
+
+
+/* A refusal inside an inner loop is the outer loop's, at its own line,
+   naming the inner loop (the outermost one open). */
+static void innerrefusal (Lower *lw) {
+  findjit_Loop *lp = lw->lp;
+  char msg[sizeof(lp->why.msg)];
+  if (lw->nopen == 0) return;
+  snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_INNER), lw->openline[0],
+           lp->why.msg);
+  memcpy(lp->why.msg, msg, sizeof(msg));
+  lp->why.line = lp->line;
+}
+
+/* }====================================================== */
+
+
+static int lowerbody (Lower *lw, int first, int end);
+
 /* Lowers the body [first, end) of loop 'lp'. */
 static int lower (Lower *lw, int first, int end) {
+  int ok;
+  lw->nopen = 0;
+  ok = lowerbody(lw, first, end);
+  if (!ok) innerrefusal(lw);
+  lw->nopen = 0;
+  return ok;
+}
+
+
+/* Lowers the body [first, end) of loop 'lp' (lower). */
+static int lowerbody (Lower *lw, int first, int end) {
   jitbc_Proto *p = lw->p;
   int i;
   lw->irat = (int *)jitbc_alloc(lw->c, sizeof(int) * ((size_t)end + 1));
@@ -335,6 +416,18 @@ static int lower (Lower *lw, int first, int end) {
     int d = jitbc_d(ins), line = lineof(lw, i), r;
     ir_Arg k;
     lw->irat[i] = lw->lp->nops;
+    if (lw->nopen > 0 && i == lw->openend[lw->nopen - 1]) {
+      /* an inner loop's FORL: its body ends here */
+      ir_Op *op;
+      lw->nopen--;
+      op = &lw->lp->ops[lw->openop[lw->nopen]];
+      op->n1 = lw->lp->nops - (lw->openop[lw->nopen] + 1);
+      continue;
+    }
+    if (o == JITBC_FORI) {
+      if (!innerloop(lw, i, end)) return 0;
+      continue;
+    }
     if (o <= JITBC_ISF) {  /* a comparison or test and its JMP */
       if (!condjump(lw, i, end)) return 0;
       i++;
@@ -342,6 +435,7 @@ static int lower (Lower *lw, int first, int end) {
     }
     if (o == JITBC_JMP) {
       int t = i + 1 + jitbc_j(ins);
+      if (t == lw->backto) t = end;
       if (t > i && t <= end && !(t < p->ncode &&
           (jitbc_op(p->code[t]) == JITBC_ITERC || jitbc_op(p->code[t]) == JITBC_ITERN))) {
         if (!branch(lw, i, end, IR_ALWAYS, 1, 0, 0, line)) return 0;
@@ -443,6 +537,8 @@ static int lower (Lower *lw, int first, int end) {
     return refuse(lw->lp, line, cpm_reason(CPM_R_INSTRUCTION));
   }
   lw->irat[end] = lw->lp->nops;
+  if (lw->nopen > 0)  /* cannot be: every inner FORL is before 'end' */
+    return refuse(lw->lp, lw->lp->line, cpm_reason(CPM_R_JUMP));
   return fixjumps(lw);
 }
 
@@ -519,21 +615,236 @@ static int loopend (const jitbc_Proto *p, int i) {
 }
 
 
+/* {======================================================
+** while and repeat loops
+** ======================================================= */
+
+/* Is 'o' a comparison that the IR's exit test can hold? */
+static int iscompare (int o) {
+  return o >= JITBC_ISLT && o <= JITBC_ISNEP;
+}
+
+
+/* Is the instruction at 'i' a load that a condition's operand may come
+   from (a constant or an upvalue into a slot)? */
+static int isload (const jitbc_Proto *p, int i) {
+  switch (jitbc_op(p->code[i])) {
+    case JITBC_KSTR: case JITBC_KSHORT: case JITBC_KNUM: case JITBC_KPRI:
+    case JITBC_UGET:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+
+/*
+** Slot r as the comparison at 'cmp' reads it: the constant or upvalue that
+** a load among the instructions [from, cmp) put there last, or r.  0 when
+** that load's operand is not one the IR takes.
+*/
+static int condslot (Lower *lw, int from, int cmp, int r, ir_Arg *out) {
+  const jitbc_Proto *p = lw->p;
+  int i;
+  for (i = cmp - 1; i >= from; i--) {
+    jitbc_Ins ins = p->code[i];
+    int d = jitbc_d(ins);
+    if (jitbc_a(ins) != r) continue;
+    switch (jitbc_op(ins)) {
+      case JITBC_KSTR: return kstr(lw, d, out);
+      case JITBC_KSHORT: *out = kflt(lw, (double)(int16_t)d); return 1;
+      case JITBC_KNUM: return knum(lw, d, out);
+      case JITBC_KPRI:
+        if (d > JITBC_PRI_TRUE) return 0;
+        *out = kpri(lw, d);
+        return 1;
+      default:  /* UGET */
+        if (d >= lw->p->nuv) return 0;
+        *out = FINDJIT_UPSLOT + d;
+        return 1;
+    }
+  }
+  if (r >= JITBC_MAXSLOTS) return 0;
+  *out = r;
+  return 1;
+}
+
+
+/*
+** The exit test of the comparison at 'cmp' (its JMP follows), whose
+** operands may come from the loads [from, cmp).  The VM takes the JMP
+** when the comparison holds (ISLT: A < D, ISGE: not A < D, ...), which
+** leaves a while loop and goes round a repeat loop.  0 when an operand
+** is not one the IR takes.
+*/
+static int condof (Lower *lw, int from, int cmp, int repeat, ir_Cond *cd) {
+  jitbc_Ins ins = lw->p->code[cmp];
+  int o = jitbc_op(ins), d = jitbc_d(ins), jump;
+  if (!condslot(lw, from, cmp, jitbc_a(ins), &cd->x)) return 0;
+  switch (o) {
+    case JITBC_ISLT: case JITBC_ISGE: case JITBC_ISLE: case JITBC_ISGT:
+      cd->cmp = o <= JITBC_ISGE ? IR_LT : IR_LE;
+      jump = (o == JITBC_ISLT || o == JITBC_ISLE);
+      if (!condslot(lw, from, cmp, d, &cd->y)) return 0;
+      break;
+    case JITBC_ISEQV: case JITBC_ISNEV:
+      cd->cmp = IR_EQ;
+      jump = (o == JITBC_ISEQV);
+      if (!condslot(lw, from, cmp, d, &cd->y)) return 0;
+      break;
+    case JITBC_ISEQS: case JITBC_ISNES:
+      cd->cmp = IR_EQ;
+      jump = (o == JITBC_ISEQS);
+      if (!kstr(lw, d, &cd->y)) return 0;
+      break;
+    case JITBC_ISEQN: case JITBC_ISNEN:
+      cd->cmp = IR_EQ;
+      jump = (o == JITBC_ISEQN);
+      if (!knum(lw, d, &cd->y)) return 0;
+      break;
+    default:  /* ISEQP, ISNEP */
+      cd->cmp = IR_EQ;
+      jump = (o == JITBC_ISEQP);
+      if (d > JITBC_PRI_TRUE) return 0;
+      cd->y = kpri(lw, d);
+      break;
+  }
+  cd->exit = repeat ? !jump : jump;
+  return 1;
+}
+
+
+/*
+** If code[i] is the LOOP of a while or repeat loop, the index of the
+** loop's jump back, else -1.  lj_parse.c (parse_while, parse_repeat)
+** compiles
+**   while c do b end     as   start: [loads] cmp; JMP exit; LOOP ->exit;
+**                                    b; JMP start; exit:
+**   repeat b until c     as   start: LOOP ->exit; b; [loads] cmp;
+**                                    JMP start; exit:
+** with LOOP's A the number of active locals, [loads] fetching a constant
+** or upvalue operand into a free slot; `while true` is LOOP; b; JMP
+** start, and `until true` has no jump back (no loop).
+*/
+static int whileend (const jitbc_Proto *p, int i) {
+  jitbc_Ins ins = p->code[i];
+  int exit = i + 1 + jitbc_j(ins), t;
+  if (jitbc_op(ins) != JITBC_LOOP || exit <= i + 1 || exit > p->ncode)
+    return -1;
+  ins = p->code[exit - 1];
+  t = exit + jitbc_j(ins);
+  if (jitbc_op(ins) != JITBC_JMP || t > i || t < 0) return -1;
+  return exit - 1;
+}
+
+
+/*
+** Takes the while or repeat loop of the LOOP at 'at' whose jump back is
+** at 'last'.  Everything but one comparison of slots, constants and
+** upvalues as the test is refused (several tests, `while true`, a
+** condition on a call or an expression).
+*/
+static void takewhile (Lower *lw, findjit_Loop *lp, int at, int last) {
+  jitbc_Proto *p = lw->p;
+  int start = last + 1 + jitbc_j(p->code[last]), cmp, first, end, from, i;
+  memset(lp, 0, sizeof(*lp));
+  lw->lp = lp;
+  lp->head = start;
+  lp->last = last;
+  lp->base = jitbc_a(p->code[at]);
+  lp->line = lineof(lw, start);
+  lp->liveout = (unsigned char *)jitbc_alloc(lw->c, FINDJIT_NSLOTS);
+  memset(lp->liveout, 0, FINDJIT_NSLOTS);
+  lp->lowered = 1;
+  lp->ir.index = -1;
+  if (start == at) {  /* repeat: the test is the body's end */
+    lp->kind = IR_REPEAT;
+    cmp = last - 1;
+    first = at + 1;
+    end = cmp;
+    if (cmp <= at || jitbc_op(p->code[cmp]) > JITBC_ISF) {
+      lp->kind = IR_WHILE;  /* `while true` (or `until false`) */
+      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_NOCOND));
+    }
+    else {
+      lp->line = lineof(lw, cmp);
+      if (!iscompare(jitbc_op(p->code[cmp])))
+        refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+    }
+    /* the loads of its operands run on every pass: they are the body's */
+    for (from = cmp; lp->lowered && from > first && from > cmp - 2 &&
+                     isload(p, from - 1); from--)
+      ;
+  }
+  else {
+    lp->kind = IR_WHILE;
+    cmp = at - 2;
+    first = at + 1;
+    end = last;
+    from = start;
+    if (cmp < start || jitbc_op(p->code[at - 1]) != JITBC_JMP ||
+        at + jitbc_j(p->code[at - 1]) != last + 1 ||
+        jitbc_op(p->code[cmp]) > JITBC_ISF)
+      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_NOCOND));
+    else if (!iscompare(jitbc_op(p->code[cmp])) || cmp - start > 2)
+      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+    /* its loads run once more at the exit: into free slots only */
+    for (i = start; lp->lowered && i < cmp; i++)
+      if (!isload(p, i) || jitbc_a(p->code[i]) < lp->base)
+        refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+  }
+  if (lp->lowered && end - first > IR_MAXBODY)
+    refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
+  if (lp->lowered &&
+      !condof(lw, from, cmp, lp->kind == IR_REPEAT, &lp->ir.cond))
+    refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+  if (lp->lowered) {
+    lw->backto = lp->kind == IR_WHILE ? start : -1;
+    lower(lw, first, end);
+    lw->backto = -1;
+  }
+  if (lp->lowered)  /* for the planner's reasons */
+    lp->ir.names = namesjit_ops(lw->c, p, lp, lw->irat, first, end);
+  lp->ir.kind = lp->kind;
+  lp->ir.line = lp->line;
+  lp->ir.nslots = FINDJIT_NSLOTS;
+  lp->ir.ops = lp->ops;
+  lp->ir.nops = lp->nops;
+  lp->ir.k = lp->k;
+  lp->ir.nk = lp->nk;
+  lp->ir.liveout = lp->liveout;
+  lp->ir.escapes = lw->escapes;
+}
+
+/* }====================================================== */
+
+
 int findjit_loops (jitbc_Chunk *c, jitbc_Proto *p, findjit_Loop **loops) {
   Lower lw;
   int i, n = 0;
   findjit_Loop *all;
-  for (i = 0; i < p->ncode; i++) n += loopend(p, i) >= 0;
+  for (i = 0; i < p->ncode; i++) n += loopend(p, i) >= 0 || whileend(p, i) >= 0;
   *loops = NULL;
   if (n == 0) return 0;
   lw.c = c;
   lw.p = p;
   lw.escapes = escaping(c, p);
+  lw.backto = -1;
   all = (findjit_Loop *)jitbc_alloc(c, sizeof(findjit_Loop) * (size_t)n);
   n = 0;
   for (i = 0; i < p->ncode; i++) {
     int last = loopend(p, i);
     if (last >= 0) takeloop(&lw, &all[n++], i, last);
+    else if ((last = whileend(p, i)) >= 0) takewhile(&lw, &all[n++], i, last);
+  }
+  {  /* by head, where the guard call goes (a while's head comes before its
+        LOOP): insertion sort, loops are few */
+    int j;
+    for (i = 1; i < n; i++) {
+      findjit_Loop t = all[i];
+      for (j = i; j > 0 && all[j - 1].head > t.head; j--) all[j] = all[j - 1];
+      all[j] = t;
+    }
   }
   *loops = all;
   return n;

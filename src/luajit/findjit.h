@@ -1,6 +1,6 @@
 /*
-** findjit.h -- the for loops of a LuaJIT prototype, each lowered to
-** the IR or with the reason why it cannot be (findjit.c).
+** findjit.h -- the for, while and repeat loops of a LuaJIT prototype,
+** each lowered to the IR or with the reason why it cannot be (findjit.c).
 */
 #ifndef findjit_h
 #define findjit_h
@@ -21,9 +21,14 @@
 typedef struct findjit_Loop {
   ir_Kind kind;
   int head;		/* code index of FORI, or of the JMP/ISNEXT of a
-			   generic for */
-  int last;		/* code index of FORL or ITERL */
-  int base;		/* the loop's first control register */
+			   generic for, or of a while loop's first
+			   instruction (its test), or of a repeat's LOOP:
+			   where the guard call goes */
+  int last;		/* code index of FORL or ITERL, or of the JMP back
+			   of a while or repeat loop */
+  int base;		/* the loop's first control register; while and
+			   repeat: the first slot that is not a local (LOOP's
+			   A) */
   int line;		/* line of the head (the line of `do`) */
   int lowered;		/* 1: 'ir' is valid; 0: 'why' says why not */
   plan_Refusal why;
@@ -36,9 +41,11 @@ typedef struct findjit_Loop {
 } findjit_Loop;
 
 /*
-** Finds every numeric and generic for loop of 'p' (arrays in the chunk's arena) and
-** lowers each one whose body is straight-line code of the instructions the
-** IR has.  Returns the number of loops; '*loops' gets them in code order.
+** Finds every numeric and generic for loop and every while and repeat loop
+** of 'p' (arrays in the chunk's arena) and lowers each one whose body is
+** straight-line code of the instructions the IR has (and, for while and
+** repeat, whose test is one comparison).  Returns the number of loops;
+** '*loops' gets them in the order of their heads.
 ** Raises only on memory errors.
 */
 int findjit_loops (jitbc_Chunk *c, jitbc_Proto *p, findjit_Loop **loops);

@@ -15,7 +15,8 @@
 ** Internal entry point:
 **   cpm.core._optimizejit(f, iters_limit, strict [, on_fallback])
 **   -> g, report [, hooks]   report = { { line =, optimized =, reason =,
-**   depends = }, ... } (depends: an optimized loop's plan_depends sentence)
+**   depends = [, kind = "while" | "repeat"] }, ... } (depends: an optimized
+**   loop's plan_depends sentence)
 ** g is f itself when no loop was rewritten; otherwise hooks is g's hook
 ** table, whose field GUARD_STATSKEY holds the loops' records (guard.h).  A dump this front end does not
 ** recognize gives f and an empty report with 'reason' set (or raises when
@@ -30,6 +31,10 @@
 #include "rewritejit.h"
 
 #if CPM_LUAJIT
+
+/* The registry's copy of the base library's type, taken when the module
+   is opened (the count check of while loops calls it: see rewritejit.c). */
+#define TYPEFN		"cpm.jit.type"
 
 /* Stack slots of the driver (fixed positions, see lopt). */
 enum { F = 1, LIMIT, STRICT, ONFALLBACK, REPORT, WHERE, HOOKS, JOIN, DUMP, ARENA };
@@ -86,6 +91,16 @@ static int readdump (lua_State *L) {
 /* }====================================================== */
 
 
+/* type(v) -> v's type name: the count check's type when the base
+   library's was missing or not a built-in at load time (slower: a C call,
+   but the same answers). */
+static int typename (lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_pushstring(L, luaL_typename(L, 1));
+  return 1;
+}
+
+
 /* Returns the environment of the Lua function that called it (hook[0]:
    the emitted code's way to reach its own globals). */
 static int callerenv (lua_State *L) {
@@ -97,9 +112,14 @@ static int callerenv (lua_State *L) {
 }
 
 
-static void report (Opt *o, int line, int optimized, const char *why) {
+static void report (Opt *o, int line, int optimized, const char *why,
+                    ir_Kind kind) {
   lua_State *L = o->L;
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
+  if (kind == IR_WHILE || kind == IR_REPEAT) {
+    lua_pushstring(L, kind == IR_WHILE ? "while" : "repeat");
+    lua_setfield(L, -2, "kind");
+  }
   lua_pushinteger(L, line);
   lua_setfield(L, -2, "line");
   lua_pushboolean(L, optimized);
@@ -151,12 +171,12 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     int hook;
     char depends[320];
     if (!lp->lowered) {
-      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg);
+      report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg, lp->kind);
       continue;
     }
     pl = plan_make(L, &lp->ir, &why);
     if (pl == NULL) {
-      report(o, why.line ? why.line : lp->line, 0, why.msg);
+      report(o, why.line ? why.line : lp->line, 0, why.msg, lp->kind);
       continue;
     }
     plan_depends(pl, &lp->ir, depends, sizeof(depends));
@@ -167,7 +187,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
                                     (double)limit);
     if (rw != NULL) {
       lua_pop(L, 1);
-      report(o, lp->line, 0, rw);
+      report(o, lp->line, 0, rw, lp->kind);
       continue;
     }
     {
@@ -187,7 +207,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
-    report(o, lp->line, 1, depends);
+    report(o, lp->line, 1, depends, lp->kind);
   }
 }
 
@@ -243,6 +263,10 @@ static void loadnew (Opt *o) {
   lua_rawseti(L, HOOKS, REWRITEJIT_ENVFN);
   lua_getfield(L, LUA_REGISTRYINDEX, RANGE_NEXT);
   lua_rawseti(L, HOOKS, REWRITEJIT_RANGENEXT);
+  lua_getfield(L, LUA_REGISTRYINDEX, TYPEFN);
+  lua_rawseti(L, HOOKS, REWRITEJIT_TYPEFN);
+  lua_pushliteral(L, "number");
+  lua_rawseti(L, HOOKS, REWRITEJIT_NUMBER);
   lua_pushvalue(L, HOOKS);
   lua_setupvalue(L, -2, hook + 1);
   lua_getfenv(L, F);
@@ -322,6 +346,14 @@ void optjit_open (lua_State *L, int mod, int cfg) {
   cpm_setfuncs(L, mod, cfg, funcs);
   pushjoin(L);
   lua_setfield(L, LUA_REGISTRYINDEX, OPTJIT_JOINKEY);
+  /* LuaJIT's own type (a built-in the JIT compiles inline), unless a
+     program replaced it with a function of its own before loading us */
+  lua_getfield(L, LUA_GLOBALSINDEX, "type");
+  if (!lua_iscfunction(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushcfunction(L, typename);
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, TYPEFN);
 }
 
 #else

@@ -33,19 +33,143 @@
 **      ISNEV  base, T+1  JMP ->loop   another iterator: the loop
 ** right after the nil test of the hook table.
 **
+** Before a while loop's first instruction (its test, with the loads of its
+** operands) or a repeat loop's LOOP it inserts the same without the count
+** check, the counter and two nils as control values (the guard counts:
+** guard_while.c), and instead, right after the nil test, a count check
+** on the test's counter x, bound b and step s (plan_While):
+**      MOV/UGET/KNUM  T+1 .. T+3, x, b, s
+**      TGETB  T+4, T, 254  MOV A', T+1+j  CALL T+4, 2, 2    type(v), for each
+**      TGETB  T+5, T, 253  ISNEV T+4, T+5  JMP ->loop      of x, b, s that is
+**                                                          not a constant
+**      SUBVV  T+4, T+2, T+1     (b - x) / s: about the passes
+**      DIVVV  T+4, T+4, T+3     (x - b when the update is x := x - s)
+**      KNUM   T+5, iters_limit - 1.5
+**      ISGT   T+5, T+4  JMP ->loop   too few: the loop, without a C call
+** (type is LuaJIT's built-in, which the JIT compiles inline; "number" is
+** interned, so ISNEV compares it by identity.)  The loop's own jumps to
+** its start (the jump back, and those LuaJIT's parser merged with it) are
+** then pointed past the block.
+**
 ** A JMP's A is the first slot that is dead on both of its ways (LuaJIT's
 ** trace recorder restores no slot from A up at an exit there: lj_snap.c,
 ** snap_usedef), so each JMP names the slots its fall-through still reads.
 **
-** The count check only does number arithmetic on numbers FORI has checked,
-** so it raises nothing and calls no metamethod; it may err towards calling
-** the guard, which counts exactly.
+** The count check only does number arithmetic on numbers FORI or type has
+** checked, so it raises nothing and calls no metamethod; it may err
+** towards calling the guard, which counts exactly (a loop that does not
+** run, or does not end, gives a negative distance, an infinity or NaN:
+** either way the same result).
 */
 #include "rewritejit.h"
 
 #if CPM_LUAJIT
 
-#define MAXCODE		(32 + 2 * FINDJIT_NSLOTS)
+#define MAXCODE		(64 + 2 * FINDJIT_NSLOTS)
+#define MAXTOLOOP	12
+
+
+/*
+** The count check of a while or repeat loop (see above), appended to
+** code[*n ..]: its jumps to the loop in toloop[*nto ..], its number
+** constants (indices into code of KNUMs, and values) in kat, kval.
+** NULL, or why the loop cannot be rewritten.
+*/
+static const char *whilecheck (const plan_Plan *pl, int t, int fr,
+                               double limit, jitbc_Ins *code, int *n,
+                               int *toloop, int *nto, int *kat,
+                               double *kval, int *nk) {
+  const plan_While *w = &pl->w;
+  int slot[3], j;
+  const ir_Const *k[3];
+  if (!w->active || pl->index < 0 || w->bound >= pl->nin || w->step >= pl->nin)
+    return "while loop without a counter";
+  /* the counter (the plan's loop variable), the bound, the step: slots,
+     or -1 for a constant */
+  slot[0] = pl->index;
+  slot[1] = w->bound >= 0 ? pl->in[w->bound] : -1;
+  slot[2] = w->step >= 0 ? pl->in[w->step] : -1;
+  k[0] = NULL, k[1] = &w->bk, k[2] = &w->sk;
+  for (j = 0; j < 3; j++) {
+    int r = t + 1 + j;
+    if (slot[j] < 0) {  /* a constant */
+      if (k[j]->type == IR_KFLT) kval[*nk] = k[j]->u.n;
+      else if (k[j]->type == IR_KINT) kval[*nk] = (double)k[j]->u.i;
+      else return "while loop compared with a constant that is not a number";
+      kat[(*nk)++] = *n;
+      code[(*n)++] = jitbc_ad(JITBC_KNUM, r, 0);  /* its constant: later */
+      continue;
+    }
+    if (slot[j] == FINDJIT_ENVSLOT || slot[j] >= FINDJIT_NSLOTS ||
+        (slot[j] < FINDJIT_UPSLOT && slot[j] >= t))
+      return "loop value outside the frame and the upvalues";
+    code[(*n)++] = slot[j] >= FINDJIT_UPSLOT
+        ? jitbc_ad(JITBC_UGET, r, slot[j] - FINDJIT_UPSLOT)
+        : jitbc_ad(JITBC_MOV, r, slot[j]);
+    code[(*n)++] = jitbc_abc(JITBC_TGETB, t + 4, t, REWRITEJIT_TYPEFN);
+    code[(*n)++] = jitbc_ad(JITBC_MOV, t + 5 + fr, r);
+    code[(*n)++] = jitbc_abc(JITBC_CALL, t + 4, 2, 2);
+    code[(*n)++] = jitbc_abc(JITBC_TGETB, t + 5, t, REWRITEJIT_NUMBER);
+    code[(*n)++] = jitbc_ad(JITBC_ISNEV, t + 4, t + 5);
+    toloop[(*nto)++] = *n;
+    code[(*n)++] = jitbc_ad(JITBC_JMP, t + 4, 0);  /* T .. T+3: read next */
+  }
+  code[(*n)++] = w->negate ? jitbc_abc(JITBC_SUBVV, t + 4, t + 1, t + 2)
+                           : jitbc_abc(JITBC_SUBVV, t + 4, t + 2, t + 1);
+  code[(*n)++] = jitbc_abc(JITBC_DIVVV, t + 4, t + 4, t + 3);
+  kval[*nk] = limit - 1.5;
+  kat[(*nk)++] = *n;
+  code[(*n)++] = jitbc_ad(JITBC_KNUM, t + 5, 0);
+  code[(*n)++] = jitbc_ad(JITBC_ISGT, t + 5, t + 4);
+  toloop[(*nto)++] = *n;
+  code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* T is read next */
+  return NULL;
+}
+
+
+/*
+** Points the jumps of a while or repeat loop to its start, after 'n'
+** instructions were inserted there (at lp->head: the loop is now at
+** lp->head + n .. last + n), past the inserted block: the loop goes
+** round without asking its guard again.  (Each keeps its old offset.)
+*/
+static void whilejumps (jitbc_Proto *p, const findjit_Loop *lp, int last,
+                        int n) {
+  int i, at = lp->head;
+  for (i = at + n; i <= last + n && i < p->ncode; i++) {
+    jitbc_Ins ins = p->code[i];
+    if (jitbc_isjump(ins) && i + 1 + jitbc_j(ins) == at)
+      p->code[i] = jitbc_aj(jitbc_op(ins), jitbc_a(ins), (at + n) - i - 1);
+  }
+}
+
+
+/*
+** The index of the last instruction of loop 'lp' as the code is now: an
+** inner loop rewritten before it (a nest: loops are rewritten last first)
+** moved it, but not its head; the head's jump (FORI's exit, the JMP or
+** ISNEXT to ITERC/ITERN, LOOP's exit), which the editor relocated, tells.
+** -1 when the code there is not the loop findjit saw.
+*/
+static int lastof (const jitbc_Proto *p, const findjit_Loop *lp) {
+  int i = lp->head, o, t;
+  if (i < 0 || i >= p->ncode) return -1;
+  if (lp->kind == IR_WHILE)  /* LOOP after the test: at most 2 loads, the
+                                comparison and its JMP */
+    for (; i < p->ncode && i < lp->head + 4 &&
+           jitbc_op(p->code[i]) != JITBC_LOOP; i++)
+      ;
+  if (i >= p->ncode) return -1;
+  o = jitbc_op(p->code[i]);
+  t = i + 1 + jitbc_j(p->code[i]);
+  switch (lp->kind) {
+    case IR_FORNUM: return o == JITBC_FORI && t - 1 > i && t <= p->ncode ? t - 1 : -1;
+    case IR_FORRANGE:
+      return (o == JITBC_JMP || o == JITBC_ISNEXT) && t > i && t + 1 < p->ncode
+             ? t + 1 : -1;
+    default: return o == JITBC_LOOP && t - 1 > i && t <= p->ncode ? t - 1 : -1;
+  }
+}
 
 
 const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
@@ -53,9 +177,13 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              int hook, int id, double limit) {
   jitbc_Ins code[MAXCODE];
   int n = 0, t = p->framesize, i, need, base = lp->base, fr, args, kl;
-  int toloop[8], nto = 0, env = -1, knumat = -1;
+  int toloop[MAXTOLOOP], nto = 0, env = -1, kat[4], nk = 0;
+  int wloop = (lp->kind == IR_WHILE || lp->kind == IR_REPEAT);
+  int last = lastof(p, lp);
+  double kval[4];
   const char *why;
-  if (id >= REWRITEJIT_RANGENEXT) return "too many loops in one function";
+  if (id >= REWRITEJIT_NUMBER) return "too many loops in one function";
+  if (last < 0) return "loop not where it was found";
   if (pl->nin > FINDJIT_NSLOTS || pl->nout > FINDJIT_NSLOTS)
     return "too many loop variables for the guard call";
   fr = (c->flags & JITBC_F_FR2) ? 1 : 0;
@@ -63,6 +191,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   need = t + 5;
   if (args + 3 + pl->nin > need) need = args + 3 + pl->nin;
   if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
+  if (wloop && need < t + 7) need = t + 7;  /* the calls of type */
   if (need > JITBC_MAXSLOTS) return "not enough free registers for the guard call";
   for (i = 0; i < pl->nin; i++) if (pl->in[i] == FINDJIT_ENVSLOT) env = i;
   if (lp->kind == IR_FORNUM) {
@@ -71,7 +200,8 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[n++] = jitbc_ad(JITBC_FORI, t, 0);
     code[n++] = jitbc_abc(JITBC_SUBVV, t + 3, t + 1, t);
     code[n++] = jitbc_abc(JITBC_DIVVV, t + 3, t + 3, t + 2);
-    knumat = n;
+    kval[nk] = limit - 1.5;
+    kat[nk++] = n;
     code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
     code[n++] = jitbc_ad(JITBC_ISGT, t + 4, t + 3);
     toloop[nto++] = n;
@@ -87,6 +217,10 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     toloop[nto++] = n;
     code[n++] = jitbc_ad(JITBC_JMP, t + 1, 0);
   }
+  if (wloop) {
+    why = whilecheck(pl, t, fr, limit, code, &n, toloop, &nto, kat, kval, &nk);
+    if (why != NULL) return why;
+  }
   if (env >= 0) {
     code[n++] = jitbc_abc(JITBC_TGETB, t, t, REWRITEJIT_ENVFN);
     code[n++] = jitbc_abc(JITBC_CALL, t, 2, 1);
@@ -94,7 +228,14 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[n++] = jitbc_ad(JITBC_UGET, t, hook);
   }
   code[n++] = jitbc_abc(JITBC_TGETB, t, t, id);
-  for (i = 0; i < 3; i++) code[n++] = jitbc_ad(JITBC_MOV, args + i, base + i);
+  if (wloop) {  /* the counter (the plan's loop variable), then two nils */
+    code[n++] = pl->index >= FINDJIT_UPSLOT
+        ? jitbc_ad(JITBC_UGET, args, pl->index - FINDJIT_UPSLOT)
+        : jitbc_ad(JITBC_MOV, args, pl->index);
+    code[n++] = jitbc_ad(JITBC_KNIL, args + 1, args + 2);
+  }
+  else
+    for (i = 0; i < 3; i++) code[n++] = jitbc_ad(JITBC_MOV, args + i, base + i);
   for (i = 0; i < pl->nin; i++) {
     int s = pl->in[i];
     if (s == FINDJIT_ENVSLOT) continue;
@@ -116,7 +257,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   /* after insertion the block is at head .. head+n, the loop at
      head+n+1 .. last+n+1, and its exit at last+n+2 (n counting the last
      JMP) */
-  code[n] = jitbc_aj(JITBC_JMP, t, lp->last - lp->head + 1);
+  code[n] = jitbc_aj(JITBC_JMP, t, last - lp->head + 1);
   n++;
   for (i = 0; i < nto; i++) {
     jitbc_Ins ins = code[toloop[i]];
@@ -124,12 +265,13 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   }
   why = jitbc_caninsert(p, lp->head, n);
   if (why != NULL) return why;
-  if (knumat >= 0) {
-    kl = jitbc_knum(c, p, limit - 1.5);
+  for (i = 0; i < nk; i++) {
+    kl = jitbc_knum(c, p, kval[i]);
     if (kl < 0) return "too many constants for the guard call";
-    code[knumat] = jitbc_ad(JITBC_KNUM, t + 4, kl);
+    code[kat[i]] = jitbc_setd(code[kat[i]], (unsigned)kl);
   }
   jitbc_insert(c, p, lp->head, code, n);
+  if (wloop) whilejumps(p, lp, last, n);
   p->framesize = (unsigned char)(need > p->framesize ? need : p->framesize);
   return NULL;
 }

@@ -9,10 +9,14 @@
 
 #if CPM_LUAJIT
 
-/* Indices of the hook table besides the guards (1 .. 254): the function
+/* Indices of the hook table besides the guards (1 .. 252): the function
    giving the running function's environment (for plans that read
-   globals), and cpm.range's iterator (for generic loops). */
+   globals), the string "number" and the function type (for the count
+   check of while and repeat loops), and cpm.range's iterator (for generic
+   loops). */
 #define REWRITEJIT_ENVFN	0
+#define REWRITEJIT_NUMBER	253
+#define REWRITEJIT_TYPEFN	254
 #define REWRITEJIT_RANGENEXT	255
 
 /*

@@ -185,8 +185,9 @@ end
 -- `while ... end` or `repeat ... until cond`): its guard call before it,
 -- with the counter and two nils as control values (the guard counts),
 -- the loop itself kept as written.  plan as for M.loop, plus w = { x, b,
--- s = { text =, name = bool }, negate = bool } (the test's operands).
-function M.whileloop(ctx, loop, plan)
+-- s = { text =, name = bool }, negate = bool } (the test's operands);
+-- inner as for M.loop.
+function M.whileloop(ctx, loop, plan, inner)
   local P = ctx.prefix
   local outs = {}
   for i = 1, #plan.outputs do outs[i] = P .. "o" .. i end
@@ -196,7 +197,7 @@ function M.whileloop(ctx, loop, plan)
   return format("do local %s if %s and %s then %s end if %s then %s else ",
     okv, own_set(P), far(ctx, plan.w, plan.limit),
     call(P, plan.id, okv, plan.w.x.text .. ", nil, nil" .. ins), P .. "ok", set)
-    .. sub(ctx.text, loop.pos, loop.endpos) .. " end end"
+    .. splice(ctx.text, loop.pos, loop.endpos, inner) .. " end end"
 end
 
 -- A Lua literal for a number, or nil (for emit users: the while test's

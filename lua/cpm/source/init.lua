@@ -61,7 +61,7 @@ local function nest(ctx, repl)
       end
     end
     table_sort(kids, function(a, b) return a.pos < b.pos end)
-    r.text = r.counted and emit.whileloop(ctx, r.loop, r.plan)
+    r.text = r.counted and emit.whileloop(ctx, r.loop, r.plan, kids)
       or emit.loop(ctx, r.loop, r.plan, r.dopos, kids)
   end
   local top = {}
