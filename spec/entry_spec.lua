@@ -18,7 +18,7 @@ local MAXI = LUA54 and math.maxinteger or 2 ^ 52
 local MINI = LUA54 and math.mininteger or -2 ^ 52
 
 local frontends = {}
-if LUA54 then frontends[#frontends + 1] = "bytecode" end
+frontends[#frontends + 1] = "bytecode"
 if pcall(require, "cpm.source") then frontends[#frontends + 1] = "source" end
 
 -- The function defined by 'src' (a chunk returning it), from a file, so

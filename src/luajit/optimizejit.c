@@ -173,7 +173,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
       site.iters_limit = limit;
       site.strict = o->strict;
       site.prepared = 0;
-      site.hooks = 0;  /* the rewritten code does not test for false */
+      site.hooks = HOOKS;  /* the rewritten code tests for false */
       site.id = o->nloops + 1;
       site.where = where;
       site.stats = HOOKS;

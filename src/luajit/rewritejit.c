@@ -12,14 +12,17 @@
 **                               on the same line)
 **      SUBVV  T+3, T+1, T       (limit - start) / step, the iterations
 **      DIVVV  T+3, T+3, T+2     but one (NaN when step is 0: the loop)
-**      KNUM   T+4, iters_limit - 1.5
-**      ISGT   T+4, T+3  JMP ->loop   too few: the loop, without a C call
+**      KNUM   T+4, iters_limit - 1
+**      ISGT   T+4, T+3  JMP ->loop   fewer than iters_limit iterations
+**                               (the quotient below iters_limit - 1): the
+**                               loop, without a C call
 **      UGET   T, hook           the hook table (an upvalue added by us;
 **      ISEQP  T, nil  JMP ->loop      nil after string.dump and load)
 **     [TGETB  T, T, 0  CALL T   the environment, when the plan reads a
 **      MOV    A+3+i, T          global: hook[0] is a C function returning
 **      UGET   T, hook]          its caller's environment]
-**      TGETB  T, T, id          this loop's guard
+**      TGETB  T, T, id          this loop's guard, or false: the site
+**      ISF    T  JMP ->loop       gave up (guard.h, GUARD_FALLBACKS_TO_STOP)
 **      MOV    A .. A+2, base..  the control values as written
 **      MOV/UGET A+3 ..          the plan's inputs
 **      CALL   T, nout+2, nin+4  ok, outputs... (in T, T+1, ...)
@@ -38,8 +41,10 @@
 ** snap_usedef), so each JMP names the slots its fall-through still reads.
 **
 ** The count check only does number arithmetic on numbers FORI has checked,
-** so it raises nothing and calls no metamethod; it may err towards calling
-** the guard, which counts exactly.
+** so it raises nothing and calls no metamethod.  Its rounding can only move
+** a loop of about iters_limit iterations to one side or the other of the
+** limit, and both are right: the guard counts exactly, and a loop run as
+** written is the loop.
 */
 #include "rewritejit.h"
 
@@ -94,6 +99,9 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[n++] = jitbc_ad(JITBC_UGET, t, hook);
   }
   code[n++] = jitbc_abc(JITBC_TGETB, t, t, id);
+  code[n++] = jitbc_ad(JITBC_ISF, 0, t);
+  toloop[nto++] = n;
+  code[n++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* T is read next */
   for (i = 0; i < 3; i++) code[n++] = jitbc_ad(JITBC_MOV, args + i, base + i);
   for (i = 0; i < pl->nin; i++) {
     int s = pl->in[i];
@@ -125,7 +133,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   why = jitbc_caninsert(p, lp->head, n);
   if (why != NULL) return why;
   if (knumat >= 0) {
-    kl = jitbc_knum(c, p, limit - 1.5);
+    kl = jitbc_knum(c, p, limit - 1);
     if (kl < 0) return "too many constants for the guard call";
     code[knumat] = jitbc_ad(JITBC_KNUM, t + 4, kl);
   }
