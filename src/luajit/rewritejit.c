@@ -16,6 +16,19 @@
 **      ISGT   T+4, T+3  JMP ->loop   fewer than iters_limit iterations
 **                               (the quotient below iters_limit - 1): the
 **                               loop, without a C call
+**
+** or, when the start and the step are number constants a and s (set by
+** KSHORT or KNUM right before the FORI, as LuaJIT's parser writes
+** `for i = 1, n`), with K = a + (iters_limit - 1) s, instead of the
+** SUBVV .. ISGT:
+**      KNUM   T+4, K
+**      ISGT   T+4, T+1  JMP ->loop   s > 0: limit below K (or NaN)
+**     (ISGT   T+1, T+4  JMP ->loop   s < 0: limit above K)
+** one comparison of the limit in a compiled trace, where the quotient
+** costs a subtraction, a conversion and a comparison: as much again as
+** the whole call of a loop of one or two iterations (bench/neverslower.lua).
+** The constants only choose the check: were they wrong (a hand-made
+** dump), a loop would run as written or ask the guard, both right.
 **      UGET   T, hook           the hook table (an upvalue added by us;
 **      ISEQP  T, nil  JMP ->loop      nil after string.dump and load)
 **     [TGETB  T, T, 0  CALL T   the environment, when the plan reads a
@@ -53,12 +66,39 @@
 #define MAXCODE		(32 + 2 * FINDJIT_NSLOTS)
 
 
+/*
+** The number constant that code index 'at' of 'p' finds in 'slot': the
+** value of the last instruction before 'at' writing the slot, when it is
+** a KSHORT or KNUM reached by falling through (no jump or branch in
+** between).  0 when there is none.
+*/
+static int kbefore (const jitbc_Proto *p, int at, int slot, double *v) {
+  int i;
+  for (i = at - 1; i >= 0; i--) {
+    jitbc_Ins ins = p->code[i];
+    int o = jitbc_op(ins), ma = jitbc_opinfo[o].ma;
+    if (o <= JITBC_ISF || jitbc_isjump(ins) || o == JITBC_LOOP) return 0;
+    if (ma == JITBC_M_dst && jitbc_a(ins) == slot) {
+      if (o == JITBC_KSHORT) *v = (double)(int16_t)jitbc_d(ins);
+      else if (o == JITBC_KNUM && jitbc_d(ins) < p->nkn)
+        *v = jitbc_knumval(p, jitbc_d(ins));
+      else return 0;
+      return 1;
+    }
+    if ((ma == JITBC_M_base || ma == JITBC_M_rbase) && jitbc_a(ins) <= slot)
+      return 0;  /* a call, KNIL, VARG..: may write it */
+  }
+  return 0;
+}
+
+
 const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              const findjit_Loop *lp, const plan_Plan *pl,
                              int hook, int id, double limit) {
   jitbc_Ins code[MAXCODE];
   int n = 0, t = p->framesize, i, need, base = lp->base, fr, args, kl;
   int toloop[8], nto = 0, env = -1, knumat = -1;
+  double a, step, kval = limit - 1;
   const char *why;
   if (id >= REWRITEJIT_RANGENEXT) return "too many loops in one function";
   if (pl->nin > FINDJIT_NSLOTS || pl->nout > FINDJIT_NSLOTS)
@@ -74,11 +114,23 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     for (i = 0; i < 3; i++) code[n++] = jitbc_ad(JITBC_MOV, t + i, base + i);
     toloop[nto++] = n;
     code[n++] = jitbc_ad(JITBC_FORI, t, 0);
-    code[n++] = jitbc_abc(JITBC_SUBVV, t + 3, t + 1, t);
-    code[n++] = jitbc_abc(JITBC_DIVVV, t + 3, t + 3, t + 2);
-    knumat = n;
-    code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
-    code[n++] = jitbc_ad(JITBC_ISGT, t + 4, t + 3);
+    if (kbefore(p, lp->head, base, &a) && kbefore(p, lp->head, base + 2, &step) &&
+        step != 0 && a - a == 0 && step - step == 0 &&
+        (a + (limit - 1) * step) - (a + (limit - 1) * step) == 0) {
+      /* (x - x == 0: finite) */
+      kval = a + (limit - 1) * step;
+      knumat = n;
+      code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
+      code[n++] = step > 0 ? jitbc_ad(JITBC_ISGT, t + 4, t + 1)
+                           : jitbc_ad(JITBC_ISGT, t + 1, t + 4);
+    }
+    else {
+      code[n++] = jitbc_abc(JITBC_SUBVV, t + 3, t + 1, t);
+      code[n++] = jitbc_abc(JITBC_DIVVV, t + 3, t + 3, t + 2);
+      knumat = n;
+      code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
+      code[n++] = jitbc_ad(JITBC_ISGT, t + 4, t + 3);
+    }
     toloop[nto++] = n;
     code[n++] = jitbc_ad(JITBC_JMP, t, 0);
   }
@@ -133,7 +185,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   why = jitbc_caninsert(p, lp->head, n);
   if (why != NULL) return why;
   if (knumat >= 0) {
-    kl = jitbc_knum(c, p, limit - 1);
+    kl = jitbc_knum(c, p, kval);
     if (kl < 0) return "too many constants for the guard call";
     code[knumat] = jitbc_ad(JITBC_KNUM, t + 4, kl);
   }
