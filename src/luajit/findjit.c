@@ -434,6 +434,65 @@ static int lower (Lower *lw, int first, int end) {
 }
 
 
+/*
+** Clears liveout[r] for each enclosing local r the function provably never
+** reads after the loop, so the guard need not compute its final value
+** (Fibonacci returning a alone ends as mpz_fib_ui does), as find54.c does
+** for Lua 5.4.  A forward scan of the straight-line code from the loop's
+** exit 'pc': a slot read there before it is written is live, one written
+** first is dead, and at RET0, RET1 or RET every slot still undecided is
+** dead.  The scan stops, keeping every undecided slot live, at any other
+** instruction: a jump or a comparison, a call, an instruction that may
+** call a metamethod, allocate (a finalizer may run) or raise, an open
+** range of slots (RETM).  Only moves, NOT, constants and upvalue reads and
+** writes are passed, none of which can raise or call: a slot they write
+** before any read is dead wherever the scan stops.  A slot that some
+** closure of the function captures stays live.
+*/
+static void deadafter (Lower *lw, findjit_Loop *lp, int pc) {
+  const jitbc_Proto *p = lw->p;
+  unsigned char st[JITBC_MAXSLOTS];  /* 0: undecided, 1: live, 2: dead */
+  int base = lp->base, r;
+  if (base <= 0) return;
+  if (base > JITBC_MAXSLOTS) base = JITBC_MAXSLOTS;
+  memset(st, 0, sizeof st);
+  for (r = 0; r < base; r++)
+    if (lw->escapes[r]) st[r] = 1;
+  for (; pc < p->ncode; pc++) {
+    jitbc_Ins ins = p->code[pc];
+    int o = jitbc_op(ins), a = jitbc_a(ins), d = jitbc_d(ins), rd = -1, rdn = 0;
+    int wr = -1, wrn = 0, end = 0;
+    switch (o) {
+      case JITBC_MOV: case JITBC_NOT:
+        rd = d, rdn = 1, wr = a, wrn = 1;
+        break;
+      case JITBC_KSTR: case JITBC_KSHORT: case JITBC_KNUM: case JITBC_KPRI:
+      case JITBC_UGET:
+        wr = a, wrn = 1;
+        break;
+      case JITBC_KNIL: wr = a, wrn = d - a + 1; break;
+      case JITBC_USETV: rd = d, rdn = 1; break;
+      case JITBC_USETS: case JITBC_USETN: case JITBC_USETP: break;
+      case JITBC_RET0: end = 1; break;
+      case JITBC_RET1: rd = a, rdn = 1, end = 1; break;
+      case JITBC_RET: rd = a, rdn = d - 1, end = 1; break;
+      default: goto stop;  /* undecided slots stay live */
+    }
+    for (r = rd; r >= 0 && r < rd + rdn && r < base; r++)
+      if (st[r] == 0) st[r] = 1;
+    if (end) break;
+    for (r = wr; r >= 0 && r < wr + wrn && r < base; r++)
+      if (st[r] == 0) st[r] = 2;
+  }
+  if (pc < p->ncode)  /* a return: what is undecided is dead */
+    for (r = 0; r < base; r++)
+      if (st[r] == 0) st[r] = 2;
+stop:
+  for (r = 0; r < base; r++)
+    if (st[r] == 2) lp->liveout[r] = 0;
+}
+
+
 /* Sets up the loop whose head is at 'head', its last instruction at
    'last', and lowers its body. */
 static void takeloop (Lower *lw, findjit_Loop *lp, int head, int last) {
@@ -462,7 +521,7 @@ static void takeloop (Lower *lw, findjit_Loop *lp, int head, int last) {
   lp->ir.index = lp->base + 3;
   if (lp->lowered && end - head - 1 > IR_MAXBODY)
     refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
-  if (lp->lowered) lower(lw, head + 1, end);
+  if (lp->lowered && lower(lw, head + 1, end)) deadafter(lw, lp, last + 1);
   lp->ir.kind = lp->kind;
   lp->ir.line = lp->line;
   lp->ir.nslots = FINDJIT_NSLOTS;
