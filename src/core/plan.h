@@ -171,6 +171,8 @@ typedef struct plan_Plan {
   int ngops;
   plan_GOp *gops;
   int *gupd;		/* nstate: the form (or -1 - atom) each state gets */
+  int ncalls;		/* library calls (ir_Op.n1) whose function must be */
+  int *calls;		/* the library's own: pairs of atom, ir_Fn */
 } plan_Plan;
 
 /* Why a loop was refused: the line of the offending op and a sentence. */

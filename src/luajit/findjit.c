@@ -321,6 +321,190 @@ static const char *forbidden (const jitbc_Proto *p, int i) {
 }
 
 
+/* {======================================================
+** Calls of the bit library: bit.name(args) with one result, the function
+** read by TGETS right before (GGET bit, or bit in a local or an upvalue),
+** lowered to 32-bit ops on values held zero-extended (guard_gf2.c): a
+** shift by a constant count c & 31 is followed by a mask to 32 bits, a
+** rotation is two shifts and an xor (their bits are disjoint), arshift
+** fills the top bits with copies of bit 31.  The first op names the
+** function (ir.h, n1 and n2): the guard computes the loop only when, at
+** entry, it is the library's own.
+** ======================================================= */
+
+static const char *const bitnames[] = { NULL,
+#define IR_FN_NAME(name, str)	str,
+  IR_FNS(IR_FN_NAME)
+#undef IR_FN_NAME
+};
+
+
+/* LuaJIT's conversion of a number to a bit operand (lj_num2bit). */
+static int32_t num2bit (double x) {
+  union { double d; uint64_t u; } o;
+  o.d = x + 6755399441055744.0;
+  return (int32_t)(uint32_t)o.u;
+}
+
+
+/*
+** The instruction in [first, at) that last writes 'slot' before 'at',
+** reached by falling through (no comparison or jump in between); -1 when
+** there is none.
+*/
+static int writerof (const jitbc_Proto *p, int first, int at, int slot) {
+  int i;
+  for (i = at - 1; i >= first; i--) {
+    jitbc_Ins ins = p->code[i];
+    int o = jitbc_op(ins), ma = jitbc_opinfo[o].ma;
+    if (o <= JITBC_ISF || jitbc_isjump(ins)) return -1;
+    if (ma == JITBC_M_dst && jitbc_a(ins) == slot) return i;
+    if ((ma == JITBC_M_base || ma == JITBC_M_rbase) && jitbc_a(ins) <= slot)
+      return -1;
+  }
+  return -1;
+}
+
+
+/* A new op a := b aop c; the first of a call names the function. */
+static ir_Op *bitop (Lower *lw, int code, int aop, int a, ir_Arg b, ir_Arg c,
+                     int *named, int fslot, int fn, int line) {
+  ir_Op *op = newop(lw, (ir_Code)code, a, line);
+  op->aop = aop;
+  op->b = b;
+  op->c = code == IR_UNARY ? 0 : c;
+  if (!*named) {
+    op->n1 = fn;
+    op->n2 = 1 + fslot;
+    *named = 1;
+  }
+  return op;
+}
+
+
+/*
+** Lowers the CALL or CALLM at code index 'i' of the body [first, end).  A
+** call with one result, or a call as the last argument of another (CALL
+** with B = 0, all its results, then CALLM taking them: the bit functions
+** give exactly one).
+*/
+static int bitcall (Lower *lw, int first, int i, int end) {
+  const jitbc_Proto *p = lw->p;
+  jitbc_Ins ins = p->code[i];
+  int a = jitbc_a(ins), nargs = jitbc_c(ins) - 1, line = lineof(lw, i);
+  int fr = (lw->c->flags & JITBC_F_FR2) ? 1 : 0, arg = a + 1 + fr;
+  int t, named = 0, fn = IR_FN_NONE, w, j, sh = 0, ok;
+  ir_Arg mask;
+  if (jitbc_op(ins) == JITBC_CALLM) {  /* C fixed arguments, then the last */
+    jitbc_Ins prev = i > first ? p->code[i - 1] : 0;
+    nargs = jitbc_c(ins) + 1;
+    ok = jitbc_b(ins) == 2 && i > first && jitbc_op(prev) == JITBC_CALL &&
+         jitbc_b(prev) == 0 && jitbc_a(prev) == arg + nargs - 1;
+  }
+  else if (jitbc_b(ins) == 0) {  /* into the CALLM right after */
+    jitbc_Ins next = i + 1 < end ? p->code[i + 1] : 0;
+    ok = i + 1 < end && jitbc_op(next) == JITBC_CALLM && jitbc_b(next) == 2 &&
+         jitbc_a(next) + 1 + fr + jitbc_c(next) == a;
+  }
+  else ok = jitbc_b(ins) == 2;
+  t = arg + (nargs > 0 ? nargs : 0);
+  if (!ok || nargs < 1 || t + 4 >= FINDJIT_UPSLOT)
+    return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
+  w = writerof(p, first, i, a);
+  if (w >= 0 && jitbc_op(p->code[w]) == JITBC_TGETS) {
+    const jitbc_Kgc *kg;
+    int idx = p->nkgc - 1 - jitbc_c(p->code[w]);
+    kg = idx >= 0 && idx < p->nkgc ? &p->kgc[idx] : NULL;
+    for (j = IR_FN_NONE + 1; kg != NULL && kg->type == JITBC_KGC_STR && j < IR_NFN; j++)
+      if (kg->data.len == strlen(bitnames[j]) &&
+          memcmp(kg->data.s, bitnames[j], kg->data.len) == 0)
+        fn = j;
+  }
+  if (fn == IR_FN_NONE) return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
+  switch (fn) {  /* arities; the counts of shifts: constants */
+    case IR_FN_TOBIT: case IR_FN_BNOT:
+      if (nargs != 1) return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
+      break;
+    case IR_FN_LSHIFT: case IR_FN_RSHIFT: case IR_FN_ARSHIFT:
+    case IR_FN_ROL: case IR_FN_ROR: {
+      int kw = nargs == 2 ? writerof(p, first, i, arg + 1) : -1;
+      double v;
+      jitbc_Ins ki = kw >= 0 ? p->code[kw] : 0;
+      if (kw >= 0 && jitbc_op(ki) == JITBC_KSHORT) v = (double)(int16_t)jitbc_d(ki);
+      else if (kw >= 0 && jitbc_op(ki) == JITBC_KNUM && jitbc_d(ki) < p->nkn)
+        v = jitbc_knumval(p, jitbc_d(ki));
+      else return refuse(lw->lp, line, "shift count of a bit function is not a constant");
+      sh = num2bit(v) & 31;
+      if (fn == IR_FN_ROR) sh = (32 - sh) & 31;
+      break;
+    }
+    default: break;  /* band, bor, bxor: any number of operands */
+  }
+  mask = kflt(lw, 4294967295.0);
+  switch (fn) {
+    case IR_FN_TOBIT:
+      bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, a, fn, line);
+      break;
+    case IR_FN_BNOT:
+      bitop(lw, IR_UNARY, IR_BNOT, t, arg, 0, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, a, fn, line);
+      break;
+    case IR_FN_BAND: case IR_FN_BOR: case IR_FN_BXOR: {
+      int aop = fn == IR_FN_BAND ? IR_BAND : fn == IR_FN_BOR ? IR_BOR : IR_BXOR;
+      if (nargs == 1) {  /* the operand converted: x | 0 */
+        bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, a, fn, line);
+        break;
+      }
+      bitop(lw, IR_ARITH, aop, t, arg, arg + 1, &named, a, fn, line);
+      for (j = 2; j < nargs; j++)
+        bitop(lw, IR_ARITH, aop, t, t, arg + j, &named, a, fn, line);
+      bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+      break;
+    }
+    case IR_FN_LSHIFT:
+      bitop(lw, IR_ARITH, IR_SHL, t, arg, kflt(lw, sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, a, fn, line);
+      break;
+    case IR_FN_RSHIFT:  /* the operand as 32 bits: x | 0, then the shift */
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, a, t, kflt(lw, sh), &named, a, fn, line);
+      break;
+    case IR_FN_ARSHIFT:
+      /* x >> sh, then bit 31 copied into the top sh bits: s = x >> 31
+         doubled over 32 bits by five shifted xors, shifted to the top */
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
+      if (sh == 0) {
+        bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+        break;
+      }
+      bitop(lw, IR_ARITH, IR_SHR, t + 1, t, kflt(lw, 31), &named, a, fn, line);
+      for (j = 1; j < 32; j *= 2) {
+        bitop(lw, IR_ARITH, IR_SHL, t + 2, t + 1, kflt(lw, j), &named, a, fn, line);
+        bitop(lw, IR_ARITH, IR_BXOR, t + 1, t + 1, t + 2, &named, a, fn, line);
+      }
+      bitop(lw, IR_ARITH, IR_SHL, t + 1, t + 1, kflt(lw, 32 - sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t, t, kflt(lw, sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, a, fn, line);
+      break;
+    default:  /* rol, ror: by sh to the left */
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
+      if (sh == 0) {
+        bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+        break;
+      }
+      bitop(lw, IR_ARITH, IR_SHL, t + 1, t, kflt(lw, sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t, t, kflt(lw, 32 - sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, a, fn, line);
+      break;
+  }
+  return 1;
+}
+
+/* }====================================================== */
+
+
 /* Lowers the body [first, end) of loop 'lp'. */
 static int lower (Lower *lw, int first, int end) {
   jitbc_Proto *p = lw->p;
@@ -422,6 +606,9 @@ static int lower (Lower *lw, int first, int end) {
         break;
       case JITBC_TGETB: fieldread(lw, a, b, kflt(lw, (double)cc), line); break;
       case JITBC_LOOP: break;  /* a repeat loop's head: only counts for the JIT */
+      case JITBC_CALL: case JITBC_CALLM:
+        if (!bitcall(lw, first, i, end)) return 0;
+        break;
       default:
         return refuse(lw->lp, line, forbidden(p, i));
     }

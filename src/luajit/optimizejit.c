@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "guard_gf2.h"
 #include "plan.h"
 #include "range.h"
 #include "rewritejit.h"
@@ -285,8 +286,22 @@ static int lopt (lua_State *L) {
 }
 
 
+/*
+** cpm.core._bitlib(t): keeps t, the bit library's own functions by name
+** (lua/cpm/init.lua recognizes them), in the registry for the guard
+** (guard_gf2.h, GUARD_GF2_BITLIB).  Raises when t is not a table.
+*/
+static int lbitlib (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, GUARD_GF2_BITLIB);
+  return 0;
+}
+
+
 static const luaL_Reg funcs[] = {
   {"_optimizejit", lopt},
+  {"_bitlib", lbitlib},
   {NULL, NULL}
 };
 
