@@ -1,6 +1,7 @@
--- bench/harness.lua -- what every benchmark script shares: timing (best of
--- several runs), skipping what would take too long, comparing results,
--- and writing one markdown table (stdout) plus one data file for gnuplot.
+-- bench/harness.lua -- what every benchmark script shares: timing (the
+-- minimum and the median of several runs), skipping what would take too
+-- long, comparing results, and writing one markdown table (stdout) plus
+-- one data file for gnuplot.
 --
 -- A script calls H.run{...} (see the scripts for the fields).  Environment:
 --   CPM_BENCH_OUT   directory for <name>.dat (default: no data file)
@@ -61,10 +62,22 @@ local function bounded(f, args, limit)
   error(r, 0)
 end
 
--- Best time of several runs of f(args) and its result.  Calls shorter than
--- 10 ms are repeated in batches so that the clock's resolution does not
--- matter; long calls run fewer times.  With 'limit', a first run longer
--- than 'limit' CPU seconds is abandoned and nil returned.
+-- The median of the numbers in list (sorted in place).
+local function median(list)
+  table.sort(list)
+  local m = #list
+  local h = floor(m / 2)  -- (no // on LuaJIT)
+  if m % 2 == 1 then return list[h + 1] end
+  return (list[h] + list[h + 1]) / 2
+end
+H.median = median
+
+-- Time of one call f(args): the minimum and the median of several runs,
+-- and the result.  Calls shorter than 10 ms are repeated in batches so
+-- that the clock's resolution does not matter (each batch one run); long
+-- calls run fewer times (a single run: min and median are that run).
+-- With 'limit', a first run longer than 'limit' CPU seconds is abandoned
+-- and nil returned.
 function H.time(f, args, limit)
   local t, r
   if limit then
@@ -73,24 +86,22 @@ function H.time(f, args, limit)
   else
     t, r = once(f, args)
   end
+  local runs = {}
   if t < 0.01 then
     local k = floor(0.01 / (t > 1e-7 and t or 1e-7)) + 1
-    local best = huge
-    for _ = 1, 5 do
+    for i = 1, 5 do
       collect("collect")
       local t0 = clock()
       for _ = 1, k do f(unpack(args, 1, args.n)) end
-      local tk = (clock() - t0) / k
-      if tk < best then best = tk end
+      runs[i] = (clock() - t0) / k
     end
-    return best, r
+  else
+    runs[1] = t
+    for i = 2, t < 0.3 and 5 or t < 1.5 and 3 or 1 do runs[i] = once(f, args) end
   end
-  local runs = t < 0.3 and 5 or t < 1.5 and 3 or 1
-  for _ = 2, runs do
-    local t2 = once(f, args)
-    if t2 < t then t = t2 end
-  end
-  return t, r
+  local best = huge
+  for _, x in ipairs(runs) do if x < best then best = x end end
+  return best, r, median(runs)
 end
 
 -- Predicted seconds at n from the last two points {n =, t =} of a method's
@@ -113,6 +124,12 @@ function H.sec(t)
   if t == nil then return "-" end
   if t >= 0.01 then return fmt("%.3f", t) end
   return fmt("%.2e", t)
+end
+
+-- "min / median" of a time; "-" when not run.
+function H.minmed(t, med)
+  if t == nil then return "-" end
+  return H.sec(t) .. " / " .. H.sec(med or t)
 end
 
 function H.ratio(a, b)
@@ -169,7 +186,7 @@ function H.run(spec)
   emit("")
   local head, rule = {"n"}, {"--:"}
   for i, m in ipairs(methods) do
-    head[#head + 1] = m.label .. ", s" .. (i == 1 and "" or
+    head[#head + 1] = m.label .. ", s, min / median" .. (i == 1 and "" or
       " (" .. methods[i == 2 and 1 or 2].label .. "/" .. m.label .. ")")
     rule[#rule + 1] = "--:"
   end
@@ -186,12 +203,12 @@ function H.run(spec)
     n = math.tointeger and math.tointeger(n) or n  -- 1e6 is a float on 5.4
     local args = spec.args(n)
     args.n = args.n or #args
-    local times, results = {}, {}
+    local times, meds, results = {}, {}, {}
     for i, m in ipairs(methods) do
       local p = H.predict(hist[i], n)
       if not hist[i].stopped and (p == nil or p <= H.budget) then
-        local t, r = H.time(m.f, args, 2 * H.budget)
-        times[i], results[i] = t, r
+        local t, r, med = H.time(m.f, args, 2 * H.budget)
+        times[i], results[i], meds[i] = t, r, med
         if t then hist[i][#hist[i] + 1] = {n = n, t = t} end
         if t == nil or t > H.budget then hist[i].stopped = true end
       else
@@ -208,7 +225,7 @@ function H.run(spec)
     allmatch = allmatch and match
     local row = {spec.nlabel and spec.nlabel(n) or fmt("%.0f", n)}
     for i = 1, #methods do
-      local cell = H.sec(times[i])
+      local cell = H.minmed(times[i], meds[i])
       if i > 1 then cell = cell .. H.ratio(times[i == 2 and 1 or 2], times[i]) end
       row[#row + 1] = cell
     end
@@ -216,21 +233,24 @@ function H.run(spec)
     emit("| " .. table.concat(row, " | ") .. " |")
     local d = {fmt("%.17g", n)}
     for i = 1, #methods do d[#d + 1] = times[i] and fmt("%.6g", times[i]) or "-" end
+    for i = 1, #methods do d[#d + 1] = meds[i] and fmt("%.6g", meds[i]) or "-" end
     dat[#dat + 1] = table.concat(d, "\t")
   end
   emit("")
   for _, s in ipairs(notes) do emit("- " .. s) end
   emit("- " .. H.facts())
   emit("- '-': not run (its predicted time is above " .. H.budget ..
-       " s) or stopped after " .. 2 * H.budget .. " s.")
+       " s) or stopped after " .. 2 * H.budget .. " s.  Ratios are of the minima.")
   emit("")
   io.write(table.concat(out, "\n"), "\n")
 
   local dir = os.getenv("CPM_BENCH_OUT")
   if dir then
     local f = assert(io.open(dir .. "/" .. spec.name .. ".dat", "w"))
+    -- columns: n, each method's minimum, then each method's median
     local cols = {"n"}
     for _, m in ipairs(methods) do cols[#cols + 1] = '"' .. m.label .. '"' end
+    for _, m in ipairs(methods) do cols[#cols + 1] = '"' .. m.label .. ' median"' end
     f:write("# ", spec.title, "\n", table.concat(cols, "\t"), "\n",
             table.concat(dat, "\n"), "\n")
     f:close()

@@ -11,6 +11,13 @@ LUAJIT=${LUAJIT:-luajit}
 OUT=$BUILD/bench/out
 CASES="fib seq rec3 geom power"
 
+# the plots need gnuplot (`make bench` installs it where it may); said
+# before the runs, not after them
+if ! command -v gnuplot >/dev/null 2>&1; then
+  echo "bench: gnuplot is missing (Debian: apt-get install gnuplot-nox); the plots need it" >&2
+  exit 1
+fi
+
 run_vm () {  # run_vm <dir name> <interpreter>
   mkdir -p "$OUT/$1"
   for s in $CASES crossover neverslower overhead reach; do
@@ -22,7 +29,7 @@ run_vm () {  # run_vm <dir name> <interpreter>
   {
     grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'
     echo "$(nproc) CPU(s)"
-    "$2" -v 2>&1 | head -1
+    "$2" -v 2>&1 | head -1 | sed 's/ *-* *Copyright.*//'
   } > "$OUT/$1/facts.txt"
 }
 
@@ -37,9 +44,10 @@ for vm in lua5.4 luajit; do
   if [ "$vm" = lua5.4 ]; then sfx=; name="Lua 5.4"; else sfx=-luajit; name=LuaJIT; fi
   for s in $CASES; do
     dat=$OUT/$vm/$s.dat
-    ncols=$(awk '!/^#/ && ++k == 2 { print NF; exit }' "$dat")
+    # columns: n, then a minimum and a median per method
+    nm=$(awk -F '\t' '!/^#/ && ++k == 2 { print (NF - 1) / 2; exit }' "$dat")
     ttl=$(sed -n '1s/^# //p' "$dat")
-    gnuplot -e "dat='$dat'; out='bench/plots/$s$sfx.png'; ttl='$ttl ($name)'; ncols=$ncols" \
+    gnuplot -e "dat='$dat'; out='bench/plots/$s$sfx.png'; ttl='$ttl ($name)'; nm=$nm" \
       bench/plot-case.gp
   done
   if [ -f "$OUT/$vm/crossover.dat" ]; then

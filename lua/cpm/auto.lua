@@ -54,8 +54,18 @@ end
 --- explain = boolean }.  Calling it again replaces the options.  Returns
 --- the session: session.chunks lists every function loaded, in order;
 --- session.report() is the --explain text (every loop of every chunk).
+local INSTALL_OPTIONS = { iters_limit = true, strict = true, explain = true }
+
 function M.install(opts)
   opts = opts or {}
+  if type(opts) ~= "table" then
+    error(("bad argument #1 to 'install' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  for k in pairs(opts) do  -- a misspelled option is an error, as in cpm.optimize
+    if not INSTALL_OPTIONS[k] then
+      error(("bad argument #1 to 'install' (unknown option '%s')"):format(tostring(k)), 2)
+    end
+  end
   local copts = { iters_limit = opts.iters_limit, strict = opts.strict }
   if M.session then M.session.copts = copts; return M.session end
 

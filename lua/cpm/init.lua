@@ -223,7 +223,8 @@ end
 
 
 --- cpm.explain(f [, opts]) -> text: every loop of f, its line, and
---- whether it is optimized or why not.
+--- whether it is optimized (then what computing it needs: the plan's
+--- "depends", src/core/plan_depends.c) or why not.
 function M.explain(f, opts)
   local _, rep = run("explain", f, opts)
   local info = debug.getinfo(f, "S")
@@ -237,8 +238,11 @@ function M.explain(f, opts)
   table_sort(rep, function(a, b) return a.line < b.line end)
   local lines = {}
   for i, r in ipairs(rep) do
-    lines[i] = ("%s:%d: loop %s"):format(src, r.line,
-      r.optimized and "optimized" or ("not optimized: " .. tostring(r.reason)))
+    local verdict
+    if not r.optimized then verdict = "not optimized: " .. tostring(r.reason)
+    elseif r.depends then verdict = "optimized: " .. r.depends
+    else verdict = "optimized" end
+    lines[i] = ("%s:%d: loop %s"):format(src, r.line, verdict)
   end
   return table_concat(lines, "\n")
 end

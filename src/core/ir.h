@@ -149,6 +149,12 @@ typedef struct ir_Loop {
      may.  A loop whose body writes such a slot has effects that the loop
      as written leaves behind when it raises. */
   const unsigned char *escapes;
+  /* 3 per op, or NULL when the front end knows no names: the source names
+     of the slots op i writes and reads at that op, names[3i] for a,
+     names[3i + 1] for b, names[3i + 2] for c; NULL for a temporary, a
+     constant or a name the debug info does not give.  Reasons name the
+     operands with them (plan.c); valid during planning only. */
+  const char *const *names;
 } ir_Loop;
 
 /*
@@ -166,5 +172,18 @@ typedef struct ir_Loop {
 const char *ir_aopname (int aop);	/* "+", "//", ...; "?" out of range */
 const char *ir_aopirname (int aop);	/* "add", "idiv", ...; NULL */
 const char *ir_aopevent (int aop);	/* "__add", ...; NULL */
+
+/*
+** ir_text.c: op 'opi' of 'ir' as source text ("a * b", "t.x", "-s") into
+** 'buf' (size bytes); 0 (and "") when a part of it has no known name or
+** the text does not fit.  ir_slotname: a name the front end gave 'slot'
+** anywhere in the body, or NULL.
+*/
+int ir_optext (const ir_Loop *ir, int opi, char *buf, size_t size);
+const char *ir_slotname (const ir_Loop *ir, int slot);
+/* ir_argtext: operand x (a constant's literal, a slot's name) as
+   ir_optext; ir_isname: is s[0..len) a Lua name? */
+int ir_argtext (const ir_Loop *ir, ir_Arg x, char *buf, size_t size);
+int ir_isname (const char *s, size_t len);
 
 #endif

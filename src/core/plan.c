@@ -83,6 +83,8 @@ typedef struct Builder {
   int bitwise;		/* refused at a bitwise op (the GF(2) planner may take it) */
   int nmonos;		/* PS_MONO states so far */
   int *monoline;	/* state -> line of the op that made the monomial */
+  int *monoop;		/* state -> that op's index, or -1 */
+  int curop;		/* the op whose refusal names it (ir_optext), or -1 */
   int *cols;		/* 2 W ints: the nonzero columns of two rows */
   int *red;		/* slot -> RED_* (or 2 + s: the entry value of
 			   state s), as last written; RED_ENTRY unwritten */
@@ -122,13 +124,20 @@ const char *ir_aopevent (int aop) {
 }
 
 
-/* Fills the refusal with reason 'r' (reasons.h), formatted with the rest. */
+/* Fills the refusal with reason 'r' (reasons.h), formatted with the rest,
+   then the text of the op B->curop when its names are known:
+   "operator '//' applied to a loop-carried value (s // 2)". */
 static int refuse (Builder *B, int line, cpm_Reason r, ...) {
   va_list ap;
+  char text[96];
   B->why->line = line;
   va_start(ap, r);
   vsnprintf(B->why->msg, sizeof(B->why->msg), cpm_reason(r), ap);
   va_end(ap);
+  if (B->curop >= 0 && ir_optext(B->ir, B->curop, text, sizeof(text))) {
+    size_t n = strlen(B->why->msg);
+    snprintf(B->why->msg + n, sizeof(B->why->msg) - n, " (%s)", text);
+  }
   return 0;
 }
 
@@ -412,6 +421,7 @@ static int monocol (Builder *B, int j1, int j2, int line) {
   p->state[s].nfac = n;
   memcpy(p->state[s].fac, f, (size_t)n * sizeof(int));
   B->monoline[s] = line;
+  B->monoop[s] = B->curop;
   B->nmonos++;
   return 1 + s;
 }
@@ -607,6 +617,7 @@ static int walk (Builder *B) {
   for (i = 0; i < ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
     int ok;
+    B->curop = i;
     switch (op->code) {
       case IR_MOVE: ok = step_move(B, op); break;
       case IR_ARITH: case IR_INDEX: ok = step_arith(B, op); break;
@@ -617,6 +628,7 @@ static int walk (Builder *B) {
     }
     if (!ok) return 0;
   }
+  B->curop = -1;
   return 1;
 }
 
@@ -718,8 +730,11 @@ static int solvable (Builder *B, const int *update) {
       if (m->kind != PS_MONO || rowp(B, update[s])[1 + j] == PLAN_ZERO)
         continue;
       for (f = 0; f < m->nfac && ok; f++)
-        if (dependson(B, update, m->fac[f], s, seen))
+        if (dependson(B, update, m->fac[f], s, seen)) {
+          B->curop = B->monoop[j];
           ok = refuse(B, B->monoline[j], CPM_R_DEGREE_GROWS);
+          B->curop = -1;
+        }
     }
   }
   return ok;
@@ -736,10 +751,12 @@ static int monoupdates (Builder *B, int *update) {
     int r, f;
     if (st->kind != PS_MONO) continue;
     r = update[st->fac[0]];
+    B->curop = B->monoop[s];  /* a new monomial is named by its origin */
     for (f = 1; f < st->nfac; f++) {
       r = rowmul(B, r, update[st->fac[f]], B->monoline[s]);
       if (r < 0) return 0;
     }
+    B->curop = -1;
     update[s] = r;
   }
   return 1;
@@ -962,6 +979,7 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   if (hasbranch(ir)) return plan_branch_make(L, ir, why);
   memset(&B, 0, sizeof(B));
   B.L = L; B.ir = ir; B.why = why;
+  B.curop = -1;
   why->line = ir->line; why->msg[0] = '\0';
   box = newbox(L);
   B.box = box;
@@ -991,6 +1009,7 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   B.constatom = (int *)scratch(&B, (size_t)ir->nk + 1, sizeof(int));
   update = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
   B.monoline = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
+  B.monoop = (int *)scratch(&B, (size_t)B.maxstate, sizeof(int));
   B.cols = (int *)scratch(&B, 2 * (size_t)B.W, sizeof(int));
   B.red = (int *)scratch(&B, (size_t)ir->nslots + 1, sizeof(int));
   B.modatom = -1;

@@ -218,6 +218,15 @@ struct guard_Site;
 void plan_branch_guard (lua_State *L, int cfg, int plan,
                         const struct guard_Site *s);
 
+/*
+** plan_depends.c: what plan 'p' of loop 'ir' needs at run time to be
+** computed ("computed when the values are integers ..."), a sentence for
+** cpm.explain, into buf (size bytes, truncated to fit).  Call it while
+** 'ir' is alive (its names are the front end's).
+*/
+void plan_depends (const plan_Plan *p, const ir_Loop *ir, char *buf,
+                   size_t size);
+
 #define PLAN_MT		"cpm.plan"
 
 #endif

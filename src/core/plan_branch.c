@@ -296,6 +296,7 @@ static void copyloop (lua_State *L, plan_Branch *b, const ir_Loop *ir) {
     memcpy(b->escapes, ir->escapes, (size_t)ir->nslots);
   }
   b->ir.escapes = b->escapes;
+  b->ir.names = NULL;  /* the front end's, and a path's ops are renumbered */
   b->k = (ir_Const *)xalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
   b->ir.k = b->k;
   for (i = 0; i < ir->nk; i++) {

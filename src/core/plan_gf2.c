@@ -38,15 +38,21 @@ typedef struct GBuilder {
   int *inputatom;	/* slot -> its PA_INPUT atom, or -1 */
   int *constatom;	/* constant -> its PA_CONST atom, or -1 */
   unsigned char *written;
+  int curop;		/* the op being planned (its text ends a reason), or -1 */
 } GBuilder;
 
 
 static int refuse (GBuilder *B, int line, cpm_Reason r, ...) {
   va_list ap;
+  char text[96];
   B->why->line = line;
   va_start(ap, r);
   vsnprintf(B->why->msg, sizeof(B->why->msg), cpm_reason(r), ap);
   va_end(ap);
+  if (B->curop >= 0 && ir_optext(B->ir, B->curop, text, sizeof(text))) {
+    size_t n = strlen(B->why->msg);
+    snprintf(B->why->msg + n, sizeof(B->why->msg) - n, " (%s)", text);
+  }
   return 0;
 }
 
@@ -85,8 +91,11 @@ static int operand (int h) {
 
 static int newstate (GBuilder *B, plan_StateKind kind, int slot) {
   plan_Plan *p = B->p;
-  if (p->nstate >= PLAN_GF2_MAXWORDS)
-    return refuse(B, B->ir->line, CPM_R_GF2_WORDS, PLAN_GF2_MAXWORDS), -1;
+  if (p->nstate >= PLAN_GF2_MAXWORDS) {
+    B->curop = -1;  /* a limit of the loop's, not of one op */
+    refuse(B, B->ir->line, CPM_R_GF2_WORDS, PLAN_GF2_MAXWORDS);
+    return -1;
+  }
   p->state[p->nstate].kind = kind;
   p->state[p->nstate].slot = slot;
   p->state[p->nstate].live = 1;
@@ -220,6 +229,7 @@ plan_Plan *plan_gf2_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   size_t ns = (size_t)ir->nslots + 1;
   memset(&B, 0, sizeof(B));
   B.L = L; B.ir = ir; B.why = why;
+  B.curop = -1;
   why->line = ir->line; why->msg[0] = '\0';
   p = plan_newbox(L);
   /* the builder's arrays: a userdata above the plan, collected later */
@@ -248,7 +258,11 @@ plan_Plan *plan_gf2_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   p->out = (plan_Out *)zalloc(L, ns, sizeof(plan_Out));
   B.maxcalls = ir->nops;
   p->calls = (int *)zalloc(L, 2 * (size_t)ir->nops + 1, sizeof(int));
-  for (i = 0; ok && i < ir->nops; i++) ok = step(&B, &ir->ops[i]);
+  for (i = 0; ok && i < ir->nops; i++) {
+    B.curop = i;
+    ok = step(&B, &ir->ops[i]);
+  }
+  B.curop = -1;
   if (ok) ok = finish(&B);
   lua_pop(L, 1);  /* the builder's arrays */
   if (!ok) {

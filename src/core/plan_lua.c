@@ -16,6 +16,8 @@
 ** outcome is 'jump' (default true); see ir.h.
 ** Slots are integers from 0; a constant operand is written { k = value }
 ** (nil, boolean, number or string).  Each op may carry line = n.
+** names = { [slot] = "name", ... } (optional): the source names of slots,
+** for the reasons (ir.h, ir_Loop.names).
 */
 #include <string.h>
 
@@ -119,6 +121,43 @@ static int slotflags (Conv *cv, const char *field, unsigned char *flags) {
 }
 
 
+/* The name of 'slot' in the names table at 'nt', or NULL (the string
+   stays anchored by the IR table). */
+static const char *slotname (lua_State *L, int nt, ir_Arg slot) {
+  const char *s = NULL;
+  if (ir_isconst(slot)) return NULL;
+  lua_rawgeti(L, nt, slot);
+  if (lua_type(L, -1) == LUA_TSTRING) s = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return s;
+}
+
+
+/* cv->ir.names from the IR's field 'names', when it has one. */
+static void names (Conv *cv) {
+  lua_State *L = cv->L;
+  const char **nm;
+  int i, nt;
+  lua_getfield(L, 1, "names");
+  if (!lua_istable(L, -1) || cv->ir.nops == 0) {
+    lua_pop(L, 1);
+    return;
+  }
+  nt = lua_gettop(L);
+  nm = (const char **)cpm_newuserdata(L, sizeof(char *) * 3 * (size_t)cv->ir.nops);
+  for (i = 0; i < cv->ir.nops; i++) {
+    const ir_Op *op = &cv->ir.ops[i];
+    int io = op->code == IR_IF || op->code == IR_LOOP;
+    nm[3 * i] = io ? NULL : slotname(L, nt, op->a);
+    nm[3 * i + 1] = io ? NULL : slotname(L, nt, op->b);
+    nm[3 * i + 2] = (op->code == IR_ARITH || op->code == IR_INDEX)
+                    ? slotname(L, nt, op->c) : NULL;
+  }
+  cv->ir.names = nm;
+  lua_remove(L, nt);  /* the userdata stays on the stack, the table in ir */
+}
+
+
 /* Reads the IR table at index 1 into cv->ir (arrays in userdata). */
 static void convert (Conv *cv) {
   lua_State *L = cv->L;
@@ -192,6 +231,7 @@ static void convert (Conv *cv) {
   cv->escapes = (unsigned char *)cpm_newuserdata(L, (size_t)cv->ir.nslots + 1);
   memset(cv->escapes, 0, (size_t)cv->ir.nslots + 1);
   cv->ir.escapes = slotflags(cv, "escapes", cv->escapes) ? cv->escapes : NULL;
+  names(cv);
 }
 
 
@@ -208,7 +248,7 @@ static void pushslots (lua_State *L, const int *slots, int n) {
 /*
 ** _plan(ir) -> plan, info | nil, reason, line
 ** info = { inputs = { slot... }, outputs = { slot... }, nstate = n,
-**          nlive = n, natoms = n }
+**          nlive = n, natoms = n, depends = text (plan_depends) }
 */
 static int lplan (lua_State *L) {
   Conv cv;
@@ -240,6 +280,12 @@ static int lplan (lua_State *L) {
   lua_setfield(L, -2, "nlive");
   lua_pushinteger(L, p->natoms);
   lua_setfield(L, -2, "natoms");
+  {
+    char depends[320];
+    plan_depends(p, &cv.ir, depends, sizeof(depends));
+    lua_pushstring(L, depends);
+    lua_setfield(L, -2, "depends");
+  }
   return 2;
 }
 

@@ -19,6 +19,7 @@
   /* statements and expressions the IR has no op for */ \
   _(CALL,		"call in loop body") \
   _(TABLE_WRITE,	"table write in loop body") \
+  _(GLOBAL_WRITE,	"global write (%s)") \
   _(TABLE_CONS,		"table constructor in loop body") \
   _(JUMP,		"break, goto or branch in loop body") \
   _(COMPARE,		"comparison or branch in loop body") \

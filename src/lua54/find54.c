@@ -12,9 +12,11 @@
 ** metamethod (x - 1 is ADDI -1 for the VM, but MMBINI says "x - 1"); the
 ** lowering takes the operation from the companion.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "find54.h"
+#include "names54.h"
 #include "reasons.h"
 
 #if CPM_LUA54
@@ -379,6 +381,17 @@ static int lower (Lower *lw, int first, int end) {
         op->aop = o == BC_OP_UNM ? IR_UNM : IR_BNOT;
         op->b = BC_GETARG_B(i);
         break;
+      case BC_OP_SETTABUP: {  /* _ENV.name = v: a global write names it */
+        const bc_Str *up = a < p->nup ? &p->up[a].name : NULL;
+        const bc_Const *k = BC_GETARG_B(i) < p->nk ? &p->k[BC_GETARG_B(i)] : NULL;
+        char msg[sizeof(lw->lp->why.msg)];
+        if (up == NULL || up->s == NULL || strcmp(up->s, "_ENV") != 0 ||
+            k == NULL || (k->tag != BC_VSHRSTR && k->tag != BC_VLNGSTR) ||
+            k->u.s.s == NULL || k->u.s.len > 64)
+          return refuse(lw->lp, line, forbidden(o));
+        snprintf(msg, sizeof(msg), cpm_reason(CPM_R_GLOBAL_WRITE), k->u.s.s);
+        return refuse(lw->lp, line, msg);
+      }
       default:
         if (bc_opinfo[o].flags & BC_FMM) {
           if (!arith(lw, pc)) return 0;
@@ -501,6 +514,8 @@ static void takeloop (Lower *lw, find54_Loop *lp, int prep) {
   if (lp->lowered && end - first > IR_MAXBODY)
     refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered) lower(lw, first, end);
+  if (lp->lowered)  /* for the planner's reasons */
+    lp->ir.names = names54_ops(lw->L, lw->c, p, lp, lw->irat, first, end);
   if (lp->lowered) deadafter(lw, lp, lp->last + 1);
   lp->ir.kind = lp->kind;
   lp->ir.line = lp->line;

@@ -9,7 +9,8 @@
 ** Internal entry point:
 **   cpm.core._optimize54(f, iters_limit, strict [, on_fallback])
 **   -> g, report [, hooks]
-**   report = { { line =, optimized =, reason =, iters_limit = }, ... }
+**   report = { { line =, optimized =, reason =, depends =, iters_limit = }, ... }
+** (depends: an optimized loop's plan_depends sentence)
 ** g is f itself when no loop was rewritten; otherwise hooks is g's hook
 ** table (by which lua/cpm/init.lua recognizes g and its inner functions;
 ** its field GUARD_STATSKEY holds the loops' records, guard.h).
@@ -92,9 +93,9 @@ static void report (Opt *o, int line, int optimized, const char *why,
   lua_setfield(L, -2, "line");
   lua_pushboolean(L, optimized);
   lua_setfield(L, -2, "optimized");
-  if (why != NULL) {
+  if (why != NULL) {  /* an optimized loop's: what computing it needs */
     lua_pushstring(L, why);
-    lua_setfield(L, -2, "reason");
+    lua_setfield(L, -2, optimized ? "depends" : "reason");
   }
   lua_rawseti(L, REPORT, ++o->nreport);
   if (!optimized && o->strict) {  /* the message names the place itself */
@@ -147,6 +148,7 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     const char *rw;
     lua_Integer limit;
     int hook;
+    char depends[320];
     if (!lp->lowered) {
       report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg, 0);
       continue;
@@ -156,6 +158,7 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
       report(o, why.line ? why.line : lp->line, 0, why.msg, 0);
       continue;
     }
+    plan_depends(pl, &lp->ir, depends, sizeof(depends));
     limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
     hook = hookof(o, path, depth);
     rw = hook < 0 ? "too many upvalues for the guard"
@@ -183,7 +186,7 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
-    report(o, lp->line, 1, NULL, limit);
+    report(o, lp->line, 1, depends, limit);
   }
   return 0;
 }

@@ -22,9 +22,11 @@
 ** The refusals name the first instruction that is not, with the same
 ** sentences as the other front ends.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "findjit.h"
+#include "namesjit.h"
 #include "reasons.h"
 
 #if CPM_LUAJIT
@@ -609,6 +611,17 @@ static int lower (Lower *lw, int first, int end) {
       case JITBC_CALL: case JITBC_CALLM:
         if (!bitcall(lw, first, i, end)) return 0;
         break;
+      case JITBC_GSET: {  /* a global write names the global */
+        int idx = p->nkgc - 1 - d;
+        char msg[sizeof(lw->lp->why.msg)], name[65];
+        if (idx < 0 || idx >= p->nkgc || p->kgc[idx].type != JITBC_KGC_STR ||
+            p->kgc[idx].data.len > 64)
+          return refuse(lw->lp, line, forbidden(p, i));
+        snprintf(name, sizeof(name), "%.*s", (int)p->kgc[idx].data.len,
+                 p->kgc[idx].data.s ? p->kgc[idx].data.s : "");
+        snprintf(msg, sizeof(msg), cpm_reason(CPM_R_GLOBAL_WRITE), name);
+        return refuse(lw->lp, line, msg);
+      }
       default:
         return refuse(lw->lp, line, forbidden(p, i));
     }
@@ -709,6 +722,8 @@ static void takeloop (Lower *lw, findjit_Loop *lp, int head, int last) {
   if (lp->lowered && end - head - 1 > IR_MAXBODY)
     refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered && lower(lw, head + 1, end)) deadafter(lw, lp, last + 1);
+  if (lp->lowered)  /* for the planner's reasons */
+    lp->ir.names = namesjit_ops(lw->c, p, lp, lw->irat, head + 1, end);
   lp->ir.kind = lp->kind;
   lp->ir.line = lp->line;
   lp->ir.nslots = FINDJIT_NSLOTS;

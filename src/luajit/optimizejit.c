@@ -13,7 +13,8 @@
 **
 ** Internal entry point:
 **   cpm.core._optimizejit(f, iters_limit, strict [, on_fallback])
-**   -> g, report [, hooks]   report = { { line =, optimized =, reason = }, ... }
+**   -> g, report [, hooks]   report = { { line =, optimized =, reason =,
+**   depends = }, ... } (depends: an optimized loop's plan_depends sentence)
 ** g is f itself when no loop was rewritten; otherwise hooks is g's hook
 ** table, whose field GUARD_STATSKEY holds the loops' records (guard.h).  A dump this front end does not
 ** recognize gives f and an empty report with 'reason' set (or raises when
@@ -103,9 +104,9 @@ static void report (Opt *o, int line, int optimized, const char *why) {
   lua_setfield(L, -2, "line");
   lua_pushboolean(L, optimized);
   lua_setfield(L, -2, "optimized");
-  if (why != NULL) {
+  if (why != NULL) {  /* an optimized loop's: what computing it needs */
     lua_pushstring(L, why);
-    lua_setfield(L, -2, "reason");
+    lua_setfield(L, -2, optimized ? "depends" : "reason");
   }
   lua_rawseti(L, REPORT, ++o->nreport);
   if (!optimized && o->strict) {  /* the message names the place itself */
@@ -148,6 +149,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     const char *rw;
     lua_Integer limit;
     int hook;
+    char depends[320];
     if (!lp->lowered) {
       report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg);
       continue;
@@ -157,6 +159,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
       report(o, why.line ? why.line : lp->line, 0, why.msg);
       continue;
     }
+    plan_depends(pl, &lp->ir, depends, sizeof(depends));
     limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
     hook = hookof(o, p);
     rw = hook < 0 ? "too many upvalues for the guard"
@@ -184,7 +187,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     }
     lua_rawseti(L, HOOKS, ++o->nloops);
     lua_pop(L, 1);  /* the plan: kept by its guard */
-    report(o, lp->line, 1, NULL);
+    report(o, lp->line, 1, depends);
   }
 }
 

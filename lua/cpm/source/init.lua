@@ -202,6 +202,7 @@ local function optimize(f, limit, strict, text, on_fallback)
           repl[#repl + 1] = { pos = loop.pos, endpos = loop.endpos,
             text = emit.loop(ctx, loop, p, dopos) }
           entry.optimized, entry.iters_limit = true, p.limit
+          entry.depends = pinfo.depends
           planned[#planned + 1] = entry
         end
       end

@@ -302,7 +302,7 @@ local block
 
 local function assign(L, target, value, line)
   local d = target.decl
-  if d.kind == "global" then refuse(line, reasons.TABLE_WRITE) end
+  if d.kind == "global" then refuse(line, reasons.GLOBAL_WRITE:format(d.name)) end
   if d.name == "_ENV" then refuse(line, reasons.ENV_WRITE) end
   local s = varslot(L, d, line)
   if s ~= value then  -- `x = x` compiles to nothing
@@ -476,6 +476,11 @@ function M.lower(loop, ctx)
   end
   table_sort(escapes)
   ir.nslots, ir.ops, ir.liveout, ir.escapes = L.nslots, L.ops, live, escapes
+  -- the variables' names, for the planner's reasons (plan_lua.c)
+  ir.names = {}
+  for d, s in pairs(L.slot_of) do
+    ir.names[s] = d == "env" and "_ENV" or d.name
+  end
   return ir, L.refs
 end
 
