@@ -6,11 +6,13 @@
 **
 **   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core -o /tmp/matpow_bench \
 **      bench/matpow_bench.c src/core/mat_u64.c src/core/mat_mpz.c src/core/mat_charpoly.c \
-**      src/core/mat_bound.c src/core/mat_toom.c -lgmp -lm
+**      src/core/mat_bound.c src/core/mat_toom.c src/core/mat_mod.c -lgmp -lm
 **   /tmp/matpow_bench            (or: /tmp/matpow_bench quick)
 **   /tmp/matpow_bench fib [reps]   Fibonacci against mpz_fib_ui, peak memory
-**   /tmp/matpow_bench order [reps] orders 3 to 8 at n = 10^6
+**   /tmp/matpow_bench fibmem N gmp|engine|none   one F(N), for bench/fibmem.sh
+**   /tmp/matpow_bench order [reps] orders 3 to 8 at n = 10^6, and Bostan-Mori
 **   /tmp/matpow_bench u64 [reps]   Z/2^64, k = 2 .. 64 at n = 10^18
+**   /tmp/matpow_bench mod [reps]   Z/m, m = 10^9+7, k = 2 .. 63 at n = 10^18
 **   /tmp/matpow_bench polysqr      one polynomial squaring, three ways
 **
 ** The engine gets what the optimizer hands it: the loop-carried variables
@@ -23,6 +25,7 @@
 
 #include "mat.h"
 #include "mat_impl.h"
+#include "mat_mod.h"
 
 /* CPU time of this process: the machine is shared, and wall-clock time
 ** counts the other processes' share too. */
@@ -329,6 +332,147 @@ static void bench_u64_k (int k, int nr) {
   free(B);
 }
 
+/* ---------------------------------------------------------------------- */
+/*
+** Bostan-Mori ("A simple and fast algorithm for computing the N-th term of
+** a linearly recurrent sequence", SOSA 2021) for one term of an order-d
+** recurrence, every polynomial product as one GMP product by Kronecker
+** substitution (coefficients packed at 2^b, b above twice the largest
+** coefficient plus the carries and a sign bit).  With Q = E(x^2) + x O(x^2):
+**   Q(x) Q(-x) = E(y)^2 - y O(y)^2   (two squarings of half the degree),
+**   P(x) Q(-x) = one product, of which the even or odd half is kept;
+** P and Q are cut to degree n before each step ([x^n] P/Q needs no more).
+** Bench only: measured against the engine, not part of it.
+*/
+
+/* z = sum_(i<m) a[i] 2^(b i) (signed a[i]). */
+static void kpack (mpz_ptr z, mpz_t *a, int m, size_t b, int step, int sgn) {
+  int i;
+  mpz_set_ui(z, 0);
+  for (i = m - 1; i >= 0; i--) {
+    mpz_mul_2exp(z, z, b);
+    if (sgn && (i & 1)) mpz_sub(z, z, a[i * step]);  /* a(-x) */
+    else mpz_add(z, z, a[i * step]);
+  }
+}
+
+/* c[i] = the i-th signed slot of z (|slot| < 2^(b-1)), i < m; z is lost. */
+static void kunpack (mpz_t *c, int m, mpz_ptr z, size_t b) {
+  int i;
+  for (i = 0; i < m; i++) {
+    mpz_fdiv_r_2exp(c[i], z, b);
+    mpz_fdiv_q_2exp(z, z, b);
+    if (mpz_tstbit(c[i], b - 1)) {  /* negative: c - 2^b, and a borrow */
+      mpz_t t;
+      mpz_init_set_ui(t, 1);
+      mpz_mul_2exp(t, t, b);
+      mpz_sub(c[i], c[i], t);
+      mpz_add_ui(z, z, 1);
+      mpz_clear(t);
+    }
+  }
+}
+
+static size_t maxbits (mpz_t *a, int m) {
+  size_t r = 1;
+  int i;
+  for (i = 0; i < m; i++) {
+    size_t s = mpz_sizeinbase(a[i], 2);
+    if (s > r) r = s;
+  }
+  return r;
+}
+
+static size_t lg (int m) { size_t r = 0; while ((1 << r) < m) r++; return r; }
+
+/* b_(n+d-1) of b_m = sum_(j<d) c[j] b_(m-1-j), b_i = init[i] for i < d. */
+static void bostan_mori (int d, const long *c, const long *init, unsigned long n,
+                         mpz_ptr out) {
+  mpz_t P[9], Q[9], E2[9], O2[9], U[18], z, w;
+  int i, j, lp = d, lq = d + 1;
+  n += (unsigned long)d - 1;
+  mpz_inits(z, w, NULL);
+  for (i = 0; i < 18; i++) mpz_init(U[i]);
+  for (i = 0; i < 9; i++) { mpz_init(P[i]); mpz_init(Q[i]); mpz_init(E2[i]); mpz_init(O2[i]); }
+  mpz_set_ui(Q[0], 1);
+  for (j = 0; j < d; j++) mpz_set_si(Q[j + 1], -c[j]);
+  for (i = 0; i < d; i++)  /* P = (sum b_i x^i) Q mod x^d */
+    for (j = 0; j <= i; j++) {
+      mpz_set_si(z, init[i - j]);
+      mpz_addmul(P[i], z, Q[j]);
+    }
+  while (n > 0) {
+    int le, lo, par = (int)(n & 1), lu;
+    size_t bq, b;
+    if ((unsigned long)lq > n + 1) lq = (int)n + 1;  /* cut to degree n */
+    if ((unsigned long)lp > n + 1) lp = (int)n + 1;
+    le = (lq + 1) / 2; lo = lq / 2;
+    bq = maxbits(Q, lq);
+    /* P(x) Q(-x): the kept half */
+    b = maxbits(P, lp) + bq + lg(lp < lq ? lp : lq) + 2;
+    kpack(z, P, lp, b, 1, 0);
+    kpack(w, Q, lq, b, 1, 1);
+    mpz_mul(z, z, w);
+    lu = lp + lq - 1;
+    kunpack(U, lu, z, b);
+    lp = 0;
+    for (i = par; i < lu; i += 2) mpz_swap(P[lp++], U[i]);
+    /* Q(x) Q(-x) = E(y)^2 - y O(y)^2 */
+    b = 2 * bq + lg(le) + 2;
+    kpack(z, Q, le, b, 2, 0);
+    mpz_mul(z, z, z);
+    kunpack(E2, 2 * le - 1, z, b);
+    if (lo > 0) {
+      kpack(z, Q + 1, lo, b, 2, 0);
+      mpz_mul(z, z, z);
+      kunpack(O2, 2 * lo - 1, z, b);
+    }
+    for (j = 0; j < lq; j++) {
+      if (j < 2 * le - 1) mpz_set(Q[j], E2[j]); else mpz_set_ui(Q[j], 0);
+      if (j >= 1 && j - 1 < 2 * lo - 1) mpz_sub(Q[j], Q[j], O2[j - 1]);
+    }
+    n >>= 1;
+  }
+  mpz_set(out, P[0]);  /* Q(0) = 1 throughout */
+  mpz_clears(z, w, NULL);
+  for (i = 0; i < 18; i++) mpz_clear(U[i]);
+  for (i = 0; i < 9; i++) { mpz_clear(P[i]); mpz_clear(Q[i]); mpz_clear(E2[i]); mpz_clear(O2[i]); }
+}
+
+/* Z/m, m = 10^9+7, at n = 10^18 for k carried values (a dense random
+** k x k block plus the constant row and column): min and median of 'nr'
+** batches, microseconds per call. */
+static void bench_mod_k (int k, int nr) {
+  int K = k + 1, r, i, calls;
+  uint64_t *B = malloc((size_t)K * (size_t)K * sizeof *B), v[65], x = 88172645463325252ULL;
+  const uint64_t m = 1000000007;
+  double t[32], t0;
+  mpz_t n;
+  mpz_init_set_str(n, "1000000000000000000", 10);
+  if (nr > 32) nr = 32;
+  for (i = 0; i < K * K; i++) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    B[i] = i / K == k ? (i % K == k) : x % m;
+  }
+  for (i = 0; i < K; i++) v[i] = (uint64_t)i + 1;
+  v[k] = 1;
+  t0 = now();
+  mat_mod_u64_powapply(K, B, v, v, n, m);
+  t0 = now() - t0;
+  calls = (int)(0.02 / (t0 > 1e-7 ? t0 : 1e-7)) + 1;
+  for (r = 0; r < nr; r++) {
+    t0 = now();
+    for (i = 0; i < calls; i++) mat_mod_u64_powapply(K, B, v, v, n, m);
+    t[r] = (now() - t0) / calls;
+  }
+  qsort(t, (size_t)nr, sizeof(double), cmpd);
+  printf("| %d | %.2f | %.2f | (checksum %llu) |\n", k, t[0] * 1e6, t[nr / 2] * 1e6,
+         (unsigned long long)(v[0] & 0xff));
+  fflush(stdout);
+  mpz_clear(n);
+  free(B);
+}
+
 /*
 ** Order-d recurrences a_m = sum_i c_i a_(m-1-i) (c = 2, 3, 1, 4, 1, 5, 2, 6,
 ** the first d), the d x d companion matrix, v = (1, ..., d), and the
@@ -343,7 +487,9 @@ static void bench_order (int d, unsigned long n, int nr) {
   long B[64], v[8];
   unsigned char one[8] = { 1, 0, 0, 0, 0, 0, 0, 0 };
   mpz_t e[8], f[8];
-  double ta[16], to[16], t0;
+  double ta[16], to[16], tb[16], t0;
+  long init[8];
+  mpz_t bm;
   int k = d ? d : 5, i, j, r;
   if (nr > 16) nr = 16;
   if (d == 0) { memcpy(B, R5, sizeof R5); memcpy(v, Rv, sizeof Rv); }
@@ -353,16 +499,28 @@ static void bench_order (int d, unsigned long n, int nr) {
       for (j = 0; j < k; j++) B[i*k + j] = i == 0 ? c[j] : (j == i - 1);
     }
   for (i = 0; i < k; i++) { mpz_init(e[i]); mpz_init(f[i]); }
+  mpz_init(bm);
+  for (i = 0; i < d; i++) init[i] = v[d - 1 - i];  /* v = (a_0, a_-1, ...) */
   for (r = 0; r < nr; r++) {
     t0 = now(); engine(k, B, v, n, e, NULL); ta[r] = now() - t0;
     t0 = now(); engine_need(k, B, v, n, f, one, NULL); to[r] = now() - t0;
+    if (d) { t0 = now(); bostan_mori(d, c, init, n, bm); tb[r] = now() - t0; }
   }
-  if (mpz_cmp(e[0], f[0]) != 0) { fprintf(stderr, "order %d mismatch\n", d); exit(1); }
+  if (mpz_cmp(e[0], f[0]) != 0 || (d && mpz_cmp(e[0], bm) != 0)) {
+    fprintf(stderr, "order %d mismatch\n", d);
+    exit(1);
+  }
   qsort(ta, (size_t)nr, sizeof(double), cmpd);
   qsort(to, (size_t)nr, sizeof(double), cmpd);
-  printf("| %s | %lu | %zu | %.1f / %.1f | %.1f / %.1f |\n", d ? (d == 3 ? "3" : d == 4 ? "4" :
-         d == 5 ? "5" : d == 6 ? "6" : "8") : "3 + index + constant (5 x 5)", n,
-         mpz_sizeinbase(e[0], 2), ta[0] * 1e3, ta[nr / 2] * 1e3, to[0] * 1e3, to[nr / 2] * 1e3);
+  qsort(tb, (size_t)nr, sizeof(double), cmpd);
+  if (d)
+    printf("| %d | %lu | %zu | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.2f |\n", d, n,
+           mpz_sizeinbase(e[0], 2), ta[0] * 1e3, ta[nr / 2] * 1e3, to[0] * 1e3,
+           to[nr / 2] * 1e3, tb[0] * 1e3, tb[nr / 2] * 1e3, tb[0] / to[0]);
+  else
+    printf("| 3 + index + constant (5 x 5) | %lu | %zu | %.1f / %.1f | %.1f / %.1f | - | - |\n", n,
+           mpz_sizeinbase(e[0], 2), ta[0] * 1e3, ta[nr / 2] * 1e3, to[0] * 1e3, to[nr / 2] * 1e3);
+  mpz_clear(bm);
   fflush(stdout);
   for (i = 0; i < k; i++) { mpz_clear(e[i]); mpz_clear(f[i]); }
 }
@@ -453,6 +611,14 @@ int main (int argc, char **argv) {
     for (j = 0; j < sizeof ks / sizeof ks[0]; j++) bench_u64_k(ks[j], nr);
     return 0;
   }
+  if (argc > 1 && strcmp(argv[1], "mod") == 0) {
+    static const int ks[] = { 2, 3, 4, 8, 16, 32, 63 };
+    int nr = argc > 2 ? atoi(argv[2]) : 7;
+    size_t j;
+    printf("| k | us per call, min | median | |\n|---|---|---|---|\n");
+    for (j = 0; j < sizeof ks / sizeof ks[0]; j++) bench_mod_k(ks[j], nr);
+    return 0;
+  }
   if (argc > 1 && strcmp(argv[1], "polysqr") == 0) {
     printf("| degree | N bits | Kronecker | squares and pairwise sums | evaluation at 2d-1 points |\n");
     printf("|---|---|---|---|---|\n");
@@ -465,9 +631,23 @@ int main (int argc, char **argv) {
     static const int ds[] = { 0, 3, 4, 5, 6, 8 };
     int nr = argc > 2 ? atoi(argv[2]) : 5;
     size_t j;
-    printf("| order | n | bits | every output, ms min / median | first output alone, ms min / median |\n");
-    printf("|---|---|---|---|---|\n");
+    printf("| order | n | bits | every output, ms min / median | first output alone, ms min / median | Bostan-Mori (Kronecker), ms min / median | Bostan-Mori / first output alone (min) |\n");
+    printf("|---|---|---|---|---|---|---|\n");
     for (j = 0; j < sizeof ds / sizeof ds[0]; j++) bench_order(ds[j], 1000000, nr);
+    return 0;
+  }
+  if (argc > 3 && strcmp(argv[1], "fibmem") == 0) {  /* one F(n), for massif */
+    static const long B3[9] = { 0, 1, 0,  1, 1, 0,  0, 0, 1 };
+    static const long v3[3] = { 0, 1, 1 };
+    static const unsigned char needa[3] = { 1, 0, 0 };
+    unsigned long n = strtoul(argv[2], NULL, 10);
+    mpz_t e[3];
+    int i;
+    for (i = 0; i < 3; i++) mpz_init(e[i]);
+    if (strcmp(argv[3], "gmp") == 0) mpz_fib_ui(e[0], n);
+    else if (strcmp(argv[3], "engine") == 0) engine_need(3, B3, v3, n, e, needa, NULL);
+    printf("%zu bits\n", mpz_sizeinbase(e[0], 2));
+    for (i = 0; i < 3; i++) mpz_clear(e[i]);
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "fib") == 0) {

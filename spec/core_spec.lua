@@ -335,6 +335,28 @@ describe("the guard", function()
     assert.are.equal(2.0, out[0])
   end)
 
+  it("computes a bignum loop below the size limit and never one above it", function()
+    -- x = 2x; y = 3x (a computed value larger than the state): the cheap
+    -- norm bound accepts far below the limit, the exact majorant near it;
+    -- whatever is computed is exact and within the limit
+    local old = cpm.maxbits()
+    cpm.maxbits(1000)
+    local ir = { nslots = 2, liveout = { 0, 1 },
+      ops = { { "mul", 0, 0, { k = 2 } }, { "mul", 1, 0, { k = 3 } } } }
+    local verdicts = {}
+    for n = 300, 1000, 25 do
+      local ok, out = guarded(ir, 1, n, 1, { [0] = big(1), [1] = big(0) })
+      verdicts[n] = ok
+      if ok then
+        assert.is_true(cpm.eq(out[0], big(2) ^ n))
+        assert.is_true(cpm.eq(out[1], big(3) * big(2) ^ n))
+      end
+    end
+    cpm.maxbits(old)
+    assert.is_true(verdicts[300] and verdicts[900])
+    assert.is_false(verdicts[950] or verdicts[1000])
+  end)
+
   it("refuses bignum loops whose values may exceed the size limit", function()
     -- x = -2x may or may not cancel as far as the bound knows: not sure to
     -- exceed, so the guard lets the loop run (and raise, if it must)

@@ -740,3 +740,117 @@ describe("argument checking", function()
     assert.has_error(function() core._matpow("z", { { 1 } }, { 1 }, 0/0) end)
   end)
 end)
+
+describe("matrix power in Z/m", function()
+  math.randomseed(4242)
+  local big = require("cpm").big
+
+  -- v := B v mod m, n times, in cpm.big (GMP's remainder, not the engine)
+  local function naivemod(B, v, n, m)
+    local k, M = #B, big(m)
+    local w = {}
+    for i = 1, k do w[i] = big(v[i]) % M end
+    for _ = 1, n do
+      local u = {}
+      for i = 1, k do
+        local s = big(0)
+        for j = 1, k do s = s + big(B[i][j]) * w[j] end
+        u[i] = s % M
+      end
+      w = u
+    end
+    for i = 1, k do w[i] = tostring(w[i]) end
+    return w
+  end
+
+  local moduli = {
+    1, 2, 3, 7, 1000000007, 998244353, 2147483647, 4294967296, 4294967311,
+    "4611686018427387847", "4611686018427387904", "4611686018427387905",
+    "9223372036854775783", "9223372036854775807", "18446744073709551557",
+  }
+
+  -- an affine map of 'nv' carried values (the last row (0 .. 0 1)),
+  -- entries up to 'lim' in size, zero constant column when 'homog'
+  local function randaff(nv, lim, homog)
+    local k = nv + 1
+    local B = {}
+    for i = 1, k do
+      B[i] = {}
+      for j = 1, k do
+        B[i][j] = i == k and (j == k and 1 or 0)
+          or (homog and j == k) and 0 or math.random(-lim, lim)
+      end
+    end
+    local v = randvec(k, -lim, lim)
+    v[k] = 1
+    return B, v
+  end
+
+  it("matches repeated multiplication on the 2 x 2 fast path and the general one", function()
+    for _, m in ipairs(moduli) do
+      for _ = 1, 6 do
+        for nv = 1, 3 do
+          local B, v = randaff(nv, 1000000, math.random(2) == 1)
+          local n = ({ 0, 1, 2, 3, 17, 64, 65, 200 })[math.random(8)]
+          local want = naivemod(B, v, n, m)
+          assert.are.same(want, core._matpow("mod", B, v, n, m))
+          assert.are.same(want, core._matpow("mod", B, v, n, m, true))
+        end
+      end
+    end
+  end)
+
+  it("agrees with the mpz engine for blocks of 3 to 16 values, any pivots", function()
+    -- the characteristic-polynomial path needs unit pivots for its
+    -- Hessenberg form: composite moduli (9, 15, 3^39) and sparse entries
+    -- (multiples of 3, zeros) make it fall back to the matrix power
+    local mods = { 1000000007, 998244353, 9, 15, 4050542260607, "4052555153018976267",
+                   "4611686018427387847", 65536, 2147483647 }
+    for _, m in ipairs(mods) do
+      for nv = 3, 16, (m == 9 or m == 15) and 1 or 3 do
+        local homog = math.random(2) == 1
+        local B, v = randaff(nv, 30, homog)
+        local mult3 = math.random(3) == 1
+        for i = 1, nv do
+          for j = 1, nv + 1 do
+            local r = math.random(4)
+            if r == 1 then B[i][j] = 0 elseif mult3 then B[i][j] = 3 * B[i][j] end
+          end
+        end
+        for _, n in ipairs { 0, 1, 2, 7, 33 } do
+          assert.are.same(naivemod(B, v, n, m), core._matpow("mod", B, v, n, m))
+        end
+        for _, n in ipairs { "1000000000000000000", "18446744073709551617" } do
+          assert.are.same(core._matpow("mod", B, v, n, m, true), core._matpow("mod", B, v, n, m))
+        end
+      end
+    end
+  end)
+
+  it("agrees with the mpz engine and with a larger embedding at n near 10^18", function()
+    for _, m in ipairs(moduli) do
+      for _ = 1, 8 do
+        local homog = math.random(2) == 1
+        local B, v = randaff(homog and 2 or 1, 2^31, homog)
+        local n = ({ "1000000000000000000", "999999999999999999",
+                     "18446744073709551617", tostring(math.random(1, 2^40)) })[math.random(4)]
+        local r = core._matpow("mod", B, v, n, m)
+        assert.are.same(r, core._matpow("mod", B, v, n, m, true))
+        -- the same map with a decoupled extra value: the general path
+        local k = #B
+        local E, w = {}, {}
+        for i = 1, k + 1 do
+          E[i] = {}
+          for j = 1, k + 1 do
+            local ii, jj = i == 1 and 0 or i - 1, j == 1 and 0 or j - 1
+            E[i][j] = (ii == 0 or jj == 0) and ((i == 1 and j == 1) and 5 or 0) or B[ii][jj]
+          end
+          w[i] = i == 1 and 3 or v[i - 1]
+        end
+        local e = core._matpow("mod", E, w, n, m)
+        table.remove(e, 1)
+        assert.are.same(r, e)
+      end
+    end
+  end)
+end)

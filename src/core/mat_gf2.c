@@ -131,9 +131,11 @@ static void polymul (const uint64_t *a, const uint64_t *b, uint64_t *out,
 
 
 /*
-** The squaring tables of p (degree dp >= 1), rw = dp / 64 + 1 words an
-** entry.  Squaring is linear over GF(2) (the Frobenius map), so r^2 mod p
-** is the xor, over the nibbles b of r at bit 4j, of the entries
+** The squaring tables of p (degree dp >= 1), rw = ceil(dp / 64) words an
+** entry (a remainder has degree below dp: a degree-64 p, one-word states,
+** keeps one-word entries).  Squaring is linear over GF(2) (the Frobenius
+** map), so r^2 mod p is the xor, over the nibbles b of r at bit 4j, of the
+** entries
 ** (j, b) = b(x)^2 x^(8j) mod p: (dp + 3) / 4 lookups, no reduction.
 ** Nibbles rather than bytes keep the tables in the first-level cache.
 */
@@ -143,12 +145,12 @@ static void sqtable (uint64_t *tab, const uint64_t *p, int dp, int rw) {
 #define ENTRY(j, b)	(&tab[((size_t)(j) * 16 + (size_t)(b)) * (size_t)rw])
   memset(e, 0, sizeof(e));
   e[0] = 1;
-  memset(tab, 0, (size_t)nj * 16 * (size_t)rw * 8);
+  memset(tab, 0, (size_t)(rw == 1 ? 16 : nj) * 16 * (size_t)rw * 8);
   for (t = 0; t <= 2 * (dp - 1); t++) {  /* e = x^t mod p */
     if (t > 0) {
-      for (j = rw - 1; j > 0; j--) e[j] = (e[j] << 1) | (e[j - 1] >> 63);
+      for (j = rw; j > 0; j--) e[j] = (e[j] << 1) | (e[j - 1] >> 63);
       e[0] <<= 1;
-      if (getbit(e, dp)) for (j = 0; j < rw; j++) e[j] ^= p[j];
+      if (getbit(e, dp)) for (j = 0; j <= rw; j++) e[j] ^= p[j];
     }
     if (t % 2 == 0)  /* (x^i)^2 with i = t / 2 */
       memcpy(ENTRY(t / 8, 1 << ((t / 2) & 3)), e, (size_t)rw * 8);
@@ -200,20 +202,51 @@ static void sqmod (const uint64_t *r, uint64_t *out, const uint64_t *tab,
 }
 
 
+/* r^2 mod p for deg p <= 64, in one word: the sixteen nibbles' entries
+   (sqtable clears all sixteen rows then, so a nibble past deg p finds 0). */
+static uint64_t sqmod1 (uint64_t r, const uint64_t *tab) {
+#define NIB(j)	tab[(j) * 16 + ((r >> (4 * (j))) & 15)]
+  return NIB(0) ^ NIB(1) ^ NIB(2) ^ NIB(3) ^ NIB(4) ^ NIB(5) ^ NIB(6) ^
+         NIB(7) ^ NIB(8) ^ NIB(9) ^ NIB(10) ^ NIB(11) ^ NIB(12) ^ NIB(13) ^
+         NIB(14) ^ NIB(15);
+#undef NIB
+}
+
+
+/* Bit i of n (i below n's size in bits), read from its limbs. */
+static int nbit (const mp_limb_t *nl, long i) {
+  return (int)((nl[i / GMP_NUMB_BITS] >> (i % GMP_NUMB_BITS)) & 1);
+}
+
+
 /* r = x^n mod p (deg p = dp >= 0); r, sq: PW words; tab: p's tables. */
 static void powmod (uint64_t *r, uint64_t *sq, const uint64_t *tab,
                     mpz_srcptr n, const uint64_t *p, int dp, int PW) {
   long i;
-  int rw = (dp >> 6) + 1, j;
+  int rw = (dp + 63) >> 6, j;
   uint64_t *a = r, *b = sq, *t;
+  const mp_limb_t *nl = mpz_limbs_read(n);
   memset(r, 0, (size_t)PW * 8);
   memset(sq, 0, (size_t)PW * 8);
   if (dp == 0) return;  /* everything is 0 mod 1 */
   r[0] = 1;
+  if (mpz_sgn(n) == 0) return;  /* nl may not hold a limb */
+  if (rw == 1) {  /* one word, in a register: x^(dp-1) times x is x^dp = p */
+    uint64_t x = 1;
+    for (i = (long)mpz_sizeinbase(n, 2) - 1; i >= 0; i--) {
+      x = sqmod1(x, tab);
+      if (nbit(nl, i)) {
+        uint64_t top = (x >> (dp - 1)) & 1;
+        x = (x << 1) ^ (p[0] & (0 - top));  /* bit 64 of p is not in p[0] */
+      }
+    }
+    r[0] = x;
+    return;
+  }
   for (i = (long)mpz_sizeinbase(n, 2) - 1; i >= 0; i--) {
     sqmod(a, b, tab, dp, rw);  /* the squares alternate between r and sq */
     t = a; a = b; b = t;
-    if (mpz_tstbit(n, (mp_bitcnt_t)i)) {  /* a = a x mod p */
+    if (nbit(nl, i)) {  /* a = a x mod p */
       for (j = rw; j > 0; j--) a[j] = (a[j] << 1) | (a[j - 1] >> 63);
       a[0] <<= 1;
       if (getbit(a, dp)) for (j = 0; j <= rw; j++) a[j] ^= p[j];
@@ -282,7 +315,7 @@ int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
   mat_gf2_Info dummy;
   int K = k + 1, D = 64 * k + 1, N = 2 * D, PW, i, j, dp, rounds, res, nr;
   int have;
-  uint64_t *mem, *X, *Y, *u, *R, *C, *Bp, *S, *p, *q, *pq, *r, *sq, *x0, *tab;
+  uint64_t cb, *mem, *X, *Y, *u, *R, *C, *Bp, *S, *p, *q, *pq, *r, *sq, *x0, *tab;
   uint64_t mask = MASKSEED;
   if (k < 1 || k > MAT_GF2_KMAX || (cache != NULL && cache->k != k))
     return MAT_ESIZE;
@@ -303,7 +336,11 @@ int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
   memset(x0, 0, (size_t)K * 8);
   T(ud, x0, c.b);
   memcpy(X, v, (size_t)k * 8);
-  X[k] = 1;
+  /* a linear map (T(0) = 0: xorshift, xoshiro) leaves the constant bit
+     out: v's polynomial then lacks the factor x + 1 of that bit, and a
+     degree-64 one fits one-word remainders and tables */
+  cb = iszero(c.b, k) ? 0 : 1;
+  X[k] = cb;
   have = 1;  /* iterates of v in X */
   /* the polynomial of an earlier call, when it annihilates v too */
   if (cache != NULL && cache->dp >= 0) {
@@ -362,7 +399,7 @@ int mat_gf2_powapply (int k, mat_gf2_Map T, void *ud, uint64_t *v,
   }
   info->rounds = rounds;
   if (!iszero(u, K) || dp > D) goto fallback;
-  if (dp > 0) sqtable(tab, p, dp, (dp >> 6) + 1);
+  if (dp > 0) sqtable(tab, p, dp, (dp + 63) >> 6);
   if (cache != NULL) {
     memcpy(cache->p, p, (size_t)(k + 3) * 8);
     cache->dp = dp;
@@ -374,7 +411,7 @@ power:
   for (i = 0; i < dp; i++)
     if (getbit(r, i))
       for (j = 0; j < K; j++) c.tmp[j] ^= X[(size_t)i * K + j];
-  if (c.tmp[k] == 1) {  /* the constant bit survived: (x^n mod p)(1) = 1 */
+  if (c.tmp[k] == cb) {  /* the constant bit survived: (x^n mod p)(1) = 1 */
     memcpy(v, c.tmp, (size_t)k * 8);
     free(mem);
     return MAT_OK;

@@ -52,7 +52,7 @@ void mat_gf2_cacheinit (mat_gf2_Cache *cache, int k, uint64_t *words);
 ** fields", IEEE Trans. Inf. Theory 32 (1986); Berlekamp-Massey as in
 ** Massey, "Shift-register synthesis and BCH decoding", IEEE Trans. Inf.
 ** Theory 15 (1969)): with the constant bit appended, T is linear on
-** D = 64k + 1 bits.  The bits f(T^i v), i < 2D, of a linear functional f
+** D = 64k + 1 bits (the bit stays 0 when T(0) = 0).  The bits f(T^i v), i < 2D, of a linear functional f
 ** give by Berlekamp-Massey a polynomial q with q(T) u = 0 on the Krylov
 ** space of u seen through f; u <- q(T) u and p <- p q until u = 0, so that
 ** p(T) v = 0 is verified on the vectors themselves, whatever f was.  Then

@@ -12,6 +12,11 @@
 **   _matpow("z", B, v, n, alias, need) -> table, info
 **       only the outputs i with need[i] true are wanted (the others come
 **       back as "0"): mat_mpz_powapply_need.
+**   _matpow("mod", B, v, n, m [, mpz]) -> table
+**       Z/m (m >= 1, an integer or a decimal string): mat_mod_u64_powapply
+**       for m < 2^63, mat_mod_mpz_powapply above (or for any m when mpz is
+**       true); entries are reduced into
+**       [0, m) first; B's last row must be (0 .. 0 1); decimal strings.
 **   _matbits(B, v, n) -> number      mat_bits_bound for those values
 **   _majorant(A, v, n) -> table      mat_majorant (A, v numbers >= 0)
 **   _matpaths -> table               MAT_PATH_* by name
@@ -31,6 +36,7 @@
 #include "cpm.h"
 #include "mat.h"
 #include "mat_impl.h"
+#include "mat_mod.h"
 
 #define WS_META	"cpm.matws"
 
@@ -164,6 +170,39 @@ static void bits_of (int k, mpz_t *v, uint64_t *vb) {
     vb[i] = mpz_sgn(v[i]) ? (uint64_t)mpz_sizeinbase(v[i], 2) : 0;
 }
 
+/* _matpow("mod", B, v, n, m [, mpz]) (see the header). */
+static int m_matpowmod (lua_State *L, int k) {
+  int usempz = lua_toboolean(L, 6);  /* before the workspace is pushed */
+  mpz_t *z = ws_new(L, k*k + 2*k + 2);
+  mpz_ptr m = z[k*k + k + 1];
+  mpz_srcptr Bp[MAT_KMAX * MAT_KMAX], vp[MAT_KMAX];
+  mpz_ptr op[MAT_KMAX];
+  int i, st;
+  get_problem(L, 2, 3, 4, k, z);
+  get_int(L, 5, m, "modulus");
+  if (mpz_sgn(m) <= 0) return luaL_error(L, "cpm: the modulus must be positive");
+  for (i = 0; i < k*k + k; i++) mpz_fdiv_r(z[i], z[i], m);
+  if (mpz_sizeinbase(m, 2) < 64 && !usempz) {
+    uint64_t B[MAT_KMAX * MAT_KMAX], v[MAT_KMAX];
+    for (i = 0; i < k*k; i++) B[i] = (uint64_t)mpz_get_ui(z[i]);
+    for (i = 0; i < k; i++) v[i] = (uint64_t)mpz_get_ui(z[k*k + i]);
+    st = mat_mod_u64_powapply(k, B, v, v, z[k*k + k], (uint64_t)mpz_get_ui(m));
+    for (i = 0; i < k; i++) mpz_set_ui(z[k*k + i], (unsigned long)v[i]);
+  }
+  else {
+    for (i = 0; i < k*k; i++) Bp[i] = z[i];
+    for (i = 0; i < k; i++) { vp[i] = z[k*k + i]; op[i] = z[k*k + i]; }
+    st = mat_mod_mpz_powapply(k, Bp, op, vp, z[k*k + k], m);
+  }
+  if (st != MAT_OK) return luaL_error(L, "cpm: matrix power failed (%d)", st);
+  lua_createtable(L, k, 0);
+  for (i = 0; i < k; i++) {
+    push_dec(L, z[k*k + i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 static int m_matpow (lua_State *L) {
   const char *ring = luaL_checkstring(L, 1);
   int k = get_k(L, 2), i, st;
@@ -172,8 +211,9 @@ static int m_matpow (lua_State *L) {
   mpz_t *z;
   mpz_srcptr Bp[MAT_KMAX * MAT_KMAX], vp[MAT_KMAX];
   mpz_ptr op[MAT_KMAX];
+  if (strcmp(ring, "mod") == 0) return m_matpowmod(L, k);
   if (!isz && strcmp(ring, "u64") != 0)
-    return luaL_error(L, "cpm: ring must be \"u64\" or \"z\"");
+    return luaL_error(L, "cpm: ring must be \"u64\", \"z\" or \"mod\"");
   for (i = 0; hasneed && i < k; i++) {  /* before anything is pushed */
     lua_rawgeti(L, 6, i + 1);
     need[i] = (unsigned char)lua_toboolean(L, -1);

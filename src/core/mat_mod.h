@@ -14,7 +14,12 @@
 /*
 ** Modulus m with 1 <= m < 2^63, 64-bit entries, products in 128 bits
 ** (Montgomery multiplication for odd m: Montgomery, Math. Comp. 44, 1985;
-** a 128-bit remainder for even m).  The last row of B must be
+** a 128-bit remainder for even m).  A 2 x 2 block (k = 2, or k = 3 with a
+** zero constant column) with odd m < 2^62 takes x^n mod its
+** characteristic polynomial (Fiduccia, SIAM J. Comput. 14, 1985), and so
+** do blocks from 4 x 4 on (3 x 3 without the constant column) when m is
+** odd, k m < 2^64 and their Hessenberg form has unit pivots; the rest
+** binary powering of B, right to left.  The last row of B must be
 ** (0 .. 0 1) (the affine constant); it is not read.  Returns MAT_OK,
 ** MAT_ESIZE or MAT_EARG.
 */

@@ -554,6 +554,17 @@ static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   if (L.q > 0) mpz_add_ui(L.c4, L.c4, 4); else mpz_sub_ui(L.c4, L.c4, 4);
   matvec(C, 2, c->A, Aw, w);
   e = lucas_target(&L, w, Aw, need, g);
+  if (e != 2) {  /* the four numbers at their final size at once, not by
+                   reallocations (the final product outweighs them; with
+                   both outputs wanted they would raise the peak):
+                   |U_m| <= rho^m, rho = (|p| + sqrt(p^2 + 4)) / 2 */
+    double lp = fabs(mpz_get_d(L.p)), m = mpz_get_d(C->n) / 2;
+    double bits = (m + 2) * log2((lp + sqrt(lp * lp + 4)) / 2) + 64;
+    if (bits < 1e9) {
+      mpz_realloc2(L.U, (mp_bitcnt_t)bits); mpz_realloc2(L.V, (mp_bitcnt_t)bits);
+      mpz_realloc2(L.sa, (mp_bitcnt_t)bits); mpz_realloc2(L.sb, (mp_bitcnt_t)bits);
+    }
+  }
   mpz_set_ui(L.U, 1);  /* m = 1: (U_1, U_0) */
   for (b--; b-- > (e == 2 ? 0u : 1u); ) {
     int bit = mpz_tstbit(C->n, b);
