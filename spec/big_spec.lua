@@ -536,6 +536,40 @@ describe("cpm.big size limit", function()
     assert.are.equal(999, (a - 1):bits())
   end)
 
+  it("names the operator in the message as src/core/ir.h declares it", function()
+    cpm.maxbits(1000)
+    local a = B(2)^999
+    local function message(f)
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      return err:match("cpm: result of (.-) would exceed")
+    end
+    assert.are.equal("'*'", message(function() return a * a end))
+    assert.are.equal("'+'", message(function() return a + a end))
+    assert.are.equal("'-'", message(function() return a - (-a) end))
+    assert.are.equal("'^'", message(function() return a ^ 2 end))
+    assert.are.equal("'<<'", message(function() return a:shl(1) end))
+    assert.are.equal("'>>'", message(function() return a:shr(-1) end))
+  end)
+
+  it("has a method for each operator of src/core/ir.h, giving what the operator gives", function()
+    local core = require "cpm.core"
+    local x, y = B(-23), B(5)
+    local count = 0
+    for sym, name in pairs(core._aops) do
+      count = count + 1
+      assert.is_function(x[name], name)
+      if IS54 or ({ ["+"] = 1, ["-"] = 1, ["*"] = 1, ["/"] = 1, ["%"] = 1, ["^"] = 1 })[sym] then
+        local op = load("local x, y = ... return x " .. sym .. " y")
+        assert.are.equal(op(x, y), x[name](x, y), name)
+      end
+    end
+    assert.is_true(count >= 6)
+    assert.are.equal(B(23), x:unm())
+    assert.are.equal(-x, x:unm())
+    if IS54 then assert.are.equal(load("return ~...")(x), x:bnot()) end
+  end)
+
   if IS54 then
     it("raises for cpm.big(2) ^ (1 << 40)", function()
       local ok, err = pcall(load("local B = ... return B(2) ^ (1 << 40)"), B)

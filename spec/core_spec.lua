@@ -95,7 +95,21 @@ describe("the planner", function()
     { "branch condition depends on the loop counter",
       { { "add", 0, 0, { k = 1 } }, { "if", "truthy", 2, skip = 0 } }, 2 },
     { "malformed loop IR", { { "if", "always", skip = 5 } } },
-    { "nested loop in loop body", { { "loop" } } },
+    { "malformed loop IR", { { "loop", 1, { k = 1 }, { k = 3 }, body = 5 } } },
+    { "product of two loop-carried values in a nested loop",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 0 }, { "mul", 0, 0, 0 } } },
+    { "malformed loop IR",  -- an inner body past its enclosing one
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 1 },
+        { "loop", 1, { k = 1 }, { k = 3 }, body = 1 }, { "add", 0, 0, 1 } } },
+    { "loops nested more than 5 deep",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 4 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 3 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 2 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 1 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 0 } } },
+    { "branch in a loop with an inner loop",
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 0 },
+        { "if", "truthy", 1, skip = 0 } } },
   }
   for _, case in ipairs(refusals) do
     it("refuses with the reason: " .. case[1], function()

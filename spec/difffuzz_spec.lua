@@ -19,6 +19,56 @@ describe("the differential fuzzer", function()
   end)
 end)
 
+describe("the differential fuzzer's own limits", function()
+  it("makes no original that runs for ages (seed 11, function 699: a NaN limit, a negative step)", function()
+    -- Lua 5.4 clips a NaN limit of an integer loop with a negative step to
+    -- math.mininteger: 10^18 iterations; the generator keeps NaN out there
+    local st = difffuzz.run { seed = 11, first = 699, count = 1 }
+    assert.are.equal(1, st.functions)
+    assert.are.equal(0, st.skipped)
+    assert.are.equal(0, st.differences)
+  end)
+
+  if not jit then
+    it("is right where the fuzzer cannot wait: a NaN or infinite limit with a negative step", function()
+      -- Lua 5.4 (lvm.c, forlimit) clips such a limit to math.mininteger:
+      -- from 1 down to it by -k, (1 - mininteger) // k + 1 iterations,
+      -- counted here in wrapping integers as the loop would
+      local src = "return function(lim, st) local s = 0 for i = 1, lim, st do s = s + 1 end return s end"
+      for _, fe in ipairs { "bytecode", "source" } do
+        local path = require("files").tmpfile(src)
+        -- (strict: a loop cpm did not compute raises instead of running for ages)
+        local g = cpm.optimize(assert(loadfile(path))(), { frontend = fe, strict = true })
+        os.remove(path)
+        for _, c in ipairs { { 0 / 0, -1 }, { 0 / 0, -3 }, { -1 / 0, -2 }, { 0 / 0, -4611686018427387904 } } do
+          local k = -c[2]
+          -- (1 - mininteger = maxinteger + 2, divided without overflow;
+          -- for k = 1, 2^63 + 2 iterations wrap as the count s does)
+          local n = load("local k = ... local M = math.maxinteger return M // k + (M % k + 2) // k + 1")(k)
+          assert.are.equal(n, g(c[1], c[2]), fe .. " " .. tostring(c[1]) .. " " .. c[2])
+        end
+        assert.are.equal(0, g(0 / 0, 1))  -- and a positive step does not run at all
+        -- a float loop with a NaN limit runs once on Lua 5.4 (forprep does
+        -- not skip it, the first FORLOOP ends it)
+        assert.are.equal(1, g(0 / 0, 2.0))
+        assert.are.equal(1, g(0 / 0, -2.0))
+      end
+    end)
+  end
+
+  it("skips an original that runs past the budget instead of waiting for it", function()
+    local old = difffuzz.BUDGET
+    difffuzz.BUDGET = 20  -- 2000 VM instructions
+    local ok, st = pcall(difffuzz.run, { seed = 3, count = 30 })
+    difffuzz.BUDGET = old
+    assert.is_true(ok, st)
+    assert.is_true(st.skipped > 0 and st.skipped < 30)
+    -- (a variant gets four times the budget: the loop as written costs it
+    -- a few more instructions than the original)
+    assert.are.equal(0, st.differences)
+  end)
+end)
+
 describe("the planner's size limit", function()
   it("refuses a loop that carries more values than the engine computes", function()
     -- 70 accumulators: the engine's matrices stop at 64 (src/core/mat.h),
@@ -151,6 +201,44 @@ describe("the guard's faults found by fuzzing", function()
       assert.are.equal(fb, gb)
     end)
   end
+
+  -- (difffuzz seed 11, function 10186, LuaJIT: a bignum times a number
+  -- with a fraction is a float there, and the guard took the loop for a
+  -- bignum loop past the size limit)
+  it("takes a bignum times a number with a fraction, infinity or NaN for a float", function()
+    local src = [[
+      local B = ...
+      return function(p, n)
+        local a, b, c = B(6), B(-5), B(1)
+        for _ = 1, n do a, c = p * a, 6 * b end
+        return a, c
+      end
+    ]]
+    local old = cpm.maxbits()
+    cpm.maxbits(512)
+    for _, fe in ipairs(fes) do
+      local f, g = build(src, fe, cpm.big)
+      for _, p in ipairs { 700.25, 0.5, -1.5, 1 / 0, 0 / 0, 3, 3.0, -0.0, 2^60 } do
+        for _, n in ipairs { 2, 3, 700 } do
+          local okf, fa, fc = pcall(f, p, n)
+          local okg, ga, gc = pcall(g, p, n)
+          local what = ("%s, p = %s, n = %d"):format(fe, tostring(p), n)
+          assert.are.equal(okf, okg, what .. ": " .. tostring(ga))
+          if okf then
+            assert.are.equal(cpm.isbig(fa), cpm.isbig(ga), what)
+            if cpm.isbig(fa) then assert.is_true(cpm.eq(fa, ga), what)
+            elseif fa ~= fa then assert.is_true(ga ~= ga, what)
+            else assert.are.equal(fa, ga, what) end
+            assert.is_true(cpm.eq(fc, gc), what)
+          else  -- (the guard's size-limit error at entry is the same outcome: manual)
+            assert.matches("bignum size limit", fa, 1, true)
+            assert.matches("bignum size limit", ga, 1, true)
+          end
+        end
+      end
+    end
+    cpm.maxbits(old)
+  end)
 
   if not jit then
     it("does not take a wrapping integer feeding a bignum for an exact one", function()

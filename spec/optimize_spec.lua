@@ -273,7 +273,10 @@ for _, frontend in ipairs(frontends) do
       local g = optimize(outer)
       agree(outer, g, { 50 }, "nested")
       local text = cpm.explain(outer, opts)
-      assert.matches("nested loop in loop body", text)
+      -- a triangular nest: the outer loop refused (LuaJIT's bytecode front
+      -- end leaves every nest to its inner loops), the inner one planned
+      assert.is_truthy(text:match("nested loop in loop body")
+        or text:match("inner loop at line %d+: control values that the enclosing loop changes"))
       assert.matches("loop optimized", text)
     end)
 

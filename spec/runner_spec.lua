@@ -161,6 +161,81 @@ return
     remove(d)
   end)
 
+  -- What a program can see of the runner is what it sees without it: found
+  -- by running Lua 5.4's testes (db.lua traces `load(s)()` under a line
+  -- hook), LuaJIT's test suite (it lists package.loaded and seals every
+  -- table _G reaches) and with `debug` removed (Lua's testes do that; cpm
+  -- read it at run time).
+  it("is invisible: line traces, the caller of a dofile'd chunk, package.loaded, sealed tables", function()
+    local d = project {
+      ["seen.lua"] = [[
+local out = {}
+local function trace(what, f)
+  local lines = {}
+  debug.sethook(function(_, line)
+    local s = debug.getinfo(2, "S").short_src
+    lines[#lines + 1] = s .. ":" .. line
+  end, "l")
+  local r = f()
+  debug.sethook()
+  out[#out + 1] = what .. " " .. tostring(r) .. " " .. table.concat(lines, " ")
+end
+trace("load", function() return load("local s = 0\nfor i = 1, 30 do\n s = s + i\nend\nreturn s", "=s")() end)
+trace("loadfile", function() return loadfile("chunk.lua")() end)
+trace("dofile", function() return dofile("chunk.lua") end)
+if loadstring then trace("loadstring", function() return loadstring("return 7", "=t")() end) end
+out[#out + 1] = "dofile's chunk's caller: " .. dofile("caller.lua")
+local names = {}
+for k in pairs(package.loaded) do names[#names + 1] = tostring(k) end
+table.sort(names)
+out[#out + 1] = "loaded: " .. table.concat(names, " ")
+-- seal every table _G reaches, as LuaJIT's test runner does
+local sealed = { __newindex = function() error("sealed", 2) end }
+local function seal(t)
+  if getmetatable(t) then return end
+  setmetatable(t, sealed)
+  for _, v in pairs(t) do if type(v) == "table" then seal(v) end end
+end
+seal(_G)
+setmetatable(package.loaded, nil)
+local ok, r = pcall(function()
+  return load("local n = ... local s = 0 for i = 1, n do s = s + 3 end return s")(1000)
+end)
+out[#out + 1] = "sealed: " .. tostring(ok) .. " " .. tostring(r)
+print(table.concat(out, "\n"))
+return
+]],
+      ["chunk.lua"] = "local s = 0\nfor i = 1, 30 do\n  s = s + 2 * i\nend\nreturn s\n",
+      ["caller.lua"] = "return debug.getinfo(2, 'S').what\n",
+      -- cpm itself, with the globals and string functions it used removed
+      -- after it loaded
+      ["gone.lua"] = [[
+local cpm = require "cpm"
+local dbg = debug
+dbg.upvaluejoin = function() error("the program's upvaluejoin") end
+debug, require, pcall, math = nil, nil, nil, nil
+string.format, string.sub, string.match, string.find, string.gsub = nil, nil, nil, nil, nil
+local f = load("return function(n) local s = 0 for i = 1, n do s = s + 2 end return s end")()
+local g = cpm.optimize(f)
+print(g(10^12), cpm.explain(f), #cpm.stats(g), cpm.load("return 1")())
+local s = 0
+for i = 1, 10^12 do s = s + 1 end
+print(s)
+return
+]],
+    }
+    local plain = { run(d, "seen.lua") }
+    assert.are.equal(0, plain[3], plain[2])
+    assert.truthy(plain[1]:find("\nsealed: true 3000\n", 1, true), plain[1])
+    assert.are.same(plain, { run(d, "-l cpm.auto seen.lua") })
+    assert.are.same(plain, { run(d, CPM .. " --iters-limit 2 seen.lua") })
+    local out, err, code
+    out, err, code = run(d, CPM .. " gone.lua")
+    assert.are.same({ "", 0 }, { err, code })
+    assert.truthy(out:find("^2000000000000\t[^\n]*loop optimized[^\t]*\t1\t1\n1000000000000\n$"), out)
+    remove(d)
+  end)
+
   it("refuses an unknown option and a bad --iters-limit with the usage", function()
     local out, err, code = run(dir, CPM .. " --itters-limit 3 main.lua")
     assert.are.same({ "", 1 }, { out, code })

@@ -1,6 +1,6 @@
 -- The script tools/alloctest.c runs under allocation failure at every
 -- point: cpm.optimize, cpm.explain, cpm.load, an optimized loop's guard
--- (integers, floats, bignums), every cpm.big operator and method and the
+-- (integers, floats, bignums), a nest's, every cpm.big operator and method and the
 -- refusal of a crafted chunk, each result asserted, so that a wrong value
 -- under memory pressure is an assertion error (reported) instead of "not
 -- enough memory" (expected).
@@ -26,6 +26,22 @@ local x1, y1 = h(20, B(1), B(5))
 local x2, y2 = affine(20, B(1), B(5))
 assert(x1 == x2 and y1 == y2)
 assert(cpm.explain(affine):find("loop optimized", 1, true))
+
+-- a nest (src/core/plan_nest.c): planned whole, its guard computing it
+-- (integers, then floats with their exactness bounds)
+local function nest(n, m, s)
+  for i = 1, n do
+    for j = 1, m do s = s + j end
+    s = s - i
+  end
+  return s
+end
+do
+  local q = cpm.optimize(nest, { iters_limit = 2 })
+  assert(q ~= nest)
+  assert(q(1000, 100, 0) == 1000 * 5050 - 500500)
+  assert(q(1000, 100, 0.0) == 1000 * 5050 - 500500)
+end
 assert(cpm.explain(print) == "no loops")
 
 local chunk = cpm.load([[

@@ -21,9 +21,17 @@
 --
 -- Only mutants whose layout the field map reads to the end go to the VM's
 -- load: Lua 5.4.4's own loader crashes on some truncated or garbled
--- layouts (with no cpm involved), and LuaJIT's loader does not check
--- bytecode at all.  A VM without a field map (LuaJIT until its front end
--- adds one) gets no mutant loaded: the counts say so.
+-- layouts (with no cpm involved).
+--
+-- On LuaJIT (no field map) every mutant of a "\27LJ" dump goes first to
+-- cpm's own LuaJIT dump reader straight from the bytes
+-- (cpm.core._jitbc_list and _jitbc_roundtrip: read, list, write back),
+-- which must refuse what it cannot read with an error, never crash.  Only
+-- a mutant that cpm's reader reads whole goes on to LuaJIT's load (which
+-- itself crashes on some garbled layouts, no cpm involved), and the
+-- function it gives to cpm.optimize, cpm.explain and cpm.load with
+-- frontend = "bytecode", as on Lua 5.4.  The mutant is never run: LuaJIT
+-- may crash running a crafted chunk.
 -- Prints the counts; exits non-zero on the first broken promise.
 package.path = "lua/?.lua;lua/?/init.lua;spec/support/?.lua;tools/?.lua;" .. package.path
 local cpm = require "cpm"
@@ -105,9 +113,13 @@ local function mutate(entry)
   return d
 end
 
--- Without a field map for this VM's dumps no mutant could be loaded.
+-- Without a field map for this VM's dumps no mutant could be loaded
+-- (LuaJIT's dumps go to cpm's reader and to its own loader unmapped).
+local JITDUMP = "\27LJ"
 local mapped = false
-for _, entry in ipairs(corpus) do mapped = mapped or entry[2] ~= nil end
+for _, entry in ipairs(corpus) do
+  mapped = mapped or entry[2] ~= nil or entry[1]:sub(1, 3) == JITDUMP
+end
 if not mapped then
   print(("fuzz-chunks on %s: no field map for this VM's dumps (%q), so no "
          .. "mutant is loaded: nothing to run"):format(
@@ -116,7 +128,8 @@ if not mapped then
 end
 
 local count = { mutants = 0, whole = 0, loaded = 0, optimized = 0, refused = 0,
-                memory = 0 }
+                memory = 0, read = 0, unread = 0 }
+local core = require "cpm.core"
 
 local function fail(what, m, err)
   local path = os.tmpname()
@@ -152,6 +165,40 @@ local function check(f, m)
   local g
   ok, g = pcall(cpm.load, m, "=fuzz", "b")
   if not ok or type(g) ~= "function" then fail("cpm.load failed", m, g) end
+  if not LUA54 then
+    for _, opts in ipairs { { frontend = "bytecode" }, { frontend = "bytecode", iters_limit = 2 } } do
+      ok, g = pcall(cpm.load, m, "=fuzz", "b", nil, opts)
+      if not ok or type(g) ~= "function" then fail("cpm.load (bytecode) failed", m, g) end
+      ok, g = pcall(cpm.optimize, f, opts)
+      if not ok and not tostring(g):find("not enough memory", 1, true) then
+        fail("cpm.optimize (bytecode) raised", m, g)
+      end
+    end
+  end
+end
+
+-- cpm's LuaJIT dump reader on the bytes themselves: a list, or an error
+-- (a Lua error, never a crash); what it reads it writes back, and that
+-- reads again to the same list.
+local function checkjitread(m)
+  local ok, list = pcall(core._jitbc_list, m)
+  if not ok then
+    if type(list) ~= "string" then fail("cpm's LuaJIT reader raised a non-string", m, list) end
+    count.unread = count.unread + 1
+    return false
+  end
+  count.read = count.read + 1
+  local okw, back = pcall(core._jitbc_roundtrip, m)
+  if not okw then fail("a dump cpm read does not write back", m, back) end
+  local ok2, list2 = pcall(core._jitbc_list, back)
+  if not ok2 then fail("a dump cpm wrote does not read back", back, list2) end
+  if #list2 ~= #list then fail("a dump cpm wrote back reads differently", back) end
+  for i = 1, #list do
+    if table.concat(list[i].code, ";") ~= table.concat(list2[i].code, ";") then
+      fail("a dump cpm wrote back reads differently", back)
+    end
+  end
+  return true
 end
 
 local deadline = os.time() + seconds
@@ -164,6 +211,9 @@ while os.time() < deadline do
   if map and pcall(map.parse, m) then
     count.whole = count.whole + 1
     f = (loadstring or load)(m, "=fuzz", "b")
+  elseif not LUA54 and m:sub(1, 3) == JITDUMP and checkjitread(m) then
+    count.whole = count.whole + 1
+    f = load(m, "=fuzz", "b")
   end
   if type(f) == "function" then
     count.loaded = count.loaded + 1
@@ -173,6 +223,7 @@ while os.time() < deadline do
 end
 print(("fuzz-chunks on %s, seed %d, %d s, corpus %d dumps: %d mutants, %d "
        .. "whole, %d loaded by the VM, %d refused by cpm, %d optimizations, %d "
-       .. "memory errors"):format(LUA54 and _VERSION or jit.version, seed,
+       .. "memory errors%s"):format(LUA54 and _VERSION or jit.version, seed,
   seconds, #corpus, count.mutants, count.whole, count.loaded, count.refused,
-  count.optimized, count.memory))
+  count.optimized, count.memory, LUA54 and "" or
+  (", %d read by cpm's LuaJIT reader, %d refused by it"):format(count.read, count.unread)))

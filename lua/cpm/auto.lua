@@ -16,13 +16,17 @@
 -- returns the module, and with no script the REPL starts with the wrapped
 -- globals in place.
 local cpm = require "cpm"
+local core = require "cpm.core"
 
-local type, tostring, tonumber, ipairs, select, pcall, xpcall, error =
-  type, tostring, tonumber, ipairs, select, pcall, xpcall, error
-local require, rawget, setmetatable, getmetatable = require, rawget, setmetatable, getmetatable
+local type, tostring, tonumber, ipairs, select, pcall, xpcall, error, next =
+  type, tostring, tonumber, ipairs, select, pcall, xpcall, error, next
+local require, rawget, rawset, setmetatable, getmetatable = require, rawget, rawset, setmetatable, getmetatable
 local io_stderr, io_stdout, os_exit = io.stderr, io.stdout, os.exit
 local table_concat, traceback, getinfo, gethook = table.concat, debug.traceback, debug.getinfo, debug.gethook
 local unpack = rawget(table, "unpack") or rawget(_G, "unpack")
+-- (the program may change the string library: what runs while it runs
+-- takes its functions now)
+local string_sub, string_find, string_format = string.sub, string.find, string.format
 local G = _G
 
 local M = {}
@@ -44,7 +48,7 @@ With no script and no -e, the program is read from stdin.]=]
 -- Modules never passed through cpm: cpm's own (it optimizes while they
 -- load) and LuaJIT's jit.* tools.
 local function exempt(modname)
-  return modname == "cpm" or modname:sub(1, 4) == "cpm." or modname:sub(1, 4) == "jit."
+  return modname == "cpm" or string_sub(modname, 1, 4) == "cpm." or string_sub(modname, 1, 4) == "jit."
 end
 
 
@@ -72,26 +76,60 @@ function M.install(opts)
   local session = { copts = copts, chunks = {} }
   local busy = false  -- while cpm works, loads are its own: passed through
 
+  -- The program sees the modules it would see without the runner: cpm's
+  -- own, and what cpm loads while it works (cpm.source, lpeg), are moved
+  -- out of package.loaded into 'hidden' (LuaJIT's test suite lists
+  -- package.loaded); the program's own `require "cpm"` still finds the
+  -- same module there, through the wrapped searcher below.
+  local loaded, hidden = package.loaded, {}
+  local function hide(before)
+    local gone = {}
+    for k, v in next, loaded do
+      if before then
+        if before[k] == nil then gone[k] = v end
+      elseif type(k) == "string" and (k == "cpm" or k:sub(1, 4) == "cpm.") then
+        gone[k] = v
+      end
+    end
+    for k, v in next, gone do
+      hidden[k] = v
+      loaded[k] = nil
+    end
+  end
+  hide()
+
+  -- Calls fn(...) as cpm's own work: protected, loads passed through, and
+  -- the modules it loaded hidden.  Returns pcall's results.
+  local function work(fn, ...)
+    local before = {}
+    for k in next, loaded do before[k] = true end
+    busy = true
+    local ok, a, b = pcall(fn, ...)
+    busy = false
+    hide(before)
+    return ok, a, b
+  end
+
   -- Under a line hook (a debugger, a coverage tool) loops run as written
   -- anyway, and the hook would step through cpm's own code: what is
   -- loaded then is loaded as it is.
   local function bypass()
     if busy then return true end
     local _, mask = gethook()
-    return mask ~= nil and mask:find("l", 1, true) ~= nil
+    return mask ~= nil and string_find(mask, "l", 1, true) ~= nil
   end
 
   -- g for f: every failure but a strict refusal gives f itself back
   local function through(f)
     if bypass() or type(f) ~= "function" then return f end
-    busy = true
-    local ok, g = pcall(cpm.optimize, f, session.copts)
-    busy = false
+    local ok, g = work(cpm.optimize, f, session.copts)
     if not ok then
       if session.copts.strict then error(g, 0) end
       g = f
     end
-    session.chunks[#session.chunks + 1] = f
+    -- (rawset: the program may have sealed every table it reaches, as
+    -- LuaJIT's test runner seals _G; the runner's own state is not its)
+    rawset(session.chunks, #session.chunks + 1, f)
     return g
   end
   session.through = through
@@ -99,7 +137,13 @@ function M.install(opts)
   local load0, loadfile0, loadstring0 = G.load, G.loadfile, rawget(G, "loadstring")
 
   -- (an env given, even nil, is passed on: load tells the two apart)
-  G.load = function(chunk, chunkname, mode, ...)
+  -- Each wrapper is reached through a C closure of cpm.core
+  -- (src/core/runner.c) that calls the VM's own function under a line
+  -- hook, so that neither a hook nor debug.getinfo sees Lua code of the
+  -- runner.
+  local unhooked = core._unhooked
+
+  G.load = unhooked(load0, function(chunk, chunkname, mode, ...)
     if bypass() then return load0(chunk, chunkname, mode, ...) end
     local f, err
     if select("#", ...) > 0 and (...) == nil then
@@ -107,43 +151,38 @@ function M.install(opts)
       if f then f = through(f) end
       return f, err
     end
-    busy = true
     local ok
-    ok, f, err = pcall(cpm.load, chunk, chunkname, mode, (...), session.copts)
-    busy = false
+    ok, f, err = work(cpm.load, chunk, chunkname, mode, (...), session.copts)
     if not ok then
       if session.copts.strict then error(f, 0) end
       return load0(chunk, chunkname, mode, ...)
     end
-    if f then session.chunks[#session.chunks + 1] = f end
+    if f then rawset(session.chunks, #session.chunks + 1, f) end
     return f, err
-  end
+  end)
 
-  G.loadfile = function(filename, mode, ...)
+  G.loadfile = unhooked(loadfile0, function(filename, mode, ...)
     local f, err = loadfile0(filename, mode, ...)
     if not f then return nil, err end
     return through(f)
-  end
+  end)
 
-  G.dofile = function(filename)
-    local f, err = G.loadfile(filename)
-    if not f then error(err, 0) end
-    return f()
-  end
+  -- (calls the chunk from C, as the VM's dofile does)
+  G.dofile = core._dofile(G.loadfile)
 
   if loadstring0 then
-    G.loadstring = function(s, chunkname)
+    G.loadstring = unhooked(loadstring0, function(s, chunkname)
       return G.load(s, chunkname)
-    end
+    end)
   end
 
   local searchers = rawget(package, "searchers") or rawget(package, "loaders")
   local lua_searcher = searchers[2]
-  searchers[2] = function(modname, ...)
+  searchers[2] = core._searcher(hidden, lua_searcher, function(modname, ...)
     local loader, extra = lua_searcher(modname, ...)
     if type(loader) == "function" and not exempt(modname) then loader = through(loader) end
     return loader, extra
-  end
+  end)
 
   -- the loops of every chunk, ordered by chunk then line
   function session.report()
@@ -192,7 +231,7 @@ local function msghandler(msg)
     if mt and mt.__tostring then
       msg = tostring(msg)
     else
-      msg = ("(error object is a %s value)"):format(type(msg))
+      msg = string_format("(error object is a %s value)", type(msg))
     end
   end
   return traceback(msg, 2)

@@ -10,11 +10,16 @@ end
 
 local core = require "cpm.core"
 
+-- Every library function cpm calls after it loaded is taken now: the
+-- program may remove or replace globals (Lua's own testes set `debug` to
+-- nil), and cpm must work the same and run none of its code.
 local type, error, pairs, ipairs, tostring, select = type, error, pairs, ipairs, tostring, select
-local tonumber, rawget = tonumber, rawget
+local tonumber, rawget, pcall, require = tonumber, rawget, pcall, require
 local load, loadfile = load, loadfile
 local table_sort, table_concat = table.sort, table.concat
-local math_type = math.type
+local math_type, math_floor = math.type, math.floor
+local getinfo, getupvalue = debug.getinfo, debug.getupvalue
+local string_format, string_sub, string_match = string.format, string.sub, string.match
 
 local M = {}
 
@@ -56,7 +61,7 @@ end
 
 local function isinteger(v)
   if math_type then return math_type(v) == "integer" end
-  return type(v) == "number" and v == math.floor(v) and v > -2^63 and v < 2^63
+  return type(v) == "number" and v == math_floor(v) and v > -2^63 and v < 2^63
 end
 
 -- The fields an options table may have: any other is a misspelling.
@@ -72,7 +77,7 @@ local function options(fname, opts, argn, level)
   argn, level = argn or 2, level or 5
   if opts == nil then return nil, false, nil end
   local function bad(why)
-    error(("bad argument #%d to '%s' (%s)"):format(argn, fname, why), level)
+    error(string_format("bad argument #%d to '%s' (%s)", argn, fname, why), level)
   end
   if type(opts) ~= "table" then bad("table expected, got " .. type(opts)) end
   for k in pairs(opts) do
@@ -115,11 +120,11 @@ local function made54_report(f)
   -- no further than the closure's own count: a crafted chunk's closure may
   -- have fewer upvalues than its function, and debug.getupvalue goes by
   -- the function's count (reading past the closure)
-  for i = 1, debug.getinfo(f, "u").nups do
-    local _, v = debug.getupvalue(f, i)
+  for i = 1, getinfo(f, "u").nups do
+    local _, v = getupvalue(f, i)
     local rep = made54[v]
     if rep then
-      local info, own = debug.getinfo(f, "S"), {}
+      local info, own = getinfo(f, "S"), {}
       for _, e in ipairs(rep) do
         if info.what == "main" or (e.line >= info.linedefined
             and e.line <= info.lastlinedefined) then
@@ -138,7 +143,7 @@ local source_frontend, source_missing
 -- (cpm.load), for the source front end.
 local function run(fname, f, opts, text, argn)
   if type(f) ~= "function" then
-    error(("bad argument #1 to '%s' (function expected, got %s)"):format(
+    error(string_format("bad argument #1 to '%s' (function expected, got %s)",
       fname, f == nil and "no value" or type(f)), 3)
   end
   local limit, strict, frontend, on_fallback = options(fname, opts, argn)
@@ -148,7 +153,7 @@ local function run(fname, f, opts, text, argn)
       if again then
         for _, e in ipairs(again) do
           if strict and not e.optimized then
-            error(("cpm: %s:%d: %s"):format(src, e.line, e.reason), 0)
+            error(string_format("cpm: %s:%d: %s", src, e.line, e.reason), 0)
           end
         end
         return f, again
@@ -194,14 +199,14 @@ end
 --- code runs most of them without calling it (doc/manual.md).
 function M.stats(g)
   if type(g) ~= "function" then
-    error(("bad argument #1 to 'stats' (function expected, got %s)"):format(
+    error(string_format("bad argument #1 to 'stats' (function expected, got %s)",
       g == nil and "no value" or type(g)), 2)
   end
   local hooks = hooksof[g]
   if not hooks then
-    local info = debug.getinfo(g, "u")
+    local info = getinfo(g, "u")
     for i = 1, info and info.nups or 0 do
-      local _, v = debug.getupvalue(g, i)
+      local _, v = getupvalue(g, i)
       if hooktables[v] then hooks = v break end
     end
   end
@@ -212,7 +217,7 @@ function M.stats(g)
       local reasons = {}
       for why, n in pairs(r.reasons) do reasons[why] = n end
       local computed, fell_back, below_limit = core._guardcounts(r)
-      list[#list + 1] = { line = tonumber(r.where:match(":(%d+)$")) or 0,
+      list[#list + 1] = { line = tonumber(string_match(r.where, ":(%d+)$")) or 0,
         computed = computed, fell_back = fell_back,
         below_limit = below_limit, reasons = reasons }
     end
@@ -227,11 +232,11 @@ end
 --- "depends", src/core/plan_depends.c) or why not.
 function M.explain(f, opts)
   local _, rep = run("explain", f, opts)
-  local info = debug.getinfo(f, "S")
+  local info = getinfo(f, "S")
   local src = info and info.short_src or "?"
   if #rep == 0 then
     if rep.reason then
-      return ("%s:%d: not optimized: %s"):format(src, info.linedefined, rep.reason)
+      return string_format("%s:%d: not optimized: %s", src, info.linedefined, rep.reason)
     end
     return "no loops"
   end
@@ -242,7 +247,7 @@ function M.explain(f, opts)
     if not r.optimized then verdict = "not optimized: " .. tostring(r.reason)
     elseif r.depends then verdict = "optimized: " .. r.depends
     else verdict = "optimized" end
-    lines[i] = ("%s:%d: loop %s"):format(src, r.line, verdict)
+    lines[i] = string_format("%s:%d: loop %s", src, r.line, verdict)
   end
   return table_concat(lines, "\n")
 end
@@ -258,13 +263,13 @@ function M.load(...)
   local nrest, env, opts = select("#", ...) - 3, select(4, ...)
   local t = type(chunk)
   if t ~= "string" and t ~= "number" and t ~= "function" then
-    error(("bad argument #1 to 'load' (function expected, got %s)"):format(
+    error(string_format("bad argument #1 to 'load' (function expected, got %s)",
       select("#", ...) == 0 and "no value" or t), 2)
   end
   for i = 2, 3 do
     local v = i == 2 and chunkname or mode
     if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then
-      error(("bad argument #%d to 'load' (string expected, got %s)"):format(i, type(v)), 2)
+      error(string_format("bad argument #%d to 'load' (string expected, got %s)", i, type(v)), 2)
     end
   end
   if nrest >= 2 then options("load", opts, 5, 4) end
@@ -273,9 +278,9 @@ function M.load(...)
     -- load pulls the pieces as it always does (it stops at a syntax error,
     -- an error of the reader, nil or ""); the text is what it read
     local reader, where = chunk, ""  -- load names its caller in this message
-    local info = debug.getinfo(2, "Sl")
+    local info = getinfo(2, "Sl")
     if info and info.currentline > 0 then
-      where = ("%s:%d: "):format(info.short_src, info.currentline)
+      where = string_format("%s:%d: ", info.short_src, info.currentline)
     end
     parts = {}
     chunk = function()
@@ -298,7 +303,7 @@ function M.load(...)
   if not f then return nil, err end
   if parts then text = table_concat(parts) end
   -- (a binary chunk has no text: the front end reads its source by name)
-  if text and text:sub(1, 1) == "\27" then text = nil end
+  if text and string_sub(text, 1, 1) == "\27" then text = nil end
   return (run("load", f, opts, text, 5))
 end
 

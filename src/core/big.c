@@ -20,6 +20,7 @@
 
 #include "big.h"
 #include "gmpmem.h"
+#include "ir.h"
 
 #if GMP_NAIL_BITS != 0
 #error "cpm needs a GMP without nail bits"
@@ -332,26 +333,25 @@ static const char *big_typename (lua_State *L, int idx) {
 ** Arithmetic
 ** ======================================================= */
 
-enum {
-  OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_IDIV, OP_MOD, OP_POW, OP_UNM,
-  OP_BAND, OP_BOR, OP_BXOR, OP_SHL, OP_SHR, OP_BNOT  /* bitwise last */
-};
-
-#define isbitwise(op)	((op) >= OP_BAND)
-#define isunary(op)	((op) == OP_UNM || (op) == OP_BNOT)
+/*
+** Operators are ir_Aop (IR_ADD ..., declared once in ir.h's IR_AOPS):
+** the same numbers name the methods, the metamethods and the messages.
+*/
+#define isbitwise(op)	((op) >= IR_BAND && (op) != IR_UNM)
+#define isunary(op)	((op) == IR_UNM || (op) == IR_BNOT)
 
 
 /* Lua's float semantics for each operator. */
 static lua_Number float_arith (int op, lua_Number a, lua_Number b) {
   switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_DIV: return a / b;
-    case OP_POW: return pow(a, b);
-    case OP_IDIV: return floor(a / b);
-    case OP_UNM: return -a;
-    default: {  /* OP_MOD */
+    case IR_ADD: return a + b;
+    case IR_SUB: return a - b;
+    case IR_MUL: return a * b;
+    case IR_DIV: return a / b;
+    case IR_POW: return pow(a, b);
+    case IR_IDIV: return floor(a / b);
+    case IR_UNM: return -a;
+    default: {  /* IR_MOD */
 #if CPM_LUA54
       lua_Number m = fmod(a, b);
       if ((m > 0) ? b < 0 : (m < 0 && b != m)) m += b;
@@ -436,7 +436,7 @@ static void big_shl (lua_State *L, const cpm_Config *cfg, mpz_srcptr a,
 
 /* a ^ e for integers, e >= 0.  Stack: pushes the result. */
 static void big_pow (lua_State *L, const cpm_Config *cfg, mpz_srcptr a,
-                     mpz_srcptr e) {
+                     mpz_srcptr e, const char *what) {
   mpz_ptr r;
   uint64_t bits = big_bits(a), ebits = big_bits(e), need;
   if (mpz_sgn(e) < 0)
@@ -456,16 +456,10 @@ static void big_pow (lua_State *L, const cpm_Config *cfg, mpz_srcptr a,
     need = sat_add(sat_mul(bits - 1, mag_bits(e, 0)), 1);
   else
     need = sat_mul(bits, mag_bits(e, 0));
-  big_checkbits(L, cfg, need, "'^'");
+  big_checkbits(L, cfg, need, what);
   r = big_pushu(L);
   mpz_pow_ui(r, a, (unsigned long)mag_bits(e, 0));
 }
-
-
-static const char *const opnames[] = {
-  "'+'", "'-'", "'*'", "'/'", "'//'", "'%'", "'^'", "unary '-'",
-  "'&'", "'|'", "'~'", "'<<'", "'>>'", "'~' (not)"
-};
 
 
 /*
@@ -483,64 +477,66 @@ static void big_account (lua_State *L, mpz_srcptr z) {
 /* The integer case of every operator.  Stack: pushes the result. */
 static void int_arith (lua_State *L, const cpm_Config *cfg, int op,
                        mpz_srcptr a, mpz_srcptr b) {
-  const char *what = opnames[op];
+  char what[24];  /* the operator as messages name it: "'+'", "unary '-'" */
   mpz_ptr r;
   uint64_t ba, bb, wide;
   /* limb counts bound every result below: the exact sizes are seldom needed */
   uint64_t ua = (uint64_t)mpz_size(a) * GMP_NUMB_BITS;
   uint64_t ub = isunary(op) ? 0 : (uint64_t)mpz_size(b) * GMP_NUMB_BITS;
   uint64_t bound = sat_add(sat_add(ua, ub), 1);
-  if (op <= OP_MUL && bound <= cfg->maxbits && bound <= gmp_maxbits()) {
+  if (op <= IR_MUL && bound <= cfg->maxbits && bound <= gmp_maxbits()) {
     gmpmem_check(L, bound);
     r = big_pushu(L);
     switch (op) {
-      case OP_ADD: mpz_add(r, a, b); break;
-      case OP_SUB: mpz_sub(r, a, b); break;
+      case IR_ADD: mpz_add(r, a, b); break;
+      case IR_SUB: mpz_sub(r, a, b); break;
       default: mpz_mul(r, a, b); break;
     }
     return;
   }
+  snprintf(what, sizeof what, "%s'%s'", isunary(op) ? "unary " : "",
+           ir_aopname(op));
   ba = big_bits(a);
   bb = isunary(op) ? 0 : big_bits(b);
   wide = sat_add(ba > bb ? ba : bb, 1);
   switch (op) {
-    case OP_ADD: case OP_SUB: case OP_BAND: case OP_BOR: case OP_BXOR:
-    case OP_BNOT:
+    case IR_ADD: case IR_SUB: case IR_BAND: case IR_BOR: case IR_BXOR:
+    case IR_BNOT:
       /* magnitudes that subtract cannot carry: a value at the limit can
          still be decremented */
-      if ((op == OP_ADD && mpz_sgn(a) * mpz_sgn(b) < 0)
-          || (op == OP_SUB && mpz_sgn(a) * mpz_sgn(b) > 0))
+      if ((op == IR_ADD && mpz_sgn(a) * mpz_sgn(b) < 0)
+          || (op == IR_SUB && mpz_sgn(a) * mpz_sgn(b) > 0))
         wide = ba > bb ? ba : bb;
       big_checkbits(L, cfg, wide, what);
       r = big_pushu(L);
       switch (op) {
-        case OP_ADD: mpz_add(r, a, b); break;
-        case OP_SUB: mpz_sub(r, a, b); break;
-        case OP_BAND: mpz_and(r, a, b); break;
-        case OP_BOR: mpz_ior(r, a, b); break;
-        case OP_BXOR: mpz_xor(r, a, b); break;
+        case IR_ADD: mpz_add(r, a, b); break;
+        case IR_SUB: mpz_sub(r, a, b); break;
+        case IR_BAND: mpz_and(r, a, b); break;
+        case IR_BOR: mpz_ior(r, a, b); break;
+        case IR_BXOR: mpz_xor(r, a, b); break;
         default: mpz_com(r, a); break;
       }
       break;
-    case OP_MUL:
+    case IR_MUL:
       big_checkbits(L, cfg, sat_add(ba, bb), what);
       mpz_mul(big_pushu(L), a, b);
       break;
-    case OP_UNM:
+    case IR_UNM:
       mpz_neg(big_pushu(L), a);
       break;
-    case OP_IDIV: case OP_MOD:
+    case IR_IDIV: case IR_MOD:
       if (mpz_sgn(b) == 0)
-        luaL_error(L, op == OP_IDIV ? "attempt to perform 'n//0'"
+        luaL_error(L, op == IR_IDIV ? "attempt to perform 'n//0'"
                                     : "attempt to perform 'n%%0'");
       r = big_pushu(L);
-      if (op == OP_IDIV) mpz_fdiv_q(r, a, b);
+      if (op == IR_IDIV) mpz_fdiv_q(r, a, b);
       else mpz_fdiv_r(r, a, b);
       break;
-    case OP_DIV: big_div(L, a, b); break;
-    case OP_POW: big_pow(L, cfg, a, b); break;
-    case OP_SHL: big_shl(L, cfg, a, b, 0, what); break;
-    default: big_shl(L, cfg, a, b, 1, what); break;  /* OP_SHR */
+    case IR_DIV: big_div(L, a, b); break;
+    case IR_POW: big_pow(L, cfg, a, b, what); break;
+    case IR_SHL: big_shl(L, cfg, a, b, 0, what); break;
+    default: big_shl(L, cfg, a, b, 1, what); break;  /* IR_SHR */
   }
 }
 
@@ -575,22 +571,25 @@ static int big_arith (lua_State *L, int op) {
   return 1;
 }
 
-#define ARITH(name, op) \
-  static int big_op_##name (lua_State *L) { return big_arith(L, op); }
-ARITH(add, OP_ADD)
-ARITH(sub, OP_SUB)
-ARITH(mul, OP_MUL)
-ARITH(div, OP_DIV)
-ARITH(idiv, OP_IDIV)
-ARITH(mod, OP_MOD)
-ARITH(pow, OP_POW)
-ARITH(unm, OP_UNM)
-ARITH(band, OP_BAND)
-ARITH(bor, OP_BOR)
-ARITH(bxor, OP_BXOR)
-ARITH(shl, OP_SHL)
-ARITH(shr, OP_SHR)
-ARITH(bnot, OP_BNOT)
+#define IR_AOP_BIGFN(name, sym, irname, event, jit) \
+  static int big_op_##name (lua_State *L) { return big_arith(L, IR_##name); }
+IR_AOPS(IR_AOP_BIGFN)
+#undef IR_AOP_BIGFN
+
+/* The operator functions by ir_Aop. */
+static const lua_CFunction big_ops[] = {
+#define IR_AOP_BIGREF(name, sym, irname, event, jit)	big_op_##name,
+  IR_AOPS(IR_AOP_BIGREF)
+#undef IR_AOP_BIGREF
+};
+
+/* Does this VM look up the operator's metamethod?  (LuaJIT has no
+   integer division or bitwise metamethods.) */
+static const unsigned char big_opmeta[] = {
+#define IR_AOP_BIGMETA(name, sym, irname, event, jit)	CPM_LUA54 || jit,
+  IR_AOPS(IR_AOP_BIGMETA)
+#undef IR_AOP_BIGMETA
+};
 
 /* }====================================================== */
 
@@ -939,15 +938,8 @@ static int big_gc (lua_State *L) {
 /* }====================================================== */
 
 
+/* The metamethods besides the operators' (big_ops). */
 static const luaL_Reg big_meta[] = {
-  {"__add", big_op_add}, {"__sub", big_op_sub}, {"__mul", big_op_mul},
-  {"__div", big_op_div}, {"__mod", big_op_mod}, {"__pow", big_op_pow},
-  {"__unm", big_op_unm},
-#if CPM_LUA54
-  {"__idiv", big_op_idiv}, {"__band", big_op_band}, {"__bor", big_op_bor},
-  {"__bxor", big_op_bxor}, {"__shl", big_op_shl}, {"__shr", big_op_shr},
-  {"__bnot", big_op_bnot},
-#endif
   {"__eq", big_eq}, {"__lt", big_lt}, {"__le", big_le},
   {"__concat", big_concat}, {"__tostring", big_tostring},
   {"__gc", big_gc},
@@ -955,12 +947,9 @@ static const luaL_Reg big_meta[] = {
 };
 
 
+/* The methods besides the operators' (big_ops, by their IR names). */
 static const luaL_Reg big_methods[] = {
-  {"add", big_op_add}, {"sub", big_op_sub}, {"mul", big_op_mul}, {"div", big_op_div},
-  {"idiv", big_op_idiv}, {"mod", big_op_mod}, {"pow", big_op_pow},
-  {"unm", big_op_unm}, {"band", big_op_band}, {"bor", big_op_bor},
-  {"bxor", big_op_bxor}, {"shl", big_op_shl}, {"shr", big_op_shr},
-  {"bnot", big_op_bnot}, {"tostring", big_tostring},
+  {"tostring", big_tostring},
   {"tointeger", big_tointeger}, {"tonumber", big_tonumber},
   {"bits", big_bitsm}, {"sign", big_sign},
   {NULL, NULL}
@@ -979,19 +968,22 @@ static const luaL_Reg big_funcs[] = {
 ** the configuration (at 'cidx') and the bignum metatable (at 'mt').
 ** Stack: unchanged.
 */
+static void big_setfunc (lua_State *L, int tidx, int cidx, int mt,
+                         const char *name, lua_CFunction f) {
+  lua_pushvalue(L, cidx);
+  lua_pushvalue(L, mt);
+  lua_pushcclosure(L, f, 2);
+  lua_setfield(L, tidx, name);
+}
+
 static void big_setfuncs (lua_State *L, int tidx, int cidx, int mt,
                           const luaL_Reg *l) {
-  for (; l->name != NULL; l++) {
-    lua_pushvalue(L, cidx);
-    lua_pushvalue(L, mt);
-    lua_pushcclosure(L, l->func, 2);
-    lua_setfield(L, tidx, l->name);
-  }
+  for (; l->name != NULL; l++) big_setfunc(L, tidx, cidx, mt, l->name, l->func);
 }
 
 
 void big_open (lua_State *L, int mod, int cfg) {
-  int mt;
+  int mt, op;
   mod = cpm_absindex(L, mod);
   cfg = cpm_absindex(L, cfg);
   luaL_newmetatable(L, BIG_MT);
@@ -1001,6 +993,10 @@ void big_open (lua_State *L, int mod, int cfg) {
   big_setfuncs(L, mt, cfg, mt, big_meta);
   lua_newtable(L);
   big_setfuncs(L, mt + 1, cfg, mt, big_methods);
+  for (op = 0; op < IR_NAOP; op++) {
+    big_setfunc(L, mt + 1, cfg, mt, ir_aopirname(op), big_ops[op]);
+    if (big_opmeta[op]) big_setfunc(L, mt, cfg, mt, ir_aopevent(op), big_ops[op]);
+  }
   lua_setfield(L, mt, "__index");
   big_setfuncs(L, mod, cfg, mt, big_funcs);
   lua_pop(L, 1);

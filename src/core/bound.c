@@ -50,16 +50,18 @@ static void maxmat (int k, double *a, const double *b) {
 }
 
 
-int bound_log2_majorant (int k, const double *logA, const double *logv,
-                         mpz_srcptr n, int withI, double *out) {
+/* r (k x k) := max over j <= n of M^j (withI) or M^n, in the log2
+   domain; 0 or -1 (memory, size). */
+static int powmax (int k, const double *logA, mpz_srcptr n, int withI,
+                   double *r) {
   size_t kk = (size_t)k * (size_t)k;
-  double *m, *q, *r, *t;
+  double *m, *q, *t;
   size_t nb;
   int i, j;
   if (k < 1 || k > MAT_KMAX || mpz_sgn(n) < 0) return -1;
-  m = (double *)malloc(4 * kk * sizeof(double));
+  m = (double *)malloc(3 * kk * sizeof(double));
   if (m == NULL) return -1;
-  q = m + kk; r = q + kk; t = r + kk;
+  q = m + kk; t = q + kk;
   memcpy(m, logA, kk * sizeof(double));
   for (i = 0; i < k; i++)
     for (j = 0; j < k; j++)
@@ -78,7 +80,29 @@ int bound_log2_majorant (int k, const double *logA, const double *logv,
       if (withI) maxmat(k, r, q);	/* R(2m+1) */
     }
   }
-  if (!withI) r = q;
+  if (!withI) memcpy(r, q, kk * sizeof(double));
+  free(m);  /* the block: q and t point into it */
+  return 0;
+}
+
+
+int bound_log2_powmax (int k, const double *logA, mpz_srcptr n,
+                       double *out) {
+  return powmax(k, logA, n, 1, out);
+}
+
+
+int bound_log2_majorant (int k, const double *logA, const double *logv,
+                         mpz_srcptr n, int withI, double *out) {
+  double *r;
+  int i, j;
+  if (k < 1 || k > MAT_KMAX) return -1;
+  r = (double *)malloc((size_t)k * (size_t)k * sizeof(double));
+  if (r == NULL) return -1;
+  if (powmax(k, logA, n, withI, r) != 0) {
+    free(r);
+    return -1;
+  }
   for (i = 0; i < k; i++) {
     double s = -HUGE_VAL;
     for (j = 0; j < k; j++)
@@ -86,6 +110,6 @@ int bound_log2_majorant (int k, const double *logA, const double *logv,
         s = bound_log2_add(s, r[i * k + j] + logv[j]);
     out[i] = s;
   }
-  free(m);  /* the block: q, r and t point into it */
+  free(r);
   return 0;
 }

@@ -20,6 +20,15 @@
 int bound_log2_majorant (int k, const double *logA, const double *logv,
                          mpz_srcptr n, int withI, double *out);
 
+/*
+** The matrix of withI = 1 above: out (k x k) := an upper bound of max over
+** 0 <= j <= n of A^j, entrywise, in the log2 domain (the bound of every
+** iterate of a nested loop's state, plan_nest.c).  Returns 0 or -1 as
+** bound_log2_majorant.
+*/
+int bound_log2_powmax (int k, const double *logA, mpz_srcptr n,
+                       double *out);
+
 /* log2(2^a + 2^b), rounded up a little. */
 double bound_log2_add (double a, double b);
 

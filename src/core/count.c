@@ -46,12 +46,23 @@ static int isexact (double x) {
 static count_Status floatloop (double init, double limit, double step,
                                count_Loop *c) {
   double last;
-  if (step == 0 || !isexact(init) || !isexact(step) || limit != limit)
-    return COUNT_UNKNOWN;
+  if (step == 0) return COUNT_UNKNOWN;
   c->itype = VT_FLT;
   c->fstart = init;
   c->fstep = step;
   c->n = 0; c->n64 = 0; c->nbig = 0;
+  if (limit != limit) {  /* NaN: every comparison with it is false */
+#if CPM_LUA54
+    /* lvm.c's forprep skips the loop only when `limit < init` (or
+       `init < limit` going down) holds, and floatforloop goes on only
+       when `idx <= limit` does: one iteration, at init */
+    if (!isexact(init) || !isexact(step)) return COUNT_UNKNOWN;
+    c->n = 1;
+#endif
+    /* LuaJIT's FORI enters only when `init <= limit` (or >=): none */
+    return COUNT_OK;
+  }
+  if (!isexact(init) || !isexact(step)) return COUNT_UNKNOWN;
   if (step > 0 ? limit < init : init < limit)
     return COUNT_OK;  /* skipped */
   last = step > 0 ? floor(limit) : ceil(limit);

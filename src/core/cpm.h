@@ -130,5 +130,6 @@ void opt54_open (lua_State *L, int mod, int cfg);
 void jitbc_open (lua_State *L, int mod, int cfg);
 void optjit_open (lua_State *L, int mod, int cfg);
 void reasons_open (lua_State *L, int mod, int cfg);
+void runner_open (lua_State *L, int mod, int cfg);
 
 #endif

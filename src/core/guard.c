@@ -362,6 +362,28 @@ static int pastend (const Guard *g, int j) {
 
 
 /*
+** The type a value at loop entry has for the replay.  On LuaJIT every
+** number is VT_FLT, and combine() takes a number and a bignum to a bignum:
+** true only when the number is integral and finite (big.c converts it
+** exactly; 700.25 * big(6) is the float 4201.5).  Any other number has no
+** exact value in a ring either, so it is VT_OTHER: the loop runs as
+** written (with big(6) and 700.25, `a = p * a` became a float loop that
+** overflows to inf, where the guard took it for a bignum loop past the
+** size limit and raised).
+*/
+static unsigned char entrytype (lua_State *L, int idx) {
+  vtype t = count_vtype(L, idx);
+#if !CPM_LUA54
+  if (t == VT_FLT) {
+    lua_Number x = lua_tonumber(L, idx);
+    if (!(x == floor(x) && x - x == 0)) return VT_OTHER;
+  }
+#endif
+  return (unsigned char)t;
+}
+
+
+/*
 ** Replays the types until the state types repeat (after mu iterations,
 ** with period lam); then replays each distinct iteration once more to
 ** collect the type unions, and the last iteration for the final types
@@ -373,9 +395,9 @@ static int types (Guard *g) {
   int ns = p->nstate, s, j, mu = -1, lam = 0, last, nj;
   memset(g->sty, VT_NONE, (size_t)p->nslots);
   for (s = 0; s < p->nin; s++)
-    g->sty[p->in[s]] = (unsigned char)count_vtype(L, g->ibase + s);
+    g->sty[p->in[s]] = entrytype(L, g->ibase + s);
   for (s = 0; s < p->natoms; s++)
-    g->aty[s] = (unsigned char)count_vtype(L, g->abase + s);
+    g->aty[s] = entrytype(L, g->abase + s);
   for (s = 0; s < ns; s++)
     if (p->state[s].kind == PS_SLOT)
       g->hist[s] = g->sty[p->state[s].slot];
@@ -1602,6 +1624,11 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
   a.record = lua_gettop(L);
   if (plan_test(L, plan) != NULL && plan_test(L, plan)->branch != NULL) {
     plan_branch_guard(L, cfg, plan, &a);
+    lua_remove(L, a.record);
+    return;
+  }
+  if (plan_test(L, plan) != NULL && plan_test(L, plan)->nest != NULL) {
+    plan_nest_guard(L, cfg, plan, &a);
     lua_remove(L, a.record);
     return;
   }

@@ -14,9 +14,10 @@
 **             | IF    cmp jump b c skip   a forward conditional jump: when
 **                                  (b cmp c) is 'jump' (0 or 1), the next
 **                                  'skip' ops are skipped (plan_branch.c)
-**             | LOOP  b c d nbody  (reserved: nested numeric for over
-**                                  start b, limit c, step d; index in a;
-**                                  the next nbody ops are its body)
+**             | LOOP  a b c d n1   a nested numeric for: start b, limit c,
+**                                  step d (read when the op is reached);
+**                                  its loop variable in slot a; the next
+**                                  n1 ops are its body (plan_nest.c)
 **   operand ::= slot | constant    (ir_Arg: slot >= 0, constant -1-k)
 **
 ** Slots are the variables of the enclosing function that the body touches:
@@ -30,8 +31,22 @@
 **
 ** The body is executed once per iteration, in order, except where an IF
 ** jumps forward over some ops (never past the body's end, never backward:
-** every path through the body is straight-line code).  LOOP is a nested
-** block that the planner refuses.
+** every path through the body is straight-line code).
+**
+** LOOP is a nested numeric for, with the meaning the VM gives `for a = b,
+** c, d do <body> end`: the control values are read once, at the op; the
+** loop runs as many times as the VM would count (Lua 5.4's integer and
+** float rules, LuaJIT's doubles: count.c), with slot a set to start +
+** j * step at the start of iteration j (the front end emits no op for
+** that); when it runs zero times its body is skipped; after it, slot a
+** and the slots only its body writes are dead (out of scope).  Its body
+** is the n1 ops that follow, which may hold LOOP ops in turn (at most
+** IR_MAXDEPTH levels below the outer loop, IR_MAXLOOPS LOOP ops in all);
+** it must lie inside the enclosing body.  A front end lowering a nested
+** for emits the ops that compute its control values into slots (or uses
+** constants), the LOOP op, then the body's ops; the loop's own bookkeeping
+** (Lua 5.4's FORPREP/FORLOOP, LuaJIT's FORI/FORL) gives no op.  The
+** planner refuses IF and LOOP in one body, and a LOOP inside a generic for.
 */
 #ifndef ir_h
 #define ir_h
@@ -127,10 +142,11 @@ typedef struct ir_Op {
   int aop;	/* ir_Aop for ARITH/UNARY, ir_Cmp for IF */
   int a;	/* destination slot; for IF, the outcome (0/1) that jumps */
   ir_Arg b, c, d;
-  int n1, n2;	/* IF: n1 = ops skipped by the jump; LOOP: block lengths;
-		   ARITH/UNARY from a call of a library function (LuaJIT's
-		   bit.*): n2 = 1 + the slot holding the function called,
-		   read before the op, and n1 its IR_FN_* (0: no call) */
+  int n1, n2;	/* IF: n1 = ops skipped by the jump; LOOP: n1 = ops of its
+		   body, n2 unused; ARITH/UNARY from a call of a library
+		   function (LuaJIT's bit.*): n2 = 1 + the slot holding the
+		   function called, read before the op, and n1 its IR_FN_*
+		   (0: no call) */
   int line;	/* source line, for reasons; 0 when unknown */
 } ir_Op;
 
@@ -167,6 +183,14 @@ typedef struct ir_Loop {
 #define IR_MAXSLOTS	512
 #define IR_MAXOPS	4096
 #define IR_MAXBODY	(IR_MAXOPS / 2)
+
+/*
+** Nested loops (LOOP ops): at most IR_MAXDEPTH levels of loops inside the
+** outer one and IR_MAXLOOPS LOOP ops in one nest; beyond, the planner
+** refuses ("loops nested more than ... deep", "more than ... inner loops").
+*/
+#define IR_MAXDEPTH	4
+#define IR_MAXLOOPS	32
 
 /* Names, for reasons and listings (plan.c). */
 const char *ir_aopname (int aop);	/* "+", "//", ...; "?" out of range */

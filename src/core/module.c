@@ -66,6 +66,7 @@ CPM_EXPORT int luaopen_cpm_core (lua_State *L) {
   jitbc_open(L, -2, -1);
   optjit_open(L, -2, -1);
   reasons_open(L, -2, -1);
+  runner_open(L, -2, -1);
   lua_pop(L, 1);  /* configuration: kept alive by the upvalues */
 #if CPM_LUA54
   lua_pushliteral(L, "Lua 5.4");

@@ -157,6 +157,7 @@ static int box_gc (lua_State *L) {
     if (p->k[i].type == IR_KSTR) free((void *)p->k[i].u.s.s);
   free(p->k);
   if (p->branch != NULL) plan_branch_free(p->branch);
+  if (p->nest != NULL) plan_nest_free(p->nest);
   memset(p, 0, sizeof(*p));
   for (i = 0; i < sizeof(box->scratch) / sizeof(box->scratch[0]); i++) {
     free(box->scratch[i]);
@@ -963,6 +964,14 @@ plan_Plan *plan_newbox (lua_State *L) {
 }
 
 
+static int hasloop (const ir_Loop *ir) {
+  int i;
+  for (i = 0; i >= 0 && i < ir->nops && i < IR_MAXOPS; i++)
+    if (ir->ops[i].code == IR_LOOP) return 1;
+  return 0;
+}
+
+
 static int hasbranch (const ir_Loop *ir) {
   int i;
   for (i = 0; i >= 0 && i < ir->nops && i < IR_MAXOPS; i++)
@@ -976,6 +985,7 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   Box *box;
   plan_Plan *p;
   int used, *update;
+  if (hasloop(ir)) return plan_nest_make(L, ir, why);
   if (hasbranch(ir)) return plan_branch_make(L, ir, why);
   memset(&B, 0, sizeof(B));
   B.L = L; B.ir = ir; B.why = why;

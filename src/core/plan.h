@@ -113,6 +113,7 @@ typedef struct plan_Out {
 } plan_Out;
 
 typedef struct plan_Branch plan_Branch;	/* plan_branch.c */
+typedef struct plan_Nest plan_Nest;	/* plan_nest.c */
 
 /* The ring a plan's update lives in. */
 typedef enum plan_Ring {
@@ -166,6 +167,10 @@ typedef struct plan_Plan {
      state or atom: every out is passed through), nout and this are set;
      the guard chooses the path at entry and plans it (plan_branch.c) */
   plan_Branch *branch;
+  /* a body with LOOP ops (a nest): as for a branch plan, only nslots,
+     index, in, nin, slot_in, out and nout are set; the guard walks the
+     nest with the values at entry (plan_nest.c) */
+  plan_Nest *nest;
   /* PLAN_GF2 only (coefs, rows, brows and types are empty): the body as
      ops over forms (values linear over GF(2) in the state's bits) */
   int ngops;
@@ -217,6 +222,17 @@ void plan_branch_free (plan_Branch *b);
 struct guard_Site;
 void plan_branch_guard (lua_State *L, int cfg, int plan,
                         const struct guard_Site *s);
+
+/*
+** plan_nest.c: plans a body with LOOP ops (same contract as plan_make,
+** which calls it), frees a nest plan's data, and pushes the guard of a
+** nest plan (as plan_branch_guard).
+*/
+plan_Plan *plan_nest_make (lua_State *L, const ir_Loop *ir,
+                           plan_Refusal *why);
+void plan_nest_free (plan_Nest *n);
+void plan_nest_guard (lua_State *L, int cfg, int plan,
+                      const struct guard_Site *s);
 
 /*
 ** plan_depends.c: what plan 'p' of loop 'ir' needs at run time to be

@@ -7,7 +7,7 @@
 ** Lua 5.4 integers, exact integers below 2^53 for floats and LuaJIT
 ** numbers, exact Z with cpm.big), the modulus of a Z/m plan, the
 ** invariants that enter the matrix (they must be integers), the operands
-** of a GF(2) body, the conditions of a branch body.  Names of invariants
+** of a GF(2) body, the conditions of a branch body, the rings of a nest.  Names of invariants
 ** come from the loop's IR (ir_text.c); an invariant without a known name
 ** is described by its role.
 */
@@ -174,6 +174,17 @@ void plan_depends (const plan_Plan *p, const ir_Loop *ir, char *buf,
   t.s = buf; t.size = size; t.len = 0;
   if (size == 0) return;
   buf[0] = '\0';
+  if (p->nest != NULL) {  /* plan_nest.c: the guard's walk */
+#if CPM_LUA54
+    add(&t, "computed when the values are integers throughout (wrapping as "
+            "Lua's do), or floats throughout that stay integers below 2^53, "
+            "and the inner loops' control values are numbers");
+#else
+    add(&t, "computed when every value stays an integer below 2^53 and the "
+            "inner loops' control values are numbers");
+#endif
+    return;
+  }
   if (p->branch != NULL) {
     add(&t, "computed when the conditions compare numbers with numbers or "
             "strings with strings (no metamethod), and the path they take "

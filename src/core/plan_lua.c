@@ -9,11 +9,13 @@
 **     index = slot | nil, liveout = { slot, ... },
 **     escapes = { slot, ... } | nil (nil: every slot may escape),
 **     ops = { { "add", a, b, c }, { "unm", a, b }, { "move", a, b },
-**             { "index", a, b, c }, { "loop" }, ...,
+**             { "index", a, b, c }, { "loop", a, b, c, d, body = n }, ...,
 **             { "if", cmp, b, c, skip = n, jump = bool } } }
 ** where cmp is "eq", "lt", "le", "truthy" (c absent) or "always" (b and c
 ** absent), and the next 'skip' ops are skipped when the condition's
-** outcome is 'jump' (default true); see ir.h.
+** outcome is 'jump' (default true); "loop" is a nested numeric for with
+** its variable in slot a, start b, limit c, step d (default the integer
+** constant 1) over the next 'body' ops; see ir.h.
 ** Slots are integers from 0; a constant operand is written { k = value }
 ** (nil, boolean, number or string).  Each op may carry line = n.
 ** names = { [slot] = "name", ... } (optional): the source names of slots,
@@ -179,7 +181,7 @@ static void convert (Conv *cv) {
   n = (int)cpm_rawlen(L, -1);
   if (n > IR_MAXOPS) luaL_error(L, "too many IR ops");
   cv->ops = (ir_Op *)cpm_newuserdata(L, (size_t)(n + 1) * sizeof(ir_Op));
-  cv->maxk = 2 * n + 1;
+  cv->maxk = 3 * n + 1;
   cv->k = (ir_Const *)cpm_newuserdata(L, (size_t)cv->maxk * sizeof(ir_Const));
   cv->liveout = (unsigned char *)cpm_newuserdata(L, (size_t)cv->ir.nslots + 1);
   memset(cv->liveout, 0, (size_t)cv->ir.nslots + 1);
@@ -212,7 +214,28 @@ static void convert (Conv *cv) {
       op->a = lua_isnil(L, -1) || lua_toboolean(L, -1);
       lua_pop(L, 1);
     }
-    else if (op->code != IR_LOOP) {
+    else if (op->code == IR_LOOP) {
+      lua_rawgeti(L, t, 2);
+      op->a = (int)luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+      op->b = operand(cv, t, 3);
+      op->c = operand(cv, t, 4);
+      lua_rawgeti(L, t, 5);
+      if (lua_isnil(L, -1)) {  /* the step 1 of `for a = b, c` */
+        if (cv->ir.nk >= cv->maxk) luaL_error(L, "too many constants in IR");
+        cv->k[cv->ir.nk].type = IR_KINT;
+        cv->k[cv->ir.nk].u.i = 1;
+#if !CPM_LUA54
+        cv->k[cv->ir.nk].type = IR_KFLT;
+        cv->k[cv->ir.nk].u.n = 1;
+#endif
+        op->d = ir_mkconst(cv->ir.nk++);
+      }
+      else op->d = operand(cv, t, 5);
+      lua_pop(L, 1);
+      op->n1 = intfield(L, t, "body", 0);
+    }
+    else {
       lua_rawgeti(L, t, 2);
       op->a = (int)luaL_checkinteger(L, -1);
       lua_pop(L, 1);
@@ -368,8 +391,10 @@ void plan_open (lua_State *L, int mod, int cfg) {
   cpm_setfuncs(L, mod, cfg, funcs);
   pushaops(L);
   lua_setfield(L, mod, "_aops");
-  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 2);
   lua_pushinteger(L, IR_MAXBODY);
   lua_setfield(L, -2, "maxbody");
+  lua_pushinteger(L, IR_MAXDEPTH);
+  lua_setfield(L, -2, "maxdepth");
   lua_setfield(L, mod, "_limits");
 }

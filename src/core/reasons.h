@@ -55,6 +55,14 @@
   _(DEGREE_GROWS,	"product of loop-carried values whose degree grows with each iteration") \
   _(MOD_DIFFERENT,	"reductions modulo different values") \
   _(MOD_MIXED,		"a value of the loop is not reduced modulo the same value as the others (a mix of rings)") \
+  /* nested loops (plan_nest.c) */ \
+  _(NEST_INNER,		"inner loop at line %d: %s") \
+  _(NEST_BOUNDS,	"control values that the enclosing loop changes (a triangular nest)") \
+  _(NEST_PRODUCT,	"product of two loop-carried values in a nested loop") \
+  _(NEST_OP,		"operator '%s' applied to a loop-carried value in a nested loop") \
+  _(NEST_BRANCH,	"branch in a loop with an inner loop") \
+  _(NEST_DEPTH,		"loops nested more than %d deep") \
+  _(NEST_LOOPS,		"more than %d inner loops") \
   /* bitwise bodies over GF(2) (plan_gf2.c) */ \
   _(MIX_BITWISE,	"mix of arithmetic and bitwise operations on a loop-carried value") \
   _(SHIFT_CARRIED,	"shift count that changes in the loop") \

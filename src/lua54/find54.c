@@ -43,6 +43,11 @@ typedef struct Lower {
   const unsigned char *escapes;	/* slot flags, shared by every loop */
   find54_Loop *lp;
   int *irat;		/* pc -> index of its first IR op; -1 mid-instruction */
+  /* the inner loops open at this point of the lowering (IR_LOOP) */
+  int nopen;
+  int openop[IR_MAXDEPTH + 1];	/* index of its LOOP op */
+  int openend[IR_MAXDEPTH + 1];	/* pc of its FORLOOP */
+  int openline[IR_MAXDEPTH + 1];
 } Lower;
 
 
@@ -169,6 +174,8 @@ static int branch (Lower *lw, int pc, int end, int cmp, ir_Arg b, ir_Arg c) {
 
 
 static void move (Lower *lw, int a, ir_Arg b, int line);
+static int lowerbody (Lower *lw, int first, int end);
+static int closes (const bc_Proto *p, int pc, int o, int base, int back);
 
 
 /* An IF whose n1 is a count of ops, not a target pc, until fixjumps. */
@@ -270,7 +277,7 @@ static const char *forbidden (int o) {
     case BC_OP_LEN: return cpm_reason(CPM_R_LENGTH);
     case BC_OP_CLOSURE: return cpm_reason(CPM_R_FUNCTION);
     case BC_OP_VARARG: return cpm_reason(CPM_R_VARARG);
-    case BC_OP_FORPREP: case BC_OP_TFORPREP: return cpm_reason(CPM_R_NESTED);
+    case BC_OP_TFORPREP: return cpm_reason(CPM_R_NESTED);
     case BC_OP_RETURN: case BC_OP_RETURN0: case BC_OP_RETURN1:
       return cpm_reason(CPM_R_RETURN);
     case BC_OP_CLOSE: case BC_OP_TBC: return cpm_reason(CPM_R_TBC);
@@ -279,18 +286,86 @@ static const char *forbidden (int o) {
 }
 
 
+/*
+** A numeric for inside the body, FORPREP at 'pc': an IR_LOOP over its
+** control registers A, A+1, A+2 with its variable in A+3 (lvm.c, forprep),
+** whose body ends at its FORLOOP (closed in lower).  Its own shape is
+** checked as the outer loop's: FORPREP jumps to the instruction after a
+** FORLOOP of the same base that jumps back to pc + 1, inside the body.
+*/
+static int innerloop (Lower *lw, int pc, int end) {
+  bc_Proto *p = lw->p;
+  bc_Instr i = p->code[pc];
+  int a = BC_GETARG_A(i), last = bc_jumptarget(i, pc) - 1, line = lineof(lw, pc);
+  ir_Op *op;
+  if (last <= pc || last >= end || a + 3 >= p->maxstacksize ||
+      (lw->nopen > 0 && last >= lw->openend[lw->nopen - 1]) ||
+      !closes(p, last, BC_OP_FORLOOP, a, pc + 1))
+    return refuse(lw->lp, line, FIND54_MSG_SHAPE);
+  if (lw->nopen >= IR_MAXDEPTH) {
+    char msg[80];
+    snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_DEPTH), IR_MAXDEPTH + 1);
+    return refuse(lw->lp, line, msg);
+  }
+  op = newop(lw, IR_LOOP, a + 3, line);
+  op->b = a;
+  op->c = a + 1;
+  op->d = a + 2;
+  lw->openop[lw->nopen] = lw->lp->nops - 1;
+  lw->openend[lw->nopen] = last;
+  lw->openline[lw->nopen] = line;
+  lw->nopen++;
+  return 1;
+}
+
+
+/*
+** A refusal inside an inner loop is the outer loop's, at its own line,
+** naming the inner loop (the outermost one open).
+*/
+static int innerrefusal (Lower *lw) {
+  find54_Loop *lp = lw->lp;
+  char msg[sizeof(lp->why.msg)];
+  if (lw->nopen == 0) return 0;
+  snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_INNER), lw->openline[0],
+           lp->why.msg);
+  memcpy(lp->why.msg, msg, sizeof(msg));
+  lp->why.line = lp->line;
+  return 0;
+}
+
+
 /* Lowers the body [first, end) of loop 'lp'. */
 static int lower (Lower *lw, int first, int end) {
+  int ok = lowerbody(lw, first, end);
+  if (!ok) innerrefusal(lw);
+  return ok;
+}
+
+
+/* Lowers the body [first, end) of loop 'lp' (lower). */
+static int lowerbody (Lower *lw, int first, int end) {
   bc_Proto *p = lw->p;
   int pc, q;
   lw->irat = (int *)bc_alloc(lw->L, lw->c, sizeof(int) * ((size_t)end + 1));
   for (q = 0; q <= end; q++) lw->irat[q] = -1;
+  lw->nopen = 0;
   for (pc = first; pc < end; pc++) {
     bc_Instr i = p->code[pc];
     int o = BC_GET_OPCODE(i), a = BC_GETARG_A(i), line = lineof(lw, pc), r;
     ir_Op *op;
     lw->irat[pc] = lw->lp->nops;
+    if (lw->nopen > 0 && pc == lw->openend[lw->nopen - 1]) {
+      /* the inner loop's FORLOOP: its body ends here */
+      lw->nopen--;
+      op = &lw->lp->ops[lw->openop[lw->nopen]];
+      op->n1 = lw->lp->nops - (lw->openop[lw->nopen] + 1);
+      continue;
+    }
     switch (o) {
+      case BC_OP_FORPREP:
+        if (!innerloop(lw, pc, end)) return 0;
+        break;
       case BC_OP_EQ: case BC_OP_LT: case BC_OP_LE:
         if (!branch(lw, pc, end, o == BC_OP_EQ ? IR_EQ : o == BC_OP_LT ? IR_LT
                     : IR_LE, a, BC_GETARG_B(i))) return 0;
@@ -402,6 +477,8 @@ static int lower (Lower *lw, int first, int end) {
     }
   }
   lw->irat[end] = lw->lp->nops;
+  if (lw->nopen > 0)  /* cannot be: every FORLOOP is before 'end' */
+    return refuse(lw->lp, lw->lp->line, FIND54_MSG_SHAPE);
   return fixjumps(lw);
 }
 

@@ -161,6 +161,13 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     plan_depends(pl, &lp->ir, depends, sizeof(depends));
     limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
     hook = hookof(o, path, depth);
+    /* an inner loop rewritten before this one (a nest) moved its end: read
+       it again from FORPREP's or TFORPREP's jump, which the editor
+       relocated */
+    if (lp->kind == IR_FORRANGE)
+      lp->last = bc_jumptarget(p->code[lp->prep], lp->prep) + 1;
+    else
+      lp->last = bc_jumptarget(p->code[lp->prep], lp->prep) - 1;
     rw = hook < 0 ? "too many upvalues for the guard"
                   : rewrite54_loop(L, o->c, p, lp, pl, hook, o->nloops + 1,
                                    limit);

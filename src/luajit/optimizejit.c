@@ -6,8 +6,9 @@
 **   for every prototype: findjit (loops, IR) -> plan_make -> rewritejit
 **   (count checks and guard calls) -> jitbc_write -> luaL_loadbuffer ->
 **   debug.upvaluejoin with f's upvalues, the hook table in the upvalue that
-**   the rewrite added, and f's environment.  (debug.upvaluejoin, LuaJIT's
-**   extension of Lua 5.1's debug library, rather than lua_upvaluejoin,
+**   the rewrite added, and f's environment.  (debug.upvaluejoin as it was
+**   when cpm.core loaded, LuaJIT's extension of Lua 5.1's debug library,
+**   rather than lua_upvaluejoin,
 **   which Lua 5.1's headers do not declare: the module builds and loads
 **   against them, as `luarocks --lua-version 5.1` does.)
 **
@@ -192,6 +193,30 @@ static void doproto (Opt *o, jitbc_Proto *p) {
 }
 
 
+/*
+** debug.upvaluejoin is taken from package.loaded.debug when cpm.core
+** loads, and kept in the registry (OPTJIT_JOINKEY): a program may then
+** remove or replace it (or `debug`), and cpm still joins with the VM's
+** own and runs none of the program's code.  Taken at the call only when
+** it was not there at load.  Pushes it, or nil.
+*/
+#define OPTJIT_JOINKEY	"cpm.upvaluejoin"
+
+static void pushjoin (lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+  if (lua_istable(L, -1)) lua_getfield(L, -1, "debug");
+  else lua_pushnil(L);
+  if (lua_istable(L, -1)) lua_getfield(L, -1, "upvaluejoin");
+  else lua_pushnil(L);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+  if (lua_type(L, -1) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+  }
+}
+
+
 /* Loads the rewritten chunk as g, sharing f's upvalues and environment;
    pushes g. */
 static void loadnew (Opt *o) {
@@ -259,11 +284,11 @@ static int lopt (lua_State *L) {
   lua_pushstring(L, ar.short_src);  /* WHERE */
   o.where = lua_tostring(L, WHERE);
   lua_newtable(L);  /* HOOKS */
-  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");  /* JOIN */
-  if (lua_istable(L, -1)) lua_getfield(L, -1, "debug");
-  if (lua_istable(L, -1)) lua_getfield(L, -1, "upvaluejoin");
-  lua_replace(L, JOIN);
-  lua_settop(L, JOIN);
+  lua_getfield(L, LUA_REGISTRYINDEX, OPTJIT_JOINKEY);  /* JOIN */
+  if (lua_type(L, JOIN) != LUA_TFUNCTION) {
+    lua_settop(L, JOIN - 1);
+    pushjoin(L);
+  }
   if (lua_type(L, JOIN) != LUA_TFUNCTION) {
     lua_pushliteral(L, "cpm: debug.upvaluejoin is not available");
     return giveup(L, o.strict);
@@ -310,6 +335,8 @@ static const luaL_Reg funcs[] = {
 
 void optjit_open (lua_State *L, int mod, int cfg) {
   cpm_setfuncs(L, mod, cfg, funcs);
+  pushjoin(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, OPTJIT_JOINKEY);
 }
 
 #else

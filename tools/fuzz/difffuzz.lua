@@ -15,10 +15,14 @@
 -- math.type and the sign of zero), the same error message and the same
 -- side effects.
 --
--- Command line:  lua5.4 tools/fuzz/difffuzz.lua [seed [count [verbose]]]
---                luajit  tools/fuzz/difffuzz.lua [seed [count [verbose]]]
+-- Command line:  lua5.4 tools/fuzz/difffuzz.lua [seed [count [keep [first]]]]
+--                luajit  tools/fuzz/difffuzz.lua [seed [count [keep [first]]]]
 -- (with LUA_PATH and LUA_CPATH reaching lua/ and the build, as `make test`
--- sets them).  Prints the counts, each difference with the chunk that shows
+-- sets them; 'keep' differences are kept for the report, 'first' is the
+-- index of the first function, to resume a run).  Prints progress on
+-- stderr every DIFFFUZZ_EVERY functions (default 100: functions done,
+-- comparisons, differences so far, rate) and each difference as it is
+-- found; at the end the counts, each difference with the chunk that shows
 -- it, and exits 1 when there was any difference.
 --
 -- As a library: require("difffuzz").run{ seed = s, count = n } -> stats
@@ -29,7 +33,9 @@
 -- LuaJIT (it loops forever there), and loops that could run long; a
 -- size-limit error raised at loop entry by the guard and the one of the
 -- bignum operation count as the same outcome (doc/manual.md, "Size
--- limit").
+-- limit").  On LuaJIT with the JIT on, a function that shows a difference
+-- is run again with the JIT off; differences that go away are counted
+-- apart ("of the JIT alone"), not as cpm's.
 local cpm = require "cpm"
 
 local LUA54 = math.type ~= nil and not rawget(_G, "jit")
@@ -275,6 +281,9 @@ function Gen:loop()
   elseif x <= 92 then
     -- a zero step raises on Lua 5.4 and loops forever on LuaJIT
     start, limit, step = "1", "p1", LUA54 and r:pick { "0", "p2", "0.125" } or "0.125"
+    -- Lua 5.4 clips a NaN limit of an integer loop to math.mininteger when
+    -- the step is negative: 'for i = 1, 0/0, -9' runs about 10^18 times
+    if step == "p2" then limit = "(p1 == p1 and p1 or 0)" end
   else
     start, limit, step = r:pick { "(p3 % 8)", "'3'", "B(1)", "nil" }, "p1", nil
   end
@@ -339,11 +348,19 @@ mt.__unm = function(x) return MT(-unwrap(x)) end
 mt.__eq = function(x, y) return unwrap(x) == unwrap(y) end
 mt.__tostring = function(x) return "MT(" .. tostring(x.v) .. ")" end
 
--- Evaluates a value description in a fresh world.
+-- Evaluates a value description in a fresh world.  Each description is
+-- compiled once (there are a few dozen, each evaluated thousands of times:
+-- compiling it anew for every call was a third of the fuzzer's own time);
+-- each call of the compiled function still builds fresh tables.
 local valenv = setmetatable({ B = cpm.big, MT = MT }, { __index = _G })
+local evaluators = {}
 local function eval(desc)
-  local f = assert((loadstring or load)("return " .. desc, "=value", "t", valenv))
-  if setfenv then setfenv(f, valenv) end
+  local f = evaluators[desc]
+  if not f then
+    f = assert((loadstring or load)("return " .. desc, "=value", "t", valenv))
+    if setfenv then setfenv(f, valenv) end
+    evaluators[desc] = f
+  end
   return (f())
 end
 
@@ -422,9 +439,21 @@ end
 -- Runs f(args) and collects everything observable, as a list of values.
 -- Also returns how many VM instructions the call ran (in hundreds): far
 -- fewer than the original's means cpm computed a loop.
-local ticks = 0
-local function tick() ticks = ticks + 1 end
-local function observe(f, state, a)
+-- An original call that runs more than M.BUDGET hundreds of VM
+-- instructions is stopped by the hook with the error TOOLONG: the generator
+-- means every original to end soon, so one that does not is left out
+-- (counted as skipped).  A variant gets four times as much (running a loop
+-- as written costs it a few instructions more); one that runs out where
+-- its original did not is a difference.
+M.BUDGET = 200000
+local TOOLONG = "difffuzz: the call ran too long"
+local ticks, budget = 0, 0
+local function tick()
+  ticks = ticks + 1
+  if ticks > budget then error(TOOLONG, 0) end
+end
+local function observe(f, state, a, variant)
+  budget = variant and 4 * M.BUDGET or M.BUDGET
   local get, env = state.get, state.env
   reset(state, a)
   local p1, p2, p3 = eval(a[1]), eval(a[2]), eval(a[3])
@@ -475,15 +504,23 @@ local function variants()
 end
 M.variants = variants
 
+-- Is LuaJIT's JIT compiler on?
+local function JITON()
+  local jit = rawget(_G, "jit")
+  return jit ~= nil and jit.status() == true
+end
+
 -- Runs 'count' chunks from 'seed'; returns stats { functions, comparisons,
 -- differences, optimized, diffs = { {seed, variant, what, src, args} } }.
+-- o.progress(st, k), when given, is called after each function (k its
+-- index); o.trace(k) before each.
 function M.run(o)
   local seed, count = o.seed or 1, o.count or 100
   local old = cpm.maxbits(M.MAXBITS)
   local path = o.path or os.tmpname()
   local vs = variants()
   local st = { functions = 0, comparisons = 0, differences = 0, optimized = 0, computed = 0,
-    loops = 0, diffs = {} }
+    loops = 0, skipped = 0, jitonly = 0, diffs = {} }
   for k = o.first or 0, (o.first or 0) + count - 1 do
     if o.trace then o.trace(k) end
     local r = M.rng(seed * 1000003 + k)
@@ -493,11 +530,17 @@ function M.run(o)
     fh:write(src)
     fh:close()
     st.functions = st.functions + 1
+    local ndiff, nkept = st.differences, #st.diffs
     local f0, state0 = instance(src, path, "plain")
     if not f0 then error("generated chunk does not load: " .. tostring(state0) .. "\n" .. src) end
     local refs, ran0 = {}, {}
-    for i, a in ipairs(args) do refs[i], ran0[i] = observe(f0, state0, a) end
-    for _, v in ipairs(vs) do
+    local toolong = false
+    for i, a in ipairs(args) do
+      refs[i], ran0[i] = observe(f0, state0, a)
+      if refs[i][2] == TOOLONG then toolong = true end
+    end
+    if toolong then st.skipped = st.skipped + 1 end
+    for _, v in ipairs(toolong and {} or vs) do
       local f, state = instance(src, path, v.how, v.opts)
       if f and v.opts and not v.opts.iters_limit then
         -- what the front end made of the loops, for the counts
@@ -513,7 +556,7 @@ function M.run(o)
         local what
         if not f then what = "load failed: " .. tostring(state)
         else
-          local obs, ran = observe(f, state, a)
+          local obs, ran = observe(f, state, a, true)
           if ran * 2 < ran0[i] then st.computed = st.computed + 1 end
           what = compare(refs[i], obs)
         end
@@ -527,6 +570,23 @@ function M.run(o)
         end
       end
     end
+    if st.differences > ndiff and JITON() and not o.nojitcheck then
+      -- LuaJIT's JIT is itself nondeterministic on some bodies (-0.0
+      -- among them), cpm or not: a difference that the same function
+      -- does not show with the JIT off is counted apart, not as cpm's
+      local jit = rawget(_G, "jit")
+      jit.off()
+      jit.flush()
+      local again = M.run { seed = seed, first = k, count = 1, path = path, nojitcheck = true }
+      jit.on()
+      cpm.maxbits(args.maxbits)
+      if again.differences == 0 then
+        st.jitonly = st.jitonly + (st.differences - ndiff)
+        st.differences = ndiff
+        for i = #st.diffs, nkept + 1, -1 do st.diffs[i] = nil end
+      end
+    end
+    if o.progress then o.progress(st, k) end
   end
   cpm.maxbits(old)
   if not o.path then os.remove(path) end
@@ -541,15 +601,39 @@ function M.report(st, out)
       d.seed, d.index, d.variant, d.maxbits, d.what, d.args[1], d.args[2], d.args[3], d.args.u1,
       d.args.u2, d.args.tx, d.args.ty, d.args.g1, d.src))
   end
-  out(("%s: %d functions, %d comparisons, %d differences" ..
-       " (%d of %d loops optimized; %d calls computed a loop)\n"):format(
-    cpm.vm, st.functions, st.comparisons, st.differences, st.optimized, st.loops, st.computed))
+  out(("%s: %d functions, %d comparisons, %d differences (%d of %d loops optimized;" ..
+       " %d calls computed a loop; %d functions skipped: the original ran too long;" ..
+       " %d differences of LuaJIT's JIT alone: gone with it off)\n"):format(
+    cpm.vm, st.functions, st.comparisons, st.differences, st.optimized, st.loops, st.computed,
+    st.skipped or 0, st.jitonly or 0))
 end
 
 if arg and arg[0] and arg[0]:find("difffuzz%.lua$") then
   local seed = tonumber(arg[1]) or 1
   local count = tonumber(arg[2]) or 1000
-  local st = M.run { seed = seed, count = count, keep = tonumber(arg[3]) or 20 }
+  -- a progress line on stderr every 'every' functions (and each new
+  -- difference at once): functions done, comparisons, differences, rate
+  local every = tonumber(os.getenv("DIFFFUZZ_EVERY") or "") or 100
+  local t0, seen = os.time(), 0
+  local function progress(st, k)
+    local fresh = st.differences > seen
+    if st.functions % every ~= 0 and not fresh then return end
+    local dt = os.difftime(os.time(), t0)
+    io.stderr:write(("%s seed %d: %d/%d functions (last %d), %d comparisons, %d differences," ..
+      " %d skipped, %d of the JIT alone, %.1f functions/s\n")
+      :format(cpm.vm, seed, st.functions, count, k, st.comparisons, st.differences, st.skipped, st.jitonly,
+        dt > 0 and st.functions / dt or 0))
+    if fresh then
+      for i = seen + 1, math.min(st.differences, #st.diffs) do
+        M.report({ diffs = { st.diffs[i] }, functions = st.functions, comparisons = st.comparisons,
+          differences = st.differences, optimized = st.optimized, loops = st.loops, computed = st.computed },
+          function(line) io.stderr:write(line) end)
+      end
+      seen = st.differences
+    end
+  end
+  local st = M.run { seed = seed, count = count, keep = tonumber(arg[3]) or 20,
+    first = tonumber(arg[4]), progress = progress }
   M.report(st)
   os.exit(st.differences == 0 and 0 or 1)
 end

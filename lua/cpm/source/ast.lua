@@ -58,6 +58,7 @@ local type, pairs, ipairs, tostring, format, concat =
 -- that crashed (SIGSEGV) while the parser spec ran; interpreted, never.
 -- Parsing is a one-time cost per optimized function, so it is not compiled.
 if rawget(_G, "jit") then jit.off(true, true) end
+local string_sub = string.sub
 local _ENV = nil -- luacheck: ignore
 
 local M = {}
@@ -103,8 +104,8 @@ function M.children(node)
   local fields = children[node.tag]
   if not fields then return out end
   for _, f in ipairs(fields) do
-    if f:sub(1, 1) == "{" then
-      local l = node[f:sub(2)]
+    if string_sub(f, 1, 1) == "{" then
+      local l = node[string_sub(f, 2)]
       if l then for i = 1, #l do out[#out + 1] = l[i] end end
     elseif node[f] then
       out[#out + 1] = node[f]

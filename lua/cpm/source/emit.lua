@@ -80,7 +80,10 @@ end
 -- is compiled inline (a short loop stays in its caller's trace).  The
 -- count (l - s) / t is in floats, so it cannot wrap; it only chooses
 -- between two ways to the same result, so rounding near the limit only
--- costs time: a loop that does not run gives a negative count or NaN.
+-- costs time: a loop that does not run gives a negative count.  A NaN
+-- count asks the guard: Lua 5.4 runs `for i = 1, 0/0, -1` about 2^63
+-- times (lvm.c's forlimit clips a NaN limit to math.mininteger when the
+-- step is negative), and the guard counts it as the VM does.
 local function long(ctx, s, l, t, stepped, limit)
   local T, checks = ctx.prefix .. "T", {}
   for _, v in ipairs(stepped and { s, l, t } or { s, l }) do
@@ -88,21 +91,36 @@ local function long(ctx, s, l, t, stepped, limit)
     checks[#checks + 1] = ctx.vm54 and format("%s(%s)", T, v)
       or format("%s(%s) == \"number\"", T, v)
   end
-  return format("%s and (%s + 0.0 - %s) / %s >= %d", concat(checks, " and "),
+  return format("%s and not ((%s + 0.0 - %s) / %s < %d)", concat(checks, " and "),
     l, s, t, limit - 1)
+end
+
+-- The text from a to b with the replacements { pos, endpos, text } of
+-- 'inner' (sorted, disjoint, inside it) applied.
+local function splice(text, a, b, inner)
+  local out = {}
+  for _, r in ipairs(inner or {}) do
+    out[#out + 1] = sub(text, a, r.pos - 1)
+    out[#out + 1] = r.text
+    a = r.endpos + 1
+  end
+  out[#out + 1] = sub(text, a, b)
+  return concat(out)
 end
 
 -- The replacement text of one planned loop (the loop node covers
 -- `for ... end`).  plan = { id, limit, inputs = { text... },
--- outputs = { text... } }; limit: the guard's iters_limit.
-function M.loop(ctx, loop, plan, dopos)
+-- outputs = { text... } }; limit: the guard's iters_limit; inner: the
+-- replacements of planned loops in its body (sorted, disjoint), kept in
+-- its fallback.
+function M.loop(ctx, loop, plan, dopos, inner)
   local P, text = ctx.prefix, ctx.text
   local outs = {}
   for i = 1, #plan.outputs do outs[i] = P .. "o" .. i end
   local okv = P .. "ok" .. (#outs > 0 and ", " .. concat(outs, ", ") or "")
   local ins = #plan.inputs > 0 and ", " .. concat(plan.inputs, ", ") or ""
   local set = #outs > 0 and concat(plan.outputs, ", ") .. " = " .. concat(outs, ", ") or ""
-  local body = sub(text, dopos + 2, loop.endpos)  -- after `do`, through `end`
+  local body = splice(text, dopos + 2, loop.endpos, inner)  -- after `do`, through `end`
   local r
   if loop.tag == "Fornum" then
     local s, l, st = P .. "s", P .. "l", P .. "t"

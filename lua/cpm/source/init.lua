@@ -22,6 +22,7 @@ local type, error, pairs, ipairs, format, find, sub, match, getinfo, getupvalue,
   type, error, pairs, ipairs, string.format, string.find, string.sub, string.match,
   debug.getinfo, debug.getupvalue, setmetatable, getmetatable, pcall, tostring
 local jit = rawget(_G, "jit")
+local table_sort = table.sort
 local VM54 = core.vm == "Lua 5.4"
 
 -- LuaJIT 2.1.0-beta3's trace compiler crashed inside compiled parser code
@@ -43,6 +44,32 @@ local made = setmetatable({}, { __mode = "k" })
 -- The errors this front end means to raise (with strict) travel as a
 -- table of this metatable through the pcall that catches everything else.
 local Raised = {}
+-- The replacement texts of the planned loops, innermost first: a planned
+-- loop inside another (a nest whose outer loop has its own guard) goes
+-- into the text of the smallest planned loop around it, in its fallback
+-- body; returns the outermost replacements, sorted and disjoint.
+local function nest(ctx, repl)
+  table_sort(repl, function(a, b) return a.endpos - a.pos < b.endpos - b.pos end)
+  for i, r in ipairs(repl) do
+    local kids = {}
+    for j = 1, i - 1 do
+      local c = repl[j]
+      if not c.parent and c.pos > r.pos and c.endpos <= r.endpos then
+        c.parent = r
+        kids[#kids + 1] = c
+      end
+    end
+    table_sort(kids, function(a, b) return a.pos < b.pos end)
+    r.text = emit.loop(ctx, r.loop, r.plan, r.dopos, kids)
+  end
+  local top = {}
+  for _, r in ipairs(repl) do
+    if not r.parent then top[#top + 1] = r end
+  end
+  table_sort(top, function(a, b) return a.pos < b.pos end)
+  return top
+end
+
 local function raise(msg)
   error(setmetatable({ msg = msg }, Raised), 0)
 end
@@ -200,7 +227,7 @@ local function optimize(f, limit, strict, text, on_fallback)
           guards[p.id], p.limit = core._guard(plan, limit, strict,
             format("%s:%d", src, line), guards, p.id, on_fallback)
           repl[#repl + 1] = { pos = loop.pos, endpos = loop.endpos,
-            text = emit.loop(ctx, loop, p, dopos) }
+            loop = loop, plan = p, dopos = dopos }
           entry.optimized, entry.iters_limit = true, p.limit
           entry.depends = pinfo.depends
           planned[#planned + 1] = entry
@@ -212,6 +239,7 @@ local function optimize(f, limit, strict, text, on_fallback)
     end
   end
   if #repl == 0 then return f, report end
+  repl = nest(ctx, repl)
 
   local text2, why2 = emit.chunk(ctx, node, emit.func(ctx, node, repl), upnames, consts)
   local g, why3

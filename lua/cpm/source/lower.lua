@@ -14,11 +14,12 @@ local scope = require "cpm.source.scope"
 local reasons = require("cpm.core")._reasons  -- src/core/reasons.h
 local arith = require("cpm.core")._aops  -- symbol -> IR op (src/core/ir.h)
 local maxbody = require("cpm.core")._limits.maxbody  -- IR_MAXBODY (ir.h)
+local maxdepth = require("cpm.core")._limits.maxdepth  -- IR_MAXDEPTH (ir.h)
 
-local type, error, pcall, pairs, setmetatable =
-  type, error, pcall, pairs, setmetatable
+local type, error, pcall, pairs, setmetatable, getmetatable =
+  type, error, pcall, pairs, setmetatable, getmetatable
 local table_sort = table.sort
-local find = string.find
+local find, string_format = string.find, string.format
 local jit = rawget(_G, "jit")
 local math_type = math.type
 
@@ -178,7 +179,7 @@ local function binop(L, e)
   if compare[op] then refuse(e.line, reasons.COMPARE) end
   if op == ".." then refuse(opline(L, e), reasons.CONCAT) end
   local name = arith[op]
-  if not name then refuse(e.line, reasons.OPERATOR:format(op)) end
+  if not name then refuse(e.line, string_format(reasons.OPERATOR, op)) end
   local t = newtemp(L)
   if op == "-" and not jit and type(b) == "table" and math_type(b.k) == "integer"
       and b.k >= -127 and b.k <= 127 then
@@ -302,7 +303,7 @@ local block
 
 local function assign(L, target, value, line)
   local d = target.decl
-  if d.kind == "global" then refuse(line, reasons.GLOBAL_WRITE:format(d.name)) end
+  if d.kind == "global" then refuse(line, string_format(reasons.GLOBAL_WRITE, d.name)) end
   if d.name == "_ENV" then refuse(line, reasons.ENV_WRITE) end
   local s = varslot(L, d, line)
   if s ~= value then  -- `x = x` compiles to nothing
@@ -409,9 +410,32 @@ local function stat(L, s)
       refuse(s.cond.line, reasons.JUMP)
     end
   elseif t == "Fornum" then
-    exp(L, s.start); exp(L, s.limit)
-    if s.step then exp(L, s.step) end
-    refuse(s.line, reasons.NESTED)
+    -- a nested numeric for: its control values, then an IR "loop" op over
+    -- the ops of its body (src/core/ir.h, LOOP); FORPREP and FORLOOP, its
+    -- bookkeeping, give no op
+    local a, b = exp(L, s.start), exp(L, s.limit)
+    local c = s.step and exp(L, s.step) or nil
+    if L.depth >= maxdepth then
+      refuse(s.line, reasons.NEST_DEPTH:format(maxdepth + 1))
+    end
+    L.inner[s.var.decl] = true
+    local op = { "loop", varslot(L, s.var.decl, s.line), a, b, c, body = 0,
+      line = s.line }
+    emit(L, op)
+    local at = #L.ops
+    L.depth = L.depth + 1
+    local ok, err = pcall(block, L, s.body)
+    L.depth = L.depth - 1
+    if not ok then
+      -- refused inside: the outer loop's refusal, at its line, naming the
+      -- inner loop (the one directly in it)
+      if L.depth == 0 and getmetatable(err) == Refusal then
+        err.why = reasons.NEST_INNER:format(s.line, err.why)
+        err.line = L.line
+      end
+      error(err, 0)
+    end
+    op.body = #L.ops - at
   elseif t == "Forin" then
     for i = 1, #s.exprs do exp(L, s.exprs[i]) end
     refuse(s.line, reasons.NESTED)
@@ -442,9 +466,10 @@ end
 function M.lower(loop, ctx)
   local L = { ops = {}, nslots = 0, slot_of = {}, refs = {}, outer = {},
     written = {}, inner = {}, temp = {}, text = ctx.text, lineof = ctx.lineof,
-    vm54 = ctx.vm54, getfenv = ctx.getfenv }
+    vm54 = ctx.vm54, getfenv = ctx.getfenv, depth = 0 }
   local ir = { kind = loop.tag == "Fornum" and "fornum" or "forrange",
     line = ctx.line or loop.line }
+  L.line = ir.line
   local ok, err = pcall(function()
     local var
     if loop.tag == "Fornum" then

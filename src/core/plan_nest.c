@@ -1,0 +1,1309 @@
+/*
+** plan_nest.c -- rectangular loop nests: numeric for loops (IR_LOOP) in a
+** loop body, whose control values the enclosing loops never change.
+**
+** Each iteration of an inner loop applies the same affine map B to its
+** state, so m iterations are B^m, a matrix whose entries are fixed once m
+** is: the inner loop is one affine op of the enclosing body, and the whole
+** nest is one affine map per outer iteration, raised to the outer count.
+** m depends on the control values only, which are invariant, so it is
+** counted once per guard call, by the VM's own rules (count.c).
+**
+** At plan time the body is walked once with kinds only (invariant, varying,
+** dead), to refuse what the guard could never compute and to find the
+** guard's inputs and outputs; a backward liveness pass says which slots an
+** inner loop carries or leaves live (its state: the others are
+** temporaries of its body).  At run time the guard walks the nest again,
+** with the actual values:
+**   - invariant ops are evaluated once with the VM's arithmetic (numbers
+**     only; anything that could raise or call a metamethod: run as written);
+**   - every varying value is an affine form over the state of its level
+**     (the outer loop's carried slots and counter; for an inner loop, its
+**     counter, the slots it carries or leaves live, and the varying slots
+**     it only reads), with coefficients in Z/2^64 and, beside them, upper
+**     bounds of the coefficients' magnitudes in the log2 domain;
+**   - an inner loop with m = 0 changes nothing (the VM skips it); else its
+**     body is walked over its own state, giving B, and its effect on the
+**     enclosing level is B^m applied to the entry forms (mat_u64, one
+**     column at a time); the magnitudes go through max_{j<=m} |B|^j
+**     (bound_log2_majorant), which also bounds every value the inner body
+**     computes in any of its iterations;
+**   - the outer map is raised to the outer count n: B^n v (mat_u64).
+** Z/2^64 is exact for Lua 5.4 integers (wrap-around included: reduction
+** mod 2^64 is a ring homomorphism).  For floats (every LuaJIT number) the
+** same computation is exact when every value of every iteration is an
+** integer below 2^53, which the magnitudes prove (the float ring of
+** guard.c, doc/design.md), with no -0.0 possible (no unary minus of a
+** varying value, no product by an invariant <= 0, no -0.0 entry value).
+** A mix of integers and floats, bignums, '%', bitwise operators and
+** products of two varying values run as written (or are refused at plan
+** time, with the reasons of reasons.h).
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bound.h"
+#include "count.h"
+#include "guard.h"
+#include "mat.h"
+#include "plan.h"
+#include "reasons.h"
+
+
+/* Symbol kinds of a slot at a point of the walk. */
+enum { SK_UNSET, SK_INV, SK_VAR, SK_DEAD };
+
+/* Seen in the values that enter the ring. */
+#define SEEN_INT	1
+#define SEEN_FLT	2
+#define SEEN_NEG0RISK	4	/* unary minus or product by an invariant <= 0 */
+
+/* Floats are exact below 2^53; the log2 bounds keep a margin. */
+#define NEST_LOG2_EXACT	52.9
+
+
+struct plan_Nest {
+  ir_Loop ir;		/* a copy of the loop, constants owned */
+  ir_Op *ops;
+  ir_Const *k;
+  unsigned char *liveout;
+  unsigned char *written;	/* slots some op of the nest writes */
+  int nloops;		/* the LOOP ops, numbered in order */
+  int *loopno;		/* op -> its loop's number, or -1 */
+  /* nloops x nslots flags each: */
+  unsigned char *keep;	/* the inner loop's state slots (besides counter and
+			   read-only varying slots): written in its body and
+			   read there before written, or live after it */
+  unsigned char *wrote;	/* written in its body (any depth) */
+  unsigned char *reads;	/* read in its body (any depth) */
+  unsigned char *need;	/* resolved at its entry: live at its body's start
+			   (its children's needs among them) or kept */
+  int nused;		/* slots some op names */
+  int maxdepth;
+};
+
+
+void plan_nest_free (plan_Nest *n) {
+  int i;
+  for (i = 0; n->k != NULL && i < n->ir.nk; i++)
+    if (n->k[i].type == IR_KSTR) free((void *)n->k[i].u.s.s);
+  free(n->k); free(n->ops); free(n->liveout); free(n->written);
+  free(n->loopno); free(n->keep); free(n->wrote); free(n->reads);
+  free(n->need);
+  free(n);
+}
+
+
+static void *xalloc (lua_State *L, size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  if (p == NULL) luaL_error(L, "cpm: not enough memory to plan the loop");
+  return p;
+}
+
+
+static int hasarg (const ir_Op *op, int which) {
+  switch (op->code) {
+    case IR_MOVE: case IR_UNARY: return which == 1;
+    case IR_ARITH: case IR_INDEX: return which <= 2;
+    case IR_LOOP: return 1;
+    default: return 0;
+  }
+}
+
+
+static ir_Arg argof (const ir_Op *op, int which) {
+  return which == 1 ? op->b : which == 2 ? op->c : op->d;
+}
+
+
+/* {======================================================
+** The walk: shared by the planner (kinds only) and the guard (values)
+** ======================================================= */
+
+typedef struct Level {
+  int k;		/* states: columns 1..k; column 0 is the constant */
+  int *stslot;		/* state -> its slot; -1 for the counter */
+  int *entry;		/* state -> its entry form at the enclosing level */
+  unsigned char *kind;	/* slot -> SK_* */
+  int *val;		/* slot -> stack index (SK_INV) or form (SK_VAR) */
+  int *brow;		/* forms: bounds of every value computed here */
+  int nbrow;
+  int ctrslot;		/* the loop variable's slot, or -1 */
+  int ctrseen;		/* SEEN_INT or SEEN_FLT: the counter's type */
+} Level;
+
+
+typedef struct Walk {
+  lua_State *L;
+  const plan_Nest *n;
+  const plan_Plan *p;
+  int eval;		/* guard time: values and forms */
+  /* plan time */
+  plan_Refusal *why;
+  unsigned char *input;	/* slots read at entry (the guard's inputs) */
+  /* guard time */
+  const char *fail;	/* why the loop runs as written */
+  char failbuf[160];
+  int ibase;		/* stack index of input 0 */
+  count_Loop c;		/* the outer loop's count */
+  int W;		/* form width (columns) */
+  uint64_t *fu;		/* maxforms x W coefficients */
+  double *fl;		/* maxforms x W log2 magnitudes */
+  int nforms, maxforms;
+  int seen;		/* SEEN_* */
+  int bounds;		/* keep the log2 magnitudes (floats may follow) */
+  int topline;		/* line of the outer loop */
+  int depth;		/* 0: the outer body */
+  int innerline;	/* line of the inner loop being walked (depth 1) */
+  Level *lv;		/* levels 0..maxdepth */
+} Walk;
+
+
+/* Refuses (plan time) or fails (guard time) with reason 'msg', naming the
+   inner loop when it happened inside one. */
+static int stop (Walk *w, int line, const char *msg) {
+  char *buf = w->eval ? w->failbuf : w->why->msg;
+  size_t size = w->eval ? sizeof(w->failbuf) : sizeof(w->why->msg);
+  if (w->depth > 0) {
+    snprintf(buf, size, cpm_reason(CPM_R_NEST_INNER), w->innerline, msg);
+    line = w->topline;
+  }
+  else
+    snprintf(buf, size, "%s", msg);
+  if (w->eval) w->fail = w->failbuf;
+  else w->why->line = line;
+  return 0;
+}
+
+
+static int stopr (Walk *w, int line, cpm_Reason r, const char *arg) {
+  char msg[160];
+  snprintf(msg, sizeof(msg), cpm_reason(r), arg);
+  return stop(w, line, msg);
+}
+
+
+static int newform (Walk *w) {
+  int f;
+  if (w->nforms >= w->maxforms) return -1;
+  f = w->nforms++;
+  memset(&w->fu[(size_t)f * w->W], 0, sizeof(uint64_t) * (size_t)w->W);
+  {
+    int j;
+    double *l = &w->fl[(size_t)f * w->W];
+    for (j = 0; j < w->W; j++) l[j] = -HUGE_VAL;
+  }
+  return f;
+}
+
+#define FU(w, f)	(&(w)->fu[(size_t)(f) * (size_t)(w)->W])
+#define FL(w, f)	(&(w)->fl[(size_t)(f) * (size_t)(w)->W])
+
+
+static int formfull (Walk *w) {
+  return stop(w, 0, "nested loop needs more intermediate values than planned");
+}
+
+
+/* The value at stack index 'idx' in the ring: its residue, log2 of its
+   magnitude; notes its type, unless it is an 'operand' of + - * with a
+   varying value (an integer there leaves a float a float, and an integer
+   an integer: only a float operand of integers makes a mix).  0 when it
+   cannot enter (not a number, a bignum, a float that is not an exact
+   integer or is -0.0). */
+static int toring (Walk *w, int idx, uint64_t *u, double *lg, int operand) {
+  lua_State *L = w->L;
+  switch (count_vtype(L, idx)) {
+    case VT_INT: {
+      lua_Integer i = lua_tointeger(L, idx);
+      *u = (uint64_t)i;
+      *lg = i == 0 ? -HUGE_VAL : log2(fabs((double)i)) + 1e-9;
+      if (!operand) w->seen |= SEEN_INT;
+      return 1;
+    }
+    case VT_FLT: {
+      double x = (double)lua_tonumber(L, idx);
+      if (x != floor(x) || fabs(x) >= 9007199254740992.0 ||
+          (x == 0 && signbit(x)))
+        return stop(w, 0, "a value of the nested loop is not an exact integer");
+      *u = (uint64_t)(int64_t)x;
+      *lg = x == 0 ? -HUGE_VAL : log2(fabs(x)) + 1e-9;
+      w->seen |= SEEN_FLT;
+      return 1;
+    }
+    default:
+      return stop(w, 0, "a value of the nested loop is not a number it can follow");
+  }
+}
+
+
+/* A form holding the constant at stack index 'idx' (an 'operand', see
+   toring). */
+static int constform (Walk *w, int idx, int operand) {
+  uint64_t u;
+  double lg;
+  int f;
+  if (!toring(w, idx, &u, &lg, operand)) return -1;
+  if ((f = newform(w)) < 0) return formfull(w), -1;
+  FU(w, f)[0] = u;
+  FL(w, f)[0] = lg;
+  return f;
+}
+
+
+static int unitform (Walk *w, int col) {
+  int f = newform(w);
+  if (f < 0) return formfull(w), -1;
+  FU(w, f)[col] = 1;
+  FL(w, f)[col] = 0;
+  return f;
+}
+
+
+static void pushconst (lua_State *L, const ir_Const *k) {
+  switch (k->type) {
+    case IR_KNIL: lua_pushnil(L); break;
+    case IR_KFALSE: lua_pushboolean(L, 0); break;
+    case IR_KTRUE: lua_pushboolean(L, 1); break;
+    case IR_KINT: lua_pushinteger(L, (lua_Integer)k->u.i); break;
+    case IR_KFLT: lua_pushnumber(L, (lua_Number)k->u.n); break;
+    default: lua_pushlstring(L, k->u.s.s, k->u.s.len); break;
+  }
+}
+
+
+static int newstate (Level *lv, int slot, int entry) {
+  int s = lv->k++;
+  lv->stslot[s] = slot;
+  lv->entry[s] = entry;
+  return 1 + s;  /* its column */
+}
+
+
+/* Resolves slot 's' at the outer level on its first read: the counter, a
+   carried slot (a state, its entry value a guard input) or an input. */
+static int resolve (Walk *w, Level *lv, int s) {
+  const plan_Nest *n = w->n;
+  if (s == n->ir.index) {
+    lv->kind[s] = SK_VAR;
+    if (w->eval) {
+      int col = newstate(lv, -1, -1);
+      if ((lv->val[s] = unitform(w, col)) < 0) return 0;
+    }
+    return 1;
+  }
+  if (!w->eval) {
+    w->input[s] = 1;
+    lv->kind[s] = n->written[s] ? SK_VAR : SK_INV;
+    return 1;
+  }
+  if (w->p->slot_in[s] < 0) return stop(w, 0, "the guard call lacks an input");
+  if (n->written[s]) {
+    int col = newstate(lv, s, -1);
+    lv->kind[s] = SK_VAR;
+    if ((lv->val[s] = unitform(w, col)) < 0) return 0;
+  }
+  else {
+    lv->kind[s] = SK_INV;
+    lv->val[s] = w->ibase + w->p->slot_in[s];
+  }
+  return 1;
+}
+
+
+/* Reads operand 'x' at level 'lv': sets *kind and *val. */
+static int readarg (Walk *w, Level *lv, ir_Arg x, int *kind, int *val,
+                    int line) {
+  if (ir_isconst(x)) {
+    *kind = SK_INV;
+    if (w->eval) {
+      pushconst(w->L, &w->n->k[ir_constidx(x)]);
+      *val = lua_gettop(w->L);
+    }
+    return 1;
+  }
+  if (lv->kind[x] == SK_UNSET) {
+    if (w->depth > 0 || !resolve(w, lv, x))
+      return w->depth > 0 ? stopr(w, line, CPM_R_IR_MALFORMED, "") : 0;
+  }
+  if (lv->kind[x] == SK_DEAD) return stopr(w, line, CPM_R_IR_MALFORMED, "");
+  if (w->eval) {  /* a loop variable: its type enters the ring */
+    int d;
+    for (d = 0; d <= w->depth; d++)
+      if (w->lv[d].ctrslot == x) w->seen |= w->lv[d].ctrseen;
+  }
+  *kind = lv->kind[x];
+  *val = lv->val[x];
+  return 1;
+}
+
+
+/* The form of a value (an invariant becomes a constant form). */
+static int asform (Walk *w, int kind, int val, int operand) {
+  return kind == SK_VAR ? val : constform(w, val, operand);
+}
+
+
+static int isnum (lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TNUMBER;
+}
+
+
+/* An invariant op, evaluated once as the VM would (numbers only, nothing
+   that raises); pushes its value.  0 when it cannot. */
+static int hoist (Walk *w, const ir_Op *op, int xb, int xc) {
+  lua_State *L = w->L;
+  const char *no = "an invariant expression of the nested loop needs a "
+                   "metamethod or may raise";
+  if (op->code == IR_INDEX) {
+    if (lua_type(L, xb) != LUA_TTABLE) return stop(w, op->line, no);
+    lua_pushvalue(L, xc);
+    lua_rawget(L, xb);
+    if (lua_isnil(L, -1) && lua_getmetatable(L, xb)) {
+      lua_pop(L, 2);
+      return stop(w, op->line, no);
+    }
+    return 1;
+  }
+  if (op->code == IR_UNARY) xc = xb;
+  if (!isnum(L, xb) || !isnum(L, xc)) return stop(w, op->line, no);
+#if CPM_LUA54
+  if (op->aop >= IR_BAND && op->aop <= IR_SHR) {
+    if (!lua_isinteger(L, xb) || !lua_isinteger(L, xc))
+      return stop(w, op->line, no);
+  }
+  else if (op->aop == IR_BNOT) {
+    if (!lua_isinteger(L, xb)) return stop(w, op->line, no);
+  }
+  else if ((op->aop == IR_IDIV || op->aop == IR_MOD) &&
+           lua_isinteger(L, xb) && lua_isinteger(L, xc) &&
+           lua_tointeger(L, xc) == 0)
+    return stop(w, op->line, no);
+  lua_pushvalue(L, xb);
+  if (op->code != IR_UNARY) lua_pushvalue(L, xc);
+  lua_arith(L, op->aop == IR_UNM ? LUA_OPUNM : op->aop == IR_BNOT
+            ? LUA_OPBNOT : op->aop);
+  return 1;
+#else
+  {
+    double r;
+    if (!guard_jitarith(op->aop, (double)lua_tonumber(L, xb),
+                        (double)lua_tonumber(L, xc), &r))
+      return stop(w, op->line, no);
+    lua_pushnumber(L, (lua_Number)r);
+    return 1;
+  }
+#endif
+}
+
+
+/* Records form 'f' as a computed value of level 'lv'. */
+static int addbrow (Level *lv, int f) {
+  lv->brow[lv->nbrow++] = f;
+  return 1;
+}
+
+
+static int step_op (Walk *w, Level *lv, const ir_Op *op) {
+  int kb, vb = 0, kc = SK_INV, vc = 0, f = -1;
+  if (!readarg(w, lv, op->b, &kb, &vb, op->line)) return 0;
+  if (op->code != IR_UNARY && !readarg(w, lv, op->c, &kc, &vc, op->line))
+    return 0;
+  if (kb == SK_INV && kc == SK_INV) {  /* hoisted */
+    lv->kind[op->a] = SK_INV;
+    if (w->eval) {
+      if (!hoist(w, op, vb, vc)) return 0;
+      lv->val[op->a] = lua_gettop(w->L);
+    }
+    return 1;
+  }
+  if (op->code == IR_INDEX)
+    return stopr(w, op->line, CPM_R_FIELD_CARRIED, kb == SK_VAR ? "table" : "key");
+  switch (op->aop) {
+    case IR_ADD: case IR_SUB: case IR_MUL: case IR_UNM: break;
+    default:
+      return stopr(w, op->line, CPM_R_NEST_OP, ir_aopname(op->aop));
+  }
+  if (op->aop == IR_MUL && kb == SK_VAR && kc == SK_VAR)
+    return stopr(w, op->line, CPM_R_NEST_PRODUCT, "");
+  lv->kind[op->a] = SK_VAR;
+  if (!w->eval) return 1;
+  if ((f = newform(w)) < 0) return formfull(w);
+  if (op->aop == IR_UNM) {
+    int j;
+    for (j = 0; j < w->W; j++) {
+      FU(w, f)[j] = (uint64_t)0 - FU(w, vb)[j];
+      FL(w, f)[j] = FL(w, vb)[j];
+    }
+    w->seen |= SEEN_NEG0RISK;
+  }
+  else if (op->aop == IR_MUL) {
+    int x = kb == SK_VAR ? vb : vc, a = kb == SK_VAR ? vc : vb, j;
+    uint64_t u;
+    double lg;
+    if (!toring(w, a, &u, &lg, 1)) return 0;
+    if (!(lua_tonumber(w->L, a) > 0)) w->seen |= SEEN_NEG0RISK;
+    for (j = 0; j < w->W; j++) {
+      FU(w, f)[j] = FU(w, x)[j] * u;
+      FL(w, f)[j] = FL(w, x)[j] + lg;
+    }
+  }
+  else {
+    int fb = asform(w, kb, vb, 1), fc, j;
+    if (fb < 0) return 0;
+    if ((fc = asform(w, kc, vc, 1)) < 0) return 0;
+    for (j = 0; j < w->W; j++) {
+      FU(w, f)[j] = op->aop == IR_ADD ? FU(w, fb)[j] + FU(w, fc)[j]
+                                      : FU(w, fb)[j] - FU(w, fc)[j];
+      if (w->bounds) FL(w, f)[j] = bound_log2_add(FL(w, fb)[j], FL(w, fc)[j]);
+    }
+  }
+  lv->val[op->a] = f;
+  return addbrow(lv, f);
+}
+
+
+static int walkblock (Walk *w, int first, int end);
+
+
+/* log2 of sum_l 2^(a[l*sa] + b[l*sb]), l < k. */
+static double logdot (int k, const double *a, int sa, const double *b,
+                      int sb) {
+  double s = -HUGE_VAL;
+  int l;
+  for (l = 0; l < k; l++) {
+    double x = a[l * sa], y = b[l * sb];
+    if (x != -HUGE_VAL && y != -HUGE_VAL) s = bound_log2_add(s, x + y);
+  }
+  return s;
+}
+
+
+/* C := A B in Z/2^64 (K x K); C must not alias A or B. */
+static void mulu64 (int K, const uint64_t *A, const uint64_t *B, uint64_t *C) {
+  int i, j, l;
+  for (i = 0; i < K; i++)
+    for (j = 0; j < K; j++) {
+      uint64_t s = 0;
+      for (l = 0; l < K; l++) s += A[i * K + l] * B[l * K + j];
+      C[i * K + j] = s;
+    }
+}
+
+
+/* P := B^m in Z/2^64 (K x K), left to right over the bits of m; T is
+   K x K scratch.  The whole matrix is wanted (it maps the entry forms), so
+   plain squarings: K^3 log m, for the small K of an inner loop. */
+static void powu64 (int K, const uint64_t *B, mpz_srcptr m, uint64_t *P,
+                    uint64_t *T) {
+  size_t nb = mpz_sizeinbase(m, 2), KK = (size_t)K * (size_t)K;
+  int i;
+  for (i = 0; i < K * K; i++) P[i] = (i / K == i % K);
+  if (mpz_sgn(m) == 0) return;
+  while (nb-- > 0) {
+    mulu64(K, P, P, T);
+    if (mpz_tstbit(m, nb)) mulu64(K, T, B, P);
+    else memcpy(P, T, KK * sizeof(uint64_t));
+  }
+}
+
+
+/*
+** After an inner loop of 'm' iterations whose body was walked at level
+** 'in' (its states' update forms in 'upd'): the forms of its states at the
+** enclosing level 'out', and its computed values' bounds moved there.
+*/
+static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
+                      mpz_srcptr m, int *res) {
+  int K = in->k + 1, W = w->W, i, j, t, ok = 1;
+  size_t KK = (size_t)K * (size_t)K;
+  uint64_t *B = (uint64_t *)malloc(sizeof(uint64_t) * (3 * KK + 2 * (size_t)K));
+  double *LB = (double *)malloc(sizeof(double) * (2 * KK + 2 * (size_t)K));
+  uint64_t *P, *e;
+  double *R, *le, *lcol;
+  if (B == NULL || LB == NULL) {
+    free(B); free(LB);
+    w->fail = "not enough memory";
+    return 0;
+  }
+  P = B + KK; e = P + KK;  /* e: K x K scratch */
+  R = LB + KK; le = R + KK; lcol = le + K;
+  /* B over (1, states) */
+  for (i = 0; i < K; i++)
+    for (j = 0; j < K; j++) {
+      B[i * K + j] = 0;
+      LB[i * K + j] = -HUGE_VAL;
+    }
+  B[0] = 1; LB[0] = 0;
+  for (i = 1; i < K; i++)
+    for (j = 0; j < K; j++) {
+      B[i * K + j] = FU(w, upd[i - 1])[j];
+      LB[i * K + j] = FL(w, upd[i - 1])[j];
+    }
+  /* P = B^m, and R >= max_{j<=m} |B|^j (floats only) */
+  powu64(K, B, m, P, e);
+  if (w->bounds && bound_log2_powmax(K, LB, m, R) != 0) ok = 0;
+  if (!ok) {
+    free(B); free(LB);
+    w->fail = "the inner loop's matrix cannot be computed";
+    return 0;
+  }
+  /* E: row 0 the constant, row t the entry form of state t (at 'out') */
+  for (i = 1; i < K && ok; i++) {
+    int f = newform(w), fe;
+    if (f < 0) { ok = 0; break; }
+    for (t = 0; t < K; t++) {
+      const uint64_t *eu;
+      const double *el;
+      uint64_t c = P[i * K + t];
+      double lc = R[i * K + t];
+      if (t == 0) {
+        FU(w, f)[0] += c;
+        if (w->bounds) FL(w, f)[0] = bound_log2_add(FL(w, f)[0], lc);
+        continue;
+      }
+      fe = in->entry[t - 1];
+      eu = FU(w, fe); el = FL(w, fe);
+      for (j = 0; j < W; j++) {
+        FU(w, f)[j] += c * eu[j];
+        if (w->bounds && lc != -HUGE_VAL && el[j] != -HUGE_VAL)
+          FL(w, f)[j] = bound_log2_add(FL(w, f)[j], lc + el[j]);
+      }
+    }
+    res[i - 1] = f;
+  }
+  /* every value computed in the inner body, in any iteration: its bound
+     row b (over the inner state) becomes b R E over the enclosing state */
+  for (i = 0; i < in->nbrow && ok && w->bounds; i++) {
+    const double *b = FL(w, in->brow[i]);
+    int f = newform(w);
+    if (f < 0) { ok = 0; break; }
+    for (t = 0; t < K; t++) lcol[t] = logdot(K, b, 1, &R[t], K);  /* b R */
+    for (j = 0; j < W; j++) {
+      double s = lcol[0] == -HUGE_VAL ? -HUGE_VAL : (j == 0 ? lcol[0] : -HUGE_VAL);
+      for (t = 1; t < K; t++) {
+        double x = FL(w, in->entry[t - 1])[j];
+        if (lcol[t] != -HUGE_VAL && x != -HUGE_VAL)
+          s = bound_log2_add(s, lcol[t] + x);
+      }
+      FL(w, f)[j] = s;
+    }
+    out->brow[out->nbrow++] = f;
+  }
+  free(B); free(LB);
+  if (!ok) return formfull(w);
+  return 1;
+}
+
+
+/* An inner loop: the LOOP op at 'i', at level w->depth. */
+static int doloop (Walk *w, int i) {
+  const plan_Nest *n = w->n;
+  const ir_Op *op = &n->ops[i];
+  int ln = n->loopno[i], ns = n->ir.nslots, s, d = w->depth, kv[3], vv[3], j;
+  Level *out = &w->lv[d], *in = &w->lv[d + 1];
+  const unsigned char *keep = &n->keep[(size_t)ln * ns];
+  const unsigned char *wrote = &n->wrote[(size_t)ln * ns];
+  const unsigned char *reads = &n->reads[(size_t)ln * ns];
+  const unsigned char *need = &n->need[(size_t)ln * ns];
+  count_Loop c;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  mpz_srcptr m = NULL;
+  int *upd = NULL, *res = NULL, idxcol = 0, ok;
+  for (j = 0; j < 3; j++) {
+    if (!readarg(w, out, argof(op, j + 1), &kv[j], &vv[j], op->line)) return 0;
+    if (kv[j] != SK_INV) {
+      if (d == 0) w->innerline = op->line;
+      w->depth++;
+      ok = stopr(w, op->line, CPM_R_NEST_BOUNDS, "");
+      w->depth--;
+      return ok;
+    }
+  }
+  for (s = 0; s < ns; s++)  /* resolve what the inner loop reads or keeps */
+    if (need[s] && out->kind[s] == SK_UNSET) {
+      int k2, v2;
+      if (!readarg(w, out, s, &k2, &v2, op->line)) return 0;
+    }
+  if (d == 0) w->innerline = op->line;
+  if (w->eval) {
+    lua_State *L = w->L;
+    for (j = 0; j < 3; j++) lua_pushvalue(L, vv[j]);
+    memset(&c, 0, sizeof(c));
+    ok = count_fornum(L, lua_gettop(L) - 2, &c) == COUNT_OK && !c.nbig;
+    lua_pop(L, 3);
+    w->depth++;
+    if (!ok) return stop(w, op->line, "loop control values it cannot count exactly");
+    if (!(c.itype == VT_INT ||
+          (c.itype == VT_FLT && !(c.fstart == 0 && signbit(c.fstart)))))
+      return stop(w, op->line, "a value of the nested loop is not a number it can follow");
+    w->depth--;
+    if (!c.n64 && c.n == 0) return 1;  /* the VM skips the loop */
+    m = count_mpz(&c, limbs, tmp);
+  }
+  /* the inner level */
+  memcpy(in->kind, out->kind, (size_t)ns);
+  memcpy(in->val, out->val, sizeof(int) * (size_t)ns);
+  in->k = 0; in->nbrow = 0;
+  if (w->eval) {
+    uint64_t u;
+    double lg;
+    int f;
+    lua_State *L = w->L;
+    if (c.itype == VT_INT) lua_pushinteger(L, c.istart);
+    else lua_pushnumber(L, (lua_Number)c.fstart);
+    if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
+    idxcol = newstate(in, -1, f);
+    /* the counter's type counts where the loop variable is read */
+    in->ctrslot = op->a;
+    in->ctrseen = c.itype == VT_INT ? SEEN_INT : SEEN_FLT;
+    (void)u; (void)lg;
+  }
+  for (s = 0; s < ns; s++) {
+    int carried = keep[s] || (reads[s] && !wrote[s] && out->kind[s] == SK_VAR);
+    if (s == op->a) continue;
+    if (carried) {
+      in->kind[s] = SK_VAR;
+      if (w->eval) {
+        int fe = asform(w, out->kind[s], out->val[s], 0), col;
+        if (fe < 0) return 0;
+        col = newstate(in, s, fe);
+        if ((in->val[s] = unitform(w, col)) < 0) return 0;
+      }
+    }
+    else if (wrote[s]) in->kind[s] = SK_DEAD;
+  }
+  in->kind[op->a] = SK_VAR;
+  if (w->eval && (in->val[op->a] = unitform(w, idxcol)) < 0) return 0;
+  w->depth++;
+  ok = walkblock(w, i + 1, i + 1 + op->n1);
+  w->depth--;
+  if (!ok) return 0;
+  if (w->eval) {
+    int K = in->k;
+    upd = (int *)cpm_newuserdata(w->L, sizeof(int) * 2 * ((size_t)K + 1));
+    res = upd + K + 1;
+    for (j = 0; j < K; j++) {
+      int sl = in->stslot[j];
+      if (sl < 0) {  /* the counter: + step */
+        lua_State *L = w->L;
+        int f;
+        if (c.itype == VT_INT) lua_pushinteger(L, c.istep);
+        else lua_pushnumber(L, (lua_Number)c.fstep);
+        if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
+        FU(w, f)[1 + j] = 1;
+        FL(w, f)[1 + j] = 0;
+        upd[j] = f;
+      }
+      else if (in->kind[sl] == SK_VAR) upd[j] = in->val[sl];
+      else if (in->kind[sl] == SK_INV) {
+        if ((upd[j] = constform(w, in->val[sl], 0)) < 0) return 0;
+      }
+      else return stopr(w, op->line, CPM_R_IR_MALFORMED, "");
+    }
+    w->depth++;
+    ok = closeloop(w, in, out, upd, m, res);
+    w->depth--;
+    if (!ok) return w->fail == w->failbuf ? 0 : stop(w, op->line, w->fail);
+  }
+  /* the enclosing level after the loop */
+  for (s = 0; s < ns; s++) {
+    if (s == op->a) { out->kind[s] = SK_DEAD; continue; }
+    if (!wrote[s]) continue;
+    if (!keep[s]) { out->kind[s] = SK_DEAD; continue; }
+    if (in->kind[s] == SK_INV && (w->eval || out->kind[s] == SK_INV)) {
+      out->kind[s] = SK_INV;  /* m >= 1: the invariant the body leaves */
+      out->val[s] = in->val[s];
+    }
+    else {
+      out->kind[s] = SK_VAR;
+      if (w->eval) {
+        int st;
+        for (st = 0; st < in->k && in->stslot[st] != s; st++) ;
+        out->val[s] = res[st];
+      }
+    }
+  }
+  if (w->eval) lua_pop(w->L, 1);  /* upd */
+  return 1;
+}
+
+
+static int walkblock (Walk *w, int first, int end) {
+  const plan_Nest *n = w->n;
+  Level *lv = &w->lv[w->depth];
+  int i;
+  for (i = first; i < end; i++) {
+    const ir_Op *op = &n->ops[i];
+    int ok, kind, val;
+    if (w->eval && !lua_checkstack(w->L, 16))
+      return stop(w, op->line, "too many loop invariants");
+    switch (op->code) {
+      case IR_MOVE:
+        ok = readarg(w, lv, op->b, &kind, &val, op->line);
+        if (ok) { lv->kind[op->a] = (unsigned char)kind; lv->val[op->a] = val; }
+        break;
+      case IR_ARITH: case IR_INDEX: case IR_UNARY:
+        ok = step_op(w, lv, op);
+        break;
+      case IR_LOOP:
+        ok = doloop(w, i);
+        i += op->n1;
+        break;
+      default:
+        ok = stopr(w, op->line, CPM_R_IR_UNKNOWN, "");
+        break;
+    }
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** Plan time
+** ======================================================= */
+
+static int refuse (plan_Refusal *why, int line, const char *msg) {
+  why->line = line;
+  snprintf(why->msg, sizeof(why->msg), "%s", msg);
+  return 0;
+}
+
+
+static int badarg (const ir_Loop *ir, ir_Arg x) {
+  return ir_isconst(x) ? ir_constidx(x) >= ir->nk : x >= ir->nslots;
+}
+
+
+/* Checks the ops and the nesting; numbers the loops. */
+static int checkops (const ir_Loop *ir, plan_Nest *n, plan_Refusal *why) {
+  int ends[IR_MAXDEPTH + 1], lines[IR_MAXDEPTH + 1], depth = 0, i, j;
+  char msg[160];
+  if (ir->nslots < 0 || ir->nslots > IR_MAXSLOTS || ir->nops < 0 ||
+      ir->nops > IR_MAXOPS || ir->nk < 0 || ir->index >= ir->nslots ||
+      ir->index < -1)
+    return refuse(why, ir->line, cpm_reason(CPM_R_TOO_LARGE));
+  if (ir->kind != IR_FORNUM)
+    return refuse(why, ir->line, cpm_reason(CPM_R_NESTED));
+  ends[0] = ir->nops;
+  n->nloops = 0;
+  for (i = 0; i < ir->nops; i++) {
+    const ir_Op *op = &ir->ops[i];
+    while (depth > 0 && i >= ends[depth]) depth--;
+    n->loopno[i] = -1;
+    switch (op->code) {
+      case IR_IF:  /* inside an inner loop: that loop's branch */
+        if (depth == 0)
+          return refuse(why, op->line, cpm_reason(CPM_R_NEST_BRANCH));
+        snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_INNER), lines[1],
+                 cpm_reason(CPM_R_BRANCH));
+        return refuse(why, ir->line, msg);
+      case IR_LOOP:
+        if (op->a < 0 || op->a >= ir->nslots || badarg(ir, op->b) ||
+            badarg(ir, op->c) || badarg(ir, op->d) || op->n1 < 0 ||
+            op->n1 > ends[depth] - i - 1)
+          return refuse(why, op->line, cpm_reason(CPM_R_IR_MALFORMED));
+        if (depth + 1 > IR_MAXDEPTH) {
+          snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_DEPTH), IR_MAXDEPTH + 1);
+          return refuse(why, op->line, msg);
+        }
+        if (n->nloops >= IR_MAXLOOPS) {
+          snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_LOOPS), IR_MAXLOOPS);
+          return refuse(why, op->line, msg);
+        }
+        n->loopno[i] = n->nloops++;
+        ends[++depth] = i + 1 + op->n1;
+        lines[depth] = op->line;
+        if (depth > n->maxdepth) n->maxdepth = depth;
+        break;
+      case IR_MOVE: case IR_ARITH: case IR_INDEX: case IR_UNARY:
+        if (op->a < 0 || op->a >= ir->nslots || badarg(ir, op->b) ||
+            ((op->code == IR_ARITH || op->code == IR_INDEX) && badarg(ir, op->c)) ||
+            ((op->code == IR_ARITH || op->code == IR_UNARY) &&
+             (op->aop < 0 || op->aop >= IR_NAOP ||
+              (op->code == IR_UNARY) != (op->aop == IR_UNM || op->aop == IR_BNOT))))
+          return refuse(why, op->line, cpm_reason(CPM_R_IR_MALFORMED));
+        break;
+      default:
+        return refuse(why, op->line, cpm_reason(CPM_R_IR_UNKNOWN));
+    }
+  }
+  (void)j;
+  return 1;
+}
+
+
+/* Fills written, wrote, reads of every loop, and counts the slots used. */
+static void slotsets (plan_Nest *n) {
+  const ir_Loop *ir = &n->ir;
+  int ns = ir->nslots, i, l, j;
+  unsigned char *used = (unsigned char *)calloc((size_t)ns + 1, 1);
+  int open[IR_MAXDEPTH + 1], ends[IR_MAXDEPTH + 1], depth = 0;
+  for (i = 0; i < ir->nops; i++) {
+    const ir_Op *op = &ir->ops[i];
+    while (depth > 0 && i >= ends[depth]) depth--;
+    if (op->code != IR_LOOP) n->written[op->a] = 1;
+    if (used) used[op->a] = 1;
+    for (l = 1; l <= depth; l++) {
+      unsigned char *wr = &n->wrote[(size_t)open[l] * ns];
+      unsigned char *rd = &n->reads[(size_t)open[l] * ns];
+      if (op->code != IR_LOOP) wr[op->a] = 1;
+      for (j = 1; j <= 3; j++)
+        if (hasarg(op, j) && !ir_isconst(argof(op, j))) rd[argof(op, j)] = 1;
+    }
+    for (j = 1; j <= 3; j++)
+      if (hasarg(op, j) && !ir_isconst(argof(op, j)) && used)
+        used[argof(op, j)] = 1;
+    if (op->code == IR_LOOP) {
+      open[++depth] = n->loopno[i];
+      ends[depth] = i + 1 + op->n1;
+    }
+  }
+  n->nused = 0;
+  for (i = 0; i < ns; i++) n->nused += used ? used[i] : 1;
+  free(used);
+}
+
+
+/*
+** Backward liveness over the block [first, end) with 'live' the slots
+** live after it (updated in place to those live before it).  Sets keep
+** and need of every loop inside.  Returns 0 when memory is short.
+*/
+static int liveblock (plan_Nest *n, int first, int end, unsigned char *live,
+                      unsigned char *tmp) {
+  const ir_Loop *ir = &n->ir;
+  int ns = ir->nslots, *starts, nst = 0, i, s, j;
+  starts = (int *)malloc(sizeof(int) * ((size_t)(end - first) + 1));
+  if (starts == NULL) return 0;
+  for (i = first; i < end; i++) {
+    starts[nst++] = i;
+    if (ir->ops[i].code == IR_LOOP) i += ir->ops[i].n1;
+  }
+  while (nst-- > 0) {
+    const ir_Op *op = &ir->ops[starts[nst]];
+    if (op->code == IR_LOOP) {
+      int ln = n->loopno[starts[nst]], changed;
+      unsigned char *after = tmp, *bin = tmp + ns, *bout = tmp + 2 * ns;
+      unsigned char *keep = &n->keep[(size_t)ln * ns];
+      unsigned char *need = &n->need[(size_t)ln * ns];
+      const unsigned char *wrote = &n->wrote[(size_t)ln * ns];
+      memcpy(after, live, (size_t)ns);
+      memcpy(bout, after, (size_t)ns);
+      do {
+        memcpy(bin, bout, (size_t)ns);
+        if (!liveblock(n, starts[nst] + 1, starts[nst] + 1 + op->n1, bin,
+                       tmp + 3 * ns)) {
+          free(starts);
+          return 0;
+        }
+        changed = 0;
+        for (s = 0; s < ns; s++)
+          if (bin[s] && s != op->a && !bout[s]) bout[s] = changed = 1;
+      } while (changed);
+      for (s = 0; s < ns; s++) {
+        keep[s] = wrote[s] && (bin[s] || after[s]) && s != op->a;
+        need[s] = keep[s] || (bin[s] && s != op->a);
+        live[s] = after[s] || (bin[s] && s != op->a);
+      }
+    }
+    else
+      live[op->a] = 0;
+    for (j = 1; j <= 3; j++)
+      if (hasarg(op, j) && !ir_isconst(argof(op, j))) live[argof(op, j)] = 1;
+  }
+  free(starts);
+  return 1;
+}
+
+
+static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
+  int i;
+  size_t ns = (size_t)ir->nslots + 1, nl;
+  n->ir = *ir;
+  n->ir.nk = 0;
+  n->ir.escapes = NULL;
+  n->ir.names = NULL;  /* the front end's, freed after planning */
+  n->ops = (ir_Op *)xalloc(L, (size_t)ir->nops + 1, sizeof(ir_Op));
+  memcpy(n->ops, ir->ops, (size_t)ir->nops * sizeof(ir_Op));
+  n->ir.ops = n->ops;
+  n->liveout = (unsigned char *)xalloc(L, ns, 1);
+  if (ir->liveout) memcpy(n->liveout, ir->liveout, (size_t)ir->nslots);
+  n->ir.liveout = n->liveout;
+  n->k = (ir_Const *)xalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
+  n->ir.k = n->k;
+  for (i = 0; i < ir->nk; i++) {
+    n->k[i] = ir->k[i];
+    if (ir->k[i].type == IR_KSTR) {
+      char *s;
+      n->k[i].type = IR_KNIL;  /* until the copy is owned */
+      n->ir.nk = i + 1;
+      s = (char *)xalloc(L, ir->k[i].u.s.len + 1, 1);
+      memcpy(s, ir->k[i].u.s.s, ir->k[i].u.s.len);
+      n->k[i].u.s.s = s;
+      n->k[i].type = IR_KSTR;
+    }
+    n->ir.nk = i + 1;
+  }
+  n->written = (unsigned char *)xalloc(L, ns, 1);
+  n->loopno = (int *)xalloc(L, (size_t)ir->nops + 1, sizeof(int));
+  nl = (size_t)(ir->nops < IR_MAXLOOPS ? ir->nops : IR_MAXLOOPS) + 1;
+  n->keep = (unsigned char *)xalloc(L, nl * ns, 1);
+  n->wrote = (unsigned char *)xalloc(L, nl * ns, 1);
+  n->reads = (unsigned char *)xalloc(L, nl * ns, 1);
+  n->need = (unsigned char *)xalloc(L, nl * ns, 1);
+}
+
+
+/* Bytes of the levels of a walk (kinds and values of every slot at each
+   depth, states, bounds rows). */
+#define KINDBYTES(ns)	(((size_t)(ns) + 7) & ~(size_t)7)	/* keeps ints aligned */
+
+static size_t levelbytes (const plan_Nest *n, int ns, int maxk) {
+  size_t per = (size_t)ns * sizeof(int) + KINDBYTES(ns) +
+               2 * sizeof(int) * ((size_t)maxk + 1) +
+               sizeof(int) * ((size_t)n->ir.nops * 2 + 8);
+  return (sizeof(Level) + per) * ((size_t)n->maxdepth + 1) + 16;
+}
+
+
+/* Lays the levels of 'w' out in block 'b' (levelbytes long). */
+static void carvelevels (Walk *w, char *b, int ns, int maxk) {
+  int d, depth = w->n->maxdepth;
+  w->lv = (Level *)b;
+  memset(b, 0, sizeof(Level) * ((size_t)depth + 1));
+  b += sizeof(Level) * ((size_t)depth + 1);
+  for (d = 0; d <= depth; d++) {
+    Level *lv = &w->lv[d];
+    lv->val = (int *)b; b += sizeof(int) * (size_t)ns;
+    lv->stslot = (int *)b; b += sizeof(int) * ((size_t)maxk + 1);
+    lv->entry = (int *)b; b += sizeof(int) * ((size_t)maxk + 1);
+    lv->brow = (int *)b; b += sizeof(int) * ((size_t)w->n->ir.nops * 2 + 8);
+    lv->kind = (unsigned char *)b; b += KINDBYTES(ns);
+  }
+}
+
+
+plan_Plan *plan_nest_make (lua_State *L, const ir_Loop *ir,
+                           plan_Refusal *why) {
+  plan_Plan *p;
+  plan_Nest *n;
+  Walk w;
+  int s, box, ns;
+  unsigned char *live;
+  why->line = ir->line; why->msg[0] = '\0';
+  p = plan_newbox(L);
+  box = lua_gettop(L);
+  p->kind = ir->kind; p->line = ir->line;
+  p->nslots = ir->nslots; p->index = ir->index;
+  p->modatom = -1;
+  p->nest = n = (plan_Nest *)xalloc(L, 1, sizeof(plan_Nest));
+  copyloop(L, n, ir);
+  if (!checkops(&n->ir, n, why)) goto refused;
+  ns = ir->nslots > 0 ? ir->nslots : 1;
+  slotsets(n);
+  if (n->nused + 1 > MAT_KMAX) {
+    char msg[160];
+    snprintf(msg, sizeof(msg), cpm_reason(CPM_R_TOO_MANY_VALUES), MAT_KMAX - 1);
+    refuse(why, ir->line, msg);
+    goto refused;
+  }
+  live = (unsigned char *)cpm_newuserdata(L, (size_t)(ns + 1) * (5 + 3 * (size_t)(n->maxdepth + 1)));
+  memset(live, 0, (size_t)(ns + 1) * (5 + 3 * (size_t)(n->maxdepth + 1)));
+  {  /* the outer body: live at its end = liveout and its carried slots */
+    unsigned char *bout = live + ns, *bin = live + 2 * ns, *tmp = live + 3 * ns;
+    int changed;
+    memcpy(bout, n->liveout, (size_t)ns);
+    do {
+      memcpy(bin, bout, (size_t)ns);
+      if (!liveblock(n, 0, ir->nops, bin, tmp))
+        luaL_error(L, "cpm: not enough memory to plan the loop");
+      changed = 0;
+      for (s = 0; s < ns; s++)
+        if (bin[s] && s != ir->index && !bout[s]) bout[s] = changed = 1;
+    } while (changed);
+  }
+  /* the walk, kinds only */
+  memset(&w, 0, sizeof(w));
+  w.L = L; w.n = n; w.p = p; w.why = why; w.topline = ir->line;
+  w.input = live;
+  memset(live, 0, (size_t)ns);
+  carvelevels(&w, (char *)cpm_newuserdata(L, levelbytes(n, ns, n->nused + 2)),
+              ns, n->nused + 2);
+  for (s = 0; s < ns; s++) w.lv[0].kind[s] = SK_UNSET;
+  if (!walkblock(&w, 0, ir->nops)) goto refused;
+  /* inputs: what the walk read at entry; outputs: live slots written */
+  p->in = (int *)xalloc(L, (size_t)ns + 1, sizeof(int));
+  p->slot_in = (int *)xalloc(L, (size_t)ns + 1, sizeof(int));
+  p->out = (plan_Out *)xalloc(L, (size_t)ns + 1, sizeof(plan_Out));
+  for (s = 0; s < ns; s++) {
+    p->slot_in[s] = -1;
+    if (w.input[s] && s != ir->index) {
+      p->slot_in[s] = p->nin;
+      p->in[p->nin++] = s;
+    }
+    if (n->written[s] && n->liveout[s] && s != ir->index) {
+      p->out[p->nout].slot = s;
+      p->out[p->nout].state = -1;
+      p->out[p->nout].atom = -1;
+      p->nout++;
+      if (ir->escapes == NULL || ir->escapes[s]) p->effects = 1;
+    }
+  }
+  lua_settop(L, box);
+  return p;
+refused:
+  lua_settop(L, box - 1);
+  return NULL;
+}
+
+/* }====================================================== */
+
+
+/* {======================================================
+** The guard of a nest plan
+** ======================================================= */
+
+enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
+       UP_RECORD, UP_ONFALLBACK, UP_SCRATCH, UP_N = UP_SCRATCH };
+
+
+/* Runs as written: false and the reason, or raises it under strict. */
+static int runaswritten (lua_State *L, const count_Loop *c, int counted,
+                         const char *why) {
+  lua_Integer limit = lua_tointeger(L, lua_upvalueindex(UP_LIMIT));
+  if (counted && count_below(c, limit < 1 ? 1 : (uint64_t)limit)) {
+    guard_count(L, lua_upvalueindex(UP_RECORD), GUARD_BELOW_LIMIT, NULL);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  guard_count(L, lua_upvalueindex(UP_RECORD), GUARD_FELL_BACK, why);
+  if (lua_toboolean(L, lua_upvalueindex(UP_STRICT))) {
+    lua_pushfstring(L, "cpm: %s: %s",
+                    lua_tostring(L, lua_upvalueindex(UP_WHERE)), why);
+    return lua_error(L);
+  }
+  guard_onfallback(L, lua_upvalueindex(UP_ONFALLBACK),
+                   lua_tostring(L, lua_upvalueindex(UP_WHERE)), why,
+                   counted ? c : NULL);
+  lua_pushboolean(L, 0);
+  lua_pushstring(L, why);
+  return 2;
+}
+
+
+/* The outer level's map raised to the count; pushes the outputs.  Returns
+   the number of results, or 0 (w->fail says why). */
+static int finish (Walk *w) {
+  lua_State *L = w->L;
+  const plan_Plan *p = w->p;
+  Level *lv = &w->lv[0];
+  int *upd, *sink, K, i, j, nout = p->nout;
+  uint64_t *B, *v, *r;
+  double *LB, *lvv, *maj;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
+  sink = (int *)cpm_newuserdata(L, sizeof(int) * ((size_t)nout + 1));
+  for (i = 0; i < nout; i++) {  /* outputs that are not carried: sinks */
+    int s = p->out[i].slot, st;
+    sink[i] = -1;
+    if (lv->kind[s] == SK_INV) continue;
+    if (lv->kind[s] != SK_VAR) return stopr(w, p->line, CPM_R_IR_MALFORMED, "");
+    for (st = 0; st < lv->k && lv->stslot[st] != s; st++) ;
+    if (st == lv->k) {
+      if (lv->k + 1 >= MAT_KMAX) return stop(w, 0, "too many values");
+      st = newstate(lv, s, -2) - 1;
+    }
+    sink[i] = st;
+  }
+  K = lv->k + 1;
+  upd = (int *)cpm_newuserdata(L, sizeof(int) * (size_t)K);
+  B = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * ((size_t)K * K + 2 * (size_t)K));
+  v = B + (size_t)K * K; r = v + K;
+  LB = (double *)cpm_newuserdata(L, sizeof(double) * ((size_t)K * K + 2 * (size_t)K));
+  lvv = LB + (size_t)K * K; maj = lvv + K;
+  for (i = 0; i < K * K; i++) { B[i] = 0; LB[i] = -HUGE_VAL; }
+  B[0] = 1; LB[0] = 0;
+  v[0] = 1; lvv[0] = 0;
+  for (i = 1; i < K; i++) {
+    int s = lv->stslot[i - 1], f;
+    if (s < 0) {  /* the counter */
+      if (w->c.itype == VT_INT) lua_pushinteger(L, w->c.istep);
+      else lua_pushnumber(L, (lua_Number)w->c.fstep);
+      if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
+      FU(w, f)[i] += 1;
+      FL(w, f)[i] = 0;
+      if (w->c.itype == VT_INT) lua_pushinteger(L, w->c.istart);
+      else lua_pushnumber(L, (lua_Number)w->c.fstart);
+      if (!toring(w, lua_gettop(L), &v[i], &lvv[i], 1)) return 0;
+    }
+    else {
+      if (lv->kind[s] == SK_VAR) f = lv->val[s];
+      else if (lv->kind[s] == SK_INV) {
+        if ((f = constform(w, lv->val[s], 0)) < 0) return 0;
+      }
+      else return stopr(w, p->line, CPM_R_IR_MALFORMED, "");
+      if (lv->entry[i - 1] == -2) { v[i] = 0; lvv[i] = -HUGE_VAL; }  /* a sink */
+      else if (!toring(w, w->ibase + p->slot_in[s], &v[i], &lvv[i], 0)) return 0;
+    }
+    upd[i] = f;
+    for (j = 0; j < K && j < w->W; j++) {
+      B[i * K + j] = FU(w, f)[j];
+      LB[i * K + j] = FL(w, f)[j];
+    }
+  }
+  if ((w->seen & SEEN_INT) && (w->seen & SEEN_FLT))
+    return stop(w, 0, "the nested loop mixes integer and float values");
+#if CPM_LUA54
+  if (w->seen & SEEN_FLT)
+#endif
+  {  /* floats: every value of every iteration an integer below 2^53 */
+    if (!w->bounds)
+      return stop(w, 0, "values may overflow or lose precision");
+    if (w->seen & SEEN_NEG0RISK)
+      return stop(w, 0, "a float -0.0 could appear in the nested loop");
+    if (bound_log2_majorant(K, LB, lvv, n, 1, maj) != 0)
+      return stop(w, 0, "values may overflow or lose precision");
+    for (i = 0; i < K; i++)
+      if (!(maj[i] < NEST_LOG2_EXACT))
+        return stop(w, 0, "values may overflow or lose precision");
+    for (i = 0; i < lv->nbrow; i++)
+      if (!(logdot(K, FL(w, lv->brow[i]), 1, maj, 1) < NEST_LOG2_EXACT))
+        return stop(w, 0, "values may overflow or lose precision");
+  }
+  if (mat_u64_powapply(K, B, r, v, n) != MAT_OK)
+    return stop(w, 0, "the nested loop's matrix cannot be computed");
+  luaL_checkstack(L, nout + 4, "too many loop variables");
+  lua_pushboolean(L, 1);
+  for (i = 0; i < nout; i++) {
+    int s = p->out[i].slot;
+    if (sink[i] < 0) { lua_pushvalue(L, lv->val[s]); continue; }
+    if (w->seen & SEEN_FLT) lua_pushnumber(L, (lua_Number)(int64_t)r[1 + sink[i]]);
+#if CPM_LUA54
+    else lua_pushinteger(L, (lua_Integer)r[1 + sink[i]]);
+#else
+    else lua_pushnumber(L, (lua_Number)(int64_t)r[1 + sink[i]]);
+#endif
+  }
+  return 1 + nout;
+}
+
+
+/*
+** Can a float enter the ring?  Always on LuaJIT.  On Lua 5.4 only through
+** a float loop, a float input, a float constant or an operator that makes
+** floats ('/', '^', a field read); otherwise the magnitudes, which only
+** floats need, are not kept (finish refuses a float ring without them).
+*/
+static int mayfloat (lua_State *L, const plan_Nest *n, const plan_Plan *p,
+                     const count_Loop *c) {
+#if CPM_LUA54
+  int i;
+  if (c->itype != VT_INT) return 1;
+  for (i = 0; i < p->nin; i++)
+    if (lua_type(L, 4 + i) == LUA_TNUMBER && !lua_isinteger(L, 4 + i))
+      return 1;
+  for (i = 0; i < n->ir.nk; i++)
+    if (n->k[i].type == IR_KFLT) return 1;
+  for (i = 0; i < n->ir.nops; i++)
+    if (n->ops[i].code == IR_INDEX || (n->ops[i].code == IR_ARITH &&
+        (n->ops[i].aop == IR_DIV || n->ops[i].aop == IR_POW)))
+      return 1;
+  return 0;
+#else
+  (void)L; (void)n; (void)p; (void)c;
+  return 1;
+#endif
+}
+
+
+static int nest_call (lua_State *L) {
+  const plan_Plan *p = plan_test(L, lua_upvalueindex(UP_PLAN));
+  const plan_Nest *n = p->nest;
+  Walk w;
+  int nargs = 3 + p->nin, counted, s, nres, maxk = n->nused + 2;
+  lua_Integer limit = lua_tointeger(L, lua_upvalueindex(UP_LIMIT));
+  if (lua_gethookmask(L) & LUA_MASKLINE) {  /* see guard_call */
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  memset(&w, 0, sizeof(w));
+  if (lua_gettop(L) < nargs)
+    return runaswritten(L, &w.c, 0, "the guard call lacks arguments");
+  lua_settop(L, nargs);
+  counted = (lua_toboolean(L, lua_upvalueindex(UP_PREPARED))
+             ? count_fornumprep(L, 1, &w.c) : count_fornum(L, 1, &w.c)) == COUNT_OK
+            && !w.c.nbig;
+  if (!counted)
+    return runaswritten(L, &w.c, 0, "loop control values it cannot count exactly");
+  if (count_below(&w.c, limit < 1 ? 1 : (uint64_t)limit)) {
+    guard_count(L, lua_upvalueindex(UP_RECORD), GUARD_BELOW_LIMIT, NULL);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (!(w.c.itype == VT_INT ||
+        (w.c.itype == VT_FLT && !(w.c.fstart == 0 && signbit(w.c.fstart)))))
+    return runaswritten(L, &w.c, 1, "a value of the nested loop is not a number it can follow");
+  w.L = L; w.n = n; w.p = p; w.eval = 1; w.topline = p->line;
+  w.bounds = mayfloat(L, n, p, &w.c);
+  w.ibase = 4;
+  w.W = maxk + 1;
+  w.maxforms = 4 * n->ir.nops * (n->maxdepth + 1) + 4 * (n->nloops + 2) * w.W + 32;
+  luaL_checkstack(L, 4 * n->ir.nops + n->ir.nk + 64, "too many loop invariants");
+  {  /* the forms and levels: a block of the closure, made at its first
+        call (nothing the walk calls can enter this guard again) */
+    size_t nf = (size_t)w.maxforms * (size_t)w.W;
+    size_t need = nf * (sizeof(uint64_t) + sizeof(double)) +
+                  levelbytes(n, n->ir.nslots, maxk);
+    char *b = (char *)lua_touserdata(L, lua_upvalueindex(UP_SCRATCH));
+    if (b == NULL) {
+      b = (char *)cpm_newuserdata(L, need);
+      lua_replace(L, lua_upvalueindex(UP_SCRATCH));
+    }
+    w.fu = (uint64_t *)b;
+    w.fl = (double *)(b + nf * sizeof(uint64_t));
+    carvelevels(&w, b + nf * (sizeof(uint64_t) + sizeof(double)),
+                n->ir.nslots, maxk);
+  }
+  for (s = 0; s < n->ir.nslots; s++) w.lv[0].kind[s] = SK_UNSET;
+  for (s = 0; s <= n->maxdepth; s++) w.lv[s].ctrslot = -1;
+  w.lv[0].ctrslot = n->ir.index;
+  w.lv[0].ctrseen = w.c.itype == VT_INT ? SEEN_INT : SEEN_FLT;
+  if (n->ir.index >= 0) {  /* the counter is the first state */
+    int col = newstate(&w.lv[0], -1, -1);
+    w.lv[0].kind[n->ir.index] = SK_VAR;
+    w.lv[0].val[n->ir.index] = unitform(&w, col);
+  }
+  nres = walkblock(&w, 0, n->ir.nops) ? finish(&w) : 0;
+  if (nres > 0) {
+    int top = lua_gettop(L);
+    guard_count(L, lua_upvalueindex(UP_RECORD), GUARD_COMPUTED, NULL);
+    lua_settop(L, top);
+    return nres;
+  }
+  return runaswritten(L, &w.c, 1, w.fail ? w.fail : "the nested loop cannot be computed");
+}
+
+
+void plan_nest_guard (lua_State *L, int cfg, int plan, const guard_Site *s) {
+  luaL_checkstack(L, UP_N, NULL);
+  lua_pushvalue(L, cfg);
+  lua_pushvalue(L, plan);
+  lua_pushinteger(L, s->iters_limit);
+  lua_pushboolean(L, s->strict);
+  lua_pushstring(L, s->where);
+  lua_pushboolean(L, s->prepared);
+  lua_pushvalue(L, s->record);
+  if (s->onfallback) lua_pushvalue(L, s->onfallback);
+  else lua_pushnil(L);
+  lua_pushnil(L);  /* UP_SCRATCH: made by the first call */
+  lua_pushcclosure(L, nest_call, UP_N);
+}
+
+/* }====================================================== */
