@@ -40,10 +40,14 @@ local LUA54 = core.vm == "Lua 5.4"
 -- jit.vmdef is "bit.<name>"; without jit.vmdef none is recognized and
 -- such loops run as written.
 if core._bitlib then
-  local own = {}
+  local own, loaded = {}, package.loaded
+  -- (jit.util and jit.vmdef are left out of package.loaded if they were
+  -- not there: cpm stays invisible to the program)
+  local hadu, hadv = loaded["jit.util"], loaded["jit.vmdef"]
   local okb, bit = pcall(require, "bit")
   local oku, util = pcall(require, "jit.util")
   local okv, vmdef = pcall(require, "jit.vmdef")
+  loaded["jit.util"], loaded["jit.vmdef"] = hadu, hadv
   if okb and oku and okv and type(bit) == "table" and type(vmdef) == "table"
       and type(vmdef.ffnames) == "table" then
     for _, name in ipairs { "tobit", "bnot", "lshift", "rshift", "arshift",
