@@ -7,15 +7,24 @@
 --   for r = 1, 2e6 do s = s + h(10 + r % 3) end
 -- with h the original and the optimized sum.  Markdown on stdout.
 -- CPM_BENCH_FRONTEND=source: the source front end instead of the default.
+--
+-- Every measurement starts afresh: for each case and n, f is a new copy of
+-- the case's function (string.dump and load, its upvalues joined), g is
+-- cpm.optimize of another copy, and each is timed by a loop of its own
+-- (a new chunk).  On LuaJIT a trace belongs to a prototype: with one timing
+-- loop and one f for every n, the first function timed gets the root trace
+-- and the other a side trace, and the traces formed at one n shape the
+-- next n's, so the ratios measured the order and the history (two copies
+-- of the same f differed by up to 2x).  The null row -- a second copy of f
+-- timed against f the same way -- shows the noise that remains.
 local cpm = require "cpm"
 local loops = require "loops"
 local fmt = string.format
-local clock, collect = os.clock, collectgarbage
 local quick = os.getenv("CPM_BENCH_QUICK") ~= nil
 local frontend = os.getenv("CPM_BENCH_FRONTEND")
 local opts = frontend and { frontend = frontend } or nil
 
-local ROUNDS = quick and 3 or 7
+local ROUNDS = tonumber(os.getenv("CPM_BENCH_ROUNDS")) or (quick and 3 or 9)
 local SLICE = quick and 0.002 or 0.01  -- seconds per timing, at least
 
 local cases = {
@@ -27,19 +36,40 @@ local cases = {
 local NS = { 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384,
   512, 1000, 10000, 100000, 1000000 }
 
--- Seconds per call of f(n), over k calls.
-local function per_call(f, n, k)
-  collect("collect")
-  local t0 = clock()
-  for _ = 1, k do f(n) end
-  return (clock() - t0) / k
+local load = loadstring or load
+local unpack = table.unpack or unpack
+
+-- A new copy of f: its own prototype (own traces on LuaJIT), the same
+-- upvalues.
+local function copy(f)
+  local c = assert(load(string.dump(f)))
+  for i = 1, math.huge do
+    if debug.getupvalue(f, i) == nil then break end
+    debug.upvaluejoin(c, i, f, i)
+  end
+  return c
 end
 
--- Calls per timing so that one timing of the slower of f, g lasts SLICE.
-local function batch(f, g, n)
+-- A new timing loop: timer()(f, n, k) gives the seconds per call of f(n)
+-- over k calls.  (The argument is read from a table and the last result
+-- kept: with f(n) and no result, LuaJIT hoists or drops a short loop that
+-- it inlines into the timing loop's trace, and the call costs nothing.)
+local TIMER = [[
+local clock, collect = os.clock, collectgarbage
+return function(f, n, k)
+  collect("collect")
+  local ns, t0, r = { n, n }, clock(), nil
+  for i = 1, k do r = f(ns[i % 2 + 1]) end
+  return (clock() - t0) / k, r
+end]]
+local function timer() return assert(load(TIMER))() end
+
+-- Calls per timing so that one timing of the slower of f, g (timed by tf,
+-- tg) lasts SLICE.
+local function batch(tf, f, tg, g, n)
   local k = 1
   while true do
-    local t = math.max(per_call(f, n, k), per_call(g, n, k)) * k
+    local t = math.max((tf(f, n, k)), (tg(g, n, k))) * k
     if t >= SLICE or k >= 2^24 then return k end
     k = k * (t > 0 and math.min(16, math.ceil(SLICE / t * 1.2)) or 16)
   end
@@ -60,14 +90,14 @@ local function ratios(tf, tg)
     if i % 2 == 1 then a = tf(); b = tg() else b = tg(); a = tf() end
     r[i] = b / a
   end
-  local lo = math.min((table.unpack or unpack)(r))
+  local lo = math.min(unpack(r))
   return median(r), lo
 end
 
 local out = {}
 local function emit(s) out[#out + 1] = s end
 local vmname = jit and "LuaJIT" or "Lua 5.4"
-emit(fmt("#### Never slower: time of cpm.optimize(f) / time of f (%s%s; median and min of %d rounds)",
+emit(fmt("#### Never slower: time of cpm.optimize(f) / time of f (%s%s; medians and minima of %d rounds)",
   vmname, frontend and ", " .. frontend .. " front end" or "", ROUNDS))
 emit("")
 local head = { "n" }
@@ -78,38 +108,76 @@ for _, c in ipairs(cases) do
 end
 emit("| " .. table.concat(head, " | ") .. " |")
 emit("|" .. string.rep(" --: |", #head))
-local worst, worstat = 0, ""
+-- The ratio of g's median time to f's at n over ROUNDS rounds, and the
+-- ratio of their best times.  Each round takes new copies (mk()) of f and
+-- g, each timed by a loop of its own after a warm-up at the same n, the
+-- two back to back, their order alternating.  (On LuaJIT, at n = 3-6, a
+-- new copy now and then lands in a state where its loops run interpreted,
+-- 20-50 times slower: f as often as g, a second copy of f as often as
+-- either.  A median of per-round ratios counts each such round; the
+-- medians of the times leave that mode out as long as it stays the
+-- rarer.)
+local function measure(mkf, mkg, n)
+  local k = batch(timer(), mkf(), timer(), mkg(), n)
+  local function timing(mk)
+    local tm, h = timer(), mk()
+    tm(h, n, math.ceil(k / 4))
+    return function() return (tm(h, n, k)) end
+  end
+  local a, b = {}, {}
+  for i = 1, ROUNDS do
+    if i % 2 == 1 then
+      local tf, tg = timing(mkf), timing(mkg)
+      a[i] = tf(); b[i] = tg()
+    else
+      local tg, tf = timing(mkg), timing(mkf)
+      b[i] = tg(); a[i] = tf()
+    end
+  end
+  local lo = math.min(unpack(b)) / math.min(unpack(a))
+  return median(b) / median(a), lo
+end
+
+local worst, worstat, nullworst, nullat = 0, "", 0, ""
 for _, n in ipairs(NS) do
   local row = { tostring(n) }
   for _, c in ipairs(cases) do
     if c.name == "fibbig" and n > 100000 then
       row[#row + 1] = "-"
     else
+      local function mkf() return copy(c.f) end
+      local function mkg() return cpm.optimize(copy(c.f), opts) end
       assert(cpm.eq and cpm.eq(c.f(n), c.g(n)) or c.f(n) == c.g(n),
         c.name .. ": results differ at n = " .. n)
-      local k = batch(c.f, c.g, n)
-      local med, lo = ratios(function() return per_call(c.f, n, k) end,
-        function() return per_call(c.g, n, k) end)
+      local med, lo = measure(mkf, mkg, n)
       if med > worst then worst, worstat = med, fmt("%s at n = %d", c.name, n) end
       row[#row + 1] = fmt("%.2f (%.2f)", med, lo)
+      med = measure(mkf, mkf, n)
+      if med > nullworst then nullworst, nullat = med, fmt("%s at n = %d", c.name, n) end
     end
   end
   emit("| " .. table.concat(row, " | ") .. " |")
 end
 emit("")
-emit(fmt("Worst median ratio: %.2f (%s).", worst, worstat))
+emit(fmt("Worst median ratio: %.2f (%s).  Null experiment (a second copy of f "
+  .. "timed against f the same way, every case and n): worst median %.2f (%s).",
+  worst, worstat, nullworst, nullat))
 emit("")
 
--- the hot caller
+-- the hot caller: each h in a caller of its own (a new chunk)
+local CALLER = [[
+local h, rounds = ...
+local clock, collect = os.clock, collectgarbage
+return function()
+  collect("collect")
+  local t0, s = clock(), 0
+  for r = 1, rounds do s = s + h(10 + r % 3) end
+  return clock() - t0, s
+end]]
 local function caller(h)
-  return function()
-    collect("collect")
-    local t0, s = clock(), 0
-    for r = 1, quick and 2e5 or 2e6 do s = s + h(10 + r % 3) end
-    return clock() - t0, s
-  end
+  return assert(load(CALLER))(h, quick and 2e5 or 2e6)
 end
-local hf, hg = caller(loops.sum), caller(cases[1].g)
+local hf, hg = caller(copy(loops.sum)), caller(cpm.optimize(copy(loops.sum), opts))
 assert(select(2, hf()) == select(2, hg()), "hot caller: results differ")
 local med, lo = ratios(function() return (hf()) end, function() return (hg()) end)
 emit(fmt("Hot caller (`for r = 1, 2e6 do s = s + h(10 + r %% 3) end`, h = sum): %.2f (min %.2f).",

@@ -18,7 +18,7 @@ local MAXI = LUA54 and math.maxinteger or 2 ^ 52
 local MINI = LUA54 and math.mininteger or -2 ^ 52
 
 local frontends = {}
-if LUA54 then frontends[#frontends + 1] = "bytecode" end
+frontends[#frontends + 1] = "bytecode"
 if pcall(require, "cpm.source") then frontends[#frontends + 1] = "source" end
 
 -- The function defined by 'src' (a chunk returning it), from a file, so
@@ -117,6 +117,38 @@ for _, frontend in ipairs(frontends) do
           -- descending, non-unit step: n iterations too
           ncalls = calls(set, false, g, 3 * n, 1, -3)
           assert.are.equal(n >= limit and 1 or 0, ncalls, ("limit %d, n = %d, step -3"):format(limit, n))
+        end
+      end
+      -- constant start and step (on LuaJIT the check then compares the
+      -- limit alone): the guard exactly from iters_limit iterations on
+      local up = define [[
+        return function(n, s)
+          for i = 3, n, 2 do s = s + i end
+          return s
+        end]]()
+      local down = define [[
+        return function(n, s)
+          for i = 100.5, n, -0.25 do s = s + i end
+          return s
+        end]]()
+      for _, limit in ipairs { 2, 5, 100, 300 } do
+        local gu = optimize(up, { iters_limit = limit })
+        local gd = optimize(down, { iters_limit = limit })
+        local su, sd = guards_of(gu), guards_of(gd)
+        for _, k in ipairs { 0, 1, limit - 1, limit, limit + 1, 2 * limit } do
+          -- k iterations: limits 3 + 2 (k - 1) (+ 1) and 100.5 - (k - 1) / 4
+          for _, n in ipairs { 3 + 2 * (k - 1), 3 + 2 * (k - 1) + 1 } do
+            local ncalls, r = calls(su, false, gu, n, 0)
+            assert.are.equal(up(n, 0), r)
+            assert.are.equal(k >= limit and 1 or 0, ncalls, ("up: limit %d, n = %d"):format(limit, n))
+          end
+          local n = 100.5 - (k - 1) / 4
+          local ncalls, r = calls(sd, false, gd, n, 0)
+          assert.are.equal(down(n, 0), r)
+          -- (Lua 5.4's float loops: FORPREP leaves no count, see rewrite54.c)
+          if not (LUA54 and frontend == "bytecode") then
+            assert.are.equal(k >= limit and 1 or 0, ncalls, ("down: limit %d, n = %g"):format(limit, n))
+          end
         end
       end
       if frontend == "bytecode" then  -- no C call at all below the limit

@@ -33,6 +33,35 @@ M.vm = core.vm
 
 local LUA54 = core.vm == "Lua 5.4"
 
+-- LuaJIT: the bit library's own functions, for the guard to tell them
+-- from replacements (a loop calling bit.bxor is computed only when the
+-- function is the library's).  A function is the library's when it is a
+-- fast function (jit.util.funcinfo gives its ffid) whose name in
+-- jit.vmdef is "bit.<name>"; without jit.vmdef none is recognized and
+-- such loops run as written.
+if core._bitlib then
+  local own, loaded = {}, package.loaded
+  -- (jit.util and jit.vmdef are left out of package.loaded if they were
+  -- not there: cpm stays invisible to the program)
+  local hadu, hadv = loaded["jit.util"], loaded["jit.vmdef"]
+  local okb, bit = pcall(require, "bit")
+  local oku, util = pcall(require, "jit.util")
+  local okv, vmdef = pcall(require, "jit.vmdef")
+  loaded["jit.util"], loaded["jit.vmdef"] = hadu, hadv
+  if okb and oku and okv and type(bit) == "table" and type(vmdef) == "table"
+      and type(vmdef.ffnames) == "table" then
+    for _, name in ipairs { "tobit", "bnot", "lshift", "rshift", "arshift",
+      "rol", "ror", "band", "bor", "bxor" } do
+      local f = rawget(bit, name)
+      local info = type(f) == "function" and util.funcinfo(f)
+      if info and info.ffid and vmdef.ffnames[info.ffid] == "bit." .. name then
+        own[name] = f
+      end
+    end
+  end
+  core._bitlib(own)
+end
+
 
 local function isinteger(v)
   if math_type then return math_type(v) == "integer" end

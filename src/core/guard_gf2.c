@@ -9,6 +9,14 @@
 ** symbolic "column forms" of the body (see colop).  The map is then
 ** evaluated on concrete words (Lua 5.4's semantics of each operator,
 ** lvm.c) and powered by mat_gf2.c.
+**
+** On LuaJIT the ops come from calls of the bit library (findjit.c lowers
+** them to 32-bit ops: shifts by counts 0..31 and masks to 32 bits), a
+** value is held as its 32 bits, zero-extended: the state's values must be
+** numbers that are 32-bit integers (what the bit functions return), an
+** operand is converted as LuaJIT's tobit converts it (lj_num2bit: the low
+** word of x + 2^52 + 2^51), the results are signed 32-bit numbers, and
+** each function called must be the library's own (GUARD_GF2_BITLIB).
 */
 #include <string.h>
 
@@ -17,18 +25,20 @@
 #include "plan_gf2.h"
 
 /* Reasons (declared once). */
-#define WHY_VM		"bitwise loops are computed on Lua 5.4 integers only"
+#define WHY_VM		"bitwise loops are computed on Lua 5.4 integers and " \
+			"with LuaJIT's bit library only"
 #define WHY_STATE	"a loop value is not an integer"
 #define WHY_OPERAND	"an operand of a bitwise operation is not an integer"
 #define WHY_NONLIN	"'&' or '|' of two loop-carried values that overlap"
 #define WHY_LARGE	"loop body too large for the bitwise check"
 #define WHY_ENGINE	"the bit-matrix engine failed"
+#define WHY_FUNCTION	"a function called is not the bit library's own"
 
 /* Most words of column forms the linearity check allocates. */
 #define MAXCOLWORDS	(1 << 20)
 
 
-#if CPM_LUA54
+#if CPM_LUA54 || CPM_LUAJIT
 
 /* The body compiled for concrete words, from the invariants' values. */
 typedef enum Kind {
@@ -178,6 +188,8 @@ static void body_map (void *ud, const uint64_t *in, uint64_t *out) {
 }
 
 
+#if CPM_LUA54
+
 /* A Lua value as a bitwise operand, as lvm.c converts it (an integer, or
    a float with an integral value); 0 when Lua would raise or call a
    metamethod. */
@@ -189,6 +201,48 @@ static int tointeger (lua_State *L, int idx, uint64_t *u) {
   *u = (uint64_t)i;
   return ok;
 }
+
+/* A state's value: an integer. */
+static int tostate (lua_State *L, int idx, uint64_t *u) {
+  if (!lua_isinteger(L, idx)) return 0;
+  *u = (uint64_t)lua_tointeger(L, idx);
+  return 1;
+}
+
+static void pushword (lua_State *L, uint64_t u) {
+  lua_pushinteger(L, (lua_Integer)u);
+}
+
+#else
+
+/* A number as LuaJIT's bit functions convert it (lj_num2bit: the low
+   word of x + 2^52 + 2^51), zero-extended; 0 for any other value (the
+   function raises). */
+static int tointeger (lua_State *L, int idx, uint64_t *u) {
+  union { double d; uint64_t u; } o;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  o.d = lua_tonumber(L, idx) + 6755399441055744.0;
+  *u = o.u & 0xffffffffu;
+  return 1;
+}
+
+/* A state's value: a number that is a 32-bit integer, as the bit
+   functions return (the loop's results would show any other value). */
+static int tostate (lua_State *L, int idx, uint64_t *u) {
+  double d;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  d = lua_tonumber(L, idx);
+  if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int32_t)d)
+    return 0;
+  *u = (uint64_t)(uint32_t)(int32_t)d;
+  return 1;
+}
+
+static void pushword (lua_State *L, uint64_t u) {
+  lua_pushnumber(L, (double)(int32_t)(uint32_t)u);
+}
+
+#endif
 
 
 /* Column form of operand x (D words) into 'dst'. */
@@ -292,9 +346,34 @@ static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
 #endif
 
 
+/* Is every function called the library's own?  (An atom, evaluated at
+   entry; the library's functions in the registry, GUARD_GF2_BITLIB.) */
+static int ownfunctions (lua_State *L, const plan_Plan *p, int abase) {
+  static const char *const names[] = { NULL,
+#define IR_FN_NAME(name, str)	str,
+    IR_FNS(IR_FN_NAME)
+#undef IR_FN_NAME
+  };
+  int i, ok = 1;
+  if (p->ncalls == 0) return 1;
+  lua_getfield(L, LUA_REGISTRYINDEX, GUARD_GF2_BITLIB);
+  for (i = 0; ok && i < p->ncalls; i++) {
+    int fn = p->calls[2 * i + 1];
+    if (!lua_istable(L, -1) || fn <= IR_FN_NONE || fn >= IR_NFN) ok = 0;
+    else {
+      lua_getfield(L, -1, names[fn]);
+      ok = lua_isfunction(L, -1) && lua_rawequal(L, -1, abase + p->calls[2 * i]);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return ok;
+}
+
+
 int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                mpz_srcptr n, int cache, const char **why) {
-#if CPM_LUA54
+#if CPM_LUA54 || CPM_LUAJIT
   Body b;
   uint64_t v[PLAN_GF2_MAXWORDS], small[256];
   int upd[PLAN_GF2_MAXWORDS], i, twoforms = 0;
@@ -302,17 +381,22 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   mat_gf2_Cache *mc;
   b.p = p;
   b.k = p->nstate;
+#if CPM_LUAJIT
+  /* LuaJIT has no bitwise operators: only calls of the bit library, which
+     findjit.c lowers to 32-bit ops, make such a plan */
+  if (p->ncalls == 0) return *why = WHY_VM, 0;
+#endif
+  if (!ownfunctions(L, p, abase)) return *why = WHY_FUNCTION, 0;
   for (i = 0; i < p->nstate; i++) {
     const plan_State *st = &p->state[i];
+    uint64_t u;
     v[i] = 0;
-    if (st->kind == PS_SLOT) {
-      int idx = ibase + p->slot_in[st->slot];
-      if (!lua_isinteger(L, idx)) return *why = WHY_STATE, 0;
-      v[i] = (uint64_t)lua_tointeger(L, idx);
-    }
+    if (st->kind == PS_SLOT &&
+        !tostate(L, ibase + p->slot_in[st->slot], &v[i]))
+      return *why = WHY_STATE, 0;
     /* an invariant assigned to a state must be an integer too: it is what
        the state holds after the loop, and types are not tracked here */
-    if (p->gupd[i] < 0 && !lua_isinteger(L, abase - 1 - p->gupd[i]))
+    if (p->gupd[i] < 0 && !tostate(L, abase - 1 - p->gupd[i], &u))
       return *why = WHY_STATE, 0;
   }
   size = ((size_t)p->natoms + (size_t)p->ngops + 1) * 8 +
@@ -338,7 +422,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   }
   for (i = 0; i < p->nstate; i++)
     if (p->gupd[i] < 0)
-      b.aval[-1 - p->gupd[i]] = (uint64_t)lua_tointeger(L, abase - 1 - p->gupd[i]);
+      tostate(L, abase - 1 - p->gupd[i], &b.aval[-1 - p->gupd[i]]);
   /* the cache holds a polynomial only for atoms whose map passed the check */
   mc = getcache(L, cache, &b);
   if (twoforms && mc->dp < 0) {
@@ -357,7 +441,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   lua_pushboolean(L, 1);
   for (i = 0; i < p->nout; i++) {
     const plan_Out *o = &p->out[i];
-    if (o->state >= 0) lua_pushinteger(L, (lua_Integer)v[o->state]);
+    if (o->state >= 0) pushword(L, v[o->state]);
     else lua_pushvalue(L, abase + o->atom);
   }
   return 1 + p->nout;

@@ -21,4 +21,11 @@
 int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                mpz_srcptr n, int cache, const char **why);
 
+/* Registry field holding LuaJIT's own bit library functions, by name
+   (set by cpm.core._bitlib from lua/cpm/init.lua, which recognizes them
+   by jit.util.funcinfo's fast-function id and jit.vmdef's names): a
+   lowered call (ir.h, IR_FNS) is computed only when the function it calls
+   is the one kept here. */
+#define GUARD_GF2_BITLIB	"cpm.bitlib"
+
 #endif

@@ -136,13 +136,33 @@ typedef struct ir_Const {
   } u;
 } ir_Const;
 
+/* Library functions a call may be lowered from (ir_Op.n1): LuaJIT's bit
+   library, 32-bit operations (the GF(2) ring checks the function's
+   identity at loop entry and runs the loop as written when it is not the
+   library's own). */
+#define IR_FNS(_) \
+  _(TOBIT, "tobit") _(BNOT, "bnot") _(LSHIFT, "lshift") _(RSHIFT, "rshift") \
+  _(ARSHIFT, "arshift") _(ROL, "rol") _(ROR, "ror") _(BAND, "band") \
+  _(BOR, "bor") _(BXOR, "bxor")
+
+typedef enum ir_Fn {
+  IR_FN_NONE,
+#define IR_FN_ENUM(name, str)	IR_FN_##name,
+  IR_FNS(IR_FN_ENUM)
+#undef IR_FN_ENUM
+  IR_NFN
+} ir_Fn;
+
 typedef struct ir_Op {
   ir_Code code;
   int aop;	/* ir_Aop for ARITH/UNARY, ir_Cmp for IF */
   int a;	/* destination slot; for IF, the outcome (0/1) that jumps */
   ir_Arg b, c, d;
   int n1, n2;	/* IF: n1 = ops skipped by the jump; LOOP: n1 = ops of its
-		   body; n2 unused */
+		   body, n2 unused; ARITH/UNARY from a call of a library
+		   function (LuaJIT's bit.*): n2 = 1 + the slot holding the
+		   function called, read before the op, and n1 its IR_FN_*
+		   (0: no call) */
   int line;	/* source line, for reasons; 0 when unknown */
 } ir_Op;
 

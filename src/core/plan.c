@@ -152,7 +152,7 @@ static int box_gc (lua_State *L) {
   size_t i;
   free(p->in); free(p->atoms); free(p->coefs); free(p->state);
   free(p->rows); free(p->brows); free(p->types); free(p->out);
-  free(p->slot_in); free(p->gops); free(p->gupd);
+  free(p->slot_in); free(p->gops); free(p->gupd); free(p->calls);
   for (i = 0; p->k != NULL && i < (size_t)p->nk; i++)
     if (p->k[i].type == IR_KSTR) free((void *)p->k[i].u.s.s);
   free(p->k);

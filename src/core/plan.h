@@ -201,6 +201,8 @@ typedef struct plan_Plan {
      that never reads its variable, whose count the guard takes from the
      exit test (plan_while.c) */
   plan_While w;
+  int ncalls;		/* library calls (ir_Op.n1) whose function must be */
+  int *calls;		/* the library's own: pairs of atom, ir_Fn */
 } plan_Plan;
 
 /* Why a loop was refused: the line of the offending op and a sentence. */

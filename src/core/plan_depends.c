@@ -192,19 +192,25 @@ void plan_depends (const plan_Plan *p, const ir_Loop *ir, char *buf,
     return;
   }
   if (p->ring == PLAN_GF2) {
-#if CPM_LUA54
     int i;
+#if CPM_LUA54
     add(&t, "computed when the values are integers and the operands of the "
             "bitwise operators convert to integers");
+#else
+    if (p->ncalls == 0) {  /* no bit library: see guard_gf2.c */
+      add(&t, "never computed: bitwise loops are computed on Lua 5.4 "
+              "integers and with LuaJIT's bit library only");
+      return;
+    }
+    add(&t, "computed when the functions called are the bit library's own, "
+            "the values are 32-bit integers and the operands numbers");
+#endif
     for (i = 0; i < p->ngops; i++)
       if ((p->gops[i].aop == IR_BAND || p->gops[i].aop == IR_BOR) &&
           p->gops[i].x >= 0 && p->gops[i].y >= 0) {
         add(&t, ", and no '&' or '|' of two loop-carried values overlaps");
         break;
       }
-#else
-    add(&t, "never computed: bitwise loops are computed on Lua 5.4 integers only");
-#endif
     return;
   }
   add(&t, "computed when ");

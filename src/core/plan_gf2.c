@@ -32,7 +32,7 @@ typedef struct GBuilder {
   const ir_Loop *ir;
   plan_Plan *p;
   plan_Refusal *why;
-  int maxatoms, maxgops, maxstate;
+  int maxatoms, maxgops, maxstate, maxcalls;
   int *sym;		/* slot -> atom (>= 0), form handle (< 0) or UNSET */
   int *stateof;		/* slot -> its PS_SLOT state, or -1 */
   int *inputatom;	/* slot -> its PA_INPUT atom, or -1 */
@@ -126,8 +126,26 @@ static int readarg (GBuilder *B, ir_Arg x, int line) {
 }
 
 
+/* The function called by 'op' (ir.h, n1 and n2): an invariant, recorded
+   for the guard to compare with the library's own. */
+static int call (GBuilder *B, const ir_Op *op) {
+  plan_Plan *p = B->p;
+  int h;
+  if (op->n2 <= 0) return 1;
+  if ((h = readarg(B, op->n2 - 1, op->line)) == UNSET) return 0;
+  if (isform(h)) return refuse(B, op->line, CPM_R_CALL);
+  cpm_assert(p->ncalls < B->maxcalls);
+  p->calls[2 * p->ncalls] = h;
+  p->calls[2 * p->ncalls + 1] = op->n1;
+  p->ncalls++;
+  return 1;
+}
+
+
 static int step (GBuilder *B, const ir_Op *op) {
   int hb, hc;
+  if ((op->code == IR_ARITH || op->code == IR_UNARY) && !call(B, op))
+    return 0;
   switch (op->code) {
     case IR_MOVE:
       if ((hb = readarg(B, op->b, op->line)) == UNSET) return 0;
@@ -238,6 +256,8 @@ plan_Plan *plan_gf2_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   p->gops = (plan_GOp *)zalloc(L, (size_t)B.maxgops, sizeof(plan_GOp));
   p->state = (plan_State *)zalloc(L, PLAN_GF2_MAXWORDS, sizeof(plan_State));
   p->out = (plan_Out *)zalloc(L, ns, sizeof(plan_Out));
+  B.maxcalls = ir->nops;
+  p->calls = (int *)zalloc(L, 2 * (size_t)ir->nops + 1, sizeof(int));
   for (i = 0; ok && i < ir->nops; i++) {
     B.curop = i;
     ok = step(&B, &ir->ops[i]);

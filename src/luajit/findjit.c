@@ -391,6 +391,190 @@ static void innerrefusal (Lower *lw) {
 /* }====================================================== */
 
 
+/* {======================================================
+** Calls of the bit library: bit.name(args) with one result, the function
+** read by TGETS right before (GGET bit, or bit in a local or an upvalue),
+** lowered to 32-bit ops on values held zero-extended (guard_gf2.c): a
+** shift by a constant count c & 31 is followed by a mask to 32 bits, a
+** rotation is two shifts and an xor (their bits are disjoint), arshift
+** fills the top bits with copies of bit 31.  The first op names the
+** function (ir.h, n1 and n2): the guard computes the loop only when, at
+** entry, it is the library's own.
+** ======================================================= */
+
+static const char *const bitnames[] = { NULL,
+#define IR_FN_NAME(name, str)	str,
+  IR_FNS(IR_FN_NAME)
+#undef IR_FN_NAME
+};
+
+
+/* LuaJIT's conversion of a number to a bit operand (lj_num2bit). */
+static int32_t num2bit (double x) {
+  union { double d; uint64_t u; } o;
+  o.d = x + 6755399441055744.0;
+  return (int32_t)(uint32_t)o.u;
+}
+
+
+/*
+** The instruction in [first, at) that last writes 'slot' before 'at',
+** reached by falling through (no comparison or jump in between); -1 when
+** there is none.
+*/
+static int writerof (const jitbc_Proto *p, int first, int at, int slot) {
+  int i;
+  for (i = at - 1; i >= first; i--) {
+    jitbc_Ins ins = p->code[i];
+    int o = jitbc_op(ins), ma = jitbc_opinfo[o].ma;
+    if (o <= JITBC_ISF || jitbc_isjump(ins)) return -1;
+    if (ma == JITBC_M_dst && jitbc_a(ins) == slot) return i;
+    if ((ma == JITBC_M_base || ma == JITBC_M_rbase) && jitbc_a(ins) <= slot)
+      return -1;
+  }
+  return -1;
+}
+
+
+/* A new op a := b aop c; the first of a call names the function. */
+static ir_Op *bitop (Lower *lw, int code, int aop, int a, ir_Arg b, ir_Arg c,
+                     int *named, int fslot, int fn, int line) {
+  ir_Op *op = newop(lw, (ir_Code)code, a, line);
+  op->aop = aop;
+  op->b = b;
+  op->c = code == IR_UNARY ? 0 : c;
+  if (!*named) {
+    op->n1 = fn;
+    op->n2 = 1 + fslot;
+    *named = 1;
+  }
+  return op;
+}
+
+
+/*
+** Lowers the CALL or CALLM at code index 'i' of the body [first, end).  A
+** call with one result, or a call as the last argument of another (CALL
+** with B = 0, all its results, then CALLM taking them: the bit functions
+** give exactly one).
+*/
+static int bitcall (Lower *lw, int first, int i, int end) {
+  const jitbc_Proto *p = lw->p;
+  jitbc_Ins ins = p->code[i];
+  int a = jitbc_a(ins), nargs = jitbc_c(ins) - 1, line = lineof(lw, i);
+  int fr = (lw->c->flags & JITBC_F_FR2) ? 1 : 0, arg = a + 1 + fr;
+  int t, named = 0, fn = IR_FN_NONE, w, j, sh = 0, ok;
+  ir_Arg mask;
+  if (jitbc_op(ins) == JITBC_CALLM) {  /* C fixed arguments, then the last */
+    jitbc_Ins prev = i > first ? p->code[i - 1] : 0;
+    nargs = jitbc_c(ins) + 1;
+    ok = jitbc_b(ins) == 2 && i > first && jitbc_op(prev) == JITBC_CALL &&
+         jitbc_b(prev) == 0 && jitbc_a(prev) == arg + nargs - 1;
+  }
+  else if (jitbc_b(ins) == 0) {  /* into the CALLM right after */
+    jitbc_Ins next = i + 1 < end ? p->code[i + 1] : 0;
+    ok = i + 1 < end && jitbc_op(next) == JITBC_CALLM && jitbc_b(next) == 2 &&
+         jitbc_a(next) + 1 + fr + jitbc_c(next) == a;
+  }
+  else ok = jitbc_b(ins) == 2;
+  t = arg + (nargs > 0 ? nargs : 0);
+  if (!ok || nargs < 1 || t + 4 >= FINDJIT_UPSLOT)
+    return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
+  w = writerof(p, first, i, a);
+  if (w >= 0 && jitbc_op(p->code[w]) == JITBC_TGETS) {
+    const jitbc_Kgc *kg;
+    int idx = p->nkgc - 1 - jitbc_c(p->code[w]);
+    kg = idx >= 0 && idx < p->nkgc ? &p->kgc[idx] : NULL;
+    for (j = IR_FN_NONE + 1; kg != NULL && kg->type == JITBC_KGC_STR && j < IR_NFN; j++)
+      if (kg->data.len == strlen(bitnames[j]) &&
+          memcmp(kg->data.s, bitnames[j], kg->data.len) == 0)
+        fn = j;
+  }
+  if (fn == IR_FN_NONE) return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
+  switch (fn) {  /* arities; the counts of shifts: constants */
+    case IR_FN_TOBIT: case IR_FN_BNOT:
+      if (nargs != 1) return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
+      break;
+    case IR_FN_LSHIFT: case IR_FN_RSHIFT: case IR_FN_ARSHIFT:
+    case IR_FN_ROL: case IR_FN_ROR: {
+      int kw = nargs == 2 ? writerof(p, first, i, arg + 1) : -1;
+      double v;
+      jitbc_Ins ki = kw >= 0 ? p->code[kw] : 0;
+      if (kw >= 0 && jitbc_op(ki) == JITBC_KSHORT) v = (double)(int16_t)jitbc_d(ki);
+      else if (kw >= 0 && jitbc_op(ki) == JITBC_KNUM && jitbc_d(ki) < p->nkn)
+        v = jitbc_knumval(p, jitbc_d(ki));
+      else return refuse(lw->lp, line, "shift count of a bit function is not a constant");
+      sh = num2bit(v) & 31;
+      if (fn == IR_FN_ROR) sh = (32 - sh) & 31;
+      break;
+    }
+    default: break;  /* band, bor, bxor: any number of operands */
+  }
+  mask = kflt(lw, 4294967295.0);
+  switch (fn) {
+    case IR_FN_TOBIT:
+      bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, a, fn, line);
+      break;
+    case IR_FN_BNOT:
+      bitop(lw, IR_UNARY, IR_BNOT, t, arg, 0, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, a, fn, line);
+      break;
+    case IR_FN_BAND: case IR_FN_BOR: case IR_FN_BXOR: {
+      int aop = fn == IR_FN_BAND ? IR_BAND : fn == IR_FN_BOR ? IR_BOR : IR_BXOR;
+      if (nargs == 1) {  /* the operand converted: x | 0 */
+        bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, a, fn, line);
+        break;
+      }
+      bitop(lw, IR_ARITH, aop, t, arg, arg + 1, &named, a, fn, line);
+      for (j = 2; j < nargs; j++)
+        bitop(lw, IR_ARITH, aop, t, t, arg + j, &named, a, fn, line);
+      bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+      break;
+    }
+    case IR_FN_LSHIFT:
+      bitop(lw, IR_ARITH, IR_SHL, t, arg, kflt(lw, sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, a, fn, line);
+      break;
+    case IR_FN_RSHIFT:  /* the operand as 32 bits: x | 0, then the shift */
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, a, t, kflt(lw, sh), &named, a, fn, line);
+      break;
+    case IR_FN_ARSHIFT:
+      /* x >> sh, then bit 31 copied into the top sh bits: s = x >> 31
+         doubled over 32 bits by five shifted xors, shifted to the top */
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
+      if (sh == 0) {
+        bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+        break;
+      }
+      bitop(lw, IR_ARITH, IR_SHR, t + 1, t, kflt(lw, 31), &named, a, fn, line);
+      for (j = 1; j < 32; j *= 2) {
+        bitop(lw, IR_ARITH, IR_SHL, t + 2, t + 1, kflt(lw, j), &named, a, fn, line);
+        bitop(lw, IR_ARITH, IR_BXOR, t + 1, t + 1, t + 2, &named, a, fn, line);
+      }
+      bitop(lw, IR_ARITH, IR_SHL, t + 1, t + 1, kflt(lw, 32 - sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t, t, kflt(lw, sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, a, fn, line);
+      break;
+    default:  /* rol, ror: by sh to the left */
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
+      if (sh == 0) {
+        bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+        break;
+      }
+      bitop(lw, IR_ARITH, IR_SHL, t + 1, t, kflt(lw, sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t, t, kflt(lw, 32 - sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, a, fn, line);
+      break;
+  }
+  return 1;
+}
+
+/* }====================================================== */
+
+
 static int lowerbody (Lower *lw, int first, int end);
 
 /* Lowers the body [first, end) of loop 'lp'. */
@@ -518,6 +702,9 @@ static int lowerbody (Lower *lw, int first, int end) {
         break;
       case JITBC_TGETB: fieldread(lw, a, b, kflt(lw, (double)cc), line); break;
       case JITBC_LOOP: break;  /* a repeat loop's head: only counts for the JIT */
+      case JITBC_CALL: case JITBC_CALLM:
+        if (!bitcall(lw, first, i, end)) return 0;
+        break;
       case JITBC_GSET: {  /* a global write names the global */
         int idx = p->nkgc - 1 - d;
         char msg[sizeof(lw->lp->why.msg)], name[65];
@@ -540,6 +727,65 @@ static int lowerbody (Lower *lw, int first, int end) {
   if (lw->nopen > 0)  /* cannot be: every inner FORL is before 'end' */
     return refuse(lw->lp, lw->lp->line, cpm_reason(CPM_R_JUMP));
   return fixjumps(lw);
+}
+
+
+/*
+** Clears liveout[r] for each enclosing local r the function provably never
+** reads after the loop, so the guard need not compute its final value
+** (Fibonacci returning a alone ends as mpz_fib_ui does), as find54.c does
+** for Lua 5.4.  A forward scan of the straight-line code from the loop's
+** exit 'pc': a slot read there before it is written is live, one written
+** first is dead, and at RET0, RET1 or RET every slot still undecided is
+** dead.  The scan stops, keeping every undecided slot live, at any other
+** instruction: a jump or a comparison, a call, an instruction that may
+** call a metamethod, allocate (a finalizer may run) or raise, an open
+** range of slots (RETM).  Only moves, NOT, constants and upvalue reads and
+** writes are passed, none of which can raise or call: a slot they write
+** before any read is dead wherever the scan stops.  A slot that some
+** closure of the function captures stays live.
+*/
+static void deadafter (Lower *lw, findjit_Loop *lp, int pc) {
+  const jitbc_Proto *p = lw->p;
+  unsigned char st[JITBC_MAXSLOTS];  /* 0: undecided, 1: live, 2: dead */
+  int base = lp->base, r;
+  if (base <= 0) return;
+  if (base > JITBC_MAXSLOTS) base = JITBC_MAXSLOTS;
+  memset(st, 0, sizeof st);
+  for (r = 0; r < base; r++)
+    if (lw->escapes[r]) st[r] = 1;
+  for (; pc < p->ncode; pc++) {
+    jitbc_Ins ins = p->code[pc];
+    int o = jitbc_op(ins), a = jitbc_a(ins), d = jitbc_d(ins), rd = -1, rdn = 0;
+    int wr = -1, wrn = 0, end = 0;
+    switch (o) {
+      case JITBC_MOV: case JITBC_NOT:
+        rd = d, rdn = 1, wr = a, wrn = 1;
+        break;
+      case JITBC_KSTR: case JITBC_KSHORT: case JITBC_KNUM: case JITBC_KPRI:
+      case JITBC_UGET:
+        wr = a, wrn = 1;
+        break;
+      case JITBC_KNIL: wr = a, wrn = d - a + 1; break;
+      case JITBC_USETV: rd = d, rdn = 1; break;
+      case JITBC_USETS: case JITBC_USETN: case JITBC_USETP: break;
+      case JITBC_RET0: end = 1; break;
+      case JITBC_RET1: rd = a, rdn = 1, end = 1; break;
+      case JITBC_RET: rd = a, rdn = d - 1, end = 1; break;
+      default: goto stop;  /* undecided slots stay live */
+    }
+    for (r = rd; r >= 0 && r < rd + rdn && r < base; r++)
+      if (st[r] == 0) st[r] = 1;
+    if (end) break;
+    for (r = wr; r >= 0 && r < wr + wrn && r < base; r++)
+      if (st[r] == 0) st[r] = 2;
+  }
+  if (pc < p->ncode)  /* a return: what is undecided is dead */
+    for (r = 0; r < base; r++)
+      if (st[r] == 0) st[r] = 2;
+stop:
+  for (r = 0; r < base; r++)
+    if (st[r] == 2) lp->liveout[r] = 0;
 }
 
 
@@ -571,7 +817,7 @@ static void takeloop (Lower *lw, findjit_Loop *lp, int head, int last) {
   lp->ir.index = lp->base + 3;
   if (lp->lowered && end - head - 1 > IR_MAXBODY)
     refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
-  if (lp->lowered) lower(lw, head + 1, end);
+  if (lp->lowered && lower(lw, head + 1, end)) deadafter(lw, lp, last + 1);
   if (lp->lowered)  /* for the planner's reasons */
     lp->ir.names = namesjit_ops(lw->c, p, lp, lw->irat, head + 1, end);
   lp->ir.kind = lp->kind;

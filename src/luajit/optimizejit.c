@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "guard_gf2.h"
 #include "plan.h"
 #include "range.h"
 #include "rewritejit.h"
@@ -197,7 +198,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
       site.iters_limit = limit;
       site.strict = o->strict;
       site.prepared = 0;
-      site.hooks = 0;  /* the rewritten code does not test for false */
+      site.hooks = HOOKS;  /* the rewritten code tests for false */
       site.id = o->nloops + 1;
       site.where = where;
       site.stats = HOOKS;
@@ -337,8 +338,22 @@ static int lopt (lua_State *L) {
 }
 
 
+/*
+** cpm.core._bitlib(t): keeps t, the bit library's own functions by name
+** (lua/cpm/init.lua recognizes them), in the registry for the guard
+** (guard_gf2.h, GUARD_GF2_BITLIB).  Raises when t is not a table.
+*/
+static int lbitlib (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, GUARD_GF2_BITLIB);
+  return 0;
+}
+
+
 static const luaL_Reg funcs[] = {
   {"_optimizejit", lopt},
+  {"_bitlib", lbitlib},
   {NULL, NULL}
 };
 

@@ -12,14 +12,30 @@
 **                               on the same line)
 **      SUBVV  T+3, T+1, T       (limit - start) / step, the iterations
 **      DIVVV  T+3, T+3, T+2     but one (NaN when step is 0: the loop)
-**      KNUM   T+4, iters_limit - 1.5
-**      ISGT   T+4, T+3  JMP ->loop   too few: the loop, without a C call
+**      KNUM   T+4, iters_limit - 1
+**      ISGT   T+4, T+3  JMP ->loop   fewer than iters_limit iterations
+**                               (the quotient below iters_limit - 1): the
+**                               loop, without a C call
+**
+** or, when the start and the step are number constants a and s (set by
+** KSHORT or KNUM right before the FORI, as LuaJIT's parser writes
+** `for i = 1, n`), with K = a + (iters_limit - 1) s, instead of the
+** SUBVV .. ISGT:
+**      KNUM   T+4, K
+**      ISGT   T+4, T+1  JMP ->loop   s > 0: limit below K (or NaN)
+**     (ISGT   T+1, T+4  JMP ->loop   s < 0: limit above K)
+** one comparison of the limit in a compiled trace, where the quotient
+** costs a subtraction, a conversion and a comparison: as much again as
+** the whole call of a loop of one or two iterations (bench/neverslower.lua).
+** The constants only choose the check: were they wrong (a hand-made
+** dump), a loop would run as written or ask the guard, both right.
 **      UGET   T, hook           the hook table (an upvalue added by us;
 **      ISEQP  T, nil  JMP ->loop      nil after string.dump and load)
 **     [TGETB  T, T, 0  CALL T   the environment, when the plan reads a
 **      MOV    A+3+i, T          global: hook[0] is a C function returning
 **      UGET   T, hook]          its caller's environment]
-**      TGETB  T, T, id          this loop's guard
+**      TGETB  T, T, id          this loop's guard, or false: the site
+**      ISF    T  JMP ->loop       gave up (guard.h, GUARD_FALLBACKS_TO_STOP)
 **      MOV    A .. A+2, base..  the control values as written
 **      MOV/UGET A+3 ..          the plan's inputs
 **      CALL   T, nout+2, nin+4  ok, outputs... (in T, T+1, ...)
@@ -56,10 +72,12 @@
 ** snap_usedef), so each JMP names the slots its fall-through still reads.
 **
 ** The count check only does number arithmetic on numbers FORI or type has
-** checked, so it raises nothing and calls no metamethod; it may err
-** towards calling the guard, which counts exactly (a loop that does not
-** run, or does not end, gives a negative distance, an infinity or NaN:
-** either way the same result).
+** checked, so it raises nothing and calls no metamethod.  Its rounding can
+** only move a loop of about iters_limit iterations to one side or the
+** other of the limit, and both are right: the guard counts exactly, and a
+** loop run as written is the loop (a loop that does not run, or does not
+** end, gives a negative distance, an infinity or NaN: either way the same
+** result).
 */
 #include "rewritejit.h"
 
@@ -172,6 +190,32 @@ static int lastof (const jitbc_Proto *p, const findjit_Loop *lp) {
 }
 
 
+/*
+** The number constant that code index 'at' of 'p' finds in 'slot': the
+** value of the last instruction before 'at' writing the slot, when it is
+** a KSHORT or KNUM reached by falling through (no jump or branch in
+** between).  0 when there is none.
+*/
+static int kbefore (const jitbc_Proto *p, int at, int slot, double *v) {
+  int i;
+  for (i = at - 1; i >= 0; i--) {
+    jitbc_Ins ins = p->code[i];
+    int o = jitbc_op(ins), ma = jitbc_opinfo[o].ma;
+    if (o <= JITBC_ISF || jitbc_isjump(ins) || o == JITBC_LOOP) return 0;
+    if (ma == JITBC_M_dst && jitbc_a(ins) == slot) {
+      if (o == JITBC_KSHORT) *v = (double)(int16_t)jitbc_d(ins);
+      else if (o == JITBC_KNUM && jitbc_d(ins) < p->nkn)
+        *v = jitbc_knumval(p, jitbc_d(ins));
+      else return 0;
+      return 1;
+    }
+    if ((ma == JITBC_M_base || ma == JITBC_M_rbase) && jitbc_a(ins) <= slot)
+      return 0;  /* a call, KNIL, VARG..: may write it */
+  }
+  return 0;
+}
+
+
 const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              const findjit_Loop *lp, const plan_Plan *pl,
                              int hook, int id, double limit) {
@@ -181,6 +225,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   int wloop = (lp->kind == IR_WHILE || lp->kind == IR_REPEAT);
   int last = lastof(p, lp);
   double kval[4];
+  double a, step;
   const char *why;
   if (id >= REWRITEJIT_NUMBER) return "too many loops in one function";
   if (last < 0) return "loop not where it was found";
@@ -198,12 +243,24 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     for (i = 0; i < 3; i++) code[n++] = jitbc_ad(JITBC_MOV, t + i, base + i);
     toloop[nto++] = n;
     code[n++] = jitbc_ad(JITBC_FORI, t, 0);
-    code[n++] = jitbc_abc(JITBC_SUBVV, t + 3, t + 1, t);
-    code[n++] = jitbc_abc(JITBC_DIVVV, t + 3, t + 3, t + 2);
-    kval[nk] = limit - 1.5;
-    kat[nk++] = n;
-    code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
-    code[n++] = jitbc_ad(JITBC_ISGT, t + 4, t + 3);
+    if (kbefore(p, lp->head, base, &a) && kbefore(p, lp->head, base + 2, &step) &&
+        step != 0 && a - a == 0 && step - step == 0 &&
+        (a + (limit - 1) * step) - (a + (limit - 1) * step) == 0) {
+      /* (x - x == 0: finite) */
+      kval[nk] = a + (limit - 1) * step;
+      kat[nk++] = n;
+      code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
+      code[n++] = step > 0 ? jitbc_ad(JITBC_ISGT, t + 4, t + 1)
+                           : jitbc_ad(JITBC_ISGT, t + 1, t + 4);
+    }
+    else {
+      code[n++] = jitbc_abc(JITBC_SUBVV, t + 3, t + 1, t);
+      code[n++] = jitbc_abc(JITBC_DIVVV, t + 3, t + 3, t + 2);
+      kval[nk] = limit - 1;
+      kat[nk++] = n;
+      code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
+      code[n++] = jitbc_ad(JITBC_ISGT, t + 4, t + 3);
+    }
     toloop[nto++] = n;
     code[n++] = jitbc_ad(JITBC_JMP, t, 0);
   }
@@ -228,6 +285,9 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[n++] = jitbc_ad(JITBC_UGET, t, hook);
   }
   code[n++] = jitbc_abc(JITBC_TGETB, t, t, id);
+  code[n++] = jitbc_ad(JITBC_ISF, 0, t);  /* gave up: false */
+  toloop[nto++] = n;
+  code[n++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* T is read next */
   if (wloop) {  /* the counter (the plan's loop variable), then two nils */
     code[n++] = pl->index >= FINDJIT_UPSLOT
         ? jitbc_ad(JITBC_UGET, args, pl->index - FINDJIT_UPSLOT)
