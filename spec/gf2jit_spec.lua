@@ -149,4 +149,113 @@ end]]
     agree(f, g, { 10, {}, n = 2 }, "table operand")
     agree(f, g, { 10, nil, n = 2 }, "nil operand")
   end)
+
+  -- LuaJIT's idiom: the functions in locals, named as the library's
+  local XORSHIFT = [[
+    for _ = 1, n do
+      x = bxor(x, lshift(x, 13))
+      x = bxor(x, rshift(x, 17))
+      x = bxor(x, lshift(x, 5))
+    end
+    return x]]
+  local function written(src)  -- xorshift32 as written, and under strict
+    local f = assert(load(src, "=hoisted"))()
+    return f, cpm.optimize(f, { strict = true })
+  end
+
+  it("computes xorshift32 with the functions in locals or upvalues", function()
+    local plain = function(n, x)
+      for _ = 1, n do
+        x = bit.bxor(x, bit.lshift(x, 13))
+        x = bit.bxor(x, bit.rshift(x, 17))
+        x = bit.bxor(x, bit.lshift(x, 5))
+      end
+      return x
+    end
+    local srcs = {
+      locals = "return function(n, x)\n" ..
+        "    local bxor, lshift, rshift = bit.bxor, bit.lshift, bit.rshift\n" ..
+        XORSHIFT .. "\nend",
+      upvalues = "local bxor, lshift, rshift = bit.bxor, bit.lshift, bit.rshift\n" ..
+        "return function(n, x)\n" .. XORSHIFT .. "\nend",
+    }
+    for what, src in pairs(srcs) do
+      local f, g = written(src)
+      for _, n in ipairs(NS) do
+        for _, x in ipairs(SEEDS) do
+          agree(f, g, { n, x, n = 2 }, fmt("%s, n = %d, x = %s", what, n, x))
+          assert.are.equal(plain(n, x), g(n, x), what)
+        end
+      end
+      local a, b = 10 ^ 15, 123456789
+      assert.are.equal(g(a + b, 2463534242 - 2 ^ 32), g(b, g(a, 2463534242 - 2 ^ 32)), what)
+      assert.are.equal(f(1, g(a, 12345)), g(a + 1, 12345), what)
+      assert.is_true(cpm.stats(g)[1].computed >= 3, what)
+    end
+  end)
+
+  it("calls another function in a local or an upvalue named as the library's", function()
+    local others = {
+      ["function(p, q) return p + q end"] = true,
+      ["bit.bor"] = true,
+      ["function(p, q) calls = calls + 1; return bit.bxor(p, q) end"] = false,
+    }
+    for other, counts in pairs(others) do
+      local srcs = {
+        "local calls = 0\nreturn function(n, x)\n" ..
+          "    local bxor, lshift, rshift = " .. other .. ", bit.lshift, bit.rshift\n" ..
+          XORSHIFT .. "\nend, function() return calls end",
+        "local calls = 0\nlocal bxor, lshift, rshift = " .. other ..
+          ", bit.lshift, bit.rshift\nreturn function(n, x)\n" .. XORSHIFT ..
+          "\nend, function() return calls end",
+      }
+      for _, src in ipairs(srcs) do
+        local f, fc = assert(load(src, "=other"))()
+        local g, gc = assert(load(src, "=other"))()
+        g = cpm.optimize(g, { iters_limit = 2 })
+        for _, n in ipairs(NS) do
+          agree(f, g, { n, 12345, n = 2 }, fmt("%s, n = %d:\n%s", other, n, src))
+        end
+        assert.are.equal(fc(), gc(), other)  -- every call made
+        if counts then assert.are.equal(0, cpm.stats(g)[1] and cpm.stats(g)[1].computed or 0) end
+      end
+    end
+  end)
+
+  it("runs as written when the local or upvalue holding the function changes in the loop", function()
+    local srcs = {
+      [[return function(n, x)
+    local bxor, lshift = bit.bxor, bit.lshift
+    for _ = 1, n do
+      x = bxor(x, lshift(x, 3))
+      bxor = bit.bor
+    end
+    return x
+  end]],
+      [[local bxor, lshift = bit.bxor, bit.lshift
+  return function(n, x)
+    for _ = 1, n do
+      x = bxor(x, lshift(x, 3))
+      bxor = bit.bor
+    end
+    return x
+  end]],
+    }
+    for _, src in ipairs(srcs) do
+      local f = assert(load(src, "=changed"))()
+      local g = cpm.optimize(assert(load(src, "=changed"))(), { iters_limit = 2 })
+      for _, n in ipairs(NS) do agree(f, g, { n, 12345, n = 2 }, src) end
+      assert.matches("not optimized: call in loop body", cpm.explain(f))
+    end
+  end)
+
+  it("does not take the name of a stripped function", function()
+    local src = "return function(n, x)\n" ..
+      "    local bxor, lshift, rshift = bit.bxor, bit.lshift, bit.rshift\n" ..
+      XORSHIFT .. "\nend"
+    local f = assert(load(string.dump(assert(load(src))(), true), "=stripped", "b"))
+    local g = cpm.optimize(f, { iters_limit = 2 })
+    for _, n in ipairs(NS) do agree(f, g, { n, 12345, n = 2 }, "stripped") end
+    assert.matches("not optimized: call in loop body", cpm.explain(f))
+  end)
 end)

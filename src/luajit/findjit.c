@@ -394,6 +394,7 @@ static void innerrefusal (Lower *lw) {
 /* {======================================================
 ** Calls of the bit library: bit.name(args) with one result, the function
 ** read by TGETS right before (GGET bit, or bit in a local or an upvalue),
+** or copied from a local or an upvalue named as the function (calledfn),
 ** lowered to 32-bit ops on values held zero-extended (guard_gf2.c): a
 ** shift by a constant count c & 31 is followed by a mask to 32 bits, a
 ** rotation is two shifts and an xor (their bits are disjoint), arshift
@@ -436,6 +437,72 @@ static int writerof (const jitbc_Proto *p, int first, int at, int slot) {
 }
 
 
+/* The IR_FN_* named by the 'len' bytes at 's', or IR_FN_NONE. */
+static int fnnamed (const char *s, size_t len) {
+  int j;
+  for (j = IR_FN_NONE + 1; s != NULL && j < IR_NFN; j++)
+    if (len == strlen(bitnames[j]) && memcmp(s, bitnames[j], len) == 0)
+      return j;
+  return IR_FN_NONE;
+}
+
+
+/*
+** Is 'slot' (a register, or FINDJIT_UPSLOT + an upvalue) written anywhere
+** in the loop being lowered, from its head to its last instruction?  A
+** range of slots from a base (calls, KNIL, inner loops) counts as writing
+** every slot from the base up.
+*/
+static int writtenin (const Lower *lw, int slot) {
+  const jitbc_Proto *p = lw->p;
+  int i;
+  for (i = lw->lp->head; i <= lw->lp->last && i < p->ncode; i++) {
+    jitbc_Ins ins = p->code[i];
+    int ma = jitbc_opinfo[jitbc_op(ins)].ma, a = jitbc_a(ins);
+    if (slot >= FINDJIT_UPSLOT ? ma == JITBC_M_uv && a == slot - FINDJIT_UPSLOT
+        : (ma == JITBC_M_dst && a == slot) ||
+          ((ma == JITBC_M_base || ma == JITBC_M_rbase) && a <= slot))
+      return 1;
+  }
+  return 0;
+}
+
+
+/*
+** The function that instruction 'w' puts in a call's slot, IR_FN_NONE when
+** not one of the library's.  A field read by TGETS names it by the key
+** (bit.bxor); a copy of a local (MOV) or an upvalue (UGET) by the
+** variable's name in the debug info (`local bxor = bit.bxor`, hoisted out
+** of the loop: LuaJIT's idiom); a stripped dump has no names.  Either is a
+** guess the guard checks: '*fslot' gets the slot whose value at entry is
+** the one called, the local or the upvalue itself for a copy, which must
+** then not be written in the loop.
+*/
+static int calledfn (const Lower *lw, int w, int *fslot) {
+  const jitbc_Proto *p = lw->p;
+  jitbc_Ins ins = p->code[w];
+  int d = jitbc_d(ins), fn = IR_FN_NONE, src = -1;
+  if (jitbc_op(ins) == JITBC_TGETS) {
+    int idx = p->nkgc - 1 - jitbc_c(ins);
+    if (idx >= 0 && idx < p->nkgc && p->kgc[idx].type == JITBC_KGC_STR)
+      fn = fnnamed(p->kgc[idx].data.s, p->kgc[idx].data.len);
+    return fn;
+  }
+  if (jitbc_op(ins) == JITBC_MOV && d < JITBC_MAXSLOTS) {
+    const char *s = namesjit_local(p, d, w);
+    fn = s != NULL ? fnnamed(s, strlen(s)) : IR_FN_NONE;
+    src = d;
+  }
+  else if (jitbc_op(ins) == JITBC_UGET && d < p->nuv && d < p->nuvname) {
+    fn = fnnamed(p->uvname[d].s, p->uvname[d].len);
+    src = FINDJIT_UPSLOT + d;
+  }
+  if (fn == IR_FN_NONE || writtenin(lw, src)) return IR_FN_NONE;
+  *fslot = src;
+  return fn;
+}
+
+
 /* A new op a := b aop c; the first of a call names the function. */
 static ir_Op *bitop (Lower *lw, int code, int aop, int a, ir_Arg b, ir_Arg c,
                      int *named, int fslot, int fn, int line) {
@@ -463,7 +530,7 @@ static int bitcall (Lower *lw, int first, int i, int end) {
   jitbc_Ins ins = p->code[i];
   int a = jitbc_a(ins), nargs = jitbc_c(ins) - 1, line = lineof(lw, i);
   int fr = (lw->c->flags & JITBC_F_FR2) ? 1 : 0, arg = a + 1 + fr;
-  int t, named = 0, fn = IR_FN_NONE, w, j, sh = 0, ok;
+  int t, named = 0, fn = IR_FN_NONE, fslot = a, w, j, sh = 0, ok;
   ir_Arg mask;
   if (jitbc_op(ins) == JITBC_CALLM) {  /* C fixed arguments, then the last */
     jitbc_Ins prev = i > first ? p->code[i - 1] : 0;
@@ -481,15 +548,7 @@ static int bitcall (Lower *lw, int first, int i, int end) {
   if (!ok || nargs < 1 || t + 4 >= FINDJIT_UPSLOT)
     return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
   w = writerof(p, first, i, a);
-  if (w >= 0 && jitbc_op(p->code[w]) == JITBC_TGETS) {
-    const jitbc_Kgc *kg;
-    int idx = p->nkgc - 1 - jitbc_c(p->code[w]);
-    kg = idx >= 0 && idx < p->nkgc ? &p->kgc[idx] : NULL;
-    for (j = IR_FN_NONE + 1; kg != NULL && kg->type == JITBC_KGC_STR && j < IR_NFN; j++)
-      if (kg->data.len == strlen(bitnames[j]) &&
-          memcmp(kg->data.s, bitnames[j], kg->data.len) == 0)
-        fn = j;
-  }
+  if (w >= 0) fn = calledfn(lw, w, &fslot);
   if (fn == IR_FN_NONE) return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
   switch (fn) {  /* arities; the counts of shifts: constants */
     case IR_FN_TOBIT: case IR_FN_BNOT:
@@ -513,60 +572,60 @@ static int bitcall (Lower *lw, int first, int i, int end) {
   mask = kflt(lw, 4294967295.0);
   switch (fn) {
     case IR_FN_TOBIT:
-      bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, fslot, fn, line);
       break;
     case IR_FN_BNOT:
-      bitop(lw, IR_UNARY, IR_BNOT, t, arg, 0, &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, a, fn, line);
+      bitop(lw, IR_UNARY, IR_BNOT, t, arg, 0, &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, fslot, fn, line);
       break;
     case IR_FN_BAND: case IR_FN_BOR: case IR_FN_BXOR: {
       int aop = fn == IR_FN_BAND ? IR_BAND : fn == IR_FN_BOR ? IR_BOR : IR_BXOR;
       if (nargs == 1) {  /* the operand converted: x | 0 */
-        bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, a, fn, line);
+        bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, fslot, fn, line);
         break;
       }
-      bitop(lw, IR_ARITH, aop, t, arg, arg + 1, &named, a, fn, line);
+      bitop(lw, IR_ARITH, aop, t, arg, arg + 1, &named, fslot, fn, line);
       for (j = 2; j < nargs; j++)
-        bitop(lw, IR_ARITH, aop, t, t, arg + j, &named, a, fn, line);
-      bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+        bitop(lw, IR_ARITH, aop, t, t, arg + j, &named, fslot, fn, line);
+      bitop(lw, IR_MOVE, 0, a, t, 0, &named, fslot, fn, line);
       break;
     }
     case IR_FN_LSHIFT:
-      bitop(lw, IR_ARITH, IR_SHL, t, arg, kflt(lw, sh), &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHL, t, arg, kflt(lw, sh), &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, fslot, fn, line);
       break;
     case IR_FN_RSHIFT:  /* the operand as 32 bits: x | 0, then the shift */
-      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_SHR, a, t, kflt(lw, sh), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, a, t, kflt(lw, sh), &named, fslot, fn, line);
       break;
     case IR_FN_ARSHIFT:
       /* x >> sh, then bit 31 copied into the top sh bits: s = x >> 31
          doubled over 32 bits by five shifted xors, shifted to the top */
-      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, fslot, fn, line);
       if (sh == 0) {
-        bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+        bitop(lw, IR_MOVE, 0, a, t, 0, &named, fslot, fn, line);
         break;
       }
-      bitop(lw, IR_ARITH, IR_SHR, t + 1, t, kflt(lw, 31), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t + 1, t, kflt(lw, 31), &named, fslot, fn, line);
       for (j = 1; j < 32; j *= 2) {
-        bitop(lw, IR_ARITH, IR_SHL, t + 2, t + 1, kflt(lw, j), &named, a, fn, line);
-        bitop(lw, IR_ARITH, IR_BXOR, t + 1, t + 1, t + 2, &named, a, fn, line);
+        bitop(lw, IR_ARITH, IR_SHL, t + 2, t + 1, kflt(lw, j), &named, fslot, fn, line);
+        bitop(lw, IR_ARITH, IR_BXOR, t + 1, t + 1, t + 2, &named, fslot, fn, line);
       }
-      bitop(lw, IR_ARITH, IR_SHL, t + 1, t + 1, kflt(lw, 32 - sh), &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_SHR, t, t, kflt(lw, sh), &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHL, t + 1, t + 1, kflt(lw, 32 - sh), &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t, t, kflt(lw, sh), &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, fslot, fn, line);
       break;
     default:  /* rol, ror: by sh to the left */
-      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, fslot, fn, line);
       if (sh == 0) {
-        bitop(lw, IR_MOVE, 0, a, t, 0, &named, a, fn, line);
+        bitop(lw, IR_MOVE, 0, a, t, 0, &named, fslot, fn, line);
         break;
       }
-      bitop(lw, IR_ARITH, IR_SHL, t + 1, t, kflt(lw, sh), &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_SHR, t, t, kflt(lw, 32 - sh), &named, a, fn, line);
-      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, a, fn, line);
+      bitop(lw, IR_ARITH, IR_SHL, t + 1, t, kflt(lw, sh), &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t, t, kflt(lw, 32 - sh), &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, fslot, fn, line);
       break;
   }
   return 1;

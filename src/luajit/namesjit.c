@@ -15,8 +15,7 @@
 
 #if CPM_LUAJIT
 
-/* The variable in slot 'reg' at dump instruction 'i', or NULL. */
-static const char *localname (const jitbc_Proto *p, int reg, int i) {
+const char *namesjit_local (const jitbc_Proto *p, int reg, int i) {
   uint32_t pc = (uint32_t)i + 1;
   int v;
   for (v = 0; v < p->nvar && p->var[v].startpc <= pc; v++)
@@ -35,7 +34,7 @@ static const char *slotname (const jitbc_Proto *p, int x, int i) {
     x -= FINDJIT_UPSLOT;
     return x < p->nuvname ? p->uvname[x].s : NULL;
   }
-  return localname(p, x, i);
+  return namesjit_local(p, x, i);
 }
 
 
