@@ -258,4 +258,35 @@ end]]
     for _, n in ipairs(NS) do agree(f, g, { n, 12345, n = 2 }, "stripped") end
     assert.matches("not optimized: call in loop body", cpm.explain(f))
   end)
+
+  it("keeps a -0.0 that the loop moves without a bit function (as written)", function()
+    -- a bit function never returns -0.0, but a move keeps it: found by a
+    -- tester, x, y = y, x and y = x with -0.0 came back as +0
+    local swap = function(x, y, n)
+      local z = 0
+      for _ = 1, n do z = bit.bxor(x, y); x, y = y, x end
+      return x, y, z
+    end
+    local copy = function(x, n)
+      local y, i = 1, 0
+      while i < n do y = bit.arshift(y, 1); y = x; i = i + 1 end
+      return y
+    end
+    for _, limit in ipairs({ 2, 64 }) do
+      local gs, gc = cpm.optimize(swap, { iters_limit = limit }), cpm.optimize(copy, { iters_limit = limit })
+      for _, n in ipairs({ 0, 1, 2, 9, 10, 1000 }) do
+        agree(swap, gs, { -0.0, 1, n, n = 3 }, "swap")
+        agree(swap, gs, { 1, -0.0, n, n = 3 }, "swap")
+        agree(copy, gc, { -0.0, n, n = 2 }, "copy")
+        local x = swap(-0.0, 1, n)
+        assert.are.equal(1 / x, 1 / gs(-0.0, 1, n))
+        assert.are.equal(1 / copy(-0.0, n), 1 / gc(-0.0, n))
+      end
+      -- the same loop computes on integer values (a fresh copy: the one
+      -- above gave up after falling back again and again)
+      local fresh = cpm.optimize(swap, { iters_limit = limit })
+      agree(swap, fresh, { 5, 7, 1000, n = 3 }, "swap")
+      assert.are.equal(1, cpm.stats(fresh)[1].computed)
+    end
+  end)
 end)

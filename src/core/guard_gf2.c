@@ -18,6 +18,7 @@
 ** word of x + 2^52 + 2^51), the results are signed 32-bit numbers, and
 ** each function called must be the library's own (GUARD_GF2_BITLIB).
 */
+#include <math.h>
 #include <string.h>
 
 #include "guard_gf2.h"
@@ -227,12 +228,14 @@ static int tointeger (lua_State *L, int idx, uint64_t *u) {
 }
 
 /* A state's value: a number that is a 32-bit integer, as the bit
-   functions return (the loop's results would show any other value). */
+   functions return (the loop's results would show any other value: -0.0
+   too, which a move keeps and a bit function never returns). */
 static int tostate (lua_State *L, int idx, uint64_t *u) {
   double d;
   if (lua_type(L, idx) != LUA_TNUMBER) return 0;
   d = lua_tonumber(L, idx);
-  if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int32_t)d)
+  if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int32_t)d ||
+      (d == 0 && signbit(d)))
     return 0;
   *u = (uint64_t)(uint32_t)(int32_t)d;
   return 1;
