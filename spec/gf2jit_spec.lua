@@ -269,7 +269,7 @@ end]]
     end
     local copy = function(x, n)
       local y, i = 1, 0
-      while i < n do y = bit.arshift(y, 1); y = x; i = i + 1 end
+      while i < n do y = bit.arshift(y, 1); y = x; i = i + 1 end  -- luacheck: ignore 311 (the case itself)
       return y
     end
     for _, limit in ipairs({ 2, 64 }) do
