@@ -233,13 +233,18 @@ for _, frontend in ipairs(frontends) do
         { MAXI - 3, MAXI, 1 },
         { MINI, MINI + 5, 1 }, { MAXI, MAXI - 5, -1 }, { MINI, MAXI, MAXI },
         { MAXI, MINI, MINI }, { MINI + 1, MAXI, 2 ^ 52 * 3 }, { 1, 1e300, 1e299 },
-        { 1, 10, 1 / 0 }, { 0, 0 / 0, 1 }, { 0 / 0, 5, 1 }, { -0.0, 3, 1 }, { 3, -0.0, -1 },
+        { 1, 10, 1 / 0 }, { -0.0, 3, 1 }, { 3, -0.0, -1 },
         { "x", 10, 1 }, { 1, "y", 1 }, { 1, 10, {} }, { nil, 10, 1 }, { 1, nil, 1 },
         { 1, 10, 1, "s" }, { 1, 10, 1, {} },
       }
-      if LUA54 then  -- (on LuaJIT these loops never end)
+      -- (on LuaJIT the loops with a zero step or past 2^53 never end, and
+      -- a NaN start or limit is LuaJIT 2.1's own nondeterminism: the
+      -- interpreter skips the loop, a trace compiled from the original
+      -- now and then runs it once, no cpm involved)
+      if LUA54 then
         for _, c in ipairs { { MAXI - 3, 1e300, 1 }, { MINI + 3, -1e300, -1 },
-          { 1, 10, 0 }, { 1.5, 10, 0 }, { 1, 10, 0.0 } } do
+          { 1, 10, 0 }, { 1.5, 10, 0 }, { 1, 10, 0.0 },
+          { 0, 0 / 0, 1 }, { 0 / 0, 5, 1 } } do
           cases[#cases + 1] = c
         end
       end
