@@ -418,25 +418,6 @@ static int32_t num2bit (double x) {
 }
 
 
-/*
-** The instruction in [first, at) that last writes 'slot' before 'at',
-** reached by falling through (no comparison or jump in between); -1 when
-** there is none.
-*/
-static int writerof (const jitbc_Proto *p, int first, int at, int slot) {
-  int i;
-  for (i = at - 1; i >= first; i--) {
-    jitbc_Ins ins = p->code[i];
-    int o = jitbc_op(ins), ma = jitbc_opinfo[o].ma;
-    if (o <= JITBC_ISF || jitbc_isjump(ins)) return -1;
-    if (ma == JITBC_M_dst && jitbc_a(ins) == slot) return i;
-    if ((ma == JITBC_M_base || ma == JITBC_M_rbase) && jitbc_a(ins) <= slot)
-      return -1;
-  }
-  return -1;
-}
-
-
 /* The IR_FN_* named by the 'len' bytes at 's', or IR_FN_NONE. */
 static int fnnamed (const char *s, size_t len) {
   int j;
@@ -547,7 +528,7 @@ static int bitcall (Lower *lw, int first, int i, int end) {
   t = arg + (nargs > 0 ? nargs : 0);
   if (!ok || nargs < 1 || t + 4 >= FINDJIT_UPSLOT)
     return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
-  w = writerof(p, first, i, a);
+  w = jitbc_lastwriter(p, first, i, a);
   if (w >= 0) fn = calledfn(lw, w, &fslot);
   if (fn == IR_FN_NONE) return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
   switch (fn) {  /* arities; the counts of shifts: constants */
@@ -556,13 +537,10 @@ static int bitcall (Lower *lw, int first, int i, int end) {
       break;
     case IR_FN_LSHIFT: case IR_FN_RSHIFT: case IR_FN_ARSHIFT:
     case IR_FN_ROL: case IR_FN_ROR: {
-      int kw = nargs == 2 ? writerof(p, first, i, arg + 1) : -1;
+      int kw = nargs == 2 ? jitbc_lastwriter(p, first, i, arg + 1) : -1;
       double v;
-      jitbc_Ins ki = kw >= 0 ? p->code[kw] : 0;
-      if (kw >= 0 && jitbc_op(ki) == JITBC_KSHORT) v = (double)(int16_t)jitbc_d(ki);
-      else if (kw >= 0 && jitbc_op(ki) == JITBC_KNUM && jitbc_d(ki) < p->nkn)
-        v = jitbc_knumval(p, jitbc_d(ki));
-      else return refuse(lw->lp, line, "shift count of a bit function is not a constant");
+      if (kw < 0 || !jitbc_kvalue(p, kw, &v))
+        return refuse(lw->lp, line, "shift count of a bit function is not a constant");
       sh = num2bit(v) & 31;
       if (fn == IR_FN_ROR) sh = (32 - sh) & 31;
       break;

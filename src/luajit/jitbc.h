@@ -345,6 +345,18 @@ int jitbc_knum (jitbc_Chunk *c, jitbc_Proto *p, double x);
 /* The double of number constant 'k' of 'p'. */
 double jitbc_knumval (const jitbc_Proto *p, int k);
 
+/*
+** The instruction in [first, at) of 'p' that last writes 'slot' before
+** 'at', reached by falling through (no comparison or jump in between, and
+** no instruction writing a range of slots that may hold it); -1 when there
+** is none.
+*/
+int jitbc_lastwriter (const jitbc_Proto *p, int first, int at, int slot);
+
+/* The number that the KSHORT or KNUM at code index 'at' of 'p' loads, in
+   *v: 1, or 0 for any other instruction. */
+int jitbc_kvalue (const jitbc_Proto *p, int at, double *v);
+
 /* }====================================================== */
 
 #endif

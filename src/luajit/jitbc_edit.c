@@ -110,6 +110,30 @@ double jitbc_knumval (const jitbc_Proto *p, int k) {
 }
 
 
+int jitbc_lastwriter (const jitbc_Proto *p, int first, int at, int slot) {
+  int i;
+  for (i = at - 1; i >= first; i--) {
+    jitbc_Ins ins = p->code[i];
+    int o = jitbc_op(ins), ma = jitbc_opinfo[o].ma;
+    if (o <= JITBC_ISF || jitbc_isjump(ins)) return -1;
+    if (ma == JITBC_M_dst && jitbc_a(ins) == slot) return i;
+    if ((ma == JITBC_M_base || ma == JITBC_M_rbase) && jitbc_a(ins) <= slot)
+      return -1;  /* a call, KNIL, VARG..: may write it */
+  }
+  return -1;
+}
+
+
+int jitbc_kvalue (const jitbc_Proto *p, int at, double *v) {
+  jitbc_Ins ins = p->code[at];
+  if (jitbc_op(ins) == JITBC_KSHORT) *v = (double)(int16_t)jitbc_d(ins);
+  else if (jitbc_op(ins) == JITBC_KNUM && jitbc_d(ins) < p->nkn)
+    *v = jitbc_knumval(p, jitbc_d(ins));
+  else return 0;
+  return 1;
+}
+
+
 int jitbc_knum (jitbc_Chunk *c, jitbc_Proto *p, double x) {
   jitbc_Knum k;
   int i;

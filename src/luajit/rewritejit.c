@@ -197,22 +197,8 @@ static int lastof (const jitbc_Proto *p, const findjit_Loop *lp) {
 ** between).  0 when there is none.
 */
 static int kbefore (const jitbc_Proto *p, int at, int slot, double *v) {
-  int i;
-  for (i = at - 1; i >= 0; i--) {
-    jitbc_Ins ins = p->code[i];
-    int o = jitbc_op(ins), ma = jitbc_opinfo[o].ma;
-    if (o <= JITBC_ISF || jitbc_isjump(ins) || o == JITBC_LOOP) return 0;
-    if (ma == JITBC_M_dst && jitbc_a(ins) == slot) {
-      if (o == JITBC_KSHORT) *v = (double)(int16_t)jitbc_d(ins);
-      else if (o == JITBC_KNUM && jitbc_d(ins) < p->nkn)
-        *v = jitbc_knumval(p, jitbc_d(ins));
-      else return 0;
-      return 1;
-    }
-    if ((ma == JITBC_M_base || ma == JITBC_M_rbase) && jitbc_a(ins) <= slot)
-      return 0;  /* a call, KNIL, VARG..: may write it */
-  }
-  return 0;
+  int w = jitbc_lastwriter(p, 0, at, slot);
+  return w >= 0 && jitbc_kvalue(p, w, v);
 }
 
 
