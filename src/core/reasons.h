@@ -59,6 +59,8 @@
   _(NEST_INNER,		"inner loop at line %d: %s") \
   _(NEST_BOUNDS,	"control values that an enclosing inner loop changes (a triangular nest below the outer loop)") \
   _(NEST_TRISTEP,	"a step that the enclosing loop changes") \
+  _(NEST_CTROP,		"the outer loop's counter in operator '%s' inside an inner loop") \
+  _(NEST_CTRDEEP,	"the outer loop's counter read below the first inner loop, or left by it") \
   _(NEST_PRODUCT,	"product of two loop-carried values in a nested loop") \
   _(NEST_OP,		"operator '%s' applied to a loop-carried value in a nested loop") \
   _(NEST_BRANCH,	"branch in a loop with an inner loop") \
