@@ -501,7 +501,17 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
   if (!stepdeg(w, lv, op, kb, vb, kc, vc)) return 0;
   if (kb == SK_INV && kc == SK_INV) {  /* hoisted */
     lv->kind[op->a] = SK_INV;
-    if (w->eval) {
+    if (w->eval && w->tri == TRI_BOUNDS && lv->deg[op->a] != 0 &&
+        w->c.itype != VT_INT) {
+      /* the first walk of a trinest bounds magnitudes: |b| + |c|, |b| |c|
+         and |b| bound this value at every iteration, the counter pushed
+         as the larger magnitude of its ends (+ - * only: stepdeg) */
+      double b = fabs((double)lua_tonumber(w->L, vb));
+      double c = op->code == IR_UNARY ? 0 : fabs((double)lua_tonumber(w->L, vc));
+      lua_pushnumber(w->L, (lua_Number)(op->aop == IR_MUL ? b * c : b + c));
+      lv->val[op->a] = lua_gettop(w->L);
+    }
+    else if (w->eval) {
       if (!hoist(w, op, vb, vc)) return 0;
       lv->val[op->a] = lua_gettop(w->L);
     }
@@ -659,7 +669,9 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       LB[i * K + j] = FL(w, upd[i - 1])[j];
     }
   if ((tri || q > 0) && w->tri == TRI_BOUNDS) {  /* B^m polynomial in r */
-    int p = unipotent_degree(K, B, P, e);
+    /* (with q > 0 this walk's B holds magnitudes, not values: the walks
+       at each r check it, nilpotent_everywhere) */
+    int p = q > 0 ? K - 1 : unipotent_degree(K, B, P, e);
     if (p < 0) {
       free(B); free(LB);
       w->fail = "an inner loop whose count or matrix the enclosing loop "
@@ -1604,8 +1616,12 @@ static void beginwalk (Walk *w, int top) {
   if (w->ctrinv) {  /* the counter's value at this walk's iteration (the
                        first walk: the larger in magnitude of its ends) */
     int64_t x = w->trix[0];
-    if (w->tri == TRI_BOUNDS && magnitude(w->trix[1]) > magnitude(x))
-      x = w->trix[1];
+    if (w->tri == TRI_BOUNDS && w->c.itype != VT_INT) {
+      /* a magnitude (see step_op; an integer counter needs none: a float
+         beside it would be a mix, which runs as written) */
+      x = magnitude(w->trix[1]) > magnitude(x) ? w->trix[1] : x;
+      if (x < 0) x = -x;  /* |x| < 2^52: tribounds */
+    }
     if (w->c.itype == VT_INT) lua_pushinteger(w->L, (lua_Integer)x);
     else lua_pushnumber(w->L, (lua_Number)x);
     w->ctridx = lua_gettop(w->L);
@@ -1786,6 +1802,8 @@ static int trinest (Walk *w) {
   w->tri = TRI_AT;
   w->bounds = 0;
   rend = dm + 1;  /* walks at r = 0..rend */
+  if (w->qmax > TRI_MAXDEGREE)
+    return stop(w, 0, "a triangular nest of too high a degree");
   if (w->qmax + 1 > rend) rend = w->qmax + 1;
   for (r = 0; r <= rend; r++) {
     Map mr;
