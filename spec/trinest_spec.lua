@@ -17,12 +17,7 @@ local FRONTENDS = { "bytecode", "source" }
 local idiv = LUA54 and load("return function(a, b) return a // b end")()
   or function(a, b) return math.floor(a / b) end
 
-local seed = 1729
-local function rnd(n)
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return math.floor(seed / 65536) % n + 1
-end
-local function pick(t) return t[rnd(#t)] end
+local rnd, pick = require("lcg").new(1729)
 
 -- The inner body: sums of the loop variables, the parameter a and the
 -- carried s, t, c; now and then a statement that is not a sum.
