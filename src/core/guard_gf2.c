@@ -12,11 +12,18 @@
 **
 ** On LuaJIT the ops come from calls of the bit library (findjit.c lowers
 ** them to 32-bit ops: shifts by counts 0..31 and masks to 32 bits), a
-** value is held as its 32 bits, zero-extended: the state's values must be
-** numbers that are 32-bit integers (what the bit functions return), an
-** operand is converted as LuaJIT's tobit converts it (lj_num2bit: the low
-** word of x + 2^52 + 2^51), the results are signed 32-bit numbers, and
-** each function called must be the library's own (GUARD_GF2_BITLIB).
+** value is held as its 32 bits, zero-extended: every number the loop
+** reads, entry values of the state and operands alike, is converted as
+** LuaJIT's tobit converts it (lj_num2bit: the low word of x + 2^52 +
+** 2^51), the results are signed 32-bit numbers, and each function called
+** must be the library's own (GUARD_GF2_BITLIB).  That conversion is the
+** value modulo 2^32 (rounded to nearest, ties to even) only below 2^51 in
+** magnitude; there the interpreter and compiled traces agree, beyond it
+** the library leaves the result unspecified (BitOp's "Semantics" page)
+** and LuaJIT 2.1's traces differ from its interpreter: such a value runs
+** the loop as written.  An entry value that is not already what a bit
+** function returns (a 32-bit integer, not -0.0) is fine when no value
+** the loop leaves is a plain copy of it (see entrycopied).
 */
 #include <math.h>
 #include <string.h>
@@ -28,8 +35,16 @@
 /* Reasons (declared once). */
 #define WHY_VM		"bitwise loops are computed on Lua 5.4 integers and " \
 			"with LuaJIT's bit library only"
+#if CPM_LUAJIT
+#define WHY_STATE	"a loop value is not a number below 2^51 in magnitude"
+#define WHY_OPERAND	"an operand of a bit function is not a number below " \
+			"2^51 in magnitude"
+#else
 #define WHY_STATE	"a loop value is not an integer"
 #define WHY_OPERAND	"an operand of a bitwise operation is not an integer"
+#endif
+#define WHY_COPIED	"a loop value that is not a 32-bit integer is " \
+			"copied as it is"
 #define WHY_NONLIN	"'&' or '|' of two loop-carried values that overlap"
 #define WHY_LARGE	"loop body too large for the bitwise check"
 #define WHY_ENGINE	"the bit-matrix engine failed"
@@ -74,9 +89,20 @@ static uint64_t shiftl (uint64_t x, int64_t c) {
 }
 
 
-/* x >> c: the shift left by -c, the negation wrapping as lvm.c's. */
-static uint64_t shiftr (uint64_t x, uint64_t c) {
-  return shiftl(x, (int64_t)(0 - c));
+/*
+** The count of shift 'o' by the count operand's value c (a word as
+** tointeger gives it), as a shift to the left (negative: to the right)
+** by Lua 5.4's rules (shiftl); ir.h, ir_Count.
+*/
+static int64_t leftcount (const plan_GOp *o, uint64_t c) {
+  int64_t n;
+  switch (o->count) {
+    case IR_COUNT_BIT: n = (int64_t)(c & 31); break;
+    case IR_COUNT_BIT32SUB: n = 32 - (int64_t)(c & 31); break;
+    default: n = (int64_t)c; break;
+  }
+  /* x >> c is x << -c, the negation wrapping as lvm.c's */
+  return o->aop == IR_SHL ? n : (int64_t)(0 - (uint64_t)n);
 }
 
 
@@ -150,8 +176,7 @@ static void compile (Body *b) {
       case IR_BOR: c->kind = K_OR; break;
       case IR_BNOT: c->kind = K_NOT; break;
       default: {  /* shifts: direction and count from the count's value */
-        uint64_t n = b->aval[c->y];
-        int64_t left = o->aop == IR_SHL ? (int64_t)n : (int64_t)(0 - n);
+        int64_t left = leftcount(o, b->aval[c->y]);
         if (left <= -64 || left >= 64) c->kind = K_ZERO;
         else if (left >= 0) { c->kind = K_SHL; c->sh = (unsigned char)left; }
         else { c->kind = K_SHR; c->sh = (unsigned char)-left; }
@@ -203,8 +228,10 @@ static int tointeger (lua_State *L, int idx, uint64_t *u) {
   return ok;
 }
 
-/* A state's value: an integer. */
-static int tostate (lua_State *L, int idx, uint64_t *u) {
+/* A state's entry value: an integer ('*exact': always, as the integer
+   is what the loop's operators give). */
+static int tostate (lua_State *L, int idx, uint64_t *u, int *exact) {
+  *exact = 1;
   if (!lua_isinteger(L, idx)) return 0;
   *u = (uint64_t)lua_tointeger(L, idx);
   return 1;
@@ -214,31 +241,46 @@ static void pushword (lua_State *L, uint64_t u) {
   lua_pushinteger(L, (lua_Integer)u);
 }
 
+static int isbitresult (lua_State *L, int idx) {
+  return lua_isinteger(L, idx);
+}
+
 #else
+
+/* Magnitudes from here on leave tobit's result unspecified (see above). */
+#define TOBIT_RANGE	2251799813685248.0	/* 2^51 */
 
 /* A number as LuaJIT's bit functions convert it (lj_num2bit: the low
    word of x + 2^52 + 2^51), zero-extended; 0 for any other value (the
-   function raises). */
+   function raises) and for a number of TOBIT_RANGE or more in magnitude
+   (NaN and the infinities too). */
 static int tointeger (lua_State *L, int idx, uint64_t *u) {
   union { double d; uint64_t u; } o;
+  double d;
   if (lua_type(L, idx) != LUA_TNUMBER) return 0;
-  o.d = lua_tonumber(L, idx) + 6755399441055744.0;
+  d = lua_tonumber(L, idx);
+  if (!(d > -TOBIT_RANGE && d < TOBIT_RANGE)) return 0;
+  o.d = d + 6755399441055744.0;
   *u = o.u & 0xffffffffu;
   return 1;
 }
 
-/* A state's value: a number that is a 32-bit integer, as the bit
-   functions return (the loop's results would show any other value: -0.0
-   too, which a move keeps and a bit function never returns). */
-static int tostate (lua_State *L, int idx, uint64_t *u) {
+/* Is the value at idx what a bit function returns: a number that is a
+   32-bit integer, not -0.0 (a move keeps -0.0, a bit function never
+   gives it)? */
+static int isbitresult (lua_State *L, int idx) {
   double d;
   if (lua_type(L, idx) != LUA_TNUMBER) return 0;
   d = lua_tonumber(L, idx);
-  if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int32_t)d ||
-      (d == 0 && signbit(d)))
-    return 0;
-  *u = (uint64_t)(uint32_t)(int32_t)d;
-  return 1;
+  return d >= -2147483648.0 && d <= 2147483647.0 && d == (double)(int32_t)d &&
+         !(d == 0 && signbit(d));
+}
+
+/* A state's entry value: converted as an operand ('*exact': it is already
+   what a bit function returns, so that the loop may also copy it). */
+static int tostate (lua_State *L, int idx, uint64_t *u, int *exact) {
+  *exact = isbitresult(L, idx);
+  return tointeger(L, idx, u);
 }
 
 static void pushword (lua_State *L, uint64_t u) {
@@ -282,9 +324,8 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
     switch (o->aop) {
       case IR_BXOR: for (j = 0; j < D; j++) r[j] = x[j] ^ y[j]; break;
       case IR_SHL: case IR_SHR: {
-        uint64_t c = b->aval[-1 - o->y];
-        for (j = 0; j < D; j++)
-          r[j] = o->aop == IR_SHL ? shiftl(x[j], (int64_t)c) : shiftr(x[j], c);
+        int64_t c = leftcount(o, b->aval[-1 - o->y]);
+        for (j = 0; j < D; j++) r[j] = shiftl(x[j], c);
         break;
       }
       case IR_BNOT:
@@ -349,6 +390,22 @@ static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
 #endif
 
 
+/*
+** Does some state take state s's entry value as it is (x = y, a move: the
+** copy is the value itself, not its conversion)?  Then the loop may leave
+** that value, which the state's words do not hold.  Every other use of it
+** is an op, which reads it converted.
+*/
+static int entrycopied (const plan_Plan *p, int s) {
+  int i, t;
+  for (i = 0; i < p->ngops; i++)
+    if (p->gops[i].aop == PLAN_GENTRY && p->gops[i].x == s)
+      for (t = 0; t < p->nstate; t++)
+        if (p->gupd[t] == i) return 1;
+  return 0;
+}
+
+
 /* Is every function called the library's own?  (An atom, evaluated at
    entry; the library's functions in the registry, GUARD_GF2_BITLIB.) */
 static int ownfunctions (lua_State *L, const plan_Plan *p, int abase) {
@@ -392,14 +449,17 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   if (!ownfunctions(L, p, abase)) return *why = WHY_FUNCTION, 0;
   for (i = 0; i < p->nstate; i++) {
     const plan_State *st = &p->state[i];
-    uint64_t u;
+    int exact;
     v[i] = 0;
-    if (st->kind == PS_SLOT &&
-        !tostate(L, ibase + p->slot_in[st->slot], &v[i]))
-      return *why = WHY_STATE, 0;
-    /* an invariant assigned to a state must be an integer too: it is what
-       the state holds after the loop, and types are not tracked here */
-    if (p->gupd[i] < 0 && !tostate(L, abase - 1 - p->gupd[i], &u))
+    if (st->kind == PS_SLOT) {
+      if (!tostate(L, ibase + p->slot_in[st->slot], &v[i], &exact))
+        return *why = WHY_STATE, 0;
+      if (!exact && entrycopied(p, i)) return *why = WHY_COPIED, 0;
+    }
+    /* an invariant assigned to a state must be what the ops give too: it
+       is what the state holds after the loop, and types are not tracked
+       here */
+    if (p->gupd[i] < 0 && !isbitresult(L, abase - 1 - p->gupd[i]))
       return *why = WHY_STATE, 0;
   }
   size = ((size_t)p->natoms + (size_t)p->ngops + 1) * 8 +
@@ -425,7 +485,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   }
   for (i = 0; i < p->nstate; i++)
     if (p->gupd[i] < 0)
-      tostate(L, abase - 1 - p->gupd[i], &b.aval[-1 - p->gupd[i]]);
+      tointeger(L, abase - 1 - p->gupd[i], &b.aval[-1 - p->gupd[i]]);
   /* the cache holds a polynomial only for atoms whose map passed the check */
   mc = getcache(L, cache, &b);
   if (twoforms && mc->dp < 0) {

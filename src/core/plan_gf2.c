@@ -79,6 +79,7 @@ static int newform (GBuilder *B, int aop, int x, int y) {
   cpm_assert(B->p->ngops < B->maxgops);
   o = &B->p->gops[B->p->ngops];
   o->aop = aop; o->x = x; o->y = y;
+  o->count = IR_COUNT_LUA;
   return form2h(B->p->ngops++);
 }
 
@@ -184,6 +185,8 @@ static int step (GBuilder *B, const ir_Op *op) {
           return refuse(B, op->line, CPM_R_MIX_BITWISE);
       }
       B->sym[op->a] = newform(B, op->aop, operand(hb), operand(hc));
+      if (op->aop == IR_SHL || op->aop == IR_SHR)
+        B->p->gops[h2form(B->sym[op->a])].count = op->count;
       return 1;
     default:
       return refuse(B, op->line, CPM_R_IR_UNKNOWN);
