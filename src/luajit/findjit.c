@@ -574,18 +574,21 @@ static int bitcall (Lower *lw, int first, int i, int end) {
   int t, named = 0, fn = IR_FN_NONE, fslot = a, w, j, sh = 0, ok;
   int varcount = 0;  /* the count is arg + 1, read at entry (ir.h, ir_Count) */
   ir_Arg mask;
+  ok = 1;
   if (jitbc_op(ins) == JITBC_CALLM) {  /* C fixed arguments, then the last */
     jitbc_Ins prev = i > first ? p->code[i - 1] : 0;
     nargs = jitbc_c(ins) + 1;
-    ok = jitbc_b(ins) == 2 && i > first && jitbc_op(prev) == JITBC_CALL &&
+    ok = i > first && (jitbc_op(prev) == JITBC_CALL ||
+                       jitbc_op(prev) == JITBC_CALLM) &&
          jitbc_b(prev) == 0 && jitbc_a(prev) == arg + nargs - 1;
   }
-  else if (jitbc_b(ins) == 0) {  /* into the CALLM right after */
+  if (jitbc_b(ins) == 0) {  /* into the CALLM right after (bit.bxor(y,
+                               bit.bnot(bit.lshift(x, 3))): a chain) */
     jitbc_Ins next = i + 1 < end ? p->code[i + 1] : 0;
-    ok = i + 1 < end && jitbc_op(next) == JITBC_CALLM && jitbc_b(next) == 2 &&
+    ok = ok && i + 1 < end && jitbc_op(next) == JITBC_CALLM &&
          jitbc_a(next) + 1 + fr + jitbc_c(next) == a;
   }
-  else ok = jitbc_b(ins) == 2;
+  else ok = ok && jitbc_b(ins) == 2;
   t = arg + (nargs > 0 ? nargs : 0);
   if (!ok || nargs < 1 || t + 4 >= FINDJIT_UPSLOT)
     return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
