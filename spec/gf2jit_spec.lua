@@ -520,13 +520,13 @@ end]]
         ["x = bit.bxor(x, 1) + 1"] = "mix of arithmetic and bitwise operations",
         ["x = bit.tohex(x)"] = "call in loop body",
       }
-      for body, why in pairs(cases) do
-        local f = compilejit("return function(n, x, c)\n  for _ = 1, n do\n    " .. body ..
+      for stmt, why in pairs(cases) do
+        local f = compilejit("return function(n, x, c)\n  for _ = 1, n do\n    " .. stmt ..
           "\n  end\n  return x, c\nend", frontend)
         local text = cpm.explain(f, oo)
-        assert.is_truthy(text:find(why, 1, true), body .. ": " .. text)
+        assert.is_truthy(text:find(why, 1, true), stmt .. ": " .. text)
         local g = optimize(f, { iters_limit = 2 })
-        for _, n in ipairs({ 0, 3 }) do agree(f, g, { n, 5, 3, n = 3 }, body) end
+        for _, n in ipairs({ 0, 3 }) do agree(f, g, { n, 5, 3, n = 3 }, stmt) end
       end
     end)
   end)
