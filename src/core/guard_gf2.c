@@ -53,6 +53,17 @@
 /* Most words of column forms the linearity check allocates. */
 #define MAXCOLWORDS	(1 << 20)
 
+/* The bits of a state's word that may be nonzero: on LuaJIT every value
+   is held as 32 bits, zero-extended (entry values converted, every op's
+   result masked to 32 bits), so the top bits depend on nothing (which
+   lets `bit.bor(bit.lshift(h, 13), bit.rshift(l, 19))`, a 64-bit shift
+   written in halves, pass the check). */
+#if CPM_LUAJIT
+#define STATEBITS	32
+#else
+#define STATEBITS	64
+#endif
+
 
 #if CPM_LUA54 || CPM_LUAJIT
 
@@ -71,7 +82,8 @@ typedef struct Code {
 
 typedef struct Body {
   const plan_Plan *p;
-  int k;
+  int k;		/* states */
+  int kw;		/* 64-bit words the engine sees (ENGINEWORDS) */
   uint64_t *aval;	/* natoms: atoms as integers (those used) */
   uint64_t *val;	/* ngops: the value of each form (aval + natoms) */
   Code *code;		/* ncode <= ngops */
@@ -214,6 +226,40 @@ static void body_map (void *ud, const uint64_t *in, uint64_t *out) {
 }
 
 
+/*
+** On LuaJIT a state is 32 bits (zero-extended, see STATEBITS): the
+** engine, whose cost grows with the square of its words, gets two states
+** a word, state i in the low (i even) or high (i odd) half of word i / 2
+** (xorshift64 written in 32-bit halves is one word, as on Lua 5.4).  The
+** packing is linear, so the packed map is affine when the body is.
+*/
+#if CPM_LUAJIT
+#define ENGINEWORDS(k)	(((k) + 1) / 2)
+
+static void pack (int k, const uint64_t *u, uint64_t *w) {
+  int i;
+  for (i = 0; i < ENGINEWORDS(k); i++) w[i] = 0;
+  for (i = 0; i < k; i++) w[i >> 1] |= (u[i] & 0xffffffffu) << (32 * (i & 1));
+}
+
+static void unpack (int k, const uint64_t *w, uint64_t *u) {
+  int i;
+  for (i = 0; i < k; i++) u[i] = (w[i >> 1] >> (32 * (i & 1))) & 0xffffffffu;
+}
+
+static void engine_map (void *ud, const uint64_t *in, uint64_t *out) {
+  Body *b = (Body *)ud;
+  uint64_t u[PLAN_GF2_MAXWORDS], t[PLAN_GF2_MAXWORDS];
+  unpack(b->k, in, u);
+  body_map(b, u, t);
+  pack(b->k, t, out);
+}
+#else
+#define ENGINEWORDS(k)	(k)
+#define engine_map	body_map
+#endif
+
+
 #if CPM_LUA54
 
 /* A Lua value as a bitwise operand, as lvm.c converts it (an integer, or
@@ -316,7 +362,7 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
     uint64_t *r = &cols[(size_t)i * D];
     if (o->aop == PLAN_GENTRY) {
       memset(r, 0, (size_t)D * 8);
-      for (j = 0; j < 64; j++) r[64 * o->x + j] = (uint64_t)1 << j;
+      for (j = 0; j < STATEBITS; j++) r[64 * o->x + j] = (uint64_t)1 << j;
       continue;
     }
     colarg(b, cols, D, o->x, x);
@@ -374,10 +420,10 @@ static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
   size_t na = (size_t)p->natoms;
   if (gc == NULL || gc->plan != p) {  /* one plan a guard: made once */
     gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na +
-                    mat_gf2_cachewords(b->k)) * sizeof(uint64_t));
+                    mat_gf2_cachewords(b->kw)) * sizeof(uint64_t));
     gc->plan = p;
     gc->natoms = p->natoms;
-    mat_gf2_cacheinit(&gc->mc, b->k, gc->words + na);
+    mat_gf2_cacheinit(&gc->mc, b->kw, gc->words + na);
     lua_replace(L, idx);
   }
   else if (gc->mc.dp >= 0 && memcmp(gc->words, b->aval, na * 8) == 0)
@@ -441,6 +487,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   mat_gf2_Cache *mc;
   b.p = p;
   b.k = p->nstate;
+  b.kw = ENGINEWORDS(b.k);
 #if CPM_LUAJIT
   /* LuaJIT has no bitwise operators: only calls of the bit library, which
      findjit.c lowers to 32-bit ops, make such a plan */
@@ -498,8 +545,18 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
       return *why = WHY_NONLIN, 0;
   }
   compile(&b);
-  if (mat_gf2_powapply(b.k, body_map, &b, v, n, mc, NULL) != MAT_OK)
+#if CPM_LUAJIT
+  {
+    uint64_t w[PLAN_GF2_MAXWORDS];
+    pack(b.k, v, w);
+    if (mat_gf2_powapply(b.kw, engine_map, &b, w, n, mc, NULL) != MAT_OK)
+      return *why = WHY_ENGINE, 0;
+    unpack(b.k, w, v);
+  }
+#else
+  if (mat_gf2_powapply(b.kw, engine_map, &b, v, n, mc, NULL) != MAT_OK)
     return *why = WHY_ENGINE, 0;
+#endif
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
   for (i = 0; i < p->nout; i++) {
