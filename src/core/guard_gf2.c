@@ -80,8 +80,13 @@ typedef struct Code {
   int x, y;		/* indices into Body.aval (K_ENTRY: the state) */
 } Code;
 
+struct GCache;
+
 typedef struct Body {
   const plan_Plan *p;
+  const struct GCache *gc;	/* the terms, when inner is terms_map */
+  mat_gf2_Map inner;	/* one iteration over the states: body_map or
+			   terms_map */
   int k;		/* states */
   int kw;		/* 64-bit words the engine sees (ENGINEWORDS) */
   uint64_t *aval;	/* natoms: atoms as integers (those used) */
@@ -251,12 +256,15 @@ static void engine_map (void *ud, const uint64_t *in, uint64_t *out) {
   Body *b = (Body *)ud;
   uint64_t u[PLAN_GF2_MAXWORDS], t[PLAN_GF2_MAXWORDS];
   unpack(b->k, in, u);
-  body_map(b, u, t);
+  b->inner(b, u, t);
   pack(b->k, t, out);
 }
 #else
 #define ENGINEWORDS(k)	(k)
-#define engine_map	body_map
+
+static void engine_map (void *ud, const uint64_t *in, uint64_t *out) {
+  ((Body *)ud)->inner(ud, in, out);
+}
 #endif
 
 
@@ -402,22 +410,202 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
 }
 
 
+/* {======================================================
+** The body as terms.  Once linear() holds (or no & or | of two forms is
+** there), every value of the body is c ^ (t1 ^ t2 ^ ...) with each term
+** (x_j shifted by s) & m over the states' entry words: a state's entry is
+** one term; xor merges the terms (same j and s: masks xored); a shift
+** moves each term (its mask, shifted too, keeps only the bits that came
+** from x_j); & and | with a constant mask the masks and the constant;
+** ~ flips the constant; & and | of two values whose state-dependent bits
+** are apart take each bit from one side (as in linear()).  Each update of
+** the state is then computed by a shift, an and and an xor per term,
+** without the dispatch of body_map over every op of the body: bodies of
+** many small ops (LuaJIT's, where each bit call is 2 to 13 ops) become a
+** few terms.
+** ======================================================= */
+
+typedef struct Term {
+  uint64_t m;
+  int16_t j;	/* the state */
+  int16_t s;	/* the shift: to the left when >= 0 (-63..63) */
+} Term;
+
+/* One value as terms: 'n' terms from 'first' in the arena, sorted by j
+   then s, and the constant. */
+typedef struct Lin {
+  int first, n;
+  uint64_t c;
+} Lin;
+
+/* Most terms built for one body (all values), and kept for its updates. */
+#define MAXBUILDTERMS	4096
+#define MAXTERMS	256
+
+/* Terms are used when at most this many per op of the compiled body (a
+   term is a shift, an and and an xor; an op a dispatch and one or two) */
+#ifndef TERMSPEROP
+#define TERMSPEROP	2
+#endif
+
+typedef struct Build {
+  Term *t;
+  int n;	/* used in the arena (MAXBUILDTERMS) */
+} Build;
+
+
+static int termless (const Term *a, const Term *b) {
+  return a->j != b->j ? a->j < b->j : a->s < b->s;
+}
+
+
+/* A new value: x ^ y (y may be NULL: x's terms with masks and 'c'). */
+static int tmerge (Build *bd, const Lin *x, const Lin *y, uint64_t mx,
+                   uint64_t my, uint64_t c, Lin *r) {
+  int i = 0, j = 0, ny = y != NULL ? y->n : 0;
+  r->first = bd->n; r->n = 0; r->c = c;
+  while (i < x->n || j < ny) {
+    Term t;
+    const Term *a = i < x->n ? &bd->t[x->first + i] : NULL;
+    const Term *b = j < ny ? &bd->t[y->first + j] : NULL;
+    if (b == NULL || (a != NULL && termless(a, b))) { t = *a; t.m &= mx; i++; }
+    else if (a == NULL || termless(b, a)) { t = *b; t.m &= my; j++; }
+    else { t = *a; t.m = (a->m & mx) ^ (b->m & my); i++; j++; }
+    if (t.m == 0) continue;
+    if (bd->n >= MAXBUILDTERMS) return 0;
+    bd->t[bd->n++] = t;
+    r->n++;
+  }
+  return 1;
+}
+
+
+/* x shifted by 'left' (Lua 5.4's rules). */
+static int tshift (Build *bd, const Lin *x, int64_t left, Lin *r) {
+  int i;
+  r->first = bd->n; r->n = 0; r->c = shiftl(x->c, left);
+  for (i = 0; i < x->n; i++) {
+    Term t = bd->t[x->first + i];
+    t.m = shiftl(t.m, left);
+    if (t.m == 0) continue;  /* shifted out (so |s + left| < 64 below) */
+    t.s = (int16_t)(t.s + left);
+    if (bd->n >= MAXBUILDTERMS) return 0;
+    bd->t[bd->n++] = t;
+    r->n++;
+  }
+  return 1;
+}
+
+
+/* The value of plan_GOp operand 'x' as terms (an atom: its constant). */
+static Lin targ (const Body *b, const Lin *lin, int x) {
+  Lin r;
+  if (x >= 0) return lin[x];
+  r.first = 0; r.n = 0; r.c = b->aval[-1 - x];
+  return r;
+}
+
+
+/*
+** The updates of the states as terms, into 'out' (at most MAXTERMS),
+** 'first' (k + 1 offsets) and 'c' (k constants); 'lin' and 'arena' are
+** scratch (ngops and MAXBUILDTERMS).  0 when there are too many terms or
+** an & or | of two values whose bits are not apart (then body_map).
+*/
+static int terms (const Body *b, Lin *lin, Term *arena, Term *out,
+                  int *first, uint64_t *c) {
+  const plan_Plan *p = b->p;
+  Build bd;
+  int i, nout = 0;
+  bd.t = arena; bd.n = 0;
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    Lin x, y, *r = &lin[i];
+    int ok;
+    if (o->aop == PLAN_GENTRY) {
+      if (bd.n >= MAXBUILDTERMS) return 0;
+      bd.t[bd.n].m = ~(uint64_t)0 >> (64 - STATEBITS);  /* the bits it has */
+      bd.t[bd.n].j = (int16_t)o->x; bd.t[bd.n].s = 0;
+      r->first = bd.n++; r->n = 1; r->c = 0;
+      continue;
+    }
+    x = targ(b, lin, o->x);
+    y = targ(b, lin, o->y);
+    switch (o->aop) {
+      case IR_BXOR: ok = tmerge(&bd, &x, &y, ~(uint64_t)0, ~(uint64_t)0, x.c ^ y.c, r); break;
+      case IR_SHL: case IR_SHR:
+        ok = tshift(&bd, &x, leftcount(o, b->aval[-1 - o->y]), r);
+        break;
+      case IR_BNOT: *r = x; r->c = ~x.c; ok = 1; break;
+      default: {  /* IR_BAND, IR_BOR: as in linear() */
+        uint64_t vx = 0, vy = 0, sx, sy, ones;
+        int t;
+        for (t = 0; t < x.n; t++) vx |= bd.t[x.first + t].m;
+        for (t = 0; t < y.n; t++) vy |= bd.t[y.first + t].m;
+        if (vx & vy) return 0;
+        if (o->aop == IR_BAND) { sx = ~vy & y.c; sy = ~vx & x.c & ~sx; ones = 0; }
+        else { sx = ~vy & ~y.c; sy = ~vx & ~x.c & ~sx; ones = ~(sx | sy); }
+        ok = tmerge(&bd, &x, &y, sx, sy, (x.c & sx) ^ (y.c & sy) ^ ones, r);
+        break;
+      }
+    }
+    if (!ok) return 0;
+  }
+  for (i = 0; i < b->k; i++) {
+    Lin u = targ(b, lin, p->gupd[i]);
+    first[i] = nout;
+    c[i] = u.c;
+    if (nout + u.n > MAXTERMS) return 0;
+    memcpy(&out[nout], &bd.t[u.first], (size_t)u.n * sizeof(Term));
+    nout += u.n;
+  }
+  first[b->k] = nout;
+  return 1;
+}
+
+/* }====================================================== */
+
+
 /*
 ** The engine's cache, kept in the guard's upvalue between calls, with the
-** atoms' values it was made for (the map depends on nothing else).
+** atoms' values it was made for (the map depends on nothing else), and
+** the updates as terms for those values (nterms -1: none, use body_map).
 */
 typedef struct GCache {
   mat_gf2_Cache mc;
   const plan_Plan *plan;	/* the plan it was made for */
   int natoms;
+  int nterms;
+  int first[PLAN_GF2_MAXWORDS + 1];
+  uint64_t c[PLAN_GF2_MAXWORDS];
+  Term terms[MAXTERMS];
   uint64_t words[1];	/* natoms key words, then the engine's storage */
 } GCache;
 
 
-static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
+/* One iteration from the terms: out = T(in). */
+static void terms_map (void *ud, const uint64_t *in, uint64_t *out) {
+  const GCache *gc = ((const Body *)ud)->gc;
+  const Term *t = gc->terms;
+  int i, k = ((const Body *)ud)->k;
+  for (i = 0; i < k; i++) {
+    uint64_t acc = gc->c[i];
+    const Term *e = gc->terms + gc->first[i + 1];
+    for (; t < e; t++)
+      acc ^= (t->s >= 0 ? in[t->j] << t->s : in[t->j] >> -t->s) & t->m;
+    out[i] = acc;
+  }
+}
+
+
+/* The cache for b's plan, made at the first call; '*fresh' when it was
+   made for other atoms' values (or is new): then it is emptied and keyed
+   to these. */
+static GCache *getcache (lua_State *L, int idx, const Body *b, int *fresh) {
   const plan_Plan *p = b->p;
   GCache *gc = (GCache *)lua_touserdata(L, idx);
   size_t na = (size_t)p->natoms;
+  *fresh = 0;
   if (gc == NULL || gc->plan != p) {  /* one plan a guard: made once */
     gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na +
                     mat_gf2_cachewords(b->kw)) * sizeof(uint64_t));
@@ -427,10 +615,12 @@ static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
     lua_replace(L, idx);
   }
   else if (gc->mc.dp >= 0 && memcmp(gc->words, b->aval, na * 8) == 0)
-    return &gc->mc;
+    return gc;
   memcpy(gc->words, b->aval, na * 8);
   gc->mc.dp = -1;
-  return &gc->mc;
+  gc->nterms = -1;
+  *fresh = 1;
+  return gc;
 }
 
 #endif
@@ -481,9 +671,10 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                mpz_srcptr n, int cache, const char **why) {
 #if CPM_LUA54 || CPM_LUAJIT
   Body b;
-  uint64_t v[PLAN_GF2_MAXWORDS], small[256];
-  int upd[PLAN_GF2_MAXWORDS], i, twoforms = 0;
+  uint64_t v[PLAN_GF2_MAXWORDS], small[512];  /* most bodies: no allocation */
+  int upd[PLAN_GF2_MAXWORDS], i, twoforms = 0, fresh;
   size_t size;
+  GCache *gc;
   mat_gf2_Cache *mc;
   b.p = p;
   b.k = p->nstate;
@@ -534,8 +725,9 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
     if (p->gupd[i] < 0)
       tointeger(L, abase - 1 - p->gupd[i], &b.aval[-1 - p->gupd[i]]);
   /* the cache holds a polynomial only for atoms whose map passed the check */
-  mc = getcache(L, cache, &b);
-  if (twoforms && mc->dp < 0) {
+  gc = getcache(L, cache, &b, &fresh);
+  mc = &gc->mc;
+  if (twoforms && fresh) {
     size_t D = 64 * (size_t)b.k + 1, words = ((size_t)p->ngops + 2) * D;
     uint64_t *cols;
     if (words > MAXCOLWORDS) return *why = WHY_LARGE, 0;
@@ -545,6 +737,15 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
       return *why = WHY_NONLIN, 0;
   }
   compile(&b);
+  if (fresh) {  /* the terms, when they are fewer than the ops */
+    Lin *lin = (Lin *)cpm_newuserdata(L, (size_t)p->ngops * sizeof(Lin) +
+                                         MAXBUILDTERMS * sizeof(Term));
+    if (terms(&b, lin, (Term *)(lin + p->ngops), gc->terms, gc->first, gc->c) &&
+        gc->first[b.k] <= TERMSPEROP * b.ncode)
+      gc->nterms = gc->first[b.k];
+  }
+  b.gc = gc;
+  b.inner = gc->nterms >= 0 ? terms_map : body_map;
 #if CPM_LUAJIT
   {
     uint64_t w[PLAN_GF2_MAXWORDS];
