@@ -84,9 +84,7 @@ struct GCache;
 
 typedef struct Body {
   const plan_Plan *p;
-  const struct GCache *gc;	/* the terms, when inner is terms_map */
-  mat_gf2_Map inner;	/* one iteration over the states: body_map or
-			   terms_map */
+  const struct GCache *gc;	/* its terms and tables */
   int k;		/* states */
   int kw;		/* 64-bit words the engine sees (ENGINEWORDS) */
   uint64_t *aval;	/* natoms: atoms as integers (those used) */
@@ -256,15 +254,12 @@ static void engine_map (void *ud, const uint64_t *in, uint64_t *out) {
   Body *b = (Body *)ud;
   uint64_t u[PLAN_GF2_MAXWORDS], t[PLAN_GF2_MAXWORDS];
   unpack(b->k, in, u);
-  b->inner(b, u, t);
+  body_map(b, u, t);
   pack(b->k, t, out);
 }
 #else
 #define ENGINEWORDS(k)	(k)
-
-static void engine_map (void *ud, const uint64_t *in, uint64_t *out) {
-  ((Body *)ud)->inner(ud, in, out);
-}
+#define engine_map	body_map
 #endif
 
 
@@ -571,10 +566,23 @@ static int terms (const Body *b, Lin *lin, Term *arena, Term *out,
 ** atoms' values it was made for (the map depends on nothing else), and
 ** the updates as terms for those values (nterms -1: none, use body_map).
 */
+/* Engine words up to which the map is also tabled: 8 kw tables of 256
+   entries of kw words (64 KB at 2). */
+#define TABLEWORDS	2
+#define TABLESIZE(kw)	((kw) <= TABLEWORDS ? (size_t)2048 * (kw) * (kw) : 0)
+
+/* ... and when its compiled body has more ops than this a word (8 table
+   lookups a word; xorshift64's 4 fused ops on Lua 5.4 are as fast) */
+#define TABLEOPS	8
+
 typedef struct GCache {
   mat_gf2_Cache mc;
   const plan_Plan *plan;	/* the plan it was made for */
   int natoms;
+  int built;		/* terms and tables tried (for these atoms' values) */
+  int tabled;		/* tab holds the map */
+  uint64_t *tab;	/* TABLESIZE(kw) words: the map's tables */
+  uint64_t tc[TABLEWORDS];	/* the map's constant, T(0) */
   int nterms;
   int first[PLAN_GF2_MAXWORDS + 1];
   uint64_t c[PLAN_GF2_MAXWORDS];
@@ -583,17 +591,112 @@ typedef struct GCache {
 } GCache;
 
 
-/* One iteration from the terms: out = T(in). */
+/*
+** On LuaJIT the terms of the states become terms of the engine's packed
+** words (pack): state j's bits sit at offset oj = 32 (j & 1) of word
+** j / 2, so a term (j, s, m) of state i is the term (j / 2, s + oi - oj,
+** m << oi) of word i / 2 (m keeps only bits that came from state j's 32,
+** so the other half of word j / 2 never gets in).  Same source word and
+** shift: one term.  0 when there are too many.
+*/
+#if CPM_LUAJIT
+static int packterms (GCache *gc, int k) {
+  Term t[MAXTERMS];
+  int first[PLAN_GF2_MAXWORDS + 1], i, n = 0, w;
+  uint64_t c[PLAN_GF2_MAXWORDS];
+  for (w = 0; w < ENGINEWORDS(k); w++) {
+    first[w] = n;
+    c[w] = 0;
+    for (i = 2 * w; i < 2 * w + 2 && i < k; i++) {
+      int oi = 32 * (i & 1), e;
+      c[w] |= (gc->c[i] & 0xffffffffu) << oi;
+      for (e = gc->first[i]; e < gc->first[i + 1]; e++) {
+        Term u = gc->terms[e];
+        int oj = 32 * (u.j & 1), f;
+        u.s = (int16_t)(u.s + oi - oj);
+        u.j = (int16_t)(u.j / 2);
+        u.m = (u.m & 0xffffffffu) << oi;
+        for (f = first[w]; f < n && (t[f].j != u.j || t[f].s != u.s); f++) ;
+        if (f < n) t[f].m ^= u.m;
+        else if (n >= MAXTERMS) return 0;
+        else t[n++] = u;
+      }
+    }
+  }
+  first[ENGINEWORDS(k)] = n;
+  memcpy(gc->terms, t, (size_t)n * sizeof(Term));
+  memcpy(gc->first, first, sizeof(first));
+  memcpy(gc->c, c, sizeof(c));
+  gc->nterms = n;
+  return 1;
+}
+#endif
+
+
+/* One iteration from the terms: out = T(in) over the engine's words. */
 static void terms_map (void *ud, const uint64_t *in, uint64_t *out) {
   const GCache *gc = ((const Body *)ud)->gc;
   const Term *t = gc->terms;
-  int i, k = ((const Body *)ud)->k;
+  int i, k = ((const Body *)ud)->kw;
   for (i = 0; i < k; i++) {
     uint64_t acc = gc->c[i];
     const Term *e = gc->terms + gc->first[i + 1];
     for (; t < e; t++)
       acc ^= (t->s >= 0 ? in[t->j] << t->s : in[t->j] >> -t->s) & t->m;
     out[i] = acc;
+  }
+}
+
+
+/*
+** The map T over the engine's kw words as tables (Arlazarov, Dinic,
+** Kronrod, Faradzev's "four Russians" grouping of a matrix's columns, by
+** bytes): table q's entry x is the xor of T's columns for the set bits of
+** byte x at byte position q, so that T(v) = T(0) ^ the entries of v's
+** 8 kw bytes.  A column is T(e_b) ^ T(0), from the map itself; entries
+** of several bits xor those of fewer, in increasing order.
+*/
+static void maketables (Body *b, GCache *gc, mat_gf2_Map map) {
+  uint64_t zero[PLAN_GF2_MAXWORDS], e[PLAN_GF2_MAXWORDS];
+  int kw = b->kw, q, x, i;
+  memset(zero, 0, sizeof(zero));
+  map(b, zero, gc->tc);
+  for (q = 0; q < 8 * kw; q++) {
+    uint64_t *t = gc->tab + (size_t)q * 256 * kw;
+    memset(t, 0, (size_t)kw * 8);
+    for (x = 1; x < 256; x++) {
+      uint64_t *r = t + (size_t)x * kw;
+      if ((x & (x - 1)) == 0) {  /* one bit: a column */
+        int bit = 8 * q;
+        while ((1 << (bit - 8 * q)) != x) bit++;
+        memset(e, 0, sizeof(e));
+        e[bit / 64] = (uint64_t)1 << (bit % 64);
+        map(b, e, r);
+        for (i = 0; i < kw; i++) r[i] ^= gc->tc[i];
+      }
+      else {
+        const uint64_t *u = t + (size_t)(x & (x - 1)) * kw,
+                       *w = t + (size_t)(x & -x) * kw;
+        for (i = 0; i < kw; i++) r[i] = u[i] ^ w[i];
+      }
+    }
+  }
+  gc->tabled = 1;
+}
+
+
+/* One iteration from the tables: out = T(in) over the engine's words. */
+static void table_map (void *ud, const uint64_t *in, uint64_t *out) {
+  const GCache *gc = ((const Body *)ud)->gc;
+  int kw = ((const Body *)ud)->kw, w, r, i;
+  const uint64_t *t = gc->tab;
+  for (i = 0; i < kw; i++) out[i] = gc->tc[i];
+  for (w = 0; w < kw; w++) {
+    uint64_t word = in[w];
+    for (r = 0; r < 8; r++, t += 256 * (size_t)kw) {
+      const uint64_t *e = t + (size_t)((word >> (8 * r)) & 255) * kw;
+      for (i = 0; i < kw; i++) out[i] ^= e[i];
+    }
   }
 }
 
@@ -607,11 +710,13 @@ static GCache *getcache (lua_State *L, int idx, const Body *b, int *fresh) {
   size_t na = (size_t)p->natoms;
   *fresh = 0;
   if (gc == NULL || gc->plan != p) {  /* one plan a guard: made once */
-    gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na +
-                    mat_gf2_cachewords(b->kw)) * sizeof(uint64_t));
+    size_t cw = mat_gf2_cachewords(b->kw);
+    gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na + cw +
+                    TABLESIZE(b->kw)) * sizeof(uint64_t));
     gc->plan = p;
     gc->natoms = p->natoms;
     mat_gf2_cacheinit(&gc->mc, b->kw, gc->words + na);
+    gc->tab = gc->words + na + cw;
     lua_replace(L, idx);
   }
   else if (gc->mc.dp >= 0 && memcmp(gc->words, b->aval, na * 8) == 0)
@@ -619,6 +724,8 @@ static GCache *getcache (lua_State *L, int idx, const Body *b, int *fresh) {
   memcpy(gc->words, b->aval, na * 8);
   gc->mc.dp = -1;
   gc->nterms = -1;
+  gc->tabled = 0;
+  gc->built = 0;
   *fresh = 1;
   return gc;
 }
@@ -676,6 +783,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   size_t size;
   GCache *gc;
   mat_gf2_Cache *mc;
+  mat_gf2_Map map;
   b.p = p;
   b.k = p->nstate;
   b.kw = ENGINEWORDS(b.k);
@@ -737,25 +845,33 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
       return *why = WHY_NONLIN, 0;
   }
   compile(&b);
-  if (fresh) {  /* the terms, when they are fewer than the ops */
+  b.gc = gc;
+  /* terms and tables pay when the map is used again: they are made at the
+     second call with the same values (a new mask each call makes none) */
+  if (!fresh && !gc->built) {
     Lin *lin = (Lin *)cpm_newuserdata(L, (size_t)p->ngops * sizeof(Lin) +
                                          MAXBUILDTERMS * sizeof(Term));
     if (terms(&b, lin, (Term *)(lin + p->ngops), gc->terms, gc->first, gc->c) &&
         gc->first[b.k] <= TERMSPEROP * b.ncode)
       gc->nterms = gc->first[b.k];
+#if CPM_LUAJIT
+    if (gc->nterms >= 0 && !packterms(gc, b.k)) gc->nterms = -1;
+#endif
+    if (TABLESIZE(b.kw) > 0 && b.ncode > TABLEOPS * b.kw)
+      maketables(&b, gc, gc->nterms >= 0 ? terms_map : engine_map);
+    gc->built = 1;
   }
-  b.gc = gc;
-  b.inner = gc->nterms >= 0 ? terms_map : body_map;
+  map = gc->tabled ? table_map : gc->nterms >= 0 ? terms_map : engine_map;
 #if CPM_LUAJIT
   {
     uint64_t w[PLAN_GF2_MAXWORDS];
     pack(b.k, v, w);
-    if (mat_gf2_powapply(b.kw, engine_map, &b, w, n, mc, NULL) != MAT_OK)
+    if (mat_gf2_powapply(b.kw, map, &b, w, n, mc, NULL) != MAT_OK)
       return *why = WHY_ENGINE, 0;
     unpack(b.k, w, v);
   }
 #else
-  if (mat_gf2_powapply(b.kw, engine_map, &b, v, n, mc, NULL) != MAT_OK)
+  if (mat_gf2_powapply(b.kw, map, &b, v, n, mc, NULL) != MAT_OK)
     return *why = WHY_ENGINE, 0;
 #endif
   luaL_checkstack(L, p->nout + 4, "too many loop results");
