@@ -8,6 +8,30 @@
 local cpm = require "cpm"
 local agree = require("agree").agree
 
+describe("a bitwise IR naming a library function (cpm.core._plan)", function()
+  local core = require "cpm.core"
+  local function ir(op)
+    return { kind = "fornum", line = 1, nslots = 3, liveout = { 1 },
+      ops = { op, { "bxor", 1, 1, 0 } } }
+  end
+  it("refuses a function slot out of range and raises on unknown names", function()
+    local p, why = core._plan(ir { "shl", 0, 1, 2, fn = "lshift", fnslot = 7 })
+    assert.is_nil(p)
+    assert.matches("malformed loop IR", why)
+    p, why = core._plan(ir { "shl", 0, 1, 2, fn = "lshift", fnslot = -5 })
+    assert.is_nil(p)
+    assert.matches("malformed loop IR", why)
+    assert.has_error(function() core._plan(ir { "shl", 0, 1, 2, fn = "nope", fnslot = 2 }) end)
+    assert.has_error(function() core._plan(ir { "shl", 0, 1, 2, count = "nope" }) end)
+    -- well formed: planned; at run time the function in slot 2 (a
+    -- number here) is not the library's, so the loop runs as written
+    p = assert(core._plan(ir { "shl", 0, 1, 2, fn = "lshift", fnslot = 2, count = "bit32sub" }))
+    local ok, reason = core._guard(p, 2)(1, 1000, 1, 5, 7, 3)
+    assert.is_false(ok)
+    assert.is_string(reason)
+  end)
+end)
+
 if not jit then
   describe("the bit library in loops", function()
     it("is LuaJIT's", function()
