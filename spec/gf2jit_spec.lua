@@ -352,6 +352,10 @@ local function widestatement(i, k)
     function() return fmt("%s = bit.bxor(%s, %s, m)", x, v(), v()) end,
     function() return fmt("local bxor = bit.bxor\n    %s = bxor(%s, %s)", x, x, v()) end,
     function() return fmt("local rol = bit.rol\n    %s = rol(%s, %s)", x, v(), c()) end,
+    -- bit functions of invariants only, computed in the body's ring
+    function() return fmt("%s = bit.bxor(%s, bit.lshift(m, %s))", x, v(), c()) end,
+    function() return fmt("%s = bit.band(%s, bit.bnot(bit.rol(m, %s)))", x, v(), c()) end,
+    function() return fmt("%s = bit.bswap(m)", x) end,
     function() return fmt("%s = %s", x, v()) end,
   }
   return pick(forms)()
