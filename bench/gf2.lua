@@ -71,7 +71,8 @@ end]] },
   print("| generator | 10^18 steps, one call (us) | as written, one step (ns) |")
   print("| --- | ---: | ---: |")
   for _, g in ipairs(gens) do
-    local f = load(g.text, frontend == "source" and g.text or "=" .. g.name)()  -- the source front end reads the text from the chunk name
+    -- (the source front end reads the text from the chunk name)
+    local f = load(g.text, frontend == "source" and g.text or "=" .. g.name)()
     local opt = cpm.optimize(f, { frontend = frontend, strict = true })
     local s = { 0x01234567, 0x89abcdef - 2 ^ 32, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666 }
     local jump, plain
@@ -121,7 +122,8 @@ local N = 1000000000000000000
 print("| generator | 10^18 steps, one call (us) | as written, one step (ns) |")
 print("| --- | ---: | ---: |")
 for _, g in ipairs(gens) do
-  local f = load(g.text, frontend == "source" and g.text or "=" .. g.name)()  -- the source front end reads the text from the chunk name
+  -- (the source front end reads the text from the chunk name)
+  local f = load(g.text, frontend == "source" and g.text or "=" .. g.name)()
   local opt = cpm.optimize(f, { frontend = frontend })
   assert(cpm.explain(f, { frontend = frontend }):find("loop optimized", 1, true), g.name)
   local s = { 0x0123456789abcdef, 0x1111, 0x2222, 0x3333 }
