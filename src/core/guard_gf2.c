@@ -23,7 +23,7 @@
 ** and LuaJIT 2.1's traces differ from its interpreter: such a value runs
 ** the loop as written.  An entry value that is not already what a bit
 ** function returns (a 32-bit integer, not -0.0) is fine when no value
-** the loop leaves is a plain copy of it (see entrycopied).
+** the loop leaves can be a plain copy of it (see copydepth).
 */
 #include <math.h>
 #include <string.h>
@@ -734,18 +734,30 @@ static GCache *getcache (lua_State *L, int idx, const Body *b, int *fresh) {
 
 
 /*
-** Does some state take state s's entry value as it is (x = y, a move: the
-** copy is the value itself, not its conversion)?  Then the loop may leave
-** that value, which the state's words do not hold.  Every other use of it
-** is an op, which reads it converted.
+** For how many iterations may some state still hold state s's entry value
+** as it is?  A move (x = y) copies the value itself, not its conversion,
+** which the state's words hold; every other use of it is an op, which
+** reads it converted.  The copies form chains (xorshift128's x, y, z =
+** y, z, w): after more iterations than the longest chain from s, no
+** value the loop leaves is s's entry value.  -1: for ever (a cycle of
+** moves, x, y = y, x).  A state's update is one value, so a cycle met
+** from s goes through s.
 */
-static int entrycopied (const plan_Plan *p, int s) {
-  int i, t;
-  for (i = 0; i < p->ngops; i++)
-    if (p->gops[i].aop == PLAN_GENTRY && p->gops[i].x == s)
-      for (t = 0; t < p->nstate; t++)
-        if (p->gupd[t] == i) return 1;
-  return 0;
+static int copydepth (const plan_Plan *p, int s) {
+  unsigned cur = 1u << s, next;
+  int depth = 0, t;
+  for (;;) {
+    next = 0;
+    for (t = 0; t < p->nstate; t++) {
+      int f = p->gupd[t];
+      if (f >= 0 && p->gops[f].aop == PLAN_GENTRY && (cur >> p->gops[f].x & 1))
+        next |= 1u << t;
+    }
+    if (next == 0) return depth;
+    if ((next >> s & 1) || depth > p->nstate) return -1;
+    cur = next;
+    depth++;
+  }
 }
 
 
@@ -800,7 +812,11 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
     if (st->kind == PS_SLOT) {
       if (!tostate(L, ibase + p->slot_in[st->slot], &v[i], &exact))
         return *why = WHY_STATE, 0;
-      if (!exact && entrycopied(p, i)) return *why = WHY_COPIED, 0;
+      if (!exact) {
+        int d = copydepth(p, i);
+        if (d < 0 || mpz_cmp_ui(n, (unsigned long)d) <= 0)
+          return *why = WHY_COPIED, 0;
+      }
     }
     /* an invariant assigned to a state must be what the ops give too: it
        is what the state holds after the loop, and types are not tracked
