@@ -574,6 +574,7 @@ static int terms (const Body *b, Lin *lin, Term *arena, Term *out,
 /* ... and when its compiled body has more ops than this a word (8 table
    lookups a word; xorshift64's 4 fused ops on Lua 5.4 are as fast) */
 #define TABLEOPS	8
+#define TABLED(b)	(TABLESIZE((b)->kw) > 0 && (b)->ncode > TABLEOPS * (b)->kw)
 
 typedef struct GCache {
   mat_gf2_Cache mc;
@@ -710,13 +711,15 @@ static GCache *getcache (lua_State *L, int idx, const Body *b, int *fresh) {
   size_t na = (size_t)p->natoms;
   *fresh = 0;
   if (gc == NULL || gc->plan != p) {  /* one plan a guard: made once */
-    size_t cw = mat_gf2_cachewords(b->kw);
-    gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na + cw +
-                    TABLESIZE(b->kw)) * sizeof(uint64_t));
+    /* room for tables when this body would get them (its compiled
+       length may change with the counts: then it has none) */
+    size_t cw = mat_gf2_cachewords(b->kw), tw = TABLED(b) ? TABLESIZE(b->kw) : 0;
+    gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na + cw + tw) *
+                                      sizeof(uint64_t));
     gc->plan = p;
     gc->natoms = p->natoms;
     mat_gf2_cacheinit(&gc->mc, b->kw, gc->words + na);
-    gc->tab = gc->words + na + cw;
+    gc->tab = tw > 0 ? gc->words + na + cw : NULL;
     lua_replace(L, idx);
   }
   else if (gc->mc.dp >= 0 && memcmp(gc->words, b->aval, na * 8) == 0)
@@ -849,6 +852,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
     if (p->gupd[i] < 0)
       tointeger(L, abase - 1 - p->gupd[i], &b.aval[-1 - p->gupd[i]]);
   /* the cache holds a polynomial only for atoms whose map passed the check */
+  compile(&b);
   gc = getcache(L, cache, &b, &fresh);
   mc = &gc->mc;
   if (twoforms && fresh) {
@@ -860,7 +864,6 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                 cols + ((size_t)p->ngops + 1) * D))
       return *why = WHY_NONLIN, 0;
   }
-  compile(&b);
   b.gc = gc;
   /* terms and tables pay when the map is used again: they are made at the
      second call with the same values (a new mask each call makes none) */
@@ -873,7 +876,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
 #if CPM_LUAJIT
     if (gc->nterms >= 0 && !packterms(gc, b.k)) gc->nterms = -1;
 #endif
-    if (TABLESIZE(b.kw) > 0 && b.ncode > TABLEOPS * b.kw)
+    if (gc->tab != NULL && TABLED(&b))
       maketables(&b, gc, gc->nterms >= 0 ? terms_map : engine_map);
     gc->built = 1;
   }
