@@ -71,6 +71,7 @@
   _(SHIFT_CARRIED,	"shift count that changes in the loop") \
   _(COUNTER_BITWISE,	"loop counter in a bitwise operation") \
   _(GF2_WORDS,		"more than %d loop-carried values in a bitwise loop") \
+  _(BIT_ARITY,		"bit library shift or rotation without a count (it raises)") \
   /* while and repeat loops (find54.c, lower.lua, plan_while.c) */ \
   _(WHILE_NOCOND,	"loop without a comparison at its head or foot (while true, goto, a condition of several tests)") \
   _(WHILE_COND,		"condition is not one comparison of two variables or constants") \
