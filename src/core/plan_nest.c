@@ -165,6 +165,12 @@ typedef struct Walk {
   int W;		/* form width (columns) */
   uint64_t *fu;		/* maxforms x W coefficients */
   double *fl;		/* maxforms x W log2 magnitudes */
+  /* maxforms type masks (Lua 5.4): bit 0, the value is a float whatever
+     the states hold; bit c (1 <= c < 64), it is a float when the state of
+     column c is one at the start of the level's iteration (+ - * give a
+     float when an operand is one) */
+  uint64_t *ftm;
+  int tmfail;		/* a mask needed a column past 63 */
   int nforms, maxforms;
   int seen;		/* SEEN_* */
   int bounds;		/* keep the log2 magnitudes (floats may follow) */
@@ -228,6 +234,7 @@ static int newform (Walk *w) {
   int f;
   if (w->nforms >= w->maxforms) return -1;
   f = w->nforms++;
+  if (w->ftm) w->ftm[f] = 0;
   memset(&w->fu[(size_t)f * w->W], 0, sizeof(uint64_t) * (size_t)w->W);
   {
     int j;
@@ -278,6 +285,17 @@ static int toring (Walk *w, int idx, uint64_t *u, double *lg, int operand) {
 }
 
 
+/* Is the value at 'idx' a float (Lua 5.4's subtype)? */
+static uint64_t isfloat (lua_State *L, int idx) {
+#if CPM_LUA54
+  return lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx);
+#else
+  (void)L; (void)idx;
+  return 1;
+#endif
+}
+
+
 /* A form holding the constant at stack index 'idx' (an 'operand', see
    toring). */
 static int constform (Walk *w, int idx, int operand) {
@@ -288,6 +306,7 @@ static int constform (Walk *w, int idx, int operand) {
   if ((f = newform(w)) < 0) return formfull(w), -1;
   FU(w, f)[0] = u;
   FL(w, f)[0] = lg;
+  if (w->ftm) w->ftm[f] = isfloat(w->L, idx);
   return f;
 }
 
@@ -297,6 +316,10 @@ static int unitform (Walk *w, int col) {
   if (f < 0) return formfull(w), -1;
   FU(w, f)[col] = 1;
   FL(w, f)[col] = 0;
+  if (w->ftm) {
+    if (col < 64) w->ftm[f] = (uint64_t)1 << col;
+    else w->tmfail = 1;
+  }
   return f;
 }
 
@@ -535,6 +558,7 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
       FU(w, f)[j] = (uint64_t)0 - FU(w, vb)[j];
       FL(w, f)[j] = FL(w, vb)[j];
     }
+    if (w->ftm) w->ftm[f] = w->ftm[vb];
     w->seen |= SEEN_NEG0RISK;
   }
   else if (op->aop == IR_MUL) {
@@ -547,6 +571,7 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
       FU(w, f)[j] = FU(w, x)[j] * u;
       FL(w, f)[j] = FL(w, x)[j] + lg;
     }
+    if (w->ftm) w->ftm[f] = w->ftm[x] | isfloat(w->L, a);
   }
   else {
     int fb = asform(w, kb, vb, 1), fc, j;
@@ -557,6 +582,7 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
                                       : FU(w, fb)[j] - FU(w, fc)[j];
       if (w->bounds) FL(w, f)[j] = bound_log2_add(FL(w, fb)[j], FL(w, fc)[j]);
     }
+    if (w->ftm) w->ftm[f] = w->ftm[fb] | w->ftm[fc];
   }
   lv->val[op->a] = f;
   return addbrow(lv, f);
@@ -633,6 +659,36 @@ static int unipotent_degree (int K, const uint64_t *B, uint64_t *N,
   }
   free(T);
   return p;
+}
+
+
+/*
+** The types of k states after m steps of a level (Lua 5.4; Walk.ftm's
+** masks): X[i] := the mask, over the enclosing level's columns, of state
+** i's type, from E (the entry values' masks) and U (the update forms'
+** masks, over the level's own columns: column c is state c - 1).  Types
+** may settle or alternate (a swap of an integer and a float): past k + 1
+** steps they must have settled, else 0.  T is k words of scratch.
+*/
+static int typesteps (int k, const uint64_t *E, const uint64_t *U,
+                      mpz_srcptr m, uint64_t *X, uint64_t *T) {
+  unsigned long steps = mpz_cmp_ui(m, (unsigned long)k + 2) <= 0
+                        ? mpz_get_ui(m) : (unsigned long)k + 2, t;
+  int i, c;
+  memcpy(X, E, sizeof(uint64_t) * (size_t)k);
+  for (t = 1; t <= steps; t++) {
+    for (i = 0; i < k; i++) {
+      uint64_t x = U[i] & 1;
+      for (c = 1; c <= k && c < 64; c++)
+        if (U[i] >> c & 1) x |= X[c - 1];
+      T[i] = x;
+    }
+    if (t == steps && steps == (unsigned long)k + 2 &&
+        memcmp(T, X, sizeof(uint64_t) * (size_t)k) != 0)
+      return 0;
+    memcpy(X, T, sizeof(uint64_t) * (size_t)k);
+  }
+  return 1;
 }
 
 
@@ -725,6 +781,18 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       }
     }
     res[i - 1] = f;
+  }
+  if (ok && w->ftm != NULL) {  /* the states' types after m iterations */
+    uint64_t *E = e, *U = e + K, *X = e + 2 * K, *T = e + 3 * K;
+    if (K - 1 >= 64 || 4 * K > (int)KK + 2 * K) w->tmfail = 1;
+    else {
+      for (i = 0; i < K - 1; i++) {
+        E[i] = w->ftm[in->entry[i]];
+        U[i] = w->ftm[upd[i]];
+      }
+      if (!typesteps(K - 1, E, U, m, X, T)) w->tmfail = 1;
+      else for (i = 0; i < K - 1; i++) w->ftm[res[i]] = X[i];
+    }
   }
   /* every value computed in the inner body, in any iteration: its bound
      row b (over the inner state) becomes b R E over the enclosing state */
@@ -1450,6 +1518,8 @@ typedef struct Map {
   int *sink;		/* output -> its state, or -1 (an invariant) */
   uint64_t *B, *v;	/* K x K, K */
   double *LB, *lv;	/* their log2 magnitudes */
+  uint64_t *tm;		/* K: the rows' type masks (Walk.ftm), row 0 unused */
+  uint64_t *te;		/* K: the entry values' types (1: a float) */
 } Map;
 
 
@@ -1483,6 +1553,9 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
   mp->v = mp->B + (size_t)K * K;
   mp->LB = (double *)cpm_newuserdata(L, sizeof(double) * ((size_t)K * K + (size_t)K));
   mp->lv = mp->LB + (size_t)K * K;
+  mp->tm = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * 2 * (size_t)K);
+  mp->te = mp->tm + K;
+  memset(mp->tm, 0, sizeof(uint64_t) * 2 * (size_t)K);
   for (i = 0; i < K * K; i++) { mp->B[i] = 0; mp->LB[i] = -HUGE_VAL; }
   mp->B[0] = 1; mp->LB[0] = 0;
   mp->v[0] = 1; mp->lv[0] = 0;
@@ -1497,6 +1570,7 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
       if (w->c.itype == VT_INT) lua_pushinteger(L, w->c.istart);
       else lua_pushnumber(L, (lua_Number)w->c.fstart);
       if (!toring(w, lua_gettop(L), &mp->v[i], &mp->lv[i], 1)) return 0;
+      mp->te[i] = w->c.itype != VT_INT;
     }
     else {
       if (lv->kind[s] == SK_VAR) f = lv->val[s];
@@ -1507,8 +1581,10 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
       if (lv->entry[i - 1] == -2) { mp->v[i] = 0; mp->lv[i] = -HUGE_VAL; }  /* a sink */
       else if (!toring(w, w->ibase + p->slot_in[s], &mp->v[i], &mp->lv[i], 0))
         return 0;
+      else mp->te[i] = isfloat(L, w->ibase + p->slot_in[s]);
     }
     upd[i] = f;
+    if (w->ftm) mp->tm[i] = w->ftm[f];
     for (j = 0; j < K && j < w->W; j++) {
       mp->B[i * K + j] = FU(w, f)[j];
       mp->LB[i * K + j] = FL(w, f)[j];
@@ -1526,7 +1602,8 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
 static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
   Level *lv = &w->lv[0];
   int K = mp->K, i;
-  if ((w->seen & SEEN_INT) && (w->seen & SEEN_FLT))
+  if ((w->seen & SEEN_INT) && (w->seen & SEEN_FLT) &&
+      (w->ftm == NULL || w->tmfail || w->tri != TRI_NONE))
     return stop(w, 0, "the nested loop mixes integer and float values");
 #if CPM_LUA54
   if (w->seen & SEEN_FLT)
@@ -1551,8 +1628,10 @@ static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
 }
 
 
-/* Pushes true and the outputs, from the states' final values r. */
-static int pushresults (Walk *w, const Map *mp, const uint64_t *r) {
+/* Pushes true and the outputs, from the states' final values r and, when
+   'types' is not NULL, their types (1: a float; else the ring's). */
+static int pushresults (Walk *w, const Map *mp, const uint64_t *r,
+                        const uint64_t *types) {
   lua_State *L = w->L;
   const plan_Plan *p = w->p;
   int i, nout = p->nout;
@@ -1561,7 +1640,7 @@ static int pushresults (Walk *w, const Map *mp, const uint64_t *r) {
   for (i = 0; i < nout; i++) {
     int s = p->out[i].slot;
     if (mp->sink[i] < 0) { lua_pushvalue(L, w->lv[0].val[s]); continue; }
-    if (w->seen & SEEN_FLT)
+    if (types ? (types[mp->sink[i]] & 1) != 0 : (w->seen & SEEN_FLT) != 0)
       lua_pushnumber(L, (lua_Number)(int64_t)r[1 + mp->sink[i]]);
 #if CPM_LUA54
     else lua_pushinteger(L, (lua_Integer)r[1 + mp->sink[i]]);
@@ -1582,10 +1661,18 @@ static int finish (Walk *w) {
   mpz_t tmp;
   mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
   if (!buildmap(w, &mp, 0) || !ringcheck(w, &mp, n)) return 0;
-  r = (uint64_t *)cpm_newuserdata(w->L, sizeof(uint64_t) * (size_t)mp.K);
+  r = (uint64_t *)cpm_newuserdata(w->L, sizeof(uint64_t) * 3 * (size_t)mp.K);
   if (mat_u64_powapply(mp.K, mp.B, r, mp.v, n) != MAT_OK)
     return stop(w, 0, "the nested loop's matrix cannot be computed");
-  return pushresults(w, &mp, r);
+  if (w->ftm != NULL && (w->seen & SEEN_INT) && (w->seen & SEEN_FLT)) {
+    /* a mix: each output's type after n iterations */
+    uint64_t *X = r + mp.K, *T = X + mp.K;
+    if (!typesteps(mp.K - 1, mp.te + 1, mp.tm + 1, n, X, T))
+      return stop(w, 0, "the nested loop's values change between integer "
+                        "and float from one iteration to the next");
+    return pushresults(w, &mp, r, X);
+  }
+  return pushresults(w, &mp, r, NULL);
 }
 
 
@@ -1817,7 +1904,7 @@ static int trinest (Walk *w) {
     applyu64(K, mr.B, x, t);  /* x_(r+1) */
     if ((uint64_t)r == nm1) {  /* the last iteration: done */
       lua_settop(L, base);
-      return pushresults(w, &mp, x);
+      return pushresults(w, &mp, x, NULL);
     }
     if (r <= TRI_MAXDEGREE + 2)
       memcpy(&X[(size_t)r * K], x, sizeof(uint64_t) * (size_t)K);
@@ -1850,7 +1937,7 @@ static int trinest (Walk *w) {
     x[i] = a;
   }
   lua_settop(L, base);
-  return pushresults(w, &mp, x);
+  return pushresults(w, &mp, x, NULL);
 }
 
 /* }====================================================== */
@@ -1949,8 +2036,9 @@ static int nest_call (lua_State *L) {
   {  /* the forms and levels: a block of the closure, made at its first
         call (nothing the walk calls can enter this guard again) */
     size_t nf = (size_t)w.maxforms * (size_t)w.W;
-    size_t need = nf * (sizeof(uint64_t) + sizeof(double)) +
-                  levelbytes(n, n->ir.nslots, maxk);
+    size_t lb = (levelbytes(n, n->ir.nslots, maxk) + 7) & ~(size_t)7;
+    size_t need = nf * (sizeof(uint64_t) + sizeof(double)) + lb +
+                  sizeof(uint64_t) * (size_t)w.maxforms;
     char *b = (char *)lua_touserdata(L, lua_upvalueindex(UP_SCRATCH));
     if (b == NULL) {
       b = (char *)cpm_newuserdata(L, need);
@@ -1960,6 +2048,9 @@ static int nest_call (lua_State *L) {
     w.fl = (double *)(b + nf * sizeof(uint64_t));
     carvelevels(&w, b + nf * (sizeof(uint64_t) + sizeof(double)),
                 n->ir.nslots, maxk);
+#if CPM_LUA54
+    w.ftm = (uint64_t *)(b + nf * (sizeof(uint64_t) + sizeof(double)) + lb);
+#endif
   }
   if (n->tri && !tribounds(&w))
     return runaswritten(L, &w.c, 1, w.fail);
