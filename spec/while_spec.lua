@@ -315,7 +315,7 @@ describe("while and repeat loops", function()
       { "while true do i = i + 1; if i > n then break end end", "" },
       { "while i < n do i = i + 1; i = i + 1 end", "loop counter written more than once" },
       { "while a < n do s = s + 1 end", "condition compares no value that the loop changes" },
-      { "repeat local m = n; i = i + 1 until i >= m", "condition compares two values that the loop changes" },
+      { "repeat local m = n + i; i = i + 1 until i >= m", "condition compares two values that the loop changes" },
       { "while i < n do s = s + 1; i = i * 2 end", "loop counter not stepped" },
     }
     for _, c in ipairs(cases) do
