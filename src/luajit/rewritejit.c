@@ -229,9 +229,9 @@ static void whilejumps (jitbc_Proto *p, const findjit_Loop *lp, int last,
 static int lastof (const jitbc_Proto *p, const findjit_Loop *lp) {
   int i = lp->head, o, t;
   if (i < 0 || i >= p->ncode) return -1;
-  if (lp->kind == IR_WHILE)  /* LOOP after the test: at most 2 loads, the
-                                comparison and its JMP */
-    for (; i < p->ncode && i < lp->head + 4 &&
+  if (lp->kind == IR_WHILE)  /* LOOP after the test: its loads and
+                                arithmetic, the comparison and its JMP */
+    for (; i < p->ncode && i <= lp->head + FINDJIT_MAXTESTOPS + 2 &&
            jitbc_op(p->code[i]) != JITBC_LOOP; i++)
       ;
   if (i >= p->ncode) return -1;
