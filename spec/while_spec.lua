@@ -180,18 +180,18 @@ describe("while and repeat loops", function()
     local planned = { bytecode = 0, source = 0 }
     local compared, computed = 0, 0
     for _ = 1, 80 do
-      local body = { pick(stmts) }
-      if rnd(2) == 1 then body[#body + 1] = pick(stmts) end
+      local lines = { pick(stmts) }
+      if rnd(2) == 1 then lines[#lines + 1] = pick(stmts) end
       local se = pick(sexprs)
       local upd = pick({ "i = i + (S)", "i = i - (S)", "i = (S) + i" }):gsub("S", function() return se end)
-      table.insert(body, rnd(#body + 1), upd)
+      table.insert(lines, rnd(#lines + 1), upd)
       local be = pick(bexprs)
       local test = pick(tests):gsub("x", function() return be end)
       local loop
       if rnd(3) == 1 then
-        loop = "    repeat\n      " .. table.concat(body, "\n      ") .. "\n    until " .. test
+        loop = "    repeat\n      " .. table.concat(lines, "\n      ") .. "\n    until " .. test
       else
-        loop = "    while " .. test .. " do\n      " .. table.concat(body, "\n      ") .. "\n    end"
+        loop = "    while " .. test .. " do\n      " .. table.concat(lines, "\n      ") .. "\n    end"
       end
       local text = "return function(i, n, k, m)\n    local s, t = 0, 1\n" .. loop ..
         "\n    return i, s, t\nend"

@@ -773,8 +773,17 @@ static void takewhile (Lower *lw, find54_Loop *lp, int back) {
     first = cmp + 2;
     end = back;
     if (cmp + 1 >= back || BC_GET_OPCODE(p->code[cmp + 1]) != BC_OP_JMP ||
-        bc_jumptarget(p->code[cmp + 1], cmp + 1) != back + 1)
-      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_NOCOND));
+        bc_jumptarget(p->code[cmp + 1], cmp + 1) != back + 1) {
+      /* a comparison that exits a bit further: a test computing what its
+         ops cannot (`i <= #t`, a call) */
+      for (pc = cmp; pc + 1 < back && pc < lp->prep + MAXTESTOPS; pc++)
+        if (iscompare(BC_GET_OPCODE(p->code[pc])) &&
+            BC_GET_OPCODE(p->code[pc + 1]) == BC_OP_JMP &&
+            bc_jumptarget(p->code[pc + 1], pc + 1) == back + 1)
+          break;
+      refuse(lp, lp->line, cpm_reason(pc + 1 < back && pc < lp->prep + MAXTESTOPS
+                                      ? CPM_R_WHILE_COND : CPM_R_WHILE_NOCOND));
+    }
     else if (!iscompare(BC_GET_OPCODE(p->code[cmp])))
       refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
   }
