@@ -53,15 +53,20 @@
 ** operands) or a repeat loop's LOOP it inserts the same without the count
 ** check, the counter and two nils as control values (the guard counts:
 ** guard_while.c), and instead, right after the nil test, a count check
-** on the test's counter x, bound b and step s (plan_While):
-**      MOV/UGET/KNUM  T+1 .. T+3, x, b, s
-**      TGETB  T+4, T, 254  MOV A', T+1+j  CALL T+4, 2, 2    type(v), for each
-**      TGETB  T+5, T, 253  ISNEV T+4, T+5  JMP ->loop      of x, b, s that is
-**                                                          not a constant
-**      SUBVV  T+4, T+2, T+1     (b - x) / s: about the passes
-**      DIVVV  T+4, T+4, T+3     (x - b when the update is x := x - s)
-**      KNUM   T+5, iters_limit - 1.5
-**      ISGT   T+5, T+4  JMP ->loop   too few: the loop, without a C call
+** on the test's counter x, bound b and step s (plan_While; b and s may be
+** expressions, whose nodes follow one another: `n * 2` is n, 2, n * 2):
+**      MOV/UGET/KNUM  T+1, x; T+2 .., the nodes of b, then of s
+**      TGETB  C, T, 254  MOV A', v  CALL C, 2, 2      type(v), for x and each
+**      TGETB  C+1, T, 253  ISNEV C, C+1  JMP ->loop   leaf of b and s that is
+**                                                     not a constant, right
+**                                                     after its load (C: the
+**                                                     slot above every node)
+**      ADDVV .. POW, UNM  T+2+i, ...                  each other node
+**      SUBVV  C, B, T+1         (b - x) / s: about the passes (B, S: the
+**      DIVVV  C, C, S           last nodes of b and s; x - b when the
+**                               update is x := x - s)
+**      KNUM   C+1, iters_limit - 1.5
+**      ISGT   C+1, C  JMP ->loop   too few: the loop, without a C call
 ** (type is LuaJIT's built-in, which the JIT compiles inline; "number" is
 ** interned, so ISNEV compares it by identity.)  The loop's own jumps to
 ** its start (the jump back, and those LuaJIT's parser merged with it) are
