@@ -239,6 +239,47 @@ describe("while and repeat loops", function()
     for fe in pairs(PLANNING) do assert.is_true(planned[fe] >= 78, fe .. " " .. planned[fe]) end
   end)
 
+  it("check a while test's own ops and report its expressions (the IR)", function()
+    local core = require "cpm.core"
+    local function ir(kind, pre, ops)
+      return { kind = kind, nslots = 5, liveout = { 0 }, line = 1, ops = ops,
+        cond = { "lt", 0, 3, exit = false, pre = pre } }
+    end
+    -- while i < n * 2 do i = i + k end: slots i 0, n 1, k 2, the test's 3,
+    -- the body's temporary 4
+    local p, info = core._plan(ir("while", 1, { { "mul", 3, 1, { k = 2 } }, { "add", 0, 0, 2 } }))
+    assert.is_truthy(p, info)
+    assert.are.same({ op = "mul", sym = "*", 1, { k = 2 } }, info.w.bound)
+    assert.are.same(2, info.w.step)
+    -- while i < n do i = i + (k - n) end: the step an expression in the
+    -- body's temporary
+    local t = ir("while", 0, { { "sub", 3, 2, 1 }, { "add", 0, 0, 3 } })
+    t.cond[3] = 1
+    p, info = core._plan(t)
+    assert.is_truthy(p, info)
+    assert.are.same({ op = "sub", sym = "-", 2, 1 }, info.w.step)
+    local refused = {
+      -- the test's op computes no invariant (it reads the counter)
+      { ir("while", 1, { { "add", 3, 0, { k = 1 } }, { "add", 0, 0, 2 } }),
+        "condition is not one comparison" },
+      { ir("while", 3, { { "mul", 3, 1, { k = 2 } }, { "add", 0, 0, 2 } }), "malformed loop IR" },
+      { ir("repeat", 1, { { "mul", 3, 1, { k = 2 } }, { "add", 0, 0, 2 } }), "malformed loop IR" },
+      -- (i + k) + 1: two steps (in floats not i + (k + 1))
+      { ir("while", 0, { { "add", 0, 0, 2 }, { "add", 0, 0, { k = 1 } } }), "written more than once" },
+      { ir("while", 0, { { "add", 4, 0, 2 }, { "add", 0, 4, { k = 1 } } }), "not stepped" },
+      -- a field read is no invariant expression the guard evaluates first
+      { ir("while", 0, { { "index", 4, 1, { k = "x" } }, { "add", 0, 0, 4 } }), "not stepped" },
+    }
+    -- (the test reading the step's temporary before the body computes it)
+    refused[#refused + 1] = { ir("while", 0, { { "sub", 3, 2, 1 }, { "add", 0, 0, 3 } }),
+      "condition compares two values that the loop changes" }
+    for _, c in ipairs(refused) do
+      local q, why = core._plan(c[1])
+      assert.is_nil(q)
+      assert.matches(c[2], why, 1, true)
+    end
+  end)
+
   it("compute huge counts with invariant-expression steps and bounds", function()
     local cases = {
       -- text, arguments, results
