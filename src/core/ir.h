@@ -58,7 +58,12 @@
 ** flips 'exit'; a front end folds `>`/`>=` by swapping, never by
 ** negating: on NaN `not (a < b)` is not `b <= a`), and the body without
 ** it.  A REPEAT's test sees the slots as the body leaves them (locals of
-** the body included: they are slots like any other).  The planner
+** the body included: they are slots like any other); the ops computing
+** its operands (`until k >= n + m`) are the last ops of the body.  A
+** WHILE's test may read slots that ops computed before it (`while i <
+** n * 2`): those ops are the first cond.pre ops of the body, which run
+** before each test -- one more time than the rest, at the exit, so they
+** may write only slots that are dead after the loop.  The planner
 ** (plan_while.c) finds the counter -- the operand the body writes -- and
 ** its step, and refuses every other shape; see doc/design.md.
 */
@@ -186,6 +191,8 @@ typedef struct ir_Cond {
   int cmp;	/* IR_EQ, IR_LT or IR_LE */
   ir_Arg x, y;	/* the operands, in the order the VM compares them */
   int exit;	/* 0 or 1 */
+  int pre;	/* IR_WHILE: the first 'pre' ops of the body compute the
+		   test's operands (0 for IR_REPEAT) */
 } ir_Cond;
 
 typedef struct ir_Loop {

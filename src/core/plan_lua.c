@@ -16,8 +16,10 @@
 ** outcome is 'jump' (default true); "loop" is a nested numeric for with
 ** its variable in slot a, start b, limit c, step d (default the integer
 ** constant 1) over the next 'body' ops; see ir.h.  A while or repeat loop
-** also has cond = { cmp, x, y, exit = bool } (cmp "eq", "lt" or "le"; the
-** loop ends when the outcome of x cmp y is exit; ir.h, ir_Cond).
+** also has cond = { cmp, x, y, exit = bool, pre = n } (cmp "eq", "lt" or
+** "le"; the loop ends when the outcome of x cmp y is exit; a while loop's
+** first 'pre' ops, default 0, compute the test's operands; ir.h,
+** ir_Cond).
 ** Slots are integers from 0; a constant operand is written { k = value }
 ** (nil, boolean, number or string).  Each op may carry line = n.
 ** names = { [slot] = "name", ... } (optional): the source names of slots,
@@ -290,7 +292,9 @@ static void convert (Conv *cv) {
     cv->ir.cond.y = operand(cv, t, 3);
     lua_getfield(L, t, "exit");
     cv->ir.cond.exit = lua_toboolean(L, -1);
-    lua_pop(L, 2);
+    lua_pop(L, 1);
+    cv->ir.cond.pre = intfield(L, t, "pre", 0);
+    lua_pop(L, 1);
   }
   cv->ir.ops = cv->ops;
   cv->ir.nops = n;
@@ -314,21 +318,39 @@ static void pushslots (lua_State *L, const int *slots, int n) {
 }
 
 
-/* An operand of a while loop's test: its slot, or { k = constant }. */
-static void pushwhilearg (lua_State *L, const plan_Plan *p, int in,
-                          const ir_Const *k) {
-  if (in >= 0) {
-    lua_pushinteger(L, p->in[in]);
+/* Node i of an operand of a while loop's test or step (plan_WExpr): a
+   slot, { k = constant }, or { op = name, sym = symbol, x [, y] } (one
+   operand for a unary operator). */
+static void pushwnode (lua_State *L, const plan_Plan *p, const plan_WExpr *e,
+                       int i) {
+  const plan_WNode *w = &e->node[i];
+  luaL_checkstack(L, 4, "while loop operand");
+  if (w->aop >= 0) {
+    lua_createtable(L, 2, 2);
+    lua_pushstring(L, ir_aopirname(w->aop));
+    lua_setfield(L, -2, "op");
+    lua_pushstring(L, ir_aopname(w->aop));
+    lua_setfield(L, -2, "sym");
+    pushwnode(L, p, e, w->x);
+    lua_rawseti(L, -2, 1);
+    if (w->aop != IR_UNM && w->aop != IR_BNOT) {
+      pushwnode(L, p, e, w->y);
+      lua_rawseti(L, -2, 2);
+    }
+    return;
+  }
+  if (w->x >= 0) {
+    lua_pushinteger(L, p->in[w->x]);
     return;
   }
   lua_createtable(L, 0, 1);
-  switch (k->type) {
+  switch (w->k.type) {
 #if CPM_LUA54
-    case IR_KINT: lua_pushinteger(L, k->u.i); break;
+    case IR_KINT: lua_pushinteger(L, w->k.u.i); break;
 #else
-    case IR_KINT: lua_pushnumber(L, (lua_Number)k->u.i); break;
+    case IR_KINT: lua_pushnumber(L, (lua_Number)w->k.u.i); break;
 #endif
-    case IR_KFLT: lua_pushnumber(L, k->u.n); break;
+    case IR_KFLT: lua_pushnumber(L, w->k.u.n); break;
     default: lua_pushnil(L); break;
   }
   lua_setfield(L, -2, "k");
@@ -380,9 +402,9 @@ static int lplan (lua_State *L) {
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, p->index);
     lua_setfield(L, -2, "counter");
-    pushwhilearg(L, p, p->w.bound, &p->w.bk);
+    pushwnode(L, p, &p->w.bound, p->w.bound.n - 1);
     lua_setfield(L, -2, "bound");
-    pushwhilearg(L, p, p->w.step, &p->w.sk);
+    pushwnode(L, p, &p->w.step, p->w.step.n - 1);
     lua_setfield(L, -2, "step");
     lua_pushboolean(L, p->w.negate);
     lua_setfield(L, -2, "negate");

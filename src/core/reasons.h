@@ -74,7 +74,7 @@
   _(BIT_ARITY,		"bit library shift or rotation without a count (it raises)") \
   /* while and repeat loops (find54.c, lower.lua, plan_while.c) */ \
   _(WHILE_NOCOND,	"loop without a comparison at its head or foot (while true, goto, a condition of several tests)") \
-  _(WHILE_COND,		"condition is not one comparison of two variables or constants") \
+  _(WHILE_COND,		"condition is not one comparison of two variables, constants or arithmetic on them") \
   _(WHILE_STRIPPED,	"function without debug information (its locals are unknown)") \
   _(WHILE_NOCOUNTER,	"condition compares no value that the loop changes") \
   _(WHILE_BOUND,	"condition compares two values that the loop changes") \

@@ -1001,10 +1001,21 @@ static int isload (const jitbc_Proto *p, int i) {
 }
 
 
+/* Is the instruction at 'i' one that a while test's operand may be
+   computed with (`while i < n * 2`): a load, a move or arithmetic into a
+   slot? */
+static int istestop (const jitbc_Proto *p, int i) {
+  int o = jitbc_op(p->code[i]);
+  return isload(p, i) || o == JITBC_MOV || o == JITBC_UNM ||
+         (o >= JITBC_ADDVN && o <= JITBC_POW);
+}
+
+
 /*
 ** Slot r as the comparison at 'cmp' reads it: the constant or upvalue that
-** a load among the instructions [from, cmp) put there last, or r.  0 when
-** that load's operand is not one the IR takes.
+** a load among the instructions [from, cmp) put there last, or r (also
+** when another instruction wrote it last: the test's ops compute it).  0
+** when that load's operand is not one the IR takes.
 */
 static int condslot (Lower *lw, int from, int cmp, int r, ir_Arg *out) {
   const jitbc_Proto *p = lw->p;
@@ -1013,6 +1024,7 @@ static int condslot (Lower *lw, int from, int cmp, int r, ir_Arg *out) {
     jitbc_Ins ins = p->code[i];
     int d = jitbc_d(ins);
     if (jitbc_a(ins) != r) continue;
+    if (!isload(p, i)) break;
     switch (jitbc_op(ins)) {
       case JITBC_KSTR: return kstr(lw, d, out);
       case JITBC_KSHORT: *out = kflt(lw, (double)(int16_t)d); return 1;
@@ -1110,6 +1122,7 @@ static int whileend (const jitbc_Proto *p, int i) {
 static void takewhile (Lower *lw, findjit_Loop *lp, int at, int last) {
   jitbc_Proto *p = lw->p;
   int start = last + 1 + jitbc_j(p->code[last]), cmp, first, end, from, i;
+  int pre = 0;
   memset(lp, 0, sizeof(*lp));
   lw->lp = lp;
   lp->head = start;
@@ -1149,18 +1162,25 @@ static void takewhile (Lower *lw, findjit_Loop *lp, int at, int last) {
         at + jitbc_j(p->code[at - 1]) != last + 1 ||
         jitbc_op(p->code[cmp]) > JITBC_ISF)
       refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_NOCOND));
-    else if (!iscompare(jitbc_op(p->code[cmp])) || cmp - start > 2)
+    else if (!iscompare(jitbc_op(p->code[cmp])) || cmp - start > FINDJIT_MAXTESTOPS)
       refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
-    /* its loads run once more at the exit: into free slots only */
-    for (i = start; lp->lowered && i < cmp; i++)
-      if (!isload(p, i) || jitbc_a(p->code[i]) < lp->base)
+    /* its loads and arithmetic run once more at the exit: into free slots
+       only */
+    for (i = start; lp->lowered && i < cmp; i++) {
+      if (!istestop(p, i) || jitbc_a(p->code[i]) < lp->base)
         refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+      if (!isload(p, i)) pre = 1;
+    }
   }
   if (lp->lowered && end - first > IR_MAXBODY)
     refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered &&
       !condof(lw, from, cmp, lp->kind == IR_REPEAT, &lp->ir.cond))
     refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+  /* a while's test that computes an operand (`i < n * 2`): its ops are
+     the body's first (ir.h, ir_Cond.pre) */
+  if (lp->lowered && pre && lower(lw, start, cmp))
+    lp->ir.cond.pre = lp->nops;
   if (lp->lowered) {
     lw->backto = lp->kind == IR_WHILE ? start : -1;
     lower(lw, first, end);

@@ -533,9 +533,21 @@ end
 
 ---------------------------------------------------------------- loops
 
--- An operand of a while or repeat test: a constant, or a variable that is
--- no global (a global is a field read, code the test would run on every
--- pass).
+-- Is e arithmetic on constants and variables that are no globals (a
+-- global is a field read, code the test would run on every pass)?
+local function arithmetic(e)
+  if constant_operand(nil, e) then return true end
+  local t = e.tag
+  if t == "Paren" then return arithmetic(e.expr) end
+  if t == "Id" then return e.decl.kind ~= "global" and e.decl.name ~= "_ENV" end
+  if t == "Unop" then return (e.op == "-" or e.op == "~") and arithmetic(e.operand) end
+  return t == "Binop" and arith[e.op] ~= nil and arithmetic(e.lhs) and arithmetic(e.rhs)
+end
+
+-- An operand of a while or repeat test: a constant, a variable that is no
+-- global, or arithmetic on them (`i < n * 2`: its ops are emitted here,
+-- where the test runs them; the planner takes them when they compute an
+-- invariant).
 local function testoperand(L, e)
   local k = constant_operand(L, e)
   if k then return k end
@@ -547,6 +559,7 @@ local function testoperand(L, e)
   if e.tag == "Id" and e.decl.kind ~= "global" and e.decl.name ~= "_ENV" then
     return varslot(L, e.decl, e.line)
   end
+  if arithmetic(e) then return exp(L, e) end
   refuse(e.line, reasons.WHILE_COND)
 end
 
@@ -593,6 +606,7 @@ function M.lower(loop, ctx)
   local ok, err = pcall(function()
     if loop.tag == "While" then
       ir.cond = looptest(L, loop.cond, false)
+      ir.cond.pre = #L.ops  -- the ops computing its operands (ir.h, ir_Cond)
       block(L, loop.body)
       return
     elseif loop.tag == "Repeat" then
