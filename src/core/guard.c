@@ -732,7 +732,7 @@ static int quickwithin (Guard *g, const double *alog, mpz_srcptr n,
   if (mat_majorant(k, A, v, n, maj) != MAT_OK) return 0;
   for (i = 0; i < k; i++) {
     double l = log2(maj[i]);  /* -inf for 0, +inf for +inf */
-    maj[i] = l + 1e-12 * (fabs(l) + 1);
+    maj[i] = maj[i] == 0 ? -HUGE_VAL : l + 1e-12 * (fabs(l) + 1);
   }
   ok = within(g, alog, maj, g->stcyc, g->brcyc) &&
        (g->mu == 0 || within(g, alog, maj, g->stpre, g->brpre));
