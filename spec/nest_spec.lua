@@ -15,12 +15,7 @@ local FRONTENDS = { "bytecode", "source" }
 local NESTS = { bytecode = true, source = true }
 
 -- A deterministic generator (the same cases on every run and VM).
-local seed = 4242
-local function rnd(n)
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return seed % n + 1
-end
-local function pick(t) return t[rnd(#t)] end
+local rnd, pick = require("lcg").new(4242, "low")
 
 -- Loop variables by depth; statements over the carried s, t, the
 -- variables of the loops around them and the parameter a.

@@ -143,7 +143,7 @@ typedef struct ir_Const {
 #define IR_FNS(_) \
   _(TOBIT, "tobit") _(BNOT, "bnot") _(LSHIFT, "lshift") _(RSHIFT, "rshift") \
   _(ARSHIFT, "arshift") _(ROL, "rol") _(ROR, "ror") _(BAND, "band") \
-  _(BOR, "bor") _(BXOR, "bxor")
+  _(BOR, "bor") _(BXOR, "bxor") _(BSWAP, "bswap")
 
 typedef enum ir_Fn {
   IR_FN_NONE,
@@ -152,6 +152,16 @@ typedef enum ir_Fn {
 #undef IR_FN_ENUM
   IR_NFN
 } ir_Fn;
+
+/*
+** How an ARITH IR_SHL or IR_SHR op reads its count c (ir_Op.count): by
+** Lua 5.4's rules (lvm.c luaV_shiftl: 64 or more gives 0, a negative
+** count shifts the other way); or as LuaJIT's bit library reads a shift
+** count (lib_bit.c, the VM's bit.lshift: tobit(c) modulo 32), or 32 minus
+** that (the other half of a rotation by c, and arshift's sign fill), each
+** then a shift by Lua 5.4's rules of the 32-bit value held zero-extended.
+*/
+typedef enum ir_Count { IR_COUNT_LUA, IR_COUNT_BIT, IR_COUNT_BIT32SUB } ir_Count;
 
 typedef struct ir_Op {
   ir_Code code;
@@ -163,6 +173,7 @@ typedef struct ir_Op {
 		   function (LuaJIT's bit.*): n2 = 1 + the slot holding the
 		   function called, read before the op, and n1 its IR_FN_*
 		   (0: no call) */
+  int count;	/* ARITH IR_SHL and IR_SHR: an ir_Count (0: Lua 5.4's) */
   int line;	/* source line, for reasons; 0 when unknown */
 } ir_Op;
 

@@ -130,6 +130,7 @@ typedef enum plan_Ring {
 
 typedef struct plan_GOp {
   int aop;	/* IR_BAND, IR_BOR, IR_BXOR, IR_SHL, IR_SHR, IR_BNOT, PLAN_GENTRY */
+  int count;	/* shifts: how y is read (ir.h, ir_Count) */
   int x, y;
 } plan_GOp;
 

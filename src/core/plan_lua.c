@@ -22,6 +22,11 @@
 ** (nil, boolean, number or string).  Each op may carry line = n.
 ** names = { [slot] = "name", ... } (optional): the source names of slots,
 ** for the reasons (ir.h, ir_Loop.names).
+** An arithmetic op lowered from a call of LuaJIT's bit library names it on
+** the first op of the call's: fn = "bxor" (ir.h, IR_FNS), fnslot = the
+** slot holding the function called; a shift may say how it reads its
+** count: count = "lua" (the default), "bit" or "bit32sub" (ir.h,
+** ir_Count).
 */
 #include <string.h>
 
@@ -40,6 +45,18 @@ static const char *const opnames[] = {
 #undef IR_AOP_IRNAME
   "move", "index", "if", "loop", NULL
 };
+
+
+/* Library functions a call was lowered from (ir.h, IR_FNS), from IR_FN_NONE + 1. */
+static const char *const fnnames[] = {
+#define IR_FN_NAME(name, str)	str,
+  IR_FNS(IR_FN_NAME)
+#undef IR_FN_NAME
+  NULL
+};
+
+/* How a shift reads its count (ir.h, ir_Count), in order. */
+static const char *const countnames[] = { "lua", "bit", "bit32sub", NULL };
 
 
 typedef struct Conv {
@@ -246,6 +263,16 @@ static void convert (Conv *cv) {
       op->b = operand(cv, t, 3);
       if (op->code == IR_ARITH || op->code == IR_INDEX)
         op->c = operand(cv, t, 4);
+      if (op->code == IR_ARITH || op->code == IR_UNARY) {
+        lua_getfield(L, t, "fn");
+        if (!lua_isnil(L, -1)) {  /* IR_FN_NONE is no name: indices from 1 */
+          op->n1 = 1 + luaL_checkoption(L, -1, NULL, fnnames);
+          op->n2 = 1 + intfield(L, t, "fnslot", -1);
+        }
+        lua_getfield(L, t, "count");
+        op->count = luaL_checkoption(L, -1, "lua", countnames);
+        lua_pop(L, 2);
+      }
     }
     lua_pop(L, 1);
   }
