@@ -148,6 +148,41 @@ static void arith (lua_State *L, int aop, int x, int y) {
 #endif
 
 
+#if CPM_LUA54
+static int isint (lua_State *L, int idx) {
+  int ok;
+  lua_tointegerx(L, idx, &ok);
+  return ok;
+}
+#endif
+
+
+int guard_numarith (lua_State *L, int aop, int x, int y) {
+  if (lua_type(L, x) != LUA_TNUMBER || lua_type(L, y) != LUA_TNUMBER ||
+      aop < 0 || aop >= IR_NAOP)
+    return 0;
+#if CPM_LUA54
+  if (aop >= IR_BAND && aop != IR_UNM && (!isint(L, x) || !isint(L, y)))
+    return 0;  /* "number has no integer representation" */
+  if ((aop == IR_IDIV || aop == IR_MOD) && lua_isinteger(L, x) &&
+      lua_isinteger(L, y) && lua_tointeger(L, y) == 0)
+    return 0;  /* "attempt to perform 'n//0'" */
+  lua_pushvalue(L, x);
+  if (aop != IR_UNM && aop != IR_BNOT) lua_pushvalue(L, y);
+  lua_arith(L, aop);  /* IR_ADD.. follow LUA_OPADD.. */
+  return 1;
+#else
+  {
+    double r;
+    if (!guard_jitarith(aop, lua_tonumber(L, x), lua_tonumber(L, y), &r))
+      return 0;
+    lua_pushnumber(L, r);
+    return 1;
+  }
+#endif
+}
+
+
 static void pushconst (lua_State *L, const ir_Const *k) {
   switch (k->type) {
     case IR_KNIL: lua_pushnil(L); break;

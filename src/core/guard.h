@@ -135,6 +135,17 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s);
 int guard_jitarith (int aop, double a, double b, double *r);
 #endif
 
+/*
+** Pushes x aop y (x alone for a unary operator) for the values at stack
+** indices x and y as the VM computes them, when both are numbers and the
+** operation can neither raise nor call a metamethod; returns 0, pushing
+** nothing, otherwise: an operand that is no number, an integer '//' or
+** '%' by zero, a bitwise operation on a float with no integer value (Lua
+** 5.4 manual, 3.4.1 and 3.4.2), an operator LuaJIT lacks.  Invariants of
+** branch conditions, nests and while steps are evaluated with it.
+*/
+int guard_numarith (lua_State *L, int aop, int x, int y);
+
 /* guard_pushsite with control values as written, no hook table, no
    record kept but the guard's own, no on_fallback. */
 void guard_push (lua_State *L, int cfg, int plan, lua_Integer iters_limit,

@@ -36,50 +36,8 @@ static void pushconst (lua_State *L, const ir_Const *k) {
 
 
 
-#if CPM_LUA54
-static int isint (lua_State *L, int idx) {
-  int ok;
-  lua_tointegerx(L, idx, &ok);
-  return ok;
-}
-#endif
-
-
-/*
-** Pushes x aop y (x alone for a unary operator) for the numbers at
-** stack indices x and y as the VM computes them; 0 (pushing nothing)
-** when an operand is no number or the operation could raise (an
-** integer division by zero, a bitwise operation on a float that is no
-** integer, an operator the VM lacks).
-*/
-static int numarith (lua_State *L, int aop, int x, int y) {
-  if (lua_type(L, x) != LUA_TNUMBER || lua_type(L, y) != LUA_TNUMBER ||
-      aop < 0 || aop >= IR_NAOP)
-    return 0;
-#if CPM_LUA54
-  if (aop >= IR_BAND && aop != IR_UNM && (!isint(L, x) || !isint(L, y)))
-    return 0;  /* "number has no integer representation" */
-  if ((aop == IR_IDIV || aop == IR_MOD) && lua_isinteger(L, x) &&
-      lua_isinteger(L, y) && lua_tointeger(L, y) == 0)
-    return 0;  /* "attempt to perform 'n//0'" */
-  lua_pushvalue(L, x);
-  if (aop != IR_UNM && aop != IR_BNOT) lua_pushvalue(L, y);
-  lua_arith(L, aop);  /* IR_ADD.. follow LUA_OPADD.. */
-  return 1;
-#else
-  {
-    double r;
-    if (!guard_jitarith(aop, lua_tonumber(L, x), lua_tonumber(L, y), &r))
-      return 0;
-    lua_pushnumber(L, r);
-    return 1;
-  }
-#endif
-}
-
-
 /* Pushes the value of expression e (its leaves inputs from stack index
-   'ibase' on); 0 when evaluating it is not safe (numarith), with the
+   'ibase' on); 0 when evaluating it is not safe (guard_numarith), with the
    stack as it was.  A lone leaf is pushed as it is (count_while takes
    numbers only). */
 static int pushexpr (lua_State *L, const plan_WExpr *e, int ibase,
@@ -96,7 +54,7 @@ static int pushexpr (lua_State *L, const plan_WExpr *e, int ibase,
       else pushconst(L, &w->k);
     }
     else if (w->x < 0 || w->x >= i || w->y < 0 || w->y >= i ||
-             !numarith(L, w->aop, base + w->x, base + w->y))
+             !guard_numarith(L, w->aop, base + w->x, base + w->y))
       break;
   }
   if (i < e->n) {

@@ -450,48 +450,20 @@ static int pushval (Eval *e, ir_Arg x) {
 }
 
 
-#if CPM_LUA54
-static int isint (lua_State *L, int idx) {
-  int ok;
-  lua_tointegerx(L, idx, &ok);
-  return ok && lua_type(L, idx) == LUA_TNUMBER;
-}
-#endif
-
-
 /*
 ** x aop y on the two numbers on top of the stack (one for unary ops),
 ** replaced by the result; returns 0 (popping them) where the operation
-** could raise or is not the VM's.
+** could raise or is not the VM's (guard_numarith).
 */
 static int numarith (lua_State *L, int aop, int unary) {
-  int x = unary ? -1 : -2, y = -1;
-  if (lua_type(L, x) != LUA_TNUMBER || lua_type(L, y) != LUA_TNUMBER) {
-    lua_pop(L, unary ? 1 : 2);
+  int n = unary ? 1 : 2, top = lua_gettop(L);
+  if (!guard_numarith(L, aop, top - n + 1, top)) {
+    lua_pop(L, n);
     return 0;
   }
-#if CPM_LUA54
-  if (aop >= IR_BAND && aop <= IR_BNOT && aop != IR_UNM &&
-      (!isint(L, x) || !isint(L, y))) {
-    lua_pop(L, unary ? 1 : 2);
-    return 0;  /* "number has no integer representation" */
-  }
-  if ((aop == IR_IDIV || aop == IR_MOD) && lua_isinteger(L, x) &&
-      lua_isinteger(L, y) && lua_tointeger(L, y) == 0) {
-    lua_pop(L, 2);
-    return 0;  /* "attempt to perform 'n//0'" */
-  }
-  lua_arith(L, aop);  /* IR_ADD.. follow LUA_OPADD.. */
+  lua_replace(L, top - n + 1);
+  if (!unary) lua_pop(L, 1);
   return 1;
-#else
-  {
-    double r;
-    int ok = guard_jitarith(aop, lua_tonumber(L, x), lua_tonumber(L, y), &r);
-    lua_pop(L, unary ? 1 : 2);
-    if (ok) lua_pushnumber(L, r);
-    return ok;
-  }
-#endif
 }
 
 

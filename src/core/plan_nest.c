@@ -408,11 +408,6 @@ static int asform (Walk *w, int kind, int val, int operand) {
 }
 
 
-static int isnum (lua_State *L, int idx) {
-  return lua_type(L, idx) == LUA_TNUMBER;
-}
-
-
 /* An invariant op, evaluated once as the VM would (numbers only, nothing
    that raises); pushes its value.  0 when it cannot. */
 static int hoist (Walk *w, const ir_Op *op, int xb, int xc) {
@@ -430,34 +425,8 @@ static int hoist (Walk *w, const ir_Op *op, int xb, int xc) {
     return 1;
   }
   if (op->code == IR_UNARY) xc = xb;
-  if (!isnum(L, xb) || !isnum(L, xc)) return stop(w, op->line, no);
-#if CPM_LUA54
-  if (op->aop >= IR_BAND && op->aop <= IR_SHR) {
-    if (!lua_isinteger(L, xb) || !lua_isinteger(L, xc))
-      return stop(w, op->line, no);
-  }
-  else if (op->aop == IR_BNOT) {
-    if (!lua_isinteger(L, xb)) return stop(w, op->line, no);
-  }
-  else if ((op->aop == IR_IDIV || op->aop == IR_MOD) &&
-           lua_isinteger(L, xb) && lua_isinteger(L, xc) &&
-           lua_tointeger(L, xc) == 0)
-    return stop(w, op->line, no);
-  lua_pushvalue(L, xb);
-  if (op->code != IR_UNARY) lua_pushvalue(L, xc);
-  lua_arith(L, op->aop == IR_UNM ? LUA_OPUNM : op->aop == IR_BNOT
-            ? LUA_OPBNOT : op->aop);
+  if (!guard_numarith(L, op->aop, xb, xc)) return stop(w, op->line, no);
   return 1;
-#else
-  {
-    double r;
-    if (!guard_jitarith(op->aop, (double)lua_tonumber(L, xb),
-                        (double)lua_tonumber(L, xc), &r))
-      return stop(w, op->line, no);
-    lua_pushnumber(L, (lua_Number)r);
-    return 1;
-  }
-#endif
 }
 
 
