@@ -183,18 +183,6 @@ int guard_numarith (lua_State *L, int aop, int x, int y) {
 }
 
 
-static void pushconst (lua_State *L, const ir_Const *k) {
-  switch (k->type) {
-    case IR_KNIL: lua_pushnil(L); break;
-    case IR_KFALSE: lua_pushboolean(L, 0); break;
-    case IR_KTRUE: lua_pushboolean(L, 1); break;
-    case IR_KINT: lua_pushinteger(L, k->u.i); break;
-    case IR_KFLT: lua_pushnumber(L, k->u.n); break;
-    case IR_KSTR: lua_pushlstring(L, k->u.s.s, k->u.s.len); break;
-  }
-}
-
-
 static int isnumeric (lua_State *L, int idx) {
   return lua_type(L, idx) == LUA_TNUMBER || big_test(L, idx) != NULL;
 }
@@ -222,7 +210,7 @@ static int evalatoms (lua_State *L) {
         lua_pushnil(L);
         break;
       case PA_CONST:
-        pushconst(L, &p->k[a->x]);
+        plan_pushconst(L, &p->k[a->x]);
         break;
       case PA_ARITH:
         /* only numbers: a metamethod would run once instead of n times */
@@ -282,7 +270,7 @@ static int atoms (Guard *g) {
         case PA_INPUT: lua_pushvalue(L, g->ibase + p->slot_in[a->x]); break;
         case PA_STEP: pushstep(g); break;
         case PA_END: lua_pushnil(L); break;  /* set by attempt */
-        default: pushconst(L, &p->k[a->x]); break;
+        default: plan_pushconst(L, &p->k[a->x]); break;
       }
     }
     return 1;

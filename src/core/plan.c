@@ -153,9 +153,7 @@ static int box_gc (lua_State *L) {
   free(p->in); free(p->atoms); free(p->coefs); free(p->state);
   free(p->rows); free(p->brows); free(p->types); free(p->out);
   free(p->slot_in); free(p->gops); free(p->gupd); free(p->calls);
-  for (i = 0; p->k != NULL && i < (size_t)p->nk; i++)
-    if (p->k[i].type == IR_KSTR) free((void *)p->k[i].u.s.s);
-  free(p->k);
+  plan_freeconsts(p->k, p->nk);
   if (p->branch != NULL) plan_branch_free(p->branch);
   if (p->nest != NULL) plan_nest_free(p->nest);
   memset(p, 0, sizeof(*p));
@@ -672,21 +670,44 @@ static int validate (Builder *B) {
 }
 
 
-void plan_copyconsts (lua_State *L, plan_Plan *p, const ir_Loop *ir) {
+void plan_copyconsts (lua_State *L, const ir_Loop *ir, ir_Const **k,
+                      int *nk) {
   int i;
-  p->k = (ir_Const *)zalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
+  *nk = 0;
+  *k = (ir_Const *)zalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
   for (i = 0; i < ir->nk; i++) {
-    p->k[i] = ir->k[i];
+    ir_Const *c = &(*k)[i];
+    *c = ir->k[i];
     if (ir->k[i].type == IR_KSTR) {
       char *s = (char *)malloc(ir->k[i].u.s.len + 1);
-      p->k[i].type = IR_KNIL;  /* until the copy is owned */
+      c->type = IR_KNIL;  /* until the copy is owned */
       if (s == NULL) luaL_error(L, "cpm: not enough memory to plan the loop");
       memcpy(s, ir->k[i].u.s.s, ir->k[i].u.s.len);
       s[ir->k[i].u.s.len] = '\0';
-      p->k[i].u.s.s = s;
-      p->k[i].type = IR_KSTR;
+      c->u.s.s = s;
+      c->type = IR_KSTR;
     }
-    p->nk = i + 1;
+    *nk = i + 1;
+  }
+}
+
+
+void plan_freeconsts (ir_Const *k, int nk) {
+  int i;
+  for (i = 0; k != NULL && i < nk; i++)
+    if (k[i].type == IR_KSTR) free((void *)k[i].u.s.s);
+  free(k);
+}
+
+
+void plan_pushconst (lua_State *L, const ir_Const *k) {
+  switch (k->type) {
+    case IR_KNIL: lua_pushnil(L); break;
+    case IR_KFALSE: lua_pushboolean(L, 0); break;
+    case IR_KTRUE: lua_pushboolean(L, 1); break;
+    case IR_KINT: lua_pushinteger(L, (lua_Integer)k->u.i); break;
+    case IR_KFLT: lua_pushnumber(L, (lua_Number)k->u.n); break;
+    case IR_KSTR: lua_pushlstring(L, k->u.s.s, k->u.s.len); break;
   }
 }
 
@@ -1051,7 +1072,7 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
     goto refused;
   }
   layout(&B, update);
-  plan_copyconsts(L, p, ir);
+  plan_copyconsts(L, ir, &p->k, &p->nk);
   free_scratch(box);
   return p;
 refused:

@@ -247,8 +247,20 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why);
 */
 plan_Plan *plan_newbox (lua_State *L);
 
-/* Copies the IR's constants into p->k (strings owned by the plan). */
-void plan_copyconsts (lua_State *L, plan_Plan *p, const ir_Loop *ir);
+/*
+** Copies the IR's constants into *k (malloc'd, strings copied), counting
+** in *nk those owned so far: plan_freeconsts(*k, *nk) frees what an
+** allocation error (raised: "not enough memory") left, so *k and *nk
+** should be fields of something a __gc frees.
+*/
+void plan_copyconsts (lua_State *L, const ir_Loop *ir, ir_Const **k,
+                      int *nk);
+
+/* Frees the constants plan_copyconsts made. */
+void plan_freeconsts (ir_Const *k, int nk);
+
+/* Pushes a constant as the VM holds it. */
+void plan_pushconst (lua_State *L, const ir_Const *k);
 
 /* The plan in the userdata at 'idx', or NULL. */
 plan_Plan *plan_test (lua_State *L, int idx);

@@ -70,10 +70,8 @@ static int refuse (plan_Refusal *why, int line, const char *msg) {
 
 
 void plan_branch_free (plan_Branch *b) {
-  int i;
-  for (i = 0; b->k != NULL && i < b->ir.nk; i++)
-    if (b->k[i].type == IR_KSTR) free((void *)b->k[i].u.s.s);
-  free(b->k); free(b->ops); free(b->liveout); free(b->escapes); free(b->written);
+  plan_freeconsts(b->k, b->ir.nk);
+  free(b->ops); free(b->liveout); free(b->escapes); free(b->written);
   free(b->used);
   free(b);
 }
@@ -298,21 +296,8 @@ static void copyloop (lua_State *L, plan_Branch *b, const ir_Loop *ir) {
   }
   b->ir.escapes = b->escapes;
   b->ir.names = NULL;  /* the front end's, and a path's ops are renumbered */
-  b->k = (ir_Const *)xalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
+  plan_copyconsts(L, ir, &b->k, &b->ir.nk);
   b->ir.k = b->k;
-  for (i = 0; i < ir->nk; i++) {
-    b->k[i] = ir->k[i];
-    if (ir->k[i].type == IR_KSTR) {
-      char *s;
-      b->k[i].type = IR_KNIL;  /* until the copy is owned */
-      b->ir.nk = i + 1;
-      s = (char *)xalloc(L, ir->k[i].u.s.len + 1, 1);
-      memcpy(s, ir->k[i].u.s.s, ir->k[i].u.s.len);
-      b->k[i].u.s.s = s;
-      b->k[i].type = IR_KSTR;
-    }
-    b->ir.nk = i + 1;
-  }
   b->written = (unsigned char *)xalloc(L, (size_t)ir->nslots + 1, 1);
   b->used = (int *)xalloc(L, (size_t)ir->nslots + 1, sizeof(int));
   for (i = 0; i < ir->nslots; i++) b->used[i] = -1;
@@ -416,18 +401,6 @@ plan_Plan *plan_branch_make (lua_State *L, const ir_Loop *ir,
 #define WHY_ARGS	"the guard call lacks arguments"
 
 
-static void pushconst (lua_State *L, const ir_Const *k) {
-  switch (k->type) {
-    case IR_KNIL: lua_pushnil(L); break;
-    case IR_KFALSE: lua_pushboolean(L, 0); break;
-    case IR_KTRUE: lua_pushboolean(L, 1); break;
-    case IR_KINT: lua_pushinteger(L, k->u.i); break;
-    case IR_KFLT: lua_pushnumber(L, k->u.n); break;
-    case IR_KSTR: lua_pushlstring(L, k->u.s.s, k->u.s.len); break;
-  }
-}
-
-
 /* Values of the slots during the evaluation of the conditions. */
 typedef struct Eval {
   lua_State *L;
@@ -442,7 +415,7 @@ typedef struct Eval {
 /* Pushes the value of operand 'x'; returns 0 (pushing nothing) when it is
    not known. */
 static int pushval (Eval *e, ir_Arg x) {
-  if (ir_isconst(x)) pushconst(e->L, &e->b->k[ir_constidx(x)]);
+  if (ir_isconst(x)) plan_pushconst(e->L, &e->b->k[ir_constidx(x)]);
   else if (e->known[e->b->used[x]])
     lua_pushvalue(e->L, e->vbase + e->b->used[x]);
   else return 0;

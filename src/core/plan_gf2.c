@@ -291,6 +291,6 @@ plan_Plan *plan_gf2_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
     lua_pop(L, 1);  /* the plan: collected later */
     return NULL;
   }
-  plan_copyconsts(L, p, ir);
+  plan_copyconsts(L, ir, &p->k, &p->nk);
   return p;
 }

@@ -96,10 +96,8 @@ struct plan_Nest {
 
 
 void plan_nest_free (plan_Nest *n) {
-  int i;
-  for (i = 0; n->k != NULL && i < n->ir.nk; i++)
-    if (n->k[i].type == IR_KSTR) free((void *)n->k[i].u.s.s);
-  free(n->k); free(n->ops); free(n->liveout); free(n->written);
+  plan_freeconsts(n->k, n->ir.nk);
+  free(n->ops); free(n->liveout); free(n->written);
   free(n->loopno); free(n->keep); free(n->wrote); free(n->reads);
   free(n->need); free(n->qdeg);
   free(n);
@@ -324,18 +322,6 @@ static int unitform (Walk *w, int col) {
 }
 
 
-static void pushconst (lua_State *L, const ir_Const *k) {
-  switch (k->type) {
-    case IR_KNIL: lua_pushnil(L); break;
-    case IR_KFALSE: lua_pushboolean(L, 0); break;
-    case IR_KTRUE: lua_pushboolean(L, 1); break;
-    case IR_KINT: lua_pushinteger(L, (lua_Integer)k->u.i); break;
-    case IR_KFLT: lua_pushnumber(L, (lua_Number)k->u.n); break;
-    default: lua_pushlstring(L, k->u.s.s, k->u.s.len); break;
-  }
-}
-
-
 static int newstate (Level *lv, int slot, int entry) {
   int s = lv->k++;
   lv->stslot[s] = slot;
@@ -381,7 +367,7 @@ static int readarg (Walk *w, Level *lv, ir_Arg x, int *kind, int *val,
   if (ir_isconst(x)) {
     *kind = SK_INV;
     if (w->eval) {
-      pushconst(w->L, &w->n->k[ir_constidx(x)]);
+      plan_pushconst(w->L, &w->n->k[ir_constidx(x)]);
       *val = lua_gettop(w->L);
     }
     return 1;
@@ -1281,7 +1267,6 @@ static int liveblock (plan_Nest *n, int first, int end, unsigned char *live,
 
 
 static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
-  int i;
   size_t ns = (size_t)ir->nslots + 1, nl;
   n->ir = *ir;
   n->ir.nk = 0;
@@ -1293,21 +1278,8 @@ static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
   n->liveout = (unsigned char *)xalloc(L, ns, 1);
   if (ir->liveout) memcpy(n->liveout, ir->liveout, (size_t)ir->nslots);
   n->ir.liveout = n->liveout;
-  n->k = (ir_Const *)xalloc(L, (size_t)ir->nk + 1, sizeof(ir_Const));
+  plan_copyconsts(L, ir, &n->k, &n->ir.nk);
   n->ir.k = n->k;
-  for (i = 0; i < ir->nk; i++) {
-    n->k[i] = ir->k[i];
-    if (ir->k[i].type == IR_KSTR) {
-      char *s;
-      n->k[i].type = IR_KNIL;  /* until the copy is owned */
-      n->ir.nk = i + 1;
-      s = (char *)xalloc(L, ir->k[i].u.s.len + 1, 1);
-      memcpy(s, ir->k[i].u.s.s, ir->k[i].u.s.len);
-      n->k[i].u.s.s = s;
-      n->k[i].type = IR_KSTR;
-    }
-    n->ir.nk = i + 1;
-  }
   n->written = (unsigned char *)xalloc(L, ns, 1);
   n->loopno = (int *)xalloc(L, (size_t)ir->nops + 1, sizeof(int));
   nl = (size_t)(ir->nops < IR_MAXLOOPS ? ir->nops : IR_MAXLOOPS) + 1;
