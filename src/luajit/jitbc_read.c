@@ -34,7 +34,7 @@ void jitbc_init (lua_State *L, jitbc_Chunk *c) {
 
 void *jitbc_alloc (jitbc_Chunk *c, size_t size) {
   lua_State *L = c->L;
-  void *p = lua_newuserdata(L, size > 0 ? size : 1);
+  void *p = cpm_newbuffer(L, size > 0 ? size : 1);
   lua_rawseti(L, c->arena, ++c->narena);
   return p;
 }
