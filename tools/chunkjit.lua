@@ -12,7 +12,6 @@
 --   local parsed = chunkjit.parse(dump)          -- raises on a layout it
 --                                                -- does not read to the end
 --   local mutant = chunkjit.mutate(dump, parsed, math.random)
-local bit = require "bit"
 
 local M = {}
 

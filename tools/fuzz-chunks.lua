@@ -52,6 +52,9 @@
 --                  bytes: the file is rewritten in place, as truncating
 --                  it for each mutant costs milliseconds on some file
 --                  systems)
+--   --gc=N         a full garbage collection every N mutants (default
+--                  500); --gc=1 finds the mutant after which the heap is
+--                  broken (a crash in the collector names no culprit)
 --   --replay=PATH  runs the checks on the one dump in PATH (a dump, or
 --                  a file written by --last), naming each step on stderr
 --                  (a crash's last step is the culprit)
@@ -72,12 +75,13 @@ do
   if ok and LUA54 then FIELDMAPS["\27Lua"] = chunk54 end
 end
 
-local args, opt = {}, { mode = "mixed" }
+local args, opt = {}, { mode = "mixed", gc = 500 }
 for _, a in ipairs { ... } do
   local k, v = a:match("^%-%-(%w+)=(.*)$")
   if k then opt[k] = v else args[#args + 1] = a end
 end
 assert(({ mixed = 1, fields = 1, bytes = 1 })[opt.mode], "--mode: mixed, fields or bytes")
+opt.gc = assert(tonumber(opt.gc), "--gc: a number")
 local seconds = tonumber(args[1]) or 10
 local seed = tonumber(args[2]) or os.time()
 local files = {}
@@ -316,7 +320,7 @@ while os.time() < deadline or (opt.replay and count.mutants == 0) do
     count.loaded = count.loaded + 1
     check(f, m)
   end
-  if count.mutants % 500 == 0 then collectgarbage() end
+  if count.mutants % opt.gc == 0 then step("collectgarbage"); collectgarbage() end
 end
 print(("fuzz-chunks on %s, seed %d, %d s, mode %s, corpus %d dumps: %d mutants, %d "
        .. "whole, %d loaded by the VM, %d refused by cpm, %d optimizations, %d "

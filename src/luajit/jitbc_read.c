@@ -152,11 +152,17 @@ static void kgc (Reader *r, jitbc_Proto *p, int n) {
         for (j = 0; j < nh; j++) { tabk(r); tabk(r); }
         break;
       }
-      case JITBC_KGC_I64: case JITBC_KGC_U64:
+      case JITBC_KGC_I64: case JITBC_KGC_U64: case JITBC_KGC_COMPLEX:
+        /* LuaJIT's loader makes a cdata constant with the FFI's type
+           state, which the FFI flag of the header has it load first:
+           without the flag, in a state that never loaded the FFI, it
+           dereferences a null pointer.  LuaJIT's parser marks each
+           function with such a constant and its ancestors, and its
+           writer sets the flag from the root's mark: no dump of a
+           function compiled from source lacks it */
+        if (!(c->flags & JITBC_F_FFI)) bad(r, "cdata constant without the FFI flag");
         u32(r); u32(r);
-        break;
-      case JITBC_KGC_COMPLEX:
-        u32(r); u32(r); u32(r); u32(r);
+        if (t == JITBC_KGC_COMPLEX) { u32(r); u32(r); }
         break;
       default: bad(r, "unknown constant type");
     }
