@@ -5,6 +5,7 @@
 -- back unchanged (or optimized and equal to it), never crash or corrupt
 -- the heap.  Each case changes fields of a real dump through the field map
 -- of tools/chunkjit.lua.
+local cpm = require "cpm"
 local core = require "cpm.core"
 
 if not jit or not core._jitbc_list then
@@ -29,7 +30,99 @@ local function field(parsed, what, p)
   error("no field " .. what)
 end
 
+-- a loop cpm optimizes, with a number constant, an upvalue, a string
+-- constant, a field read and a nested function
+local SOURCE = [[
+local up, t = 2, { w = 3 }
+return function(n, x)
+  local a, b = 0, 1.5
+  for i = 1, n do a, b = b + t.w * up, a + 0.25 end
+  local h = function() return up end
+  local y, z
+  return a, b, h, x .. "s", y, z
+end
+]]
+
+-- The instruction field of the first 'name' in the dumped function (its
+-- last prototype: the root is written last).
+local function instr(parsed, name)
+  local p = parsed.protos[#parsed.protos]
+  for pc = 0, p.nbc - 1 do
+    if p.code[pc].value % 256 == J.OP[name] then return p.code[pc], p end
+  end
+  error("no " .. name)
+end
+
+-- word w with operand A (8 bits from bit 8), C (from 16), B (from 24) or
+-- D (16 bits from 16) set to v
+local SHIFT = { a = 8, c = 16, b = 24, d = 16 }
+local WIDTH = { a = 256, c = 256, b = 256, d = 65536 }
+local function setop(w, which, v)
+  local sh, width = 2 ^ SHIFT[which], WIDTH[which]
+  local old = math.floor(w / sh) % width
+  return w + (v - old) * sh
+end
+
+-- D naming the first GC constant of p whose type passes 'test' (D counts
+-- from the end of the table)
+local function kgcof(p, test)
+  for i, t in ipairs(p.kgc) do
+    if test(t.value) then return p.nkgc - i end
+  end
+  error("no such constant")
+end
+
 describe("hostile LuaJIT dumps", function()
+  local original = assert(loadstring(SOURCE))()
+
+  it("start from a function whose loop cpm optimizes", function()
+    local g = cpm.optimize(original)
+    assert.are_not.equal(original, g)
+    for _, n in ipairs { 0, 1, 10, 1000 } do
+      local a, b, _, s = original(n, "x")
+      local a2, b2, h2, s2 = g(n, "x")
+      assert.same({ a, b, s, 2 }, { a2, b2, s2, h2() })
+    end
+  end)
+
+  -- each: an instruction of the function, an operand, and its value given
+  -- the prototype's sizes (past the frame, the upvalues, the constants)
+  for _, case in ipairs {
+    { "KNUM", "d", function(p) return p.nkn end, "number constant past the table" },
+    { "ADDVN", "c", function(p) return p.nkn end, "number constant operand past the table" },
+    { "UGET", "d", function(p) return p.nuv end, "upvalue past the upvalues" },
+    { "TGETS", "c", function(p) return p.nkgc end, "string constant past the table" },
+    { "KSTR", "d", function(p) return kgcof(p, function(t) return t == 0 end) end,
+      "string constant that is a prototype" },
+    { "FNEW", "d", function(p) return kgcof(p, function(t) return t >= 5 end) end,
+      "child that is a string" },
+    { "MOV", "d", function(p) return p.framesize end, "slot read past the frame" },
+    { "MULVV", "a", function(p) return p.framesize + 3 end, "slot written past the frame" },
+    { "KNIL", "d", function(p) return p.framesize end, "nil run past the frame" },
+    { "FORI", "a", function(p) return p.framesize - 3 end, "loop slots past the frame" },
+  } do
+    local name, which, value, what = case[1], case[2], case[3], case[4]
+    it("are refused by cpm's reader and left unchanged: " .. what, function()
+      for _, strip in ipairs { false, true } do
+        local d = string.dump(original, strip)
+        local parsed = J.parse(d)
+        local f, p = instr(parsed, name)
+        local bad = J.set(d, f, setop(f.value, which, value(p)))
+        assert.are_not.equal(d, bad)
+        local ok, err = pcall(core._jitbc_list, bad)
+        assert.is_false(ok)
+        assert.matches("operand outside the function", err, 1, true)
+        -- LuaJIT's load takes it (it checks no operand); cpm reads the
+        -- function's own dump again, refuses it and gives f back
+        local h = assert(loadstring(bad))
+        assert.equal(h, cpm.optimize(h))
+        assert.matches("operand outside the function",
+                       cpm.explain(h, { frontend = "bytecode" }), 1, true)
+        assert.equal("function", type(cpm.load(bad, "=bad", "b")))
+      end
+    end)
+  end
+
   it("are refused by cpm's reader when a cdata constant comes without the FFI flag", function()
     -- LuaJIT's loader makes the constant with the FFI's type state, which
     -- only the header's FFI flag has it load: in a state that never

@@ -46,11 +46,12 @@ JMP rbase ___ jump
 ]]
 M.OPS = {}      -- [opcode] = { name =, a =, b =, cd = }
 M.OP = {}       -- [name] = opcode
-for name, a, b, cd in OPDEF:gmatch("(%u[%u%d]*) (%l+) ([%l_]+) (%l+)") do
+for name, a, b, cd in OPDEF:gmatch("(%u[%u%d]*) ([%l_]+) ([%l_]+) (%l+)") do
   local op = #M.OPS + (M.OPS[0] and 1 or 0)
   M.OPS[op] = { name = name, a = a, b = b, cd = cd }
   M.OP[name] = op
 end
+assert(M.OP.JMP == 88, "the opcode table lost an opcode")
 -- opcodes a dump may hold (the others only the VM writes into running code)
 local DUMPOPS = {}
 for op = 0, #M.OPS do
