@@ -672,8 +672,9 @@ static void pushentry (lua_State *L, const plan_Plan *p, const char *dec,
     lua_pushfstring(L, "the branch taken: %s", why.msg);
   }
   else {
-    map = (int *)cpm_newbuffer(L, sizeof(int) *
-                               ((size_t)pp->nin + (size_t)p->nout + 1));
+    /* a userdata, not a buffer: the entry keeps it, lua_touserdata finds it */
+    map = (int *)cpm_newuserdata(L, sizeof(int) *
+                                 ((size_t)pp->nin + (size_t)p->nout + 1));
     for (i = 0; i < pp->nin; i++) {
       map[i] = p->slot_in[pp->in[i]];
       if (map[i] < 0) luaL_error(L, "cpm: branch plan lacks an input");
