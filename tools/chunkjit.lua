@@ -284,19 +284,25 @@ end
 
 local function pick(rnd, t) return t[rnd(#t)] end
 
--- A value worth trying in operand mode 'mode' of an instruction of p: the
--- boundaries of the sizes it indexes (frame, constants, upvalues, code),
--- or a random one.
+-- A value worth trying in operand mode 'mode' of an instruction of p: one
+-- inside what p declares (half the time: cpm's reader refuses the others,
+-- these reach the loop finder and the rewrite), a boundary of the sizes it
+-- indexes (frame, constants, upvalues, code), or a random one.
 local function operand(rnd, p, mode, pc, max)
   local fs, nuv, nkgc, nkn = p.framesize, p.nuv, p.nkgc, p.nkn
   local c
+  local inside = rnd(2) == 1
   if mode == "var" or mode == "dst" or mode == "base" or mode == "rbase" then
+    if inside and fs > 0 then return rnd(0, fs - 1) end
     c = { fs - 1, fs, fs + 1, 0, 1, 249, 250, 255, fs - 2, fs - 3 }
   elseif mode == "str" or mode == "tab" or mode == "func" or mode == "cdata" then
+    if inside and nkgc > 0 then return rnd(0, nkgc - 1) end
     c = { nkgc - 1, nkgc, nkgc + 1, 0, 1, max }  -- D is ~index from the end
   elseif mode == "num" then
+    if inside and nkn > 0 then return rnd(0, nkn - 1) end
     c = { nkn - 1, nkn, nkn + 1, 0, 255, max }
   elseif mode == "uv" then
+    if inside and nuv > 0 then return rnd(0, nuv - 1) end
     c = { nuv - 1, nuv, nuv + 1, 0, 59, 60, 61, max }
   elseif mode == "jump" then  -- D = target - (pc + 1) + 0x8000
     local t = pick(rnd, { 0, -1, 1, p.nbc - 1, p.nbc, p.nbc + 1, pc, pc + 1,
