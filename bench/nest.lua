@@ -1,7 +1,9 @@
--- nest.lua -- one call of an optimized rectangular nest (src/core/plan_nest.c):
--- depth 2 and depth 3, each loop 10^6 iterations on Lua 5.4 (on LuaJIT,
--- whose numbers are exact only below 2^53, 10^5), each call computed by
--- the guard (strict: a call run as written would raise).
+-- nest.lua -- one call of an optimized nest (src/core/plan_nest.c):
+-- rectangular of depth 2 and depth 3, each loop 10^6 iterations on Lua 5.4
+-- (on LuaJIT, whose numbers are exact only below 2^53, 10^5), and
+-- triangular (`for j = 1, i`, `for j = i + 1, n`: n = 10^6 on Lua 5.4,
+-- 10^5 on LuaJIT), each call computed by the guard (strict: a call run as
+-- written would raise).
 -- Run from the repository root, e.g.
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/lua5.4/?.so;;' \
 --     lua5.4 bench/nest.lua [frontend]
@@ -30,6 +32,22 @@ local function three(n, m, p)
   return s, t
 end
 
+local function triangle(n)
+  local s = 0
+  for i = 1, n do
+    for j = 1, i do s = s + j end
+  end
+  return s
+end
+
+local function pairs_above(n)
+  local s, c = 0, 0
+  for i = 1, n do
+    for j = i + 1, n do s = s + j - i; c = c + 1 end
+  end
+  return s, c
+end
+
 -- Microseconds per call of f(...), run for about 'budget' seconds.
 local function measure(f, budget, ...)
   local calls = 1
@@ -49,6 +67,8 @@ local size = jit and "10^5" or "10^6"
 for _, case in ipairs {
   { size .. " x " .. size .. ", 2 loops", two, big, big },
   { size .. " x " .. size .. " x " .. size .. ", 3 loops", three, big, big, big },
+  { "triangle, n = " .. size, triangle, big },
+  { "pairs above the diagonal, n = " .. size, pairs_above, big },
 } do
   local ok, g = pcall(cpm.optimize, case[2], { frontend = frontend, strict = true })
   if not ok then
@@ -58,7 +78,10 @@ for _, case in ipairs {
     local a, b = g(30, 20, 10)
     local c, d = case[2](30, 20, 10)
     assert(a == c and b == d, case[1])
-    assert(g(case[3], case[4], case[5]) == (case[5] and big * big * big or big * big))
+    local want = case[5] and big * big * big or case[4] and big * big
+      or case[2] == triangle and big * (big + 1) * (big + 2) / 6
+      or (big - 1) * big * (big + 1) / 6
+    assert(g(case[3], case[4], case[5]) == want, case[1])
     print(("%s\t%s\t%s\t%.2f"):format(vm, frontend or "default", case[1],
       measure(g, 0.5, case[3], case[4], case[5])))
   end

@@ -36,7 +36,7 @@ end
 
 -- Bounds of an inner loop: invariant (parameters, the upvalue U,
 -- constants) or, now and then, the enclosing loop's variable (a
--- triangular nest: its inner loop planned alone).
+-- triangular nest: spec/trinest_spec.lua).
 local function bounds(depth)
   local outer = VARS[depth]
   return pick({ "1, m", "1, p", "m, 1, -1", "0, p - 1", "1, 3", "2, 1", "1, U",

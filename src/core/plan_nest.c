@@ -81,6 +81,7 @@ struct plan_Nest {
 			   (its children's needs among them) or kept */
   int nused;		/* slots some op names */
   int maxdepth;
+  int tri;		/* has triangular loops (trinest) */
 };
 
 
@@ -157,7 +158,19 @@ typedef struct Walk {
   int depth;		/* 0: the outer body */
   int innerline;	/* line of the inner loop being walked (depth 1) */
   Level *lv;		/* levels 0..maxdepth */
+  /* triangular loops (inner loops of the outer body whose start or limit
+     the outer loop changes) */
+  int trifound;		/* plan time: the nest has one */
+  int tri;		/* guard time: TRI_NONE, TRI_BOUNDS or TRI_AT */
+  int64_t trix[2];	/* the outer counter's value: TRI_AT, at this walk's
+			   iteration ([0]); TRI_BOUNDS, at the first and last */
+  int64_t tristep;	/* the outer counter's step */
+  int degree;		/* TRI_BOUNDS: sum of the triangular loops' degrees */
 } Walk;
+
+
+/* Guard-time walks of a nest with triangular loops (trinest below). */
+enum { TRI_NONE, TRI_BOUNDS, TRI_AT };
 
 
 /* Refuses (plan time) or fails (guard time) with reason 'msg', naming the
@@ -510,12 +523,40 @@ static void powu64 (int K, const uint64_t *B, mpz_srcptr m, uint64_t *P,
 
 
 /*
+** The degree in m of the entries of B^m when B (K x K, Z/2^64) is
+** unipotent: B = I + N with N nilpotent, so B^m = sum_{t<=p} C(m,t) N^t
+** where p + 1 is the least power with N^(p+1) = 0 (the binomial theorem:
+** I and N commute); -1 when N is not nilpotent (N^K != 0).  N and Q are
+** K x K scratch.
+*/
+static int unipotent_degree (int K, const uint64_t *B, uint64_t *N,
+                             uint64_t *Q) {
+  size_t KK = (size_t)K * (size_t)K, x;
+  uint64_t *T = (uint64_t *)malloc(sizeof(uint64_t) * KK);
+  int t, p = -1;
+  if (T == NULL) return -1;
+  for (x = 0; x < KK; x++) N[x] = B[x] - (x / K == x % K);
+  memcpy(Q, N, KK * sizeof(uint64_t));
+  for (t = 1; t <= K && p < 0; t++) {  /* Q = N^t */
+    for (x = 0; x < KK && Q[x] == 0; x++) ;
+    if (x == KK) p = t - 1;
+    else {
+      mulu64(K, Q, N, T);
+      memcpy(Q, T, KK * sizeof(uint64_t));
+    }
+  }
+  free(T);
+  return p;
+}
+
+
+/*
 ** After an inner loop of 'm' iterations whose body was walked at level
 ** 'in' (its states' update forms in 'upd'): the forms of its states at the
 ** enclosing level 'out', and its computed values' bounds moved there.
 */
 static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
-                      mpz_srcptr m, int *res) {
+                      mpz_srcptr m, int *res, int tri) {
   int K = in->k + 1, W = w->W, i, j, t, ok = 1;
   size_t KK = (size_t)K * (size_t)K;
   uint64_t *B = (uint64_t *)malloc(sizeof(uint64_t) * (3 * KK + 2 * (size_t)K));
@@ -541,6 +582,16 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       B[i * K + j] = FU(w, upd[i - 1])[j];
       LB[i * K + j] = FL(w, upd[i - 1])[j];
     }
+  if (tri && w->tri == TRI_BOUNDS) {  /* B^m must be polynomial in m */
+    int p = unipotent_degree(K, B, P, e);
+    if (p < 0) {
+      free(B); free(LB);
+      w->fail = "an inner loop whose count the enclosing loop changes does "
+                "more than add to its values (its matrix is not unipotent)";
+      return 0;
+    }
+    w->degree += p;
+  }
   /* P = B^m, and R >= max_{j<=m} |B|^j (floats only) */
   powu64(K, B, m, P, e);
   if (w->bounds && bound_log2_powmax(K, LB, m, R) != 0) ok = 0;
@@ -597,6 +648,131 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
 }
 
 
+/* {======================================================
+** Triangular loops: counted at one outer iteration
+** ======================================================= */
+
+typedef __int128 i128;
+
+/* Floats of a triangular loop's control values stay below this, so that
+   every value its loop variable takes, and the one past the limit, is an
+   exact integer (below 2^53). */
+#define TRI_FLT_MAX	4503599627370496.0	/* 2^52 */
+
+
+static i128 floordiv (i128 a, i128 b) {
+  i128 q = a / b;
+  if (a % b != 0 && ((a < 0) != (b < 0))) q--;
+  return q;
+}
+
+
+/*
+** A control value of a triangular loop when the outer counter is x: an
+** invariant, or a form over the constant and the outer counter alone
+** (*coef its coefficient of the counter); an exact integer in *v, with
+** its type in *flt.  0 (the loop runs as written) for anything else.
+*/
+static int trictrl (Walk *w, int line, int kind, int val, int64_t x,
+                    i128 *v, i128 *coef, int *flt) {
+  lua_State *L = w->L;
+  const char *notint = "an inner loop's control value is not an integer "
+                       "it can follow";
+  *coef = 0;
+  if (kind == SK_INV) {
+    switch (count_vtype(L, val)) {
+      case VT_INT:
+        *v = (i128)lua_tointeger(L, val);
+        *flt = 0;
+        return 1;
+      case VT_FLT: {
+        double d = (double)lua_tonumber(L, val);
+        if (d != floor(d) || !(fabs(d) < TRI_FLT_MAX) || (d == 0 && signbit(d)))
+          return stop(w, line, notint);
+        *v = (i128)(int64_t)d;
+        *flt = 1;
+        return 1;
+      }
+      default:
+        return stop(w, line, notint);
+    }
+  }
+  else {
+    const uint64_t *f = FU(w, val);
+    int j, cc = w->n->ir.index >= 0 ? 1 : 0;  /* the counter's column */
+    for (j = 1; j < w->W; j++)
+      if (j != cc && f[j] != 0)
+        return stop(w, line, "an inner loop's control value depends on a "
+                             "value the outer loop carries, not only on its "
+                             "counter");
+    if (cc) *coef = (i128)(int64_t)f[cc];
+    *v = (i128)(int64_t)f[0] + *coef * (i128)x;
+    if (*v > (i128)INT64_MAX || *v < (i128)INT64_MIN)
+      return stop(w, line, notint);
+#if CPM_LUA54
+    *flt = (w->seen & SEEN_FLT) != 0;
+#else
+    *flt = 1;
+#endif
+    if (*flt && !(fabs((double)*v) < TRI_FLT_MAX))
+      return stop(w, line, notint);
+    return 1;
+  }
+}
+
+
+/*
+** The count of a triangular loop (control values in kv, vv at the outer
+** level) into c: at this walk's outer iteration (TRI_AT), or the largest
+** of its counts at the first and the last outer iteration (TRI_BOUNDS),
+** which also checks that the count is one affine function of the outer
+** iteration all along: with start S and limit L affine in the outer
+** counter and an invariant step s, the VM runs the loop floor((L - S)/s)
+** + 1 times when that is >= 0 (integers and exact floats alike; Lua 5.4,
+** lvm.c forprep), 0 otherwise; that formula is affine in the outer
+** iteration when s divides the change of L - S per outer iteration, and it
+** is never clamped to 0 in between when it is >= 0 at both ends.
+*/
+static int tricount (Walk *w, int line, const int *kv, const int *vv,
+                     count_Loop *c) {
+  i128 v[3][2], coef[3], F[2], m;
+  int flt[3], e, j, ne = w->tri == TRI_BOUNDS ? 2 : 1, isflt;
+  for (e = 0; e < ne; e++)
+    for (j = 0; j < 3; j++)
+      if (!trictrl(w, line, kv[j], vv[j], w->trix[e], &v[j][e], &coef[j],
+                   &flt[j]))
+        return 0;
+  if (v[2][0] == 0)  /* the VM raises */
+    return stop(w, line, "an inner loop's step is zero");
+#if CPM_LUA54
+  isflt = flt[0] || flt[2];  /* lvm.c, forprep: an integer loop otherwise */
+#else
+  isflt = 1;
+#endif
+  for (e = 0; e < ne; e++) {
+    F[e] = floordiv(v[1][e] - v[0][e], v[2][0]) + 1;
+    if (F[e] < 0)
+      return stop(w, line, "an inner loop runs in some outer iterations "
+                           "and not in others");
+  }
+  if (ne == 2 && ((coef[1] - coef[0]) * (i128)w->tristep) % v[2][0] != 0)
+    return stop(w, line, "an inner loop's count is not an affine function "
+                         "of the outer counter (its step does not divide "
+                         "the change of its range)");
+  m = ne == 2 && F[1] > F[0] ? F[1] : F[0];
+  if (m > ((i128)1 << 64))
+    return stop(w, line, "loop control values it cannot count exactly");
+  c->itype = isflt ? VT_FLT : VT_INT;
+  c->istep = (lua_Integer)v[2][0];
+  c->fstep = (double)v[2][0];
+  c->n = (uint64_t)m;
+  c->n64 = (m >> 64) != 0;
+  return 1;
+}
+
+/* }====================================================== */
+
+
 /* An inner loop: the LOOP op at 'i', at level w->depth. */
 static int doloop (Walk *w, int i) {
   const plan_Nest *n = w->n;
@@ -611,17 +787,18 @@ static int doloop (Walk *w, int i) {
   mp_limb_t limbs[4];
   mpz_t tmp;
   mpz_srcptr m = NULL;
-  int *upd = NULL, *res = NULL, idxcol = 0, ok;
-  for (j = 0; j < 3; j++) {
+  int *upd = NULL, *res = NULL, idxcol = 0, ok, tri;
+  for (j = 0; j < 3; j++)
     if (!readarg(w, out, argof(op, j + 1), &kv[j], &vv[j], op->line)) return 0;
-    if (kv[j] != SK_INV) {
-      if (d == 0) w->innerline = op->line;
-      w->depth++;
-      ok = stopr(w, op->line, CPM_R_NEST_BOUNDS, "");
-      w->depth--;
-      return ok;
-    }
+  tri = kv[0] != SK_INV || kv[1] != SK_INV || kv[2] != SK_INV;
+  if (tri && (d > 0 || kv[2] != SK_INV)) {
+    if (d == 0) w->innerline = op->line;
+    w->depth++;
+    ok = stopr(w, op->line, d > 0 ? CPM_R_NEST_BOUNDS : CPM_R_NEST_TRISTEP, "");
+    w->depth--;
+    return ok;
   }
+  if (tri && !w->eval) w->trifound = 1;
   for (s = 0; s < ns; s++)  /* resolve what the inner loop reads or keeps */
     if (need[s] && out->kind[s] == SK_UNSET) {
       int k2, v2;
@@ -630,8 +807,16 @@ static int doloop (Walk *w, int i) {
   if (d == 0) w->innerline = op->line;
   if (w->eval) {
     lua_State *L = w->L;
-    for (j = 0; j < 3; j++) lua_pushvalue(L, vv[j]);
     memset(&c, 0, sizeof(c));
+    if (tri) {
+      w->depth++;
+      if (!tricount(w, op->line, kv, vv, &c)) return 0;
+      w->depth--;
+      if (!c.n64 && c.n == 0) return 1;  /* the VM skips the loop */
+      m = count_mpz(&c, limbs, tmp);
+      goto counted;
+    }
+    for (j = 0; j < 3; j++) lua_pushvalue(L, vv[j]);
     ok = count_fornum(L, lua_gettop(L) - 2, &c) == COUNT_OK && !c.nbig;
     lua_pop(L, 3);
     w->depth++;
@@ -643,6 +828,7 @@ static int doloop (Walk *w, int i) {
     if (!c.n64 && c.n == 0) return 1;  /* the VM skips the loop */
     m = count_mpz(&c, limbs, tmp);
   }
+counted:
   /* the inner level */
   memcpy(in->kind, out->kind, (size_t)ns);
   memcpy(in->val, out->val, sizeof(int) * (size_t)ns);
@@ -652,9 +838,13 @@ static int doloop (Walk *w, int i) {
     double lg;
     int f;
     lua_State *L = w->L;
-    if (c.itype == VT_INT) lua_pushinteger(L, c.istart);
-    else lua_pushnumber(L, (lua_Number)c.fstart);
-    if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
+    if (tri) f = asform(w, kv[0], vv[0], 1);  /* its start, as it stands */
+    else {
+      if (c.itype == VT_INT) lua_pushinteger(L, c.istart);
+      else lua_pushnumber(L, (lua_Number)c.fstart);
+      f = constform(w, lua_gettop(L), 1);
+    }
+    if (f < 0) return 0;
     idxcol = newstate(in, -1, f);
     /* the counter's type counts where the loop variable is read */
     in->ctrslot = op->a;
@@ -704,7 +894,7 @@ static int doloop (Walk *w, int i) {
       else return stopr(w, op->line, CPM_R_IR_MALFORMED, "");
     }
     w->depth++;
-    ok = closeloop(w, in, out, upd, m, res);
+    ok = closeloop(w, in, out, upd, m, res, tri);
     w->depth--;
     if (!ok) return w->fail == w->failbuf ? 0 : stop(w, op->line, w->fail);
   }
@@ -1037,6 +1227,7 @@ plan_Plan *plan_nest_make (lua_State *L, const ir_Loop *ir,
               ns, n->nused + 2);
   for (s = 0; s < ns; s++) w.lv[0].kind[s] = SK_UNSET;
   if (!walkblock(&w, 0, ir->nops)) goto refused;
+  n->tri = w.trifound;
   /* inputs: what the walk read at entry; outputs: live slots written */
   p->in = (int *)xalloc(L, (size_t)ns + 1, sizeof(int));
   p->slot_in = (int *)xalloc(L, (size_t)ns + 1, sizeof(int));
@@ -1097,40 +1288,48 @@ static int runaswritten (lua_State *L, const count_Loop *c, int counted,
 }
 
 
-/* The outer level's map raised to the count; pushes the outputs.  Returns
-   the number of results, or 0 (w->fail says why). */
-static int finish (Walk *w) {
+/* The outer loop's map: x_(r+1) = B x_r over (1, states), at entry v. */
+typedef struct Map {
+  int K;		/* 1 + the states */
+  int *sink;		/* output -> its state, or -1 (an invariant) */
+  uint64_t *B, *v;	/* K x K, K */
+  double *LB, *lv;	/* their log2 magnitudes */
+} Map;
+
+
+/*
+** Builds the map of the walk just made (its userdata stay on the stack).
+** Outputs not carried become states ('sinks', entry 0: the value the last
+** iteration gives them); with 'allstates', the invariant ones too.
+*/
+static int buildmap (Walk *w, Map *mp, int allstates) {
   lua_State *L = w->L;
   const plan_Plan *p = w->p;
   Level *lv = &w->lv[0];
-  int *upd, *sink, K, i, j, nout = p->nout;
-  uint64_t *B, *v, *r;
-  double *LB, *lvv, *maj;
-  mp_limb_t limbs[4];
-  mpz_t tmp;
-  mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
-  sink = (int *)cpm_newuserdata(L, sizeof(int) * ((size_t)nout + 1));
-  for (i = 0; i < nout; i++) {  /* outputs that are not carried: sinks */
+  int *upd, K, i, j, nout = p->nout;
+  mp->sink = (int *)cpm_newuserdata(L, sizeof(int) * ((size_t)nout + 1));
+  for (i = 0; i < nout; i++) {
     int s = p->out[i].slot, st;
-    sink[i] = -1;
-    if (lv->kind[s] == SK_INV) continue;
-    if (lv->kind[s] != SK_VAR) return stopr(w, p->line, CPM_R_IR_MALFORMED, "");
+    mp->sink[i] = -1;
+    if (lv->kind[s] == SK_INV && !allstates) continue;
+    if (lv->kind[s] != SK_VAR && lv->kind[s] != SK_INV)
+      return stopr(w, p->line, CPM_R_IR_MALFORMED, "");
     for (st = 0; st < lv->k && lv->stslot[st] != s; st++) ;
     if (st == lv->k) {
       if (lv->k + 1 >= MAT_KMAX) return stop(w, 0, "too many values");
       st = newstate(lv, s, -2) - 1;
     }
-    sink[i] = st;
+    mp->sink[i] = st;
   }
-  K = lv->k + 1;
+  mp->K = K = lv->k + 1;
   upd = (int *)cpm_newuserdata(L, sizeof(int) * (size_t)K);
-  B = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * ((size_t)K * K + 2 * (size_t)K));
-  v = B + (size_t)K * K; r = v + K;
-  LB = (double *)cpm_newuserdata(L, sizeof(double) * ((size_t)K * K + 2 * (size_t)K));
-  lvv = LB + (size_t)K * K; maj = lvv + K;
-  for (i = 0; i < K * K; i++) { B[i] = 0; LB[i] = -HUGE_VAL; }
-  B[0] = 1; LB[0] = 0;
-  v[0] = 1; lvv[0] = 0;
+  mp->B = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * ((size_t)K * K + (size_t)K));
+  mp->v = mp->B + (size_t)K * K;
+  mp->LB = (double *)cpm_newuserdata(L, sizeof(double) * ((size_t)K * K + (size_t)K));
+  mp->lv = mp->LB + (size_t)K * K;
+  for (i = 0; i < K * K; i++) { mp->B[i] = 0; mp->LB[i] = -HUGE_VAL; }
+  mp->B[0] = 1; mp->LB[0] = 0;
+  mp->v[0] = 1; mp->lv[0] = 0;
   for (i = 1; i < K; i++) {
     int s = lv->stslot[i - 1], f;
     if (s < 0) {  /* the counter */
@@ -1141,7 +1340,7 @@ static int finish (Walk *w) {
       FL(w, f)[i] = 0;
       if (w->c.itype == VT_INT) lua_pushinteger(L, w->c.istart);
       else lua_pushnumber(L, (lua_Number)w->c.fstart);
-      if (!toring(w, lua_gettop(L), &v[i], &lvv[i], 1)) return 0;
+      if (!toring(w, lua_gettop(L), &mp->v[i], &mp->lv[i], 1)) return 0;
     }
     else {
       if (lv->kind[s] == SK_VAR) f = lv->val[s];
@@ -1149,26 +1348,40 @@ static int finish (Walk *w) {
         if ((f = constform(w, lv->val[s], 0)) < 0) return 0;
       }
       else return stopr(w, p->line, CPM_R_IR_MALFORMED, "");
-      if (lv->entry[i - 1] == -2) { v[i] = 0; lvv[i] = -HUGE_VAL; }  /* a sink */
-      else if (!toring(w, w->ibase + p->slot_in[s], &v[i], &lvv[i], 0)) return 0;
+      if (lv->entry[i - 1] == -2) { mp->v[i] = 0; mp->lv[i] = -HUGE_VAL; }  /* a sink */
+      else if (!toring(w, w->ibase + p->slot_in[s], &mp->v[i], &mp->lv[i], 0))
+        return 0;
     }
     upd[i] = f;
     for (j = 0; j < K && j < w->W; j++) {
-      B[i * K + j] = FU(w, f)[j];
-      LB[i * K + j] = FL(w, f)[j];
+      mp->B[i * K + j] = FU(w, f)[j];
+      mp->LB[i * K + j] = FL(w, f)[j];
     }
   }
+  return 1;
+}
+
+
+/*
+** The ring holds the loop's values for n iterations: no mix of integers
+** and floats, and with floats every value of every iteration an integer
+** below 2^53 (the bounds of the walk just made majorize every iteration's).
+*/
+static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
+  Level *lv = &w->lv[0];
+  int K = mp->K, i;
   if ((w->seen & SEEN_INT) && (w->seen & SEEN_FLT))
     return stop(w, 0, "the nested loop mixes integer and float values");
 #if CPM_LUA54
   if (w->seen & SEEN_FLT)
 #endif
-  {  /* floats: every value of every iteration an integer below 2^53 */
+  {
+    double *maj = (double *)cpm_newuserdata(w->L, sizeof(double) * (size_t)K);
     if (!w->bounds)
       return stop(w, 0, "values may overflow or lose precision");
     if (w->seen & SEEN_NEG0RISK)
       return stop(w, 0, "a float -0.0 could appear in the nested loop");
-    if (bound_log2_majorant(K, LB, lvv, n, 1, maj) != 0)
+    if (bound_log2_majorant(K, mp->LB, mp->lv, n, 1, maj) != 0)
       return stop(w, 0, "values may overflow or lose precision");
     for (i = 0; i < K; i++)
       if (!(maj[i] < NEST_LOG2_EXACT))
@@ -1176,23 +1389,255 @@ static int finish (Walk *w) {
     for (i = 0; i < lv->nbrow; i++)
       if (!(logdot(K, FL(w, lv->brow[i]), 1, maj, 1) < NEST_LOG2_EXACT))
         return stop(w, 0, "values may overflow or lose precision");
+    lua_pop(w->L, 1);
   }
-  if (mat_u64_powapply(K, B, r, v, n) != MAT_OK)
-    return stop(w, 0, "the nested loop's matrix cannot be computed");
+  return 1;
+}
+
+
+/* Pushes true and the outputs, from the states' final values r. */
+static int pushresults (Walk *w, const Map *mp, const uint64_t *r) {
+  lua_State *L = w->L;
+  const plan_Plan *p = w->p;
+  int i, nout = p->nout;
   luaL_checkstack(L, nout + 4, "too many loop variables");
   lua_pushboolean(L, 1);
   for (i = 0; i < nout; i++) {
     int s = p->out[i].slot;
-    if (sink[i] < 0) { lua_pushvalue(L, lv->val[s]); continue; }
-    if (w->seen & SEEN_FLT) lua_pushnumber(L, (lua_Number)(int64_t)r[1 + sink[i]]);
+    if (mp->sink[i] < 0) { lua_pushvalue(L, w->lv[0].val[s]); continue; }
+    if (w->seen & SEEN_FLT)
+      lua_pushnumber(L, (lua_Number)(int64_t)r[1 + mp->sink[i]]);
 #if CPM_LUA54
-    else lua_pushinteger(L, (lua_Integer)r[1 + sink[i]]);
+    else lua_pushinteger(L, (lua_Integer)r[1 + mp->sink[i]]);
 #else
-    else lua_pushnumber(L, (lua_Number)(int64_t)r[1 + sink[i]]);
+    else lua_pushnumber(L, (lua_Number)(int64_t)r[1 + mp->sink[i]]);
 #endif
   }
   return 1 + nout;
 }
+
+
+/* The outer level's map raised to the count; pushes the outputs.  Returns
+   the number of results, or 0 (w->fail says why). */
+static int finish (Walk *w) {
+  Map mp;
+  uint64_t *r;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
+  if (!buildmap(w, &mp, 0) || !ringcheck(w, &mp, n)) return 0;
+  r = (uint64_t *)cpm_newuserdata(w->L, sizeof(uint64_t) * (size_t)mp.K);
+  if (mat_u64_powapply(mp.K, mp.B, r, mp.v, n) != MAT_OK)
+    return stop(w, 0, "the nested loop's matrix cannot be computed");
+  return pushresults(w, &mp, r);
+}
+
+
+/* {======================================================
+** Triangular nests
+** ======================================================= */
+
+/* Most walks of one guard call (the degree of the outputs in the outer
+   iteration, plus two). */
+#define TRI_MAXDEGREE	48
+
+
+/* Readies the walk for another pass over the outer body (stack at 'top'). */
+static void beginwalk (Walk *w, int top) {
+  const plan_Nest *n = w->n;
+  int s;
+  lua_settop(w->L, top);
+  w->nforms = 0;
+  for (s = 0; s < n->ir.nslots; s++) w->lv[0].kind[s] = SK_UNSET;
+  for (s = 0; s <= n->maxdepth; s++) {
+    w->lv[s].ctrslot = -1;
+    w->lv[s].k = 0;
+    w->lv[s].nbrow = 0;
+  }
+  w->lv[0].ctrslot = n->ir.index;
+  w->lv[0].ctrseen = w->c.itype == VT_INT ? SEEN_INT : SEEN_FLT;
+  if (n->ir.index >= 0) {  /* the counter is the first state */
+    int col = newstate(&w->lv[0], -1, -1);
+    w->lv[0].kind[n->ir.index] = SK_VAR;
+    w->lv[0].val[n->ir.index] = unitform(w, col);
+  }
+}
+
+
+/* x := M x in Z/2^64 (K x K, K). */
+static void applyu64 (int K, const uint64_t *M, uint64_t *x, uint64_t *t) {
+  int i, j;
+  for (i = 0; i < K; i++) {
+    uint64_t a = 0;
+    for (j = 0; j < K; j++) a += M[i * K + j] * x[j];
+    t[i] = a;
+  }
+  memcpy(x, t, sizeof(uint64_t) * (size_t)K);
+}
+
+
+/* Forward differences in place: a[d] := Delta^d a[0] for rows of 'len'
+   words, d = 0..cnt-1. */
+static void differences (uint64_t *a, int cnt, size_t len) {
+  int d, r;
+  size_t x;
+  for (d = 1; d < cnt; d++)
+    for (r = cnt - 1; r >= d; r--)
+      for (x = 0; x < len; x++) a[r * len + x] -= a[(r - 1) * len + x];
+}
+
+
+/* C(N, d) mod 2^64: the odd parts of the product and of d! apart, the
+   power of 2 counted (d! odd part inverted by Newton's iteration). */
+static uint64_t binom64 (uint64_t N, int d) {
+  uint64_t odd = 1, dodd = 1, inv;
+  int e = 0, t;
+  if (N < (uint64_t)d) return 0;
+  for (t = 0; t < d; t++) {
+    uint64_t x = N - (uint64_t)t, y = (uint64_t)t + 1;
+    while (!(x & 1)) { x >>= 1; e++; }
+    while (!(y & 1)) { y >>= 1; e--; }
+    odd *= x; dodd *= y;
+  }
+  if (e >= 64) return 0;
+  inv = dodd;  /* correct to 3 bits; each step doubles them */
+  for (t = 0; t < 5; t++) inv *= 2 - dodd * inv;
+  return (odd * inv) << e;
+}
+
+
+/*
+** The degree in r of every state x_r (r >= 1) when x_(r+1) = M(r) x_r
+** with M(r) = sum_d C(r, d) Md[d] (d = 0..dm, K x K each): each state,
+** apart from the constant, keeps its value plus (diagonal 1) or takes
+** (diagonal 0) terms of other states only, along an acyclic graph; a
+** state then adds up polynomials of the degree of its sources' plus their
+** coefficients', one degree more when it keeps its value (a sum over r).
+** Returns the largest degree, or -1 when M(r) has no such shape.
+*/
+static int tridegree (int K, int dm, const uint64_t *Md, int *deg) {
+  size_t KK = (size_t)K * (size_t)K;
+  int i, j, d, pass, left = K - 1;
+  for (i = 0; i < K; i++) deg[i] = i == 0 ? 0 : -1;
+  for (i = 1; i < K; i++) {
+    uint64_t diag = Md[(size_t)i * K + i];
+    if (diag > 1) return -1;
+    for (d = 1; d <= dm; d++)
+      if (Md[d * KK + (size_t)i * K + i] != 0) return -1;
+  }
+  for (pass = 0; pass < K && left > 0; pass++)
+    for (i = 1; i < K; i++) {
+      int best = -1, ready = 1;
+      if (deg[i] >= 0) continue;
+      for (j = 0; j < K && ready; j++) {
+        int e = -1;
+        if (j == i) continue;
+        for (d = 0; d <= dm; d++)
+          if (Md[d * KK + (size_t)i * K + j] != 0) e = d;
+        if (e < 0) continue;
+        if (deg[j] < 0) ready = 0;
+        else if (deg[j] + e > best) best = deg[j] + e;
+      }
+      if (!ready) continue;
+      deg[i] = best < 0 ? 0 : best + (int)Md[(size_t)i * K + i];
+      left--;
+    }
+  if (left > 0) return -1;  /* a cycle */
+  for (i = d = 0; i < K; i++) if (deg[i] > d) d = deg[i];
+  return d;
+}
+
+
+/*
+** A nest with triangular loops.  An inner loop whose count m changes
+** with the outer iteration r is B^m, a different matrix each time; but
+** when B is unipotent, B^m = sum_t C(m,t) (B - I)^t is a polynomial in m,
+** and m is affine in r (tricount), so the outer map M(r) is a polynomial
+** in r of degree dm at most (the sum of those loops' degrees).  When
+** moreover M(r) only adds to each state (tridegree), every state x_r is a
+** polynomial in r of some degree D, and
+**   x_n = sum_{d<=D} C(n-1, d) Delta^d x_1
+** (Newton's forward-difference formula), exact in Z/2^64 since every
+** Delta^d x_1 is an integer combination of the x_r.  So the guard walks
+** the outer body at r = 0, 1, ..., D+1 with the actual counts (each walk
+** gives M(r) exactly: tricount and closeloop), steps x_1..x_(D+2), and
+** checks what it relies on: Delta^(dm+1) M(0) = 0 and Delta^(D+1) x_1 = 0.
+** Floats: the first walk (TRI_BOUNDS) takes each triangular loop at its
+** largest count, so its bounds majorize every iteration's (ringcheck).
+** The first walk has just been made.
+*/
+static int trinest (Walk *w) {
+  lua_State *L = w->L;
+  Map mp;
+  mp_limb_t limbs[4];
+  mpz_t tmp;
+  mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
+  uint64_t nm1, *Ms, *X, *x, *t;
+  size_t KK;
+  int K, dm = w->degree, D = -1, r, rend, base, i, d, *deg;
+  if (!buildmap(w, &mp, 1) || !ringcheck(w, &mp, n)) return 0;
+  if (dm > TRI_MAXDEGREE)
+    return stop(w, 0, "a triangular nest of too high a degree");
+  K = mp.K;
+  KK = (size_t)K * (size_t)K;
+  nm1 = w->c.n - 1;  /* n >= 1; n = 2^64 (n64) gives 2^64 - 1 */
+  Ms = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * KK * ((size_t)dm + 2));
+  X = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * (size_t)K *
+                                  (TRI_MAXDEGREE + 3));
+  x = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * 2 * (size_t)K);
+  t = x + K;
+  deg = (int *)cpm_newuserdata(L, sizeof(int) * (size_t)K);
+  memcpy(x, mp.v, sizeof(uint64_t) * (size_t)K);
+  base = lua_gettop(L);
+  w->tri = TRI_AT;
+  w->bounds = 0;
+  rend = dm + 1;  /* walks at r = 0..rend */
+  for (r = 0; r <= rend; r++) {
+    Map mr;
+    beginwalk(w, base);
+    w->trix[0] = w->c.itype == VT_INT
+                 ? (int64_t)((uint64_t)w->c.istart + (uint64_t)r * (uint64_t)w->c.istep)
+                 : (int64_t)w->c.fstart + (int64_t)r * w->tristep;
+    if (!walkblock(w, 0, w->n->ir.nops) || !buildmap(w, &mr, 1)) return 0;
+    if (mr.K != K) return stop(w, 0, "the nested loop's states changed between iterations");
+    if (r <= dm + 1) memcpy(&Ms[(size_t)r * KK], mr.B, sizeof(uint64_t) * KK);
+    applyu64(K, mr.B, x, t);  /* x_(r+1) */
+    if ((uint64_t)r == nm1) {  /* the last iteration: done */
+      lua_settop(L, base);
+      return pushresults(w, &mp, x);
+    }
+    if (r <= TRI_MAXDEGREE + 2)
+      memcpy(&X[(size_t)r * K], x, sizeof(uint64_t) * (size_t)K);
+    if (r == dm + 1) {  /* M(0..dm+1) known: the degree of the states */
+      differences(Ms, dm + 2, KK);
+      for (i = 0; i < (int)KK; i++)
+        if (Ms[(size_t)(dm + 1) * KK + i] != 0)
+          return stop(w, 0, "the outer map of the triangular nest is not "
+                            "the polynomial it should be");
+      if ((D = tridegree(K, dm, Ms, deg)) < 0)
+        return stop(w, 0, "the outer loop of a triangular nest does more "
+                          "than add to its values");
+      if (D > TRI_MAXDEGREE)
+        return stop(w, 0, "a triangular nest of too high a degree");
+      if (D + 1 > rend) rend = D + 1;
+    }
+  }
+  /* x_1..x_(D+2) in X[0..D+1]: Newton's formula */
+  differences(X, D + 2, (size_t)K);
+  for (i = 0; i < K; i++)
+    if (X[(size_t)(D + 1) * K + i] != 0)
+      return stop(w, 0, "the values of the triangular nest are not the "
+                        "polynomial they should be");
+  for (i = 0; i < K; i++) {
+    uint64_t a = 0;
+    for (d = 0; d <= D; d++) a += binom64(nm1, d) * X[(size_t)d * K + i];
+    x[i] = a;
+  }
+  lua_settop(L, base);
+  return pushresults(w, &mp, x);
+}
+
+/* }====================================================== */
 
 
 /*
@@ -1223,11 +1668,39 @@ static int mayfloat (lua_State *L, const plan_Nest *n, const plan_Plan *p,
 }
 
 
+/* The outer counter's first and last values and its step, for the first
+   walk of a triangular nest (TRI_BOUNDS): exact integers. */
+static int tribounds (Walk *w) {
+  const count_Loop *c = &w->c;
+  uint64_t nm1 = c->n - 1;
+  if (c->itype == VT_INT) {
+    w->trix[0] = (int64_t)c->istart;
+    w->tristep = (int64_t)c->istep;
+    w->trix[1] = (int64_t)((uint64_t)c->istart + nm1 * (uint64_t)c->istep);
+  }
+  else {
+    double last = c->fstart + (double)nm1 * c->fstep;
+    if (c->fstart != floor(c->fstart) || c->fstep != floor(c->fstep) ||
+        !(fabs(c->fstart) < TRI_FLT_MAX) || !(fabs(c->fstep) < TRI_FLT_MAX) ||
+        !(fabs(last) < TRI_FLT_MAX) || nm1 >= (uint64_t)1 << 53) {
+      w->fail = "the outer counter of a triangular nest is not an integer "
+                "it can follow";
+      return 0;
+    }
+    w->trix[0] = (int64_t)c->fstart;
+    w->tristep = (int64_t)c->fstep;
+    w->trix[1] = w->trix[0] + (int64_t)nm1 * w->tristep;
+  }
+  w->tri = TRI_BOUNDS;
+  return 1;
+}
+
+
 static int nest_call (lua_State *L) {
   const plan_Plan *p = plan_test(L, lua_upvalueindex(UP_PLAN));
   const plan_Nest *n = p->nest;
   Walk w;
-  int nargs = 3 + p->nin, counted, s, nres, maxk = n->nused + 2;
+  int nargs = 3 + p->nin, counted, nres, top, maxk = n->nused + 2;
   lua_Integer limit = lua_tointeger(L, lua_upvalueindex(UP_LIMIT));
   if (lua_gethookmask(L) & LUA_MASKLINE) {  /* see guard_call */
     lua_pushboolean(L, 0);
@@ -1271,18 +1744,14 @@ static int nest_call (lua_State *L) {
     carvelevels(&w, b + nf * (sizeof(uint64_t) + sizeof(double)),
                 n->ir.nslots, maxk);
   }
-  for (s = 0; s < n->ir.nslots; s++) w.lv[0].kind[s] = SK_UNSET;
-  for (s = 0; s <= n->maxdepth; s++) w.lv[s].ctrslot = -1;
-  w.lv[0].ctrslot = n->ir.index;
-  w.lv[0].ctrseen = w.c.itype == VT_INT ? SEEN_INT : SEEN_FLT;
-  if (n->ir.index >= 0) {  /* the counter is the first state */
-    int col = newstate(&w.lv[0], -1, -1);
-    w.lv[0].kind[n->ir.index] = SK_VAR;
-    w.lv[0].val[n->ir.index] = unitform(&w, col);
-  }
-  nres = walkblock(&w, 0, n->ir.nops) ? finish(&w) : 0;
+  if (n->tri && !tribounds(&w))
+    return runaswritten(L, &w.c, 1, w.fail);
+  top = lua_gettop(L);
+  beginwalk(&w, top);
+  nres = walkblock(&w, 0, n->ir.nops)
+         ? (n->tri ? trinest(&w) : finish(&w)) : 0;
   if (nres > 0) {
-    int top = lua_gettop(L);
+    top = lua_gettop(L);
     guard_count(L, lua_upvalueindex(UP_RECORD), GUARD_COMPUTED, NULL);
     lua_settop(L, top);
     return nres;

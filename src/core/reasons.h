@@ -57,7 +57,8 @@
   _(MOD_MIXED,		"a value of the loop is not reduced modulo the same value as the others (a mix of rings)") \
   /* nested loops (plan_nest.c) */ \
   _(NEST_INNER,		"inner loop at line %d: %s") \
-  _(NEST_BOUNDS,	"control values that the enclosing loop changes (a triangular nest)") \
+  _(NEST_BOUNDS,	"control values that an enclosing inner loop changes (a triangular nest below the outer loop)") \
+  _(NEST_TRISTEP,	"a step that the enclosing loop changes") \
   _(NEST_PRODUCT,	"product of two loop-carried values in a nested loop") \
   _(NEST_OP,		"operator '%s' applied to a loop-carried value in a nested loop") \
   _(NEST_BRANCH,	"branch in a loop with an inner loop") \
