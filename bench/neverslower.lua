@@ -2,11 +2,13 @@
 -- original?  For each short-loop case of bench/loops.lua and each n from 1
 -- to 10^6, the original f and cpm.optimize(f) (default options) are timed
 -- in alternation, several rounds; each round gives the ratio g/f of two
--- timings taken back to back, and the table shows the median and the
--- minimum of those ratios (below 1: cpm is faster).  Then a hot caller:
+-- timings taken back to back, and the table shows the median of those
+-- ratios and the ratio of the best times (below 1: cpm is faster).  Then
+-- a hot caller:
 --   for r = 1, 2e6 do s = s + h(10 + r % 3) end
 -- with h the original and the optimized sum.  Markdown on stdout.
 -- CPM_BENCH_FRONTEND=source: the source front end instead of the default.
+-- CPM_BENCH_ROUNDS: rounds (9, LuaJIT 15); CPM_BENCH_NS="1,2,8": only those n.
 --
 -- Every measurement starts afresh: for each case and n, f is a new copy of
 -- the case's function (string.dump and load, its upvalues joined), g is
@@ -24,7 +26,9 @@ local quick = os.getenv("CPM_BENCH_QUICK") ~= nil
 local frontend = os.getenv("CPM_BENCH_FRONTEND")
 local opts = frontend and { frontend = frontend } or nil
 
-local ROUNDS = tonumber(os.getenv("CPM_BENCH_ROUNDS")) or (quick and 3 or 9)
+-- (LuaJIT: 15, for its two trace layouts at n = 3-8: a round whose two
+-- copies landed in different layouts is an outlier the median must outvote)
+local ROUNDS = tonumber(os.getenv("CPM_BENCH_ROUNDS")) or (quick and 3 or jit and 15 or 9)
 local SLICE = quick and 0.002 or 0.01  -- seconds per timing, at least
 
 local cases = {
@@ -35,6 +39,11 @@ local cases = {
 }
 local NS = { 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384,
   512, 1000, 10000, 100000, 1000000 }
+-- only the n of CPM_BENCH_NS (a quick look at a few rows)
+if os.getenv("CPM_BENCH_NS") then
+  NS = {}
+  for v in os.getenv("CPM_BENCH_NS"):gmatch("[^,%s]+") do NS[#NS + 1] = assert(tonumber(v)) end
+end
 
 local load = loadstring or load
 local unpack = table.unpack or unpack
@@ -108,15 +117,23 @@ for _, c in ipairs(cases) do
 end
 emit("| " .. table.concat(head, " | ") .. " |")
 emit("|" .. string.rep(" --: |", #head))
--- The ratio of g's median time to f's at n over ROUNDS rounds, and the
--- ratio of their best times.  Each round takes new copies (mk()) of f and
--- g, each timed by a loop of its own after a warm-up at the same n, the
--- two back to back, their order alternating.  (On LuaJIT, at n = 3-6, a
--- new copy now and then lands in a state where its loops run interpreted,
--- 20-50 times slower: f as often as g, a second copy of f as often as
--- either.  A median of per-round ratios counts each such round; the
--- medians of the times leave that mode out as long as it stays the
--- rarer.)
+-- The median over ROUNDS rounds of the ratio g/f of the two times of a
+-- round, and the ratio of their best times.  Each round takes new copies
+-- (mk()) of f and g, each timed by a loop of its own after a warm-up at
+-- the same n, the two back to back, their order alternating.  Why the
+-- ratios of rounds and not the ratio of the median times: the machine's
+-- speed drifts within a run (shared cores: f's own time at n = 2 moved
+-- between 1.5 and 3.2 ns from one round to the next), which the two
+-- timings of one round share; and on LuaJIT, at n = 3-8, a new copy lands
+-- in one of two trace layouts (the short loop unrolled into the timing
+-- loop's trace, or a trace of its own entered through a side exit, 4-5
+-- times slower), f as often as g.  With about as many copies of each in
+-- the slower layout the median times of f and g each fall in either, and
+-- their ratio swung between 0.2 and 4.8 for f against a second copy of f;
+-- a round's ratio mixes layouts only when the two copies differ, as often
+-- above 1 as below, so the median round compares like with like.  A g
+-- that landed in the slower layout more often than f would still show:
+-- its rounds above 1 would outnumber those below.
 local function measure(mkf, mkg, n)
   local k = batch(timer(), mkf(), timer(), mkg(), n)
   local function timing(mk)
@@ -135,7 +152,9 @@ local function measure(mkf, mkg, n)
     end
   end
   local lo = math.min(unpack(b)) / math.min(unpack(a))
-  return median(b) / median(a), lo
+  local r = {}
+  for i = 1, ROUNDS do r[i] = b[i] / a[i] end
+  return median(r), lo
 end
 
 local worst, worstat, nullworst, nullat = 0, "", 0, ""

@@ -11,12 +11,7 @@ local load = loadstring or load
 local FRONTENDS = { "bytecode", "source" }
 
 -- A deterministic generator (the same cases on every run and VM).
-local seed = 12345
-local function rnd(n)
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return seed % n + 1
-end
-local function pick(t) return t[rnd(#t)] end
+local rnd, pick = require("lcg").new(12345, "low")
 
 -- Conditions over the parameters a, b (numbers or not), c (a string or
 -- not) and d (anything); and/or/not nest them.

@@ -197,6 +197,40 @@ end]], frontend)
         cpm.explain(f2, { frontend = frontend }))
     end)
 
+    it("agrees on later calls with the same invariants (the kept terms and tables)", function()
+      -- from the second call with the same masks and counts the guard
+      -- computes the body from terms or tables it made once
+      -- (src/core/guard_gf2.c): each body called again and again
+      local seed = os.time()
+      math.randomseed(seed)
+      local rng = math.random
+      for case = 1, 60 do
+        local k = rng(4)
+        local text = ref.body(rng, k)
+        local f = compile(text, frontend)
+        local g = optimize(f, { iters_limit = 2 })
+        local inv = { randint(), rng(-1000, 1000), rng(-70, 70), rng(-70, 70) }
+        for call = 1, 6 do
+          local args = {}
+          for i = 1, k do args[i] = randint() end
+          args[k + 1] = ({ 1, 2, 3, 64, 1000, 123457 })[call]
+          for i = 1, 4 do args[k + 1 + i] = inv[i] end
+          args.n = k + 5
+          agree(f, g, args, ("seed %d case %d call %d\n%s"):format(seed, case, call, text))
+        end
+      end
+      -- xorshift64, whose body is 4 ops: many calls, and a jump by 10^18
+      -- as two jumps
+      local f = compile(XORSHIFT, frontend)
+      local g = optimize(f, { strict = true })
+      for _ = 1, 20 do
+        local x, n = randint(), math.random(1, 1000)
+        assert.are.equal(f(x, n), g(x, n))
+      end
+      local x = randint()
+      assert.are.equal(g(g(x, 500000000000000000), 500000000000000000), g(x, 1000000000000000000))
+    end)
+
     it("agrees with the original on random xor/shift/rotate/mask bodies", function()
       local seed = os.time()
       math.randomseed(seed)

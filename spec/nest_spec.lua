@@ -15,12 +15,7 @@ local FRONTENDS = { "bytecode", "source" }
 local NESTS = { bytecode = true, source = true }
 
 -- A deterministic generator (the same cases on every run and VM).
-local seed = 4242
-local function rnd(n)
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return seed % n + 1
-end
-local function pick(t) return t[rnd(#t)] end
+local rnd, pick = require("lcg").new(4242, "low")
 
 -- Loop variables by depth; statements over the carried s, t, the
 -- variables of the loops around them and the parameter a.
@@ -174,7 +169,7 @@ describe("nested loops", function()
     end
   end)
 
-  it("compute float nests under integer loops (Lua 5.4) and int/float mixes as written", function()
+  it("compute float nests under integer loops and int/float mixes (Lua 5.4), each value of the type the loop leaves it", function()
     local f = assert(load([[
       return function(n, m, s0)
         local s, x = s0, 0
@@ -194,10 +189,51 @@ describe("nested loops", function()
         if LUA54 then
           assert.are.equal("float", math.type(s))
           assert.are.equal("integer", math.type(x))
-          -- an integer s plus floats: a mix, run as written (strict raises)
-          local ok, err = pcall(gs, 1000, 100, 0)
+          -- an integer s plus floats: a mix, s a float from the first
+          -- iteration on, x an integer
+          s, x = gs(1000, 100, 0)
+          assert.are.equal(1.3e6, s)
+          assert.are.equal("float", math.type(s))
+          assert.are.equal("integer", math.type(x))
+          -- no iteration: s keeps its type (and the guard is not called)
+          assert.are.equal("integer", math.type((gs(0, 100, 0))))
+          -- an integer inner sum beside a float one; a float inner loop
+          -- adding to an integer; a swap of an integer and a float,
+          -- whose types alternate (run as written)
+          local h = assert(load([[
+            return function(n, m, a)
+              local s, c, t, p, q = 0, 0, 0, 1, 2.0
+              for i = 1, n do
+                for j = 1, m do s = s + 2.0; c = c + j end
+                for k = 1.0, m do t = t + k end
+                for _ = 1, a do p, q = q, p end
+              end
+              return s, c, t, p, q
+            end]]))()
+          local hs = cpm.optimize(h, { frontend = fe, strict = true })
+          local r = { hs(100000, 1000, 0) }
+          assert.are.same({ 2e8, 100000 * 500500, 100000 * 500500.0, 1, 2.0 }, r)
+          assert.are.same({ "float", "integer", "float", "integer", "float" },
+            { math.type(r[1]), math.type(r[2]), math.type(r[3]), math.type(r[4]), math.type(r[5]) })
+          local sw = assert(load([[
+            return function(n, m)
+              local s, p, q = 0, 1, 2.0
+              for i = 1, n do
+                for j = 1, m do s = s + 1 end
+                p, q = q, p
+              end
+              return s, p, q
+            end]]))()
+          local ok, err = pcall(cpm.optimize(sw, { frontend = fe, strict = true }), 1000, 10)
           assert.is_false(ok)
-          assert.matches("mixes integer and float values", err, 1, true)
+          assert.matches("values change between integer and float", err, 1, true)
+          agree(sw, cpm.optimize(sw, { frontend = fe, iters_limit = 2 }), { n = 2, 7, 3 }, fe)
+          local hl = cpm.optimize(h, { frontend = fe, iters_limit = 2 })
+          for _, a in ipairs({ 0, 1, 2, 3 }) do
+            for _, n in ipairs({ 0, 1, 2, 3, 10 }) do
+              agree(h, hl, { n = 3, n, 4, a }, fe .. " " .. n .. " " .. a)
+            end
+          end
         end
         local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
         for _, x0 in ipairs({ 0, 0.0, 7, -2.0, 2 ^ 53 }) do

@@ -19,12 +19,7 @@ end
 
 local BC = { frontend = "bytecode" }
 
-local seed = 2718
-local function rnd(n)
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return math.floor(seed / 65536) % n + 1
-end
-local function pick(t) return t[rnd(#t)] end
+local rnd, pick = require("lcg").new(2718)
 
 local VARS = { "i", "j", "k" }
 local function statement(depth)

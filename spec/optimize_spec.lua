@@ -336,6 +336,47 @@ for _, frontend in ipairs(frontends) do
       assert.has_error(function() g(100000, "1") end)
     end)
 
+    -- Floats are computed only when every value of every iteration is an
+    -- integer below 2^53 (guard.c, bounds: a majorant in doubles first,
+    -- then the log-domain one).  At and past that edge the result must
+    -- be the loop's own, rounding included; and a float loop whose values
+    -- stay well below it must be computed, not run (strict raises on a
+    -- fallback).  Each case: the loop, and the largest magnitude of its
+    -- values (computed ones included) over n iterations.
+    it("computes float loops up to the edge of 2^53 and runs them as written past it", function()
+      local cases = {
+        { "local a, b = 0.0, 1.0 for _ = 1, n do a, b = b, a + b end return a, b",
+          function(n) local a, b, m = 0, 1, 1 for _ = 1, n do a, b = b, a + b; m = math.max(m, b) end return m end },
+        { "local x = 1.0 for _ = 1, n do x = 3 * x + 1 end return x",
+          function(n) local x = 1 for _ = 1, n do x = 3 * x + 1 end return x end },
+        { "local x = 1.0 for _ = 1, n do x = 1 - 3 * x end return x",
+          function(n) local x, m = 1, 1 for _ = 1, n do x = 1 - 3 * x; m = math.max(m, math.abs(x) + 1) end return m end },
+        { "local s, t = 0.0, 5.0 for i = 1, n do s = s + 2^40 * i; t = t + s end return s, t",
+          function(n) local s, t = 0, 5 for i = 1, n do s = s + 2^40 * i; t = t + s end return math.max(t, 2^40 * n) end },
+        { "local s, t = 2.0^45, 1.0 for i = n, 1, -1 do s = s - 3 * i; t = t + i end return s, t",
+          function(n) return 2^45 + 3 * n end },
+      }
+      for _, c in ipairs(cases) do
+        local f = assert(load("return function(n) " .. c[1] .. " end"))()
+        local g = optimize(f, { iters_limit = 2 })
+        local gs = optimize(f, { iters_limit = 2, strict = true })
+        for n = 2, 200 do
+          local where = c[1] .. "\nn = " .. n
+          agree(f, g, { n }, where)
+          local ok, err = pcall(gs, n)
+          if ok then agree(f, gs, { n }, where .. " (strict)") end
+          assert(ok or c[2](n) >= 2^50, where .. ": not computed, values below 2^50: " .. tostring(err))
+          if c[2](n) > 2^60 then break end
+        end
+      end
+      -- a swap: values that never grow, over a count where (A max I)^n
+      -- does (the log-domain majorant decides)
+      local f = assert(load("return function(n) local a, b = 1.0, 2.0 "
+        .. "for _ = 1, n do a, b = b, a end return a, b end"))()
+      local gs = optimize(f, { iters_limit = 2, strict = true })
+      for _, n in ipairs { 100, 10001, 100000 } do agree(f, gs, { n }, "swap, n = " .. n) end
+    end)
+
     it("keeps the sign of zero as the VM computes it (x - 0 is x + -0 on Lua 5.4)", function()
       -- Lua 5.4 compiles x - c (c a small integer) to ADDI x -c, so
       -- -0.0 - 0 gives +0.0 there and -0.0 on LuaJIT: the loop's own value

@@ -17,12 +17,7 @@ local FRONTENDS = { "bytecode", "source" }
 local idiv = LUA54 and load("return function(a, b) return a // b end")()
   or function(a, b) return math.floor(a / b) end
 
-local seed = 1729
-local function rnd(n)
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return math.floor(seed / 65536) % n + 1
-end
-local function pick(t) return t[rnd(#t)] end
+local rnd, pick = require("lcg").new(1729)
 
 -- The inner body: sums of the loop variables, the parameter a and the
 -- carried s, t, c; now and then a statement that is not a sum.
@@ -31,8 +26,9 @@ local function inner()
   for _ = 1, rnd(3) do
     r[#r + 1] = pick({ "s = s + j", "s = s + i", "c = c + 1", "s = s - j",
       "s = s + 2 * j - i + a", "t = t + s", "local u = j + i; t = t + u",
-      "t = t + 3 * j", "s = s + a", "c = c + j - 1",
-      pick({ "s = s + j", "s = 2 * s", "s = s + i * j" }) })
+      "t = t + 3 * j", "s = s + a", "c = c + j - 1", "s = s + i * j",
+      "t = t + (i - 2) * j + i * i", "s = s - 3 * i * a",
+      pick({ "s = s + j", "s = 2 * s", "s = s + i % 3", "s = s + j * j" }) })
   end
   return table.concat(r, "; ")
 end
@@ -47,7 +43,7 @@ local function ranges()
   local o = pick({ "1, n", "0, n", "-3, n", "n, 1, -1", "1, n, 2", "2, n" })
   local i = pick({ "1, i", "i, n", "i + 1, n", "0, i - 1", "i, 2 * i",
     "1, 2 * i + 1", "i, 1, -1", "n, i, -1", "-i, i", "i, m", "m, i",
-    "1, i, 2", "i, i + 3", "1, q" })
+    "1, i, 2", "i, i + 3", "1, q", "1, m", "m, 1, -1" })
   return o, i
 end
 
@@ -94,6 +90,29 @@ describe("triangular nests", function()
     for _, fe in ipairs(FRONTENDS) do
       io.stderr:write(fe, " computed ", computed[fe], "\n")
       assert.is_true(computed[fe] > 60, fe .. ": " .. computed[fe])
+    end
+  end)
+
+  it("compute products of the outer counter with the inner values", function()
+    local f = assert(load([[
+      return function(n, m)
+        local s, t = 0, 0
+        for i = 1, n do
+          for j = 1, i do s = s + i * j end
+          for j = 1, m do t = t + i * i * j end
+        end
+        return s, t
+      end]]))()
+    for _, fe in ipairs(FRONTENDS) do
+      assert.matches(":3: loop optimized", cpm.explain(f, { frontend = fe }))
+      local g = cpm.optimize(f, { frontend = fe, strict = true, iters_limit = 2 })
+      local N, M = 10000, LUA54 and 1000 or 10
+      local s, t = g(N, M)
+      -- sum of i * i(i+1)/2 = ((n(n+1)/2)^2 + n(n+1)(2n+1)/6) / 2
+      local T = idiv(N * (N + 1), 2)
+      assert.are.equal(idiv(T * T + idiv(N * (N + 1) * (2 * N + 1), 6), 2), s)
+      assert.are.equal(idiv(N * (N + 1) * (2 * N + 1), 6) * idiv(M * (M + 1), 2), t)
+      agree(f, cpm.optimize(f, { frontend = fe, iters_limit = 2 }), { n = 2, 90, 7 }, fe)
     end
   end)
 

@@ -152,6 +152,170 @@ describe("while and repeat loops", function()
     for fe in pairs(PLANNING) do assert.is_true(planned[fe] >= 110, fe .. " " .. planned[fe]) end
   end)
 
+  it("take steps and bounds that are invariant expressions, on random loops and arguments", function()
+    -- the step and the bound: arithmetic on k and m, which the loop never
+    -- writes (evaluated once at entry, numbers only: a string, or a table
+    -- whose metamethods count their calls, runs the loop as written)
+    local sexprs = { "2 * k", "(k + m)", "k * k", "k - m", "-k", "k / 2", "k % 5",
+      "(k + 1) * 2", "m - k * 3", "k" }
+    local bexprs = { "n * 2", "n + m", "n - k", "n / 2", "-n", "(n + m) * 3", "n" }
+    if LUA54 then
+      sexprs[#sexprs + 1] = "k // 2"
+      sexprs[#sexprs + 1] = "(k & 7) + 1"
+      bexprs[#bexprs + 1] = "(n + m) // 2"
+      bexprs[#bexprs + 1] = "n | 1"
+    end
+    local stmts = { "s = s + i", "t = t + s", "s = s + 1", "t = 2 * t - s" }
+    local calls = 0
+    local function mmtable(v)
+      local mt = {}
+      for _, e in ipairs({ "__add", "__sub", "__mul", "__div", "__mod", "__unm", "__idiv",
+        "__band", "__bor", "__pow" }) do
+        mt[e] = function() calls = calls + 1; return v end
+      end
+      return setmetatable({}, mt)
+    end
+    local vals = { 0, 1, 2, -1, -3, 3, 0.5, 1.5, -2.5, 7, 100, 1000, 2 ^ 53, "3", "x",
+      "table", 0 / 0, -0.0 }
+    local planned = { bytecode = 0, source = 0 }
+    local compared, computed = 0, 0
+    for _ = 1, 80 do
+      local lines = { pick(stmts) }
+      if rnd(2) == 1 then lines[#lines + 1] = pick(stmts) end
+      local se = pick(sexprs)
+      local upd = pick({ "i = i + (S)", "i = i - (S)", "i = (S) + i" }):gsub("S", function() return se end)
+      table.insert(lines, rnd(#lines + 1), upd)
+      local be = pick(bexprs)
+      local test = pick(tests):gsub("x", function() return be end)
+      local loop
+      if rnd(3) == 1 then
+        loop = "    repeat\n      " .. table.concat(lines, "\n      ") .. "\n    until " .. test
+      else
+        loop = "    while " .. test .. " do\n      " .. table.concat(lines, "\n      ") .. "\n    end"
+      end
+      local text = "return function(i, n, k, m)\n    local s, t = 0, 1\n" .. loop ..
+        "\n    return i, s, t\nend"
+      local f = assert(load(text))()
+      for _, fe in ipairs(FRONTENDS) do
+        local rep = cpm.explain(f, { frontend = fe })
+        if rep:match("loop optimized") then planned[fe] = planned[fe] + 1 end
+        local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
+        for _ = 1, 10 do
+          local a = { pick({ 0, 1, -5, 2.5, 10, "2", "table" }), pick(vals), pick(vals),
+            pick(vals) }
+          if rnd(2) == 1 then  -- numbers, mostly loops that end
+            a = { pick({ 0, 1, -5, 10, 3.0 }), pick({ 100, 1000, 50, -100, 7.0, 2 ^ 40 }),
+              pick({ 1, 2, 3, -1, -2, 0.5, 4.0, 0 }), pick({ 1, 2, -1, -3, 1.5, 0 }) }
+          end
+          local function mk()
+            local r = { n = 4 }
+            for j = 1, 4 do r[j] = a[j] == "table" and mmtable(j) or a[j] end
+            return r
+          end
+          if ends(text, mk) then
+            compared = compared + 1
+            calls = 0
+            local o1 = shape({ pcall(f, unpack_args(mk())) })
+            o1[#o1 + 1] = calls
+            calls = 0
+            local before = cpm.stats(g)[1] and cpm.stats(g)[1].computed or 0
+            local o2 = shape({ pcall(g, unpack_args(mk())) })
+            o2[#o2 + 1] = calls
+            if (cpm.stats(g)[1] and cpm.stats(g)[1].computed or 0) > before then
+              computed = computed + 1
+            end
+            local where = ("%s\nfrontend %s, i=%s n=%s k=%s m=%s\n%s"):format(text, fe,
+              tostring(a[1]), tostring(a[2]), tostring(a[3]), tostring(a[4]), rep)
+            -- the same values (math.type, NaN), the same error, as many
+            -- metamethod calls
+            agree(function() return unpack(o1) end, function() return unpack(o2) end,
+              { n = 0 }, where)
+          end
+        end
+      end
+    end
+    assert.is_true(compared > 600, compared)
+    assert.is_true(computed > 60, computed)
+    for fe in pairs(PLANNING) do assert.is_true(planned[fe] >= 78, fe .. " " .. planned[fe]) end
+  end)
+
+  it("check a while test's own ops and report its expressions (the IR)", function()
+    local core = require "cpm.core"
+    local function ir(kind, pre, ops)
+      return { kind = kind, nslots = 5, liveout = { 0 }, line = 1, ops = ops,
+        cond = { "lt", 0, 3, exit = false, pre = pre } }
+    end
+    -- while i < n * 2 do i = i + k end: slots i 0, n 1, k 2, the test's 3,
+    -- the body's temporary 4
+    local p, info = core._plan(ir("while", 1, { { "mul", 3, 1, { k = 2 } }, { "add", 0, 0, 2 } }))
+    assert.is_truthy(p, info)
+    assert.are.same({ op = "mul", sym = "*", 1, { k = 2 } }, info.w.bound)
+    assert.are.same(2, info.w.step)
+    -- while i < n do i = i + (k - n) end: the step an expression in the
+    -- body's temporary
+    local t = ir("while", 0, { { "sub", 3, 2, 1 }, { "add", 0, 0, 3 } })
+    t.cond[3] = 1
+    p, info = core._plan(t)
+    assert.is_truthy(p, info)
+    assert.are.same({ op = "sub", sym = "-", 2, 1 }, info.w.step)
+    local refused = {
+      -- the test's op computes no invariant (it reads the counter)
+      { ir("while", 1, { { "add", 3, 0, { k = 1 } }, { "add", 0, 0, 2 } }),
+        "condition is not one comparison" },
+      { ir("while", 3, { { "mul", 3, 1, { k = 2 } }, { "add", 0, 0, 2 } }), "malformed loop IR" },
+      { ir("repeat", 1, { { "mul", 3, 1, { k = 2 } }, { "add", 0, 0, 2 } }), "malformed loop IR" },
+      -- (i + k) + 1: two steps (in floats not i + (k + 1))
+      { ir("while", 0, { { "add", 0, 0, 2 }, { "add", 0, 0, { k = 1 } } }), "written more than once" },
+      { ir("while", 0, { { "add", 4, 0, 2 }, { "add", 0, 4, { k = 1 } } }), "not stepped" },
+      -- a field read is no invariant expression the guard evaluates first
+      { ir("while", 0, { { "index", 4, 1, { k = "x" } }, { "add", 0, 0, 4 } }), "not stepped" },
+    }
+    -- (the test reading the step's temporary before the body computes it)
+    refused[#refused + 1] = { ir("while", 0, { { "sub", 3, 2, 1 }, { "add", 0, 0, 3 } }),
+      "condition compares two values that the loop changes" }
+    for _, c in ipairs(refused) do
+      local q, why = core._plan(c[1])
+      assert.is_nil(q)
+      assert.matches(c[2], why, 1, true)
+    end
+  end)
+
+  it("compute huge counts with invariant-expression steps and bounds", function()
+    local cases = {
+      -- text, arguments, results
+      { "while i < n do s = s + 1; i = i + 2 * k end", { 0, 2 ^ 50, 4 }, { 2 ^ 50, 2 ^ 47 } },
+      { "while i > n do s = s + 1; i = i - (a + b) end", { 2 ^ 50, 0, 3, 5 }, { 0, 2 ^ 47 } },
+      { "while n > i do s = s + 1; n = n - k * k end", { 0, 2 ^ 50, 4 }, { 0, 2 ^ 46 }, "n" },
+      { "while i < n * 2 do s = s + 1; i = i + k end", { 0, 2 ^ 49, 1 }, { 2 ^ 50, 2 ^ 50 } },
+      { "repeat s = s + 1; i = i + k until i >= n + a", { 0, 2 ^ 50, 2, 2 ^ 50 },
+        { 2 ^ 51, 2 ^ 50 } },
+      { "while i <= n - k do s = s + i; i = i + 1 end", { 1, 2 ^ 26 + 1, 1 },
+        { 2 ^ 26 + 1, 2 ^ 25 * (2 ^ 26 + 1) } },
+    }
+    for _, c in ipairs(cases) do
+      local ret = c[4] or "i"
+      local text = "return function(i, n, k, a, b)\n  local s = 0\n  " .. c[1] ..
+        "\n  return " .. ret .. ", s\nend"
+      text = text:gsub("%(i, n, k, a, b%)", c[1]:find("a %+ b") and "(i, n, a, b)" or
+        c[1]:find("n %+ a") and "(i, n, k, a)" or "(i, n, k)")
+      local f = assert(load(text))()
+      for fe in pairs(PLANNING) do
+        assert.matches("loop optimized", cpm.explain(f, { frontend = fe }), 1, true)
+        local g = cpm.optimize(f, { frontend = fe, strict = true })
+        assert.are.same(c[3], { g(unpack(c[2])) }, text .. "\n" .. fe)
+        assert.are.equal(1, cpm.stats(g)[1].computed, text .. "\n" .. fe)
+        if LUA54 then  -- integers: 10^15 passes and more
+          local h = cpm.optimize(f, { frontend = fe, strict = true })
+          local a = {}
+          for j, v in ipairs(c[2]) do a[j] = math.tointeger(v * (v >= 2 ^ 26 and 2 ^ 3 or 1)) end
+          local r1 = { h(unpack(a)) }
+          assert.are.equal("integer", math.type(r1[1]))
+          assert.are.equal(1, cpm.stats(h)[1].computed, text .. "\n" .. fe)
+        end
+      end
+    end
+  end)
+
   it("are computed, not run, for huge counts", function()
     local f = assert(load([[
       return function(i, n, s)
@@ -315,7 +479,7 @@ describe("while and repeat loops", function()
       { "while true do i = i + 1; if i > n then break end end", "" },
       { "while i < n do i = i + 1; i = i + 1 end", "loop counter written more than once" },
       { "while a < n do s = s + 1 end", "condition compares no value that the loop changes" },
-      { "repeat local m = n; i = i + 1 until i >= m", "condition compares two values that the loop changes" },
+      { "repeat local m = n - i; i = i + 1 until i >= m", "condition compares two values that the loop changes" },
       { "while i < n do s = s + 1; i = i * 2 end", "loop counter not stepped" },
     }
     for _, c in ipairs(cases) do

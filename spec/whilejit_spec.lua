@@ -36,8 +36,12 @@ local arms = { "s = s + 1", "s = s + a", "t = t + s", "s = s - i", "t = t - 2 * 
   "s = (s + i) % 7" }
 local tests = { "i < x", "i <= x", "i > x", "i >= x", "i == x", "i ~= x", "x < i", "x <= i",
   "x > i", "x >= i", "x ~= i", "not (i < x)", "not (x <= i)" }
-local bounds = { "n", "n", "N", "10", "-3", "0", "2.5", "100", "1e9" }
-local updates = { "i = i + c", "i = i - c", "i = c + i", "i = i + 1", "i = i - 2", "i = i + 0.5" }
+-- (bounds and steps may be invariant expressions, and the step the
+-- chunk's upvalue N, which LuaJIT's parser copies with UGET first)
+local bounds = { "n", "n", "N", "10", "-3", "0", "2.5", "100", "1e9", "n * 2", "n - N",
+  "(N + n) / 2", "-n" }
+local updates = { "i = i + c", "i = i - c", "i = c + i", "i = i + 1", "i = i - 2", "i = i + 0.5",
+  "i = i + 2 * c", "i = i - (c + a)", "i = i + N", "i = i - N * N", "i = (c % 4) + i" }
 
 -- One random function: its text, with `--[[K]]` where each pass starts
 -- (a capped copy counts passes there).
@@ -148,6 +152,38 @@ describe("while loops through the LuaJIT bytecode front end", function()
     assert.is_true(planned * 2 >= total, planned .. " of " .. total)
   end)
 
+  it("compute huge counts with an upvalue step and invariant-expression bounds", function()
+    local f = assert(loadstring([[
+      local k, m = ...
+      return function(i, n)
+        local s = 0
+        while i < n * 2 do s = s + 1; i = i + k end
+        repeat s = s + 1; i = i - (k + m) until i <= n - k * k
+        return i, s
+      end]]))
+    for _, km in ipairs({ { 0.5, 1.5 }, { "2", 1 }, { 3, 1 }, { 8, 0 } }) do
+      local h = f(km[1], km[2])
+      local rep = cpm.explain(h, BC)
+      assert.matches("4: while loop optimized", rep, 1, true)
+      assert.matches("5: repeat loop optimized", rep, 1, true)
+      local g2 = cpm.optimize(h, { frontend = "bytecode", iters_limit = 2 })
+      for _ = 1, 20 do  -- hot: compiled by the JIT
+        agree(h, g2, { n = 2, 0, 1000 }, rep)
+        agree(h, g2, { n = 2, 5, 77.5 }, rep)
+      end
+    end
+    for _, km in ipairs({ { 3, 1 }, { 8, 0 }, { 2, 5 } }) do
+      local h = f(km[1], km[2])
+      local g = cpm.optimize(h, { frontend = "bytecode", strict = true })
+      local i, s = g(0, 2 ^ 48)  -- about 2^47 passes each way
+      local k, m = km[1], km[2]
+      local up = math.ceil(2 ^ 49 / k)
+      local down = math.max(1, math.ceil((up * k - (2 ^ 48 - k * k)) / (k + m)))
+      assert.are.same({ up * k - down * (k + m), up + down }, { i, s })
+      assert.are.equal(2, cpm.stats(g)[1].computed + cpm.stats(g)[2].computed)
+    end
+  end)
+
   it("are computed, not run, for huge counts (below 2^53)", function()
     local f = assert(loadstring([[
       return function(i, n, s)
@@ -223,11 +259,13 @@ describe("while loops through the LuaJIT bytecode front end", function()
     local cases = {
       { "while true do i = i + 1; if i > n then break end end", "while loop not optimized" },
       { "while i < n and s < 5 do i = i + 1 end", "while loop not optimized: condition is not one comparison" },
-      { "while i < n - 1 do i = i + 1 end", "while loop not optimized: condition is not one comparison" },
+      { "while i < n - 1 do i = i + 1 end", "while loop optimized" },
+      { "while i < math.abs(n) do i = i + 1 end", "while loop not optimized: condition is not one comparison" },
+      { "while i < n do i = i + 1 + n end", "while loop not optimized: loop counter not stepped" },
       { "while i < math.huge do i = i + 1; if i > n then return end end", "while loop not optimized" },
       { "while i < n do s = s + i; i = i * 2 end", "while loop not optimized: loop counter not stepped" },
       { "repeat i = i + 1; s = s + 1 until i >= n or s > 3", "repeat loop not optimized" },
-      { "repeat local m = n; i = i + 1 until i >= m", "repeat loop not optimized: condition compares two values" },
+      { "repeat local m = n - i; i = i + 1 until i >= m", "repeat loop not optimized: condition compares two values" },
       { "while i < n do i = i + 1; print(i) end", "while loop not optimized: call in loop body" },
       { "while i < n do i = i + 1 end", "while loop optimized" },
       { "repeat i = i + 1 until i >= n", "repeat loop optimized" },

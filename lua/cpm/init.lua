@@ -51,7 +51,7 @@ if core._bitlib then
   if okb and oku and okv and type(bit) == "table" and type(vmdef) == "table"
       and type(vmdef.ffnames) == "table" then
     for _, name in ipairs { "tobit", "bnot", "lshift", "rshift", "arshift",
-      "rol", "ror", "band", "bor", "bxor" } do
+      "rol", "ror", "band", "bor", "bxor", "bswap" } do
       local f = rawget(bit, name)
       local info = type(f) == "function" and util.funcinfo(f)
       if info and info.ffid and vmdef.ffnames[info.ffid] == "bit." .. name then

@@ -614,11 +614,140 @@ static int crudewithin (Guard *g, const double *alog, const double *logA,
 
 
 /*
+** Magnitudes in doubles, for quickwithin(): upper bounds of |x| that are
+** exact for the integers below 2^53 that loops mostly have (so that the
+** majorant's exactness test keeps them exact), rounded up by a relative
+** 2^-50 (more than a rounding of 2^-53, itself rounded) otherwise.  -1:
+** a bignum, left to the log-domain path.
+*/
+static double upround (double x, int exact) {
+  return exact ? x : x * (1 + 0x1p-50);
+}
+
+static double absint (int64_t i) {  /* |i| */
+  double d = i < 0 ? -(double)i : (double)i;
+  return upround(d, mat_smallint(d));
+}
+
+static double absvalue (lua_State *L, int idx) {
+  if (big_test(L, idx) != NULL) return -1;
+#if CPM_LUA54
+  if (lua_isinteger(L, idx)) return absint((int64_t)lua_tointeger(L, idx));
+#endif
+  return fabs(lua_tonumber(L, idx));  /* a double: exact */
+}
+
+static double upmul (double x, double y) {  /* x, y >= 0; 0 * inf = 0 */
+  double p;
+  if (x == 0 || y == 0) return 0;
+  p = x * y;
+  return upround(p, p < TWO53 && mat_smallint(x) && mat_smallint(y));
+}
+
+static double upadd (double x, double y) {  /* x, y >= 0 */
+  double t = x + y;
+  return upround(t, t < TWO53 && mat_smallint(x) && mat_smallint(y));
+}
+
+/* |coefficient| for each coefficient, as coeflogs() in log2; 0, or -1
+   for a bignum atom. */
+static int coefabs (Guard *g, double *a) {
+  const plan_Plan *p = g->p;
+  int i;
+  for (i = 0; i < p->ncoefs; i++) {
+    const plan_Coef *c = &p->coefs[i];
+    switch (c->kind) {
+      case PC_ATOM:
+        if ((a[i] = absvalue(g->L, g->abase + c->x)) < 0) return -1;
+        break;
+      case PC_INT: a[i] = absint(c->v); break;
+      case PC_ADD: case PC_SUB: a[i] = upadd(a[c->x], a[c->y]); break;
+      case PC_MUL: a[i] = upmul(a[c->x], a[c->y]); break;
+      default: a[i] = a[c->x]; break;
+    }
+  }
+  return 0;
+}
+
+/* |entry value of state s|, as logentry() in log2; -1 for a bignum. */
+static double entryabs (Guard *g, int s) {
+  const plan_State *st = &g->p->state[s];
+  switch (st->kind) {
+    case PS_SLOT: return absvalue(g->L, g->ibase + g->p->slot_in[st->slot]);
+    case PS_SINK: return 0;
+    case PS_MONO: {
+      double m = 1;
+      int f;
+      for (f = 0; f < st->nfac; f++) {
+        double e = entryabs(g, st->fac[f]);
+        if (e < 0) return -1;
+        m = upmul(m, e);
+      }
+      return m;
+    }
+    default:
+      switch (g->c.itype) {
+        case VT_INT: return absint((int64_t)g->c.istart);
+        case VT_FLT: return fabs(g->c.fstart);
+        default: return -1;
+      }
+  }
+}
+
+
+/*
+** A second sufficient test, for loops without bignums (floats must stay
+** exact integers below 2^53, where crudewithin()'s norm bound, exponential
+** in n, fails at once even for `s = s + i`): the majorant of bounds() in
+** plain doubles, mat_majorant (mat_bound.c: (A max I)^n v, every rounding
+** covered), instead of the log domain, whose log2 and exp2 calls made
+** most of the guard's time on LuaJIT (about 80% for `s = s + i` at
+** n = 10^6).  The matrix and the vector are the magnitudes of the
+** coefficients and of the entry values (coefabs, entryabs); the
+** majorant's entries go back to log2 (plus a margin above log2's error of
+** an ulp) for within(), against the same limits.  The one majorant over
+** 0 .. n also bounds the values typed before the cycle (iterations
+** 0 .. mu).  Where it cannot settle (a loop that permutes its values,
+** where A max I grows and max over j of A^j does not; values past the
+** double range; a bignum) the log-domain majorant decides, as before.
+** 'd' has room for k * k + 2 k + ncoefs doubles.  Sets no reason.
+*/
+static int quickwithin (Guard *g, const double *alog, mpz_srcptr n,
+                        double *d) {
+  const plan_Plan *p = g->p;
+  int ns = p->nstate, k = ns + 1, i, j;
+  double *A = d, *v = A + (size_t)k * k, *maj = v + k, *ca = maj + k;
+  const char *why = g->why;
+  int ok;
+  if (coefabs(g, ca) != 0) return 0;
+  for (i = 0; i < ns; i++) {
+    for (j = 0; j < k; j++) {
+      int c = p->rows[(size_t)i * k + j];
+      A[i * k + j] = c == PLAN_ZERO ? 0 : ca[c];
+    }
+    if ((v[i] = entryabs(g, i)) < 0) return 0;
+  }
+  for (j = 0; j < k; j++) A[ns * k + j] = (j == ns);
+  v[ns] = 1;
+  if (mat_majorant(k, A, v, n, maj) != MAT_OK) return 0;
+  for (i = 0; i < k; i++) {
+    double l = log2(maj[i]);  /* -inf for 0, +inf for +inf */
+    maj[i] = maj[i] == 0 ? -HUGE_VAL : l + 1e-12 * (fabs(l) + 1);
+  }
+  ok = within(g, alog, maj, g->stcyc, g->brcyc) &&
+       (g->mu == 0 || within(g, alog, maj, g->stpre, g->brpre));
+  g->why = why;  /* within()'s reason, if any, is not the guard's */
+  return ok;
+}
+
+
+/*
 ** Proves that every value of every iteration stays within its type's
 ** limit: integers never wrap, floats stay exact integers, bignums stay
 ** below the size limit.  Values typed before the types cycle are checked
 ** against a majorant over those first iterations only.  Uses the work
-** array 'w' (room for the matrix and three vectors).
+** array 'w' (room for the matrix and three vectors, then k * k + 2 k +
+** ncoefs doubles for quickwithin()).
 */
 static int bounds (Guard *g, double *alog, double *w) {
   const plan_Plan *p = g->p;
@@ -636,6 +765,9 @@ static int bounds (Guard *g, double *alog, double *w) {
   for (j = 0; j < k; j++) logA[ns * k + j] = (j == ns) ? 0 : -HUGE_VAL;
   logv[ns] = 0;
   if (crudewithin(g, alog, logA, logv, n)) return 1;
+  if (!(g->all & bit(VT_BIG)) &&
+      quickwithin(g, alog, n, w + (size_t)k * k + 3 * k))
+    return 1;
   if (bound_log2_majorant(k, logA, logv, n, 1, maj) != 0)
     return failmem(g, "not enough memory to bound the loop's values");
   if (!within(g, alog, maj, g->stcyc, g->brcyc)) return 0;
@@ -1345,7 +1477,7 @@ static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
                      uint64_t **mat) {
   const plan_Plan *p = g->p;
   size_t ns = (size_t)p->nstate, k = ns + 1;
-  size_t nd = k * k + 3 * k + (size_t)p->ncoefs + 1;
+  size_t nd = 2 * k * k + 5 * k + 2 * (size_t)p->ncoefs + 1;
   size_t nu = (size_t)p->ncoefs + k * k + 2 * k + 1;
   size_t nb = (size_t)p->nslots * 2 + (size_t)p->natoms + (HISTORY + 1) * ns;
   size_t nw = 2 * (ns + (size_t)p->nbrows), ni = 2 * ns + 2;
@@ -1354,7 +1486,7 @@ static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
   char *b = size <= sizeof(g->buf) ? g->buf.c
                                    : (char *)cpm_newbuffer(g->L, size);
   memset(b, 0, size);
-  *w = (double *)b; b += (k * k + 3 * k) * sizeof(double);
+  *w = (double *)b; b += (2 * k * k + 5 * k + (size_t)p->ncoefs) * sizeof(double);
   *alog = (double *)b; b += ((size_t)p->ncoefs + 1) * sizeof(double);
   *cu = (uint64_t *)b; b += ((size_t)p->ncoefs + 1) * sizeof(uint64_t);
   *mat = (uint64_t *)b; b += (k * k + 2 * k) * sizeof(uint64_t);

@@ -12,11 +12,18 @@
 **
 ** On LuaJIT the ops come from calls of the bit library (findjit.c lowers
 ** them to 32-bit ops: shifts by counts 0..31 and masks to 32 bits), a
-** value is held as its 32 bits, zero-extended: the state's values must be
-** numbers that are 32-bit integers (what the bit functions return), an
-** operand is converted as LuaJIT's tobit converts it (lj_num2bit: the low
-** word of x + 2^52 + 2^51), the results are signed 32-bit numbers, and
-** each function called must be the library's own (GUARD_GF2_BITLIB).
+** value is held as its 32 bits, zero-extended: every number the loop
+** reads, entry values of the state and operands alike, is converted as
+** LuaJIT's tobit converts it (lj_num2bit: the low word of x + 2^52 +
+** 2^51), the results are signed 32-bit numbers, and each function called
+** must be the library's own (GUARD_GF2_BITLIB).  That conversion is the
+** value modulo 2^32 (rounded to nearest, ties to even) only below 2^51 in
+** magnitude; there the interpreter and compiled traces agree, beyond it
+** the library leaves the result unspecified (BitOp's "Semantics" page)
+** and LuaJIT 2.1's traces differ from its interpreter: such a value runs
+** the loop as written.  An entry value that is not already what a bit
+** function returns (a 32-bit integer, not -0.0) is fine when no value
+** the loop leaves can be a plain copy of it (see copydepth).
 */
 #include <math.h>
 #include <string.h>
@@ -28,8 +35,16 @@
 /* Reasons (declared once). */
 #define WHY_VM		"bitwise loops are computed on Lua 5.4 integers and " \
 			"with LuaJIT's bit library only"
+#if CPM_LUAJIT
+#define WHY_STATE	"a loop value is not a number below 2^51 in magnitude"
+#define WHY_OPERAND	"an operand of a bit function is not a number below " \
+			"2^51 in magnitude"
+#else
 #define WHY_STATE	"a loop value is not an integer"
 #define WHY_OPERAND	"an operand of a bitwise operation is not an integer"
+#endif
+#define WHY_COPIED	"a loop value that is not a 32-bit integer is " \
+			"copied as it is"
 #define WHY_NONLIN	"'&' or '|' of two loop-carried values that overlap"
 #define WHY_LARGE	"loop body too large for the bitwise check"
 #define WHY_ENGINE	"the bit-matrix engine failed"
@@ -37,6 +52,17 @@
 
 /* Most words of column forms the linearity check allocates. */
 #define MAXCOLWORDS	(1 << 20)
+
+/* The bits of a state's word that may be nonzero: on LuaJIT every value
+   is held as 32 bits, zero-extended (entry values converted, every op's
+   result masked to 32 bits), so the top bits depend on nothing (which
+   lets `bit.bor(bit.lshift(h, 13), bit.rshift(l, 19))`, a 64-bit shift
+   written in halves, pass the check). */
+#if CPM_LUAJIT
+#define STATEBITS	32
+#else
+#define STATEBITS	64
+#endif
 
 
 #if CPM_LUA54 || CPM_LUAJIT
@@ -54,9 +80,13 @@ typedef struct Code {
   int x, y;		/* indices into Body.aval (K_ENTRY: the state) */
 } Code;
 
+struct GCache;
+
 typedef struct Body {
   const plan_Plan *p;
-  int k;
+  const struct GCache *gc;	/* its terms and tables */
+  int k;		/* states */
+  int kw;		/* 64-bit words the engine sees (ENGINEWORDS) */
   uint64_t *aval;	/* natoms: atoms as integers (those used) */
   uint64_t *val;	/* ngops: the value of each form (aval + natoms) */
   Code *code;		/* ncode <= ngops */
@@ -74,9 +104,20 @@ static uint64_t shiftl (uint64_t x, int64_t c) {
 }
 
 
-/* x >> c: the shift left by -c, the negation wrapping as lvm.c's. */
-static uint64_t shiftr (uint64_t x, uint64_t c) {
-  return shiftl(x, (int64_t)(0 - c));
+/*
+** The count of shift 'o' by the count operand's value c (a word as
+** tointeger gives it), as a shift to the left (negative: to the right)
+** by Lua 5.4's rules (shiftl); ir.h, ir_Count.
+*/
+static int64_t leftcount (const plan_GOp *o, uint64_t c) {
+  int64_t n;
+  switch (o->count) {
+    case IR_COUNT_BIT: n = (int64_t)(c & 31); break;
+    case IR_COUNT_BIT32SUB: n = 32 - (int64_t)(c & 31); break;
+    default: n = (int64_t)c; break;
+  }
+  /* x >> c is x << -c, the negation wrapping as lvm.c's */
+  return o->aop == IR_SHL ? n : (int64_t)(0 - (uint64_t)n);
 }
 
 
@@ -150,8 +191,7 @@ static void compile (Body *b) {
       case IR_BOR: c->kind = K_OR; break;
       case IR_BNOT: c->kind = K_NOT; break;
       default: {  /* shifts: direction and count from the count's value */
-        uint64_t n = b->aval[c->y];
-        int64_t left = o->aop == IR_SHL ? (int64_t)n : (int64_t)(0 - n);
+        int64_t left = leftcount(o, b->aval[c->y]);
         if (left <= -64 || left >= 64) c->kind = K_ZERO;
         else if (left >= 0) { c->kind = K_SHL; c->sh = (unsigned char)left; }
         else { c->kind = K_SHR; c->sh = (unsigned char)-left; }
@@ -189,6 +229,40 @@ static void body_map (void *ud, const uint64_t *in, uint64_t *out) {
 }
 
 
+/*
+** On LuaJIT a state is 32 bits (zero-extended, see STATEBITS): the
+** engine, whose cost grows with the square of its words, gets two states
+** a word, state i in the low (i even) or high (i odd) half of word i / 2
+** (xorshift64 written in 32-bit halves is one word, as on Lua 5.4).  The
+** packing is linear, so the packed map is affine when the body is.
+*/
+#if CPM_LUAJIT
+#define ENGINEWORDS(k)	(((k) + 1) / 2)
+
+static void pack (int k, const uint64_t *u, uint64_t *w) {
+  int i;
+  for (i = 0; i < ENGINEWORDS(k); i++) w[i] = 0;
+  for (i = 0; i < k; i++) w[i >> 1] |= (u[i] & 0xffffffffu) << (32 * (i & 1));
+}
+
+static void unpack (int k, const uint64_t *w, uint64_t *u) {
+  int i;
+  for (i = 0; i < k; i++) u[i] = (w[i >> 1] >> (32 * (i & 1))) & 0xffffffffu;
+}
+
+static void engine_map (void *ud, const uint64_t *in, uint64_t *out) {
+  Body *b = (Body *)ud;
+  uint64_t u[PLAN_GF2_MAXWORDS], t[PLAN_GF2_MAXWORDS];
+  unpack(b->k, in, u);
+  body_map(b, u, t);
+  pack(b->k, t, out);
+}
+#else
+#define ENGINEWORDS(k)	(k)
+#define engine_map	body_map
+#endif
+
+
 #if CPM_LUA54
 
 /* A Lua value as a bitwise operand, as lvm.c converts it (an integer, or
@@ -203,8 +277,10 @@ static int tointeger (lua_State *L, int idx, uint64_t *u) {
   return ok;
 }
 
-/* A state's value: an integer. */
-static int tostate (lua_State *L, int idx, uint64_t *u) {
+/* A state's entry value: an integer ('*exact': always, as the integer
+   is what the loop's operators give). */
+static int tostate (lua_State *L, int idx, uint64_t *u, int *exact) {
+  *exact = 1;
   if (!lua_isinteger(L, idx)) return 0;
   *u = (uint64_t)lua_tointeger(L, idx);
   return 1;
@@ -214,31 +290,46 @@ static void pushword (lua_State *L, uint64_t u) {
   lua_pushinteger(L, (lua_Integer)u);
 }
 
+static int isbitresult (lua_State *L, int idx) {
+  return lua_isinteger(L, idx);
+}
+
 #else
+
+/* Magnitudes from here on leave tobit's result unspecified (see above). */
+#define TOBIT_RANGE	2251799813685248.0	/* 2^51 */
 
 /* A number as LuaJIT's bit functions convert it (lj_num2bit: the low
    word of x + 2^52 + 2^51), zero-extended; 0 for any other value (the
-   function raises). */
+   function raises) and for a number of TOBIT_RANGE or more in magnitude
+   (NaN and the infinities too). */
 static int tointeger (lua_State *L, int idx, uint64_t *u) {
   union { double d; uint64_t u; } o;
+  double d;
   if (lua_type(L, idx) != LUA_TNUMBER) return 0;
-  o.d = lua_tonumber(L, idx) + 6755399441055744.0;
+  d = lua_tonumber(L, idx);
+  if (!(d > -TOBIT_RANGE && d < TOBIT_RANGE)) return 0;
+  o.d = d + 6755399441055744.0;
   *u = o.u & 0xffffffffu;
   return 1;
 }
 
-/* A state's value: a number that is a 32-bit integer, as the bit
-   functions return (the loop's results would show any other value: -0.0
-   too, which a move keeps and a bit function never returns). */
-static int tostate (lua_State *L, int idx, uint64_t *u) {
+/* Is the value at idx what a bit function returns: a number that is a
+   32-bit integer, not -0.0 (a move keeps -0.0, a bit function never
+   gives it)? */
+static int isbitresult (lua_State *L, int idx) {
   double d;
   if (lua_type(L, idx) != LUA_TNUMBER) return 0;
   d = lua_tonumber(L, idx);
-  if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int32_t)d ||
-      (d == 0 && signbit(d)))
-    return 0;
-  *u = (uint64_t)(uint32_t)(int32_t)d;
-  return 1;
+  return d >= -2147483648.0 && d <= 2147483647.0 && d == (double)(int32_t)d &&
+         !(d == 0 && signbit(d));
+}
+
+/* A state's entry value: converted as an operand ('*exact': it is already
+   what a bit function returns, so that the loop may also copy it). */
+static int tostate (lua_State *L, int idx, uint64_t *u, int *exact) {
+  *exact = isbitresult(L, idx);
+  return tointeger(L, idx, u);
 }
 
 static void pushword (lua_State *L, uint64_t u) {
@@ -274,7 +365,7 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
     uint64_t *r = &cols[(size_t)i * D];
     if (o->aop == PLAN_GENTRY) {
       memset(r, 0, (size_t)D * 8);
-      for (j = 0; j < 64; j++) r[64 * o->x + j] = (uint64_t)1 << j;
+      for (j = 0; j < STATEBITS; j++) r[64 * o->x + j] = (uint64_t)1 << j;
       continue;
     }
     colarg(b, cols, D, o->x, x);
@@ -282,9 +373,8 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
     switch (o->aop) {
       case IR_BXOR: for (j = 0; j < D; j++) r[j] = x[j] ^ y[j]; break;
       case IR_SHL: case IR_SHR: {
-        uint64_t c = b->aval[-1 - o->y];
-        for (j = 0; j < D; j++)
-          r[j] = o->aop == IR_SHL ? shiftl(x[j], (int64_t)c) : shiftr(x[j], c);
+        int64_t c = leftcount(o, b->aval[-1 - o->y]);
+        for (j = 0; j < D; j++) r[j] = shiftl(x[j], c);
         break;
       }
       case IR_BNOT:
@@ -315,38 +405,363 @@ static int linear (const Body *b, uint64_t *cols, uint64_t *x, uint64_t *y) {
 }
 
 
+/* {======================================================
+** The body as terms.  Once linear() holds (or no & or | of two forms is
+** there), every value of the body is c ^ (t1 ^ t2 ^ ...) with each term
+** (x_j shifted by s) & m over the states' entry words: a state's entry is
+** one term; xor merges the terms (same j and s: masks xored); a shift
+** moves each term (its mask, shifted too, keeps only the bits that came
+** from x_j); & and | with a constant mask the masks and the constant;
+** ~ flips the constant; & and | of two values whose state-dependent bits
+** are apart take each bit from one side (as in linear()).  Each update of
+** the state is then computed by a shift, an and and an xor per term,
+** without the dispatch of body_map over every op of the body: bodies of
+** many small ops (LuaJIT's, where each bit call is 2 to 13 ops) become a
+** few terms.
+** ======================================================= */
+
+typedef struct Term {
+  uint64_t m;
+  int16_t j;	/* the state */
+  int16_t s;	/* the shift: to the left when >= 0 (-63..63) */
+} Term;
+
+/* One value as terms: 'n' terms from 'first' in the arena, sorted by j
+   then s, and the constant. */
+typedef struct Lin {
+  int first, n;
+  uint64_t c;
+} Lin;
+
+/* Most terms built for one body (all values), and kept for its updates. */
+#define MAXBUILDTERMS	4096
+#define MAXTERMS	256
+
+/* Terms are used when at most this many per op of the compiled body (a
+   term is a shift, an and and an xor; an op a dispatch and one or two) */
+#ifndef TERMSPEROP
+#define TERMSPEROP	2
+#endif
+
+typedef struct Build {
+  Term *t;
+  int n;	/* used in the arena (MAXBUILDTERMS) */
+} Build;
+
+
+static int termless (const Term *a, const Term *b) {
+  return a->j != b->j ? a->j < b->j : a->s < b->s;
+}
+
+
+/* A new value: x ^ y (y may be NULL: x's terms with masks and 'c'). */
+static int tmerge (Build *bd, const Lin *x, const Lin *y, uint64_t mx,
+                   uint64_t my, uint64_t c, Lin *r) {
+  int i = 0, j = 0, ny = y != NULL ? y->n : 0;
+  r->first = bd->n; r->n = 0; r->c = c;
+  while (i < x->n || j < ny) {
+    Term t;
+    const Term *a = i < x->n ? &bd->t[x->first + i] : NULL;
+    const Term *b = j < ny ? &bd->t[y->first + j] : NULL;
+    if (b == NULL || (a != NULL && termless(a, b))) { t = *a; t.m &= mx; i++; }
+    else if (a == NULL || termless(b, a)) { t = *b; t.m &= my; j++; }
+    else { t = *a; t.m = (a->m & mx) ^ (b->m & my); i++; j++; }
+    if (t.m == 0) continue;
+    if (bd->n >= MAXBUILDTERMS) return 0;
+    bd->t[bd->n++] = t;
+    r->n++;
+  }
+  return 1;
+}
+
+
+/* x shifted by 'left' (Lua 5.4's rules). */
+static int tshift (Build *bd, const Lin *x, int64_t left, Lin *r) {
+  int i;
+  r->first = bd->n; r->n = 0; r->c = shiftl(x->c, left);
+  for (i = 0; i < x->n; i++) {
+    Term t = bd->t[x->first + i];
+    t.m = shiftl(t.m, left);
+    if (t.m == 0) continue;  /* shifted out (so |s + left| < 64 below) */
+    t.s = (int16_t)(t.s + left);
+    if (bd->n >= MAXBUILDTERMS) return 0;
+    bd->t[bd->n++] = t;
+    r->n++;
+  }
+  return 1;
+}
+
+
+/* The value of plan_GOp operand 'x' as terms (an atom: its constant). */
+static Lin targ (const Body *b, const Lin *lin, int x) {
+  Lin r;
+  if (x >= 0) return lin[x];
+  r.first = 0; r.n = 0; r.c = b->aval[-1 - x];
+  return r;
+}
+
+
+/*
+** The updates of the states as terms, into 'out' (at most MAXTERMS),
+** 'first' (k + 1 offsets) and 'c' (k constants); 'lin' and 'arena' are
+** scratch (ngops and MAXBUILDTERMS).  0 when there are too many terms or
+** an & or | of two values whose bits are not apart (then body_map).
+*/
+static int terms (const Body *b, Lin *lin, Term *arena, Term *out,
+                  int *first, uint64_t *c) {
+  const plan_Plan *p = b->p;
+  Build bd;
+  int i, nout = 0;
+  bd.t = arena; bd.n = 0;
+  for (i = 0; i < p->ngops; i++) {
+    const plan_GOp *o = &p->gops[i];
+    Lin x, y, *r = &lin[i];
+    int ok;
+    if (o->aop == PLAN_GENTRY) {
+      if (bd.n >= MAXBUILDTERMS) return 0;
+      bd.t[bd.n].m = ~(uint64_t)0 >> (64 - STATEBITS);  /* the bits it has */
+      bd.t[bd.n].j = (int16_t)o->x; bd.t[bd.n].s = 0;
+      r->first = bd.n++; r->n = 1; r->c = 0;
+      continue;
+    }
+    x = targ(b, lin, o->x);
+    y = targ(b, lin, o->y);
+    switch (o->aop) {
+      case IR_BXOR: ok = tmerge(&bd, &x, &y, ~(uint64_t)0, ~(uint64_t)0, x.c ^ y.c, r); break;
+      case IR_SHL: case IR_SHR:
+        ok = tshift(&bd, &x, leftcount(o, b->aval[-1 - o->y]), r);
+        break;
+      case IR_BNOT: *r = x; r->c = ~x.c; ok = 1; break;
+      default: {  /* IR_BAND, IR_BOR: as in linear() */
+        uint64_t vx = 0, vy = 0, sx, sy, ones;
+        int t;
+        for (t = 0; t < x.n; t++) vx |= bd.t[x.first + t].m;
+        for (t = 0; t < y.n; t++) vy |= bd.t[y.first + t].m;
+        if (vx & vy) return 0;
+        if (o->aop == IR_BAND) { sx = ~vy & y.c; sy = ~vx & x.c & ~sx; ones = 0; }
+        else { sx = ~vy & ~y.c; sy = ~vx & ~x.c & ~sx; ones = ~(sx | sy); }
+        ok = tmerge(&bd, &x, &y, sx, sy, (x.c & sx) ^ (y.c & sy) ^ ones, r);
+        break;
+      }
+    }
+    if (!ok) return 0;
+  }
+  for (i = 0; i < b->k; i++) {
+    Lin u = targ(b, lin, p->gupd[i]);
+    first[i] = nout;
+    c[i] = u.c;
+    if (nout + u.n > MAXTERMS) return 0;
+    memcpy(&out[nout], &bd.t[u.first], (size_t)u.n * sizeof(Term));
+    nout += u.n;
+  }
+  first[b->k] = nout;
+  return 1;
+}
+
+/* }====================================================== */
+
+
 /*
 ** The engine's cache, kept in the guard's upvalue between calls, with the
-** atoms' values it was made for (the map depends on nothing else).
+** atoms' values it was made for (the map depends on nothing else), and
+** the updates as terms for those values (nterms -1: none, use body_map).
 */
+/* Engine words up to which the map is also tabled: 8 kw tables of 256
+   entries of kw words (64 KB at 2). */
+#define TABLEWORDS	2
+#define TABLESIZE(kw)	((kw) <= TABLEWORDS ? (size_t)2048 * (kw) * (kw) : 0)
+
+/* ... and when its compiled body has more ops than this a word (8 table
+   lookups a word; xorshift64's 4 fused ops on Lua 5.4 are as fast) */
+#define TABLEOPS	8
+#define TABLED(b)	(TABLESIZE((b)->kw) > 0 && (b)->ncode > TABLEOPS * (b)->kw)
+
 typedef struct GCache {
   mat_gf2_Cache mc;
   const plan_Plan *plan;	/* the plan it was made for */
   int natoms;
+  int built;		/* terms and tables tried (for these atoms' values) */
+  int tabled;		/* tab holds the map */
+  uint64_t *tab;	/* TABLESIZE(kw) words: the map's tables */
+  uint64_t tc[TABLEWORDS];	/* the map's constant, T(0) */
+  int nterms;
+  int first[PLAN_GF2_MAXWORDS + 1];
+  uint64_t c[PLAN_GF2_MAXWORDS];
+  Term terms[MAXTERMS];
   uint64_t words[1];	/* natoms key words, then the engine's storage */
 } GCache;
 
 
-static mat_gf2_Cache *getcache (lua_State *L, int idx, const Body *b) {
+/*
+** On LuaJIT the terms of the states become terms of the engine's packed
+** words (pack): state j's bits sit at offset oj = 32 (j & 1) of word
+** j / 2, so a term (j, s, m) of state i is the term (j / 2, s + oi - oj,
+** m << oi) of word i / 2 (m keeps only bits that came from state j's 32,
+** so the other half of word j / 2 never gets in).  Same source word and
+** shift: one term.  0 when there are too many.
+*/
+#if CPM_LUAJIT
+static int packterms (GCache *gc, int k) {
+  Term t[MAXTERMS];
+  int first[PLAN_GF2_MAXWORDS + 1], i, n = 0, w;
+  uint64_t c[PLAN_GF2_MAXWORDS];
+  for (w = 0; w < ENGINEWORDS(k); w++) {
+    first[w] = n;
+    c[w] = 0;
+    for (i = 2 * w; i < 2 * w + 2 && i < k; i++) {
+      int oi = 32 * (i & 1), e;
+      c[w] |= (gc->c[i] & 0xffffffffu) << oi;
+      for (e = gc->first[i]; e < gc->first[i + 1]; e++) {
+        Term u = gc->terms[e];
+        int oj = 32 * (u.j & 1), f;
+        u.s = (int16_t)(u.s + oi - oj);
+        u.j = (int16_t)(u.j / 2);
+        u.m = (u.m & 0xffffffffu) << oi;
+        for (f = first[w]; f < n && (t[f].j != u.j || t[f].s != u.s); f++) ;
+        if (f < n) t[f].m ^= u.m;
+        else if (n >= MAXTERMS) return 0;
+        else t[n++] = u;
+      }
+    }
+  }
+  first[ENGINEWORDS(k)] = n;
+  memcpy(gc->terms, t, (size_t)n * sizeof(Term));
+  memcpy(gc->first, first, sizeof(first));
+  memcpy(gc->c, c, sizeof(c));
+  gc->nterms = n;
+  return 1;
+}
+#endif
+
+
+/* One iteration from the terms: out = T(in) over the engine's words. */
+static void terms_map (void *ud, const uint64_t *in, uint64_t *out) {
+  const GCache *gc = ((const Body *)ud)->gc;
+  const Term *t = gc->terms;
+  int i, k = ((const Body *)ud)->kw;
+  for (i = 0; i < k; i++) {
+    uint64_t acc = gc->c[i];
+    const Term *e = gc->terms + gc->first[i + 1];
+    for (; t < e; t++)
+      acc ^= (t->s >= 0 ? in[t->j] << t->s : in[t->j] >> -t->s) & t->m;
+    out[i] = acc;
+  }
+}
+
+
+/*
+** The map T over the engine's kw words as tables (Arlazarov, Dinic,
+** Kronrod, Faradzev's "four Russians" grouping of a matrix's columns, by
+** bytes): table q's entry x is the xor of T's columns for the set bits of
+** byte x at byte position q, so that T(v) = T(0) ^ the entries of v's
+** 8 kw bytes.  A column is T(e_b) ^ T(0), from the map itself; entries
+** of several bits xor those of fewer, in increasing order.
+*/
+static void maketables (Body *b, GCache *gc, mat_gf2_Map map) {
+  uint64_t zero[PLAN_GF2_MAXWORDS], e[PLAN_GF2_MAXWORDS];
+  int kw = b->kw, q, x, i;
+  memset(zero, 0, sizeof(zero));
+  map(b, zero, gc->tc);
+  for (q = 0; q < 8 * kw; q++) {
+    uint64_t *t = gc->tab + (size_t)q * 256 * kw;
+    memset(t, 0, (size_t)kw * 8);
+    for (x = 1; x < 256; x++) {
+      uint64_t *r = t + (size_t)x * kw;
+      if ((x & (x - 1)) == 0) {  /* one bit: a column */
+        int bit = 8 * q;
+        while ((1 << (bit - 8 * q)) != x) bit++;
+        memset(e, 0, sizeof(e));
+        e[bit / 64] = (uint64_t)1 << (bit % 64);
+        map(b, e, r);
+        for (i = 0; i < kw; i++) r[i] ^= gc->tc[i];
+      }
+      else {
+        const uint64_t *u = t + (size_t)(x & (x - 1)) * kw,
+                       *w = t + (size_t)(x & -x) * kw;
+        for (i = 0; i < kw; i++) r[i] = u[i] ^ w[i];
+      }
+    }
+  }
+  gc->tabled = 1;
+}
+
+
+/* One iteration from the tables: out = T(in) over the engine's words. */
+static void table_map (void *ud, const uint64_t *in, uint64_t *out) {
+  const GCache *gc = ((const Body *)ud)->gc;
+  int kw = ((const Body *)ud)->kw, w, r, i;
+  const uint64_t *t = gc->tab;
+  for (i = 0; i < kw; i++) out[i] = gc->tc[i];
+  for (w = 0; w < kw; w++) {
+    uint64_t word = in[w];
+    for (r = 0; r < 8; r++, t += 256 * (size_t)kw) {
+      const uint64_t *e = t + (size_t)((word >> (8 * r)) & 255) * kw;
+      for (i = 0; i < kw; i++) out[i] ^= e[i];
+    }
+  }
+}
+
+
+/* The cache for b's plan, made at the first call; '*fresh' when it was
+   made for other atoms' values (or is new): then it is emptied and keyed
+   to these. */
+static GCache *getcache (lua_State *L, int idx, const Body *b, int *fresh) {
   const plan_Plan *p = b->p;
   GCache *gc = (GCache *)lua_touserdata(L, idx);
   size_t na = (size_t)p->natoms;
+  *fresh = 0;
   if (gc == NULL || gc->plan != p) {  /* one plan a guard: made once */
-    gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na +
-                    mat_gf2_cachewords(b->k)) * sizeof(uint64_t));
+    /* room for tables when this body would get them (its compiled
+       length may change with the counts: then it has none) */
+    size_t cw = mat_gf2_cachewords(b->kw), tw = TABLED(b) ? TABLESIZE(b->kw) : 0;
+    gc = (GCache *)cpm_newuserdata(L, sizeof(GCache) + (na + cw + tw) *
+                                      sizeof(uint64_t));
     gc->plan = p;
     gc->natoms = p->natoms;
-    mat_gf2_cacheinit(&gc->mc, b->k, gc->words + na);
+    mat_gf2_cacheinit(&gc->mc, b->kw, gc->words + na);
+    gc->tab = tw > 0 ? gc->words + na + cw : NULL;
     lua_replace(L, idx);
   }
   else if (gc->mc.dp >= 0 && memcmp(gc->words, b->aval, na * 8) == 0)
-    return &gc->mc;
+    return gc;
   memcpy(gc->words, b->aval, na * 8);
   gc->mc.dp = -1;
-  return &gc->mc;
+  gc->nterms = -1;
+  gc->tabled = 0;
+  gc->built = 0;
+  *fresh = 1;
+  return gc;
 }
 
 #endif
+
+
+/*
+** For how many iterations may some state still hold state s's entry value
+** as it is?  A move (x = y) copies the value itself, not its conversion,
+** which the state's words hold; every other use of it is an op, which
+** reads it converted.  The copies form chains (xorshift128's x, y, z =
+** y, z, w): after more iterations than the longest chain from s, no
+** value the loop leaves is s's entry value.  -1: for ever (a cycle of
+** moves, x, y = y, x).  A state's update is one value, so a cycle met
+** from s goes through s.
+*/
+static int copydepth (const plan_Plan *p, int s) {
+  unsigned cur = 1u << s, next;
+  int depth = 0, t;
+  for (;;) {
+    next = 0;
+    for (t = 0; t < p->nstate; t++) {
+      int f = p->gupd[t];
+      if (f >= 0 && p->gops[f].aop == PLAN_GENTRY && (cur >> p->gops[f].x & 1))
+        next |= 1u << t;
+    }
+    if (next == 0) return depth;
+    if ((next >> s & 1) || depth > p->nstate) return -1;
+    cur = next;
+    depth++;
+  }
+}
 
 
 /* Is every function called the library's own?  (An atom, evaluated at
@@ -378,12 +793,15 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                mpz_srcptr n, int cache, const char **why) {
 #if CPM_LUA54 || CPM_LUAJIT
   Body b;
-  uint64_t v[PLAN_GF2_MAXWORDS], small[256];
-  int upd[PLAN_GF2_MAXWORDS], i, twoforms = 0;
+  uint64_t v[PLAN_GF2_MAXWORDS], small[512];  /* most bodies: no allocation */
+  int upd[PLAN_GF2_MAXWORDS], i, twoforms = 0, fresh;
   size_t size;
+  GCache *gc;
   mat_gf2_Cache *mc;
+  mat_gf2_Map map;
   b.p = p;
   b.k = p->nstate;
+  b.kw = ENGINEWORDS(b.k);
 #if CPM_LUAJIT
   /* LuaJIT has no bitwise operators: only calls of the bit library, which
      findjit.c lowers to 32-bit ops, make such a plan */
@@ -392,14 +810,21 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   if (!ownfunctions(L, p, abase)) return *why = WHY_FUNCTION, 0;
   for (i = 0; i < p->nstate; i++) {
     const plan_State *st = &p->state[i];
-    uint64_t u;
+    int exact;
     v[i] = 0;
-    if (st->kind == PS_SLOT &&
-        !tostate(L, ibase + p->slot_in[st->slot], &v[i]))
-      return *why = WHY_STATE, 0;
-    /* an invariant assigned to a state must be an integer too: it is what
-       the state holds after the loop, and types are not tracked here */
-    if (p->gupd[i] < 0 && !tostate(L, abase - 1 - p->gupd[i], &u))
+    if (st->kind == PS_SLOT) {
+      if (!tostate(L, ibase + p->slot_in[st->slot], &v[i], &exact))
+        return *why = WHY_STATE, 0;
+      if (!exact) {
+        int d = copydepth(p, i);
+        if (d < 0 || mpz_cmp_ui(n, (unsigned long)d) <= 0)
+          return *why = WHY_COPIED, 0;
+      }
+    }
+    /* an invariant assigned to a state must be what the ops give too: it
+       is what the state holds after the loop, and types are not tracked
+       here */
+    if (p->gupd[i] < 0 && !isbitresult(L, abase - 1 - p->gupd[i]))
       return *why = WHY_STATE, 0;
   }
   size = ((size_t)p->natoms + (size_t)p->ngops + 1) * 8 +
@@ -425,10 +850,12 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   }
   for (i = 0; i < p->nstate; i++)
     if (p->gupd[i] < 0)
-      tostate(L, abase - 1 - p->gupd[i], &b.aval[-1 - p->gupd[i]]);
+      tointeger(L, abase - 1 - p->gupd[i], &b.aval[-1 - p->gupd[i]]);
   /* the cache holds a polynomial only for atoms whose map passed the check */
-  mc = getcache(L, cache, &b);
-  if (twoforms && mc->dp < 0) {
+  compile(&b);
+  gc = getcache(L, cache, &b, &fresh);
+  mc = &gc->mc;
+  if (twoforms && fresh) {
     size_t D = 64 * (size_t)b.k + 1, words = ((size_t)p->ngops + 2) * D;
     uint64_t *cols;
     if (words > MAXCOLWORDS) return *why = WHY_LARGE, 0;
@@ -437,9 +864,35 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
                 cols + ((size_t)p->ngops + 1) * D))
       return *why = WHY_NONLIN, 0;
   }
-  compile(&b);
-  if (mat_gf2_powapply(b.k, body_map, &b, v, n, mc, NULL) != MAT_OK)
+  b.gc = gc;
+  /* terms and tables pay when the map is used again: they are made at the
+     second call with the same values (a new mask each call makes none) */
+  if (!fresh && !gc->built) {
+    Lin *lin = (Lin *)cpm_newuserdata(L, (size_t)p->ngops * sizeof(Lin) +
+                                         MAXBUILDTERMS * sizeof(Term));
+    if (terms(&b, lin, (Term *)(lin + p->ngops), gc->terms, gc->first, gc->c) &&
+        gc->first[b.k] <= TERMSPEROP * b.ncode)
+      gc->nterms = gc->first[b.k];
+#if CPM_LUAJIT
+    if (gc->nterms >= 0 && !packterms(gc, b.k)) gc->nterms = -1;
+#endif
+    if (gc->tab != NULL && TABLED(&b))
+      maketables(&b, gc, gc->nterms >= 0 ? terms_map : engine_map);
+    gc->built = 1;
+  }
+  map = gc->tabled ? table_map : gc->nterms >= 0 ? terms_map : engine_map;
+#if CPM_LUAJIT
+  {
+    uint64_t w[PLAN_GF2_MAXWORDS];
+    pack(b.k, v, w);
+    if (mat_gf2_powapply(b.kw, map, &b, w, n, mc, NULL) != MAT_OK)
+      return *why = WHY_ENGINE, 0;
+    unpack(b.k, w, v);
+  }
+#else
+  if (mat_gf2_powapply(b.kw, map, &b, v, n, mc, NULL) != MAT_OK)
     return *why = WHY_ENGINE, 0;
+#endif
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
   for (i = 0; i < p->nout; i++) {

@@ -8,12 +8,18 @@
 ** invariant branches) only needs the control values of that for loop:
 ** x0, x0 + (n - 1) s, s, which count_fornum counts as n again (an integer
 ** loop; or a float loop of exact integers below 2^53, as count_while
-** required).
+** required).  The bound and the step may be invariant expressions
+** (plan_WExpr): evaluated here first, numbers only, nothing that raises
+** (the loop evaluates them on every pass: once here is the same value,
+** and whatever a metamethod or an error would do the loop as written
+** does).
 */
 #include "guard_while.h"
 #include "count.h"
+#include "guard.h"
 
 #define WHY_UNCOUNTED	"while loop values it cannot count exactly"
+#define WHY_EXPR	"while loop's bound or step needs a metamethod or may raise"
 
 
 static void pushconst (lua_State *L, const ir_Const *k) {
@@ -29,6 +35,82 @@ static void pushconst (lua_State *L, const ir_Const *k) {
 }
 
 
+
+#if CPM_LUA54
+static int isint (lua_State *L, int idx) {
+  int ok;
+  lua_tointegerx(L, idx, &ok);
+  return ok;
+}
+#endif
+
+
+/*
+** Pushes x aop y (x alone for a unary operator) for the numbers at
+** stack indices x and y as the VM computes them; 0 (pushing nothing)
+** when an operand is no number or the operation could raise (an
+** integer division by zero, a bitwise operation on a float that is no
+** integer, an operator the VM lacks).
+*/
+static int numarith (lua_State *L, int aop, int x, int y) {
+  if (lua_type(L, x) != LUA_TNUMBER || lua_type(L, y) != LUA_TNUMBER ||
+      aop < 0 || aop >= IR_NAOP)
+    return 0;
+#if CPM_LUA54
+  if (aop >= IR_BAND && aop != IR_UNM && (!isint(L, x) || !isint(L, y)))
+    return 0;  /* "number has no integer representation" */
+  if ((aop == IR_IDIV || aop == IR_MOD) && lua_isinteger(L, x) &&
+      lua_isinteger(L, y) && lua_tointeger(L, y) == 0)
+    return 0;  /* "attempt to perform 'n//0'" */
+  lua_pushvalue(L, x);
+  if (aop != IR_UNM && aop != IR_BNOT) lua_pushvalue(L, y);
+  lua_arith(L, aop);  /* IR_ADD.. follow LUA_OPADD.. */
+  return 1;
+#else
+  {
+    double r;
+    if (!guard_jitarith(aop, lua_tonumber(L, x), lua_tonumber(L, y), &r))
+      return 0;
+    lua_pushnumber(L, r);
+    return 1;
+  }
+#endif
+}
+
+
+/* Pushes the value of expression e (its leaves inputs from stack index
+   'ibase' on); 0 when evaluating it is not safe (numarith), with the
+   stack as it was.  A lone leaf is pushed as it is (count_while takes
+   numbers only). */
+static int pushexpr (lua_State *L, const plan_WExpr *e, int ibase,
+                     int nin) {
+  int base = lua_gettop(L) + 1, i;
+  if (e->n < 1 || e->n > PLAN_WMAXNODES ||
+      !lua_checkstack(L, PLAN_WMAXNODES + 4))
+    return 0;
+  for (i = 0; i < e->n; i++) {
+    const plan_WNode *w = &e->node[i];
+    if (w->aop < 0) {
+      if (w->x >= nin) break;
+      if (w->x >= 0) lua_pushvalue(L, ibase + w->x);
+      else pushconst(L, &w->k);
+    }
+    else if (w->x < 0 || w->x >= i || w->y < 0 || w->y >= i ||
+             !numarith(L, w->aop, base + w->x, base + w->y))
+      break;
+  }
+  if (i < e->n) {
+    lua_settop(L, base - 1);
+    return 0;
+  }
+  if (lua_gettop(L) > base) {
+    lua_replace(L, base);
+    lua_settop(L, base);
+  }
+  return 1;
+}
+
+
 const char *guard_while_control (lua_State *L, const plan_Plan *p,
                                  int ibase) {
   const plan_While *w = &p->w;
@@ -36,19 +118,15 @@ const char *guard_while_control (lua_State *L, const plan_Plan *p,
   count_Loop c;
   count_Status st;
   int top = lua_gettop(L), b, s;
-  if (!w->active || w->bound >= p->nin || w->step >= p->nin ||
-      top < ibase + p->nin - 1 || !lua_checkstack(L, 4))
+  if (!w->active || top < ibase + p->nin - 1 || !lua_checkstack(L, 4))
     return WHY_UNCOUNTED;
-  if (w->bound >= 0) b = ibase + w->bound;
-  else {
-    pushconst(L, &w->bk);
-    b = lua_gettop(L);
+  if (!pushexpr(L, &w->bound, ibase, p->nin)) return WHY_EXPR;
+  b = lua_gettop(L);
+  if (!pushexpr(L, &w->step, ibase, p->nin)) {
+    lua_settop(L, top);
+    return WHY_EXPR;
   }
-  if (w->step >= 0) s = ibase + w->step;
-  else {
-    pushconst(L, &w->sk);
-    s = lua_gettop(L);
-  }
+  s = lua_gettop(L);
   cw.cmp = w->cmp;
   cw.left = w->left;
   cw.exit = w->exit;

@@ -58,7 +58,12 @@
 ** flips 'exit'; a front end folds `>`/`>=` by swapping, never by
 ** negating: on NaN `not (a < b)` is not `b <= a`), and the body without
 ** it.  A REPEAT's test sees the slots as the body leaves them (locals of
-** the body included: they are slots like any other).  The planner
+** the body included: they are slots like any other); the ops computing
+** its operands (`until k >= n + m`) are the last ops of the body.  A
+** WHILE's test may read slots that ops computed before it (`while i <
+** n * 2`): those ops are the first cond.pre ops of the body, which run
+** before each test -- one more time than the rest, at the exit, so they
+** may write only slots that are dead after the loop.  The planner
 ** (plan_while.c) finds the counter -- the operand the body writes -- and
 ** its step, and refuses every other shape; see doc/design.md.
 */
@@ -143,7 +148,7 @@ typedef struct ir_Const {
 #define IR_FNS(_) \
   _(TOBIT, "tobit") _(BNOT, "bnot") _(LSHIFT, "lshift") _(RSHIFT, "rshift") \
   _(ARSHIFT, "arshift") _(ROL, "rol") _(ROR, "ror") _(BAND, "band") \
-  _(BOR, "bor") _(BXOR, "bxor")
+  _(BOR, "bor") _(BXOR, "bxor") _(BSWAP, "bswap")
 
 typedef enum ir_Fn {
   IR_FN_NONE,
@@ -152,6 +157,16 @@ typedef enum ir_Fn {
 #undef IR_FN_ENUM
   IR_NFN
 } ir_Fn;
+
+/*
+** How an ARITH IR_SHL or IR_SHR op reads its count c (ir_Op.count): by
+** Lua 5.4's rules (lvm.c luaV_shiftl: 64 or more gives 0, a negative
+** count shifts the other way); or as LuaJIT's bit library reads a shift
+** count (lib_bit.c, the VM's bit.lshift: tobit(c) modulo 32), or 32 minus
+** that (the other half of a rotation by c, and arshift's sign fill), each
+** then a shift by Lua 5.4's rules of the 32-bit value held zero-extended.
+*/
+typedef enum ir_Count { IR_COUNT_LUA, IR_COUNT_BIT, IR_COUNT_BIT32SUB } ir_Count;
 
 typedef struct ir_Op {
   ir_Code code;
@@ -163,6 +178,7 @@ typedef struct ir_Op {
 		   function (LuaJIT's bit.*): n2 = 1 + the slot holding the
 		   function called, read before the op, and n1 its IR_FN_*
 		   (0: no call) */
+  int count;	/* ARITH IR_SHL and IR_SHR: an ir_Count (0: Lua 5.4's) */
   int line;	/* source line, for reasons; 0 when unknown */
 } ir_Op;
 
@@ -175,6 +191,8 @@ typedef struct ir_Cond {
   int cmp;	/* IR_EQ, IR_LT or IR_LE */
   ir_Arg x, y;	/* the operands, in the order the VM compares them */
   int exit;	/* 0 or 1 */
+  int pre;	/* IR_WHILE: the first 'pre' ops of the body compute the
+		   test's operands (0 for IR_REPEAT) */
 } ir_Cond;
 
 typedef struct ir_Loop {

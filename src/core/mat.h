@@ -142,6 +142,16 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
                   double *out);
 
 /*
+** Is x an integer in 0 .. 2^53 - 1?  A product or a sum of two such that
+** comes out below 2^53 is exact: rounding is monotone, so the exact result
+** is below 2^53 too, an integer a double holds.  (mat_majorant's
+** exactness test, and the guard's magnitudes for it.)
+*/
+static inline int mat_smallint (double x) {
+  return x >= 0 && x < 0x1p53 && (double)(int64_t)x == x;
+}
+
+/*
 ** log2 of an upper bound of every entry of M^j for every j that is a
 ** prefix of the binary expansion of n (j = floor(n / 2^t), t >= 0), M >= 0
 ** (k*k): the exponents left-to-right powering goes through.  Also

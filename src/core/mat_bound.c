@@ -5,7 +5,8 @@
 ** estimates behind mat_bits_bound.
 **
 ** A sum of k nonnegative products is computed with an exactness test
-** (fma gives the product's rounding error, TwoSum the addition's); when
+** (integers below 2^53 whose sum stays below 2^53 are exact; otherwise
+** fma gives the product's rounding error, TwoSum the addition's); when
 ** some operation was inexact the sum is multiplied by 1 + (k+2) 2^-50, more
 ** than the worst relative rounding error of such a sum (k 2^-53 /
 ** (1 - k 2^-53)).  Exact sums keep their value, so bounded rows of a huge
@@ -27,14 +28,36 @@ static double clamp (double s) {
   return (s != 0 && s < TINY) ? TINY : s;
 }
 
+/* Are the m entries of x all integers below 2^53 (mat_smallint)? */
+static int allsmall (size_t m, const double *x) {
+  size_t i;
+  for (i = 0; i < m; i++) if (!mat_smallint(x[i])) return 0;
+  return 1;
+}
+
 /*
 ** An upper bound of sum_l (0 * inf counts as 0: a true zero stays zero) a[l*sa] b[l*sb] (k terms, all >= 0); *exact (if
-** not NULL) tells whether no rounding happened.
+** not NULL) tells whether no rounding happened.  'small': every a and b
+** entry is an integer below 2^53.  Then a plain sum that comes out below
+** 2^53 had no rounding: the first operation to round would have had an
+** exact result of at least 2^53 (smaller integers are doubles), rounded
+** to at least 2^53 (rounding is monotone), where the later terms, >= 0,
+** would have kept the sum.  The guard's matrices are mostly such, and
+** this spares the exactness test of each term (an fma, a library call
+** where the compiler may not assume the instruction, and a TwoSum).
 */
 static double dotup (int k, const double *a, int sa, const double *b, int sb,
-                     int *exact) {
+                     int small, int *exact) {
   double s = 0;
   int l, ex = 1;
+  if (small) {
+    for (l = 0; l < k; l++) s += a[l*sa] * b[l*sb];
+    if (s < 0x1p53) {
+      if (exact != NULL) *exact = 1;
+      return s;  /* an integer: clamp() would keep it */
+    }
+    s = 0;
+  }
   for (l = 0; l < k; l++) {
     double x = a[l*sa], y = b[l*sb], p, t, bv;
     if (x == 0 || y == 0) continue;
@@ -54,10 +77,11 @@ static double dotup (int k, const double *a, int sa, const double *b, int sb,
 
 /* T := S R (k x k), rounded up. */
 static void mulup (int k, double *T, const double *S, const double *R) {
-  int i, j;
+  size_t kk = (size_t)k * (size_t)k;
+  int i, j, small = allsmall(kk, S) && (R == S || allsmall(kk, R));
   for (i = 0; i < k; i++)
     for (j = 0; j < k; j++)
-      T[i*k + j] = dotup(k, S + i*k, 1, R + j, k, NULL);
+      T[i*k + j] = dotup(k, S + i*k, 1, R + j, k, small, NULL);
 }
 
 
@@ -65,7 +89,7 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
                   double *out) {
   size_t kk = (size_t)k * (size_t)k, nb, b;
   double *S, *T, *w, *tmp;
-  int i, fixed = 0;
+  int i, fixed = 0, small;
   if (k < 1 || k > MAT_KMAX) return MAT_ESIZE;
   if (A == NULL || v == NULL || n == NULL || out == NULL || mpz_sgn(n) < 0)
     return MAT_EARG;
@@ -80,9 +104,10 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
   ** M = A when A v >= v (then A^(j+1) v >= A^j v by induction), checked
   ** on the exact sum or with a margin above the rounding error; otherwise
   ** M = A max I. */
+  small = allsmall(kk, A) && allsmall((size_t)k, v);
   for (i = 0; i < k; i++) {
     int exact;
-    double s = dotup(k, A + i*k, 1, v, 1, &exact);
+    double s = dotup(k, A + i*k, 1, v, 1, small, &exact);
     if (!(s >= (exact ? v[i] : v[i] * (1 + (k + 2) * 0x1p-48)))) break;
   }
   if (i < k)
@@ -91,7 +116,8 @@ int mat_majorant (int k, const double *A, const double *v, mpz_srcptr n,
   nb = mpz_sgn(n) == 0 ? 0 : mpz_sizeinbase(n, 2);
   for (b = 0; b < nb; b++) {  /* right to left: w := M^n w */
     if (mpz_tstbit(n, b)) {
-      for (i = 0; i < k; i++) tmp[i] = dotup(k, S + i*k, 1, w, 1, NULL);
+      small = allsmall(kk, S) && allsmall((size_t)k, w);
+      for (i = 0; i < k; i++) tmp[i] = dotup(k, S + i*k, 1, w, 1, small, NULL);
       memcpy(w, tmp, (size_t)k * sizeof *w);
     }
     if (b + 1 < nb && !fixed) {

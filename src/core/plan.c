@@ -660,7 +660,10 @@ static int validate (Builder *B) {
         ((op->code == IR_ARITH || op->code == IR_INDEX) && badarg(ir, op->c)) ||
         ((op->code == IR_ARITH || op->code == IR_UNARY) &&
          (op->aop < 0 || op->aop >= IR_NAOP ||
-          (op->code == IR_UNARY) != (op->aop == IR_UNM || op->aop == IR_BNOT))))
+          (op->code == IR_UNARY) != (op->aop == IR_UNM || op->aop == IR_BNOT))) ||
+        op->n2 < 0 || (op->n2 > 0 && (op->n2 - 1 >= ir->nslots ||
+                                      op->n1 <= IR_FN_NONE || op->n1 >= IR_NFN)) ||
+        op->count < IR_COUNT_LUA || op->count > IR_COUNT_BIT32SUB)
       return refuse(B, op->line, CPM_R_IR_MALFORMED);
     B->written[op->a] = 1;
     if (ir->escapes == NULL || ir->escapes[op->a]) B->p->effects = 1;

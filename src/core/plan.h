@@ -130,24 +130,47 @@ typedef enum plan_Ring {
 
 typedef struct plan_GOp {
   int aop;	/* IR_BAND, IR_BOR, IR_BXOR, IR_SHL, IR_SHR, IR_BNOT, PLAN_GENTRY */
+  int count;	/* shifts: how y is read (ir.h, ir_Count) */
   int x, y;
 } plan_GOp;
+
+/*
+** An invariant operand of a while loop's test or step (`n * 2`, `k`,
+** `a + b`, 10), as the guard evaluates it at entry before counting:
+** nodes in order, the operand's value the last one's.  A node is a leaf
+** (aop -1: input 'x', or the constant 'k' when x is -1) or the number
+** arithmetic 'aop' (ir_Aop) on earlier nodes x and y (y = x for a unary
+** operator).  At most PLAN_WMAXNODES nodes: a longer expression is no
+** invariant operand for the planner ("loop counter not stepped by an
+** invariant amount", "condition compares two values that the loop
+** changes").
+*/
+#define PLAN_WMAXNODES	8
+
+typedef struct plan_WNode {
+  int aop;
+  int x, y;
+  ir_Const k;
+} plan_WNode;
+
+typedef struct plan_WExpr {
+  int n;
+  plan_WNode node[PLAN_WMAXNODES];
+} plan_WExpr;
 
 /*
 ** The exit test of a while or repeat loop, as the guard counts it
 ** (plan_while.c, count_while): the counter x, the plan's loop variable
 ** ('index'; its entry value is the guard's first control value), stepped
-** once per pass by s (input 'step', or the constant 'sk' when step is -1;
-** subtracted when 'negate'), and compared with the bound b (input
-** 'bound', or the constant 'bk').  The loop ends when the outcome of
-** 'x cmp b' ('left'; else 'b cmp x') is 'exit'.
+** once per pass by s (subtracted when 'negate'), and compared with the
+** bound b.  The loop ends when the outcome of 'x cmp b' ('left'; else
+** 'b cmp x') is 'exit'.
 */
 typedef struct plan_While {
   int active;		/* 0: not a while or repeat loop */
   int repeat;		/* the test follows the body */
   int cmp, left, exit, negate;
-  int bound, step;	/* input numbers, or -1 */
-  ir_Const bk, sk;
+  plan_WExpr bound, step;
   int endatom;		/* the PA_END atom (the counter's final value, an
 			   output), or -1 */
 } plan_While;

@@ -202,8 +202,9 @@ void plan_depends (const plan_Plan *p, const ir_Loop *ir, char *buf,
               "integers and with LuaJIT's bit library only");
       return;
     }
-    add(&t, "computed when the functions called are the bit library's own, "
-            "the values are 32-bit integers and the operands numbers");
+    add(&t, "computed when the functions called are the bit library's own "
+            "and the values and operands are numbers below 2^51 in "
+            "magnitude");
 #endif
     for (i = 0; i < p->ngops; i++)
       if ((p->gops[i].aop == IR_BAND || p->gops[i].aop == IR_BOR) &&

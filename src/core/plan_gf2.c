@@ -79,6 +79,7 @@ static int newform (GBuilder *B, int aop, int x, int y) {
   cpm_assert(B->p->ngops < B->maxgops);
   o = &B->p->gops[B->p->ngops];
   o->aop = aop; o->x = x; o->y = y;
+  o->count = IR_COUNT_LUA;
   return form2h(B->p->ngops++);
 }
 
@@ -142,6 +143,26 @@ static int call (GBuilder *B, const ir_Op *op) {
 }
 
 
+/*
+** Is 'op' a bitwise op that only the GF(2) ring computes?  On LuaJIT,
+** which has no bitwise operators, they come from calls of the bit
+** library (findjit.c, lower.lua) on 32-bit values with the library's
+** counts (ir_Op.count): an atom could not evaluate them, so an op of
+** invariants is a form too, whose value depends on no state bit.
+*/
+static int bitdomain (const ir_Op *op) {
+#if CPM_LUAJIT
+  if (op->code == IR_UNARY) return op->aop == IR_BNOT;
+  return op->code == IR_ARITH &&
+         (op->aop == IR_BAND || op->aop == IR_BOR || op->aop == IR_BXOR ||
+          op->aop == IR_SHL || op->aop == IR_SHR);
+#else
+  (void)op;
+  return 0;
+#endif
+}
+
+
 static int step (GBuilder *B, const ir_Op *op) {
   int hb, hc;
   if ((op->code == IR_ARITH || op->code == IR_UNARY) && !call(B, op))
@@ -155,7 +176,7 @@ static int step (GBuilder *B, const ir_Op *op) {
     case IR_LOOP: return refuse(B, op->line, CPM_R_NESTED);
     case IR_UNARY:
       if ((hb = readarg(B, op->b, op->line)) == UNSET) return 0;
-      if (!isform(hb))
+      if (!isform(hb) && !bitdomain(op))
         B->sym[op->a] = newatom(B, PA_ARITH, op->aop, hb, hb);
       else if (op->aop == IR_BNOT)
         B->sym[op->a] = newform(B, IR_BNOT, operand(hb), operand(hb));
@@ -165,7 +186,7 @@ static int step (GBuilder *B, const ir_Op *op) {
       if ((hb = readarg(B, op->b, op->line)) == UNSET ||
           (hc = readarg(B, op->c, op->line)) == UNSET)
         return 0;
-      if (!isform(hb) && !isform(hc)) {
+      if (!isform(hb) && !isform(hc) && !bitdomain(op)) {
         B->sym[op->a] = newatom(B, op->code == IR_INDEX ? PA_INDEX : PA_ARITH,
                                 op->aop, hb, hc);
         return 1;
@@ -175,8 +196,7 @@ static int step (GBuilder *B, const ir_Op *op) {
                       isform(hb) ? "table" : "key");
       switch (op->aop) {
         case IR_SHL: case IR_SHR:
-          if (isform(hc) || !isform(hb))
-            return refuse(B, op->line, CPM_R_SHIFT_CARRIED);
+          if (isform(hc)) return refuse(B, op->line, CPM_R_SHIFT_CARRIED);
           break;
         case IR_BAND: case IR_BOR: case IR_BXOR:
           break;
@@ -184,6 +204,8 @@ static int step (GBuilder *B, const ir_Op *op) {
           return refuse(B, op->line, CPM_R_MIX_BITWISE);
       }
       B->sym[op->a] = newform(B, op->aop, operand(hb), operand(hc));
+      if (op->aop == IR_SHL || op->aop == IR_SHR)
+        B->p->gops[h2form(B->sym[op->a])].count = op->count;
       return 1;
     default:
       return refuse(B, op->line, CPM_R_IR_UNKNOWN);

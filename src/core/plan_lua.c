@@ -16,12 +16,19 @@
 ** outcome is 'jump' (default true); "loop" is a nested numeric for with
 ** its variable in slot a, start b, limit c, step d (default the integer
 ** constant 1) over the next 'body' ops; see ir.h.  A while or repeat loop
-** also has cond = { cmp, x, y, exit = bool } (cmp "eq", "lt" or "le"; the
-** loop ends when the outcome of x cmp y is exit; ir.h, ir_Cond).
+** also has cond = { cmp, x, y, exit = bool, pre = n } (cmp "eq", "lt" or
+** "le"; the loop ends when the outcome of x cmp y is exit; a while loop's
+** first 'pre' ops, default 0, compute the test's operands; ir.h,
+** ir_Cond).
 ** Slots are integers from 0; a constant operand is written { k = value }
 ** (nil, boolean, number or string).  Each op may carry line = n.
 ** names = { [slot] = "name", ... } (optional): the source names of slots,
 ** for the reasons (ir.h, ir_Loop.names).
+** An arithmetic op lowered from a call of LuaJIT's bit library names it on
+** the first op of the call's: fn = "bxor" (ir.h, IR_FNS), fnslot = the
+** slot holding the function called; a shift may say how it reads its
+** count: count = "lua" (the default), "bit" or "bit32sub" (ir.h,
+** ir_Count).
 */
 #include <string.h>
 
@@ -40,6 +47,18 @@ static const char *const opnames[] = {
 #undef IR_AOP_IRNAME
   "move", "index", "if", "loop", NULL
 };
+
+
+/* Library functions a call was lowered from (ir.h, IR_FNS), from IR_FN_NONE + 1. */
+static const char *const fnnames[] = {
+#define IR_FN_NAME(name, str)	str,
+  IR_FNS(IR_FN_NAME)
+#undef IR_FN_NAME
+  NULL
+};
+
+/* How a shift reads its count (ir.h, ir_Count), in order. */
+static const char *const countnames[] = { "lua", "bit", "bit32sub", NULL };
 
 
 typedef struct Conv {
@@ -246,6 +265,16 @@ static void convert (Conv *cv) {
       op->b = operand(cv, t, 3);
       if (op->code == IR_ARITH || op->code == IR_INDEX)
         op->c = operand(cv, t, 4);
+      if (op->code == IR_ARITH || op->code == IR_UNARY) {
+        lua_getfield(L, t, "fn");
+        if (!lua_isnil(L, -1)) {  /* IR_FN_NONE is no name: indices from 1 */
+          op->n1 = 1 + luaL_checkoption(L, -1, NULL, fnnames);
+          op->n2 = 1 + intfield(L, t, "fnslot", -1);
+        }
+        lua_getfield(L, t, "count");
+        op->count = luaL_checkoption(L, -1, "lua", countnames);
+        lua_pop(L, 2);
+      }
     }
     lua_pop(L, 1);
   }
@@ -263,7 +292,9 @@ static void convert (Conv *cv) {
     cv->ir.cond.y = operand(cv, t, 3);
     lua_getfield(L, t, "exit");
     cv->ir.cond.exit = lua_toboolean(L, -1);
-    lua_pop(L, 2);
+    lua_pop(L, 1);
+    cv->ir.cond.pre = intfield(L, t, "pre", 0);
+    lua_pop(L, 1);
   }
   cv->ir.ops = cv->ops;
   cv->ir.nops = n;
@@ -287,21 +318,39 @@ static void pushslots (lua_State *L, const int *slots, int n) {
 }
 
 
-/* An operand of a while loop's test: its slot, or { k = constant }. */
-static void pushwhilearg (lua_State *L, const plan_Plan *p, int in,
-                          const ir_Const *k) {
-  if (in >= 0) {
-    lua_pushinteger(L, p->in[in]);
+/* Node i of an operand of a while loop's test or step (plan_WExpr): a
+   slot, { k = constant }, or { op = name, sym = symbol, x [, y] } (one
+   operand for a unary operator). */
+static void pushwnode (lua_State *L, const plan_Plan *p, const plan_WExpr *e,
+                       int i) {
+  const plan_WNode *w = &e->node[i];
+  luaL_checkstack(L, 4, "while loop operand");
+  if (w->aop >= 0) {
+    lua_createtable(L, 2, 2);
+    lua_pushstring(L, ir_aopirname(w->aop));
+    lua_setfield(L, -2, "op");
+    lua_pushstring(L, ir_aopname(w->aop));
+    lua_setfield(L, -2, "sym");
+    pushwnode(L, p, e, w->x);
+    lua_rawseti(L, -2, 1);
+    if (w->aop != IR_UNM && w->aop != IR_BNOT) {
+      pushwnode(L, p, e, w->y);
+      lua_rawseti(L, -2, 2);
+    }
+    return;
+  }
+  if (w->x >= 0) {
+    lua_pushinteger(L, p->in[w->x]);
     return;
   }
   lua_createtable(L, 0, 1);
-  switch (k->type) {
+  switch (w->k.type) {
 #if CPM_LUA54
-    case IR_KINT: lua_pushinteger(L, k->u.i); break;
+    case IR_KINT: lua_pushinteger(L, w->k.u.i); break;
 #else
-    case IR_KINT: lua_pushnumber(L, (lua_Number)k->u.i); break;
+    case IR_KINT: lua_pushnumber(L, (lua_Number)w->k.u.i); break;
 #endif
-    case IR_KFLT: lua_pushnumber(L, k->u.n); break;
+    case IR_KFLT: lua_pushnumber(L, w->k.u.n); break;
     default: lua_pushnil(L); break;
   }
   lua_setfield(L, -2, "k");
@@ -353,9 +402,9 @@ static int lplan (lua_State *L) {
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, p->index);
     lua_setfield(L, -2, "counter");
-    pushwhilearg(L, p, p->w.bound, &p->w.bk);
+    pushwnode(L, p, &p->w.bound, p->w.bound.n - 1);
     lua_setfield(L, -2, "bound");
-    pushwhilearg(L, p, p->w.step, &p->w.sk);
+    pushwnode(L, p, &p->w.step, p->w.step.n - 1);
     lua_setfield(L, -2, "step");
     lua_pushboolean(L, p->w.negate);
     lua_setfield(L, -2, "negate");

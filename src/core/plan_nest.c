@@ -54,6 +54,12 @@
 /* Symbol kinds of a slot at a point of the walk. */
 enum { SK_UNSET, SK_INV, SK_VAR, SK_DEAD };
 
+/* Degrees (Level.deg): the outer counter itself, and the most tracked. */
+#define DEG_COUNTER	127
+#define DEG_MAX		100
+#define DEG_POS		0x80	/* flag: > 0 at every iteration */
+#define degof(x)	(((x) & 0x7f) == DEG_COUNTER ? 1 : (int)((x) & 0x7f))
+
 /* Seen in the values that enter the ring. */
 #define SEEN_INT	1
 #define SEEN_FLT	2
@@ -82,6 +88,10 @@ struct plan_Nest {
   int nused;		/* slots some op names */
   int maxdepth;
   int tri;		/* has triangular loops (trinest) */
+  int ctrinv;		/* inner loops read the outer counter as an invariant
+			   (trinest; products such as i * j) */
+  unsigned char *qdeg;	/* loop -> degree in the outer counter of its
+			   matrix's entries (ctrinv) */
 };
 
 
@@ -91,7 +101,7 @@ void plan_nest_free (plan_Nest *n) {
     if (n->k[i].type == IR_KSTR) free((void *)n->k[i].u.s.s);
   free(n->k); free(n->ops); free(n->liveout); free(n->written);
   free(n->loopno); free(n->keep); free(n->wrote); free(n->reads);
-  free(n->need);
+  free(n->need); free(n->qdeg);
   free(n);
 }
 
@@ -127,6 +137,10 @@ typedef struct Level {
   int *stslot;		/* state -> its slot; -1 for the counter */
   int *entry;		/* state -> its entry form at the enclosing level */
   unsigned char *kind;	/* slot -> SK_* */
+  /* slot -> the degree, in the outer counter read as an invariant
+     (ctrinv), of its value (SK_INV) or of its form's coefficients
+     (SK_VAR); DEG_COUNTER: the counter itself */
+  unsigned char *deg;
   int *val;		/* slot -> stack index (SK_INV) or form (SK_VAR) */
   int *brow;		/* forms: bounds of every value computed here */
   int nbrow;
@@ -151,6 +165,12 @@ typedef struct Walk {
   int W;		/* form width (columns) */
   uint64_t *fu;		/* maxforms x W coefficients */
   double *fl;		/* maxforms x W log2 magnitudes */
+  /* maxforms type masks (Lua 5.4): bit 0, the value is a float whatever
+     the states hold; bit c (1 <= c < 64), it is a float when the state of
+     column c is one at the start of the level's iteration (+ - * give a
+     float when an operand is one) */
+  uint64_t *ftm;
+  int tmfail;		/* a mask needed a column past 63 */
   int nforms, maxforms;
   int seen;		/* SEEN_* */
   int bounds;		/* keep the log2 magnitudes (floats may follow) */
@@ -166,8 +186,20 @@ typedef struct Walk {
 			   iteration ([0]); TRI_BOUNDS, at the first and last */
   int64_t tristep;	/* the outer counter's step */
   int degree;		/* TRI_BOUNDS: sum of the triangular loops' degrees */
+  int ctrinv;		/* n->ctrinv, or trying it (plan time) */
+  int ctridx;		/* stack index of the counter's value (ctrinv) */
+  int ctrpos;		/* the outer counter is > 0 in every iteration */
+  unsigned char *qdeg;	/* plan time: loop -> its matrix's degree */
+  unsigned char *supp;	/* ctrinv, per loop: where B - I has been nonzero
+			   (MAT_KMAX^2 flags each) */
+  int qmax;		/* the largest qdeg */
+  int ctrfail;		/* stopped for a use of the counter ctrinv forbids */
 } Walk;
 
+
+/* Walk.supp per loop: where B - I was nonzero (MAT_KMAX^2 flags), the
+   walks that saw it, whether it runs at all. */
+#define SUPPBYTES	(MAT_KMAX * MAT_KMAX + 2)
 
 /* Guard-time walks of a nest with triangular loops (trinest below). */
 enum { TRI_NONE, TRI_BOUNDS, TRI_AT };
@@ -192,6 +224,7 @@ static int stop (Walk *w, int line, const char *msg) {
 
 static int stopr (Walk *w, int line, cpm_Reason r, const char *arg) {
   char msg[160];
+  if (r == CPM_R_NEST_CTROP || r == CPM_R_NEST_CTRDEEP) w->ctrfail = 1;
   snprintf(msg, sizeof(msg), cpm_reason(r), arg);
   return stop(w, line, msg);
 }
@@ -201,6 +234,7 @@ static int newform (Walk *w) {
   int f;
   if (w->nforms >= w->maxforms) return -1;
   f = w->nforms++;
+  if (w->ftm) w->ftm[f] = 0;
   memset(&w->fu[(size_t)f * w->W], 0, sizeof(uint64_t) * (size_t)w->W);
   {
     int j;
@@ -251,6 +285,17 @@ static int toring (Walk *w, int idx, uint64_t *u, double *lg, int operand) {
 }
 
 
+/* Is the value at 'idx' a float (Lua 5.4's subtype)? */
+static uint64_t isfloat (lua_State *L, int idx) {
+#if CPM_LUA54
+  return lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx);
+#else
+  (void)L; (void)idx;
+  return 1;
+#endif
+}
+
+
 /* A form holding the constant at stack index 'idx' (an 'operand', see
    toring). */
 static int constform (Walk *w, int idx, int operand) {
@@ -261,6 +306,7 @@ static int constform (Walk *w, int idx, int operand) {
   if ((f = newform(w)) < 0) return formfull(w), -1;
   FU(w, f)[0] = u;
   FL(w, f)[0] = lg;
+  if (w->ftm) w->ftm[f] = isfloat(w->L, idx);
   return f;
 }
 
@@ -270,6 +316,10 @@ static int unitform (Walk *w, int col) {
   if (f < 0) return formfull(w), -1;
   FU(w, f)[col] = 1;
   FL(w, f)[col] = 0;
+  if (w->ftm) {
+    if (col < 64) w->ftm[f] = (uint64_t)1 << col;
+    else w->tmfail = 1;
+  }
   return f;
 }
 
@@ -418,14 +468,73 @@ static int addbrow (Level *lv, int f) {
 }
 
 
+/* The degree of operand x (Level.deg; a constant: 0). */
+static int argdeg (const Level *lv, ir_Arg x) {
+  return ir_isconst(x) ? 0 : lv->deg[x];
+}
+
+
+/* Is operand x (of kind 'kind', value 'val') > 0 at every iteration?
+   (Guard time; 0 when unknown.) */
+static int positive (Walk *w, const Level *lv, ir_Arg x, int kind, int val) {
+  int d = argdeg(lv, x);
+  if (d == 0)
+    return w->eval && kind == SK_INV && lua_type(w->L, val) == LUA_TNUMBER &&
+           lua_tonumber(w->L, val) > 0;
+  if (d == DEG_COUNTER) return w->ctrpos;
+  return (d & DEG_POS) != 0;
+}
+
+
+/*
+** The degree in the outer counter of op's result (ctrinv), and whether
+** it stays > 0: the counter may enter + - * only (a polynomial stays
+** one); a product or a negation of a value of degree > 0 may make a float
+** -0.0 unless that value stays > 0.
+*/
+static int stepdeg (Walk *w, Level *lv, const ir_Op *op, int kb, int vb,
+                    int kc, int vc) {
+  int db = argdeg(lv, op->b), dc = op->code == IR_UNARY ? 0 : argdeg(lv, op->c);
+  int poly = (op->code == IR_ARITH && (op->aop == IR_ADD || op->aop == IR_SUB ||
+              op->aop == IR_MUL)) || (op->code == IR_UNARY && op->aop == IR_UNM);
+  int dr, pb, pc;
+  if (db == 0 && dc == 0) { lv->deg[op->a] = 0; return 1; }
+  if (!poly)
+    return stopr(w, op->line, CPM_R_NEST_CTROP,
+                 op->code == IR_INDEX ? "[]" : ir_aopname(op->aop));
+  pb = positive(w, lv, op->b, kb, vb);
+  pc = op->code == IR_UNARY ? 0 : positive(w, lv, op->c, kc, vc);
+  if ((op->aop == IR_MUL || op->aop == IR_UNM) &&
+      ((db != 0 && !pb) || (dc != 0 && !pc)))
+    w->seen |= SEEN_NEG0RISK;
+  dr = op->aop == IR_MUL ? degof(db) + degof(dc)
+                         : (degof(db) > degof(dc) ? degof(db) : degof(dc));
+  if (dr > DEG_MAX) return stop(w, op->line, "a triangular nest of too high a degree");
+  lv->deg[op->a] = (unsigned char)(dr | ((op->aop == IR_MUL || op->aop == IR_ADD)
+                                         && pb && pc ? DEG_POS : 0));
+  return 1;
+}
+
+
 static int step_op (Walk *w, Level *lv, const ir_Op *op) {
   int kb, vb = 0, kc = SK_INV, vc = 0, f = -1;
   if (!readarg(w, lv, op->b, &kb, &vb, op->line)) return 0;
   if (op->code != IR_UNARY && !readarg(w, lv, op->c, &kc, &vc, op->line))
     return 0;
+  if (!stepdeg(w, lv, op, kb, vb, kc, vc)) return 0;
   if (kb == SK_INV && kc == SK_INV) {  /* hoisted */
     lv->kind[op->a] = SK_INV;
-    if (w->eval) {
+    if (w->eval && w->tri == TRI_BOUNDS && lv->deg[op->a] != 0 &&
+        w->c.itype != VT_INT) {
+      /* the first walk of a trinest bounds magnitudes: |b| + |c|, |b| |c|
+         and |b| bound this value at every iteration, the counter pushed
+         as the larger magnitude of its ends (+ - * only: stepdeg) */
+      double b = fabs((double)lua_tonumber(w->L, vb));
+      double c = op->code == IR_UNARY ? 0 : fabs((double)lua_tonumber(w->L, vc));
+      lua_pushnumber(w->L, (lua_Number)(op->aop == IR_MUL ? b * c : b + c));
+      lv->val[op->a] = lua_gettop(w->L);
+    }
+    else if (w->eval) {
       if (!hoist(w, op, vb, vc)) return 0;
       lv->val[op->a] = lua_gettop(w->L);
     }
@@ -449,6 +558,7 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
       FU(w, f)[j] = (uint64_t)0 - FU(w, vb)[j];
       FL(w, f)[j] = FL(w, vb)[j];
     }
+    if (w->ftm) w->ftm[f] = w->ftm[vb];
     w->seen |= SEEN_NEG0RISK;
   }
   else if (op->aop == IR_MUL) {
@@ -461,6 +571,7 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
       FU(w, f)[j] = FU(w, x)[j] * u;
       FL(w, f)[j] = FL(w, x)[j] + lg;
     }
+    if (w->ftm) w->ftm[f] = w->ftm[x] | isfloat(w->L, a);
   }
   else {
     int fb = asform(w, kb, vb, 1), fc, j;
@@ -471,6 +582,7 @@ static int step_op (Walk *w, Level *lv, const ir_Op *op) {
                                       : FU(w, fb)[j] - FU(w, fc)[j];
       if (w->bounds) FL(w, f)[j] = bound_log2_add(FL(w, fb)[j], FL(w, fc)[j]);
     }
+    if (w->ftm) w->ftm[f] = w->ftm[fb] | w->ftm[fc];
   }
   lv->val[op->a] = f;
   return addbrow(lv, f);
@@ -551,12 +663,42 @@ static int unipotent_degree (int K, const uint64_t *B, uint64_t *N,
 
 
 /*
+** The types of k states after m steps of a level (Lua 5.4; Walk.ftm's
+** masks): X[i] := the mask, over the enclosing level's columns, of state
+** i's type, from E (the entry values' masks) and U (the update forms'
+** masks, over the level's own columns: column c is state c - 1).  Types
+** may settle or alternate (a swap of an integer and a float): past k + 1
+** steps they must have settled, else 0.  T is k words of scratch.
+*/
+static int typesteps (int k, const uint64_t *E, const uint64_t *U,
+                      mpz_srcptr m, uint64_t *X, uint64_t *T) {
+  unsigned long steps = mpz_cmp_ui(m, (unsigned long)k + 2) <= 0
+                        ? mpz_get_ui(m) : (unsigned long)k + 2, t;
+  int i, c;
+  memcpy(X, E, sizeof(uint64_t) * (size_t)k);
+  for (t = 1; t <= steps; t++) {
+    for (i = 0; i < k; i++) {
+      uint64_t x = U[i] & 1;
+      for (c = 1; c <= k && c < 64; c++)
+        if (U[i] >> c & 1) x |= X[c - 1];
+      T[i] = x;
+    }
+    if (t == steps && steps == (unsigned long)k + 2 &&
+        memcmp(T, X, sizeof(uint64_t) * (size_t)k) != 0)
+      return 0;
+    memcpy(X, T, sizeof(uint64_t) * (size_t)k);
+  }
+  return 1;
+}
+
+
+/*
 ** After an inner loop of 'm' iterations whose body was walked at level
 ** 'in' (its states' update forms in 'upd'): the forms of its states at the
 ** enclosing level 'out', and its computed values' bounds moved there.
 */
 static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
-                      mpz_srcptr m, int *res, int tri) {
+                      mpz_srcptr m, int *res, int tri, int ln, int q) {
   int K = in->k + 1, W = w->W, i, j, t, ok = 1;
   size_t KK = (size_t)K * (size_t)K;
   uint64_t *B = (uint64_t *)malloc(sizeof(uint64_t) * (3 * KK + 2 * (size_t)K));
@@ -582,15 +724,31 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       B[i * K + j] = FU(w, upd[i - 1])[j];
       LB[i * K + j] = FL(w, upd[i - 1])[j];
     }
-  if (tri && w->tri == TRI_BOUNDS) {  /* B^m must be polynomial in m */
-    int p = unipotent_degree(K, B, P, e);
+  if ((tri || q > 0) && w->tri == TRI_BOUNDS) {  /* B^m polynomial in r */
+    /* (with q > 0 this walk's B holds magnitudes, not values: the walks
+       at each r check it, nilpotent_everywhere) */
+    int p = q > 0 ? K - 1 : unipotent_degree(K, B, P, e);
     if (p < 0) {
       free(B); free(LB);
-      w->fail = "an inner loop whose count the enclosing loop changes does "
-                "more than add to its values (its matrix is not unipotent)";
+      w->fail = "an inner loop whose count or matrix the enclosing loop "
+                "changes does more than add to its values (its matrix is "
+                "not unipotent)";
       return 0;
     }
-    w->degree += p;
+    /* B depends on the outer counter: its nilpotency index at this
+       iteration bounds nothing at the others, K - 1 does (trinest checks
+       that B - I is nilpotent at every one) */
+    if (q > 0) p = K - 1;
+    w->degree += p * ((tri ? 1 : 0) + q);
+    if (w->supp)  /* it runs */
+      w->supp[(size_t)ln * SUPPBYTES + MAT_KMAX * MAT_KMAX + 1] = 1;
+  }
+  if (q > 0 && w->tri == TRI_AT) {  /* where B - I is nonzero, so far */
+    unsigned char *sp = &w->supp[(size_t)ln * SUPPBYTES];
+    for (i = 0; i < K; i++)
+      for (j = 0; j < K; j++)
+        if (B[i * K + j] != (uint64_t)(i == j)) sp[i * MAT_KMAX + j] = 1;
+    if (sp[MAT_KMAX * MAT_KMAX] < 255) sp[MAT_KMAX * MAT_KMAX]++;  /* walks seen */
   }
   /* P = B^m, and R >= max_{j<=m} |B|^j (floats only) */
   powu64(K, B, m, P, e);
@@ -623,6 +781,18 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       }
     }
     res[i - 1] = f;
+  }
+  if (ok && w->ftm != NULL) {  /* the states' types after m iterations */
+    uint64_t *E = e, *U = e + K, *X = e + 2 * K, *T = e + 3 * K;
+    if (K - 1 >= 64 || 4 * K > (int)KK + 2 * K) w->tmfail = 1;
+    else {
+      for (i = 0; i < K - 1; i++) {
+        E[i] = w->ftm[in->entry[i]];
+        U[i] = w->ftm[upd[i]];
+      }
+      if (!typesteps(K - 1, E, U, m, X, T)) w->tmfail = 1;
+      else for (i = 0; i < K - 1; i++) w->ftm[res[i]] = X[i];
+    }
   }
   /* every value computed in the inner body, in any iteration: its bound
      row b (over the inner state) becomes b R E over the enclosing state */
@@ -787,10 +957,12 @@ static int doloop (Walk *w, int i) {
   mp_limb_t limbs[4];
   mpz_t tmp;
   mpz_srcptr m = NULL;
-  int *upd = NULL, *res = NULL, idxcol = 0, ok, tri;
+  int *upd = NULL, *res = NULL, idxcol = 0, ok, tri, q;
   for (j = 0; j < 3; j++)
     if (!readarg(w, out, argof(op, j + 1), &kv[j], &vv[j], op->line)) return 0;
   tri = kv[0] != SK_INV || kv[1] != SK_INV || kv[2] != SK_INV;
+  if (d > 0 && (argdeg(out, op->b) || argdeg(out, op->c) || argdeg(out, op->d)))
+    tri = 1;  /* its count follows the outer counter (ctrinv) */
   if (tri && (d > 0 || kv[2] != SK_INV)) {
     if (d == 0) w->innerline = op->line;
     w->depth++;
@@ -805,6 +977,13 @@ static int doloop (Walk *w, int i) {
       if (!readarg(w, out, s, &k2, &v2, op->line)) return 0;
     }
   if (d == 0) w->innerline = op->line;
+  for (s = 0; s < ns && d > 0; s++)
+    if (need[s] && out->deg[s]) {
+      w->depth++;
+      ok = stopr(w, op->line, CPM_R_NEST_CTRDEEP, "");
+      w->depth--;
+      return ok;
+    }
   if (w->eval) {
     lua_State *L = w->L;
     memset(&c, 0, sizeof(c));
@@ -832,6 +1011,7 @@ counted:
   /* the inner level */
   memcpy(in->kind, out->kind, (size_t)ns);
   memcpy(in->val, out->val, sizeof(int) * (size_t)ns);
+  memcpy(in->deg, out->deg, (size_t)ns);
   in->k = 0; in->nbrow = 0;
   if (w->eval) {
     uint64_t u;
@@ -854,6 +1034,13 @@ counted:
   for (s = 0; s < ns; s++) {
     int carried = keep[s] || (reads[s] && !wrote[s] && out->kind[s] == SK_VAR);
     if (s == op->a) continue;
+    if (d == 0 && w->ctrinv && s == n->ir.index) {  /* ctrinv: its value */
+      if (wrote[s]) return stopr(w, op->line, CPM_R_IR_MALFORMED, "");
+      in->kind[s] = SK_INV;
+      in->deg[s] = DEG_COUNTER;
+      in->val[s] = w->ctridx;
+      continue;
+    }
     if (carried) {
       in->kind[s] = SK_VAR;
       if (w->eval) {
@@ -871,6 +1058,11 @@ counted:
   ok = walkblock(w, i + 1, i + 1 + op->n1);
   w->depth--;
   if (!ok) return 0;
+  q = 0;  /* the degree of its matrix's entries in the outer counter */
+  for (s = 0; s < ns; s++)
+    if (s != op->a && keep[s] && in->kind[s] == SK_VAR && degof(in->deg[s]) > q)
+      q = degof(in->deg[s]);
+  if (!w->eval && d == 0 && q > w->qdeg[ln]) w->qdeg[ln] = (unsigned char)q;
   if (w->eval) {
     int K = in->k;
     upd = (int *)cpm_newuserdata(w->L, sizeof(int) * 2 * ((size_t)K + 1));
@@ -894,7 +1086,7 @@ counted:
       else return stopr(w, op->line, CPM_R_IR_MALFORMED, "");
     }
     w->depth++;
-    ok = closeloop(w, in, out, upd, m, res, tri);
+    ok = closeloop(w, in, out, upd, m, res, tri, ln, d == 0 ? n->qdeg[ln] : 0);
     w->depth--;
     if (!ok) return w->fail == w->failbuf ? 0 : stop(w, op->line, w->fail);
   }
@@ -906,9 +1098,12 @@ counted:
     if (in->kind[s] == SK_INV && (w->eval || out->kind[s] == SK_INV)) {
       out->kind[s] = SK_INV;  /* m >= 1: the invariant the body leaves */
       out->val[s] = in->val[s];
+      out->deg[s] = in->deg[s];
+      if (d == 0 && in->deg[s]) return stopr(w, op->line, CPM_R_NEST_CTRDEEP, "");
     }
     else {
       out->kind[s] = SK_VAR;
+      out->deg[s] = d == 0 ? 0 : in->deg[s];
       if (w->eval) {
         int st;
         for (st = 0; st < in->k && in->stslot[st] != s; st++) ;
@@ -933,7 +1128,11 @@ static int walkblock (Walk *w, int first, int end) {
     switch (op->code) {
       case IR_MOVE:
         ok = readarg(w, lv, op->b, &kind, &val, op->line);
-        if (ok) { lv->kind[op->a] = (unsigned char)kind; lv->val[op->a] = val; }
+        if (ok) {
+          lv->kind[op->a] = (unsigned char)kind;
+          lv->val[op->a] = val;
+          lv->deg[op->a] = (unsigned char)argdeg(lv, op->b);
+        }
         break;
       case IR_ARITH: case IR_INDEX: case IR_UNARY:
         ok = step_op(w, lv, op);
@@ -1147,6 +1346,7 @@ static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
   n->wrote = (unsigned char *)xalloc(L, nl * ns, 1);
   n->reads = (unsigned char *)xalloc(L, nl * ns, 1);
   n->need = (unsigned char *)xalloc(L, nl * ns, 1);
+  n->qdeg = (unsigned char *)xalloc(L, nl, 1);
 }
 
 
@@ -1155,7 +1355,7 @@ static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
 #define KINDBYTES(ns)	(((size_t)(ns) + 7) & ~(size_t)7)	/* keeps ints aligned */
 
 static size_t levelbytes (const plan_Nest *n, int ns, int maxk) {
-  size_t per = (size_t)ns * sizeof(int) + KINDBYTES(ns) +
+  size_t per = (size_t)ns * sizeof(int) + 2 * KINDBYTES(ns) +
                2 * sizeof(int) * ((size_t)maxk + 1) +
                sizeof(int) * ((size_t)n->ir.nops * 2 + 8);
   return (sizeof(Level) + per) * ((size_t)n->maxdepth + 1) + 16;
@@ -1175,6 +1375,7 @@ static void carvelevels (Walk *w, char *b, int ns, int maxk) {
     lv->entry = (int *)b; b += sizeof(int) * ((size_t)maxk + 1);
     lv->brow = (int *)b; b += sizeof(int) * ((size_t)w->n->ir.nops * 2 + 8);
     lv->kind = (unsigned char *)b; b += KINDBYTES(ns);
+    lv->deg = (unsigned char *)b; b += KINDBYTES(ns);
   }
 }
 
@@ -1218,16 +1419,39 @@ plan_Plan *plan_nest_make (lua_State *L, const ir_Loop *ir,
         if (bin[s] && s != ir->index && !bout[s]) bout[s] = changed = 1;
     } while (changed);
   }
-  /* the walk, kinds only */
-  memset(&w, 0, sizeof(w));
-  w.L = L; w.n = n; w.p = p; w.why = why; w.topline = ir->line;
-  w.input = live;
-  memset(live, 0, (size_t)ns);
-  carvelevels(&w, (char *)cpm_newuserdata(L, levelbytes(n, ns, n->nused + 2)),
-              ns, n->nused + 2);
-  for (s = 0; s < ns; s++) w.lv[0].kind[s] = SK_UNSET;
-  if (!walkblock(&w, 0, ir->nops)) goto refused;
-  n->tri = w.trifound;
+  /* the walk, kinds only; when it fails and an inner loop reads the
+     outer counter, again with the counter an invariant there (ctrinv:
+     products such as i * j, computed by trinest) */
+  {
+    char *lb = (char *)cpm_newuserdata(L, levelbytes(n, ns, n->nused + 2));
+    plan_Refusal first;
+    int attempt, readsctr = 0;
+    for (s = 0; ir->index >= 0 && s < n->nloops; s++)
+      if (n->reads[(size_t)s * ns + ir->index]) readsctr = 1;
+    for (attempt = 0; attempt < 2; attempt++) {
+      memset(&w, 0, sizeof(w));
+      w.L = L; w.n = n; w.p = p; w.why = why; w.topline = ir->line;
+      w.input = live;
+      w.ctrinv = attempt;
+      w.qdeg = n->qdeg;
+      memset(n->qdeg, 0, (size_t)n->nloops + 1);
+      memset(live, 0, (size_t)ns);
+      carvelevels(&w, lb, ns, n->nused + 2);
+      for (s = 0; s < ns; s++) { w.lv[0].kind[s] = SK_UNSET; w.lv[0].deg[s] = 0; }
+      if (walkblock(&w, 0, ir->nops)) break;
+      if (attempt == 0) {
+        first = *why;
+        if (!readsctr) goto refused;
+      }
+      else {  /* the reason without ctrinv, unless ctrinv was what
+                 stopped at the counter's use */
+        if (!w.ctrfail) *why = first;
+        goto refused;
+      }
+    }
+  }
+  n->ctrinv = w.ctrinv;
+  n->tri = w.trifound || w.ctrinv;
   /* inputs: what the walk read at entry; outputs: live slots written */
   p->in = (int *)xalloc(L, (size_t)ns + 1, sizeof(int));
   p->slot_in = (int *)xalloc(L, (size_t)ns + 1, sizeof(int));
@@ -1294,6 +1518,8 @@ typedef struct Map {
   int *sink;		/* output -> its state, or -1 (an invariant) */
   uint64_t *B, *v;	/* K x K, K */
   double *LB, *lv;	/* their log2 magnitudes */
+  uint64_t *tm;		/* K: the rows' type masks (Walk.ftm), row 0 unused */
+  uint64_t *te;		/* K: the entry values' types (1: a float) */
 } Map;
 
 
@@ -1327,6 +1553,9 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
   mp->v = mp->B + (size_t)K * K;
   mp->LB = (double *)cpm_newuserdata(L, sizeof(double) * ((size_t)K * K + (size_t)K));
   mp->lv = mp->LB + (size_t)K * K;
+  mp->tm = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * 2 * (size_t)K);
+  mp->te = mp->tm + K;
+  memset(mp->tm, 0, sizeof(uint64_t) * 2 * (size_t)K);
   for (i = 0; i < K * K; i++) { mp->B[i] = 0; mp->LB[i] = -HUGE_VAL; }
   mp->B[0] = 1; mp->LB[0] = 0;
   mp->v[0] = 1; mp->lv[0] = 0;
@@ -1341,6 +1570,7 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
       if (w->c.itype == VT_INT) lua_pushinteger(L, w->c.istart);
       else lua_pushnumber(L, (lua_Number)w->c.fstart);
       if (!toring(w, lua_gettop(L), &mp->v[i], &mp->lv[i], 1)) return 0;
+      mp->te[i] = w->c.itype != VT_INT;
     }
     else {
       if (lv->kind[s] == SK_VAR) f = lv->val[s];
@@ -1351,8 +1581,10 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
       if (lv->entry[i - 1] == -2) { mp->v[i] = 0; mp->lv[i] = -HUGE_VAL; }  /* a sink */
       else if (!toring(w, w->ibase + p->slot_in[s], &mp->v[i], &mp->lv[i], 0))
         return 0;
+      else mp->te[i] = isfloat(L, w->ibase + p->slot_in[s]);
     }
     upd[i] = f;
+    if (w->ftm) mp->tm[i] = w->ftm[f];
     for (j = 0; j < K && j < w->W; j++) {
       mp->B[i * K + j] = FU(w, f)[j];
       mp->LB[i * K + j] = FL(w, f)[j];
@@ -1370,7 +1602,8 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
 static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
   Level *lv = &w->lv[0];
   int K = mp->K, i;
-  if ((w->seen & SEEN_INT) && (w->seen & SEEN_FLT))
+  if ((w->seen & SEEN_INT) && (w->seen & SEEN_FLT) &&
+      (w->ftm == NULL || w->tmfail || w->tri != TRI_NONE))
     return stop(w, 0, "the nested loop mixes integer and float values");
 #if CPM_LUA54
   if (w->seen & SEEN_FLT)
@@ -1395,8 +1628,10 @@ static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
 }
 
 
-/* Pushes true and the outputs, from the states' final values r. */
-static int pushresults (Walk *w, const Map *mp, const uint64_t *r) {
+/* Pushes true and the outputs, from the states' final values r and, when
+   'types' is not NULL, their types (1: a float; else the ring's). */
+static int pushresults (Walk *w, const Map *mp, const uint64_t *r,
+                        const uint64_t *types) {
   lua_State *L = w->L;
   const plan_Plan *p = w->p;
   int i, nout = p->nout;
@@ -1405,7 +1640,7 @@ static int pushresults (Walk *w, const Map *mp, const uint64_t *r) {
   for (i = 0; i < nout; i++) {
     int s = p->out[i].slot;
     if (mp->sink[i] < 0) { lua_pushvalue(L, w->lv[0].val[s]); continue; }
-    if (w->seen & SEEN_FLT)
+    if (types ? (types[mp->sink[i]] & 1) != 0 : (w->seen & SEEN_FLT) != 0)
       lua_pushnumber(L, (lua_Number)(int64_t)r[1 + mp->sink[i]]);
 #if CPM_LUA54
     else lua_pushinteger(L, (lua_Integer)r[1 + mp->sink[i]]);
@@ -1426,10 +1661,18 @@ static int finish (Walk *w) {
   mpz_t tmp;
   mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
   if (!buildmap(w, &mp, 0) || !ringcheck(w, &mp, n)) return 0;
-  r = (uint64_t *)cpm_newuserdata(w->L, sizeof(uint64_t) * (size_t)mp.K);
+  r = (uint64_t *)cpm_newuserdata(w->L, sizeof(uint64_t) * 3 * (size_t)mp.K);
   if (mat_u64_powapply(mp.K, mp.B, r, mp.v, n) != MAT_OK)
     return stop(w, 0, "the nested loop's matrix cannot be computed");
-  return pushresults(w, &mp, r);
+  if (w->ftm != NULL && (w->seen & SEEN_INT) && (w->seen & SEEN_FLT)) {
+    /* a mix: each output's type after n iterations */
+    uint64_t *X = r + mp.K, *T = X + mp.K;
+    if (!typesteps(mp.K - 1, mp.te + 1, mp.tm + 1, n, X, T))
+      return stop(w, 0, "the nested loop's values change between integer "
+                        "and float from one iteration to the next");
+    return pushresults(w, &mp, r, X);
+  }
+  return pushresults(w, &mp, r, NULL);
 }
 
 
@@ -1442,13 +1685,34 @@ static int finish (Walk *w) {
 #define TRI_MAXDEGREE	48
 
 
+static uint64_t magnitude (int64_t x) {
+  return x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+}
+
+
 /* Readies the walk for another pass over the outer body (stack at 'top'). */
 static void beginwalk (Walk *w, int top) {
   const plan_Nest *n = w->n;
   int s;
   lua_settop(w->L, top);
   w->nforms = 0;
-  for (s = 0; s < n->ir.nslots; s++) w->lv[0].kind[s] = SK_UNSET;
+  for (s = 0; s < n->ir.nslots; s++) {
+    w->lv[0].kind[s] = SK_UNSET;
+    w->lv[0].deg[s] = 0;
+  }
+  if (w->ctrinv) {  /* the counter's value at this walk's iteration (the
+                       first walk: the larger in magnitude of its ends) */
+    int64_t x = w->trix[0];
+    if (w->tri == TRI_BOUNDS && w->c.itype != VT_INT) {
+      /* a magnitude (see step_op; an integer counter needs none: a float
+         beside it would be a mix, which runs as written) */
+      x = magnitude(w->trix[1]) > magnitude(x) ? w->trix[1] : x;
+      if (x < 0) x = -x;  /* |x| < 2^52: tribounds */
+    }
+    if (w->c.itype == VT_INT) lua_pushinteger(w->L, (lua_Integer)x);
+    else lua_pushnumber(w->L, (lua_Number)x);
+    w->ctridx = lua_gettop(w->L);
+  }
   for (s = 0; s <= n->maxdepth; s++) {
     w->lv[s].ctrslot = -1;
     w->lv[s].k = 0;
@@ -1549,6 +1813,39 @@ static int tridegree (int K, int dm, const uint64_t *Md, int *deg) {
 
 
 /*
+** With ctrinv, an inner loop's matrix B(r) depends on the outer iteration
+** r: its entries are polynomials of degree q <= qmax in r, so an entry is
+** zero at every r when it is zero at q + 1 of them (its coefficients in
+** the binomial basis of r are its forward differences there).  The walks
+** r = 0..qmax+1 noted where B - I was nonzero (the loop may be skipped at
+** one end: closeloop then sees one walk less); when that pattern has no
+** cycle and no diagonal, B(r) - I is nilpotent at every r, and B(r)^m is
+** the polynomial closeloop's degree bound (K - 1 for its index) assumed.
+*/
+static int nilpotent_everywhere (Walk *w) {
+  int l, i, j, pass;
+  for (l = 0; l < w->n->nloops; l++) {
+    const unsigned char *sp = &w->supp[(size_t)l * SUPPBYTES];
+    unsigned char done[MAT_KMAX];
+    int left = MAT_KMAX;
+    if (w->n->qdeg[l] == 0 || !sp[MAT_KMAX * MAT_KMAX + 1]) continue;
+    if (sp[MAT_KMAX * MAT_KMAX] < w->n->qdeg[l] + 1) return 0;
+    memset(done, 0, sizeof(done));
+    for (pass = 0; pass < MAT_KMAX && left > 0; pass++)  /* peel sources */
+      for (i = 0; i < MAT_KMAX; i++) {
+        int ready = 1;
+        if (done[i]) continue;
+        for (j = 0; j < MAT_KMAX && ready; j++)
+          if (sp[i * MAT_KMAX + j] && (j == i || !done[j])) ready = 0;
+        if (ready) { done[i] = 1; left--; }
+      }
+    if (left > 0) return 0;
+  }
+  return 1;
+}
+
+
+/*
 ** A nest with triangular loops.  An inner loop whose count m changes
 ** with the outer iteration r is B^m, a different matrix each time; but
 ** when B is unipotent, B^m = sum_t C(m,t) (B - I)^t is a polynomial in m,
@@ -1592,19 +1889,22 @@ static int trinest (Walk *w) {
   w->tri = TRI_AT;
   w->bounds = 0;
   rend = dm + 1;  /* walks at r = 0..rend */
+  if (w->qmax > TRI_MAXDEGREE)
+    return stop(w, 0, "a triangular nest of too high a degree");
+  if (w->qmax + 1 > rend) rend = w->qmax + 1;
   for (r = 0; r <= rend; r++) {
     Map mr;
-    beginwalk(w, base);
     w->trix[0] = w->c.itype == VT_INT
                  ? (int64_t)((uint64_t)w->c.istart + (uint64_t)r * (uint64_t)w->c.istep)
                  : (int64_t)w->c.fstart + (int64_t)r * w->tristep;
+    beginwalk(w, base);
     if (!walkblock(w, 0, w->n->ir.nops) || !buildmap(w, &mr, 1)) return 0;
     if (mr.K != K) return stop(w, 0, "the nested loop's states changed between iterations");
     if (r <= dm + 1) memcpy(&Ms[(size_t)r * KK], mr.B, sizeof(uint64_t) * KK);
     applyu64(K, mr.B, x, t);  /* x_(r+1) */
     if ((uint64_t)r == nm1) {  /* the last iteration: done */
       lua_settop(L, base);
-      return pushresults(w, &mp, x);
+      return pushresults(w, &mp, x, NULL);
     }
     if (r <= TRI_MAXDEGREE + 2)
       memcpy(&X[(size_t)r * K], x, sizeof(uint64_t) * (size_t)K);
@@ -1622,6 +1922,9 @@ static int trinest (Walk *w) {
       if (D + 1 > rend) rend = D + 1;
     }
   }
+  if (w->supp != NULL && !nilpotent_everywhere(w))
+    return stop(w, 0, "an inner loop's matrix, which the outer counter "
+                      "changes, is not unipotent at every iteration");
   /* x_1..x_(D+2) in X[0..D+1]: Newton's formula */
   differences(X, D + 2, (size_t)K);
   for (i = 0; i < K; i++)
@@ -1634,7 +1937,7 @@ static int trinest (Walk *w) {
     x[i] = a;
   }
   lua_settop(L, base);
-  return pushresults(w, &mp, x);
+  return pushresults(w, &mp, x, NULL);
 }
 
 /* }====================================================== */
@@ -1691,6 +1994,7 @@ static int tribounds (Walk *w) {
     w->tristep = (int64_t)c->fstep;
     w->trix[1] = w->trix[0] + (int64_t)nm1 * w->tristep;
   }
+  w->ctrpos = w->trix[0] > 0 && w->trix[1] > 0;
   w->tri = TRI_BOUNDS;
   return 1;
 }
@@ -1732,8 +2036,9 @@ static int nest_call (lua_State *L) {
   {  /* the forms and levels: a block of the closure, made at its first
         call (nothing the walk calls can enter this guard again) */
     size_t nf = (size_t)w.maxforms * (size_t)w.W;
-    size_t need = nf * (sizeof(uint64_t) + sizeof(double)) +
-                  levelbytes(n, n->ir.nslots, maxk);
+    size_t lb = (levelbytes(n, n->ir.nslots, maxk) + 7) & ~(size_t)7;
+    size_t need = nf * (sizeof(uint64_t) + sizeof(double)) + lb +
+                  sizeof(uint64_t) * (size_t)w.maxforms;
     char *b = (char *)lua_touserdata(L, lua_upvalueindex(UP_SCRATCH));
     if (b == NULL) {
       b = (char *)cpm_newuserdata(L, need);
@@ -1743,9 +2048,20 @@ static int nest_call (lua_State *L) {
     w.fl = (double *)(b + nf * sizeof(uint64_t));
     carvelevels(&w, b + nf * (sizeof(uint64_t) + sizeof(double)),
                 n->ir.nslots, maxk);
+#if CPM_LUA54
+    w.ftm = (uint64_t *)(b + nf * (sizeof(uint64_t) + sizeof(double)) + lb);
+#endif
   }
   if (n->tri && !tribounds(&w))
     return runaswritten(L, &w.c, 1, w.fail);
+  if (n->ctrinv) {
+    int l;
+    w.ctrinv = 1;
+    w.supp = (unsigned char *)cpm_newuserdata(L, (size_t)n->nloops * SUPPBYTES + 1);
+    memset(w.supp, 0, (size_t)n->nloops * SUPPBYTES + 1);
+    for (l = 0; l < n->nloops; l++)
+      if (n->qdeg[l] > w.qmax) w.qmax = n->qdeg[l];
+  }
   top = lua_gettop(L);
   beginwalk(&w, top);
   nres = walkblock(&w, 0, n->ir.nops)

@@ -3,16 +3,24 @@
 **
 ** A loop `while x cmp b do body end` (or `repeat body until x cmp b`, or
 ** with the operands the other way round) is counted when:
-**   - one operand of the test, the counter x, is a slot the body writes,
-**     and the other, the bound b, is a constant or a slot it never writes;
+**   - one operand of the test, the counter x, is a slot the body changes,
+**     and the other, the bound b, is invariant where the test reads it:
+**     a constant, a slot the body never writes, or a slot holding an
+**     invariant expression (`n * 2`: number arithmetic whose leaves are
+**     numeric constants and slots the body never writes, computed on
+**     every path: by the ops of a while's test, cond.pre, or the last ops
+**     of a repeat's body);
 **   - the body writes x exactly once, on every path (not inside an IF's
 **     skipped ops), with x := x + s, x := s + x or x := x - s, possibly
 **     through copies (t := x; t := t + 1; x := t, as the bytecode of an
-**     upvalue counter reads), s a numeric constant or a slot the body never
-**     writes.
+**     upvalue counter reads), s an invariant expression as b may be
+**     (`i = i + 2*k`: the temporary holding 2*k is written by the body,
+**     yet holds the same value on every pass).
 ** Then the n-th test sees x0 + n s (while: n from 0; repeat: from 1) and
 ** the number of passes is a function of x0, s and b alone, which the
-** guard computes at entry (count_while, count.c) before anything else.
+** guard computes at entry (count_while, count.c) before anything else,
+** evaluating b and s (plan_WExpr) with numbers only: an expression that
+** could call a metamethod or raise runs the loop as written.
 ** The body is then planned as the body of the numeric for loop whose
 ** variable takes x's values x0, x0 + s, ...: x is the plan's index, the
 ** update writes a fresh slot instead (which the ops after it read for x),
@@ -21,10 +29,13 @@
 ** a modular body need not reduce it and a bitwise one (once the unread
 ** stepping is dropped) still plans over GF(2).
 **
-** To make b and s inputs of the plan even when the body no longer reads
-** them, the planned body starts with copies of them into slots of its own
-** (dead after the body); the front ends' IR is left as it is.  See
-** doc/design.md, "While and repeat loops".
+** To make the slots b and s read inputs of the plan even when the body
+** no longer reads them, the planned body starts with copies of them into
+** slots of its own (dead after the body); the front ends' IR is left as
+** it is.  A while's test ops stay the first ops of the planned body: they
+** write only dead slots and compute invariants, so running them once
+** less (the exit's) changes nothing.  See doc/design.md, "While and
+** repeat loops".
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,52 +63,226 @@ static int isnumk (const ir_Loop *ir, ir_Arg x) {
 }
 
 
-/* What a slot holds at a point of the body, as far as the counter goes. */
-enum { V_OTHER, V_ENTRY, V_STEPPED };
+/* What a slot holds at a point of the body, as far as the test goes: the
+   counter's entry value, its one stepped value, an invariant expression
+   computed on every path (V_INV), or anything else. */
+enum { V_OTHER, V_ENTRY, V_STEPPED, V_INV };
+
+/* A node of an invariant expression met in the scan (a plan_WNode whose
+   leaves are still operands of the IR): a leaf (aop -1) is 'leaf'; else
+   aop on earlier nodes x and y.  'size' counts the nodes of its tree. */
+typedef struct Node {
+  int aop;
+  ir_Arg leaf;
+  int x, y;
+  int size;
+} Node;
 
 typedef struct Scan {
   const ir_Loop *ir;
+  int counter;			/* the counter's slot, or -1 (not known yet) */
+  int testat;			/* the op before which the test reads its
+				   operands (nops: after the body) */
   unsigned char *written;	/* nslots: the body writes the slot */
   unsigned char *val;		/* nslots: V_* */
   unsigned char *negate;	/* nslots: a V_STEPPED slot holds x - s */
-  ir_Arg *step;			/* nslots: the s of a V_STEPPED slot */
+  int *node;			/* nslots: the expression of a V_INV slot,
+				   the step s of a V_STEPPED one */
   unsigned char *chain;		/* nops: the op copies or steps the counter */
+  Node *pool;
+  int npool, maxpool;
+  int writes, at, pathline;	/* the counter's writes, the last one, the
+				   line of one some path skips (or -1) */
+  int prebad;			/* an op of a while's test that computes no
+				   invariant */
+  int tval[2], tnode[2];	/* the test's operands where it reads them:
+				   V_*, and the invariant's node or -1 */
 } Scan;
 
 
-/* Is x an invariant step operand: a numeric constant or a slot the body
-   never writes? */
-static int invariant (const Scan *sc, ir_Arg x) {
-  if (ir_isconst(x)) return isnumk(sc->ir, x);
-  return !sc->written[x];
+static int newnode (Scan *sc, int aop, ir_Arg leaf, int x, int y) {
+  Node *n;
+  int size = 1;
+  if (x >= 0) size += sc->pool[x].size;
+  if (y >= 0 && y != x) size += sc->pool[y].size;
+  if (sc->npool >= sc->maxpool || size > PLAN_WMAXNODES) return -1;
+  n = &sc->pool[sc->npool];
+  n->aop = aop;
+  n->leaf = leaf;
+  n->x = x;
+  n->y = y;
+  n->size = size;
+  return sc->npool++;
 }
 
 
-/* The counter's update, through the straight-line part of the body:
-   follows the counter's entry value and its one stepped value. */
+/* The node of operand x as an invariant at this point of the scan: a
+   numeric constant ('anyk': any constant), a slot the body never writes,
+   or a slot holding an invariant expression; -1 when it is none. */
+static int invnode (Scan *sc, ir_Arg x, int anyk) {
+  if (ir_isconst(x))
+    return anyk || isnumk(sc->ir, x) ? newnode(sc, -1, x, -1, -1) : -1;
+  if (!sc->written[x]) return newnode(sc, -1, x, -1, -1);
+  return sc->val[x] == V_INV ? sc->node[x] : -1;
+}
+
+
+static int valof (const Scan *sc, ir_Arg x) {
+  return ir_isconst(x) ? V_OTHER : sc->val[x];
+}
+
+
+/* What op (on every path of the body) leaves in its destination:
+   follows the counter's entry value and its one stepped value, and the
+   invariant expressions a step or a bound may be. */
 static void track (Scan *sc, const ir_Op *op) {
-  unsigned char v = V_OTHER;
-  if (op->code == IR_MOVE && !ir_isconst(op->b)) {
-    v = sc->val[op->b];
-    sc->step[op->a] = sc->step[op->b];
-    sc->negate[op->a] = sc->negate[op->b];
+  int v = V_OTHER, nd = -1, neg = 0, nb, nc;
+  switch (op->code) {
+    case IR_MOVE:
+      v = valof(sc, op->b);
+      if (v == V_ENTRY || v == V_STEPPED) {
+        nd = sc->node[op->b];
+        neg = sc->negate[op->b];
+      }
+      else v = (nd = invnode(sc, op->b, 0)) >= 0 ? V_INV : V_OTHER;
+      break;
+    case IR_ARITH:
+      if (op->n1 != 0) break;  /* a library call (LuaJIT's bit.*) */
+      if ((op->aop == IR_ADD || op->aop == IR_SUB) &&
+          valof(sc, op->b) == V_ENTRY &&
+          (nd = invnode(sc, op->c, 0)) >= 0) {
+        v = V_STEPPED;
+        neg = (op->aop == IR_SUB);
+      }
+      else if (op->aop == IR_ADD && valof(sc, op->c) == V_ENTRY &&
+               (nd = invnode(sc, op->b, 0)) >= 0)
+        v = V_STEPPED;
+      else if ((nb = invnode(sc, op->b, 0)) >= 0 &&
+               (nc = invnode(sc, op->c, 0)) >= 0 &&
+               (nd = newnode(sc, op->aop, 0, nb, nc)) >= 0)
+        v = V_INV;
+      break;
+    case IR_UNARY:
+      if (op->n1 == 0 && (nb = invnode(sc, op->b, 0)) >= 0 &&
+          (nd = newnode(sc, op->aop, 0, nb, nb)) >= 0)
+        v = V_INV;
+      break;
+    default:  /* a field read: not evaluated before the count */
+      break;
   }
-  else if (op->code == IR_ARITH &&
-           (op->aop == IR_ADD || op->aop == IR_SUB)) {
-    int b = ir_isconst(op->b) ? V_OTHER : sc->val[op->b];
-    int c = ir_isconst(op->c) ? V_OTHER : sc->val[op->c];
-    if (b == V_ENTRY && invariant(sc, op->c)) {
-      v = V_STEPPED;
-      sc->step[op->a] = op->c;
-      sc->negate[op->a] = (op->aop == IR_SUB);
+  sc->val[op->a] = (unsigned char)v;
+  sc->node[op->a] = nd;
+  sc->negate[op->a] = (unsigned char)neg;
+}
+
+
+/* One forward pass over the body for counter sc->counter (-1: none,
+   to find it); fills the scan's results. */
+static void scan (Scan *sc) {
+  const ir_Loop *ir = sc->ir;
+  const ir_Cond *cd = &ir->cond;
+  int i, skipto = 0;
+  memset(sc->val, V_OTHER, (size_t)ir->nslots);
+  memset(sc->negate, 0, (size_t)ir->nslots);
+  memset(sc->chain, 0, (size_t)ir->nops);
+  for (i = 0; i < ir->nslots; i++) sc->node[i] = -1;
+  sc->npool = 0;
+  sc->writes = 0;
+  sc->at = sc->pathline = -1;
+  sc->prebad = 0;
+  if (sc->counter >= 0) sc->val[sc->counter] = V_ENTRY;
+  for (i = 0; i <= ir->nops; i++) {
+    const ir_Op *op = &ir->ops[i];
+    int inpath = i < skipto;  /* some path skips this op */
+    if (i == sc->testat) {
+      sc->tval[0] = valof(sc, cd->x);
+      sc->tval[1] = valof(sc, cd->y);
+      sc->tnode[0] = invnode(sc, cd->x, 1);
+      sc->tnode[1] = invnode(sc, cd->y, 1);
     }
-    else if (op->aop == IR_ADD && c == V_ENTRY && invariant(sc, op->b)) {
-      v = V_STEPPED;
-      sc->step[op->a] = op->b;
-      sc->negate[op->a] = 0;
+    if (i == ir->nops) break;
+    if (op->code == IR_IF) {
+      if (op->n1 > 0 && i + 1 + op->n1 > skipto) skipto = i + 1 + op->n1;
+      if (ir->kind == IR_WHILE && i < cd->pre) sc->prebad = 1;
+      continue;
+    }
+    if (op->a == sc->counter) {
+      sc->writes++;
+      sc->at = i;
+      if (inpath && sc->pathline < 0) sc->pathline = op->line;
+    }
+    if (inpath) {
+      sc->val[op->a] = V_OTHER;
+      sc->node[op->a] = -1;
+    }
+    else {
+      track(sc, op);
+      sc->chain[i] = (sc->val[op->a] == V_ENTRY ||
+                      sc->val[op->a] == V_STEPPED);
+    }
+    if (ir->kind == IR_WHILE && i < cd->pre && sc->val[op->a] != V_INV)
+      sc->prebad = 1;
+  }
+}
+
+
+/* The leaf slots of the expression at node 'root' into leaves[*nleaf..]
+   (each once); marks its nodes in mark[] (1). */
+static void leavesof (const Scan *sc, int root, unsigned char *mark,
+                      ir_Arg *leaves, int *nleaf) {
+  int i, j;
+  memset(mark, 0, (size_t)sc->npool);
+  mark[root] = 1;
+  for (i = root; i >= 0; i--) {  /* operands precede the nodes they feed */
+    const Node *n = &sc->pool[i];
+    if (!mark[i]) continue;
+    if (n->aop >= 0) {
+      mark[n->x] = 1;
+      mark[n->y] = 1;
+    }
+    else if (!ir_isconst(n->leaf)) {
+      for (j = 0; j < *nleaf && leaves[j] != n->leaf; j++)
+        ;
+      if (j == *nleaf) leaves[(*nleaf)++] = n->leaf;
     }
   }
-  sc->val[op->a] = v;
+}
+
+
+/* The expression at node 'root' as the guard evaluates it (the leaves
+   inputs of plan p, or constants); 0 when a leaf slot is not an input
+   (it must be). */
+static int toexpr (const Scan *sc, int root, const plan_Plan *p,
+                   int *map, unsigned char *mark, plan_WExpr *e) {
+  int i;
+  memset(mark, 0, (size_t)sc->npool);
+  mark[root] = 1;
+  for (i = root; i >= 0; i--)
+    if (mark[i] && sc->pool[i].aop >= 0)
+      mark[sc->pool[i].x] = mark[sc->pool[i].y] = 1;
+  e->n = 0;
+  for (i = 0; i <= root; i++) {
+    const Node *n = &sc->pool[i];
+    plan_WNode *w;
+    if (!mark[i]) continue;
+    if (e->n >= PLAN_WMAXNODES) return 0;  /* (size: never) */
+    w = &e->node[e->n];
+    memset(w, 0, sizeof(*w));
+    w->aop = n->aop;
+    w->x = w->y = -1;
+    if (n->aop >= 0) {
+      w->x = map[n->x];
+      w->y = map[n->y];
+    }
+    else if (ir_isconst(n->leaf)) {
+      w->k = sc->ir->k[ir_constidx(n->leaf)];
+      if (w->k.type == IR_KSTR) w->k.type = IR_KNIL;  /* not a number */
+    }
+    else if ((w->x = p->slot_in[n->leaf]) < 0)
+      return 0;
+    map[i] = e->n++;
+  }
+  return 1;
 }
 
 
@@ -129,35 +314,24 @@ static int readlater (const ir_Loop *ir, const unsigned char *dropped,
 }
 
 
-/* The input number of operand x in plan p, or -1 for a constant (its
-   value then in *k); -2 when a slot is not an input (it must be). */
-static int inputof (const plan_Plan *p, const ir_Loop *ir, ir_Arg x,
-                    ir_Const *k) {
-  if (ir_isconst(x)) {
-    *k = ir->k[ir_constidx(x)];
-    if (k->type == IR_KSTR) k->type = IR_KNIL;  /* never kept: not a number */
-    return -1;
-  }
-  return p->slot_in[x] >= 0 ? p->slot_in[x] : -2;
-}
-
-
 plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
                             plan_Refusal *why) {
   const ir_Cond *cd = &ir->cond;
   Scan sc;
   ir_Loop body;
   ir_Op *ops;
-  unsigned char *buf, *liveout, *escapes = NULL;
+  unsigned char *buf, *liveout, *escapes = NULL, *mark;
   const char **names;
+  ir_Arg leaves[2 * PLAN_WMAXNODES];
   plan_Plan *p;
-  size_t ns, size;
-  int i, j, counter, bound, writes = 0, at = -1, skipto = 0, tslot;
+  size_t ns, nb, size;
+  int i, j, counter, left, nleaf = 0, tslot, bnode, snode, *map;
   why->line = ir->line; why->msg[0] = '\0';
   if (ir->nslots < 0 || ir->nslots >= IR_MAXSLOTS || ir->nops < 0 ||
       ir->nops >= IR_MAXOPS || ir->nk < 0 || (cd->cmp != IR_EQ &&
       cd->cmp != IR_LT && cd->cmp != IR_LE) || !validarg(ir, cd->x) ||
-      !validarg(ir, cd->y))
+      !validarg(ir, cd->y) || cd->pre < 0 || cd->pre > ir->nops ||
+      (ir->kind != IR_WHILE && cd->pre != 0))
     return refuse(why, ir->line, CPM_R_IR_MALFORMED);
   for (i = 0; i < ir->nops; i++) {  /* (plan_make validates the rest) */
     const ir_Op *op = &ir->ops[i];
@@ -168,92 +342,90 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
             !validarg(ir, op->c))))
       return refuse(why, op->line, CPM_R_IR_MALFORMED);
   }
-  /* one scratch userdata (collected whatever raises): the scan's arrays,
-     then the body to plan */
-  ns = (size_t)ir->nslots + 3;
-  size = 3 * ((size_t)ir->nops + 3) * sizeof(const char *) +
-         ((size_t)ir->nops + 3) * sizeof(ir_Op) +
-         ns * (sizeof(ir_Arg) + 5) + (size_t)ir->nops + 1;
+  /* one scratch userdata (collected whatever raises): the body to plan
+     (names, ops), the scan's arrays */
+  ns = (size_t)ir->nslots + 1 + 2 * PLAN_WMAXNODES;  /* + the copies */
+  nb = (size_t)ir->nops + 1 + 2 * PLAN_WMAXNODES;    /* ops of the body */
+  sc.maxpool = 5 * ir->nops + 8;  /* track: at most 5 nodes an op */
+  size = 3 * nb * sizeof(const char *) + nb * sizeof(ir_Op) +
+         ns * sizeof(int) + (size_t)sc.maxpool * (sizeof(Node) +
+         sizeof(int) + 1) + 5 * ns + (size_t)ir->nops + 1;
   buf = (unsigned char *)cpm_newuserdata(L, size);
   memset(buf, 0, size);
   names = (const char **)buf;  /* the body's op names (ir.h), remapped */
-  ops = (ir_Op *)(buf + 3 * ((size_t)ir->nops + 3) * sizeof(const char *));
-  sc.step = (ir_Arg *)((unsigned char *)ops +
-                       ((size_t)ir->nops + 3) * sizeof(ir_Op));
-  sc.written = (unsigned char *)(sc.step + ns);
+  ops = (ir_Op *)(buf + 3 * nb * sizeof(const char *));
+  sc.node = (int *)(ops + nb);
+  map = sc.node + ns;
+  sc.pool = (Node *)(map + sc.maxpool);
+  mark = (unsigned char *)(sc.pool + sc.maxpool);
+  sc.written = mark + sc.maxpool;
   sc.val = sc.written + ns;
   sc.negate = sc.val + ns;
   liveout = sc.negate + ns;
   if (ir->escapes != NULL) escapes = liveout + ns;
   sc.chain = liveout + 2 * ns;
   sc.ir = ir;
+  sc.testat = ir->kind == IR_WHILE ? cd->pre : ir->nops;
   for (i = 0; i < ir->nops; i++)
     if (ir->ops[i].code != IR_IF) sc.written[ir->ops[i].a] = 1;
-  /* the counter: the operand the body writes */
+  /* the counter: the operand of the test that the body changes (neither
+     constant, nor unwritten, nor an invariant expression there) */
+  sc.counter = -1;
+  scan(&sc);
+  if (sc.prebad) {  /* (the test's ops run once more than the body) */
+    lua_pop(L, 1);
+    return refuse(why, ir->line, CPM_R_WHILE_COND);
+  }
   {
-    int wx = !ir_isconst(cd->x) && sc.written[cd->x];
-    int wy = !ir_isconst(cd->y) && sc.written[cd->y];
-    if (!wx && !wy) {
+    int cx = !ir_isconst(cd->x) && sc.written[cd->x] && sc.tnode[0] < 0;
+    int cy = !ir_isconst(cd->y) && sc.written[cd->y] && sc.tnode[1] < 0;
+    if (!cx && !cy) {
       lua_pop(L, 1);
       return refuse(why, ir->line, CPM_R_WHILE_NOCOUNTER);
     }
-    if (wx && wy) {
+    if (cx && cy) {
       lua_pop(L, 1);
       return refuse(why, ir->line, CPM_R_WHILE_BOUND);
     }
-    counter = wx ? cd->x : cd->y;
-    bound = wx ? cd->y : cd->x;
+    left = cx;
+    counter = cx ? cd->x : cd->y;
   }
-  /* its one update, on every path, by an invariant step */
-  sc.val[counter] = V_ENTRY;
-  for (i = 0; i < ir->nops; i++) {
-    const ir_Op *op = &ir->ops[i];
-    int inpath = i < skipto;  /* some path skips this op */
-    if (op->code == IR_IF) {
-      if (op->n1 > 0 && i + 1 + op->n1 > skipto) skipto = i + 1 + op->n1;
-      continue;
-    }
-    if (op->a == counter) {
-      writes++;
-      at = i;
-      if (inpath) {
-        lua_pop(L, 1);
-        return refuse(why, op->line, CPM_R_WHILE_PATHS);
-      }
-    }
-    if (inpath) sc.val[op->a] = V_OTHER;
-    else {
-      track(&sc, op);
-      sc.chain[i] = (sc.val[op->a] != V_OTHER);
-    }
-  }
-  if (writes != 1 || sc.val[counter] != V_STEPPED) {
+  /* its one update, on every path, by an invariant step; the test sees
+     its entry value (while) or its stepped one (repeat) */
+  sc.counter = counter;
+  scan(&sc);
+  if (sc.pathline >= 0) {
     lua_pop(L, 1);
-    return refuse(why, at >= 0 ? ir->ops[at].line : ir->line,
-                  writes != 1 ? CPM_R_WHILE_UPDATES : CPM_R_WHILE_STEP);
+    return refuse(why, sc.pathline, CPM_R_WHILE_PATHS);
   }
-  /* the body to plan: b and s copied first (into slots nslots + 1 and
-     + 2, so that they are inputs); the counter is the loop variable, its
-     update writes slot nslots instead, which later ops read for it */
+  if (sc.writes != 1 || sc.val[counter] != V_STEPPED ||
+      sc.tval[!left] != (ir->kind == IR_WHILE ? V_ENTRY : V_STEPPED)) {
+    lua_pop(L, 1);
+    return refuse(why, sc.at >= 0 ? ir->ops[sc.at].line : ir->line,
+                  sc.writes != 1 ? CPM_R_WHILE_UPDATES : CPM_R_WHILE_STEP);
+  }
+  snode = sc.node[counter];
+  bnode = sc.tnode[left];
+  if (bnode < 0 || snode < 0) {  /* (the first scan found b invariant) */
+    lua_pop(L, 1);
+    return refuse(why, ir->line, CPM_R_WHILE_BOUND);
+  }
+  /* the body to plan: the slots b and s read copied first (into slots
+     nslots + 1 on, so that they are inputs); the counter is the loop
+     variable, its update writes slot nslots instead, which later ops read
+     for it */
+  leavesof(&sc, bnode, mark, leaves, &nleaf);
+  leavesof(&sc, snode, mark, leaves, &nleaf);
   tslot = ir->nslots;
   body = *ir;
   body.kind = IR_FORNUM;
   body.index = counter;
-  body.nslots = ir->nslots + 3;
-  j = 0;
-  if (!ir_isconst(bound)) {
+  body.nslots = ir->nslots + 1 + nleaf;
+  for (j = 0; j < nleaf; j++) {
     ops[j].code = IR_MOVE;
-    ops[j].a = ir->nslots + 1;
-    ops[j].b = bound;
+    ops[j].a = ir->nslots + 1 + j;
+    ops[j].b = leaves[j];
     ops[j].line = ir->line;
-    j++;
-  }
-  if (!ir_isconst(sc.step[counter])) {
-    ops[j].code = IR_MOVE;
-    ops[j].a = ir->nslots + 2;
-    ops[j].b = sc.step[counter];
-    ops[j].line = ir->line;
-    j++;
   }
   /* the counter's own stepping and copies, when nothing reads their
      results, are dropped (they never raise: the guard checked that x and
@@ -264,8 +436,9 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     while (changed) {
       changed = 0;
       for (i = 0; i < ir->nops; i++) {
-        int a = i == at ? tslot : ir->ops[i].a;
-        if (sc.chain[i] != 1 || readlater(ir, sc.chain, i, a, counter, at) ||
+        int a = i == sc.at ? tslot : ir->ops[i].a;
+        if (sc.chain[i] != 1 ||
+            readlater(ir, sc.chain, i, a, counter, sc.at) ||
             (a != tslot && (ir->liveout == NULL || ir->liveout[a])))
           continue;
         sc.chain[i] = 2;
@@ -275,8 +448,8 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
   }
   for (i = 0; i < ir->nops; i++) {
     ir_Op op = ir->ops[i];
-    if (i == at) op.a = tslot;
-    else if (i > at) {
+    if (i == sc.at) op.a = tslot;
+    else if (i > sc.at) {
       if (op.b == counter) op.b = tslot;
       if (op.c == counter) op.c = tslot;
     }
@@ -301,21 +474,20 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     lua_pop(L, 1);
     return NULL;
   }
-  lua_remove(L, -2);  /* the scratch */
   p->kind = ir->kind;
   p->w.active = 1;
   p->w.repeat = (ir->kind == IR_REPEAT);
   p->w.cmp = cd->cmp;
-  p->w.left = (counter == cd->x);
+  p->w.left = left;
   p->w.exit = cd->exit != 0;
   p->w.negate = sc.negate[counter];
   p->w.endatom = -1;
-  p->w.bound = inputof(p, ir, bound, &p->w.bk);
-  p->w.step = inputof(p, ir, sc.step[counter], &p->w.sk);
-  if (p->w.bound == -2 || p->w.step == -2 || p->index != counter) {
-    lua_pop(L, 1);
+  if (!toexpr(&sc, bnode, p, map, mark, &p->w.bound) ||
+      !toexpr(&sc, snode, p, map, mark, &p->w.step) || p->index != counter) {
+    lua_pop(L, 2);
     return refuse(why, ir->line, CPM_R_IR_MALFORMED);
   }
+  lua_remove(L, -2);  /* the scratch */
   if (ir->liveout != NULL && ir->liveout[counter]) {  /* an output too */
     plan_Out *o = &p->out[p->nout++];  /* (room: nslots + 1 entries) */
     o->slot = counter;

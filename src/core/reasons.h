@@ -59,6 +59,8 @@
   _(NEST_INNER,		"inner loop at line %d: %s") \
   _(NEST_BOUNDS,	"control values that an enclosing inner loop changes (a triangular nest below the outer loop)") \
   _(NEST_TRISTEP,	"a step that the enclosing loop changes") \
+  _(NEST_CTROP,		"the outer loop's counter in operator '%s' inside an inner loop") \
+  _(NEST_CTRDEEP,	"the outer loop's counter read below the first inner loop, or left by it") \
   _(NEST_PRODUCT,	"product of two loop-carried values in a nested loop") \
   _(NEST_OP,		"operator '%s' applied to a loop-carried value in a nested loop") \
   _(NEST_BRANCH,	"branch in a loop with an inner loop") \
@@ -69,9 +71,10 @@
   _(SHIFT_CARRIED,	"shift count that changes in the loop") \
   _(COUNTER_BITWISE,	"loop counter in a bitwise operation") \
   _(GF2_WORDS,		"more than %d loop-carried values in a bitwise loop") \
+  _(BIT_ARITY,		"bit library shift or rotation without a count (it raises)") \
   /* while and repeat loops (find54.c, lower.lua, plan_while.c) */ \
   _(WHILE_NOCOND,	"loop without a comparison at its head or foot (while true, goto, a condition of several tests)") \
-  _(WHILE_COND,		"condition is not one comparison of two variables or constants") \
+  _(WHILE_COND,		"condition is not one comparison of two variables, constants or arithmetic on them") \
   _(WHILE_STRIPPED,	"function without debug information (its locals are unknown)") \
   _(WHILE_NOCOUNTER,	"condition compares no value that the loop changes") \
   _(WHILE_BOUND,	"condition compares two values that the loop changes") \

@@ -625,6 +625,10 @@ static int iscompare (int o) {
 }
 
 
+/* Most instructions of a while loop's test before its comparison. */
+#define MAXTESTOPS	(3 + 4 * PLAN_WMAXNODES)
+
+
 /* Is the instruction at 'pc' a load that a condition's operand may come
    from (a constant or an upvalue into a register)? */
 static int isload (const bc_Proto *p, int pc) {
@@ -637,21 +641,40 @@ static int isload (const bc_Proto *p, int pc) {
 }
 
 
+/* Is the instruction at 'pc' one that a while test's operand may be
+   computed with (`while i < n * 2`): a load, a move, arithmetic or its
+   MMBIN companion? */
+static int istestop (const bc_Proto *p, int pc) {
+  int o = BC_GET_OPCODE(p->code[pc]);
+  return isload(p, pc) || o == BC_OP_MOVE || o == BC_OP_UNM ||
+         o == BC_OP_BNOT || o == BC_OP_MMBIN || o == BC_OP_MMBINI ||
+         o == BC_OP_MMBINK || (bc_opinfo[o].flags & BC_FMM);
+}
+
+
+static int ismmbin (int o) {
+  return o == BC_OP_MMBIN || o == BC_OP_MMBINI || o == BC_OP_MMBINK;
+}
+
+
 /*
 ** Register r as the comparison at 'cmp' reads it: the constant or upvalue
-** that a load among the instructions [from, cmp) put there last, or r.
+** that a load among the instructions [from, cmp) put there last, or r
+** (also when an instruction other than a load wrote it last: the test's
+** ops then compute it).
 */
 static ir_Arg condreg (Lower *lw, int from, int cmp, int r) {
   bc_Proto *p = lw->p;
   int pc;
   for (pc = cmp - 1; pc >= from; pc--) {
     bc_Instr i = p->code[pc];
-    if (BC_GETARG_A(i) != r) continue;
+    if (BC_GETARG_A(i) != r || ismmbin(BC_GET_OPCODE(i))) continue;
     switch (BC_GET_OPCODE(i)) {
       case BC_OP_LOADI: return kint(lw, BC_GETARG_sBx(i));
       case BC_OP_LOADF: return kflt(lw, (lua_Number)BC_GETARG_sBx(i));
       case BC_OP_LOADK: return kconst(lw, BC_GETARG_Bx(i));
-      default: return FIND54_UPSLOT + BC_GETARG_B(i);  /* GETUPVAL */
+      case BC_OP_GETUPVAL: return FIND54_UPSLOT + BC_GETARG_B(i);
+      default: return r;
     }
   }
   return r;
@@ -717,6 +740,7 @@ static int activeat (const bc_Proto *p, int pc) {
 static void takewhile (Lower *lw, find54_Loop *lp, int back) {
   bc_Proto *p = lw->p;
   int nslots = FIND54_UPSLOT + p->nup, top = back - 1, first, end, cmp, pc;
+  int pre = 0;
   memset(lp, 0, sizeof(*lp));
   lw->lp = lp;
   lp->prep = bc_jumptarget(p->code[back], back);
@@ -739,20 +763,35 @@ static void takewhile (Lower *lw, find54_Loop *lp, int back) {
   }
   else {
     lp->kind = IR_WHILE;
-    for (cmp = lp->prep; cmp < back && cmp < lp->prep + 3 && isload(p, cmp); cmp++)
-      if (BC_GETARG_A(p->code[cmp]) < lp->base) break;
+    for (cmp = lp->prep; cmp < back && cmp < lp->prep + MAXTESTOPS &&
+         istestop(p, cmp); cmp++) {
+      if (BC_GETARG_A(p->code[cmp]) < lp->base &&
+          !ismmbin(BC_GET_OPCODE(p->code[cmp])))
+        break;
+      if (!isload(p, cmp)) pre = 1;
+    }
     first = cmp + 2;
     end = back;
     if (cmp + 1 >= back || BC_GET_OPCODE(p->code[cmp + 1]) != BC_OP_JMP ||
-        bc_jumptarget(p->code[cmp + 1], cmp + 1) != back + 1)
-      refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_NOCOND));
+        bc_jumptarget(p->code[cmp + 1], cmp + 1) != back + 1) {
+      /* a comparison that exits a bit further: a test computing what its
+         ops cannot (`i <= #t`, a call) */
+      for (pc = cmp; pc + 1 < back && pc < lp->prep + MAXTESTOPS; pc++)
+        if (iscompare(BC_GET_OPCODE(p->code[pc])) &&
+            BC_GET_OPCODE(p->code[pc + 1]) == BC_OP_JMP &&
+            bc_jumptarget(p->code[pc + 1], pc + 1) == back + 1)
+          break;
+      refuse(lp, lp->line, cpm_reason(pc + 1 < back && pc < lp->prep + MAXTESTOPS
+                                      ? CPM_R_WHILE_COND : CPM_R_WHILE_NOCOND));
+    }
     else if (!iscompare(BC_GET_OPCODE(p->code[cmp])))
       refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
   }
   if (lp->lowered && p->nlocvar == 0)
     refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_STRIPPED));
   for (pc = lp->kind == IR_WHILE ? lp->prep : cmp; lp->lowered && pc < cmp; pc++)
-    if (BC_GETARG_A(p->code[pc]) < lp->base)  /* a load into a local */
+    if (BC_GETARG_A(p->code[pc]) < lp->base &&
+        !ismmbin(BC_GET_OPCODE(p->code[pc])))  /* a write into a local */
       refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
   if (lp->lowered && lp->base > p->maxstacksize)
     refuse(lp, lp->line, FIND54_MSG_SHAPE);
@@ -766,7 +805,10 @@ static void takewhile (Lower *lw, find54_Loop *lp, int back) {
                : (cmp - 1 >= first && isload(p, cmp - 1)
                   ? (cmp - 2 >= first && isload(p, cmp - 2) ? cmp - 2 : cmp - 1)
                   : cmp), cmp, lp->kind == IR_REPEAT, &lp->ir.cond);
-    lower(lw, first, end);
+    /* a while's test that computes an operand (`i < n * 2`): its ops are
+       the body's first (ir.h, ir_Cond.pre) */
+    if (pre && lower(lw, lp->prep, cmp)) lp->ir.cond.pre = lp->nops;
+    if (lp->lowered) lower(lw, first, end);
   }
   if (lp->lowered) deadafter(lw, lp, lp->last + 1);
   lp->ir.kind = lp->kind;

@@ -44,7 +44,9 @@
 
 #if CPM_LUA54
 
-#define MAXCODE		(32 + 3 + 2 * 256)
+#define MAXCODE		(32 + 3 + 2 * 256 + 8 * PLAN_WMAXNODES)
+#define MAXPK		(4 + 2 * PLAN_WMAXNODES)
+#define MAXTOGUARD	(3 + 4 * PLAN_WMAXNODES)
 
 #define sC(v)		((v) + BC_OFFSET_sC)	/* a signed immediate field */
 
@@ -159,31 +161,77 @@ static int operandreg (bc_Instr *code, int *n, int slot, const ir_Const *k,
 
 
 /*
+** The register holding the value of expression e (plan_WExpr) for the
+** distance check: a lone leaf as operandreg; else each leaf made a float
+** (ADD with the 0.0 in 'zero') and each node computed into registers reg,
+** reg + 1, ..., each ADD or arithmetic followed by a JMP to the guard call
+** (toguard), so that an operand that is no number neither raises nor
+** calls a metamethod, and in floats an integer division or modulo by zero
+** does not raise either (a bitwise operation on a float that is no
+** integer goes to the JMP as well).  -1 for an operator whose instruction
+** has no such companion (UNM, BNOT: the check is then left out).
+*/
+static int exprreg (bc_Instr *code, int *n, const plan_Plan *pl,
+                    const plan_WExpr *e, int reg, int zero, PendingK *pk,
+                    int *npk, int *toguard, int *ng) {
+  int i;
+  if (e->n == 1)
+    return operandreg(code, n, e->node[0].x >= 0 ? pl->in[e->node[0].x] : -1,
+                      &e->node[0].k, reg, pk, npk);
+  for (i = 0; i < e->n; i++)
+    if (e->node[i].aop == IR_UNM || e->node[i].aop == IR_BNOT) return -1;
+  for (i = 0; i < e->n; i++) {
+    const plan_WNode *w = &e->node[i];
+    if (w->aop < 0) {
+      int r = operandreg(code, n, w->x >= 0 ? pl->in[w->x] : -1, &w->k,
+                         reg + i, pk, npk);
+      code[(*n)++] = BC_CREATE_ABCk(BC_OP_ADD, reg + i, r, zero, 0);
+    }
+    else  /* OP_ADD .. OP_SHR follow IR_ADD .. IR_SHR */
+      code[(*n)++] = BC_CREATE_ABCk(BC_OP_ADD + w->aop, reg + i,
+                                    reg + w->x, reg + w->y, 0);
+    toguard[(*ng)++] = (*n)++;
+  }
+  return reg + e->n - 1;
+}
+
+
+/*
 ** The check in front of a while or repeat loop's guard call: with its
 ** counter x, bound b and step s, d = (b + 0.0 - x) / s ((x + 0.0 - b) / s
 ** when the update subtracts s) estimates the number of passes, and a loop
 ** with d below limit - 1 runs as written without any call.  Arithmetic on
 ** anything but numbers must not run a metamethod or raise here, so each
 ** ADD, SUB, DIV is followed by a JMP to the guard call instead of its
-** MMBIN companion: lvm.c (op_arith, op_arithf in Lua 5.4.0 to 5.4.8) skips
-** the next instruction when both operands are numbers (the result made,
-** without coercing strings) and otherwise falls through to it, where the
-** compiler puts the MMBIN.  The estimate only chooses between two ways to
-** the same result (a float, so it cannot wrap: a loop that does not run,
-** or not toward its bound, gives a negative d or NaN).  Returns the new
-** size; the JMPs to the guard call (the next instruction) are filled,
-** the one to the loop goes to 'toloop'.
+** MMBIN companion: lvm.c (op_arith, op_arithf, op_bitwise in Lua 5.4.0 to
+** 5.4.8) skips the next instruction when both operands are numbers (the
+** result made, without coercing strings) and otherwise falls through to
+** it, where the compiler puts the MMBIN.  The estimate only chooses
+** between two ways to the same result (a float, so it cannot wrap: a loop
+** that does not run, or not toward its bound, gives a negative d or
+** NaN).  A bound or step that is an expression (`n * 2`) is computed
+** first, in floats (exprreg), into registers t + 5 on.  Returns the new
+** size (unchanged, with *toloop -1, when there is no check: the guard is
+** then called on every entry); the JMPs to the guard call (the next instruction) are filled, the one to
+** the loop goes to 'toloop'.
 */
 static int whilecheck (bc_Instr *code, int n, const plan_Plan *pl, int t,
                        lua_Integer most, PendingK *pk, int *npk,
                        int *toloop) {
-  int rx, rb, rs, j, toguard[3], ng = 0;
+  int rx, rb, rs, j, toguard[MAXTOGUARD], ng = 0, n0 = n, npk0 = *npk;
+  int nb = pl->w.bound.n > 1 ? pl->w.bound.n : 0;
   rx = operandreg(code, &n, pl->index, NULL, t, pk, npk);
-  rb = operandreg(code, &n, pl->w.bound >= 0 ? pl->in[pl->w.bound] : -1,
-                  &pl->w.bk, t + 1, pk, npk);
-  rs = operandreg(code, &n, pl->w.step >= 0 ? pl->in[pl->w.step] : -1,
-                  &pl->w.sk, t + 2, pk, npk);
   code[n++] = BC_CREATE_AsBx(BC_OP_LOADF, t + 3, 0);
+  rb = exprreg(code, &n, pl, &pl->w.bound, nb ? t + 5 : t + 1, t + 3, pk,
+               npk, toguard, &ng);
+  rs = exprreg(code, &n, pl, &pl->w.step,
+               pl->w.step.n > 1 ? t + 5 + nb : t + 2, t + 3, pk, npk,
+               toguard, &ng);
+  if (rb < 0 || rs < 0) {  /* no check: the block starts with the call */
+    *npk = npk0;
+    *toloop = -1;
+    return n0;
+  }
   code[n++] = BC_CREATE_ABCk(BC_OP_ADD, t + 3, pl->w.negate ? rx : rb, t + 3, 0);
   toguard[ng++] = n++;
   code[n++] = BC_CREATE_ABCk(BC_OP_SUB, t + 3, t + 3, pl->w.negate ? rb : rx, 0);
@@ -217,7 +265,7 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   bc_Instr code[MAXCODE];
   int tojump[4], n = 0, t = p->maxstacksize, i, need, at, tolong = -1,
       toshort = -1, toloadk = -1, loop, exit, npk = 0;
-  PendingK pk[4];
+  PendingK pk[MAXPK];
   /* the largest count minus one that runs as written (guard.c: fewer than
      max(limit, 1) iterations) */
   lua_Integer most = (limit < 1 ? 1 : limit) - 2;
@@ -246,9 +294,10 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
     return FIND54_MSG_SHAPE;
   need = t + 4 + pl->nin;
   if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
-  if (wloop && need < t + 5) need = t + 5;  /* the distance check's */
+  if (wloop && need < t + 5 + pl->w.bound.n + pl->w.step.n)
+    need = t + 5 + pl->w.bound.n + pl->w.step.n;  /* the distance check's */
   if (need > BC_MAXSTACK) return "not enough free registers for the guard call";
-  if (wloop && p->nk + 4 >= BC_MAXARG_Bx)
+  if (wloop && p->nk + MAXPK >= BC_MAXARG_Bx)
     return "too many constants for the guard call";
   if (fornum)
     n = countcheck(code, n, lp->base, t, most, &tolong, &toshort, &toloadk);

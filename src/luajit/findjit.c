@@ -471,7 +471,12 @@ static int calledfn (const Lower *lw, int w, int *fslot) {
   }
   if (jitbc_op(ins) == JITBC_MOV && d < JITBC_MAXSLOTS) {
     const char *s = namesjit_local(p, d, w);
+    int fetch = jitbc_lastwriter(p, lw->lp->head, w, d);
     fn = s != NULL ? fnnamed(s, strlen(s)) : IR_FN_NONE;
+    /* `local bxor = bit.bxor` in the body itself: the field read names it,
+       and the value called is the one read there, in the call's slot */
+    if (fn != IR_FN_NONE && fetch >= 0 && jitbc_op(p->code[fetch]) == JITBC_TGETS)
+      return calledfn(lw, fetch, fslot) == fn ? fn : IR_FN_NONE;
     src = d;
   }
   else if (jitbc_op(ins) == JITBC_UGET && d < p->nuv && d < p->nuvname) {
@@ -500,6 +505,61 @@ static ir_Op *bitop (Lower *lw, int code, int aop, int a, ir_Arg b, ir_Arg c,
 }
 
 
+/* A new shift a := b << c or b >> c whose count c is read at entry as
+   the bit library reads it (ir.h, ir_Count 'how'). */
+static void varshift (Lower *lw, int aop, int a, ir_Arg b, ir_Arg c, int how,
+                      int *named, int fslot, int fn, int line) {
+  bitop(lw, IR_ARITH, aop, a, b, c, named, fslot, fn, line)->count = how;
+}
+
+
+/*
+** A shift or rotation of bit.<fn>(x, c) whose count c is no constant:
+** the ops of the constant case with the count s = tobit(c) % 32 and
+** 32 - s read at entry (varshift), where a count of 32 shifts a 32-bit
+** value out (so s = 0 needs no case of its own).  x is in slot 'arg', c in
+** arg + 1, the result goes to a, slots from t are free.
+*/
+static int bitshift (Lower *lw, int fn, int a, int arg, int t, ir_Arg mask,
+                     int fslot, int line) {
+  int named = 0, j, c = arg + 1;
+  switch (fn) {
+    case IR_FN_LSHIFT:
+      varshift(lw, IR_SHL, t, arg, c, IR_COUNT_BIT, &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, fslot, fn, line);
+      break;
+    case IR_FN_RSHIFT:
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, fslot, fn, line);
+      varshift(lw, IR_SHR, a, t, c, IR_COUNT_BIT, &named, fslot, fn, line);
+      break;
+    case IR_FN_ARSHIFT:  /* as for a constant count, with s and 32 - s */
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t + 1, t, kflt(lw, 31), &named, fslot, fn, line);
+      for (j = 1; j < 32; j *= 2) {
+        bitop(lw, IR_ARITH, IR_SHL, t + 2, t + 1, kflt(lw, j), &named, fslot, fn, line);
+        bitop(lw, IR_ARITH, IR_BXOR, t + 1, t + 1, t + 2, &named, fslot, fn, line);
+      }
+      varshift(lw, IR_SHL, t + 1, t + 1, c, IR_COUNT_BIT32SUB, &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, fslot, fn, line);
+      varshift(lw, IR_SHR, t, t, c, IR_COUNT_BIT, &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, fslot, fn, line);
+      break;
+    default: {  /* rol: left by s, right by 32 - s; ror the other way */
+      int rol = fn == IR_FN_ROL;
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, fslot, fn, line);
+      varshift(lw, IR_SHL, t + 1, t, c, rol ? IR_COUNT_BIT : IR_COUNT_BIT32SUB,
+               &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BAND, t + 1, t + 1, mask, &named, fslot, fn, line);
+      varshift(lw, IR_SHR, t, t, c, rol ? IR_COUNT_BIT32SUB : IR_COUNT_BIT,
+               &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_BXOR, a, t, t + 1, &named, fslot, fn, line);
+      break;
+    }
+  }
+  return 1;
+}
+
+
 /*
 ** Lowers the CALL or CALLM at code index 'i' of the body [first, end).  A
 ** call with one result, or a call as the last argument of another (CALL
@@ -512,42 +572,48 @@ static int bitcall (Lower *lw, int first, int i, int end) {
   int a = jitbc_a(ins), nargs = jitbc_c(ins) - 1, line = lineof(lw, i);
   int fr = (lw->c->flags & JITBC_F_FR2) ? 1 : 0, arg = a + 1 + fr;
   int t, named = 0, fn = IR_FN_NONE, fslot = a, w, j, sh = 0, ok;
+  int varcount = 0;  /* the count is arg + 1, read at entry (ir.h, ir_Count) */
   ir_Arg mask;
+  ok = 1;
   if (jitbc_op(ins) == JITBC_CALLM) {  /* C fixed arguments, then the last */
     jitbc_Ins prev = i > first ? p->code[i - 1] : 0;
     nargs = jitbc_c(ins) + 1;
-    ok = jitbc_b(ins) == 2 && i > first && jitbc_op(prev) == JITBC_CALL &&
+    ok = i > first && (jitbc_op(prev) == JITBC_CALL ||
+                       jitbc_op(prev) == JITBC_CALLM) &&
          jitbc_b(prev) == 0 && jitbc_a(prev) == arg + nargs - 1;
   }
-  else if (jitbc_b(ins) == 0) {  /* into the CALLM right after */
+  if (jitbc_b(ins) == 0) {  /* into the CALLM right after (bit.bxor(y,
+                               bit.bnot(bit.lshift(x, 3))): a chain) */
     jitbc_Ins next = i + 1 < end ? p->code[i + 1] : 0;
-    ok = i + 1 < end && jitbc_op(next) == JITBC_CALLM && jitbc_b(next) == 2 &&
+    ok = ok && i + 1 < end && jitbc_op(next) == JITBC_CALLM &&
          jitbc_a(next) + 1 + fr + jitbc_c(next) == a;
   }
-  else ok = jitbc_b(ins) == 2;
+  else ok = ok && jitbc_b(ins) == 2;
   t = arg + (nargs > 0 ? nargs : 0);
   if (!ok || nargs < 1 || t + 4 >= FINDJIT_UPSLOT)
     return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
   w = jitbc_lastwriter(p, first, i, a);
   if (w >= 0) fn = calledfn(lw, w, &fslot);
   if (fn == IR_FN_NONE) return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
-  switch (fn) {  /* arities; the counts of shifts: constants */
-    case IR_FN_TOBIT: case IR_FN_BNOT:
-      if (nargs != 1) return refuse(lw->lp, line, cpm_reason(CPM_R_CALL));
-      break;
+  switch (fn) {  /* arities (arguments past them are ignored); counts */
     case IR_FN_LSHIFT: case IR_FN_RSHIFT: case IR_FN_ARSHIFT:
     case IR_FN_ROL: case IR_FN_ROR: {
-      int kw = nargs == 2 ? jitbc_lastwriter(p, first, i, arg + 1) : -1;
+      int kw = nargs >= 2 ? jitbc_lastwriter(p, first, i, arg + 1) : -1;
       double v;
-      if (kw < 0 || !jitbc_kvalue(p, kw, &v))
-        return refuse(lw->lp, line, "shift count of a bit function is not a constant");
+      if (nargs < 2)  /* the function raises: as written */
+        return refuse(lw->lp, line, cpm_reason(CPM_R_BIT_ARITY));
+      if (kw < 0 || !jitbc_kvalue(p, kw, &v)) {
+        varcount = 1;  /* computed when the guard has its value */
+        break;
+      }
       sh = num2bit(v) & 31;
       if (fn == IR_FN_ROR) sh = (32 - sh) & 31;
       break;
     }
-    default: break;  /* band, bor, bxor: any number of operands */
+    default: break;  /* one operand, or any number (band, bor, bxor) */
   }
   mask = kflt(lw, 4294967295.0);
+  if (varcount) return bitshift(lw, fn, a, arg, t, mask, fslot, line);
   switch (fn) {
     case IR_FN_TOBIT:
       bitop(lw, IR_ARITH, IR_BOR, a, arg, kflt(lw, 0), &named, fslot, fn, line);
@@ -555,6 +621,20 @@ static int bitcall (Lower *lw, int first, int i, int end) {
     case IR_FN_BNOT:
       bitop(lw, IR_UNARY, IR_BNOT, t, arg, 0, &named, fslot, fn, line);
       bitop(lw, IR_ARITH, IR_BAND, a, t, mask, &named, fslot, fn, line);
+      break;
+    case IR_FN_BSWAP:  /* the four bytes of x | 0, each moved to its place */
+      bitop(lw, IR_ARITH, IR_BOR, t, arg, kflt(lw, 0), &named, fslot, fn, line);
+      bitop(lw, IR_ARITH, IR_SHR, t + 1, t, kflt(lw, 24), &named, fslot, fn, line);
+      for (j = 0; j < 3; j++) {  /* bytes 0, 1, 2 to 3, 2, 1 */
+        static const double bytemask[3] = { 255, 65280, 16711680 };
+        int left = 24 - 16 * j;  /* 24, 8, -8 */
+        bitop(lw, IR_ARITH, IR_BAND, t + 2, t, kflt(lw, bytemask[j]), &named,
+              fslot, fn, line);
+        bitop(lw, IR_ARITH, left > 0 ? IR_SHL : IR_SHR, t + 2, t + 2,
+              kflt(lw, left > 0 ? left : -left), &named, fslot, fn, line);
+        bitop(lw, IR_ARITH, IR_BXOR, t + 1, t + 1, t + 2, &named, fslot, fn, line);
+      }
+      bitop(lw, IR_MOVE, 0, a, t + 1, 0, &named, fslot, fn, line);
       break;
     case IR_FN_BAND: case IR_FN_BOR: case IR_FN_BXOR: {
       int aop = fn == IR_FN_BAND ? IR_BAND : fn == IR_FN_BOR ? IR_BOR : IR_BXOR;
@@ -921,10 +1001,21 @@ static int isload (const jitbc_Proto *p, int i) {
 }
 
 
+/* Is the instruction at 'i' one that a while test's operand may be
+   computed with (`while i < n * 2`): a load, a move or arithmetic into a
+   slot? */
+static int istestop (const jitbc_Proto *p, int i) {
+  int o = jitbc_op(p->code[i]);
+  return isload(p, i) || o == JITBC_MOV || o == JITBC_UNM ||
+         (o >= JITBC_ADDVN && o <= JITBC_POW);
+}
+
+
 /*
 ** Slot r as the comparison at 'cmp' reads it: the constant or upvalue that
-** a load among the instructions [from, cmp) put there last, or r.  0 when
-** that load's operand is not one the IR takes.
+** a load among the instructions [from, cmp) put there last, or r (also
+** when another instruction wrote it last: the test's ops compute it).  0
+** when that load's operand is not one the IR takes.
 */
 static int condslot (Lower *lw, int from, int cmp, int r, ir_Arg *out) {
   const jitbc_Proto *p = lw->p;
@@ -933,6 +1024,7 @@ static int condslot (Lower *lw, int from, int cmp, int r, ir_Arg *out) {
     jitbc_Ins ins = p->code[i];
     int d = jitbc_d(ins);
     if (jitbc_a(ins) != r) continue;
+    if (!isload(p, i)) break;
     switch (jitbc_op(ins)) {
       case JITBC_KSTR: return kstr(lw, d, out);
       case JITBC_KSHORT: *out = kflt(lw, (double)(int16_t)d); return 1;
@@ -1030,6 +1122,7 @@ static int whileend (const jitbc_Proto *p, int i) {
 static void takewhile (Lower *lw, findjit_Loop *lp, int at, int last) {
   jitbc_Proto *p = lw->p;
   int start = last + 1 + jitbc_j(p->code[last]), cmp, first, end, from, i;
+  int pre = 0;
   memset(lp, 0, sizeof(*lp));
   lw->lp = lp;
   lp->head = start;
@@ -1069,18 +1162,25 @@ static void takewhile (Lower *lw, findjit_Loop *lp, int at, int last) {
         at + jitbc_j(p->code[at - 1]) != last + 1 ||
         jitbc_op(p->code[cmp]) > JITBC_ISF)
       refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_NOCOND));
-    else if (!iscompare(jitbc_op(p->code[cmp])) || cmp - start > 2)
+    else if (!iscompare(jitbc_op(p->code[cmp])) || cmp - start > FINDJIT_MAXTESTOPS)
       refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
-    /* its loads run once more at the exit: into free slots only */
-    for (i = start; lp->lowered && i < cmp; i++)
-      if (!isload(p, i) || jitbc_a(p->code[i]) < lp->base)
+    /* its loads and arithmetic run once more at the exit: into free slots
+       only */
+    for (i = start; lp->lowered && i < cmp; i++) {
+      if (!istestop(p, i) || jitbc_a(p->code[i]) < lp->base)
         refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+      if (!isload(p, i)) pre = 1;
+    }
   }
   if (lp->lowered && end - first > IR_MAXBODY)
     refuse(lp, lp->line, cpm_reason(CPM_R_TOO_LARGE));
   if (lp->lowered &&
       !condof(lw, from, cmp, lp->kind == IR_REPEAT, &lp->ir.cond))
     refuse(lp, lp->line, cpm_reason(CPM_R_WHILE_COND));
+  /* a while's test that computes an operand (`i < n * 2`): its ops are
+     the body's first (ir.h, ir_Cond.pre) */
+  if (lp->lowered && pre && lower(lw, start, cmp))
+    lp->ir.cond.pre = lp->nops;
   if (lp->lowered) {
     lw->backto = lp->kind == IR_WHILE ? start : -1;
     lower(lw, first, end);

@@ -18,6 +18,10 @@
 #define FINDJIT_ENVSLOT		(FINDJIT_UPSLOT + JITBC_MAXUV)
 #define FINDJIT_NSLOTS		(FINDJIT_ENVSLOT + 1)
 
+/* Most instructions of a while loop's test before its comparison (loads
+   and the arithmetic of an invariant operand, `while i < n * 2`). */
+#define FINDJIT_MAXTESTOPS	(2 + 2 * PLAN_WMAXNODES)
+
 typedef struct findjit_Loop {
   ir_Kind kind;
   int head;		/* code index of FORI, or of the JMP/ISNEXT of a

@@ -53,15 +53,20 @@
 ** operands) or a repeat loop's LOOP it inserts the same without the count
 ** check, the counter and two nils as control values (the guard counts:
 ** guard_while.c), and instead, right after the nil test, a count check
-** on the test's counter x, bound b and step s (plan_While):
-**      MOV/UGET/KNUM  T+1 .. T+3, x, b, s
-**      TGETB  T+4, T, 254  MOV A', T+1+j  CALL T+4, 2, 2    type(v), for each
-**      TGETB  T+5, T, 253  ISNEV T+4, T+5  JMP ->loop      of x, b, s that is
-**                                                          not a constant
-**      SUBVV  T+4, T+2, T+1     (b - x) / s: about the passes
-**      DIVVV  T+4, T+4, T+3     (x - b when the update is x := x - s)
-**      KNUM   T+5, iters_limit - 1.5
-**      ISGT   T+5, T+4  JMP ->loop   too few: the loop, without a C call
+** on the test's counter x, bound b and step s (plan_While; b and s may be
+** expressions, whose nodes follow one another: `n * 2` is n, 2, n * 2):
+**      MOV/UGET/KNUM  T+1, x; T+2 .., the nodes of b, then of s
+**      TGETB  C, T, 254  MOV A', v  CALL C, 2, 2      type(v), for x and each
+**      TGETB  C+1, T, 253  ISNEV C, C+1  JMP ->loop   leaf of b and s that is
+**                                                     not a constant, right
+**                                                     after its load (C: the
+**                                                     slot above every node)
+**      ADDVV .. POW, UNM  T+2+i, ...                  each other node
+**      SUBVV  C, B, T+1         (b - x) / s: about the passes (B, S: the
+**      DIVVV  C, C, S           last nodes of b and s; x - b when the
+**                               update is x := x - s)
+**      KNUM   C+1, iters_limit - 1.5
+**      ISGT   C+1, C  JMP ->loop   too few: the loop, without a C call
 ** (type is LuaJIT's built-in, which the JIT compiles inline; "number" is
 ** interned, so ISNEV compares it by identity.)  The loop's own jumps to
 ** its start (the jump back, and those LuaJIT's parser merged with it) are
@@ -83,62 +88,119 @@
 
 #if CPM_LUAJIT
 
-#define MAXCODE		(64 + 2 * FINDJIT_NSLOTS)
-#define MAXTOLOOP	12
+#define MAXCODE		(64 + 2 * FINDJIT_NSLOTS + 16 * PLAN_WMAXNODES)
+#define MAXTOLOOP	(12 + 2 * PLAN_WMAXNODES)
+#define MAXKNUM		(4 + 2 * PLAN_WMAXNODES)
+
+
+/* The slot of the calls of type in a while loop's count check: above the
+   counter and the nodes of its bound and step (whilecheck). */
+static int whilecalls (const plan_Plan *pl, int t) {
+  return t + 2 + pl->w.bound.n + pl->w.step.n;
+}
+
+
+/*
+** Loads the operand 'slot' (-1: the constant k) of the count check into
+** slot r and, when it is not a constant, checks that it is a number with
+** a call of type at slot 'c' (see above); jumps to the loop otherwise.
+** NULL, or why the loop cannot be rewritten.
+*/
+static const char *checkleaf (int slot, const ir_Const *k, int t, int r,
+                              int c, int fr, jitbc_Ins *code, int *n,
+                              int *toloop, int *nto, int *kat, double *kval,
+                              int *nk) {
+  if (slot < 0) {  /* a constant */
+    if (k->type == IR_KFLT) kval[*nk] = k->u.n;
+    else if (k->type == IR_KINT) kval[*nk] = (double)k->u.i;
+    else return "while loop compared with a constant that is not a number";
+    kat[(*nk)++] = *n;
+    code[(*n)++] = jitbc_ad(JITBC_KNUM, r, 0);  /* its constant: later */
+    return NULL;
+  }
+  if (slot == FINDJIT_ENVSLOT || slot >= FINDJIT_NSLOTS ||
+      (slot < FINDJIT_UPSLOT && slot >= t))
+    return "loop value outside the frame and the upvalues";
+  code[(*n)++] = slot >= FINDJIT_UPSLOT
+      ? jitbc_ad(JITBC_UGET, r, slot - FINDJIT_UPSLOT)
+      : jitbc_ad(JITBC_MOV, r, slot);
+  code[(*n)++] = jitbc_abc(JITBC_TGETB, c, t, REWRITEJIT_TYPEFN);
+  code[(*n)++] = jitbc_ad(JITBC_MOV, c + 1 + fr, r);
+  code[(*n)++] = jitbc_abc(JITBC_CALL, c, 2, 2);
+  code[(*n)++] = jitbc_abc(JITBC_TGETB, c + 1, t, REWRITEJIT_NUMBER);
+  code[(*n)++] = jitbc_ad(JITBC_ISNEV, c, c + 1);
+  toloop[(*nto)++] = *n;
+  code[(*n)++] = jitbc_ad(JITBC_JMP, c, 0);  /* T .. c-1: read next */
+  return NULL;
+}
+
+
+/* The instruction of node 'op' of an expression (plan_WExpr), or -1. */
+static int jitop (int aop) {
+  switch (aop) {
+    case IR_ADD: return JITBC_ADDVV;
+    case IR_SUB: return JITBC_SUBVV;
+    case IR_MUL: return JITBC_MULVV;
+    case IR_DIV: return JITBC_DIVVV;
+    case IR_MOD: return JITBC_MODVV;
+    case IR_POW: return JITBC_POW;
+    case IR_UNM: return JITBC_UNM;
+    default: return -1;
+  }
+}
 
 
 /*
 ** The count check of a while or repeat loop (see above), appended to
 ** code[*n ..]: its jumps to the loop in toloop[*nto ..], its number
-** constants (indices into code of KNUMs, and values) in kat, kval.
-** NULL, or why the loop cannot be rewritten.
+** constants (indices into code of KNUMs, and values) in kat, kval.  The
+** counter goes to T+1, then the nodes of the bound and of the step
+** (plan_WExpr: `n * 2` is n, 2, n * 2) to T+2 on, each leaf checked to be
+** a number (so the arithmetic on them raises nothing and calls no
+** metamethod), the calls of type at 'c', above them all.  NULL, or why
+** the loop cannot be rewritten.
 */
 static const char *whilecheck (const plan_Plan *pl, int t, int fr,
                                double limit, jitbc_Ins *code, int *n,
                                int *toloop, int *nto, int *kat,
                                double *kval, int *nk) {
   const plan_While *w = &pl->w;
-  int slot[3], j;
-  const ir_Const *k[3];
-  if (!w->active || pl->index < 0 || w->bound >= pl->nin || w->step >= pl->nin)
+  const plan_WExpr *e[2];
+  int c = whilecalls(pl, t), reg[2], r = t + 2, i, j;
+  const char *why;
+  if (!w->active || pl->index < 0)
     return "while loop without a counter";
-  /* the counter (the plan's loop variable), the bound, the step: slots,
-     or -1 for a constant */
-  slot[0] = pl->index;
-  slot[1] = w->bound >= 0 ? pl->in[w->bound] : -1;
-  slot[2] = w->step >= 0 ? pl->in[w->step] : -1;
-  k[0] = NULL, k[1] = &w->bk, k[2] = &w->sk;
-  for (j = 0; j < 3; j++) {
-    int r = t + 1 + j;
-    if (slot[j] < 0) {  /* a constant */
-      if (k[j]->type == IR_KFLT) kval[*nk] = k[j]->u.n;
-      else if (k[j]->type == IR_KINT) kval[*nk] = (double)k[j]->u.i;
-      else return "while loop compared with a constant that is not a number";
-      kat[(*nk)++] = *n;
-      code[(*n)++] = jitbc_ad(JITBC_KNUM, r, 0);  /* its constant: later */
-      continue;
+  why = checkleaf(pl->index, NULL, t, t + 1, c, fr, code, n, toloop, nto,
+                  kat, kval, nk);
+  e[0] = &w->bound;
+  e[1] = &w->step;
+  for (j = 0; j < 2 && why == NULL; j++) {
+    for (i = 0; i < e[j]->n && why == NULL; i++) {
+      const plan_WNode *nd = &e[j]->node[i];
+      int op = jitop(nd->aop);
+      if (nd->aop < 0) {
+        if (nd->x >= pl->nin) return "malformed while loop plan";
+        why = checkleaf(nd->x >= 0 ? pl->in[nd->x] : -1, &nd->k, t, r + i,
+                        c, fr, code, n, toloop, nto, kat, kval, nk);
+      }
+      else if (op < 0)
+        why = "while loop's bound or step has an operator LuaJIT lacks";
+      else if (op == JITBC_UNM)
+        code[(*n)++] = jitbc_ad(JITBC_UNM, r + i, r + nd->x);
+      else
+        code[(*n)++] = jitbc_abc((unsigned)op, r + i, r + nd->x, r + nd->y);
     }
-    if (slot[j] == FINDJIT_ENVSLOT || slot[j] >= FINDJIT_NSLOTS ||
-        (slot[j] < FINDJIT_UPSLOT && slot[j] >= t))
-      return "loop value outside the frame and the upvalues";
-    code[(*n)++] = slot[j] >= FINDJIT_UPSLOT
-        ? jitbc_ad(JITBC_UGET, r, slot[j] - FINDJIT_UPSLOT)
-        : jitbc_ad(JITBC_MOV, r, slot[j]);
-    code[(*n)++] = jitbc_abc(JITBC_TGETB, t + 4, t, REWRITEJIT_TYPEFN);
-    code[(*n)++] = jitbc_ad(JITBC_MOV, t + 5 + fr, r);
-    code[(*n)++] = jitbc_abc(JITBC_CALL, t + 4, 2, 2);
-    code[(*n)++] = jitbc_abc(JITBC_TGETB, t + 5, t, REWRITEJIT_NUMBER);
-    code[(*n)++] = jitbc_ad(JITBC_ISNEV, t + 4, t + 5);
-    toloop[(*nto)++] = *n;
-    code[(*n)++] = jitbc_ad(JITBC_JMP, t + 4, 0);  /* T .. T+3: read next */
+    reg[j] = r + e[j]->n - 1;
+    r += e[j]->n;
   }
-  code[(*n)++] = w->negate ? jitbc_abc(JITBC_SUBVV, t + 4, t + 1, t + 2)
-                           : jitbc_abc(JITBC_SUBVV, t + 4, t + 2, t + 1);
-  code[(*n)++] = jitbc_abc(JITBC_DIVVV, t + 4, t + 4, t + 3);
+  if (why != NULL) return why;
+  code[(*n)++] = w->negate ? jitbc_abc(JITBC_SUBVV, c, t + 1, reg[0])
+                           : jitbc_abc(JITBC_SUBVV, c, reg[0], t + 1);
+  code[(*n)++] = jitbc_abc(JITBC_DIVVV, c, c, reg[1]);
   kval[*nk] = limit - 1.5;
   kat[(*nk)++] = *n;
-  code[(*n)++] = jitbc_ad(JITBC_KNUM, t + 5, 0);
-  code[(*n)++] = jitbc_ad(JITBC_ISGT, t + 5, t + 4);
+  code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
+  code[(*n)++] = jitbc_ad(JITBC_ISGT, c + 1, c);
   toloop[(*nto)++] = *n;
   code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* T is read next */
   return NULL;
@@ -172,9 +234,9 @@ static void whilejumps (jitbc_Proto *p, const findjit_Loop *lp, int last,
 static int lastof (const jitbc_Proto *p, const findjit_Loop *lp) {
   int i = lp->head, o, t;
   if (i < 0 || i >= p->ncode) return -1;
-  if (lp->kind == IR_WHILE)  /* LOOP after the test: at most 2 loads, the
-                                comparison and its JMP */
-    for (; i < p->ncode && i < lp->head + 4 &&
+  if (lp->kind == IR_WHILE)  /* LOOP after the test: its loads and
+                                arithmetic, the comparison and its JMP */
+    for (; i < p->ncode && i <= lp->head + FINDJIT_MAXTESTOPS + 2 &&
            jitbc_op(p->code[i]) != JITBC_LOOP; i++)
       ;
   if (i >= p->ncode) return -1;
@@ -207,10 +269,10 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              int hook, int id, double limit) {
   jitbc_Ins code[MAXCODE];
   int n = 0, t = p->framesize, i, need, base = lp->base, fr, args, kl;
-  int toloop[MAXTOLOOP], nto = 0, env = -1, kat[4], nk = 0;
+  int toloop[MAXTOLOOP], nto = 0, env = -1, kat[MAXKNUM], nk = 0;
   int wloop = (lp->kind == IR_WHILE || lp->kind == IR_REPEAT);
   int last = lastof(p, lp);
-  double kval[4];
+  double kval[MAXKNUM];
   double a, step;
   const char *why;
   if (id >= REWRITEJIT_NUMBER) return "too many loops in one function";
@@ -222,7 +284,8 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   need = t + 5;
   if (args + 3 + pl->nin > need) need = args + 3 + pl->nin;
   if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
-  if (wloop && need < t + 7) need = t + 7;  /* the calls of type */
+  if (wloop && need < whilecalls(pl, t) + 3)
+    need = whilecalls(pl, t) + 3;  /* the calls of type */
   if (need > JITBC_MAXSLOTS) return "not enough free registers for the guard call";
   for (i = 0; i < pl->nin; i++) if (pl->in[i] == FINDJIT_ENVSLOT) env = i;
   if (lp->kind == IR_FORNUM) {

@@ -159,19 +159,21 @@ function M.loop(ctx, loop, plan, dopos, inner)
 end
 
 -- The condition under which a while or repeat loop asks its guard: its
--- counter x, bound b and step s (texts; nil for a constant) are numbers
--- and the distance (b - x) / s (for x := x - s, (x - b) / s) is about
--- 'limit' or more.  Like `long`: no metamethod, no error, no C call on
--- LuaJIT; the estimate only chooses between two ways to the same result
--- (a loop that does not run, or runs the other way, gives a negative
--- distance; one that does not end, or a NaN, asks the guard or not, which
--- then runs it as written either way).
+-- counter x, bound b and step s (texts, and the names of the variables
+-- they read, their leaves) are numbers and the distance (b - x) / s (for
+-- x := x - s, (x - b) / s) is about 'limit' or more.  Like `long`: no
+-- metamethod, no error, no C call on LuaJIT; the estimate only chooses
+-- between two ways to the same result (a loop that does not run, or runs
+-- the other way, gives a negative distance; one that does not end, or a
+-- NaN, asks the guard or not, which then runs it as written either way).
+-- An operand with no such text (w.always) asks the guard every time.
 local function far(ctx, w, limit)
   local T, checks = ctx.prefix .. "T", {}
+  if w.x.always or w.b.always or w.s.always then return "true" end
   for _, v in ipairs({ w.x, w.b, w.s }) do
-    if v.name then
-      checks[#checks + 1] = ctx.vm54 and format("%s(%s)", T, v.text)
-        or format("%s(%s) == \"number\"", T, v.text)
+    for _, name in ipairs(v.leaves) do
+      checks[#checks + 1] = ctx.vm54 and format("%s(%s)", T, name)
+        or format("%s(%s) == \"number\"", T, name)
     end
   end
   local from, to = w.x.text, w.b.text
@@ -179,6 +181,31 @@ local function far(ctx, w, limit)
   checks[#checks + 1] = format("(%s + 0.0 - %s) / %s >= %d", to, from, w.s.text,
     limit - 1)
   return concat(checks, " and ")
+end
+
+-- The text of an invariant expression of a while loop's test or step for
+-- `far`, from its node x = { op =, sym =, x [, y] } (src/core/plan_lua.c)
+-- and operand(node) -> { text =, leaves = } | nil for its operands: every
+-- leaf made a float first, so that `//` and `%` by zero raise nothing
+-- (`far` checks that the leaves are numbers); { always = true } for an
+-- operator that a float could make raise (the bitwise ones); nil when an
+-- operand has no text.
+local floatops = { add = true, sub = true, mul = true, div = true, mod = true,
+  pow = true, idiv = true, unm = true }
+
+function M.arithmetic(x, operand)
+  if not floatops[x.op] then return { always = true, leaves = {} } end
+  local parts, leaves = {}, {}
+  for i = 1, #x do
+    local node = type(x[i]) == "table" and x[i].op
+    local o = node and M.arithmetic(x[i], operand) or operand(x[i])
+    if not o then return nil end
+    if o.always then return o end
+    for _, name in ipairs(o.leaves) do leaves[#leaves + 1] = name end
+    parts[i] = node and o.text or format("(%s + 0.0)", o.text)
+  end
+  if #parts == 1 then return { text = format("(%s%s)", x.sym, parts[1]), leaves = leaves } end
+  return { text = format("(%s %s %s)", parts[1], x.sym, parts[2]), leaves = leaves }
 end
 
 -- The replacement text of a planned while or repeat loop (the node covers

@@ -242,12 +242,16 @@ local function optimize(f, limit, strict, text, on_fallback)
         for i, s in ipairs(pinfo.outputs) do p.outputs[i] = refs[s] and refs[s].assign end
         local named = #p.inputs == #pinfo.inputs and #p.outputs == #pinfo.outputs
         if named and pinfo.w then  -- the test's operands, for the pre-check
+          -- x: a slot, { k = constant } or { op =, sym =, x [, y] } (an
+          -- expression: plan_lua.c, pushwnode); nil when it has no text
           local function operand(x)
             if type(x) == "number" then
-              return refs[x] and refs[x].name and { text = refs[x].name, name = true }
+              local name = refs[x] and refs[x].name
+              return name and { text = name, leaves = { name } }
             end
+            if x.op then return emit.arithmetic(x, operand) end
             local lit = emit.literal(x.k)
-            return lit and { text = "(" .. lit .. ")" }
+            return lit and { text = "(" .. lit .. ")", leaves = {} }
           end
           p.w = { x = operand(pinfo.w.counter), b = operand(pinfo.w.bound),
             s = operand(pinfo.w.step), negate = pinfo.w.negate }

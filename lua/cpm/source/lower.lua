@@ -192,11 +192,86 @@ local function binop(L, e)
   return t
 end
 
-local function call(L, e)
+-- LuaJIT's bit library (src/core/ir.h, IR_FNS): the least number of
+-- arguments of each function (0: one or more, any number of operands).
+local bitfns = { tobit = 1, bnot = 1, bswap = 1, lshift = 2, rshift = 2,
+  arshift = 2, rol = 2, ror = 2, band = 0, bor = 0, bxor = 0 }
+
+-- The bit function that call expression e names, or nil: as the LuaJIT
+-- bytecode front end (src/luajit/findjit.c) takes it, by the field read
+-- (bit.bxor) or by the name of the local or upvalue called (bxor, from
+-- `local bxor = bit.bxor`); a guess, which the guard checks at entry.
+local function bitname(L, e)
+  local f = e.func
+  if L.vm54 or e.tag ~= "Call" then return nil end
+  if f.tag == "Index" then
+    local ok, key = scope.constant(f.key)
+    if ok and type(key) == "string" and bitfns[key] then return key end
+  elseif f.tag == "Id" and f.decl.kind ~= "global" and bitfns[f.name] then
+    return f.name
+  end
+  return nil
+end
+
+-- Lowers a call of bit function 'name' as findjit.c does: ops over 32-bit
+-- values held zero-extended (src/core/guard_gf2.c), the first naming the
+-- function and the slot holding it; shift and rotation counts are read at
+-- entry as the library reads them (count "bit": tobit(c) % 32, "bit32sub":
+-- 32 minus that; src/core/ir.h, ir_Count), constant or not.
+local function bitcall(L, e, name)
+  local fs = exp(L, e.func)
+  local args = {}
+  for i = 1, #e.args do args[i] = exp(L, e.args[i]) end
+  if type(fs) ~= "number" or #args < 1 then refuse(e.line, reasons.CALL) end
+  if #args < bitfns[name] then refuse(e.line, reasons.BIT_ARITY) end
+  local line, first = e.line, true
+  local function op(code, b, c, count)
+    local a = newtemp(L)
+    local o = { code, a, b, c, line = line, count = count }
+    if first then o.fn, o.fnslot, first = name, fs, false end
+    emit(L, o)
+    return a
+  end
+  local MASK, ZERO = { k = 4294967295 }, { k = 0 }
+  local x, c = args[1], args[2]
+  if name == "tobit" then return op("bor", x, ZERO)
+  elseif name == "bnot" then return op("band", op("bnot", x), MASK)
+  elseif name == "bswap" then  -- the four bytes, each moved to its place
+    local t = op("bor", x, ZERO)
+    local r = op("shr", t, { k = 24 })
+    r = op("bxor", r, op("shl", op("band", t, { k = 255 }), { k = 24 }))
+    r = op("bxor", r, op("shl", op("band", t, { k = 65280 }), { k = 8 }))
+    return op("bxor", r, op("shr", op("band", t, { k = 16711680 }), { k = 8 }))
+  elseif name == "band" or name == "bor" or name == "bxor" then
+    if #args == 1 then return op("bor", x, ZERO) end
+    local r = x
+    for i = 2, #args do r = op(name, r, args[i]) end
+    return r
+  elseif name == "lshift" then return op("band", op("shl", x, c, "bit"), MASK)
+  elseif name == "rshift" then return op("shr", op("bor", x, ZERO), c, "bit")
+  elseif name == "arshift" then
+    -- x >> s, then bit 31 copied into the top s bits
+    local t = op("bor", x, ZERO)
+    local sign = op("shr", t, { k = 31 })
+    for j = 0, 4 do sign = op("bxor", sign, op("shl", sign, { k = 2 ^ j })) end
+    sign = op("band", op("shl", sign, c, "bit32sub"), MASK)
+    return op("bxor", op("shr", t, c, "bit"), sign)
+  end
+  -- rol: left by s, right by 32 - s; ror the other way
+  local t, rol = op("bor", x, ZERO), name == "rol"
+  local hi = op("band", op("shl", t, c, rol and "bit" or "bit32sub"), MASK)
+  return op("bxor", op("shr", t, c, rol and "bit32sub" or "bit"), hi)
+end
+
+-- A call: refused, but for a call of the bit library whose value is used
+-- (a call statement discards it: refused as the bytecode front end does).
+local function call(L, e, statement)
   if e.tag == "Invoke" then
     exp(L, e.obj)
     refuse(e.line, reasons.CALL)  -- OP_SELF comes before the arguments
   end
+  local name = not statement and bitname(L, e)
+  if name then return bitcall(L, e, name) end
   exp(L, e.func)
   for i = 1, #e.args do exp(L, e.args[i]) end
   refuse(e.line, reasons.CALL)
@@ -370,7 +445,7 @@ local function stat(L, s)
         assign(L, s.targets[i], v, s.line)
       end
     end
-  elseif t == "CallStat" then call(L, s.call)
+  elseif t == "CallStat" then call(L, s.call, true)
   elseif t == "Do" then block(L, s.body)
   elseif t == "Semi" or t == "Label" then  -- luacheck: ignore 542 (emits nothing)
   elseif t == "If" then
@@ -458,9 +533,21 @@ end
 
 ---------------------------------------------------------------- loops
 
--- An operand of a while or repeat test: a constant, or a variable that is
--- no global (a global is a field read, code the test would run on every
--- pass).
+-- Is e arithmetic on constants and variables that are no globals (a
+-- global is a field read, code the test would run on every pass)?
+local function arithmetic(e)
+  if constant_operand(nil, e) then return true end
+  local t = e.tag
+  if t == "Paren" then return arithmetic(e.expr) end
+  if t == "Id" then return e.decl.kind ~= "global" and e.decl.name ~= "_ENV" end
+  if t == "Unop" then return (e.op == "-" or e.op == "~") and arithmetic(e.operand) end
+  return t == "Binop" and arith[e.op] ~= nil and arithmetic(e.lhs) and arithmetic(e.rhs)
+end
+
+-- An operand of a while or repeat test: a constant, a variable that is no
+-- global, or arithmetic on them (`i < n * 2`: its ops are emitted here,
+-- where the test runs them; the planner takes them when they compute an
+-- invariant).
 local function testoperand(L, e)
   local k = constant_operand(L, e)
   if k then return k end
@@ -472,6 +559,7 @@ local function testoperand(L, e)
   if e.tag == "Id" and e.decl.kind ~= "global" and e.decl.name ~= "_ENV" then
     return varslot(L, e.decl, e.line)
   end
+  if arithmetic(e) then return exp(L, e) end
   refuse(e.line, reasons.WHILE_COND)
 end
 
@@ -518,6 +606,7 @@ function M.lower(loop, ctx)
   local ok, err = pcall(function()
     if loop.tag == "While" then
       ir.cond = looptest(L, loop.cond, false)
+      ir.cond.pre = #L.ops  -- the ops computing its operands (ir.h, ir_Cond)
       block(L, loop.body)
       return
     elseif loop.tag == "Repeat" then
