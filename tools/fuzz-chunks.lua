@@ -32,6 +32,32 @@
 -- function it gives to cpm.optimize, cpm.explain and cpm.load with
 -- frontend = "bytecode", as on Lua 5.4.  The mutant is never run: LuaJIT
 -- may crash running a crafted chunk.
+--
+-- LuaJIT dumps have a field map too (tools/chunkjit.lua): a field
+-- mutation there sets an instruction's operand or opcode, an upvalue
+-- descriptor, a count, a flag or a constant to a value worth trying and
+-- keeps the prototype's length right, or moves a whole prototype (which
+-- changes the tree of children), so the mutant gets past the reader's
+-- layout checks to the code that uses what the fields say.  Each field
+-- mutation parses the mutant again, so several compose.
+--
+-- Options (before the seconds and seed):
+--   --mode=mixed   field and byte mutations (the default)
+--   --mode=fields  field mutations only (bytes when the map cannot read
+--                  the mutant any more)
+--   --mode=bytes   byte mutations only
+--   --last=PATH    writes each mutant to PATH before cpm or the VM sees
+--                  it, so a crash leaves its reproducer there: its length
+--                  in decimal, a newline, its bytes (then maybe stale
+--                  bytes: the file is rewritten in place, as truncating
+--                  it for each mutant costs milliseconds on some file
+--                  systems)
+--   --gc=N         a full garbage collection every N mutants (default
+--                  500); --gc=1 finds the mutant after which the heap is
+--                  broken (a crash in the collector names no culprit)
+--   --replay=PATH  runs the checks on the one dump in PATH (a dump, or
+--                  a file written by --last), naming each step on stderr
+--                  (a crash's last step is the culprit)
 -- Prints the counts; exits non-zero on the first broken promise.
 package.path = "lua/?.lua;lua/?/init.lua;spec/support/?.lua;tools/?.lua;" .. package.path
 local cpm = require "cpm"
@@ -49,7 +75,13 @@ do
   if ok and LUA54 then FIELDMAPS["\27Lua"] = chunk54 end
 end
 
-local args = { ... }
+local args, opt = {}, { mode = "mixed", gc = 500 }
+for _, a in ipairs { ... } do
+  local k, v = a:match("^%-%-(%w+)=(.*)$")
+  if k then opt[k] = v else args[#args + 1] = a end
+end
+assert(({ mixed = 1, fields = 1, bytes = 1 })[opt.mode], "--mode: mixed, fields or bytes")
+opt.gc = assert(tonumber(opt.gc), "--gc: a number")
 local seconds = tonumber(args[1]) or 10
 local seed = tonumber(args[2]) or os.time()
 local files = {}
@@ -59,7 +91,11 @@ end
 math.randomseed(seed)
 local rnd = math.random
 
--- The corpus, as { dump, fieldmap-or-nil, parsed-or-nil }.
+-- LuaJIT's field map serves the mutations only: what goes on to LuaJIT's
+-- load is what cpm's own reader reads (below).
+local JITMAP = jit and require "chunkjit"
+
+-- The corpus, as { dump, fieldmap-or-nil, parsed-or-nil, jitparsed-or-nil }.
 local corpus = {}
 local function add(f)
   for _, strip in ipairs { false, true } do
@@ -67,7 +103,8 @@ local function add(f)
     if ok then
       local map = FIELDMAPS[d:sub(1, 4)]
       local parsed = map and map.parse(d)
-      corpus[#corpus + 1] = { d, map, parsed }
+      local jparsed = JITMAP and JITMAP.parse(d)
+      corpus[#corpus + 1] = { d, map, parsed, jparsed }
     end
   end
 end
@@ -99,12 +136,29 @@ for _, src in ipairs {
   if outer then add(outer()) end
 end
 
+-- One field mutation of LuaJIT dump d (entry's own dump, or a mutant
+-- parsed again), or nil when the map cannot read d.
+local function jitfield(entry, d)
+  local parsed = d == entry[1] and entry[4]
+  if not parsed then
+    local ok
+    ok, parsed = pcall(JITMAP.parse, d)
+    if not ok then return nil end
+  end
+  return JITMAP.mutate(d, parsed, rnd)
+end
+
 local function mutate(entry)
   local d, map, parsed = entry[1], entry[2], entry[3]
   for _ = 1, rnd(4) do
     local r, n = rnd(100), #d
     if n == 0 then break end
-    if r <= 40 and parsed then
+    if opt.mode == "fields" then r = 1
+    elseif opt.mode == "bytes" then r = rnd(41, 100) end
+    local jd = r <= 40 and entry[4] and jitfield(entry, d)
+    if jd then
+      d = jd
+    elseif r <= 40 and parsed then
       local f = parsed.fields[rnd(#parsed.fields)]
       -- fields are located in the unmutated dump: only one field change
       -- keeps the map true, later ones go through bytes
@@ -213,11 +267,45 @@ local function checkjitread(m)
   return true
 end
 
+-- --replay: each step named on stderr before it runs
+local step = function() end
+if opt.replay then
+  step = function(what) io.stderr:write("fuzz-chunks replay: ", what, "\n") end
+  local h = assert(io.open(opt.replay, "rb"))
+  local m = h:read("*a")
+  h:close()
+  local len, at = m:match("^(%d+)\n()")
+  if len then m = m:sub(at, at + len - 1) end
+  corpus = { { m } }
+  mutate = function(entry) return entry[1] end
+  seconds = -1
+end
+do  -- the steps of check and checkjitread, named
+  local function named(what, fn)
+    return function(...) step(what); return fn(...) end
+  end
+  cpm = setmetatable({ optimize = named("cpm.optimize", cpm.optimize),
+                       explain = named("cpm.explain", cpm.explain),
+                       load = named("cpm.load", cpm.load) }, { __index = cpm })
+  core = setmetatable({ _jitbc_list = named("cpm's LuaJIT reader", core._jitbc_list),
+                        _jitbc_roundtrip = named("cpm's LuaJIT writer", core._jitbc_roundtrip) },
+                      { __index = core })
+end
+
+local lastfile = opt.last and assert(io.open(opt.last, "wb"))
+local function record(m)
+  if not lastfile then return end
+  lastfile:seek("set")
+  lastfile:write(#m, "\n", m)
+  lastfile:flush()
+end
+
 local deadline = os.time() + seconds
-while os.time() < deadline do
+while os.time() < deadline or (opt.replay and count.mutants == 0) do
   local entry = corpus[rnd(#corpus)]
   local m = mutate(entry)
   count.mutants = count.mutants + 1
+  record(m)
   local map = FIELDMAPS[m:sub(1, 4)]
   local f
   if map and pcall(map.parse, m) then
@@ -225,17 +313,18 @@ while os.time() < deadline do
     f = (loadstring or load)(m, "=fuzz", "b")
   elseif not LUA54 and m:sub(1, 3) == JITDUMP and checkjitread(m) then
     count.whole = count.whole + 1
+    step("LuaJIT's load")
     f = load(m, "=fuzz", "b")
   end
   if type(f) == "function" then
     count.loaded = count.loaded + 1
     check(f, m)
   end
-  if count.mutants % 500 == 0 then collectgarbage() end
+  if count.mutants % opt.gc == 0 then step("collectgarbage"); collectgarbage() end
 end
-print(("fuzz-chunks on %s, seed %d, %d s, corpus %d dumps: %d mutants, %d "
+print(("fuzz-chunks on %s, seed %d, %d s, mode %s, corpus %d dumps: %d mutants, %d "
        .. "whole, %d loaded by the VM, %d refused by cpm, %d optimizations, %d "
        .. "memory errors%s"):format(LUA54 and _VERSION or jit.version, seed,
-  seconds, #corpus, count.mutants, count.whole, count.loaded, count.refused,
+  seconds, opt.mode, #corpus, count.mutants, count.whole, count.loaded, count.refused,
   count.optimized, count.memory, LUA54 and "" or
   (", %d read by cpm's LuaJIT reader, %d refused by it"):format(count.read, count.unread)))

@@ -15,7 +15,7 @@ local core = require "cpm.core"
 -- nil), and cpm must work the same and run none of its code.
 local type, error, pairs, ipairs, tostring, select = type, error, pairs, ipairs, tostring, select
 local tonumber, rawget, pcall, require = tonumber, rawget, pcall, require
-local load, loadfile = load, loadfile
+local load, loadfile, io_open = load, loadfile, io.open
 local table_sort, table_concat = table.sort, table.concat
 local math_type, math_floor = math.type, math.floor
 local getinfo, getupvalue = debug.getinfo, debug.getupvalue
@@ -258,6 +258,22 @@ function M.explain(f, opts)
 end
 
 
+-- LuaJIT's loader makes each cdata constant of a binary chunk (int64,
+-- uint64, complex) with the FFI's type state, which only the chunk's FFI
+-- flag has it create first: a crafted chunk without the flag loads, and
+-- its constants crash the garbage collector later (a null type state) in
+-- a process that never loaded the FFI.  LuaJIT's writer always sets the
+-- flag; cpm's reader refuses a dump without it, so cpm.optimize never
+-- hands LuaJIT such a dump, and cpm.load loads the FFI (when this LuaJIT
+-- has it) before it hands LuaJIT a binary chunk.
+local ffi_ready = LUA54
+local function ready_for_binary()
+  if not ffi_ready then
+    ffi_ready = true
+    pcall(require, "ffi")
+  end
+end
+
 --- cpm.load(chunk [, chunkname [, mode [, env [, opts]]]]): like load,
 --- with every function of the chunk optimized (opts as for cpm.optimize).
 --- With opts given, an env of nil means load's default environment.
@@ -292,6 +308,7 @@ function M.load(...)
       local piece = reader()
       local pt = type(piece)
       if pt == "string" or pt == "number" then
+        if string_sub(parts[1] or tostring(piece), 1, 1) == "\27" then ready_for_binary() end
         parts[#parts + 1] = tostring(piece)
       elseif piece ~= nil then
         error(where .. "reader function must return a string", 0)
@@ -299,6 +316,7 @@ function M.load(...)
       return piece
     end
   end
+  if text and string_sub(text, 1, 1) == "\27" then ready_for_binary() end
   local f, err
   if nrest == 1 or env ~= nil then
     f, err = load(chunk, chunkname, mode, env)
@@ -318,6 +336,13 @@ end
 function M.loadfile(filename, mode, ...)
   local nrest, env, opts = select("#", ...), ...
   if nrest >= 2 then options("loadfile", opts, 4, 4) end
+  if not ffi_ready and type(filename) == "string" then  -- a binary chunk?
+    local h = io_open(filename, "rb")
+    if h then
+      if h:read(1) == "\27" then ready_for_binary() end
+      h:close()
+    end
+  end
   local f, err
   if nrest == 1 or env ~= nil then
     f, err = loadfile(filename, mode, env)

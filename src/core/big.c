@@ -845,7 +845,7 @@ static void big_pushstring (lua_State *L, mpz_srcptr z, int base) {
   size_t size = mpz_sizeinbase(z, base) + 2;  /* sign and '\0' */
   char *buf;
   gmpmem_check(L, big_bits(z));  /* GMP's scratch for the conversion */
-  buf = (char *)cpm_newuserdata(L, size);
+  buf = (char *)cpm_newbuffer(L, size);
   mpz_get_str(buf, base, z);
   lua_pushstring(L, buf);
   lua_remove(L, -2);

@@ -90,6 +90,25 @@ int cpm_nomem (lua_State *L);
 */
 int cpm_ismemerror (lua_State *L, int status);
 
+/*
+** A scratch block of 'size' bytes that lives as long as the value this
+** pushes on the stack (a userdata: pop it, or let the frame end, and the
+** block goes with it).  Raises CPM_MSG_NOMEM on memory error.  Use it for
+** buffers only: the value is not the block, so lua_touserdata on it and a
+** metatable set on it do not reach the block.
+**
+** With -DCPM_ASAN_BUFFERS (make asan) the block comes from malloc, owned
+** by a small userdata whose __gc frees it, so AddressSanitizer sees its
+** exact bounds: LuaJIT allocates userdata from its own arena, where a
+** write past a block corrupts the next one silently, and Lua 5.4 puts a
+** header before each.  Without it, it is a plain userdata (no cost).
+*/
+#if defined(CPM_ASAN_BUFFERS)
+void *cpm_newbuffer (lua_State *L, size_t size);
+#else
+#define cpm_newbuffer(L,sz)	cpm_newuserdata(L, (sz))
+#endif
+
 /* }====================================================== */
 
 

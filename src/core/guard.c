@@ -1118,9 +1118,9 @@ static int ringz (Guard *g) {
   mpz_srcptr n;
   pl = pushpool(L, nz);
   poolidx = lua_gettop(L);
-  cz = (mpz_ptr *)cpm_newuserdata(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
-                                  + (size_t)k * k * sizeof(mpz_srcptr)
-                                  + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t) + 1));
+  cz = (mpz_ptr *)cpm_newbuffer(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
+                                + (size_t)k * k * sizeof(mpz_srcptr)
+                                + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t) + 1));
   B = (mpz_srcptr *)(cz + p->ncoefs + 1);
   vin = B + (size_t)k * k;
   vout = (mpz_ptr *)(vin + k);
@@ -1405,7 +1405,7 @@ static int ringmod (Guard *g, uint64_t *cu, uint64_t *mat) {
     if (res >= 0) return res;
   }
   pl = pushpool(L, nz);
-  cz = (mpz_ptr *)cpm_newuserdata(L, (size_t)(nz + 1) * sizeof(mpz_ptr));
+  cz = (mpz_ptr *)cpm_newbuffer(L, (size_t)(nz + 1) * sizeof(mpz_ptr));
   for (i = 0; i < nz; i++) cz[i] = pl->z[i];
   bz = cz + p->ncoefs;
   vz = bz + (size_t)k * k;
@@ -1462,8 +1462,8 @@ static int ringmod (Guard *g, uint64_t *cu, uint64_t *mat) {
   mpz_set_ui(vz[g->nlive], 1);
   n = count_mpz(&g->c, limbs, tmp);
   if (mpz_sizeinbase(am, 2) < 63) {
-    uint64_t *bu = (uint64_t *)cpm_newuserdata(L, ((size_t)k * k + 2 * (size_t)k)
-                                               * sizeof(uint64_t));
+    uint64_t *bu = (uint64_t *)cpm_newbuffer(L, ((size_t)k * k + 2 * (size_t)k)
+                                             * sizeof(uint64_t));
     uint64_t *vu = bu + (size_t)k * k, *ou = vu + k;
     for (i = 0; i < k * k; i++) bu[i] = mpz_get_ui(bz[i]);
     for (i = 0; i < k; i++) vu[i] = mpz_get_ui(vz[i]);
@@ -1507,7 +1507,7 @@ static void scratch (Guard *g, double **w, double **alog, uint64_t **cu,
   size_t size = nd * sizeof(double) + nu * sizeof(uint64_t) +
                 nw * sizeof(unsigned) + ni * sizeof(int) + nb + 16;
   char *b = size <= sizeof(g->buf) ? g->buf.c
-                                   : (char *)cpm_newuserdata(g->L, size);
+                                   : (char *)cpm_newbuffer(g->L, size);
   memset(b, 0, size);
   *w = (double *)b; b += (2 * k * k + 5 * k + (size_t)p->ncoefs) * sizeof(double);
   *alog = (double *)b; b += ((size_t)p->ncoefs + 1) * sizeof(double);

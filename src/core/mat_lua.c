@@ -151,7 +151,7 @@ static void get_problem (lua_State *L, int bidx, int vidx, int nidx, int k,
 
 /* Pushes z in decimal.  Raises on memory error. */
 static void push_dec (lua_State *L, mpz_srcptr z) {
-  char *buf = (char *)cpm_newuserdata(L, mpz_sizeinbase(z, 10) + 2);
+  char *buf = (char *)cpm_newbuffer(L, mpz_sizeinbase(z, 10) + 2);
   mpz_get_str(buf, 10, z);
   lua_pushstring(L, buf);
   lua_remove(L, -2);

@@ -23,6 +23,42 @@ int cpm_ismemerror (lua_State *L, int status) {
 }
 
 
+#if defined(CPM_ASAN_BUFFERS)
+#include <stdlib.h>
+
+#define ASANBUF_MT	"cpm.asanbuffer"
+
+static int asanbuf_gc (lua_State *L) {
+  void **box = (void **)lua_touserdata(L, 1);
+  free(*box);
+  *box = NULL;
+  return 0;
+}
+
+
+void *cpm_newbuffer (lua_State *L, size_t size) {
+  void **box = (void **)cpm_newuserdata(L, sizeof(void *));
+  *box = NULL;
+  luaL_newmetatable(L, ASANBUF_MT);
+  /* a memory error between creating the metatable and setting __gc
+     leaves it without one: set it whenever it is missing, before any box
+     gets the metatable (Lua 5.4 marks an object for finalization only
+     when its metatable has __gc at that moment) */
+  lua_getfield(L, -1, "__gc");
+  if (lua_isnil(L, -1)) {
+    lua_pushcfunction(L, asanbuf_gc);
+    lua_setfield(L, -3, "__gc");
+  }
+  lua_pop(L, 1);
+  lua_setmetatable(L, -2);
+  *box = malloc(size > 0 ? size : 1);
+  if (*box == NULL)
+    cpm_nomem(L);
+  return *box;
+}
+#endif
+
+
 void cpm_setfuncs (lua_State *L, int tidx, int cidx, const luaL_Reg *l) {
   tidx = cpm_absindex(L, tidx);
   cidx = cpm_absindex(L, cidx);

@@ -251,8 +251,8 @@ static int nextbit (void *ud) {
 /* Is some path plannable?  Tries the paths of the first decisions; the
    reason given is that of the first path. */
 static int someplan (lua_State *L, const plan_Branch *b, plan_Refusal *why) {
-  ir_Op *ops = (ir_Op *)cpm_newuserdata(L, sizeof(ir_Op) *
-                                        ((size_t)b->ir.nops + 1));
+  ir_Op *ops = (ir_Op *)cpm_newbuffer(L, sizeof(ir_Op) *
+                                      ((size_t)b->ir.nops + 1));
   unsigned v;
   plan_Refusal other;
   for (v = 0; v < (1u << BRANCH_PROBE_BITS); v++) {
@@ -335,7 +335,7 @@ plan_Plan *plan_branch_make (lua_State *L, const ir_Loop *ir,
   copyloop(L, b, ir);
   ns = (size_t)ir->nslots + 1;
   np = (size_t)ir->nops + 1;
-  buf = (unsigned char *)cpm_newuserdata(L, np + 2 * np * ns + 3 * ns);
+  buf = (unsigned char *)cpm_newbuffer(L, np + 2 * np * ns + 3 * ns);
   memset(buf, 0, np + 2 * np * ns + 3 * ns);
   f.ns = (int)ns;
   f.reach = buf;
@@ -608,7 +608,7 @@ static void pushentry (lua_State *L, const plan_Plan *p, const char *dec,
   lua_rawget(L, lua_upvalueindex(UP_CACHE));
   if (!lua_isnil(L, -1)) return;
   lua_pop(L, 1);
-  ops = (ir_Op *)cpm_newuserdata(L, sizeof(ir_Op) * ((size_t)b->ir.nops + 1));
+  ops = (ir_Op *)cpm_newbuffer(L, sizeof(ir_Op) * ((size_t)b->ir.nops + 1));
   d.d = dec;
   n = pathops(b, nextdec, &d, ops);
   pp = planpath(L, b, ops, n, &why);
@@ -617,6 +617,7 @@ static void pushentry (lua_State *L, const plan_Plan *p, const char *dec,
     lua_pushfstring(L, "the branch taken: %s", why.msg);
   }
   else {
+    /* a userdata, not a buffer: the entry keeps it, lua_touserdata finds it */
     map = (int *)cpm_newuserdata(L, sizeof(int) *
                                  ((size_t)pp->nin + (size_t)p->nout + 1));
     for (i = 0; i < pp->nin; i++) {

@@ -167,7 +167,7 @@ static void names (Conv *cv) {
     return;
   }
   nt = lua_gettop(L);
-  nm = (const char **)cpm_newuserdata(L, sizeof(char *) * 3 * (size_t)cv->ir.nops);
+  nm = (const char **)cpm_newbuffer(L, sizeof(char *) * 3 * (size_t)cv->ir.nops);
   for (i = 0; i < cv->ir.nops; i++) {
     const ir_Op *op = &cv->ir.ops[i];
     int io = op->code == IR_IF || op->code == IR_LOOP;
@@ -203,10 +203,10 @@ static void convert (Conv *cv) {
   luaL_checktype(L, -1, LUA_TTABLE);
   n = (int)cpm_rawlen(L, -1);
   if (n > IR_MAXOPS) luaL_error(L, "too many IR ops");
-  cv->ops = (ir_Op *)cpm_newuserdata(L, (size_t)(n + 1) * sizeof(ir_Op));
+  cv->ops = (ir_Op *)cpm_newbuffer(L, (size_t)(n + 1) * sizeof(ir_Op));
   cv->maxk = 3 * n + 1;
-  cv->k = (ir_Const *)cpm_newuserdata(L, (size_t)cv->maxk * sizeof(ir_Const));
-  cv->liveout = (unsigned char *)cpm_newuserdata(L, (size_t)cv->ir.nslots + 1);
+  cv->k = (ir_Const *)cpm_newbuffer(L, (size_t)cv->maxk * sizeof(ir_Const));
+  cv->liveout = (unsigned char *)cpm_newbuffer(L, (size_t)cv->ir.nslots + 1);
   memset(cv->liveout, 0, (size_t)cv->ir.nslots + 1);
   lua_pushvalue(L, -4);  /* ops */
   for (i = 0; i < n; i++) {
@@ -301,7 +301,7 @@ static void convert (Conv *cv) {
   cv->ir.k = cv->k;
   slotflags(cv, "liveout", cv->liveout);
   cv->ir.liveout = cv->liveout;
-  cv->escapes = (unsigned char *)cpm_newuserdata(L, (size_t)cv->ir.nslots + 1);
+  cv->escapes = (unsigned char *)cpm_newbuffer(L, (size_t)cv->ir.nslots + 1);
   memset(cv->escapes, 0, (size_t)cv->ir.nslots + 1);
   cv->ir.escapes = slotflags(cv, "escapes", cv->escapes) ? cv->escapes : NULL;
   names(cv);
@@ -386,7 +386,7 @@ static int lplan (lua_State *L) {
   lua_createtable(L, 0, 5);
   pushslots(L, p->in, p->nin);
   lua_setfield(L, -2, "inputs");
-  outs = (int *)cpm_newuserdata(L, (size_t)(p->nout + 1) * sizeof(int));
+  outs = (int *)cpm_newbuffer(L, (size_t)(p->nout + 1) * sizeof(int));
   for (i = 0; i < p->nout; i++) outs[i] = p->out[i].slot;
   pushslots(L, outs, p->nout);
   lua_setfield(L, -3, "outputs");

@@ -268,8 +268,8 @@ typedef struct jitbc_Chunk {
 
 
 /* {======================================================
-** Memory: blocks are userdata anchored in the arena table, so a raised
-** error leaks nothing and the whole tree goes with the table.
+** Memory: blocks are buffers (cpm_newbuffer) anchored in the arena table,
+** so a raised error leaks nothing and the whole tree goes with the table.
 ** ======================================================= */
 
 /* Initializes 'c' with a new arena table pushed on the stack. */

@@ -34,7 +34,7 @@ void jitbc_init (lua_State *L, jitbc_Chunk *c) {
 
 void *jitbc_alloc (jitbc_Chunk *c, size_t size) {
   lua_State *L = c->L;
-  void *p = lua_newuserdata(L, size > 0 ? size : 1);
+  void *p = cpm_newbuffer(L, size > 0 ? size : 1);
   lua_rawseti(L, c->arena, ++c->narena);
   return p;
 }
@@ -152,11 +152,17 @@ static void kgc (Reader *r, jitbc_Proto *p, int n) {
         for (j = 0; j < nh; j++) { tabk(r); tabk(r); }
         break;
       }
-      case JITBC_KGC_I64: case JITBC_KGC_U64:
+      case JITBC_KGC_I64: case JITBC_KGC_U64: case JITBC_KGC_COMPLEX:
+        /* LuaJIT's loader makes a cdata constant with the FFI's type
+           state, which the FFI flag of the header has it load first:
+           without the flag, in a state that never loaded the FFI, it
+           dereferences a null pointer.  LuaJIT's parser marks each
+           function with such a constant and its ancestors, and its
+           writer sets the flag from the root's mark: no dump of a
+           function compiled from source lacks it */
+        if (!(c->flags & JITBC_F_FFI)) bad(r, "cdata constant without the FFI flag");
         u32(r); u32(r);
-        break;
-      case JITBC_KGC_COMPLEX:
-        u32(r); u32(r); u32(r); u32(r);
+        if (t == JITBC_KGC_COMPLEX) { u32(r); u32(r); }
         break;
       default: bad(r, "unknown constant type");
     }
@@ -243,6 +249,62 @@ static void debuginfo (Reader *r, jitbc_Proto *p, uint32_t sizedbg) {
 }
 
 
+/*
+** Is operand 'v' in mode 'm' inside what prototype 'p' declares?  A slot
+** read or written is below the frame size (a base or first free slot may
+** equal it: JMP, LOOP, UCLO and the returns name the first free slot), an
+** upvalue below the upvalue count, a constant (D counts GC constants from
+** the end) inside its table and of the kind the mode names, a primitive
+** nil, false or true.  Literals and jumps (checked as they are read) are
+** always.  LuaJIT's parser only emits operands inside these bounds; the
+** loop finder, the names and the rewrite then index nothing beyond them.
+*/
+static int operandok (const jitbc_Proto *p, int m, int v) {
+  int k;
+  switch (m) {
+    case JITBC_M_var: case JITBC_M_dst: case JITBC_M_base:
+      return v < p->framesize;
+    case JITBC_M_rbase: return v <= p->framesize;
+    case JITBC_M_uv: return v < p->nuv;
+    case JITBC_M_num: return v < p->nkn;
+    case JITBC_M_pri: return v <= JITBC_PRI_TRUE;
+    case JITBC_M_str: case JITBC_M_tab: case JITBC_M_func: case JITBC_M_cdata:
+      k = p->nkgc - 1 - v;
+      if (k < 0) return 0;
+      switch (p->kgc[k].type) {
+        case JITBC_KGC_STR: return m == JITBC_M_str;
+        case JITBC_KGC_TAB: return m == JITBC_M_tab;
+        case JITBC_KGC_CHILD: return m == JITBC_M_func;
+        default: return m == JITBC_M_cdata;
+      }
+    default: return 1;
+  }
+}
+
+
+/* Every operand of 'p' inside what 'p' declares (operandok), and the
+   slot ranges of KNIL and of the for loops' control slots too. */
+static void checkcode (Reader *r, const jitbc_Proto *p) {
+  int i;
+  for (i = 0; i < p->ncode; i++) {
+    jitbc_Ins ins = p->code[i];
+    int o = jitbc_op(ins);
+    const jitbc_OpInfo *oi = &jitbc_opinfo[o];
+    int ok = operandok(p, oi->ma, jitbc_a(ins));
+    if (oi->mb == JITBC_M____)
+      ok = ok && operandok(p, oi->mcd, jitbc_d(ins));
+    else
+      ok = ok && operandok(p, oi->mb, jitbc_b(ins)) &&
+           operandok(p, oi->mcd, jitbc_c(ins));
+    if (o == JITBC_KNIL)
+      ok = ok && jitbc_a(ins) <= jitbc_d(ins);
+    else if (o == JITBC_FORI || o == JITBC_FORL)
+      ok = ok && jitbc_a(ins) + 3 < p->framesize;
+    if (!ok) bad(r, "operand outside the function");
+  }
+}
+
+
 static void proto (Reader *r, uint32_t len) {
   jitbc_Chunk *c = r->c;
   const unsigned char *end = r->p + len, *save = r->end;
@@ -290,6 +352,7 @@ static void proto (Reader *r, uint32_t len) {
     p->uv[i] = (uint16_t)(r->p[0] | r->p[1] << 8);
   kgc(r, p, (int)nkgc);
   knum(r, p, (int)nkn);
+  checkcode(r, p);
   if (p->hasdbg) debuginfo(r, p, sizedbg);
   if (r->p != end) bad(r, "prototype of the wrong size");
   r->end = save;
