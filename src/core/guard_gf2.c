@@ -830,7 +830,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   size = ((size_t)p->natoms + (size_t)p->ngops + 1) * 8 +
          (size_t)p->ngops * (sizeof(Code) + sizeof(int));
   b.aval = size <= sizeof(small) ? small
-                                 : (uint64_t *)cpm_newuserdata(L, size);
+                                 : (uint64_t *)cpm_newbuffer(L, size);
   b.val = b.aval + p->natoms;
   b.code = (Code *)(b.val + p->ngops + 1);
   b.uses = (int *)(b.code + p->ngops);
@@ -859,7 +859,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
     size_t D = 64 * (size_t)b.k + 1, words = ((size_t)p->ngops + 2) * D;
     uint64_t *cols;
     if (words > MAXCOLWORDS) return *why = WHY_LARGE, 0;
-    cols = (uint64_t *)cpm_newuserdata(L, words * 8);
+    cols = (uint64_t *)cpm_newbuffer(L, words * 8);
     if (!linear(&b, cols, cols + (size_t)p->ngops * D,
                 cols + ((size_t)p->ngops + 1) * D))
       return *why = WHY_NONLIN, 0;
@@ -868,7 +868,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   /* terms and tables pay when the map is used again: they are made at the
      second call with the same values (a new mask each call makes none) */
   if (!fresh && !gc->built) {
-    Lin *lin = (Lin *)cpm_newuserdata(L, (size_t)p->ngops * sizeof(Lin) +
+    Lin *lin = (Lin *)cpm_newbuffer(L, (size_t)p->ngops * sizeof(Lin) +
                                          MAXBUILDTERMS * sizeof(Term));
     if (terms(&b, lin, (Term *)(lin + p->ngops), gc->terms, gc->first, gc->c) &&
         gc->first[b.k] <= TERMSPEROP * b.ncode)

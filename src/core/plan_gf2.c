@@ -255,7 +255,7 @@ plan_Plan *plan_gf2_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   why->line = ir->line; why->msg[0] = '\0';
   p = plan_newbox(L);
   /* the builder's arrays: a userdata above the plan, collected later */
-  ints = (int *)cpm_newuserdata(L, (4 * ns + (size_t)ir->nk + 1) * sizeof(int));
+  ints = (int *)cpm_newbuffer(L, (4 * ns + (size_t)ir->nk + 1) * sizeof(int));
   B.sym = ints; B.stateof = ints + ns; B.inputatom = ints + 2 * ns;
   B.written = (unsigned char *)(ints + 3 * ns);
   B.constatom = ints + 4 * ns;

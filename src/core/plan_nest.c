@@ -1020,7 +1020,7 @@ counted:
   if (!w->eval && d == 0 && q > w->qdeg[ln]) w->qdeg[ln] = (unsigned char)q;
   if (w->eval) {
     int K = in->k;
-    upd = (int *)cpm_newuserdata(w->L, sizeof(int) * 2 * ((size_t)K + 1));
+    upd = (int *)cpm_newbuffer(w->L, sizeof(int) * 2 * ((size_t)K + 1));
     res = upd + K + 1;
     for (j = 0; j < K; j++) {
       int sl = in->stslot[j];
@@ -1345,7 +1345,7 @@ plan_Plan *plan_nest_make (lua_State *L, const ir_Loop *ir,
     refuse(why, ir->line, msg);
     goto refused;
   }
-  live = (unsigned char *)cpm_newuserdata(L, (size_t)(ns + 1) * (5 + 3 * (size_t)(n->maxdepth + 1)));
+  live = (unsigned char *)cpm_newbuffer(L, (size_t)(ns + 1) * (5 + 3 * (size_t)(n->maxdepth + 1)));
   memset(live, 0, (size_t)(ns + 1) * (5 + 3 * (size_t)(n->maxdepth + 1)));
   {  /* the outer body: live at its end = liveout and its carried slots */
     unsigned char *bout = live + ns, *bin = live + 2 * ns, *tmp = live + 3 * ns;
@@ -1364,7 +1364,7 @@ plan_Plan *plan_nest_make (lua_State *L, const ir_Loop *ir,
      outer counter, again with the counter an invariant there (ctrinv:
      products such as i * j, computed by trinest) */
   {
-    char *lb = (char *)cpm_newuserdata(L, levelbytes(n, ns, n->nused + 2));
+    char *lb = (char *)cpm_newbuffer(L, levelbytes(n, ns, n->nused + 2));
     plan_Refusal first;
     int attempt, readsctr = 0;
     for (s = 0; ir->index >= 0 && s < n->nloops; s++)
@@ -1474,7 +1474,7 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
   const plan_Plan *p = w->p;
   Level *lv = &w->lv[0];
   int *upd, K, i, j, nout = p->nout;
-  mp->sink = (int *)cpm_newuserdata(L, sizeof(int) * ((size_t)nout + 1));
+  mp->sink = (int *)cpm_newbuffer(L, sizeof(int) * ((size_t)nout + 1));
   for (i = 0; i < nout; i++) {
     int s = p->out[i].slot, st;
     mp->sink[i] = -1;
@@ -1489,12 +1489,12 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
     mp->sink[i] = st;
   }
   mp->K = K = lv->k + 1;
-  upd = (int *)cpm_newuserdata(L, sizeof(int) * (size_t)K);
-  mp->B = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * ((size_t)K * K + (size_t)K));
+  upd = (int *)cpm_newbuffer(L, sizeof(int) * (size_t)K);
+  mp->B = (uint64_t *)cpm_newbuffer(L, sizeof(uint64_t) * ((size_t)K * K + (size_t)K));
   mp->v = mp->B + (size_t)K * K;
-  mp->LB = (double *)cpm_newuserdata(L, sizeof(double) * ((size_t)K * K + (size_t)K));
+  mp->LB = (double *)cpm_newbuffer(L, sizeof(double) * ((size_t)K * K + (size_t)K));
   mp->lv = mp->LB + (size_t)K * K;
-  mp->tm = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * 2 * (size_t)K);
+  mp->tm = (uint64_t *)cpm_newbuffer(L, sizeof(uint64_t) * 2 * (size_t)K);
   mp->te = mp->tm + K;
   memset(mp->tm, 0, sizeof(uint64_t) * 2 * (size_t)K);
   for (i = 0; i < K * K; i++) { mp->B[i] = 0; mp->LB[i] = -HUGE_VAL; }
@@ -1550,7 +1550,7 @@ static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
   if (w->seen & SEEN_FLT)
 #endif
   {
-    double *maj = (double *)cpm_newuserdata(w->L, sizeof(double) * (size_t)K);
+    double *maj = (double *)cpm_newbuffer(w->L, sizeof(double) * (size_t)K);
     if (!w->bounds)
       return stop(w, 0, "values may overflow or lose precision");
     if (w->seen & SEEN_NEG0RISK)
@@ -1602,7 +1602,7 @@ static int finish (Walk *w) {
   mpz_t tmp;
   mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
   if (!buildmap(w, &mp, 0) || !ringcheck(w, &mp, n)) return 0;
-  r = (uint64_t *)cpm_newuserdata(w->L, sizeof(uint64_t) * 3 * (size_t)mp.K);
+  r = (uint64_t *)cpm_newbuffer(w->L, sizeof(uint64_t) * 3 * (size_t)mp.K);
   if (mat_u64_powapply(mp.K, mp.B, r, mp.v, n) != MAT_OK)
     return stop(w, 0, "the nested loop's matrix cannot be computed");
   if (w->ftm != NULL && (w->seen & SEEN_INT) && (w->seen & SEEN_FLT)) {
@@ -1819,12 +1819,12 @@ static int trinest (Walk *w) {
   K = mp.K;
   KK = (size_t)K * (size_t)K;
   nm1 = w->c.n - 1;  /* n >= 1; n = 2^64 (n64) gives 2^64 - 1 */
-  Ms = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * KK * ((size_t)dm + 2));
-  X = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * (size_t)K *
+  Ms = (uint64_t *)cpm_newbuffer(L, sizeof(uint64_t) * KK * ((size_t)dm + 2));
+  X = (uint64_t *)cpm_newbuffer(L, sizeof(uint64_t) * (size_t)K *
                                   (TRI_MAXDEGREE + 3));
-  x = (uint64_t *)cpm_newuserdata(L, sizeof(uint64_t) * 2 * (size_t)K);
+  x = (uint64_t *)cpm_newbuffer(L, sizeof(uint64_t) * 2 * (size_t)K);
   t = x + K;
-  deg = (int *)cpm_newuserdata(L, sizeof(int) * (size_t)K);
+  deg = (int *)cpm_newbuffer(L, sizeof(int) * (size_t)K);
   memcpy(x, mp.v, sizeof(uint64_t) * (size_t)K);
   base = lua_gettop(L);
   w->tri = TRI_AT;
@@ -1998,7 +1998,7 @@ static int nest_call (lua_State *L) {
   if (n->ctrinv) {
     int l;
     w.ctrinv = 1;
-    w.supp = (unsigned char *)cpm_newuserdata(L, (size_t)n->nloops * SUPPBYTES + 1);
+    w.supp = (unsigned char *)cpm_newbuffer(L, (size_t)n->nloops * SUPPBYTES + 1);
     memset(w.supp, 0, (size_t)n->nloops * SUPPBYTES + 1);
     for (l = 0; l < n->nloops; l++)
       if (n->qdeg[l] > w.qmax) w.qmax = n->qdeg[l];

@@ -350,7 +350,7 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
   size = 3 * nb * sizeof(const char *) + nb * sizeof(ir_Op) +
          ns * sizeof(int) + (size_t)sc.maxpool * (sizeof(Node) +
          sizeof(int) + 1) + 5 * ns + (size_t)ir->nops + 1;
-  buf = (unsigned char *)cpm_newuserdata(L, size);
+  buf = (unsigned char *)cpm_newbuffer(L, size);
   memset(buf, 0, size);
   names = (const char **)buf;  /* the body's op names (ir.h), remapped */
   ops = (ir_Op *)(buf + 3 * nb * sizeof(const char *));
