@@ -93,6 +93,36 @@ describe("triangular nests", function()
     end
   end)
 
+  it("give each value the type the loop leaves it in int/float mixes (Lua 5.4)", function()
+    if not LUA54 then return end
+    local computed = 0
+    for case = 1, 150 do
+      local st = {}
+      for _ = 1, rnd(3) do
+        st[#st + 1] = pick({ "s = s + 1.0", "s = s + j", "c = c + 1", "t = t + s",
+          "t = t + 2.0 * j", "c = c + i" })
+      end
+      local text = ("return function(n, s0)\n  local s, t, c = s0, 0, 0\n" ..
+        "  for i = %s do\n    for j = %s do %s end\n  end\n  return s, t, c\nend")
+        :format(pick({ "1, n", "0, n", "n, 1, -1", "2, n" }),
+          pick({ "i + 1, n", "1, i", "i, n", "0, i - 1", "n, i, -1", "1.0, i", "i, 5" }),
+          table.concat(st, "; "))
+      local f = assert(load(text))()
+      for _, fe in ipairs(FRONTENDS) do
+        local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
+        for _ = 1, 5 do
+          local x = { n = 2, pick({ 0, 1, 2, 3, 4, 7, 20 }), pick({ 0, 0.0, 1, 2.0 }) }
+          agree(f, g, x, ("case %d\n%s\nfrontend %s, args %s, %s"):format(case, text, fe,
+            tostring(x[1]), tostring(x[2])))
+        end
+        for _, st2 in ipairs(cpm.stats(g)) do
+          if st2.line == 3 then computed = computed + st2.computed end
+        end
+      end
+    end
+    assert.is_true(computed > 300, tostring(computed))
+  end)
+
   it("compute products of the outer counter with the inner values", function()
     local f = assert(load([[
       return function(n, m)

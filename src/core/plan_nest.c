@@ -192,6 +192,9 @@ typedef struct Walk {
 			   (MAT_KMAX^2 flags each) */
   int qmax;		/* the largest qdeg */
   int ctrfail;		/* stopped for a use of the counter ctrinv forbids */
+  int trizero;		/* a triangular loop is skipped at one end only */
+  uint64_t *trifirst, *trilast;	/* then: the type masks of the first and
+				   the last iteration's map (trinest) */
 } Walk;
 
 
@@ -617,6 +620,9 @@ static int unipotent_degree (int K, const uint64_t *B, uint64_t *N,
 }
 
 
+static int typesteps_n (int k, const uint64_t *E, const uint64_t *U,
+                        unsigned long steps, uint64_t *X, uint64_t *T);
+
 /*
 ** The types of k states after m steps of a level (Lua 5.4; Walk.ftm's
 ** masks): X[i] := the mask, over the enclosing level's columns, of state
@@ -627,8 +633,15 @@ static int unipotent_degree (int K, const uint64_t *B, uint64_t *N,
 */
 static int typesteps (int k, const uint64_t *E, const uint64_t *U,
                       mpz_srcptr m, uint64_t *X, uint64_t *T) {
-  unsigned long steps = mpz_cmp_ui(m, (unsigned long)k + 2) <= 0
-                        ? mpz_get_ui(m) : (unsigned long)k + 2, t;
+  return typesteps_n(k, E, U, mpz_cmp_ui(m, (unsigned long)k + 2) <= 0
+                              ? mpz_get_ui(m) : (unsigned long)k + 2, X, T);
+}
+
+
+/* The same for 'steps' steps (k + 2: settled, else 0). */
+static int typesteps_n (int k, const uint64_t *E, const uint64_t *U,
+                        unsigned long steps, uint64_t *X, uint64_t *T) {
+  unsigned long t;
   int i, c;
   memcpy(X, E, sizeof(uint64_t) * (size_t)k);
   for (t = 1; t <= steps; t++) {
@@ -747,6 +760,14 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       }
       if (!typesteps(K - 1, E, U, m, X, T)) w->tmfail = 1;
       else for (i = 0; i < K - 1; i++) w->ftm[res[i]] = X[i];
+      if (tri) {  /* a count that changes: the same types after any m >= 1
+                     (settled at the first step; see trinest) */
+        uint64_t *X1 = P;  /* (free again: B^m is in the result forms) */
+        if (!typesteps_n(K - 1, E, U, 1, X1, T) ||
+            !typesteps_n(K - 1, E, U, 2, X, T) ||
+            memcmp(X1, X, sizeof(uint64_t) * (size_t)(K - 1)) != 0)
+          w->tmfail = 1;
+      }
     }
   }
   /* every value computed in the inner body, in any iteration: its bound
@@ -835,7 +856,15 @@ static int trictrl (Walk *w, int line, int kind, int val, int64_t x,
     if (*v > (i128)INT64_MAX || *v < (i128)INT64_MIN)
       return stop(w, line, notint);
 #if CPM_LUA54
-    *flt = (w->seen & SEEN_FLT) != 0;
+    {  /* its type: its form's mask (Walk.ftm) over the constant and the
+          counter, whose type is the outer loop's */
+      uint64_t tm = w->ftm != NULL ? w->ftm[val] : 1;
+      if ((tm & ~((uint64_t)1 | ((uint64_t)1 << cc))) != 0)
+        return stop(w, line, "an inner loop's control value depends on a "
+                             "value the outer loop carries, not only on its "
+                             "counter");
+      *flt = (tm & 1) != 0 || (cc && (tm >> cc & 1) && w->c.itype != VT_INT);
+    }
 #else
     *flt = 1;
 #endif
@@ -880,6 +909,8 @@ static int tricount (Walk *w, int line, const int *kv, const int *vv,
       return stop(w, line, "an inner loop runs in some outer iterations "
                            "and not in others");
   }
+  if (ne == 2 && (F[0] == 0) != (F[1] == 0))
+    w->trizero = 1;  /* skipped at one end only: its types differ there */
   if (ne == 2 && ((coef[1] - coef[0]) * (i128)w->tristep) % v[2][0] != 0)
     return stop(w, line, "an inner loop's count is not an affine function "
                          "of the outer counter (its step does not divide "
@@ -1544,7 +1575,7 @@ static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
   Level *lv = &w->lv[0];
   int K = mp->K, i;
   if ((w->seen & SEEN_INT) && (w->seen & SEEN_FLT) &&
-      (w->ftm == NULL || w->tmfail || w->tri != TRI_NONE))
+      (w->ftm == NULL || w->tmfail))
     return stop(w, 0, "the nested loop mixes integer and float values");
 #if CPM_LUA54
   if (w->seen & SEEN_FLT)
@@ -1593,6 +1624,45 @@ static int pushresults (Walk *w, const Map *mp, const uint64_t *r,
 }
 
 
+/* pushresults after n iterations: with a mix of integers and floats, each
+   output of the type n iterations leave it (its states' type masks, in
+   mp, the same at every iteration: closeloop, trinest). */
+static int pushtyped (Walk *w, const Map *mp, const uint64_t *r,
+                      mpz_srcptr n) {
+  uint64_t *X, *T;
+  if (w->ftm == NULL || !(w->seen & SEEN_INT) || !(w->seen & SEEN_FLT))
+    return pushresults(w, mp, r, NULL);
+  X = (uint64_t *)cpm_newbuffer(w->L, sizeof(uint64_t) * 3 * (size_t)mp->K);
+  T = X + mp->K;
+  if (w->trizero) {  /* the first and last iterations' own masks (trinest) */
+    int k = mp->K - 1;
+    uint64_t *Y = T + mp->K;
+    unsigned long mid = mpz_cmp_ui(n, 2) >= 0 ? 0 : 1;
+    if (mpz_cmp_ui(n, 1) < 0) return stop(w, 0, "no iteration");
+    typesteps_n(k, mp->te + 1, w->trifirst + 1, 1, Y, T);  /* T_1 */
+    if (mid == 0) {
+      mp_limb_t limbs[4];
+      mpz_t tmp;
+      count_Loop c2 = w->c;  /* n - 2 middle iterations */
+      mpz_srcptr n2;
+      if (c2.n < 2 && !c2.n64) return stop(w, 0, "no middle iteration");
+      if (c2.n < 2) c2.n64 = 0;
+      c2.n -= 2;
+      n2 = count_mpz(&c2, limbs, tmp);
+      if (!typesteps(k, Y, mp->tm + 1, n2, X, T))
+        return stop(w, 0, "the nested loop's values change between integer "
+                          "and float from one iteration to the next");
+      typesteps_n(k, X, w->trilast + 1, 1, Y, T);  /* T_n */
+    }
+    return pushresults(w, mp, r, Y);
+  }
+  if (!typesteps(mp->K - 1, mp->te + 1, mp->tm + 1, n, X, T))
+    return stop(w, 0, "the nested loop's values change between integer "
+                      "and float from one iteration to the next");
+  return pushresults(w, mp, r, X);
+}
+
+
 /* The outer level's map raised to the count; pushes the outputs.  Returns
    the number of results, or 0 (w->fail says why). */
 static int finish (Walk *w) {
@@ -1602,18 +1672,10 @@ static int finish (Walk *w) {
   mpz_t tmp;
   mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
   if (!buildmap(w, &mp, 0) || !ringcheck(w, &mp, n)) return 0;
-  r = (uint64_t *)cpm_newbuffer(w->L, sizeof(uint64_t) * 3 * (size_t)mp.K);
+  r = (uint64_t *)cpm_newbuffer(w->L, sizeof(uint64_t) * (size_t)mp.K);
   if (mat_u64_powapply(mp.K, mp.B, r, mp.v, n) != MAT_OK)
     return stop(w, 0, "the nested loop's matrix cannot be computed");
-  if (w->ftm != NULL && (w->seen & SEEN_INT) && (w->seen & SEEN_FLT)) {
-    /* a mix: each output's type after n iterations */
-    uint64_t *X = r + mp.K, *T = X + mp.K;
-    if (!typesteps(mp.K - 1, mp.te + 1, mp.tm + 1, n, X, T))
-      return stop(w, 0, "the nested loop's values change between integer "
-                        "and float from one iteration to the next");
-    return pushresults(w, &mp, r, X);
-  }
-  return pushresults(w, &mp, r, NULL);
+  return pushtyped(w, &mp, r, n);
 }
 
 
@@ -1826,6 +1888,21 @@ static int trinest (Walk *w) {
   t = x + K;
   deg = (int *)cpm_newbuffer(L, sizeof(int) * (size_t)K);
   memcpy(x, mp.v, sizeof(uint64_t) * (size_t)K);
+  if (w->trizero && w->ftm != NULL && (w->seen & SEEN_INT) &&
+      (w->seen & SEEN_FLT)) {  /* a mix: the types of the end iterations */
+    Map ml;
+    w->trifirst = (uint64_t *)cpm_newbuffer(L, sizeof(uint64_t) * 2 * (size_t)K);
+    w->trilast = w->trifirst + K;
+    w->tri = TRI_AT;
+    w->bounds = 0;
+    w->trix[0] = w->trix[1];
+    base = lua_gettop(L);
+    beginwalk(w, base);
+    if (!walkblock(w, 0, w->n->ir.nops) || !buildmap(w, &ml, 1)) return 0;
+    if (ml.K != K) return stop(w, 0, "the nested loop's states changed between iterations");
+    memcpy(w->trilast, ml.tm, sizeof(uint64_t) * (size_t)K);
+    lua_settop(L, base);
+  }
   base = lua_gettop(L);
   w->tri = TRI_AT;
   w->bounds = 0;
@@ -1841,11 +1918,13 @@ static int trinest (Walk *w) {
     beginwalk(w, base);
     if (!walkblock(w, 0, w->n->ir.nops) || !buildmap(w, &mr, 1)) return 0;
     if (mr.K != K) return stop(w, 0, "the nested loop's states changed between iterations");
+    if (r == 0 && w->trifirst != NULL)
+      memcpy(w->trifirst, mr.tm, sizeof(uint64_t) * (size_t)K);
     if (r <= dm + 1) memcpy(&Ms[(size_t)r * KK], mr.B, sizeof(uint64_t) * KK);
     applyu64(K, mr.B, x, t);  /* x_(r+1) */
     if ((uint64_t)r == nm1) {  /* the last iteration: done */
       lua_settop(L, base);
-      return pushresults(w, &mp, x, NULL);
+      return pushtyped(w, &mp, x, n);
     }
     if (r <= TRI_MAXDEGREE + 2)
       memcpy(&X[(size_t)r * K], x, sizeof(uint64_t) * (size_t)K);
@@ -1878,7 +1957,7 @@ static int trinest (Walk *w) {
     x[i] = a;
   }
   lua_settop(L, base);
-  return pushresults(w, &mp, x, NULL);
+  return pushtyped(w, &mp, x, n);
 }
 
 /* }====================================================== */
