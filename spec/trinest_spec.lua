@@ -178,6 +178,28 @@ describe("triangular nests", function()
     end
   end)
 
+  it("prove floats exact piece by piece when one bound over the whole range is too loose", function()
+    -- n(n-1)/2 = 4.99999995e15 < 2^53, but n times the largest inner
+    -- count is 10^16: the outer range is bounded in pieces
+    local f = assert(load([[
+      return function(n)
+        local s = 0.0
+        for i = 1, n do
+          for j = i + 1, n do s = s + 1 end
+        end
+        return s
+      end]]))()
+    for _, fe in ipairs(FRONTENDS) do
+      local g = cpm.optimize(f, { frontend = fe, strict = true })
+      assert.are.equal(4.99999995e15, g(1e8))
+      -- past 2^53: runs as written (strict raises)
+      local ok, err = pcall(g, 2e8)
+      assert.is_false(ok)
+      assert.matches("values may overflow or lose precision", err, 1, true)
+      agree(f, cpm.optimize(f, { frontend = fe, iters_limit = 2 }), { n = 1, 50 }, fe)
+    end
+  end)
+
   it("wrap as Lua's integers do, and stop at 2^53 on floats", function()
     local f = assert(load([[
       return function(n, k)

@@ -1571,9 +1571,35 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
 ** and floats, and with floats every value of every iteration an integer
 ** below 2^53 (the bounds of the walk just made majorize every iteration's).
 */
-static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
+/*
+** Do the values of n iterations of the map just walked, from states
+** bounded by 2^lstart (log2, K), stay integers below 2^53?  maj (K) gets
+** the bound of the states over those iterations.
+*/
+static int exactfor (Walk *w, const Map *mp, const double *lstart,
+                     mpz_srcptr n, double *maj) {
   Level *lv = &w->lv[0];
   int K = mp->K, i;
+  if (bound_log2_majorant(K, mp->LB, lstart, n, 1, maj) != 0) return 0;
+  for (i = 0; i < K; i++)
+    if (!(maj[i] < NEST_LOG2_EXACT)) return 0;
+  for (i = 0; i < lv->nbrow; i++)
+    if (!(logdot(K, FL(w, lv->brow[i]), 1, maj, 1) < NEST_LOG2_EXACT))
+      return 0;
+  return 1;
+}
+
+#define WHY_INEXACT	"values may overflow or lose precision"
+
+
+/*
+** The ring holds the loop's values for n iterations: no mix of integers
+** and floats it cannot type, and with floats every value of every
+** iteration an integer below 2^53 (the bounds of the walk just made
+** majorize every iteration's).  *inexact: that last test alone failed.
+*/
+static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n, int *inexact) {
+  *inexact = 0;
   if ((w->seen & SEEN_INT) && (w->seen & SEEN_FLT) &&
       (w->ftm == NULL || w->tmfail))
     return stop(w, 0, "the nested loop mixes integer and float values");
@@ -1581,19 +1607,14 @@ static int ringcheck (Walk *w, const Map *mp, mpz_srcptr n) {
   if (w->seen & SEEN_FLT)
 #endif
   {
-    double *maj = (double *)cpm_newbuffer(w->L, sizeof(double) * (size_t)K);
-    if (!w->bounds)
-      return stop(w, 0, "values may overflow or lose precision");
+    double *maj = (double *)cpm_newbuffer(w->L, sizeof(double) * (size_t)mp->K);
+    if (!w->bounds) return stop(w, 0, WHY_INEXACT);
     if (w->seen & SEEN_NEG0RISK)
       return stop(w, 0, "a float -0.0 could appear in the nested loop");
-    if (bound_log2_majorant(K, mp->LB, mp->lv, n, 1, maj) != 0)
-      return stop(w, 0, "values may overflow or lose precision");
-    for (i = 0; i < K; i++)
-      if (!(maj[i] < NEST_LOG2_EXACT))
-        return stop(w, 0, "values may overflow or lose precision");
-    for (i = 0; i < lv->nbrow; i++)
-      if (!(logdot(K, FL(w, lv->brow[i]), 1, maj, 1) < NEST_LOG2_EXACT))
-        return stop(w, 0, "values may overflow or lose precision");
+    if (!exactfor(w, mp, mp->lv, n, maj)) {
+      *inexact = 1;
+      return stop(w, 0, WHY_INEXACT);
+    }
     lua_pop(w->L, 1);
   }
   return 1;
@@ -1671,7 +1692,8 @@ static int finish (Walk *w) {
   mp_limb_t limbs[4];
   mpz_t tmp;
   mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
-  if (!buildmap(w, &mp, 0) || !ringcheck(w, &mp, n)) return 0;
+  int inexact;
+  if (!buildmap(w, &mp, 0) || !ringcheck(w, &mp, n, &inexact)) return 0;
   r = (uint64_t *)cpm_newbuffer(w->L, sizeof(uint64_t) * (size_t)mp.K);
   if (mat_u64_powapply(mp.K, mp.B, r, mp.v, n) != MAT_OK)
     return stop(w, 0, "the nested loop's matrix cannot be computed");
@@ -1848,6 +1870,52 @@ static int nilpotent_everywhere (Walk *w) {
 }
 
 
+/* Pieces of the outer range for trisegments. */
+#define TRI_SEGMENTS	8
+
+/*
+** The float proof of a triangular nest when the first walk's bound, every
+** iteration at the largest inner counts, is too loose (a sum of i terms
+** bounded by n times the largest): the outer range in TRI_SEGMENTS
+** pieces, each walked (TRI_BOUNDS) at its own ends, so at its own largest
+** counts, and bounded from the bound of the states at its start -- the
+** previous piece's, whose max over its iterations covers its last.
+*/
+static int trisegments (Walk *w, const Map *mp) {
+  lua_State *L = w->L;
+  int K = mp->K, degree = w->degree, top, s, ok = 1;
+  int64_t x0 = w->trix[0], x1 = w->trix[1];
+  uint64_t n = w->c.n, len = (n + TRI_SEGMENTS - 1) / TRI_SEGMENTS, r0;
+  double *lstart = (double *)cpm_newbuffer(L, sizeof(double) * 2 * (size_t)K);
+  double *maj = lstart + K;
+  if (w->c.n64 || n < 2) return 0;
+  memcpy(lstart, mp->lv, sizeof(double) * (size_t)K);
+  top = lua_gettop(L);
+  for (s = 0, r0 = 0; ok && r0 < n; s++, r0 += len) {
+    uint64_t r1 = r0 + len < n ? r0 + len - 1 : n - 1;
+    mp_limb_t limbs[4];
+    mpz_t tmp;
+    count_Loop piece = w->c;
+    Map ms;
+    piece.n = r1 - r0 + 1;
+    w->trix[0] = x0 + (int64_t)r0 * w->tristep;
+    w->trix[1] = x0 + (int64_t)r1 * w->tristep;
+    w->tri = TRI_BOUNDS;
+    w->bounds = 1;
+    beginwalk(w, top);
+    ok = walkblock(w, 0, w->n->ir.nops) && buildmap(w, &ms, 1) &&
+         ms.K == K && exactfor(w, &ms, lstart, count_mpz(&piece, limbs, tmp), maj);
+    memcpy(lstart, maj, sizeof(double) * (size_t)K);
+  }
+  lua_settop(L, top);
+  w->degree = degree;
+  w->trix[0] = x0; w->trix[1] = x1;
+  if (ok) { w->fail = NULL; return 1; }
+  if (w->fail == NULL) stop(w, 0, WHY_INEXACT);
+  return 0;
+}
+
+
 /*
 ** A nest with triangular loops.  An inner loop whose count m changes
 ** with the outer iteration r is B^m, a different matrix each time; but
@@ -1874,8 +1942,10 @@ static int trinest (Walk *w) {
   mpz_srcptr n = count_mpz(&w->c, limbs, tmp);
   uint64_t nm1, *Ms, *X, *x, *t;
   size_t KK;
-  int K, dm = w->degree, D = -1, r, rend, base, i, d, *deg;
-  if (!buildmap(w, &mp, 1) || !ringcheck(w, &mp, n)) return 0;
+  int K, dm = w->degree, D = -1, r, rend, base, i, d, *deg, inexact;
+  if (!buildmap(w, &mp, 1)) return 0;
+  if (!ringcheck(w, &mp, n, &inexact) && !(inexact && trisegments(w, &mp)))
+    return 0;
   if (dm > TRI_MAXDEGREE)
     return stop(w, 0, "a triangular nest of too high a degree");
   K = mp.K;
