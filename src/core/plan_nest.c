@@ -182,6 +182,7 @@ typedef struct Walk {
   int tri;		/* guard time: TRI_NONE, TRI_BOUNDS or TRI_AT */
   int64_t trix[2];	/* the outer counter's value: TRI_AT, at this walk's
 			   iteration ([0]); TRI_BOUNDS, at the first and last */
+  int64_t tristart;	/* the outer counter's first value */
   int64_t tristep;	/* the outer counter's step */
   int degree;		/* TRI_BOUNDS: sum of the triangular loops' degrees */
   int ctrinv;		/* n->ctrinv, or trying it (plan time) */
@@ -1870,6 +1871,32 @@ static int nilpotent_everywhere (Walk *w) {
 }
 
 
+/* The outer counter's value at iteration r (exact: tribounds). */
+static int64_t ctrat (const Walk *w, uint64_t r) {
+  return (int64_t)((uint64_t)w->tristart + r * (uint64_t)w->tristep);
+}
+
+
+/*
+** Walks the outer body once more (stack from 'top') in mode 'mode' with
+** the counter's value of iteration r0 (and, TRI_BOUNDS, of r1 for the
+** last), into ms; 0 when the walk stops or its states are not the K of
+** the first walk's.
+*/
+static int walkat (Walk *w, int mode, uint64_t r0, uint64_t r1, int top,
+                   int K, Map *ms) {
+  w->tri = mode;
+  w->bounds = mode == TRI_BOUNDS;
+  w->trix[0] = ctrat(w, r0);
+  w->trix[1] = ctrat(w, r1);
+  beginwalk(w, top);
+  if (!walkblock(w, 0, w->n->ir.nops) || !buildmap(w, ms, 1)) return 0;
+  if (ms->K != K)
+    return stop(w, 0, "the nested loop's states changed between iterations");
+  return 1;
+}
+
+
 /* Pieces of the outer range for trisegments. */
 #define TRI_SEGMENTS	8
 
@@ -1884,7 +1911,6 @@ static int nilpotent_everywhere (Walk *w) {
 static int trisegments (Walk *w, const Map *mp) {
   lua_State *L = w->L;
   int K = mp->K, degree = w->degree, top, s, ok = 1;
-  int64_t x0 = w->trix[0], x1 = w->trix[1];
   uint64_t n = w->c.n, len = (n + TRI_SEGMENTS - 1) / TRI_SEGMENTS, r0;
   double *lstart = (double *)cpm_newbuffer(L, sizeof(double) * 2 * (size_t)K);
   double *maj = lstart + K;
@@ -1898,18 +1924,12 @@ static int trisegments (Walk *w, const Map *mp) {
     count_Loop piece = w->c;
     Map ms;
     piece.n = r1 - r0 + 1;
-    w->trix[0] = x0 + (int64_t)r0 * w->tristep;
-    w->trix[1] = x0 + (int64_t)r1 * w->tristep;
-    w->tri = TRI_BOUNDS;
-    w->bounds = 1;
-    beginwalk(w, top);
-    ok = walkblock(w, 0, w->n->ir.nops) && buildmap(w, &ms, 1) &&
-         ms.K == K && exactfor(w, &ms, lstart, count_mpz(&piece, limbs, tmp), maj);
+    ok = walkat(w, TRI_BOUNDS, r0, r1, top, K, &ms) &&
+         exactfor(w, &ms, lstart, count_mpz(&piece, limbs, tmp), maj);
     memcpy(lstart, maj, sizeof(double) * (size_t)K);
   }
   lua_settop(L, top);
-  w->degree = degree;
-  w->trix[0] = x0; w->trix[1] = x1;
+  w->degree = degree;  /* the walks above added their loops' again */
   if (ok) { w->fail = NULL; return 1; }
   if (w->fail == NULL) stop(w, 0, WHY_INEXACT);
   return 0;
@@ -1963,31 +1983,19 @@ static int trinest (Walk *w) {
     Map ml;
     w->trifirst = (uint64_t *)cpm_newbuffer(L, sizeof(uint64_t) * 2 * (size_t)K);
     w->trilast = w->trifirst + K;
-    w->tri = TRI_AT;
-    w->bounds = 0;
-    w->trix[0] = w->trix[1];
     base = lua_gettop(L);
-    beginwalk(w, base);
-    if (!walkblock(w, 0, w->n->ir.nops) || !buildmap(w, &ml, 1)) return 0;
-    if (ml.K != K) return stop(w, 0, "the nested loop's states changed between iterations");
+    if (!walkat(w, TRI_AT, nm1, nm1, base, K, &ml)) return 0;
     memcpy(w->trilast, ml.tm, sizeof(uint64_t) * (size_t)K);
     lua_settop(L, base);
   }
   base = lua_gettop(L);
-  w->tri = TRI_AT;
-  w->bounds = 0;
   rend = dm + 1;  /* walks at r = 0..rend */
   if (w->qmax > TRI_MAXDEGREE)
     return stop(w, 0, "a triangular nest of too high a degree");
   if (w->qmax + 1 > rend) rend = w->qmax + 1;
   for (r = 0; r <= rend; r++) {
     Map mr;
-    w->trix[0] = w->c.itype == VT_INT
-                 ? (int64_t)((uint64_t)w->c.istart + (uint64_t)r * (uint64_t)w->c.istep)
-                 : (int64_t)w->c.fstart + (int64_t)r * w->tristep;
-    beginwalk(w, base);
-    if (!walkblock(w, 0, w->n->ir.nops) || !buildmap(w, &mr, 1)) return 0;
-    if (mr.K != K) return stop(w, 0, "the nested loop's states changed between iterations");
+    if (!walkat(w, TRI_AT, (uint64_t)r, (uint64_t)r, base, K, &mr)) return 0;
     if (r == 0 && w->trifirst != NULL)
       memcpy(w->trifirst, mr.tm, sizeof(uint64_t) * (size_t)K);
     if (r <= dm + 1) memcpy(&Ms[(size_t)r * KK], mr.B, sizeof(uint64_t) * KK);
@@ -2067,9 +2075,8 @@ static int tribounds (Walk *w) {
   const count_Loop *c = &w->c;
   uint64_t nm1 = c->n - 1;
   if (c->itype == VT_INT) {
-    w->trix[0] = (int64_t)c->istart;
+    w->tristart = (int64_t)c->istart;
     w->tristep = (int64_t)c->istep;
-    w->trix[1] = (int64_t)((uint64_t)c->istart + nm1 * (uint64_t)c->istep);
   }
   else {
     double last = c->fstart + (double)nm1 * c->fstep;
@@ -2080,10 +2087,11 @@ static int tribounds (Walk *w) {
                 "it can follow";
       return 0;
     }
-    w->trix[0] = (int64_t)c->fstart;
+    w->tristart = (int64_t)c->fstart;
     w->tristep = (int64_t)c->fstep;
-    w->trix[1] = w->trix[0] + (int64_t)nm1 * w->tristep;
   }
+  w->trix[0] = ctrat(w, 0);
+  w->trix[1] = ctrat(w, nm1);
   w->ctrpos = w->trix[0] > 0 && w->trix[1] > 0;
   w->tri = TRI_BOUNDS;
   return 1;
