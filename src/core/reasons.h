@@ -57,7 +57,7 @@
   _(MOD_MIXED,		"a value of the loop is not reduced modulo the same value as the others (a mix of rings)") \
   /* nested loops (plan_nest.c) */ \
   _(NEST_INNER,		"inner loop at line %d: %s") \
-  _(NEST_BOUNDS,	"control values that an enclosing inner loop changes (a triangular nest below the outer loop)") \
+  _(NEST_BOUNDS,	"a triangular loop below the first level in a nest that multiplies by the outer counter") \
   _(NEST_TRISTEP,	"a step that the enclosing loop changes") \
   _(NEST_CTROP,		"the outer loop's counter in operator '%s' inside an inner loop") \
   _(NEST_CTRDEEP,	"the outer loop's counter read below the first inner loop, or left by it") \
