@@ -25,12 +25,14 @@ local rnd, pick = require("lcg").new(2718)
 local VARS = { "i", "j", "k" }
 
 -- An affine statement over the carried s, t, the counters of the loops
--- around it (up to 'depth') and the parameter a.
+-- around it (up to 'depth') and the parameters a, c, d.
 local function statement(depth)
   local v = VARS[rnd(depth)]
   return pick({ "s = s + 1", "s = s + " .. v, "t = t + s", "s = s - " .. v,
     "t = t - 2 * s + 3", "s = s + a", "local u = s + " .. v .. "; t = t + u",
-    "t = t + 3 * " .. v, "s = s + 2", "t = t + 1" })
+    "t = t + 3 * " .. v, "s = s + 2", "t = t + 1",
+    -- value-producing and/or: branches too
+    "s = s + (d and 3 or 2)", "t = t + (not c and 1 or a)" })
 end
 
 -- The bounds of a loop at depth + 1: invariant (parameters, constants,
