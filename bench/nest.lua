@@ -3,7 +3,8 @@
 -- (on LuaJIT, whose numbers are exact only below 2^53, 10^5), and
 -- triangular (`for j = 1, i`, `for j = i + 1, n`: n = 10^6 on Lua 5.4,
 -- 10^5 on LuaJIT), each call computed by the guard (strict: a call run as
--- written would raise).
+-- written would raise); the depth-2 and triangular nests again with an
+-- invariant branch around their inner body.
 -- Run from the repository root, e.g.
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/lua5.4/?.so;;' \
 --     lua5.4 bench/nest.lua [frontend]
@@ -30,6 +31,30 @@ local function three(n, m, p)
     end
   end
   return s, t
+end
+
+-- two and triangle again, their inner body behind an invariant branch
+-- (src/core/plan_branch.c: the guard takes the path of c, then plans it as
+-- a nest): c true takes the arm that two and triangle run
+local function two_branch(n, m, c)
+  local s, t = 0, 0
+  for i = 1, n do
+    for _ = 1, m do
+      if c then s = s + 1 else s = s - 1 end
+    end
+    t = t + s + i
+  end
+  return s, t
+end
+
+local function triangle_branch(n, c)
+  local s = 0
+  for i = 1, n do
+    for j = 1, i do
+      if not c then s = s - 1 elseif c == "x" then s = s + 2 else s = s + j end
+    end
+  end
+  return s
 end
 
 local function triangle(n)
@@ -64,10 +89,15 @@ local vm = jit and "luajit" or "lua5.4"
 local big = jit and 100000 or 1000000
 print(("%s\tfrontend\tnest\tus per call"):format(vm))
 local size = jit and "10^5" or "10^6"
+local tri = big * (big + 1) * (big + 2) / 6
 for _, case in ipairs {
   { size .. " x " .. size .. ", 2 loops", two, big, big },
+  { size .. " x " .. size .. ", 2 loops, if/else inside", two_branch, big, big,
+    true, want = big * big },
   { size .. " x " .. size .. " x " .. size .. ", 3 loops", three, big, big, big },
   { "triangle, n = " .. size, triangle, big },
+  { "triangle, n = " .. size .. ", if/elseif/else inside", triangle_branch,
+    big, 1, want = tri },
   { "pairs above the diagonal, n = " .. size, pairs_above, big },
 } do
   local ok, g = pcall(cpm.optimize, case[2], { frontend = frontend, strict = true })
@@ -78,8 +108,9 @@ for _, case in ipairs {
     local a, b = g(30, 20, 10)
     local c, d = case[2](30, 20, 10)
     assert(a == c and b == d, case[1])
-    local want = case[5] and big * big * big or case[4] and big * big
-      or case[2] == triangle and big * (big + 1) * (big + 2) / 6
+    local want = case.want or case[5] and big * big * big
+      or case[4] and big * big
+      or case[2] == triangle and tri
       or (big - 1) * big * (big + 1) / 6
     assert(g(case[3], case[4], case[5]) == want, case[1])
     print(("%s\t%s\t%s\t%.2f"):format(vm, frontend or "default", case[1],

@@ -276,7 +276,7 @@ describe("nested loops", function()
       { "s = s + j; g(s)", "inner loop at line 4: call in loop body" },
       { "s = s * j", "inner loop at line 4: product of two loop%-carried values in a nested loop" },
       { "s = s % 7 + j", "inner loop at line 4: operator '%%' applied to a loop%-carried value in a nested loop" },
-      { "s = s + (K or j)", "inner loop at line 4: branch in loop body" },
+      { "if s > 3 then s = s + j end", "inner loop at line 4: branch condition depends on a loop%-carried value" },
     }
     for _, c in ipairs(cases) do
       local text = "local g = function() end\nreturn function(n, m)\n  local s = 1\n  for i = 1, n do for j = 1, m do\n    " ..

@@ -1395,7 +1395,7 @@ static int badarg (const ir_Loop *ir, ir_Arg x) {
 
 /* Checks the ops and the nesting; numbers the loops. */
 static int checkops (const ir_Loop *ir, plan_Nest *n, plan_Refusal *why) {
-  int ends[IR_MAXDEPTH + 1], lines[IR_MAXDEPTH + 1], depth = 0, i, j;
+  int ends[IR_MAXDEPTH + 1], depth = 0, i, j;
   char msg[160];
   if (ir->nslots < 0 || ir->nslots > IR_MAXSLOTS || ir->nops < 0 ||
       ir->nops > IR_MAXOPS || ir->nk < 0 || ir->index >= ir->nslots ||
@@ -1410,12 +1410,9 @@ static int checkops (const ir_Loop *ir, plan_Nest *n, plan_Refusal *why) {
     while (depth > 0 && i >= ends[depth]) depth--;
     n->loopno[i] = -1;
     switch (op->code) {
-      case IR_IF:  /* inside an inner loop: that loop's branch */
-        if (depth == 0)
-          return refuse(why, op->line, cpm_reason(CPM_R_NEST_BRANCH));
-        snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_INNER), lines[1],
-                 cpm_reason(CPM_R_BRANCH));
-        return refuse(why, ir->line, msg);
+      case IR_IF:  /* (plan_make hands a body with IFs to plan_branch.c,
+                      which plans each path of it, straight-line, here) */
+        return refuse(why, op->line, cpm_reason(CPM_R_BRANCH));
       case IR_LOOP:
         if (op->a < 0 || op->a >= ir->nslots || badarg(ir, op->b) ||
             badarg(ir, op->c) || badarg(ir, op->d) || op->n1 < 0 ||
@@ -1431,7 +1428,6 @@ static int checkops (const ir_Loop *ir, plan_Nest *n, plan_Refusal *why) {
         }
         n->loopno[i] = n->nloops++;
         ends[++depth] = i + 1 + op->n1;
-        lines[depth] = op->line;
         if (depth > n->maxdepth) n->maxdepth = depth;
         break;
       case IR_MOVE: case IR_ARITH: case IR_INDEX: case IR_UNARY:

@@ -63,7 +63,6 @@
   _(NEST_CTRDEEP,	"the outer loop's counter read below the first inner loop, or left by it") \
   _(NEST_PRODUCT,	"product of two loop-carried values in a nested loop") \
   _(NEST_OP,		"operator '%s' applied to a loop-carried value in a nested loop") \
-  _(NEST_BRANCH,	"branch in a loop with an inner loop") \
   _(NEST_DEPTH,		"loops nested more than %d deep") \
   _(NEST_LOOPS,		"more than %d inner loops") \
   /* bitwise bodies over GF(2) (plan_gf2.c) */ \
