@@ -103,6 +103,35 @@ describe("triangular loops below the first level", function()
     end
   end)
 
+  it("follow bounds of any enclosing counter, through rectangular loops between", function()
+    -- found by fuzzing: a rectangular loop (k) between a triangular one
+    -- (j) and the loop that follows k (l) has a product that changes; a
+    -- doubling inside it must not pass for a sum
+    local shapes = {
+      { "for j = i, n do c = c + i - 1; for k = 1, m do s = s - k; c = c + 1; " ..
+        "for l = 1, k do s = s + i; t = t + 3 end; s = 2 * s end; s = s - i end", false },
+      { "for j = 1, i do for k = 1, m do for l = 1, j do s = s + l end end end", true },
+      { "for j = 1, i do for k = 1, j do for l = i, k + i do s = s + 1; t = t + l end end end", true },
+      { "for j = 1, m do for k = j, m do for l = 1, k - j do s = s + i end end end", true },
+      { "for j = 1, i do c = c + 1; for k = 1, m do t = t + c; for l = 1, k do s = s + t end end end", false },
+    }
+    for _, sh in ipairs(shapes) do
+      local text = "return function(n, m)\n  local s, t, c = 0, 0, 0\n  for i = 0, n do\n    " ..
+        sh[1] .. "\n  end\n  return s, t, c\nend"
+      local f = assert(load(text))()
+      for _, fe in ipairs(FRONTENDS) do
+        local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
+        for _, n in ipairs({ 0, 1, 2, 5, 10, 70 }) do
+          agree(f, g, { n = 2, n, 3 }, text .. "\n" .. fe .. " n = " .. n)
+        end
+        if sh[2] then  -- computed: strict does not raise
+          local gs = cpm.optimize(f, { frontend = fe, iters_limit = 2, strict = true })
+          agree(f, gs, { n = 2, 40, 4 }, text .. "\n" .. fe .. " strict")
+        end
+      end
+    end
+  end)
+
   it("are computed, not run, for huge counts", function()
     local f = assert(load([[
       return function(n, m)

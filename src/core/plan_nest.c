@@ -149,9 +149,12 @@ typedef struct Level {
   int ln;		/* the number of the loop whose body this is */
   /* prodloop walks this body with its loop variable known: PROD_AT, the
      value cval (cfirst, clast: at the loop's first and last iteration);
-     PROD_RANGE, some value in [clo, chi] (a bounding walk) */
+     PROD_RANGE, some value start + cstep t, 0 <= t <= tmax (a bounding
+     walk; tmax its largest count - 1) */
   int prod;
-  int64_t cval, cfirst, clast, clo, chi, cstep;
+  int64_t cval, cfirst, clast, cstep, tmax;
+  int64_t clo, chi;	/* PROD_RANGE: bounds of its values (its start's and
+			   its limit's, which no value passes) */
 } Level;
 
 enum { PROD_NONE, PROD_AT, PROD_RANGE };
@@ -978,69 +981,100 @@ static int tricount (Walk *w, int line, const int *kv, const int *vv,
 ** are forms over the columns of its level whose values the walk knows:
 ** the loop variables of the enclosing loops and the values they only read
 ** (entry forms over the level below), down to the outer counter (a
-** triangular nest's walk: trix).  colrange and formrange give the range
-** [lo, hi] of such a value in this walk (lo = hi but in a bounding walk)
-** and whether it is a float (Lua 5.4's subtype); 0 for anything else.
-** 'which' takes level d's own loop variable at this walk's iteration
-** (FR_AT) or at its first (FR_FIRST) or last (FR_LAST) iteration.
+** triangular nest's walk: trix).  formrange gives the range [lo, hi] of
+** such a value in this walk (lo = hi but in a bounding walk) and whether
+** it may be a float (Lua 5.4's subtype); 0 for anything else.  It
+** substitutes level by level, down to the outer one, each column's value:
+** a value only read, its entry form; a loop variable, its value (PROD_AT;
+** 'which' takes level d's own at this walk's iteration, FR_AT, or at its
+** first or last, FR_FIRST, FR_LAST) or, in a bounding walk (PROD_RANGE),
+** its start's form plus step x [0, m - 1], so that what two values share
+** cancels (`k - j` in `for k = j, m`: the iteration of k, >= 0).
 */
 enum { FR_AT, FR_FIRST, FR_LAST };
 
 /* Magnitude of the control values this follows (a margin below 2^63). */
 #define PROD_CTRL_MAX	((i128)1 << 62)
 
-static int formrange (Walk *w, int d, int f, int which, i128 *lo, i128 *hi,
-                      int *flt);
-
-static int colrange (Walk *w, int d, int col, int which, i128 *lo,
-                     i128 *hi, int *flt) {
-  Level *lv = &w->lv[d];
-  int s = lv->stslot[col - 1];
-  if (d == 0) {  /* the outer counter only */
-    int64_t a = w->trix[0], b = w->tri == TRI_BOUNDS ? w->trix[1] : a;
-    if (s >= 0 || w->tri == TRI_NONE) return 0;
-    *lo = a < b ? a : b;
-    *hi = a < b ? b : a;
-    *flt = w->c.itype != VT_INT;
-    return 1;
-  }
-  if (s < 0) {  /* the level's loop variable */
-    int64_t v = which == FR_FIRST ? lv->cfirst : which == FR_LAST ? lv->clast
-                                                                  : lv->cval;
-    if (lv->prod == PROD_NONE) return 0;
-    *lo = lv->prod == PROD_RANGE ? lv->clo : v;
-    *hi = lv->prod == PROD_RANGE ? lv->chi : v;
-    *flt = lv->ctrseen == SEEN_FLT;
-    return 1;
-  }
-  if (w->n->wrote[(size_t)lv->ln * w->n->ir.nslots + s]) return 0;
-  return formrange(w, d - 1, lv->entry[col - 1], FR_AT, lo, hi, flt);
-}
-
-
-static int formrange (Walk *w, int d, int f, int which, i128 *lo, i128 *hi,
-                      int *flt) {
-  const uint64_t *u = FU(w, f);
-  int c;
-  *lo = *hi = (i128)(int64_t)u[0];
+static int rangeof (Walk *w, int d, int f, int which, int hull, i128 *lo,
+                    i128 *hi, int *flt) {
+  i128 vec[2][MAT_KMAX + 2], rlo = 0, rhi = 0;
+  i128 *v = vec[0], *nv = vec[1];
+  int c, e, W = w->W < MAT_KMAX + 2 ? w->W : MAT_KMAX + 2;
+  for (c = 0; c < W; c++) v[c] = (i128)(int64_t)FU(w, f)[c];
 #if CPM_LUA54
   *flt = w->ftm == NULL || (w->ftm[f] & 1) != 0;
 #else
   *flt = 1;
 #endif
-  for (c = 1; c < w->W; c++) {
-    i128 a = (i128)(int64_t)u[c], clo, chi;
-    int cf;
-    if (a == 0) continue;
-    if (c > w->lv[d].k || a > PROD_CTRL_MAX || a < -PROD_CTRL_MAX ||
-        !colrange(w, d, c, which, &clo, &chi, &cf))
-      return 0;
-    *lo += a * (a > 0 ? clo : chi);
-    *hi += a * (a > 0 ? chi : clo);
+  for (e = d; e >= 0; e--) {
+    Level *lv = &w->lv[e];
+    for (c = 0; c < W; c++) nv[c] = 0;
+    nv[0] = v[0];
+    for (c = 1; c < W; c++) {
+      i128 a = v[c];
+      int s, j, g;
+      if (a == 0) continue;
+      if (c > lv->k || a > PROD_CTRL_MAX || a < -PROD_CTRL_MAX) return 0;
+      s = lv->stslot[c - 1];
+      if (e == 0) {  /* the outer counter only */
+        int64_t x = w->trix[0], y = w->tri == TRI_BOUNDS ? w->trix[1] : x;
+        if (s >= 0 || w->tri == TRI_NONE) return 0;
+        if (x > y) { int64_t t = x; x = y; y = t; }
+        rlo += a * (a > 0 ? x : y);
+        rhi += a * (a > 0 ? y : x);
+        if (w->c.itype != VT_INT) *flt = 1;
+        continue;
+      }
+      if (s < 0) {  /* the level's loop variable */
+        if (lv->ctrseen == SEEN_FLT) *flt = 1;
+        if (lv->prod == PROD_AT) {
+          int64_t x = e == d && which == FR_FIRST ? lv->cfirst
+                    : e == d && which == FR_LAST ? lv->clast : lv->cval;
+          nv[0] += a * x;
+          continue;
+        }
+        if (lv->prod != PROD_RANGE) return 0;
+        if (hull) {  /* [clo, chi] */
+          rlo += a * (a > 0 ? lv->clo : lv->chi);
+          rhi += a * (a > 0 ? lv->chi : lv->clo);
+          continue;
+        }
+        {  /* start + step x [0, tmax] */
+          i128 t = a * (i128)lv->cstep * (i128)lv->tmax;
+          if (t > 0) rhi += t; else rlo += t;
+        }
+      }
+      else if (w->n->wrote[(size_t)lv->ln * w->n->ir.nslots + s]) return 0;
+      g = lv->entry[c - 1];  /* the start's or the value's entry form */
 #if CPM_LUA54
-    if (cf && w->ftm != NULL && (c >= 64 || (w->ftm[f] >> c & 1))) *flt = 1;
+      if (w->ftm != NULL && (w->ftm[g] & 1)) *flt = 1;
 #endif
-    if (*lo < -PROD_CTRL_MAX || *hi > PROD_CTRL_MAX) return 0;
+      for (j = 0; j < W; j++) nv[j] += a * (i128)(int64_t)FU(w, g)[j];
+    }
+    for (c = 0; c < W; c++)
+      if (nv[c] > PROD_CTRL_MAX || nv[c] < -PROD_CTRL_MAX) return 0;
+    { i128 *t = v; v = nv; nv = t; }
+    if (rlo < -PROD_CTRL_MAX || rhi > PROD_CTRL_MAX) return 0;
+  }
+  *lo = v[0] + rlo;
+  *hi = v[0] + rhi;
+  return *lo >= -PROD_CTRL_MAX && *hi <= PROD_CTRL_MAX;
+}
+
+
+/* The range of form f: the loop variables of bounding walks taken with
+   their starts (what values share cancels) and, apart, as their bounds
+   (what no value passes), the narrower of the two. */
+static int formrange (Walk *w, int d, int f, int which, i128 *lo, i128 *hi,
+                      int *flt) {
+  i128 a, b;
+  int fa, ok1 = rangeof(w, d, f, which, 0, lo, hi, flt);
+  int ok2 = rangeof(w, d, f, which, 1, &a, &b, &fa);
+  if (!ok1) { *lo = a; *hi = b; *flt = fa; return ok2; }
+  if (ok2) {
+    if (a > *lo) *lo = a;
+    if (b < *hi) *hi = b;
   }
   return 1;
 }
@@ -1064,13 +1098,20 @@ static int ctlrange (Walk *w, int d, int line, int kind, int val, int which,
 }
 
 
-/* The coefficient of level d's loop variable in form f. */
-static i128 ctrcoef (Walk *w, int d, int f) {
+/* coef[e] += a times the coefficient of level e's loop variable (level
+   0: the outer counter) in form f of level d, through the values the
+   levels only read; 0 when a coefficient passes PROD_CTRL_MAX. */
+static int ctrcoefs (Walk *w, int d, int f, i128 a, i128 *coef) {
   Level *lv = &w->lv[d];
   int c;
-  for (c = 1; c <= lv->k; c++)
-    if (lv->stslot[c - 1] < 0) return (i128)(int64_t)FU(w, f)[c];
-  return 0;
+  for (c = 1; c <= lv->k; c++) {
+    i128 x = (i128)(int64_t)FU(w, f)[c] * a;
+    if (x == 0) continue;
+    if (x > PROD_CTRL_MAX || x < -PROD_CTRL_MAX) return 0;
+    if (lv->stslot[c - 1] < 0) coef[d] += x;
+    else if (d > 0 && !ctrcoefs(w, d - 1, lv->entry[c - 1], x, coef)) return 0;
+  }
+  return 1;
 }
 
 
@@ -1088,7 +1129,7 @@ static int deepcount (Walk *w, int d, int line, const int *kv, const int *vv,
                       count_Loop *c) {
   int j, e, flt[3], isflt;
   Level *lv = &w->lv[d];
-  i128 lo[3][3], hi[3][3], s, F[3], coef;
+  i128 lo[3][3], hi[3][3], s, F[3], coef[IR_MAXDEPTH + 2];
   int ranging = lv->prod == PROD_RANGE, ne = ranging ? 1 : 3;
   if (kv[2] != SK_INV) return stopr(w, line, CPM_R_NEST_TRISTEP, "");
   for (e = 0; e < ne; e++)
@@ -1103,23 +1144,44 @@ static int deepcount (Walk *w, int d, int line, const int *kv, const int *vv,
 #else
   isflt = 1;
 #endif
-  coef = (kv[1] == SK_VAR ? ctrcoef(w, d, vv[1]) : 0) -
-         (kv[0] == SK_VAR ? ctrcoef(w, d, vv[0]) : 0);
-  if ((coef * (i128)lv->cstep) % s != 0)
-    return stop(w, line, "an inner loop's count is not an affine function "
-                         "of the enclosing loop's counter (its step does not "
-                         "divide the change of its range)");
+  /* affine in the iteration of every enclosing loop whose variable it
+     follows (each of them a prodloop, the outer loop a trinest) */
+  memset(coef, 0, sizeof(coef));
+  if ((kv[1] == SK_VAR && !ctrcoefs(w, d, vv[1], 1, coef)) ||
+      (kv[0] == SK_VAR && !ctrcoefs(w, d, vv[0], -1, coef)))
+    return stop(w, line, "loop control values it cannot count exactly");
+  for (e = 0; e <= d; e++)
+    if ((coef[e] * (i128)(e == 0 ? w->tristep : w->lv[e].cstep)) % s != 0)
+      return stop(w, line, "an inner loop's count is not an affine function "
+                           "of the enclosing loop's counter (its step does "
+                           "not divide the change of its range)");
   if (ranging) {  /* the largest and the smallest count */
     i128 dmax = hi[0][1] - lo[0][0], dmin = lo[0][1] - hi[0][0];
+    int fd = newform(w);
+    if (fd >= 0) {  /* L - S as one form: what they share cancels */
+      int f0 = kv[0] == SK_VAR ? vv[0] : -1, f1 = kv[1] == SK_VAR ? vv[1] : -1;
+      i128 a, b;
+      int fl;
+      for (j = 0; j < w->W; j++)
+        FU(w, fd)[j] = (f1 >= 0 ? FU(w, f1)[j] : 0) - (f0 >= 0 ? FU(w, f0)[j] : 0);
+      FU(w, fd)[0] += (uint64_t)(int64_t)(f1 >= 0 ? 0 : lo[0][1]) -
+                      (uint64_t)(int64_t)(f0 >= 0 ? 0 : lo[0][0]);
+      if (w->ftm) w->ftm[fd] = 0;
+      if (formrange(w, d, fd, FR_AT, &a, &b, &fl)) {
+        if (b < dmax) dmax = b;
+        if (a > dmin) dmin = a;
+      }
+    }
     F[1] = floordiv(s > 0 ? dmax : dmin, s) + 1;
     F[2] = floordiv(s > 0 ? dmin : dmax, s) + 1;
   }
   else
     for (e = 0; e < 3; e++) F[e] = floordiv(lo[e][1] - lo[e][0], s) + 1;
   if (ranging ? (F[2] < 0 && F[1] > 0) : ((F[1] < 0 && F[2] > 0) ||
-                                          (F[1] > 0 && F[2] < 0)))
+                                          (F[1] > 0 && F[2] < 0))) {
     return stop(w, line, "an inner loop runs in some outer iterations "
                          "and not in others");
+  }
   F[0] = ranging ? F[1] : F[0];
   if (F[0] < 0) F[0] = 0;
   c->itype = isflt ? VT_FLT : VT_INT;
@@ -1196,7 +1258,9 @@ static int doloop (Walk *w, int i) {
   if (q) tri = 1;
   if (tri && !w->eval) {
     w->trifound = 1;
-    if (d > 0) w->prodp[out->ln] = 1;  /* its enclosing loop: prodloop */
+    /* its enclosing loops: prodloop (their matrices change with their
+       iteration, and with an enclosing loop's) */
+    for (j = 1; j <= d; j++) w->prodp[w->lv[j].ln] = 1;
   }
   for (s = 0; s < ns; s++)  /* resolve what the inner loop reads or keeps */
     if (need[s] && out->kind[s] == SK_UNSET) {
@@ -2411,6 +2475,15 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
    (ok ? prodtypes(w, K, upd, E, X1, &tstate) : (void)0), \
    (w->ndeep > ndeep ? ndeep = w->ndeep : 0), ok)
   for (x = 0; x < (int)KK; x++) Pm[x] = (uint64_t)(x / K == x % K);
+  {  /* its variable's values: at its ends, bounds over its iterations */
+    i128 a = span < 0 ? (slo + span > llo ? slo + span : llo) : slo;
+    i128 b = span > 0 ? (shi + span < lhi ? shi + span : lhi) : shi;
+    in->cfirst = (int64_t)slo;
+    in->clast = (int64_t)(slo + span);
+    in->clo = (int64_t)a;
+    in->chi = (int64_t)b;
+    in->tmax = (int64_t)nm1;
+  }
   if (w->ftm != NULL) {  /* the types with its triangular loops skipped */
     w->skipdeep = 1;
     if (!PROD_WALK(ranging ? PROD_RANGE : PROD_AT, 0)) goto done;
@@ -2419,8 +2492,6 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
   }
   if (!ranging) {  /* the product, at this walk's values */
     if (slo != shi) { why = "an inner loop's start is not known"; goto done; }
-    in->cfirst = (int64_t)slo;
-    in->clast = (int64_t)(slo + span);
     w->bounds = 0;
     memcpy(Ps, Pm, sizeof(uint64_t) * KK);  /* P(0) = I */
     for (t = 0; ; t++) {
@@ -2475,13 +2546,11 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
       goto done;
     }
   }
-  if (bounds || ranging) {  /* one walk over all its values */
-    i128 a = span < 0 ? (slo + span > llo ? slo + span : llo) : slo;
-    i128 b = span > 0 ? (shi + span < lhi ? shi + span : lhi) : shi;
-    in->clo = (int64_t)a;
-    in->chi = (int64_t)b;
+  {  /* one walk over all its values: magnitudes, and the degree */
     w->ranging++;
+    w->bounds = 1;  /* (the magnitudes' zeros are its matrices' pattern) */
     ok = PROD_WALK(PROD_RANGE, 0);
+    w->bounds = bounds;
     w->ranging--;
     if (!ok) goto done;
     dm = w->pdeg - pdeg0;
@@ -2491,7 +2560,24 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
     }
   }
 #undef PROD_WALK
-  D = (K - 1) * (dm + 1);  /* its degree in an enclosing loop's iteration */
+  /* its degree in an enclosing loop's iteration: B(t)'s entries that can
+     be nonzero at some iteration (their magnitudes, over every value of
+     its variable) of degree dm at most, the diagonal 1 at most */
+  if (dm > TRI_MAXDEGREE) { why = "a triangular nest of too high a degree"; goto done; }
+  memset(Ms, 0, sizeof(uint64_t) * KK * ((size_t)dm + 1));
+  for (x = 0; x < K; x++) {
+    int y;
+    Ms[(size_t)x * K + x] = 1;
+    for (y = 0; y < K && x > 0; y++)
+      if (y != x && LB[(size_t)x * K + y] != -HUGE_VAL)
+        Ms[KK * (size_t)dm + (size_t)x * K + y] = 1;
+  }
+  D = tridegree(K, dm, Ms, deg);
+  if (D < 0) {
+    why = "an inner loop whose matrix its iterations change does more than "
+          "add to its values";
+    goto done;
+  }
   if (D > TRI_MAXDEGREE) { why = "a triangular nest of too high a degree"; goto done; }
   w->pdeg = pdeg0 + D;
   if (w->tri == TRI_BOUNDS) w->degree = deg0 + D;
