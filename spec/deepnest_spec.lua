@@ -7,6 +7,7 @@
 -- not run; what does not close runs as written, with a reason.
 local cpm = require "cpm"
 local agree = require("agree").agree
+local sweep = require("sweep").sweep
 
 local LUA54 = not jit
 local load = loadstring or load
@@ -76,27 +77,7 @@ end
 
 describe("triangular loops below the first level", function()
   it("give what the original gives, on random nests and arguments", function()
-    local computed = { bytecode = 0, source = 0 }
-    for case = 1, 50 do
-      local text = source()
-      local f = assert(load(text))()
-      for _, fe in ipairs(FRONTENDS) do
-        for _, limit in ipairs({ 0, 2 }) do
-          local opts = { frontend = fe }
-          if limit > 0 then opts.iters_limit = limit end
-          local g = cpm.optimize(f, opts)
-          for _ = 1, 5 do
-            local x = args()
-            agree(f, g, x, ("case %d\n%s\nfrontend %s, iters_limit %d, args %s, %s, %s")
-              :format(case, text, fe, limit, tostring(x[1]), tostring(x[2]),
-                      tostring(x[3])))
-          end
-          for _, st in ipairs(cpm.stats(g)) do
-            if st.line == 3 then computed[fe] = computed[fe] + st.computed end
-          end
-        end
-      end
-    end
+    local computed = sweep({ cases = 50, source = source, args = args, calls = 5 })
     for _, fe in ipairs(FRONTENDS) do
       io.stderr:write(fe, " computed ", computed[fe], "\n")
       assert.is_true(computed[fe] > 25, fe .. ": " .. computed[fe])

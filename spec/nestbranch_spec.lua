@@ -10,6 +10,7 @@
 -- values refused with their reasons.
 local cpm = require "cpm"
 local agree = require("agree").agree
+local sweep = require("sweep").sweep
 
 local LUA54 = not jit
 local load = loadstring or load
@@ -131,38 +132,21 @@ end
 describe("invariant branches in loop nests", function()
   it("give what the original gives, on random nests, trees and arguments", function()
     local planned = { bytecode = 0, source = 0 }
-    local computed = { bytecode = 0, source = 0 }
     local cases = 100
-    for case = 1, cases do
-      local text = source()
-      local f = assert(load(text))()
-      for _, fe in ipairs(FRONTENDS) do
+    local computed = sweep({ cases = cases, source = source, args = args,
+      each = function(f, fe)
         if cpm.explain(f, { frontend = fe }):match(":3: loop optimized") then
           planned[fe] = planned[fe] + 1
         end
-        for _, limit in ipairs({ 0, 2 }) do
-          local opts = { frontend = fe }
-          if limit > 0 then opts.iters_limit = limit end
-          local g = cpm.optimize(f, opts)
-          for _ = 1, 6 do
-            local x = args()
-            local shown = {}
-            for i = 1, 7 do shown[i] = tostring(x[i]) end
-            local where = ("case %d\n%s\nfrontend %s, iters_limit %d, args %s")
-              :format(case, text, fe, limit, table.concat(shown, ", "))
-            calls = 0
-            agree(f, g, x, where)
-            local original = calls
-            calls = 0
-            agree(f, g, x, where)  -- (the metamethods: once by each)
-            assert(calls == original, where .. "\nmetamethod calls differ")
-          end
-          for _, st in ipairs(cpm.stats(g)) do
-            if st.line == 3 then computed[fe] = computed[fe] + st.computed end
-          end
-        end
-      end
-    end
+      end,
+      agree = function(f, g, x, where)
+        calls = 0
+        agree(f, g, x, where)
+        local original = calls
+        calls = 0
+        agree(f, g, x, where)  -- (the metamethods: once by each)
+        assert(calls == original, where .. "\nmetamethod calls differ")
+      end })
     -- most nests are planned as a whole (the others are shapes the nest
     -- planner refuses), and many calls computed
     for _, fe in ipairs(FRONTENDS) do
