@@ -93,6 +93,8 @@ typedef struct Scan {
   int npool, maxpool;
   int writes, at, pathline;	/* the counter's writes, the last one, the
 				   line of one some path skips (or -1) */
+  int innerline;		/* the line of a write of the counter in an
+				   inner loop's body (or -1) */
   int prebad;			/* an op of a while's test that computes no
 				   invariant */
   int tval[2], tnode[2];	/* the test's operands where it reads them:
@@ -181,19 +183,20 @@ static void track (Scan *sc, const ir_Op *op) {
 static void scan (Scan *sc) {
   const ir_Loop *ir = sc->ir;
   const ir_Cond *cd = &ir->cond;
-  int i, skipto = 0;
+  int i, skipto = 0, inner = 0;
   memset(sc->val, V_OTHER, (size_t)ir->nslots);
   memset(sc->negate, 0, (size_t)ir->nslots);
   memset(sc->chain, 0, (size_t)ir->nops);
   for (i = 0; i < ir->nslots; i++) sc->node[i] = -1;
   sc->npool = 0;
   sc->writes = 0;
-  sc->at = sc->pathline = -1;
+  sc->at = sc->pathline = sc->innerline = -1;
   sc->prebad = 0;
   if (sc->counter >= 0) sc->val[sc->counter] = V_ENTRY;
   for (i = 0; i <= ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
     int inpath = i < skipto;  /* some path skips this op */
+    int innest = i < inner;  /* in an inner loop: run 0, 1 or more times */
     if (i == sc->testat) {
       sc->tval[0] = valof(sc, cd->x);
       sc->tval[1] = valof(sc, cd->y);
@@ -209,9 +212,10 @@ static void scan (Scan *sc) {
     if (op->a == sc->counter) {
       sc->writes++;
       sc->at = i;
-      if (inpath && sc->pathline < 0) sc->pathline = op->line;
+      if (innest && sc->innerline < 0) sc->innerline = op->line;
+      else if (inpath && sc->pathline < 0) sc->pathline = op->line;
     }
-    if (inpath) {
+    if (inpath || innest) {
       sc->val[op->a] = V_OTHER;
       sc->node[op->a] = -1;
     }
@@ -222,6 +226,8 @@ static void scan (Scan *sc) {
     }
     if (ir->kind == IR_WHILE && i < cd->pre && sc->val[op->a] != V_INV)
       sc->prebad = 1;
+    if (op->code == IR_LOOP && op->n1 > 0 && i + 1 + op->n1 > inner)
+      inner = i + 1 + op->n1;
   }
 }
 
@@ -302,13 +308,14 @@ static int readlater (const ir_Loop *ir, const unsigned char *dropped,
   int i;
   for (i = 0; i < ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
-    ir_Arg b = op->b, c = op->c;  /* (d: LOOP only, refused) */
+    ir_Arg b = op->b, c = op->c, d = op->code == IR_LOOP ? op->d : b;
     if (i == w || dropped[i] == 2) continue;
     if (i > at) {  /* reads of the counter there read the stepped value */
       if (b == counter) b = ir->nslots;
       if (c == counter) c = ir->nslots;
+      if (d == counter) d = ir->nslots;
     }
-    if (b == a || c == a) return 1;
+    if (b == a || c == a || d == a) return 1;
   }
   return 0;
 }
@@ -335,11 +342,14 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     return refuse(why, ir->line, CPM_R_IR_MALFORMED);
   for (i = 0; i < ir->nops; i++) {  /* (plan_make validates the rest) */
     const ir_Op *op = &ir->ops[i];
-    if (op->code == IR_LOOP) return refuse(why, op->line, CPM_R_NESTED);
-    if (op->code == IR_IF ? op->n1 < 0 || op->n1 > ir->nops
-        : (op->a < 0 || op->a >= ir->nslots || !validarg(ir, op->b) ||
-           ((op->code == IR_ARITH || op->code == IR_INDEX) &&
-            !validarg(ir, op->c))))
+    if (op->code == IR_IF || op->code == IR_LOOP
+        ? op->n1 < 0 || op->n1 > ir->nops - i - 1 : 0)
+      return refuse(why, op->line, CPM_R_IR_MALFORMED);
+    if (op->code != IR_IF &&
+        (op->a < 0 || op->a >= ir->nslots || !validarg(ir, op->b) ||
+         ((op->code == IR_ARITH || op->code == IR_INDEX ||
+           op->code == IR_LOOP) && !validarg(ir, op->c)) ||
+         (op->code == IR_LOOP && !validarg(ir, op->d))))
       return refuse(why, op->line, CPM_R_IR_MALFORMED);
   }
   /* one scratch userdata (collected whatever raises): the body to plan
@@ -394,6 +404,10 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
      its entry value (while) or its stepped one (repeat) */
   sc.counter = counter;
   scan(&sc);
+  if (sc.innerline >= 0) {
+    lua_pop(L, 1);
+    return refuse(why, sc.innerline, CPM_R_WHILE_INNER);
+  }
   if (sc.pathline >= 0) {
     lua_pop(L, 1);
     return refuse(why, sc.pathline, CPM_R_WHILE_PATHS);
@@ -452,6 +466,7 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     else if (i > sc.at) {
       if (op.b == counter) op.b = tslot;
       if (op.c == counter) op.c = tslot;
+      if (op.code == IR_LOOP && op.d == counter) op.d = tslot;
     }
     if (sc.chain[i] == 2) continue;  /* dropped, above */
     if (ir->names != NULL) {
@@ -494,7 +509,8 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     o->state = -1;
     o->atom = -1;
     o->mayneg0 = 0;
-    if (p->branch == NULL) {  /* a branch plan's guard pushes it itself */
+    if (p->nest != NULL) p->w.endlast = 1;  /* the nest guard pushes it */
+    else if (p->branch == NULL) {  /* a branch plan's guard pushes it */
       plan_Atom *a = (plan_Atom *)realloc(p->atoms, ((size_t)p->natoms + 1) *
                                                     sizeof(plan_Atom));
       if (a == NULL) cpm_nomem(L);

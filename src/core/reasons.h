@@ -80,6 +80,7 @@
   _(WHILE_BOUND,	"condition compares two values that the loop changes") \
   _(WHILE_UPDATES,	"loop counter written more than once in the loop body") \
   _(WHILE_PATHS,	"loop counter updated only on some paths through the body") \
+  _(WHILE_INNER,	"loop counter updated inside a nested loop") \
   _(WHILE_STEP,		"loop counter not stepped by an invariant amount (i = i + c)") \
   /* chunks and IR cpm did not expect */ \
   _(MMBIN_MISSING,	"arithmetic without its metamethod companion") \
