@@ -11,7 +11,8 @@
 **     every path: by the ops of a while's test, cond.pre, or the last ops
 **     of a repeat's body);
 **   - the body writes x exactly once, on every path (not inside an IF's
-**     skipped ops), with x := x + s, x := s + x or x := x - s, possibly
+**     skipped ops, nor in an inner loop's body, which runs 0, 1 or more
+**     times a pass), with x := x + s, x := s + x or x := x - s, possibly
 **     through copies (t := x; t := t + 1; x := t, as the bytecode of an
 **     upvalue counter reads), s an invariant expression as b may be
 **     (`i = i + 2*k`: the temporary holding 2*k is written by the body,
@@ -25,7 +26,9 @@
 ** variable takes x's values x0, x0 + s, ...: x is the plan's index, the
 ** update writes a fresh slot instead (which the ops after it read for x),
 ** and x's final value, when live, is one more output (a PA_END atom, or
-** pushed by the branch guard).  The counter is no state of the plan, so
+** pushed by the branch or the nest guard).  A body with inner numeric for
+** loops (LOOP ops) is planned as a nest (plan_nest.c), x its outer index.
+** The counter is no state of the plan, so
 ** a modular body need not reduce it and a bitwise one (once the unread
 ** stepping is dropped) still plans over GF(2).
 **
