@@ -239,5 +239,33 @@ describe("while and repeat loops around for loops", function()
         agree(f, cpm.optimize(f, { frontend = fe }), { n = 3, 3, 17, false }, text)
       end
     end
+    -- a while or repeat loop inside a loop: the inner loop alone is
+    -- planned, the outer one says why not, at the line of the inner
+    -- loop's jump back on every front end
+    local inner = {
+      { "for i = 1, n do\n    local k = 0\n    while k < 10 do\n      s = s + k\n" ..
+        "      k = k + 1\n    end\n  end", "7: loop" },
+      { "for i = 1, n do\n    local k = 0\n    repeat\n      s = s + k\n" ..
+        "      k = k + 1\n    until k >= i\n  end", "8: loop" },
+      { "while i < n do\n    local k = 0\n    while k < i do\n      s = s + k\n" ..
+        "      k = k + 1\n    end\n    i = i + 1\n  end", "7: while loop" },
+      { "for i = 1, n do\n    for j = 1, 3 do\n      local k = 0\n" ..
+        "      while k < 10 do s = s + k; k = k + 1 end\n    end\n  end",
+        "3: loop not optimized: inner loop at line 4: " },
+    }
+    for _, cs in ipairs(inner) do
+      local text = "return function(i, n)\n  local s = 0\n  " .. cs[1] .. "\n  return i, s\nend"
+      local f = assert(load(text))()
+      for _, fe in ipairs(FRONTENDS) do
+        local rep = cpm.explain(f, { frontend = fe })
+        assert.matches(":" .. cs[2] .. "[^\n]*while or repeat loop in loop body %(only " ..
+          "numeric for loops are planned inside a loop%)", rep)
+        assert.matches("%a+ loop optimized", rep)  -- the inner loop
+        local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
+        for _, x in ipairs({ { 0, 5 }, { 1, 30 }, { 2.0, 12 } }) do
+          agree(f, g, { n = 2, x[1], x[2] }, text .. "\n" .. fe)
+        end
+      end
+    end
   end)
 end)

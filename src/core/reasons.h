@@ -29,6 +29,7 @@
   _(FUNCTION,		"function definition in loop body") \
   _(VARARG,		"vararg in loop body") \
   _(NESTED,		"nested loop in loop body") \
+  _(NEST_WHILE,		"while or repeat loop in loop body (only numeric for loops are planned inside a loop)") \
   _(RETURN,		"return in loop body") \
   _(TBC,		"to-be-closed variable in loop body") \
   _(INSTRUCTION,	"instruction not supported in loop body") \
