@@ -217,6 +217,45 @@ describe("while and repeat loops around for loops", function()
     end
   end)
 
+  it("check the IR of a while loop around LOOP ops", function()
+    local core = require "cpm.core"
+    -- while i < n do for j = 1, 3 do s = s + j end i = i + k end: slots i
+    -- 0, n 1, k 2, s 3, j 4
+    local function ir(ops, kind)
+      return { kind = kind or "while", nslots = 5, liveout = { 0, 3 }, line = 1, ops = ops,
+        cond = { "lt", 0, 1, exit = false, pre = 0 } }
+    end
+    local sum = { "add", 3, 3, 4 }
+    local p, info = core._plan(ir({ { "loop", 4, { k = 1 }, { k = 3 }, body = 1 }, sum,
+      { "add", 0, 0, 2 } }))
+    assert.is_truthy(p, info)
+    assert.are.equal(2, info.w.step)
+    assert.are.same({ 3, 0 }, info.outputs)  -- the counter's final value last
+    local refused = {
+      -- the counter stepped in the inner loop's body (0, 1 or more times)
+      { { { "loop", 4, { k = 1 }, { k = 3 }, body = 1 }, { "add", 0, 0, 2 } },
+        "loop counter updated inside a nested loop" },
+      -- or as the inner loop's variable
+      { { { "loop", 0, { k = 1 }, { k = 3 }, body = 1 }, sum },
+        "loop counter not stepped" },
+      -- an inner body past the end of the while's
+      { { { "add", 0, 0, 2 }, { "loop", 4, { k = 1 }, { k = 3 }, body = 2 }, sum },
+        "malformed loop IR" },
+      { { { "add", 0, 0, 2 }, { "loop", 4, { k = 1 }, 7, body = 1 }, sum },
+        "malformed loop IR" },
+      -- a bound the inner loop writes
+      { { { "loop", 4, { k = 1 }, { k = 3 }, body = 1 }, { "add", 1, 1, 4 }, { "add", 0, 0, 2 } },
+        "condition compares two values that the loop changes" },
+    }
+    for _, c in ipairs(refused) do
+      for _, kind in ipairs({ "while", "repeat" }) do
+        local q, why = core._plan(ir(c[1], kind))
+        assert.is_nil(q)
+        assert.matches(c[2], why, 1, true)
+      end
+    end
+  end)
+
   it("refuse other shapes with a reason", function()
     local cases = {
       { "while i < n do for j = 1, 3 do i = i + 1 end end",
