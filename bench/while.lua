@@ -64,7 +64,7 @@ local nested = {
       i = i + 1
     end
     return i, s
-  end]], function(n, m) return n * idiv(m * (m + 1), 2) end, 1000000000000 },
+  end]], function(p, m) return p * idiv(m * (m + 1), 2) end, 1000000000000 },
   { "triangular, %d passes", jit and 100000 or 1000000, [[
   return function(i, n)
     local s = 0
@@ -73,13 +73,13 @@ local nested = {
       for j = 1, i do s = s + j end
     end
     return i, s
-  end]], function(n) return idiv(n * (n + 1) * (n + 2), 6) end },
+  end]], function(p) return idiv(p * (p + 1) * (p + 2), 6) end },
 }
 for _, c in ipairs(nested) do
   local h = cpm.optimize(load(c[3])(), { frontend = frontend, strict = true })
-  local n = c[5] or c[2]
-  local i2, s2 = h(0, n, c[2])
-  assert(i2 == n and s2 == c[4](n, c[2]), "wrong result")
+  local passes = c[5] or c[2]
+  local i2, s2 = h(0, passes, c[2])
+  assert(i2 == passes and s2 == c[4](passes, c[2]), "wrong result")
   print(("%s\t%s\twhile loop, %s\t%.2f us per call"):format(VM, frontend or "default",
-    c[1]:format(c[2]), measure(h, 0.5, 0, n, c[2]) * 1e6))
+    c[1]:format(c[2]), measure(h, 0.5, 0, passes, c[2]) * 1e6))
 end
