@@ -3,7 +3,8 @@
 -- the counter is the nest's outer index, its final value one more
 -- output): random loops with every comparison, operand order and step
 -- sign, invariant-expression bounds and zero-pass loops, around random
--- rectangular and triangular nests of depth 1 and 2, run optimized by
+-- rectangular and triangular nests of depth 1 and 2 (counters and sums in
+-- locals or upvalues), run optimized by
 -- every front end on both VMs against the original (values, math.type,
 -- the counter's final value); huge counts computed, not run, and checked
 -- against their closed forms; the shapes that stay as written refused
@@ -73,6 +74,9 @@ local function source()
   local loop = rnd(3) == 1
     and ("    repeat --[[K]]\n      " .. body .. "\n    until " .. test)
     or ("    while " .. test .. " do --[[K]]\n      " .. body .. "\n    end")
+  if rnd(4) == 1 then  -- the counter and the sums upvalues of the loop's function
+    loop = "    local function run()\n" .. loop .. "\n    end\n    run()"
+  end
   return "return function(i, n, c, m, k, a)\n    local s, t, r = 0, 1, 0\n" ..
     loop .. "\n    return i, s, t, r\nend"
 end
