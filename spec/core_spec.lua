@@ -107,9 +107,16 @@ describe("the planner", function()
         { "loop", 2, { k = 1 }, { k = 3 }, body = 2 },
         { "loop", 2, { k = 1 }, { k = 3 }, body = 1 },
         { "loop", 2, { k = 1 }, { k = 3 }, body = 0 } } },
-    { "branch in a loop with an inner loop",
-      { { "loop", 2, { k = 1 }, { k = 3 }, body = 0 },
-        { "if", "truthy", 1, skip = 0 } } },
+    { "branch condition depends on a loop-carried value",  -- the inner
+      -- loop writes slot 0, or not when it runs zero times
+      { { "loop", 2, { k = 1 }, 1, body = 1 }, { "move", 0, { k = 1 } },
+        { "if", "truthy", 0, skip = 0 } } },
+    { "malformed loop IR",  -- a jump into an inner loop's body
+      { { "if", "truthy", 1, skip = 1 },
+        { "loop", 2, { k = 1 }, { k = 3 }, body = 1 }, { "add", 0, 0, 1 } } },
+    { "malformed loop IR",  -- a jump out of an inner loop's body
+      { { "loop", 2, { k = 1 }, { k = 3 }, body = 1 },
+        { "if", "truthy", 1, skip = 1 }, { "add", 0, 0, 1 } } },
   }
   for _, case in ipairs(refusals) do
     it("refuses with the reason: " .. case[1], function()

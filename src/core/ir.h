@@ -49,8 +49,10 @@
 ** it must lie inside the enclosing body.  A front end lowering a nested
 ** for emits the ops that compute its control values into slots (or uses
 ** constants), the LOOP op, then the body's ops; the loop's own bookkeeping
-** (Lua 5.4's FORPREP/FORLOOP, LuaJIT's FORI/FORL) gives no op.  The
-** planner refuses IF and LOOP in one body, and a LOOP inside a generic for.
+** (Lua 5.4's FORPREP/FORLOOP, LuaJIT's FORI/FORL) gives no op.  An IF
+** may stand anywhere in a nest, but its jump stays inside the body of the
+** inner loop it is in and enters none (the planner refuses other IR as
+** malformed).  The planner refuses a LOOP inside a generic for.
 **
 ** WHILE and REPEAT have no control values and no loop variable (index is
 ** -1): the front end gives the exit test as it stands in the code, one

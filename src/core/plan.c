@@ -1011,8 +1011,10 @@ plan_Plan *plan_make (lua_State *L, const ir_Loop *ir, plan_Refusal *why) {
   int used, *update;
   if (ir->kind == IR_WHILE || ir->kind == IR_REPEAT)
     return plan_while_make(L, ir, why);
-  if (hasloop(ir)) return plan_nest_make(L, ir, why);
+  /* a nest with branches: plan_branch.c takes the path, plan_nest.c (by
+     plan_make again) plans it */
   if (hasbranch(ir)) return plan_branch_make(L, ir, why);
+  if (hasloop(ir)) return plan_nest_make(L, ir, why);
   memset(&B, 0, sizeof(B));
   B.L = L; B.ir = ir; B.why = why;
   B.curop = -1;

@@ -9,13 +9,25 @@
 ** per path in a cache so that a call site plans once.  Only the taken
 ** path has to be plannable.
 **
+** The body may hold inner loops (LOOP ops, a nest: plan_nest.c) with
+** IFs around them and inside them.  A path then keeps its LOOP ops, their
+** bodies shortened to the ops of the path, and is planned as a nest; the
+** conditions, invariant in the whole nest, take the same outcome in every
+** iteration of every loop of it, so one path is taken throughout.  A jump
+** never leaves the body of the inner loop it is in, nor enters one.
+**
 ** At plan time a forward data-flow pass over the body (points 0..nops,
 ** joined at jump targets) decides:
 **   - which values are invariant at each point: slots the body never
 **     writes (not the loop counter), constants, and results of ops whose
 **     operands are invariant; a slot written on one path and not on the
-**     other is not invariant after the join.  An IF on anything else is
-**     refused ("branch condition depends on a loop-carried value");
+**     other is not invariant after the join.  An inner loop's body starts
+**     with its counter and every slot the body writes (at any depth) not
+**     invariant -- they hold the previous iteration's values -- and so
+**     does the point after the loop, where they hold values of an
+**     iteration or of none (the loop may run zero times).  An IF on
+**     anything else is refused ("branch condition depends on a
+**     loop-carried value", "... on the loop counter" for a counter);
 **   - the guard's inputs, for the union of the paths: every slot read at
 **     a point where some path has not yet written it, and every live
 **     output that some path leaves unwritten (the guard passes its entry
@@ -32,6 +44,7 @@
 ** where it cannot raise.  Anything else: the loop runs as written, which
 ** does whatever the program does (calls the metamethod, raises).
 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +66,10 @@ struct plan_Branch {
   ir_Const *k;
   unsigned char *liveout;
   unsigned char *escapes;	/* NULL when the loop's is (every slot may escape) */
-  unsigned char *written;	/* slots written by some op */
+  unsigned char *written;	/* slots written by some op (counters of inner
+				   loops included) */
+  unsigned char *counter;	/* slots that only inner loops write: their
+				   counters (dead after them: no output) */
   /* the slots some op names, numbered 0..nused-1: the guard keeps values
      for these only (the bytecode front end's slots span 256 registers) */
   int *used;		/* slot -> its number, or -1 */
@@ -72,7 +88,7 @@ static int refuse (plan_Refusal *why, int line, const char *msg) {
 void plan_branch_free (plan_Branch *b) {
   plan_freeconsts(b->k, b->ir.nk);
   free(b->ops); free(b->liveout); free(b->escapes); free(b->written);
-  free(b->used);
+  free(b->counter); free(b->used);
   free(b);
 }
 
@@ -86,17 +102,38 @@ static int badarg (const ir_Loop *ir, ir_Arg x) {
 }
 
 
-/* Checks every op's fields (the guard interprets them before any path is
-   planned). */
+/*
+** Does the jump of the IF at 'i' stay in the body of the inner loop it is
+** in, and enter none?  Its target is at most the end of that body
+** ('end'), and every inner loop that starts between the IF and the target
+** ends by the target.  The ops are checked already.
+*/
+static int jumpinside (const ir_Loop *ir, int i, int end) {
+  int t = i + 1 + ir->ops[i].n1, j = i + 1;
+  if (t > end) return 0;
+  while (j < t) {
+    const ir_Op *op = &ir->ops[j];
+    if (op->code != IR_LOOP) j++;
+    else if (j + 1 + op->n1 > t) return 0;
+    else j += 1 + op->n1;
+  }
+  return 1;
+}
+
+
+/* Checks every op's fields and the nesting of the inner loops (the guard
+   interprets them before any path is planned). */
 static int checkops (const ir_Loop *ir, plan_Refusal *why) {
-  int i;
+  int ends[IR_MAXDEPTH + 1], depth = 0, i;
   if (ir->nslots < 0 || ir->nslots > IR_MAXSLOTS || ir->nops < 0 ||
       ir->nops > IR_MAXOPS || ir->nk < 0 || ir->index >= ir->nslots ||
       ir->index < -1)
     return refuse(why, ir->line, cpm_reason(CPM_R_TOO_LARGE));
+  ends[0] = ir->nops;
   for (i = 0; i < ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
     int bad;
+    while (depth > 0 && i >= ends[depth]) depth--;
     switch (op->code) {
       case IR_IF:
         bad = op->aop < 0 || op->aop >= IR_NCMP || (op->a != 0 && op->a != 1)
@@ -105,7 +142,17 @@ static int checkops (const ir_Loop *ir, plan_Refusal *why) {
               || (op->aop <= IR_LE && badarg(ir, op->c));
         break;
       case IR_LOOP:
-        return refuse(why, op->line, cpm_reason(CPM_R_NESTED));
+        bad = op->a < 0 || op->a >= ir->nslots || badarg(ir, op->b) ||
+              badarg(ir, op->c) || badarg(ir, op->d) || op->n1 < 0 ||
+              op->n1 > ends[depth] - i - 1;
+        if (!bad && depth + 1 > IR_MAXDEPTH) {
+          char msg[160];
+          snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_DEPTH),
+                   IR_MAXDEPTH + 1);
+          return refuse(why, op->line, msg);
+        }
+        if (!bad) ends[++depth] = i + 1 + op->n1;
+        break;
       case IR_MOVE:
         bad = op->a < 0 || op->a >= ir->nslots || badarg(ir, op->b);
         break;
@@ -124,6 +171,14 @@ static int checkops (const ir_Loop *ir, plan_Refusal *why) {
       default: bad = 1;
     }
     if (bad) return refuse(why, op->line, cpm_reason(CPM_R_IR_MALFORMED));
+  }
+  depth = 0;
+  for (i = 0; i < ir->nops; i++) {
+    const ir_Op *op = &ir->ops[i];
+    while (depth > 0 && i >= ends[depth]) depth--;
+    if (op->code == IR_LOOP) ends[++depth] = i + 1 + op->n1;
+    else if (op->code == IR_IF && !jumpinside(ir, i, ends[depth]))
+      return refuse(why, op->line, cpm_reason(CPM_R_IR_MALFORMED));
   }
   return 1;
 }
@@ -166,6 +221,56 @@ static int readop (Flow *f, const unsigned char *mw, const unsigned char *inv,
 }
 
 
+/* Is operand 'x' a loop counter (the loop's own or an inner loop's)? */
+static int iscounter (const ir_Loop *ir, const plan_Branch *b, ir_Arg x) {
+  return !ir_isconst(x) && (x == ir->index || b->counter[x]);
+}
+
+
+/*
+** An inner loop (LOOP op 'i', state (mw, inv) before it): its body starts
+** with the counter set, and neither the counter nor any slot the body
+** writes invariant (they hold the previous iteration's values); after it
+** (the body's end joins there too) the same slots are not invariant
+** either, and none of them written when the body ran zero times.
+*/
+static void flowloop (const ir_Loop *ir, Flow *f, int i,
+                      const unsigned char *mw, const unsigned char *inv) {
+  const ir_Op *op = &ir->ops[i];
+  int end = i + 1 + op->n1, j;
+  memcpy(f->tmw, mw, (size_t)f->ns);
+  memcpy(f->tinv, inv, (size_t)f->ns);
+  f->tinv[op->a] = 0;
+  for (j = i + 1; j < end; j++)
+    if (ir->ops[j].code != IR_IF) f->tinv[ir->ops[j].a] = 0;
+  join(f, end, f->tmw, f->tinv);
+  f->tmw[op->a] = 1;
+  join(f, i + 1, f->tmw, f->tinv);
+}
+
+
+/*
+** Refuses the condition of the IF at 'i' (reason 'r'); inside an inner
+** loop, as the nest planner words what an inner loop refuses: "inner loop
+** at line N: ..." with the line of the outermost inner loop around it.
+*/
+static int refusecond (const ir_Loop *ir, int i, cpm_Reason r,
+                       plan_Refusal *why) {
+  int j = 0;
+  while (j < i) {
+    const ir_Op *op = &ir->ops[j];
+    if (op->code == IR_LOOP && i <= j + op->n1) {
+      char msg[160];
+      snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_INNER), op->line,
+               cpm_reason(r));
+      return refuse(why, ir->line, msg);
+    }
+    j += 1 + (op->code == IR_LOOP ? op->n1 : 0);
+  }
+  return refuse(why, ir->ops[i].line, cpm_reason(r));
+}
+
+
 static int flow (const ir_Loop *ir, const plan_Branch *b, Flow *f,
                  plan_Refusal *why) {
   int ns = f->ns, i, s;
@@ -181,14 +286,19 @@ static int flow (const ir_Loop *ir, const plan_Branch *b, Flow *f,
       if (op->aop != IR_ALWAYS) ok &= readop(f, mw, inv, op->b);
       if (op->aop <= IR_LE) ok &= readop(f, mw, inv, op->c);
       if (!ok)
-        return refuse(why, op->line,
-                      (!ir_isconst(op->b) && op->b == ir->index) ||
-                      (op->aop <= IR_LE && !ir_isconst(op->c) &&
-                       op->c == ir->index)
-                      ? cpm_reason(CPM_R_BRANCH_COUNTER)
-                      : cpm_reason(CPM_R_BRANCH_CARRIED));
+        return refusecond(ir, i,
+                          (op->aop != IR_ALWAYS && iscounter(ir, b, op->b)) ||
+                          (op->aop <= IR_LE && iscounter(ir, b, op->c))
+                          ? CPM_R_BRANCH_COUNTER : CPM_R_BRANCH_CARRIED, why);
       join(f, i + 1 + op->n1, mw, inv);
       if (op->aop != IR_ALWAYS) join(f, i + 1, mw, inv);
+      continue;
+    }
+    if (op->code == IR_LOOP) {  /* control values read once, at the op */
+      readop(f, mw, inv, op->b);
+      readop(f, mw, inv, op->c);
+      readop(f, mw, inv, op->d);
+      flowloop(ir, f, i, mw, inv);
       continue;
     }
     {
@@ -212,17 +322,29 @@ static int flow (const ir_Loop *ir, const plan_Branch *b, Flow *f,
 */
 static int pathops (const plan_Branch *b, int (*next) (void *), void *ud,
                     ir_Op *out) {
+  /* the inner loops open at i: their LOOP ops in 'out', their ends in
+     the body (jumps stay inside them: checkops) */
+  int open[IR_MAXDEPTH + 1], ends[IR_MAXDEPTH + 1], depth = 0;
   int i = 0, n = 0;
-  while (i < b->ir.nops) {
-    const ir_Op *op = &b->ops[i];
+  for (;;) {
+    const ir_Op *op;
+    while (depth > 0 && i >= ends[depth]) {  /* its body: the ops since */
+      out[open[depth]].n1 = n - open[depth] - 1;
+      depth--;
+    }
+    if (i >= b->ir.nops) break;
+    op = &b->ops[i];
     if (op->code == IR_IF) {
       int jump = op->aop == IR_ALWAYS || next(ud) == op->a;
       i += 1 + (jump ? op->n1 : 0);
+      continue;
     }
-    else {
-      out[n++] = *op;
-      i++;
+    if (op->code == IR_LOOP) {
+      open[++depth] = n;
+      ends[depth] = i + 1 + op->n1;
     }
+    out[n++] = *op;
+    i++;
   }
   return n;
 }
@@ -299,20 +421,28 @@ static void copyloop (lua_State *L, plan_Branch *b, const ir_Loop *ir) {
   plan_copyconsts(L, ir, &b->k, &b->ir.nk);
   b->ir.k = b->k;
   b->written = (unsigned char *)xalloc(L, (size_t)ir->nslots + 1, 1);
+  b->counter = (unsigned char *)xalloc(L, (size_t)ir->nslots + 1, 1);
   b->used = (int *)xalloc(L, (size_t)ir->nslots + 1, sizeof(int));
   for (i = 0; i < ir->nslots; i++) b->used[i] = -1;
   for (i = 0; i < ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
-    ir_Arg args[3];
+    ir_Arg args[4];
     int j;
     args[0] = op->code == IR_IF ? -1 : op->a;
     args[1] = op->code == IR_IF && op->aop == IR_ALWAYS ? -1 : op->b;
     args[2] = op->code == IR_ARITH || op->code == IR_INDEX ||
+              op->code == IR_LOOP ||
               (op->code == IR_IF && op->aop <= IR_LE) ? op->c : -1;
+    args[3] = op->code == IR_LOOP ? op->d : -1;
     if (op->code != IR_IF) b->written[op->a] = 1;
-    for (j = 0; j < 3; j++)
+    for (j = 0; j < 4; j++)
       if (args[j] >= 0 && b->used[args[j]] < 0) b->used[args[j]] = b->nused++;
   }
+  for (i = 0; i < ir->nops; i++)  /* counters no other op writes */
+    if (ir->ops[i].code == IR_LOOP) b->counter[ir->ops[i].a] = 1;
+  for (i = 0; i < ir->nops; i++)
+    if (ir->ops[i].code != IR_IF && ir->ops[i].code != IR_LOOP)
+      b->counter[ir->ops[i].a] = 0;
 }
 
 
@@ -351,7 +481,9 @@ plan_Plan *plan_branch_make (lua_State *L, const ir_Loop *ir,
   /* outputs: live slots some path writes; unwritten on some path: input */
   p->out = (plan_Out *)xalloc(L, ns, sizeof(plan_Out));
   for (s = 0; s < ir->nslots; s++) {
-    if (!b->written[s] || s == ir->index || !b->liveout[s]) continue;
+    if (!b->written[s] || b->counter[s] || s == ir->index ||
+        !b->liveout[s])
+      continue;
     p->out[p->nout].slot = s;
     p->out[p->nout].state = -1;
     p->out[p->nout].atom = -1;

@@ -93,6 +93,8 @@ struct plan_Nest {
 			   (trinest; products such as i * j) */
   unsigned char *qdeg;	/* loop -> degree in the outer counter of its
 			   matrix's entries (ctrinv) */
+  unsigned char *prod;	/* loop -> its body holds triangular loops that
+			   follow its variable (prodloop) */
 };
 
 
@@ -100,7 +102,7 @@ void plan_nest_free (plan_Nest *n) {
   plan_freeconsts(n->k, n->ir.nk);
   free(n->ops); free(n->liveout); free(n->written);
   free(n->loopno); free(n->keep); free(n->wrote); free(n->reads);
-  free(n->need); free(n->qdeg);
+  free(n->need); free(n->qdeg); free(n->prod);
   free(n);
 }
 
@@ -145,7 +147,18 @@ typedef struct Level {
   int nbrow;
   int ctrslot;		/* the loop variable's slot, or -1 */
   int ctrseen;		/* SEEN_INT or SEEN_FLT: the counter's type */
+  int ln;		/* the number of the loop whose body this is */
+  /* prodloop walks this body with its loop variable known: PROD_AT, the
+     value cval (cfirst, clast: at the loop's first and last iteration);
+     PROD_RANGE, some value start + cstep t, 0 <= t <= tmax (a bounding
+     walk; tmax its largest count - 1) */
+  int prod;
+  int64_t cval, cfirst, clast, cstep, tmax;
+  int64_t clo, chi;	/* PROD_RANGE: bounds of its values (its start's and
+			   its limit's, which no value passes) */
 } Level;
+
+enum { PROD_NONE, PROD_AT, PROD_RANGE };
 
 
 typedef struct Walk {
@@ -190,6 +203,7 @@ typedef struct Walk {
   int ctridx;		/* stack index of the counter's value (ctrinv) */
   int ctrpos;		/* the outer counter is > 0 in every iteration */
   unsigned char *qdeg;	/* plan time: loop -> its matrix's degree */
+  unsigned char *prodp;	/* plan time: plan_Nest.prod, marked */
   unsigned char *supp;	/* ctrinv, per loop: where B - I has been nonzero
 			   (MAT_KMAX^2 flags each) */
   int qmax;		/* the largest qdeg */
@@ -197,6 +211,12 @@ typedef struct Walk {
   int trizero;		/* a triangular loop is skipped at one end only */
   uint64_t *trifirst, *trilast;	/* then: the type masks of the first and
 				   the last iteration's map (trinest) */
+  int pdeg;		/* sum of the degrees of the triangular loops walked
+			   (prodloop: its body's matrix's degree) */
+  int ranging;		/* a bounding walk: some loop variable is a range */
+  int prodlevel;	/* the level of the body prodloop walks */
+  int ndeep;		/* triangular loops met there in this walk */
+  int skipdeep;		/* and counted 0 times (prodtypes) */
 } Walk;
 
 
@@ -327,6 +347,15 @@ static int unitform (Walk *w, int col) {
 }
 
 
+/* The form of a loop variable (column col), whose type the loop fixes:
+   its mask says so outright (a float loop's, bit 0), not through col. */
+static int ctrform (Walk *w, int col, int itype) {
+  int f = unitform(w, col);
+  if (f >= 0 && w->ftm) w->ftm[f] = itype != VT_INT;
+  return f;
+}
+
+
 static int newstate (Level *lv, int slot, int entry) {
   int s = lv->k++;
   lv->stslot[s] = slot;
@@ -343,7 +372,7 @@ static int resolve (Walk *w, Level *lv, int s) {
     lv->kind[s] = SK_VAR;
     if (w->eval) {
       int col = newstate(lv, -1, -1);
-      if ((lv->val[s] = unitform(w, col)) < 0) return 0;
+      if ((lv->val[s] = ctrform(w, col, w->c.itype)) < 0) return 0;
     }
     return 1;
   }
@@ -663,13 +692,83 @@ static int typesteps_n (int k, const uint64_t *E, const uint64_t *U,
 
 
 /*
+** The forms, at the enclosing level 'out', of the K - 1 states of an inner
+** loop after its iterations, whose product is P (K x K over (1, states);
+** R >= the magnitudes of every prefix of it, used when w->bounds): row t
+** of E is the entry form of state t.  Moves the bounds of the values the
+** body computed there.  1, or 0 when the forms run out.
+*/
+static int applyclosed (Walk *w, Level *in, Level *out, int K,
+                        const uint64_t *P, const double *R, double *lcol,
+                        int *res) {
+  int W = w->W, i, j, t, ok = 1;
+  /* E: row 0 the constant, row t the entry form of state t (at 'out') */
+  for (i = 1; i < K && ok; i++) {
+    int f = newform(w), fe;
+    if (f < 0) { ok = 0; break; }
+    for (t = 0; t < K; t++) {
+      const uint64_t *eu;
+      const double *el;
+      uint64_t c = P[i * K + t];
+      double lc = w->bounds ? R[i * K + t] : -HUGE_VAL;
+      if (t == 0) {
+        FU(w, f)[0] += c;
+        if (w->bounds) FL(w, f)[0] = bound_log2_add(FL(w, f)[0], lc);
+        continue;
+      }
+      fe = in->entry[t - 1];
+      eu = FU(w, fe); el = FL(w, fe);
+      for (j = 0; j < W; j++) {
+        FU(w, f)[j] += c * eu[j];
+        if (w->bounds && lc != -HUGE_VAL && el[j] != -HUGE_VAL)
+          FL(w, f)[j] = bound_log2_add(FL(w, f)[j], lc + el[j]);
+      }
+    }
+    res[i - 1] = f;
+  }
+  /* every value computed in the inner body, in any iteration: its bound
+     row b (over the inner state) becomes b R E over the enclosing state */
+  for (i = 0; i < in->nbrow && ok && w->bounds; i++) {
+    const double *b = FL(w, in->brow[i]);
+    int f = newform(w);
+    if (f < 0) { ok = 0; break; }
+    for (t = 0; t < K; t++) lcol[t] = logdot(K, b, 1, &R[t], K);  /* b R */
+    for (j = 0; j < W; j++) {
+      double s = lcol[0] == -HUGE_VAL ? -HUGE_VAL : (j == 0 ? lcol[0] : -HUGE_VAL);
+      for (t = 1; t < K; t++) {
+        double x = FL(w, in->entry[t - 1])[j];
+        if (lcol[t] != -HUGE_VAL && x != -HUGE_VAL)
+          s = bound_log2_add(s, lcol[t] + x);
+      }
+      FL(w, f)[j] = s;
+    }
+    out->brow[out->nbrow++] = f;
+  }
+  return ok ? 1 : formfull(w);
+}
+
+
+/* B (K x K, over (1, states)) of an inner loop's iteration, from its
+   update forms, and LB, their log2 magnitudes. */
+static void loopmatrix (Walk *w, int K, const int *upd, uint64_t *B,
+                        double *LB) {
+  int i, j;
+  for (i = 0; i < K; i++)
+    for (j = 0; j < K; j++) {
+      B[i * K + j] = i == 0 ? j == 0 : FU(w, upd[i - 1])[j];
+      LB[i * K + j] = i == 0 ? (j == 0 ? 0 : -HUGE_VAL) : FL(w, upd[i - 1])[j];
+    }
+}
+
+
+/*
 ** After an inner loop of 'm' iterations whose body was walked at level
 ** 'in' (its states' update forms in 'upd'): the forms of its states at the
 ** enclosing level 'out', and its computed values' bounds moved there.
 */
 static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
                       mpz_srcptr m, int *res, int tri, int ln, int q) {
-  int K = in->k + 1, W = w->W, i, j, t, ok = 1;
+  int K = in->k + 1, i, j, ok = 1;
   size_t KK = (size_t)K * (size_t)K;
   uint64_t *B = (uint64_t *)malloc(sizeof(uint64_t) * (3 * KK + 2 * (size_t)K));
   double *LB = (double *)malloc(sizeof(double) * (2 * KK + 2 * (size_t)K));
@@ -682,19 +781,10 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
   }
   P = B + KK; e = P + KK;  /* e: K x K scratch */
   R = LB + KK; le = R + KK; lcol = le + K;
-  /* B over (1, states) */
-  for (i = 0; i < K; i++)
-    for (j = 0; j < K; j++) {
-      B[i * K + j] = 0;
-      LB[i * K + j] = -HUGE_VAL;
-    }
-  B[0] = 1; LB[0] = 0;
-  for (i = 1; i < K; i++)
-    for (j = 0; j < K; j++) {
-      B[i * K + j] = FU(w, upd[i - 1])[j];
-      LB[i * K + j] = FL(w, upd[i - 1])[j];
-    }
-  if ((tri || q > 0) && w->tri == TRI_BOUNDS) {  /* B^m polynomial in r */
+  loopmatrix(w, K, upd, B, LB);
+  if ((tri || q > 0) && (w->tri == TRI_BOUNDS || (tri && w->depth >= 2))) {
+    /* B^m polynomial in r (or, below the first level, in the iteration of
+       the enclosing loop: prodloop) */
     /* (with q > 0 this walk's B holds magnitudes, not values: the walks
        at each r check it, nilpotent_everywhere) */
     int p = q > 0 ? K - 1 : unipotent_degree(K, B, P, e);
@@ -709,7 +799,8 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
        iteration bounds nothing at the others, K - 1 does (trinest checks
        that B - I is nilpotent at every one) */
     if (q > 0) p = K - 1;
-    w->degree += p * ((tri ? 1 : 0) + q);
+    if (w->tri == TRI_BOUNDS) w->degree += p * ((tri ? 1 : 0) + q);
+    w->pdeg += p;
     if (w->supp)  /* it runs */
       w->supp[(size_t)ln * SUPPBYTES + MAT_KMAX * MAT_KMAX + 1] = 1;
   }
@@ -728,30 +819,7 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
     w->fail = "the inner loop's matrix cannot be computed";
     return 0;
   }
-  /* E: row 0 the constant, row t the entry form of state t (at 'out') */
-  for (i = 1; i < K && ok; i++) {
-    int f = newform(w), fe;
-    if (f < 0) { ok = 0; break; }
-    for (t = 0; t < K; t++) {
-      const uint64_t *eu;
-      const double *el;
-      uint64_t c = P[i * K + t];
-      double lc = R[i * K + t];
-      if (t == 0) {
-        FU(w, f)[0] += c;
-        if (w->bounds) FL(w, f)[0] = bound_log2_add(FL(w, f)[0], lc);
-        continue;
-      }
-      fe = in->entry[t - 1];
-      eu = FU(w, fe); el = FL(w, fe);
-      for (j = 0; j < W; j++) {
-        FU(w, f)[j] += c * eu[j];
-        if (w->bounds && lc != -HUGE_VAL && el[j] != -HUGE_VAL)
-          FL(w, f)[j] = bound_log2_add(FL(w, f)[j], lc + el[j]);
-      }
-    }
-    res[i - 1] = f;
-  }
+  ok = applyclosed(w, in, out, K, P, R, lcol, res);
   if (ok && w->ftm != NULL) {  /* the states' types after m iterations */
     uint64_t *E = e, *U = e + K, *X = e + 2 * K, *T = e + 3 * K;
     if (K - 1 >= 64 || 4 * K > (int)KK + 2 * K) w->tmfail = 1;
@@ -772,27 +840,8 @@ static int closeloop (Walk *w, Level *in, Level *out, const int *upd,
       }
     }
   }
-  /* every value computed in the inner body, in any iteration: its bound
-     row b (over the inner state) becomes b R E over the enclosing state */
-  for (i = 0; i < in->nbrow && ok && w->bounds; i++) {
-    const double *b = FL(w, in->brow[i]);
-    int f = newform(w);
-    if (f < 0) { ok = 0; break; }
-    for (t = 0; t < K; t++) lcol[t] = logdot(K, b, 1, &R[t], K);  /* b R */
-    for (j = 0; j < W; j++) {
-      double s = lcol[0] == -HUGE_VAL ? -HUGE_VAL : (j == 0 ? lcol[0] : -HUGE_VAL);
-      for (t = 1; t < K; t++) {
-        double x = FL(w, in->entry[t - 1])[j];
-        if (lcol[t] != -HUGE_VAL && x != -HUGE_VAL)
-          s = bound_log2_add(s, lcol[t] + x);
-      }
-      FL(w, f)[j] = s;
-    }
-    out->brow[out->nbrow++] = f;
-  }
   free(B); free(LB);
-  if (!ok) return formfull(w);
-  return 1;
+  return ok;
 }
 
 
@@ -928,8 +977,255 @@ static int tricount (Walk *w, int line, const int *kv, const int *vv,
   return 1;
 }
 
+/*
+** Below the first level (prodloop), a triangular loop's control values
+** are forms over the columns of its level whose values the walk knows:
+** the loop variables of the enclosing loops and the values they only read
+** (entry forms over the level below), down to the outer counter (a
+** triangular nest's walk: trix).  formrange gives the range [lo, hi] of
+** such a value in this walk (lo = hi but in a bounding walk) and whether
+** it may be a float (Lua 5.4's subtype); 0 for anything else.  It
+** substitutes level by level, down to the outer one, each column's value:
+** a value only read, its entry form; a loop variable, its value (PROD_AT;
+** 'which' takes level d's own at this walk's iteration, FR_AT, or at its
+** first or last, FR_FIRST, FR_LAST) or, in a bounding walk (PROD_RANGE),
+** its start's form plus step x [0, m - 1], so that what two values share
+** cancels (`k - j` in `for k = j, m`: the iteration of k, >= 0).
+*/
+enum { FR_AT, FR_FIRST, FR_LAST };
+
+/* Magnitude of the control values this follows (a margin below 2^63). */
+#define PROD_CTRL_MAX	((i128)1 << 62)
+
+static int rangeof (Walk *w, int d, int f, int which, int hull, i128 *lo,
+                    i128 *hi, int *flt) {
+  i128 vec[2][MAT_KMAX + 2], rlo = 0, rhi = 0;
+  i128 *v = vec[0], *nv = vec[1];
+  int c, e, W = w->W < MAT_KMAX + 2 ? w->W : MAT_KMAX + 2;
+  for (c = 0; c < W; c++) v[c] = (i128)(int64_t)FU(w, f)[c];
+#if CPM_LUA54
+  *flt = w->ftm == NULL || (w->ftm[f] & 1) != 0;
+#else
+  *flt = 1;
+#endif
+  for (e = d; e >= 0; e--) {
+    Level *lv = &w->lv[e];
+    for (c = 0; c < W; c++) nv[c] = 0;
+    nv[0] = v[0];
+    for (c = 1; c < W; c++) {
+      i128 a = v[c];
+      int s, j, g;
+      if (a == 0) continue;
+      if (c > lv->k || a > PROD_CTRL_MAX || a < -PROD_CTRL_MAX) return 0;
+      s = lv->stslot[c - 1];
+      if (e == 0) {  /* the outer counter only */
+        int64_t x = w->trix[0], y = w->tri == TRI_BOUNDS ? w->trix[1] : x;
+        if (s >= 0 || w->tri == TRI_NONE) return 0;
+        if (x > y) { int64_t t = x; x = y; y = t; }
+        rlo += a * (a > 0 ? x : y);
+        rhi += a * (a > 0 ? y : x);
+        if (w->c.itype != VT_INT) *flt = 1;
+        continue;
+      }
+      if (s < 0) {  /* the level's loop variable */
+        if (lv->ctrseen == SEEN_FLT) *flt = 1;
+        if (lv->prod == PROD_AT) {
+          int64_t x = e == d && which == FR_FIRST ? lv->cfirst
+                    : e == d && which == FR_LAST ? lv->clast : lv->cval;
+          nv[0] += a * x;
+          continue;
+        }
+        if (lv->prod != PROD_RANGE) return 0;
+        if (hull) {  /* [clo, chi] */
+          rlo += a * (a > 0 ? lv->clo : lv->chi);
+          rhi += a * (a > 0 ? lv->chi : lv->clo);
+          continue;
+        }
+        {  /* start + step x [0, tmax] */
+          i128 t = a * (i128)lv->cstep * (i128)lv->tmax;
+          if (t > 0) rhi += t; else rlo += t;
+        }
+      }
+      else if (w->n->wrote[(size_t)lv->ln * w->n->ir.nslots + s]) return 0;
+      g = lv->entry[c - 1];  /* the start's or the value's entry form */
+#if CPM_LUA54
+      if (w->ftm != NULL && (w->ftm[g] & 1)) *flt = 1;
+#endif
+      for (j = 0; j < W; j++) nv[j] += a * (i128)(int64_t)FU(w, g)[j];
+    }
+    for (c = 0; c < W; c++)
+      if (nv[c] > PROD_CTRL_MAX || nv[c] < -PROD_CTRL_MAX) return 0;
+    { i128 *t = v; v = nv; nv = t; }
+    if (rlo < -PROD_CTRL_MAX || rhi > PROD_CTRL_MAX) return 0;
+  }
+  *lo = v[0] + rlo;
+  *hi = v[0] + rhi;
+  return *lo >= -PROD_CTRL_MAX && *hi <= PROD_CTRL_MAX;
+}
+
+
+/* The range of form f: the loop variables of bounding walks taken with
+   their starts (what values share cancels) and, apart, as their bounds
+   (what no value passes), the narrower of the two. */
+static int formrange (Walk *w, int d, int f, int which, i128 *lo, i128 *hi,
+                      int *flt) {
+  i128 a, b;
+  int fa, ok1 = rangeof(w, d, f, which, 0, lo, hi, flt);
+  int ok2 = rangeof(w, d, f, which, 1, &a, &b, &fa);
+  if (!ok1) { *lo = a; *hi = b; *flt = fa; return ok2; }
+  if (ok2) {
+    if (a > *lo) *lo = a;
+    if (b < *hi) *hi = b;
+  }
+  return 1;
+}
+
+
+/* A control value (kind, val) of a triangular loop below the first level,
+   at level d: its range (an invariant: lo = hi). */
+static int ctlrange (Walk *w, int d, int line, int kind, int val, int which,
+                     i128 *lo, i128 *hi, int *flt) {
+  i128 coef;
+  if (kind == SK_INV) {
+    if (!trictrl(w, line, kind, val, 0, lo, &coef, flt)) return 0;
+    *hi = *lo;
+    return 1;
+  }
+  if (!formrange(w, d, val, which, lo, hi, flt) ||
+      (*flt && (*lo <= -(i128)TRI_FLT_MAX || *hi >= (i128)TRI_FLT_MAX)))
+    return stop(w, line, "an inner loop's control value depends on a value "
+                         "the loops carry, not only on their counters");
+  return 1;
+}
+
+
+/* coef[e] += a times the coefficient of level e's loop variable (level
+   0: the outer counter) in form f of level d, through the values the
+   levels only read; 0 when a coefficient passes PROD_CTRL_MAX. */
+static int ctrcoefs (Walk *w, int d, int f, i128 a, i128 *coef) {
+  Level *lv = &w->lv[d];
+  int c;
+  for (c = 1; c <= lv->k; c++) {
+    i128 x = (i128)(int64_t)FU(w, f)[c] * a;
+    if (x == 0) continue;
+    if (x > PROD_CTRL_MAX || x < -PROD_CTRL_MAX) return 0;
+    if (lv->stslot[c - 1] < 0) coef[d] += x;
+    else if (d > 0 && !ctrcoefs(w, d - 1, lv->entry[c - 1], x, coef)) return 0;
+  }
+  return 1;
+}
+
+
+/*
+** The count of a triangular loop below the first level (control values
+** kv, vv at level d, which prodloop walks with its loop variable
+** known): as tricount, floor((L - S)/s) + 1 when >= 0, else 0.  Its
+** enclosing loop's product is a polynomial in that loop's iteration when
+** the count is affine in it and never clamped: s divides the change of
+** L - S per iteration, and the formula is >= 0 at the first and the last
+** iteration (or <= 0 at both: never run).  A bounding walk counts the
+** largest count over the ranges, which must be clamped nowhere.
+*/
+static int deepcount (Walk *w, int d, int line, const int *kv, const int *vv,
+                      count_Loop *c) {
+  int j, e, flt[3], isflt;
+  Level *lv = &w->lv[d];
+  i128 lo[3][3], hi[3][3], s, F[3], coef[IR_MAXDEPTH + 2];
+  int ranging = lv->prod == PROD_RANGE, ne = ranging ? 1 : 3;
+  if (kv[2] != SK_INV) return stopr(w, line, CPM_R_NEST_TRISTEP, "");
+  for (e = 0; e < ne; e++)
+    for (j = 0; j < 3; j++)
+      if (!ctlrange(w, d, line, kv[j], vv[j], e == 0 ? FR_AT : e == 1 ? FR_FIRST
+                    : FR_LAST, &lo[e][j], &hi[e][j], &flt[j]))
+        return 0;
+  s = lo[0][2];
+  if (s == 0) return stop(w, line, "an inner loop's step is zero");
+#if CPM_LUA54
+  isflt = flt[0] || flt[2];  /* lvm.c, forprep */
+#else
+  isflt = 1;
+#endif
+  /* affine in the iteration of every enclosing loop whose variable it
+     follows (each of them a prodloop, the outer loop a trinest) */
+  memset(coef, 0, sizeof(coef));
+  if ((kv[1] == SK_VAR && !ctrcoefs(w, d, vv[1], 1, coef)) ||
+      (kv[0] == SK_VAR && !ctrcoefs(w, d, vv[0], -1, coef)))
+    return stop(w, line, "loop control values it cannot count exactly");
+  for (e = 0; e <= d; e++)
+    if ((coef[e] * (i128)(e == 0 ? w->tristep : w->lv[e].cstep)) % s != 0)
+      return stop(w, line, "an inner loop's count is not an affine function "
+                           "of the enclosing loop's counter (its step does "
+                           "not divide the change of its range)");
+  if (ranging) {  /* the largest and the smallest count */
+    i128 dmax = hi[0][1] - lo[0][0], dmin = lo[0][1] - hi[0][0];
+    int fd = newform(w);
+    if (fd >= 0) {  /* L - S as one form: what they share cancels */
+      int f0 = kv[0] == SK_VAR ? vv[0] : -1, f1 = kv[1] == SK_VAR ? vv[1] : -1;
+      i128 a, b;
+      int fl;
+      for (j = 0; j < w->W; j++)
+        FU(w, fd)[j] = (f1 >= 0 ? FU(w, f1)[j] : 0) - (f0 >= 0 ? FU(w, f0)[j] : 0);
+      FU(w, fd)[0] += (uint64_t)(int64_t)(f1 >= 0 ? 0 : lo[0][1]) -
+                      (uint64_t)(int64_t)(f0 >= 0 ? 0 : lo[0][0]);
+      if (w->ftm) w->ftm[fd] = 0;
+      if (formrange(w, d, fd, FR_AT, &a, &b, &fl)) {
+        if (b < dmax) dmax = b;
+        if (a > dmin) dmin = a;
+      }
+    }
+    F[1] = floordiv(s > 0 ? dmax : dmin, s) + 1;
+    F[2] = floordiv(s > 0 ? dmin : dmax, s) + 1;
+  }
+  else
+    for (e = 0; e < 3; e++) F[e] = floordiv(lo[e][1] - lo[e][0], s) + 1;
+  if (ranging ? (F[2] < 0 && F[1] > 0) : ((F[1] < 0 && F[2] > 0) ||
+                                          (F[1] > 0 && F[2] < 0))) {
+    return stop(w, line, "an inner loop runs in some outer iterations "
+                         "and not in others");
+  }
+  F[0] = ranging ? F[1] : F[0];
+  if (F[0] < 0) F[0] = 0;
+  c->itype = isflt ? VT_FLT : VT_INT;
+  c->istep = (lua_Integer)s;
+  c->fstep = (double)s;
+  c->n = (uint64_t)F[0];
+  c->n64 = 0;
+  return 1;
+}
+
 /* }====================================================== */
 
+
+static int prodloop (Walk *w, int i, Level *in, Level *out,
+                     const count_Loop *c, mpz_srcptr m, const int *kv,
+                     const int *vv, int *res);
+
+
+/* The update forms of an inner loop's states after its body's walk at
+   level 'in': upd[j], state j's value at the end of an iteration. */
+static int updforms (Walk *w, Level *in, const count_Loop *c, int line,
+                     int *upd) {
+  int j;
+  for (j = 0; j < in->k; j++) {
+    int sl = in->stslot[j];
+    if (sl < 0) {  /* the counter: + step */
+      lua_State *L = w->L;
+      int f;
+      if (c->itype == VT_INT) lua_pushinteger(L, c->istep);
+      else lua_pushnumber(L, (lua_Number)c->fstep);
+      if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
+      FU(w, f)[1 + j] = 1;
+      FL(w, f)[1 + j] = 0;
+      upd[j] = f;
+    }
+    else if (in->kind[sl] == SK_VAR) upd[j] = in->val[sl];
+    else if (in->kind[sl] == SK_INV) {
+      if ((upd[j] = constform(w, in->val[sl], 0)) < 0) return 0;
+    }
+    else return stopr(w, line, CPM_R_IR_MALFORMED, "");
+  }
+  return 1;
+}
 
 /* An inner loop: the LOOP op at 'i', at level w->depth. */
 static int doloop (Walk *w, int i) {
@@ -949,16 +1245,24 @@ static int doloop (Walk *w, int i) {
   for (j = 0; j < 3; j++)
     if (!readarg(w, out, argof(op, j + 1), &kv[j], &vv[j], op->line)) return 0;
   tri = kv[0] != SK_INV || kv[1] != SK_INV || kv[2] != SK_INV;
-  if (d > 0 && (argdeg(out, op->b) || argdeg(out, op->c) || argdeg(out, op->d)))
-    tri = 1;  /* its count follows the outer counter (ctrinv) */
-  if (tri && (d > 0 || kv[2] != SK_INV)) {
+  q = d > 0 && (argdeg(out, op->b) || argdeg(out, op->c) || argdeg(out, op->d));
+  if (tri && (kv[2] != SK_INV || (d > 0 && (q || w->ctrinv)))) {
+    /* a step that changes; below the first level, a count that follows
+       the outer counter read as an invariant (ctrinv) */
     if (d == 0) w->innerline = op->line;
     w->depth++;
-    ok = stopr(w, op->line, d > 0 ? CPM_R_NEST_BOUNDS : CPM_R_NEST_TRISTEP, "");
+    ok = stopr(w, op->line, kv[2] != SK_INV ? CPM_R_NEST_TRISTEP
+                                             : CPM_R_NEST_BOUNDS, "");
     w->depth--;
     return ok;
   }
-  if (tri && !w->eval) w->trifound = 1;
+  if (q) tri = 1;
+  if (tri && !w->eval) {
+    w->trifound = 1;
+    /* its enclosing loops: prodloop (their matrices change with their
+       iteration, and with an enclosing loop's) */
+    for (j = 1; j <= d; j++) w->prodp[w->lv[j].ln] = 1;
+  }
   for (s = 0; s < ns; s++)  /* resolve what the inner loop reads or keeps */
     if (need[s] && out->kind[s] == SK_UNSET) {
       int k2, v2;
@@ -977,7 +1281,13 @@ static int doloop (Walk *w, int i) {
     memset(&c, 0, sizeof(c));
     if (tri) {
       w->depth++;
-      if (!tricount(w, op->line, kv, vv, &c)) return 0;
+      if (!(d > 0 ? deepcount(w, d, op->line, kv, vv, &c)
+                  : tricount(w, op->line, kv, vv, &c)))
+        return 0;
+      if (d > 0 && d == w->prodlevel) {
+        w->ndeep++;
+        if (w->skipdeep) c.n = 0;
+      }
       w->depth--;
       if (!c.n64 && c.n == 0) return 1;  /* the VM skips the loop */
       m = count_mpz(&c, limbs, tmp);
@@ -1001,6 +1311,7 @@ counted:
   memcpy(in->val, out->val, sizeof(int) * (size_t)ns);
   memcpy(in->deg, out->deg, (size_t)ns);
   in->k = 0; in->nbrow = 0;
+  in->ln = ln; in->prod = PROD_NONE;
   if (w->eval) {
     uint64_t u;
     double lg;
@@ -1041,7 +1352,13 @@ counted:
     else if (wrote[s]) in->kind[s] = SK_DEAD;
   }
   in->kind[op->a] = SK_VAR;
-  if (w->eval && (in->val[op->a] = unitform(w, idxcol)) < 0) return 0;
+  if (w->eval && (in->val[op->a] = ctrform(w, idxcol, c.itype)) < 0) return 0;
+  if (w->eval && n->prod[ln]) {  /* its body's matrix changes */
+    res = (int *)cpm_newbuffer(w->L, sizeof(int) * ((size_t)in->k + 1));
+    if (!prodloop(w, i, in, out, &c, m, kv, vv, res)) return 0;
+    lua_pushnil(w->L);  /* (popped below, where upd is) */
+    goto closed;
+  }
   w->depth++;
   ok = walkblock(w, i + 1, i + 1 + op->n1);
   w->depth--;
@@ -1055,29 +1372,13 @@ counted:
     int K = in->k;
     upd = (int *)cpm_newbuffer(w->L, sizeof(int) * 2 * ((size_t)K + 1));
     res = upd + K + 1;
-    for (j = 0; j < K; j++) {
-      int sl = in->stslot[j];
-      if (sl < 0) {  /* the counter: + step */
-        lua_State *L = w->L;
-        int f;
-        if (c.itype == VT_INT) lua_pushinteger(L, c.istep);
-        else lua_pushnumber(L, (lua_Number)c.fstep);
-        if ((f = constform(w, lua_gettop(L), 1)) < 0) return 0;
-        FU(w, f)[1 + j] = 1;
-        FL(w, f)[1 + j] = 0;
-        upd[j] = f;
-      }
-      else if (in->kind[sl] == SK_VAR) upd[j] = in->val[sl];
-      else if (in->kind[sl] == SK_INV) {
-        if ((upd[j] = constform(w, in->val[sl], 0)) < 0) return 0;
-      }
-      else return stopr(w, op->line, CPM_R_IR_MALFORMED, "");
-    }
+    if (!updforms(w, in, &c, op->line, upd)) return 0;
     w->depth++;
     ok = closeloop(w, in, out, upd, m, res, tri, ln, d == 0 ? n->qdeg[ln] : 0);
     w->depth--;
     if (!ok) return w->fail == w->failbuf ? 0 : stop(w, op->line, w->fail);
   }
+closed:
   /* the enclosing level after the loop */
   for (s = 0; s < ns; s++) {
     if (s == op->a) { out->kind[s] = SK_DEAD; continue; }
@@ -1159,7 +1460,7 @@ static int badarg (const ir_Loop *ir, ir_Arg x) {
 
 /* Checks the ops and the nesting; numbers the loops. */
 static int checkops (const ir_Loop *ir, plan_Nest *n, plan_Refusal *why) {
-  int ends[IR_MAXDEPTH + 1], lines[IR_MAXDEPTH + 1], depth = 0, i, j;
+  int ends[IR_MAXDEPTH + 1], depth = 0, i, j;
   char msg[160];
   if (ir->nslots < 0 || ir->nslots > IR_MAXSLOTS || ir->nops < 0 ||
       ir->nops > IR_MAXOPS || ir->nk < 0 || ir->index >= ir->nslots ||
@@ -1174,12 +1475,9 @@ static int checkops (const ir_Loop *ir, plan_Nest *n, plan_Refusal *why) {
     while (depth > 0 && i >= ends[depth]) depth--;
     n->loopno[i] = -1;
     switch (op->code) {
-      case IR_IF:  /* inside an inner loop: that loop's branch */
-        if (depth == 0)
-          return refuse(why, op->line, cpm_reason(CPM_R_NEST_BRANCH));
-        snprintf(msg, sizeof(msg), cpm_reason(CPM_R_NEST_INNER), lines[1],
-                 cpm_reason(CPM_R_BRANCH));
-        return refuse(why, ir->line, msg);
+      case IR_IF:  /* (plan_make hands a body with IFs to plan_branch.c,
+                      which plans each path of it, straight-line, here) */
+        return refuse(why, op->line, cpm_reason(CPM_R_BRANCH));
       case IR_LOOP:
         if (op->a < 0 || op->a >= ir->nslots || badarg(ir, op->b) ||
             badarg(ir, op->c) || badarg(ir, op->d) || op->n1 < 0 ||
@@ -1195,7 +1493,6 @@ static int checkops (const ir_Loop *ir, plan_Nest *n, plan_Refusal *why) {
         }
         n->loopno[i] = n->nloops++;
         ends[++depth] = i + 1 + op->n1;
-        lines[depth] = op->line;
         if (depth > n->maxdepth) n->maxdepth = depth;
         break;
       case IR_MOVE: case IR_ARITH: case IR_INDEX: case IR_UNARY:
@@ -1321,6 +1618,7 @@ static void copyloop (lua_State *L, plan_Nest *n, const ir_Loop *ir) {
   n->reads = (unsigned char *)xalloc(L, nl * ns, 1);
   n->need = (unsigned char *)xalloc(L, nl * ns, 1);
   n->qdeg = (unsigned char *)xalloc(L, nl, 1);
+  n->prod = (unsigned char *)xalloc(L, nl, 1);
 }
 
 
@@ -1408,7 +1706,9 @@ plan_Plan *plan_nest_make (lua_State *L, const ir_Loop *ir,
       w.input = live;
       w.ctrinv = attempt;
       w.qdeg = n->qdeg;
+      w.prodp = n->prod;
       memset(n->qdeg, 0, (size_t)n->nloops + 1);
+      memset(n->prod, 0, (size_t)n->nloops + 1);
       memset(live, 0, (size_t)ns);
       carvelevels(&w, lb, ns, n->nused + 2);
       for (s = 0; s < ns; s++) { w.lv[0].kind[s] = SK_UNSET; w.lv[0].deg[s] = 0; }
@@ -1662,6 +1962,8 @@ static int pushtyped (Walk *w, const Map *mp, const uint64_t *r,
   uint64_t *X, *T;
   if (w->ftm == NULL || !(w->seen & SEEN_INT) || !(w->seen & SEEN_FLT))
     return pushresults(w, mp, r, NULL);
+  if (w->tmfail)  /* (set by a walk after ringcheck's) */
+    return stop(w, 0, "the nested loop mixes integer and float values");
   X = (uint64_t *)cpm_newbuffer(w->L, sizeof(uint64_t) * 3 * (size_t)mp->K);
   T = X + mp->K;
   if (w->trizero) {  /* the first and last iterations' own masks (trinest) */
@@ -1757,7 +2059,7 @@ static void beginwalk (Walk *w, int top) {
   if (n->ir.index >= 0) {  /* the counter is the first state */
     int col = newstate(&w->lv[0], -1, -1);
     w->lv[0].kind[n->ir.index] = SK_VAR;
-    w->lv[0].val[n->ir.index] = unitform(w, col);
+    w->lv[0].val[n->ir.index] = ctrform(w, col, w->c.itype);
   }
 }
 
@@ -2045,6 +2347,267 @@ static int trinest (Walk *w) {
   lua_settop(L, base);
   return pushtyped(w, &mp, x, n);
 }
+
+/* One iteration's type step: X := the masks of the states after an
+   iteration whose update masks are those of 'upd', from masks E. */
+static void typestep (Walk *w, int K, const int *upd, const uint64_t *E,
+                      uint64_t *X) {
+  int j, c;
+  for (j = 0; j < K - 1; j++) {
+    uint64_t u = w->ftm[upd[j]], x = u & 1;
+    for (c = 1; c < K && c < 64; c++)
+      if (u >> c & 1) x |= E[c - 1];
+    X[j] = x;
+  }
+}
+
+
+/*
+** Lua 5.4: the types of prodloop's states.  A product of changing
+** matrices has no one type step, but when every iteration, whichever of
+** its triangular loops run, takes the entry masks E to the same X1 and X1
+** to itself, the types after any count >= 1 are X1.  Each walk's step is
+** checked (*state: 0 none yet, 1 X1 known, -1 no such X1).
+*/
+static void prodtypes (Walk *w, int K, const int *upd, const uint64_t *E,
+                       uint64_t *X1, int *state) {
+  uint64_t *X = X1 + K;
+  if (w->ftm == NULL || *state < 0) return;
+  if (K - 1 >= 64) { *state = -1; return; }
+  typestep(w, K, upd, E, X);
+  if (*state == 0) memcpy(X1, X, sizeof(uint64_t) * (size_t)(K - 1));
+  else if (memcmp(X1, X, sizeof(uint64_t) * (size_t)(K - 1)) != 0) {
+    *state = -1;
+    return;
+  }
+  *state = 1;
+  typestep(w, K, upd, X1, X);
+  if (memcmp(X1, X, sizeof(uint64_t) * (size_t)(K - 1)) != 0) *state = -1;
+}
+
+
+/*
+** An inner loop whose body holds triangular loops of its own, whose
+** counts follow this loop's variable: its iterations t = 0..m-1 apply
+** different matrices B(t), and its effect is the product
+** P(m) = B(m-1) ... B(0).  As in trinest, one level down: each such loop
+** is B'^m' with B' unipotent and m' affine in t (deepcount), so B(t) is a
+** polynomial in t of degree dm (the sum of their degrees, w->pdeg); when
+** it only adds along an acyclic graph (tridegree), every column of P(t),
+** t >= 1, is a polynomial of degree D, and
+**   P(m) = sum_{d<=D} C(m-1, d) Delta^d P(1)
+** (Newton's forward differences, exact in Z/2^64).  The body is walked at
+** t = 0..max(dm, D)+1 with the loop variable's actual value (PROD_AT), the
+** products taken, Delta^(dm+1) B(0) = 0 and Delta^(D+1) P(1) = 0 checked.
+** A bounding walk (floats, or the first walk of a triangular nest, whose
+** loop variables are ranges) walks the body once with its variable
+** ranging over its values (PROD_RANGE) and the triangular loops at their
+** largest counts, which majorizes every B(t); the degree of P(m) in an
+** enclosing loop's iteration, through m and through the variable's start,
+** is at most (K - 1)(dm + 1): a path of the graph has at most K - 2 edges,
+** each adding dm and one for the sum.
+*/
+static int prodloop (Walk *w, int i, Level *in, Level *out,
+                     const count_Loop *c, mpz_srcptr m, const int *kv,
+                     const int *vv, int *res) {
+  lua_State *L = w->L;
+  const plan_Nest *n = w->n;
+  const ir_Op *op = &n->ops[i];
+  int ns = n->ir.nslots, K = in->k + 1, d = w->depth, top, mark, ok = 0;
+  int pdeg0 = w->pdeg, deg0 = w->degree, bounds = w->bounds, dm = -1, D = -1;
+  int ranging = w->ranging || w->tri == TRI_BOUNDS, t, x, flt, *upd, *deg;
+  size_t KK = (size_t)K * (size_t)K, nmat = TRI_MAXDEGREE + 4;
+  uint64_t nm1 = c->n64 ? UINT64_MAX : c->n - 1, *Ms, *Ps, *B, *Pm, *E, *X1;
+  int tstate = 0, ndeep = 0;  /* prodtypes; the most triangular loops seen */
+  int prodlevel = w->prodlevel, ndeep0 = w->ndeep, skipdeep = w->skipdeep;
+  double *LB, *R = NULL, *lcol;
+  unsigned char *snap;
+  i128 slo, shi, llo, lhi, step, span;
+  const char *why = NULL;
+  /* its variable's start, step and values */
+  if (!ctlrange(w, d, op->line, kv[0], vv[0], FR_AT, &slo, &shi, &flt))
+    return 0;
+  /* its limit, which no value passes (lvm.c, forprep), or none known */
+  llo = -PROD_CTRL_MAX; lhi = PROD_CTRL_MAX;
+  if (kv[1] == SK_VAR) {
+    if (!formrange(w, d, vv[1], FR_AT, &llo, &lhi, &flt)) {
+      llo = -PROD_CTRL_MAX; lhi = PROD_CTRL_MAX;
+    }
+  }
+  else if (lua_type(L, vv[1]) == LUA_TNUMBER &&
+           fabs((double)lua_tonumber(L, vv[1])) < TRI_FLT_MAX)
+    llo = lhi = (i128)floor((double)lua_tonumber(L, vv[1]));
+  if (c->itype == VT_INT) step = (i128)c->istep;
+  else if (c->fstep == floor(c->fstep) && fabs(c->fstep) < TRI_FLT_MAX)
+    step = (i128)(int64_t)c->fstep;
+  else return stop(w, op->line, "an inner loop's step is not an integer");
+  span = (i128)nm1 * step;
+  if (c->n64 || span > PROD_CTRL_MAX || span < -PROD_CTRL_MAX)
+    return stop(w, op->line, "an inner loop's count is too large to follow "
+                             "its variable");
+  if (w->ctrinv) return stopr(w, op->line, CPM_R_NEST_BOUNDS, "");
+  /* scratch: the level as set up (restored before each walk), matrices */
+  snap = (unsigned char *)malloc((size_t)ns * (2 + sizeof(int)) +
+                                 sizeof(uint64_t) * KK * (2 * nmat + 2) +
+                                 sizeof(uint64_t) * 3 * (size_t)K +
+                                 sizeof(double) * (2 * KK + (size_t)K) +
+                                 sizeof(int) * 2 * (size_t)K + 64);
+  if (snap == NULL) { w->fail = "not enough memory"; return 0; }
+  Ms = (uint64_t *)(void *)(((uintptr_t)(snap + (size_t)ns * (2 + sizeof(int))) + 15) & ~(uintptr_t)15);
+  Ps = Ms + KK * nmat;
+  B = Ps + KK * nmat;
+  Pm = B + KK;
+  LB = (double *)(Pm + KK);
+  R = LB + KK;
+  lcol = R + KK;
+  E = (uint64_t *)(lcol + K);
+  X1 = E + K;
+  upd = (int *)(X1 + 2 * (size_t)K);
+  deg = upd + K;
+  memcpy(snap, in->kind, (size_t)ns);
+  memcpy(snap + ns, in->deg, (size_t)ns);
+  memcpy(snap + 2 * (size_t)ns, in->val, sizeof(int) * (size_t)ns);
+  for (x = 0; x < K - 1 && w->ftm != NULL; x++) E[x] = w->ftm[in->entry[x]];
+  top = lua_gettop(L);
+  mark = w->nforms;
+  in->cstep = (int64_t)step;
+#define PROD_WALK(mode, tt) \
+  (memcpy(in->kind, snap, (size_t)ns), memcpy(in->deg, snap + ns, (size_t)ns), \
+   memcpy(in->val, snap + 2 * (size_t)ns, sizeof(int) * (size_t)ns), \
+   in->nbrow = 0, w->nforms = mark, lua_settop(L, top), in->prod = (mode), \
+   w->prodlevel = d + 1, w->ndeep = 0, \
+   in->cval = (int64_t)(slo + (i128)(tt) * step), w->depth = d + 1, \
+   ok = walkblock(w, i + 1, i + 1 + op->n1), w->depth = d, \
+   ok = ok && updforms(w, in, c, op->line, upd), \
+   (ok ? loopmatrix(w, K, upd, B, LB) : (void)0), \
+   (ok ? prodtypes(w, K, upd, E, X1, &tstate) : (void)0), \
+   (w->ndeep > ndeep ? ndeep = w->ndeep : 0), ok)
+  for (x = 0; x < (int)KK; x++) Pm[x] = (uint64_t)(x / K == x % K);
+  {  /* its variable's values: at its ends, bounds over its iterations */
+    i128 a = span < 0 ? (slo + span > llo ? slo + span : llo) : slo;
+    i128 b = span > 0 ? (shi + span < lhi ? shi + span : lhi) : shi;
+    in->cfirst = (int64_t)slo;
+    in->clast = (int64_t)(slo + span);
+    in->clo = (int64_t)a;
+    in->chi = (int64_t)b;
+    in->tmax = (int64_t)nm1;
+  }
+  if (w->ftm != NULL) {  /* the types with its triangular loops skipped */
+    w->skipdeep = 1;
+    if (!PROD_WALK(ranging ? PROD_RANGE : PROD_AT, 0)) goto done;
+    w->skipdeep = 0;
+    w->pdeg = pdeg0;
+  }
+  if (!ranging) {  /* the product, at this walk's values */
+    if (slo != shi) { why = "an inner loop's start is not known"; goto done; }
+    w->bounds = 0;
+    memcpy(Ps, Pm, sizeof(uint64_t) * KK);  /* P(0) = I */
+    for (t = 0; ; t++) {
+      uint64_t *Pt = &Ps[KK * (size_t)(t < (int)nmat - 1 ? t : (int)nmat - 2)];
+      if (!PROD_WALK(PROD_AT, t)) goto done;
+      /* the degree of B(t): its triangular loops' (one skipped at t = 0,
+         its count 0 there, runs at t = 1: deepcount) */
+      if (w->pdeg - pdeg0 > dm) dm = w->pdeg - pdeg0;
+      w->pdeg = pdeg0;
+      if (dm > TRI_MAXDEGREE) break;
+      if (t < (int)nmat) memcpy(&Ms[KK * (size_t)t], B, sizeof(uint64_t) * KK);
+      mulu64(K, B, Pt, Pt + KK);  /* P(t + 1) */
+      if ((uint64_t)t == nm1) {  /* the last iteration: P(m) */
+        memcpy(Pm, Pt + KK, sizeof(uint64_t) * KK);
+        break;
+      }
+      if (t >= 1 && D < 0 && t >= dm + 1) {  /* B(0..dm+1): P's degree */
+        differences(Ms, dm + 2, KK);
+        for (x = 0; x < (int)KK; x++)
+          if (Ms[KK * (size_t)(dm + 1) + x] != 0) {
+            why = "an inner loop's matrix is not the polynomial it should be";
+            goto done;
+          }
+        if ((D = tridegree(K, dm, Ms, deg)) < 0) {
+          why = "an inner loop whose matrix its iterations change does more "
+                "than add to its values";
+          goto done;
+        }
+        if (D > TRI_MAXDEGREE) break;
+      }
+      if (D >= 0 && t >= D + 1) {  /* P(1..D+2): Newton's formula */
+        uint64_t *X = Ps + KK;
+        differences(X, D + 2, KK);
+        for (x = 0; x < (int)KK; x++)
+          if (X[KK * (size_t)(D + 1) + x] != 0) {
+            why = "an inner loop's values are not the polynomial they "
+                  "should be";
+            goto done;
+          }
+        for (x = 0; x < (int)KK; x++) {
+          uint64_t a = 0;
+          int e;
+          for (e = 0; e <= D; e++) a += binom64(nm1, e) * X[KK * (size_t)e + x];
+          Pm[x] = a;
+        }
+        break;
+      }
+    }
+    w->bounds = bounds;
+    if (dm > TRI_MAXDEGREE || D > TRI_MAXDEGREE) {
+      why = "a triangular nest of too high a degree";
+      goto done;
+    }
+  }
+  {  /* one walk over all its values: magnitudes, and the degree */
+    w->ranging++;
+    w->bounds = 1;  /* (the magnitudes' zeros are its matrices' pattern) */
+    ok = PROD_WALK(PROD_RANGE, 0);
+    w->bounds = bounds;
+    w->ranging--;
+    if (!ok) goto done;
+    dm = w->pdeg - pdeg0;
+    if (bounds && bound_log2_powmax(K, LB, m, R) != 0) {
+      why = "the inner loop's matrix cannot be computed";
+      goto done;
+    }
+  }
+#undef PROD_WALK
+  /* its degree in an enclosing loop's iteration: B(t)'s entries that can
+     be nonzero at some iteration (their magnitudes, over every value of
+     its variable) of degree dm at most, the diagonal 1 at most */
+  if (dm > TRI_MAXDEGREE) { why = "a triangular nest of too high a degree"; goto done; }
+  memset(Ms, 0, sizeof(uint64_t) * KK * ((size_t)dm + 1));
+  for (x = 0; x < K; x++) {
+    int y;
+    Ms[(size_t)x * K + x] = 1;
+    for (y = 0; y < K && x > 0; y++)
+      if (y != x && LB[(size_t)x * K + y] != -HUGE_VAL)
+        Ms[KK * (size_t)dm + (size_t)x * K + y] = 1;
+  }
+  D = tridegree(K, dm, Ms, deg);
+  if (D < 0) {
+    why = "an inner loop whose matrix its iterations change does more than "
+          "add to its values";
+    goto done;
+  }
+  if (D > TRI_MAXDEGREE) { why = "a triangular nest of too high a degree"; goto done; }
+  w->pdeg = pdeg0 + D;
+  if (w->tri == TRI_BOUNDS) w->degree = deg0 + D;
+  ok = applyclosed(w, in, out, K, Pm, bounds ? R : NULL, lcol, res);
+  if (ok && w->ftm != NULL) {  /* the states' types (prodtypes): with one
+                                   triangular loop, the walks saw it run
+                                   and skipped */
+    if (tstate <= 0 || ndeep > 1) w->tmfail = 1;
+    for (x = 0; x < K - 1; x++) w->ftm[res[x]] = w->tmfail ? 0 : X1[x];
+  }
+done:
+  w->bounds = bounds;
+  w->depth = d;
+  w->prodlevel = prodlevel;
+  w->ndeep = ndeep0;
+  w->skipdeep = skipdeep;
+  in->prod = PROD_NONE;
+  free(snap);
+  if (why != NULL) return stop(w, op->line, why);
+  return ok;
+}
+
 
 /* }====================================================== */
 

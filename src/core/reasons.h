@@ -58,13 +58,12 @@
   _(MOD_MIXED,		"a value of the loop is not reduced modulo the same value as the others (a mix of rings)") \
   /* nested loops (plan_nest.c) */ \
   _(NEST_INNER,		"inner loop at line %d: %s") \
-  _(NEST_BOUNDS,	"control values that an enclosing inner loop changes (a triangular nest below the outer loop)") \
+  _(NEST_BOUNDS,	"a triangular loop below the first level in a nest that multiplies by the outer counter") \
   _(NEST_TRISTEP,	"a step that the enclosing loop changes") \
   _(NEST_CTROP,		"the outer loop's counter in operator '%s' inside an inner loop") \
   _(NEST_CTRDEEP,	"the outer loop's counter read below the first inner loop, or left by it") \
   _(NEST_PRODUCT,	"product of two loop-carried values in a nested loop") \
   _(NEST_OP,		"operator '%s' applied to a loop-carried value in a nested loop") \
-  _(NEST_BRANCH,	"branch in a loop with an inner loop") \
   _(NEST_DEPTH,		"loops nested more than %d deep") \
   _(NEST_LOOPS,		"more than %d inner loops") \
   /* bitwise bodies over GF(2) (plan_gf2.c) */ \
