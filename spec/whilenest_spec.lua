@@ -260,14 +260,40 @@ describe("while and repeat loops around for loops", function()
     end
   end)
 
+  it("plan invariant branches in the nest (plan_branch.c, each path a nest)", function()
+    local bodies = {
+      "repeat for j = 1, 3 do if a then s = s + j else s = s - 1 end end i = i + 1 until i >= n",
+      "while i < n do if a then for j = 1, i do s = s + j end end i = i + 2 end",
+      "while n > i do for j = 1, m do for l = 1, 2 do if a == 1 then s = s + l end end end " ..
+        "i = i + 1 end",
+    }
+    for _, b in ipairs(bodies) do
+      local text = "return function(i, n, a, m)\n  local s = 0\n  " .. b .. "\n  return i, s\nend"
+      local f = assert(load(text))()
+      for _, fe in ipairs(FRONTENDS) do
+        assert.matches(":3: %a+ loop optimized", cpm.explain(f, { frontend = fe }))
+        local g = cpm.optimize(f, { frontend = fe, iters_limit = 2 })
+        for _, x in ipairs({ { 0, 10, true, 3 }, { 0, 10, false, 2 }, { 3, 100, 1, 4 },
+          { 0.0, 31, 1, 2 }, { 5, 2, true, 3 }, { -4, 40, 2, 0 } }) do
+          agree(f, g, { n = 4, unpack(x) }, text .. "\n" .. fe)
+        end
+        local computed = 0
+        for _, st in ipairs(cpm.stats(g)) do
+          if st.line == 3 then computed = computed + st.computed end
+        end
+        assert.is_true(computed >= 3, text .. "\n" .. fe .. " " .. computed)
+      end
+    end
+  end)
+
   it("refuse other shapes with a reason", function()
     local cases = {
       { "while i < n do for j = 1, 3 do i = i + 1 end end",
         "loop counter updated inside a nested loop" },
       { "while i < n do for j = 1, 3 do s = s * s end i = i + 1 end",
         "product of two loop-carried values in a nested loop" },
-      { "repeat for j = 1, 3 do if a then s = s + 1 end end i = i + 1 until i >= n",
-        "branch in loop body" },
+      { "while n > i do for j = 1, 3 do if s > 3 then s = s + 1 end end i = i + 1 end",
+        "branch condition depends on a loop-carried value" },
       { "while i < n do for j = 1, s do s = s + j end i = i + 1; i = i + 1 end",
         "loop counter written more than once" },
     }
