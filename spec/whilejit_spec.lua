@@ -62,7 +62,7 @@ local function source()
   elseif shape == 2 then  -- inside a for loop (which stays as written)
     text = "local N = ...\nreturn function(i, n, c, a)\n  local s, t = 0, 1\n" ..
       "  for k = 1, 2 do\n    " .. pre .. loop .. "\n    i = i + k\n  end\n  return i, s, t\nend"
-  elseif shape == 3 then  -- a for loop inside (the while stays as written)
+  elseif shape == 3 then  -- a for loop inside (a nest: spec/whilenest_spec.lua)
     text = "local N = ...\nreturn function(i, n, c, a)\n  local s, t = 0, 1\n" ..
       "  " .. loop:gsub("%-%-%[%[K%]%]", "--[[K]] for k = 1, 3 do t = t + k end") ..
       "\n  return i, s, t\nend"

@@ -173,6 +173,9 @@ typedef struct plan_While {
   plan_WExpr bound, step;
   int endatom;		/* the PA_END atom (the counter's final value, an
 			   output), or -1 */
+  int endlast;		/* a nest plan: the counter's final value is the
+			   last output, which the nest guard pushes after
+			   the nest's own (plan_nest.c) */
 } plan_While;
 
 typedef struct plan_Plan {

@@ -46,6 +46,7 @@
 #include "bound.h"
 #include "count.h"
 #include "guard.h"
+#include "guard_while.h"
 #include "mat.h"
 #include "plan.h"
 #include "reasons.h"
@@ -1796,6 +1797,13 @@ typedef struct Map {
 } Map;
 
 
+/* The outputs the walk computes: all but a while loop's final counter,
+   which nest_call pushes after them (plan_While.endlast). */
+static int walkouts (const plan_Plan *p) {
+  return p->nout - (p->w.active && p->w.endlast && p->nout > 0);
+}
+
+
 /*
 ** Builds the map of the walk just made (its userdata stay on the stack).
 ** Outputs not carried become states ('sinks', entry 0: the value the last
@@ -1805,7 +1813,7 @@ static int buildmap (Walk *w, Map *mp, int allstates) {
   lua_State *L = w->L;
   const plan_Plan *p = w->p;
   Level *lv = &w->lv[0];
-  int *upd, K, i, j, nout = p->nout;
+  int *upd, K, i, j, nout = walkouts(p);
   mp->sink = (int *)cpm_newbuffer(L, sizeof(int) * ((size_t)nout + 1));
   for (i = 0; i < nout; i++) {
     int s = p->out[i].slot, st;
@@ -1928,7 +1936,7 @@ static int pushresults (Walk *w, const Map *mp, const uint64_t *r,
                         const uint64_t *types) {
   lua_State *L = w->L;
   const plan_Plan *p = w->p;
-  int i, nout = p->nout;
+  int i, nout = walkouts(p);
   luaL_checkstack(L, nout + 4, "too many loop variables");
   lua_pushboolean(L, 1);
   for (i = 0; i < nout; i++) {
@@ -2675,7 +2683,11 @@ static int nest_call (lua_State *L) {
   if (lua_gettop(L) < nargs)
     return runaswritten(L, &w.c, 0, "the guard call lacks arguments");
   lua_settop(L, nargs);
-  counted = (lua_toboolean(L, lua_upvalueindex(UP_PREPARED))
+  if (p->w.active) {  /* while, repeat: counted into control values */
+    const char *why = guard_while_control(L, p, 4);
+    if (why != NULL) return runaswritten(L, &w.c, 0, why);
+  }
+  counted = (lua_toboolean(L, lua_upvalueindex(UP_PREPARED)) && !p->w.active
              ? count_fornumprep(L, 1, &w.c) : count_fornum(L, 1, &w.c)) == COUNT_OK
             && !w.c.nbig;
   if (!counted)
@@ -2727,6 +2739,11 @@ static int nest_call (lua_State *L) {
   beginwalk(&w, top);
   nres = walkblock(&w, 0, n->ir.nops)
          ? (n->tri ? trinest(&w) : finish(&w)) : 0;
+  if (nres > 0 && p->w.active && p->w.endlast) {  /* the final counter */
+    luaL_checkstack(L, 2, "too many loop variables");
+    guard_while_pushend(L, &w.c);
+    nres++;
+  }
   if (nres > 0) {
     top = lua_gettop(L);
     guard_count(L, lua_upvalueindex(UP_RECORD), GUARD_COMPUTED, NULL);

@@ -11,7 +11,8 @@
 **     every path: by the ops of a while's test, cond.pre, or the last ops
 **     of a repeat's body);
 **   - the body writes x exactly once, on every path (not inside an IF's
-**     skipped ops), with x := x + s, x := s + x or x := x - s, possibly
+**     skipped ops, nor in an inner loop's body, which runs 0, 1 or more
+**     times a pass), with x := x + s, x := s + x or x := x - s, possibly
 **     through copies (t := x; t := t + 1; x := t, as the bytecode of an
 **     upvalue counter reads), s an invariant expression as b may be
 **     (`i = i + 2*k`: the temporary holding 2*k is written by the body,
@@ -25,7 +26,9 @@
 ** variable takes x's values x0, x0 + s, ...: x is the plan's index, the
 ** update writes a fresh slot instead (which the ops after it read for x),
 ** and x's final value, when live, is one more output (a PA_END atom, or
-** pushed by the branch guard).  The counter is no state of the plan, so
+** pushed by the branch or the nest guard).  A body with inner numeric for
+** loops (LOOP ops) is planned as a nest (plan_nest.c), x its outer index.
+** The counter is no state of the plan, so
 ** a modular body need not reduce it and a bitwise one (once the unread
 ** stepping is dropped) still plans over GF(2).
 **
@@ -93,6 +96,8 @@ typedef struct Scan {
   int npool, maxpool;
   int writes, at, pathline;	/* the counter's writes, the last one, the
 				   line of one some path skips (or -1) */
+  int innerline;		/* the line of a write of the counter in an
+				   inner loop's body (or -1) */
   int prebad;			/* an op of a while's test that computes no
 				   invariant */
   int tval[2], tnode[2];	/* the test's operands where it reads them:
@@ -181,19 +186,20 @@ static void track (Scan *sc, const ir_Op *op) {
 static void scan (Scan *sc) {
   const ir_Loop *ir = sc->ir;
   const ir_Cond *cd = &ir->cond;
-  int i, skipto = 0;
+  int i, skipto = 0, inner = 0;
   memset(sc->val, V_OTHER, (size_t)ir->nslots);
   memset(sc->negate, 0, (size_t)ir->nslots);
   memset(sc->chain, 0, (size_t)ir->nops);
   for (i = 0; i < ir->nslots; i++) sc->node[i] = -1;
   sc->npool = 0;
   sc->writes = 0;
-  sc->at = sc->pathline = -1;
+  sc->at = sc->pathline = sc->innerline = -1;
   sc->prebad = 0;
   if (sc->counter >= 0) sc->val[sc->counter] = V_ENTRY;
   for (i = 0; i <= ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
     int inpath = i < skipto;  /* some path skips this op */
+    int innest = i < inner;  /* in an inner loop: run 0, 1 or more times */
     if (i == sc->testat) {
       sc->tval[0] = valof(sc, cd->x);
       sc->tval[1] = valof(sc, cd->y);
@@ -209,9 +215,10 @@ static void scan (Scan *sc) {
     if (op->a == sc->counter) {
       sc->writes++;
       sc->at = i;
-      if (inpath && sc->pathline < 0) sc->pathline = op->line;
+      if (innest && sc->innerline < 0) sc->innerline = op->line;
+      else if (inpath && sc->pathline < 0) sc->pathline = op->line;
     }
-    if (inpath) {
+    if (inpath || innest) {
       sc->val[op->a] = V_OTHER;
       sc->node[op->a] = -1;
     }
@@ -222,6 +229,8 @@ static void scan (Scan *sc) {
     }
     if (ir->kind == IR_WHILE && i < cd->pre && sc->val[op->a] != V_INV)
       sc->prebad = 1;
+    if (op->code == IR_LOOP && op->n1 > 0 && i + 1 + op->n1 > inner)
+      inner = i + 1 + op->n1;
   }
 }
 
@@ -302,13 +311,14 @@ static int readlater (const ir_Loop *ir, const unsigned char *dropped,
   int i;
   for (i = 0; i < ir->nops; i++) {
     const ir_Op *op = &ir->ops[i];
-    ir_Arg b = op->b, c = op->c;  /* (d: LOOP only, refused) */
+    ir_Arg b = op->b, c = op->c, d = op->code == IR_LOOP ? op->d : b;
     if (i == w || dropped[i] == 2) continue;
     if (i > at) {  /* reads of the counter there read the stepped value */
       if (b == counter) b = ir->nslots;
       if (c == counter) c = ir->nslots;
+      if (d == counter) d = ir->nslots;
     }
-    if (b == a || c == a) return 1;
+    if (b == a || c == a || d == a) return 1;
   }
   return 0;
 }
@@ -335,11 +345,14 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     return refuse(why, ir->line, CPM_R_IR_MALFORMED);
   for (i = 0; i < ir->nops; i++) {  /* (plan_make validates the rest) */
     const ir_Op *op = &ir->ops[i];
-    if (op->code == IR_LOOP) return refuse(why, op->line, CPM_R_NESTED);
-    if (op->code == IR_IF ? op->n1 < 0 || op->n1 > ir->nops
-        : (op->a < 0 || op->a >= ir->nslots || !validarg(ir, op->b) ||
-           ((op->code == IR_ARITH || op->code == IR_INDEX) &&
-            !validarg(ir, op->c))))
+    if (op->code == IR_IF || op->code == IR_LOOP
+        ? op->n1 < 0 || op->n1 > ir->nops - i - 1 : 0)
+      return refuse(why, op->line, CPM_R_IR_MALFORMED);
+    if (op->code != IR_IF &&
+        (op->a < 0 || op->a >= ir->nslots || !validarg(ir, op->b) ||
+         ((op->code == IR_ARITH || op->code == IR_INDEX ||
+           op->code == IR_LOOP) && !validarg(ir, op->c)) ||
+         (op->code == IR_LOOP && !validarg(ir, op->d))))
       return refuse(why, op->line, CPM_R_IR_MALFORMED);
   }
   /* one scratch userdata (collected whatever raises): the body to plan
@@ -394,6 +407,10 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
      its entry value (while) or its stepped one (repeat) */
   sc.counter = counter;
   scan(&sc);
+  if (sc.innerline >= 0) {
+    lua_pop(L, 1);
+    return refuse(why, sc.innerline, CPM_R_WHILE_INNER);
+  }
   if (sc.pathline >= 0) {
     lua_pop(L, 1);
     return refuse(why, sc.pathline, CPM_R_WHILE_PATHS);
@@ -452,6 +469,7 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     else if (i > sc.at) {
       if (op.b == counter) op.b = tslot;
       if (op.c == counter) op.c = tslot;
+      if (op.code == IR_LOOP && op.d == counter) op.d = tslot;
     }
     if (sc.chain[i] == 2) continue;  /* dropped, above */
     if (ir->names != NULL) {
@@ -494,7 +512,8 @@ plan_Plan *plan_while_make (lua_State *L, const ir_Loop *ir,
     o->state = -1;
     o->atom = -1;
     o->mayneg0 = 0;
-    if (p->branch == NULL) {  /* a branch plan's guard pushes it itself */
+    if (p->nest != NULL) p->w.endlast = 1;  /* the nest guard pushes it */
+    else if (p->branch == NULL) {  /* a branch plan's guard pushes it */
       plan_Atom *a = (plan_Atom *)realloc(p->atoms, ((size_t)p->natoms + 1) *
                                                     sizeof(plan_Atom));
       if (a == NULL) cpm_nomem(L);

@@ -29,6 +29,7 @@
   _(FUNCTION,		"function definition in loop body") \
   _(VARARG,		"vararg in loop body") \
   _(NESTED,		"nested loop in loop body") \
+  _(NEST_WHILE,		"while or repeat loop in loop body (only numeric for loops are planned inside a loop)") \
   _(RETURN,		"return in loop body") \
   _(TBC,		"to-be-closed variable in loop body") \
   _(INSTRUCTION,	"instruction not supported in loop body") \
@@ -79,6 +80,7 @@
   _(WHILE_BOUND,	"condition compares two values that the loop changes") \
   _(WHILE_UPDATES,	"loop counter written more than once in the loop body") \
   _(WHILE_PATHS,	"loop counter updated only on some paths through the body") \
+  _(WHILE_INNER,	"loop counter updated inside a nested loop") \
   _(WHILE_STEP,		"loop counter not stepped by an invariant amount (i = i + c)") \
   /* chunks and IR cpm did not expect */ \
   _(MMBIN_MISSING,	"arithmetic without its metamethod companion") \

@@ -159,6 +159,11 @@ static int branch (Lower *lw, int pc, int end, int cmp, ir_Arg b, ir_Arg c) {
   target = bc_jumptarget(lw->p->code[jpc], jpc);
   if (lp->kind == IR_WHILE && target == lp->prep)
     target = end;  /* to the test: lcode.c threads jumps to the jump back */
+  if (target <= jpc && target >= lp->prep + (lp->kind == IR_FORNUM ||
+                                             lp->kind == IR_FORRANGE))
+    /* back into the body: the jump back of an inner while or repeat
+       loop (or of a loop made with goto) */
+    return refuse(lp, lineof(lw, jpc), cpm_reason(CPM_R_NEST_WHILE));
   if (target <= jpc || target > end)  /* backward, or out of the body */
     return refuse(lp, lineof(lw, jpc), cpm_reason(CPM_R_JUMP));
   bc_growvec(lw->L, lw->c, lp, ops, lp->nops + 1);

@@ -145,7 +145,7 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
   Opt *o = (Opt *)ud;
   lua_State *L = o->L;
   find54_Loop *loops;
-  int n = find54_loops(L, o->c, p, &loops), i;
+  int n = find54_loops(L, o->c, p, &loops), i, j, ncode;
   for (i = n - 1; i >= 0; i--) {
     find54_Loop *lp = &loops[i];
     plan_Refusal why;
@@ -169,16 +169,22 @@ static int doproto (bc_Proto *p, const int *path, int depth, void *ud) {
     hook = hookof(o, path, depth);
     /* an inner loop rewritten before this one (a nest) moved its end: read
        it again from FORPREP's or TFORPREP's jump, which the editor
-       relocated; a while or repeat loop with a loop inside is refused
-       (plan_while.c), so nothing inside one was rewritten) */
+       relocated (a while or repeat loop's end was moved below) */
     if (lp->kind == IR_FORRANGE)
       lp->last = bc_jumptarget(p->code[lp->prep], lp->prep) + 1;
     else if (lp->kind == IR_FORNUM)
       lp->last = bc_jumptarget(p->code[lp->prep], lp->prep) - 1;
-    /* (a planned while or repeat loop holds no planned loop) */
+    ncode = p->ncode;
     rw = hook < 0 ? "too many upvalues for the guard"
                   : rewrite54_loop(L, o->c, p, lp, pl, hook, o->nloops + 1,
                                    limit);
+    /* the code inserted (at this loop's insertion point, which no earlier
+       loop's follows) moves the back JMP of every while or repeat loop
+       around it, which no jump of its own locates */
+    for (j = 0; j < i; j++)
+      if ((loops[j].kind == IR_WHILE || loops[j].kind == IR_REPEAT) &&
+          loops[j].last >= (lp->kind == IR_FORNUM ? lp->prep + 1 : lp->prep))
+        loops[j].last += p->ncode - ncode;
     if (rw != NULL) {
       lua_pop(L, 1);
       report(o, lp->line, 0, rw, 0, lp->kind);

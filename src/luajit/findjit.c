@@ -188,6 +188,10 @@ static int branch (Lower *lw, int jpc, int end, int cmp, int jump, ir_Arg b,
   target = jpc + 1 + jitbc_j(p->code[jpc]);
   if (target == lw->backto) target = end;  /* LuaJIT's parser merges jumps
                                               to the jump back with it */
+  if (target <= jpc && target > lp->head)  /* back into the body: the jump
+                                              back of an inner while or
+                                              repeat loop (or a goto's) */
+    return refuse(lp, lineof(lw, jpc), cpm_reason(CPM_R_NEST_WHILE));
   if (target <= jpc || target > end ||  /* backward, or out of the body */
       (lw->nopen > 0 && target > lw->openend[lw->nopen - 1]))  /* or of an
                                                                inner loop's */
@@ -737,6 +741,8 @@ static int lowerbody (Lower *lw, int first, int end) {
     if (o == JITBC_JMP) {
       int t = i + 1 + jitbc_j(ins);
       if (t == lw->backto) t = end;
+      if (t <= i && t > lw->lp->head)  /* (as in branch) */
+        return refuse(lw->lp, line, cpm_reason(CPM_R_NEST_WHILE));
       if (t > i && t <= end && !(t < p->ncode &&
           (jitbc_op(p->code[t]) == JITBC_ITERC || jitbc_op(p->code[t]) == JITBC_ITERN))) {
         if (!branch(lw, i, end, IR_ALWAYS, 1, 0, 0, line)) return 0;

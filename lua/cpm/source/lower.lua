@@ -454,7 +454,7 @@ local function stat(L, s)
     local ends = {}
     for i = 1, #s.conds do
       local first = s.blocks[i].body[1]
-      if first and first.tag == "Break" then
+      if first and first.tag == "Break" and not L.inwhile then
         -- lparser.c's `if c then break`: the test jumps out of the loop
         condjump(L, s.conds[i], true)
         refuse(L.lineof(s.conds[i].endpos), reasons.JUMP)
@@ -470,19 +470,27 @@ local function stat(L, s)
     patch(L, ends)
   elseif t == "While" then
     -- the test jumps forward, out of the while loop: an if for the IR; the
-    -- jump back is refused, with the line of the body's last token
+    -- jump back is refused, with the line of the body's last token (a
+    -- break in its body jumps forward, inside the enclosing body, as the
+    -- bytecode front ends see it: refused by the jump back only)
     condjump(L, s.cond, false)
+    local inwhile = L.inwhile
+    L.inwhile = true
     block(L, s.body)
+    L.inwhile = inwhile
     local last = s.body.body[#s.body.body]
     refuse(last and L.lineof(last.endpos) or L.lineof(s.cond.endpos),
-      reasons.JUMP)
+      reasons.NEST_WHILE)
   elseif t == "Repeat" then
+    local inwhile = L.inwhile
+    L.inwhile = true  -- (as for While)
     block(L, s.body)
+    L.inwhile = inwhile
     -- `until true` runs the body once: no jump; else the test jumps back
     local ok, v = scope.constant(s.cond)
     if not (ok and v ~= nil and v ~= false) then
       condjump(L, s.cond, false)
-      refuse(s.cond.line, reasons.JUMP)
+      refuse(s.cond.line, reasons.NEST_WHILE)
     end
   elseif t == "Fornum" then
     -- a nested numeric for: its control values, then an IR "loop" op over
@@ -499,7 +507,10 @@ local function stat(L, s)
     emit(L, op)
     local at = #L.ops
     L.depth = L.depth + 1
+    local inwhile = L.inwhile
+    L.inwhile = false  -- a break leaves this loop: refused
     local ok, err = pcall(block, L, s.body)
+    L.inwhile = inwhile
     L.depth = L.depth - 1
     if not ok then
       -- refused inside: the outer loop's refusal, at its line, naming the
@@ -517,6 +528,8 @@ local function stat(L, s)
   elseif t == "Return" then
     for i = 1, #s.exprs do exp(L, s.exprs[i]) end
     refuse(s.line, reasons.RETURN)
+  elseif t == "Break" and L.inwhile then  -- luacheck: ignore 542
+    -- out of an inner while or repeat loop, which is refused anyway
   elseif t == "Break" or t == "Goto" then
     refuse(s.line, reasons.JUMP)
   elseif t == "LocalFunction" or t == "FuncStat" then
