@@ -94,6 +94,8 @@ describe("triangular loops below the first level", function()
       { "for j = 1, i do for k = 1, m do for l = 1, j do s = s + l end end end", true },
       { "for j = 1, i do for k = 1, j do for l = i, k + i do s = s + 1; t = t + l end end end", true },
       { "for j = 1, m do for k = j, m do for l = 1, k - j do s = s + i end end end", true },
+      { "for j = 1, i do for k = j, i do s = s + k - j end end", true },
+      { "for j = i, 1, -1 do for k = 2 * j, j + i, 1 do t = t + k end end", true },
       { "for j = 1, i do c = c + 1; for k = 1, m do t = t + c; for l = 1, k do s = s + t end end end", false },
     }
     for _, sh in ipairs(shapes) do

@@ -156,6 +156,8 @@ typedef struct Level {
   int64_t cval, cfirst, clast, cstep, tmax;
   int64_t clo, chi;	/* PROD_RANGE: bounds of its values (its start's and
 			   its limit's, which no value passes) */
+  int limf;		/* its limit's form one level down, or -1: */
+  int64_t limval;	/* its value (an invariant) */
 } Level;
 
 enum { PROD_NONE, PROD_AT, PROD_RANGE };
@@ -997,7 +999,10 @@ enum { FR_AT, FR_FIRST, FR_LAST };
 /* Magnitude of the control values this follows (a margin below 2^63). */
 #define PROD_CTRL_MAX	((i128)1 << 62)
 
-static int rangeof (Walk *w, int d, int f, int which, int hull, i128 *lo,
+/* How rangeof takes a bounding walk's loop variable. */
+enum { RANGE_START, RANGE_HULL, RANGE_LIMIT };
+
+static int rangeof (Walk *w, int d, int f, int which, int how, i128 *lo,
                     i128 *hi, int *flt) {
   i128 vec[2][MAT_KMAX + 2], rlo = 0, rhi = 0;
   i128 *v = vec[0], *nv = vec[1];
@@ -1036,10 +1041,20 @@ static int rangeof (Walk *w, int d, int f, int which, int hull, i128 *lo,
           continue;
         }
         if (lv->prod != PROD_RANGE) return 0;
-        if (hull) {  /* [clo, chi] */
+        if (how == RANGE_HULL) {  /* [clo, chi] */
           rlo += a * (a > 0 ? lv->clo : lv->chi);
           rhi += a * (a > 0 ? lv->chi : lv->clo);
           continue;
+        }
+        if (how == RANGE_LIMIT) {  /* limit - step x [0, tmax + 1), as far
+                                     as a value passes no limit */
+          i128 st = lv->cstep, x = ((i128)lv->tmax + 1) * (st > 0 ? st : -st) - 1;
+          i128 t = a * (st > 0 ? -x : x);
+          if (lv->limf == -2) return 0;
+          if (t > 0) rhi += t; else rlo += t;
+          if (lv->limf < 0) { nv[0] += a * (i128)lv->limval; continue; }
+          g = lv->limf;
+          goto substitute;
         }
         {  /* start + step x [0, tmax] */
           i128 t = a * (i128)lv->cstep * (i128)lv->tmax;
@@ -1048,6 +1063,7 @@ static int rangeof (Walk *w, int d, int f, int which, int hull, i128 *lo,
       }
       else if (w->n->wrote[(size_t)lv->ln * w->n->ir.nslots + s]) return 0;
       g = lv->entry[c - 1];  /* the start's or the value's entry form */
+    substitute:
 #if CPM_LUA54
       if (w->ftm != NULL && (w->ftm[g] & 1)) *flt = 1;
 #endif
@@ -1065,19 +1081,22 @@ static int rangeof (Walk *w, int d, int f, int which, int hull, i128 *lo,
 
 
 /* The range of form f: the loop variables of bounding walks taken with
-   their starts (what values share cancels) and, apart, as their bounds
-   (what no value passes), the narrower of the two. */
+   their starts (what values share cancels), with their limits (`i - j`
+   under `for j = 1, i`: >= 0), and apart, as their bounds (what no value
+   passes); the narrowest. */
 static int formrange (Walk *w, int d, int f, int which, i128 *lo, i128 *hi,
                       int *flt) {
-  i128 a, b;
-  int fa, ok1 = rangeof(w, d, f, which, 0, lo, hi, flt);
-  int ok2 = rangeof(w, d, f, which, 1, &a, &b, &fa);
-  if (!ok1) { *lo = a; *hi = b; *flt = fa; return ok2; }
-  if (ok2) {
-    if (a > *lo) *lo = a;
-    if (b < *hi) *hi = b;
+  int how, ok = 0;
+  for (how = RANGE_START; how <= RANGE_LIMIT; how++) {
+    i128 a, b;
+    int fa;
+    if (!rangeof(w, d, f, which, how, &a, &b, &fa)) continue;
+    if (!ok || a > *lo) *lo = a;
+    if (!ok || b < *hi) *hi = b;
+    *flt = ok ? *flt : fa;
+    ok = 1;
   }
-  return 1;
+  return ok;
 }
 
 
@@ -2491,6 +2510,10 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
     in->clo = (int64_t)a;
     in->chi = (int64_t)b;
     in->tmax = (int64_t)nm1;
+    in->limf = kv[1] == SK_VAR ? vv[1] : -1;
+    in->limval = (int64_t)llo;
+    if (kv[1] != SK_VAR && (llo != lhi || lua_tonumber(L, vv[1]) != (lua_Number)llo))
+      in->limf = -2;  /* not known, or not an integer */
   }
   if (w->ftm != NULL) {  /* the types with its triangular loops skipped */
     w->skipdeep = 1;
