@@ -2466,12 +2466,12 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
                              "its variable");
   if (w->ctrinv) return stopr(w, op->line, CPM_R_NEST_BOUNDS, "");
   /* scratch: the level as set up (restored before each walk), matrices */
-  snap = (unsigned char *)malloc((size_t)ns * (2 + sizeof(int)) +
-                                 sizeof(uint64_t) * KK * (2 * nmat + 2) +
-                                 sizeof(uint64_t) * 3 * (size_t)K +
-                                 sizeof(double) * (2 * KK + (size_t)K) +
-                                 sizeof(int) * 2 * (size_t)K + 64);
-  if (snap == NULL) { w->fail = "not enough memory"; return 0; }
+  /* (a buffer of the stack, below 'top': a walk that raises leaks nothing) */
+  snap = (unsigned char *)cpm_newbuffer(L, (size_t)ns * (2 + sizeof(int)) +
+                                        sizeof(uint64_t) * KK * (2 * nmat + 2) +
+                                        sizeof(uint64_t) * 3 * (size_t)K +
+                                        sizeof(double) * (2 * KK + (size_t)K) +
+                                        sizeof(int) * 2 * (size_t)K + 64);
   Ms = (uint64_t *)(void *)(((uintptr_t)(snap + (size_t)ns * (2 + sizeof(int))) + 15) & ~(uintptr_t)15);
   Ps = Ms + KK * nmat;
   B = Ps + KK * nmat;
@@ -2626,7 +2626,6 @@ done:
   w->ndeep = ndeep0;
   w->skipdeep = skipdeep;
   in->prod = PROD_NONE;
-  free(snap);
   if (why != NULL) return stop(w, op->line, why);
   return ok;
 }
