@@ -155,10 +155,15 @@ local function run(fname, f, opts, text, argn)
     if LUA54 then
       local again, src = made54_report(f)
       if again then
+        local first  -- as _optimize54 raises: the first refused in the
+        -- source, the outer loop of a nest (reported after its inner ones)
         for _, e in ipairs(again) do
-          if strict and not e.optimized then
-            error(string_format("cpm: %s:%d: %s", src, e.line, e.reason), 0)
+          if strict and not e.optimized and (not first or e.line <= first.line) then
+            first = e
           end
+        end
+        if first then
+          error(string_format("cpm: %s:%d: %s", src, first.line, first.reason), 0)
         end
         return f, again
       end

@@ -40,6 +40,8 @@ typedef struct Opt {
   int nup;		/* f's upvalues (closure and prototype agree) */
   int nloops;		/* planned loops, numbered from 1 */
   int nreport;
+  int strictline;	/* strict: the refused loop to raise for (0: none) */
+  char strictwhy[256];	/* and its reason */
   int nprotos;
   struct { bc_Proto *p; int hook; } hooks[MAXPROTOS];
 } Opt;
@@ -103,9 +105,22 @@ static void report (Opt *o, int line, int optimized, const char *why,
     lua_setfield(L, -2, optimized ? "depends" : "reason");
   }
   lua_rawseti(L, REPORT, ++o->nreport);
-  if (!optimized && o->strict) {  /* the message names the place itself */
-    lua_pushfstring(L, "cpm: %s:%d: %s", o->where, line, why);
-    lua_error(L);
+  if (!optimized && o->strict && (o->strictline == 0 || line <= o->strictline)) {
+    /* raised once every loop is seen (strictraise): the first in the
+       source, the outer one of a nest (seen after its inner loops) */
+    o->strictline = line;
+    snprintf(o->strictwhy, sizeof(o->strictwhy), "%s", why ? why : "");
+  }
+}
+
+
+/* Strict: raises the refusal report kept, the message naming the place
+   itself. */
+static void strictraise (Opt *o) {
+  if (o->strictline > 0) {
+    lua_pushfstring(o->L, "cpm: %s:%d: %s", o->where, o->strictline,
+                    o->strictwhy);
+    lua_error(o->L);
   }
 }
 
@@ -243,6 +258,7 @@ static void loadnew (Opt *o, int nup) {
 static int rewriteall (lua_State *L) {
   Opt *o = (Opt *)lua_touserdata(L, CHUNK + 1);
   bc_foreach(o->c, doproto, o);
+  strictraise(o);
   if (o->nloops == 0) lua_pushvalue(L, F);
   else loadnew(o, o->nup);
   return 1;

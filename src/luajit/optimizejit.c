@@ -49,6 +49,8 @@ typedef struct Opt {
   const char *where;	/* f's short source */
   int nloops;		/* planned loops, numbered from 1 */
   int nreport;
+  int strictline;	/* strict: the refused loop to raise for (0: none) */
+  char strictwhy[256];	/* and its reason */
   jitbc_Proto **hookp;	/* prototypes with a hook upvalue ... */
   int *hooku;		/* ... and its index */
   int nhooks;
@@ -130,9 +132,22 @@ static void report (Opt *o, int line, int optimized, const char *why,
     lua_setfield(L, -2, optimized ? "depends" : "reason");
   }
   lua_rawseti(L, REPORT, ++o->nreport);
-  if (!optimized && o->strict) {  /* the message names the place itself */
-    lua_pushfstring(L, "cpm: %s:%d: %s", o->where, line, why);
-    lua_error(L);
+  if (!optimized && o->strict && (o->strictline == 0 || line <= o->strictline)) {
+    /* raised once every loop is seen (strictraise): the first in the
+       source, the outer one of a nest (seen after its inner loops) */
+    o->strictline = line;
+    snprintf(o->strictwhy, sizeof(o->strictwhy), "%s", why ? why : "");
+  }
+}
+
+
+/* Strict: raises the refusal report kept, the message naming the place
+   itself. */
+static void strictraise (Opt *o) {
+  if (o->strictline > 0) {
+    lua_pushfstring(o->L, "cpm: %s:%d: %s", o->where, o->strictline,
+                    o->strictwhy);
+    lua_error(o->L);
   }
 }
 
@@ -329,6 +344,7 @@ static int lopt (lua_State *L) {
   o.hookp = (jitbc_Proto **)jitbc_alloc(&o.c, sizeof(jitbc_Proto *) * (size_t)o.c.nproto);
   o.hooku = (int *)jitbc_alloc(&o.c, sizeof(int) * (size_t)o.c.nproto);
   for (i = 0; i < o.c.nproto; i++) doproto(&o, o.c.proto[i]);
+  strictraise(&o);
   if (o.nloops == 0) lua_pushvalue(L, F);
   else loadnew(&o);
   lua_pushvalue(L, REPORT);
