@@ -219,6 +219,7 @@ typedef struct Walk {
   int prodlevel;	/* the level of the body prodloop walks */
   int ndeep;		/* triangular loops met there in this walk */
   int skipdeep;		/* and counted 0 times (prodtypes) */
+  int mayflt;		/* a float may enter (mayfloat) */
 } Walk;
 
 
@@ -2515,7 +2516,8 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
     if (kv[1] != SK_VAR && (llo != lhi || lua_tonumber(L, vv[1]) != (lua_Number)llo))
       in->limf = -2;  /* not known, or not an integer */
   }
-  if (w->ftm != NULL) {  /* the types with its triangular loops skipped */
+  if (w->ftm != NULL && w->mayflt) {  /* the types with its triangular
+                                         loops skipped */
     w->skipdeep = 1;
     if (!PROD_WALK(ranging ? PROD_RANGE : PROD_AT, 0)) goto done;
     w->skipdeep = 0;
@@ -2577,7 +2579,9 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
       goto done;
     }
   }
-  {  /* one walk over all its values: magnitudes, and the degree */
+  if (bounds || ranging || d > 0) {  /* one walk over all its values:
+    magnitudes, and its degree for an enclosing product or the first walk
+    of the triangular nest (which also checked every count it may take) */
     w->ranging++;
     w->bounds = 1;  /* (the magnitudes' zeros are its matrices' pattern) */
     ok = PROD_WALK(PROD_RANGE, 0);
@@ -2595,6 +2599,7 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
      be nonzero at some iteration (their magnitudes, over every value of
      its variable) of degree dm at most, the diagonal 1 at most */
   if (dm > TRI_MAXDEGREE) { why = "a triangular nest of too high a degree"; goto done; }
+  if (!(bounds || ranging || d > 0)) goto degreed;  /* (not wanted) */
   memset(Ms, 0, sizeof(uint64_t) * KK * ((size_t)dm + 1));
   for (x = 0; x < K; x++) {
     int y;
@@ -2612,6 +2617,7 @@ static int prodloop (Walk *w, int i, Level *in, Level *out,
   if (D > TRI_MAXDEGREE) { why = "a triangular nest of too high a degree"; goto done; }
   w->pdeg = pdeg0 + D;
   if (w->tri == TRI_BOUNDS) w->degree = deg0 + D;
+degreed:
   ok = applyclosed(w, in, out, K, Pm, bounds ? R : NULL, lcol, res);
   if (ok && w->ftm != NULL) {  /* the states' types (prodtypes): with one
                                    triangular loop, the walks saw it run
@@ -2723,7 +2729,7 @@ static int nest_call (lua_State *L) {
         (w.c.itype == VT_FLT && !(w.c.fstart == 0 && signbit(w.c.fstart)))))
     return runaswritten(L, &w.c, 1, "a value of the nested loop is not a number it can follow");
   w.L = L; w.n = n; w.p = p; w.eval = 1; w.topline = p->line;
-  w.bounds = mayfloat(L, n, p, &w.c);
+  w.bounds = w.mayflt = mayfloat(L, n, p, &w.c);
   w.ibase = 4;
   w.W = maxk + 1;
   w.maxforms = 4 * n->ir.nops * (n->maxdepth + 1) + 4 * (n->nloops + 2) * w.W + 32;
