@@ -89,6 +89,7 @@ build = {
         "src/core/plan_lua.c",
         "src/core/range.c",
         "src/core/reasons.c",
+        "src/core/report.c",
         "src/core/runner.c",
         "src/lua54/rewrite54.c",
         "src/luajit/rewritejit.c",

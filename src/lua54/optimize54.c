@@ -21,6 +21,7 @@
 
 #include "guard.h"
 #include "plan.h"
+#include "report.h"
 #include "rewrite54.h"
 
 #if CPM_LUA54
@@ -40,8 +41,7 @@ typedef struct Opt {
   int nup;		/* f's upvalues (closure and prototype agree) */
   int nloops;		/* planned loops, numbered from 1 */
   int nreport;
-  int strictline;	/* strict: the refused loop to raise for (0: none) */
-  char strictwhy[256];	/* and its reason */
+  report_Strict st;	/* strict: the refused loop to raise for */
   int nprotos;
   struct { bc_Proto *p; int hook; } hooks[MAXPROTOS];
 } Opt;
@@ -86,42 +86,8 @@ static int readfunction (lua_State *L) {
 
 static void report (Opt *o, int line, int optimized, const char *why,
                     lua_Integer limit, ir_Kind kind) {
-  lua_State *L = o->L;
-  lua_createtable(L, 0, 5);
-  if (kind == IR_WHILE || kind == IR_REPEAT) {
-    lua_pushstring(L, kind == IR_WHILE ? "while" : "repeat");
-    lua_setfield(L, -2, "kind");
-  }
-  if (limit > 0) {
-    lua_pushinteger(L, limit);
-    lua_setfield(L, -2, "iters_limit");
-  }
-  lua_pushinteger(L, line);
-  lua_setfield(L, -2, "line");
-  lua_pushboolean(L, optimized);
-  lua_setfield(L, -2, "optimized");
-  if (why != NULL) {  /* an optimized loop's: what computing it needs */
-    lua_pushstring(L, why);
-    lua_setfield(L, -2, optimized ? "depends" : "reason");
-  }
-  lua_rawseti(L, REPORT, ++o->nreport);
-  if (!optimized && o->strict && (o->strictline == 0 || line <= o->strictline)) {
-    /* raised once every loop is seen (strictraise): the first in the
-       source, the outer one of a nest (seen after its inner loops) */
-    o->strictline = line;
-    snprintf(o->strictwhy, sizeof(o->strictwhy), "%s", why ? why : "");
-  }
-}
-
-
-/* Strict: raises the refusal report kept, the message naming the place
-   itself. */
-static void strictraise (Opt *o) {
-  if (o->strictline > 0) {
-    lua_pushfstring(o->L, "cpm: %s:%d: %s", o->where, o->strictline,
-                    o->strictwhy);
-    lua_error(o->L);
-  }
+  report_loop(o->L, REPORT, &o->nreport, line, optimized, why, limit, kind,
+              o->strict ? &o->st : NULL);
 }
 
 
@@ -258,7 +224,7 @@ static void loadnew (Opt *o, int nup) {
 static int rewriteall (lua_State *L) {
   Opt *o = (Opt *)lua_touserdata(L, CHUNK + 1);
   bc_foreach(o->c, doproto, o);
-  strictraise(o);
+  report_strictraise(L, &o->st, o->where);
   if (o->nloops == 0) lua_pushvalue(L, F);
   else loadnew(o, o->nup);
   return 1;

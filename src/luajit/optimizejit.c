@@ -28,6 +28,7 @@
 #include "guard.h"
 #include "guard_gf2.h"
 #include "plan.h"
+#include "report.h"
 #include "range.h"
 #include "rewritejit.h"
 
@@ -49,8 +50,7 @@ typedef struct Opt {
   const char *where;	/* f's short source */
   int nloops;		/* planned loops, numbered from 1 */
   int nreport;
-  int strictline;	/* strict: the refused loop to raise for (0: none) */
-  char strictwhy[256];	/* and its reason */
+  report_Strict st;	/* strict: the refused loop to raise for */
   jitbc_Proto **hookp;	/* prototypes with a hook upvalue ... */
   int *hooku;		/* ... and its index */
   int nhooks;
@@ -117,38 +117,8 @@ static int callerenv (lua_State *L) {
 
 static void report (Opt *o, int line, int optimized, const char *why,
                     ir_Kind kind) {
-  lua_State *L = o->L;
-  lua_createtable(L, 0, 4);
-  if (kind == IR_WHILE || kind == IR_REPEAT) {
-    lua_pushstring(L, kind == IR_WHILE ? "while" : "repeat");
-    lua_setfield(L, -2, "kind");
-  }
-  lua_pushinteger(L, line);
-  lua_setfield(L, -2, "line");
-  lua_pushboolean(L, optimized);
-  lua_setfield(L, -2, "optimized");
-  if (why != NULL) {  /* an optimized loop's: what computing it needs */
-    lua_pushstring(L, why);
-    lua_setfield(L, -2, optimized ? "depends" : "reason");
-  }
-  lua_rawseti(L, REPORT, ++o->nreport);
-  if (!optimized && o->strict && (o->strictline == 0 || line <= o->strictline)) {
-    /* raised once every loop is seen (strictraise): the first in the
-       source, the outer one of a nest (seen after its inner loops) */
-    o->strictline = line;
-    snprintf(o->strictwhy, sizeof(o->strictwhy), "%s", why ? why : "");
-  }
-}
-
-
-/* Strict: raises the refusal report kept, the message naming the place
-   itself. */
-static void strictraise (Opt *o) {
-  if (o->strictline > 0) {
-    lua_pushfstring(o->L, "cpm: %s:%d: %s", o->where, o->strictline,
-                    o->strictwhy);
-    lua_error(o->L);
-  }
+  report_loop(o->L, REPORT, &o->nreport, line, optimized, why, 0, kind,
+              o->strict ? &o->st : NULL);
 }
 
 
@@ -344,7 +314,7 @@ static int lopt (lua_State *L) {
   o.hookp = (jitbc_Proto **)jitbc_alloc(&o.c, sizeof(jitbc_Proto *) * (size_t)o.c.nproto);
   o.hooku = (int *)jitbc_alloc(&o.c, sizeof(int) * (size_t)o.c.nproto);
   for (i = 0; i < o.c.nproto; i++) doproto(&o, o.c.proto[i]);
-  strictraise(&o);
+  report_strictraise(L, &o.st, o.where);
   if (o.nloops == 0) lua_pushvalue(L, F);
   else loadnew(&o);
   lua_pushvalue(L, REPORT);
