@@ -8,6 +8,7 @@
 local cpm = require "cpm"
 local agree = require("agree").agree
 local sweep = require("sweep").sweep
+local refused = require("sweep").refused
 
 local LUA54 = not jit
 local load = loadstring or load
@@ -169,12 +170,8 @@ describe("triangular loops below the first level", function()
       local f = assert(load(text))()
       for _, fe in ipairs(FRONTENDS) do
         assert.matches(":3: loop optimized", cpm.explain(f, { frontend = fe }), 1, true)
-        local gs = cpm.optimize(f, { frontend = fe, strict = true, iters_limit = 2 })
-        local ok, err = pcall(gs, 20)
-        assert.is_false(ok, text)
-        assert.matches(c[2], err, 1, true)
-        agree(f, cpm.optimize(f, { frontend = fe, iters_limit = 2 }), { n = 1, 20 }, text)
       end
+      refused(f, c[2], { n = 1, 20 }, text)
     end
   end)
 

@@ -1,9 +1,11 @@
 -- Differential sweeps for the specs: each function a random generator
 -- writes, optimized by every front end at the default iters_limit and at
--- 2, against the original on random arguments (agree.lua).
+-- 2, against the original on random arguments (agree.lua); and a shape
+-- that must run as written, with its reason under strict.
 local cpm = require "cpm"
 local agree = require("agree").agree
 local load = loadstring or load
+local unpack = table.unpack or unpack
 
 local M = {}
 
@@ -43,6 +45,21 @@ function M.sweep(o)
     end
   end
   return computed
+end
+
+-- refused(f, reason, args, where): on every front end, f optimized with
+-- strict (iters_limit 2) raises 'reason' (plain text) when called with
+-- args (packed, n honoured), and optimized without strict agrees with f.
+function M.refused(f, reason, args, where)
+  for _, fe in ipairs(M.FRONTENDS) do
+    local gs = cpm.optimize(f, { frontend = fe, strict = true, iters_limit = 2 })
+    local ok, err = pcall(gs, unpack(args, 1, args.n or #args))
+    assert(not ok, where .. "\n" .. fe .. ": computed, not refused")
+    assert(tostring(err):find(reason, 1, true), ("%s\n%s: %s, not %s"):format(
+      where, fe, tostring(err), reason))
+    agree(f, cpm.optimize(f, { frontend = fe, iters_limit = 2 }), args,
+      where .. "\n" .. fe)
+  end
 end
 
 return M
