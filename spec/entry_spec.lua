@@ -168,6 +168,39 @@ for _, frontend in ipairs(frontends) do
       assert.are.equal(-4611686018427387904, bounded(1000, g, 0, math.maxinteger, 1, 0))
     end)
 
+    it("checks the count's sign only where a constant start and step cannot rule it out", function()
+      -- for i = 0, n (and 1, or a step of 2): the count stays below 2^63,
+      -- the short path is one comparison; a start below 0, a step below 0
+      -- or a start in a variable can count 2^63 iterations or more, which
+      -- the guard must see
+      local shapes = define [[
+        return {
+          function(n) local s = 0 for i = 0, n do s = s + i end return s end,
+          function(n) local s = 0 for i = 1, n, 2 do s = s + i end return s end,
+          function(n) local s = 0 for i = 0.0, n do s = s + 1 end return s end,
+          function(n) local s = 0 for i = -5, n do s = s + i end return s end,
+          function(n) local s = 0 for i = 3, n, -1 do s = s + i end return s end,
+          function(n, a) local s = 0 for i = a, n do s = s + i end return s end,
+        }]]()
+      for k, f in ipairs(shapes) do
+        local g = optimize(f, { iters_limit = 50 })
+        for _, n in ipairs { -7, -1, 0, 1, 2, 47, 48, 49, 50, 51, 1000 } do
+          agree(f, g, { n, -3 }, ("shape %d, n = %d"):format(k, n))
+        end
+        if k <= 5 and frontend == "bytecode" then  -- no C call below the limit
+          assert.are.equal(0, (calls({}, true, g, k == 5 and -40 or 40, -3)))
+        end
+        if LUA54 then  -- 2^63 iterations and more: computed, not run
+          local n = k == 5 and math.mininteger or math.maxinteger
+          local want = ({ -4611686018427387904, 0, nil, -4611686018427387904 - 15,
+                          -4611686018427387904 + 6, math.mininteger })[k]
+          if want then
+            assert.are.equal(want, bounded(1000, g, n, math.mininteger), "shape " .. k)
+          end
+        end
+      end
+    end)
+
     it("agrees with the original on random control values of every kind", function()
       local seed = os.time()
       math.randomseed(seed)

@@ -27,6 +27,12 @@
 ** (T = the old maxstacksize: registers above every register the function
 ** uses.)  A float loop whose limit lies in [0, limit - 2] thus always runs
 ** as written; any other float loop asks the guard, which counts exactly.
+** The LTI is left out when the start is a constant >= 0 and the step a
+** constant > 0 (nonnegstart): an integer count minus one is then below
+** 2^63 and a float limit at least the start, so A+1 is never negative
+** there; a short call pays one comparison.  (Were that reading of the
+** code wrong, a negative A+1 would run the loop as written: the same
+** results, only slower.)
 ** FORLOOP's jump back lands past the block, on the body.
 **
 ** Generic for over cpm.range: the same hook, entry and call, from GETUPVAL
@@ -98,15 +104,61 @@ static int guardcall (bc_Instr *code, int n, const find54_Loop *lp,
 
 
 /*
+** The sign of the constant 'i' (an instruction loading register 'reg'
+** with a number) or 0 when 'i' is no such load: 1 above zero, -1 below,
+** 2 for zero.
+*/
+static int constsign (const bc_Proto *p, bc_Instr i, int reg) {
+  int o = BC_GET_OPCODE(i);
+  if (BC_GETARG_A(i) != reg) return 0;
+  if (o == BC_OP_LOADI || o == BC_OP_LOADF) {
+    int v = BC_GETARG_sBx(i);
+    return v > 0 ? 1 : v < 0 ? -1 : 2;
+  }
+  if (o == BC_OP_LOADK && BC_GETARG_Bx(i) < p->nk) {
+    const bc_Const *k = &p->k[BC_GETARG_Bx(i)];
+    if (k->tag == BC_VNUMINT)
+      return k->u.i > 0 ? 1 : k->u.i < 0 ? -1 : 2;
+    if (k->tag == BC_VNUMFLT)
+      return k->u.n > 0 ? 1 : k->u.n == 0 ? 2 : -1;  /* NaN: -1 */
+  }
+  return 0;
+}
+
+
+/*
+** Whether the numeric for at 'lp' has a constant start >= 0 and a
+** constant step > 0, as Lua's code generator leaves them: the step loaded
+** right before the FORPREP, the start the last load of register A before
+** that within the limit's code (which uses only registers above A).
+*/
+static int nonnegstart (const bc_Proto *p, const find54_Loop *lp) {
+  int pc, a = lp->base;
+  if (lp->prep < 2 || constsign(p, p->code[lp->prep - 1], a + 2) != 1)
+    return 0;
+  for (pc = lp->prep - 2; pc >= 0 && pc >= lp->prep - 64; pc--) {
+    if (BC_GETARG_A(p->code[pc]) == a) {
+      int sg = constsign(p, p->code[pc], a);
+      return sg == 1 || sg == 2;
+    }
+  }
+  return 0;
+}
+
+
+/*
 ** The count check of a numeric for: jumps to the body (index -1 in
 ** 'tojump') when the loop's count minus one is at most 'most', and to the
-** guard call ('*tolong') when it reads as negative.  '*toloadk': a LOADK
-** of 'most' to complete, when 'most' is too large for LOADI.
+** guard call ('*tolong') when it reads as negative (not checked when
+** 'nonneg': it cannot).  '*toloadk': a LOADK of 'most' to complete, when
+** 'most' is too large for LOADI.
 */
 static int countcheck (bc_Instr *code, int n, int a, int t, lua_Integer most,
-                       int *tolong, int *toshort, int *toloadk) {
-  code[n++] = BC_CREATE_ABCk(BC_OP_LTI, a + 1, sC(0), 0, 1);
-  *tolong = n++;
+                       int nonneg, int *tolong, int *toshort, int *toloadk) {
+  if (!nonneg) {
+    code[n++] = BC_CREATE_ABCk(BC_OP_LTI, a + 1, sC(0), 0, 1);
+    *tolong = n++;
+  }
   if (most <= BC_MAXARG_C - BC_OFFSET_sC)
     code[n++] = BC_CREATE_ABCk(BC_OP_LEI, a + 1, sC((int)most), 0, 1);
   else {
@@ -300,7 +352,8 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   if (wloop && p->nk + MAXPK >= BC_MAXARG_Bx)
     return "too many constants for the guard call";
   if (fornum)
-    n = countcheck(code, n, lp->base, t, most, &tolong, &toshort, &toloadk);
+    n = countcheck(code, n, lp->base, t, most, nonnegstart(p, lp), &tolong,
+                  &toshort, &toloadk);
   if (wloop) n = whilecheck(code, n, pl, t, most + 1, pk, &npk, &toshort);
   if (tolong >= 0) code[tolong] = BC_CREATE_sJ(BC_OP_JMP, n - tolong - 1);
   n = guardcall(code, n, lp, pl, t, hook, id, tojump);
