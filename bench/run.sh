@@ -26,6 +26,10 @@ run_vm () {  # run_vm <dir name> <interpreter>
     LUA_CPATH="$BUILD/$1/?.so;$BUILD/bench/$1/?.so;;" \
     CPM_BENCH_OUT="$OUT/$1" "$2" "bench/$s.lua" > "$OUT/$1/$s.md"
   done
+  echo "bench: neverslower (source front end) on $2" >&2
+  LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;' \
+  LUA_CPATH="$BUILD/$1/?.so;$BUILD/bench/$1/?.so;;" \
+  CPM_BENCH_FRONTEND=source "$2" bench/neverslower.lua > "$OUT/$1/neverslower-source.md"
   {
     grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'
     echo "$(nproc) CPU(s)"

@@ -420,36 +420,43 @@ static void shrink (mpz_ptr z) {
 typedef struct Lucas {
   mpz_srcptr p;		/* chi = x^2 - p x - q */
   int q;
-  mpz_t c4;		/* p^2 + 4q */
+  mpz_t c3;		/* p^2 + 3q */
   mpz_t U, V, sa, sb;	/* (U_m, U_(m-1)) and two scratch numbers */
 } Lucas;
 
 /*
 ** (U, V) = (U_m, U_(m-1)) -> (U_(2m+bit), U_(2m+bit-1)); sigma = (-q)^m.
-** With t = U_(m-1)^2 = q (U_(2m-1) - s): U_(2m+1) = c4 s - q U_(2m-1) + 2 sigma.
+** Three passes over the numbers besides the two squarings, as GMP's
+** mpn_fib2_ui: U_(2m-1) = s + q t into U (dead once squared), then
+** t - c3 s = -(U_(2m+1) - 2 sigma) in place (one submul), then U_(2m) from
+** the two.  Every number created is at most |U_(2m+1)| + 2.
 */
 static void lucas_step (Ctx *C, Lucas *L, int sigma, int bit) {
   int q = L->q;
   mpz_mul(L->sa, L->U, L->U);
   mpz_mul(L->sb, L->V, L->V);
   NOTE(C, L->sa); NOTE(C, L->sb);
-  if (q > 0) mpz_add(L->sb, L->sa, L->sb); else mpz_sub(L->sb, L->sa, L->sb);
-  mul_inplace(L->sa, L->c4);
-  NOTE(C, L->sa);
-  if (q > 0) mpz_sub(L->sa, L->sa, L->sb); else mpz_add(L->sa, L->sa, L->sb);
-  if (sigma > 0) mpz_add_ui(L->sa, L->sa, 2); else mpz_sub_ui(L->sa, L->sa, 2);
-  NOTE(C, L->sa); NOTE(C, L->sb);
-  /* U_(2m) = (U_(2m+1) - q U_(2m-1)) / p, over U_(2m-1) or U_(2m+1) */
-  if (bit) {
-    if (q > 0) mpz_sub(L->sb, L->sa, L->sb); else mpz_add(L->sb, L->sa, L->sb);
-    lucas_divp(L->sb, L->p);
-  }
-  else {
-    if (q > 0) mpz_sub(L->sa, L->sa, L->sb); else mpz_add(L->sa, L->sa, L->sb);
+  if (q > 0) mpz_add(L->U, L->sa, L->sb); else mpz_sub(L->U, L->sa, L->sb);
+  if (mpz_fits_ulong_p(L->c3)) mpz_submul_ui(L->sb, L->sa, mpz_get_ui(L->c3));
+  else if (mpz_sgn(L->c3) < 0 && mpz_cmpabs_ui(L->c3, 8) < 0)  /* p^2 - 3 */
+    mpz_addmul_ui(L->sb, L->sa, (unsigned long)-mpz_get_si(L->c3));
+  else mpz_submul(L->sb, L->sa, L->c3);
+  mpz_neg(L->sb, L->sb);
+  if (sigma > 0) mpz_add_ui(L->sb, L->sb, 2); else mpz_sub_ui(L->sb, L->sb, 2);
+  NOTE(C, L->U); NOTE(C, L->sb);
+  /* U_(2m) = (U_(2m+1) - q U_(2m-1)) / p */
+  if (bit) {  /* (U_(2m+1), U_(2m)) */
+    if (q > 0) mpz_sub(L->sa, L->sb, L->U); else mpz_add(L->sa, L->sb, L->U);
     lucas_divp(L->sa, L->p);
+    mpz_swap(L->U, L->sb);
+    mpz_swap(L->V, L->sa);
   }
-  mpz_swap(L->U, L->sa);
-  mpz_swap(L->V, L->sb);
+  else {  /* (U_(2m), U_(2m-1)) */
+    if (q > 0) mpz_sub(L->sb, L->sb, L->U); else mpz_add(L->sb, L->sb, L->U);
+    lucas_divp(L->sb, L->p);
+    mpz_swap(L->V, L->U);
+    mpz_swap(L->U, L->sb);
+  }
 }
 
 /*
@@ -549,9 +556,9 @@ static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   }
   L.p = c->red[1];
   L.q = mpz_sgn(c->red[0]);
-  mpz_inits(L.c4, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
-  mpz_mul(L.c4, L.p, L.p);
-  if (L.q > 0) mpz_add_ui(L.c4, L.c4, 4); else mpz_sub_ui(L.c4, L.c4, 4);
+  mpz_inits(L.c3, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
+  mpz_mul(L.c3, L.p, L.p);
+  if (L.q > 0) mpz_add_ui(L.c3, L.c3, 3); else mpz_sub_ui(L.c3, L.c3, 3);
   matvec(C, 2, c->A, Aw, w);
   e = lucas_target(&L, w, Aw, need, g);
   if (e != 2) {  /* the four numbers at their final size at once, not by
@@ -594,7 +601,7 @@ static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
       if (L.q > 0) mpz_add(w[i], w[i], L.sa); else mpz_sub(w[i], w[i], L.sa);
       NOTE(C, w[i]);
     }
-  mpz_clears(L.c4, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
+  mpz_clears(L.c3, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
   return MAT_OK;
 }
 

@@ -8,9 +8,9 @@
 -- header keeps the line breaks of the header it replaces, the guard call
 -- standing on the line of `do` (where Lua 5.4 puts the loop's FORPREP, and
 -- so its "'for' initial value must be a number").
-local type, ipairs, tostring, format, rep, sub, byte, find, gsub, concat,
+local type, ipairs, tostring, tonumber, format, rep, sub, byte, find, gsub, concat,
   math_type, load, loadstring, getupvalue, upvaluejoin, setfenv, getfenv, pcall =
-  type, ipairs, tostring, string.format, string.rep, string.sub, string.byte,
+  type, ipairs, tostring, tonumber, string.format, string.rep, string.sub, string.byte,
   string.find, string.gsub, table.concat, math.type, load, rawget(_G, "loadstring"),
   debug.getupvalue, debug.upvaluejoin, rawget(_G, "setfenv"), rawget(_G, "getfenv"), pcall
 local getinfo = debug.getinfo
@@ -72,8 +72,8 @@ local function own_set(P)
   return format("%sK and %sG", P, P)
 end
 
--- The condition under which a numeric for over s, l, t (names) asks its
--- guard: the three are numbers (otherwise the loop raises, or runs on
+-- The condition under which a numeric for over s, l, t (names, or
+-- numerals where known[i]: no check) asks its guard: the three are numbers (otherwise the loop raises, or runs on
 -- values the guard does not take) and the loop runs about 'limit' times
 -- or more, or wraps around.  Only type, math.type and arithmetic on
 -- numbers: no metamethod, no error, and no C call on LuaJIT, where type
@@ -84,15 +84,52 @@ end
 -- count asks the guard: Lua 5.4 runs `for i = 1, 0/0, -1` about 2^63
 -- times (lvm.c's forlimit clips a NaN limit to math.mininteger when the
 -- step is negative), and the guard counts it as the VM does.
-local function long(ctx, s, l, t, stepped, limit)
+local function long(ctx, s, l, t, known, limit)
   local T, checks = ctx.prefix .. "T", {}
-  for _, v in ipairs(stepped and { s, l, t } or { s, l }) do
-    -- math.type answers nil for what is not a number
-    checks[#checks + 1] = ctx.vm54 and format("%s(%s)", T, v)
-      or format("%s(%s) == \"number\"", T, v)
+  for i, v in ipairs { s, l, t } do
+    if not known[i] then
+      -- math.type answers nil for what is not a number
+      checks[#checks + 1] = ctx.vm54 and format("%s(%s)", T, v)
+        or format("%s(%s) == \"number\"", T, v)
+    end
   end
-  return format("%s and not ((%s + 0.0 - %s) / %s < %d)", concat(checks, " and "),
-    l, s, t, limit - 1)
+  checks[#checks + 1] = format("not ((%s + 0.0 - %s) / %s < %d)", l, s, t, limit - 1)
+  return concat(checks, " and ")
+end
+
+-- A start and a step written as numbers, the step not zero: the loop asks
+-- its guard when it runs 'limit' times or more, i.e. when the limit is at
+-- least (step > 0; at most, step < 0) c = start + (limit - 1) step, which
+-- a loop `for x = c, l, +-1` tells in one FORPREP: it converts the limit as
+-- the original's FORPREP does, raises the same error for a value that is
+-- no number and no numeric string (lvm.c forprep checks the limit first
+-- but for a zero step, which this leaves out), calls no metamethod and no
+-- C function, and runs its body, the guard call, once at most (a NaN
+-- limit runs it with a negative step, as the original's 2^63 iterations
+-- want).  Returns the loop's header, or nil (c not an exact float below
+-- 2^53).
+local function countloop(ctx, l, ks, kt, limit)
+  local s, t = ks and tonumber(sub(ks, 2, -2)), kt and tonumber(sub(kt, 2, -2))
+  if not (s and t) or t == 0 then return nil end
+  local c = s + (limit - 1) * t
+  if not (c == c and c > -2 ^ 53 and c < 2 ^ 53) then return nil end
+  return format("for %sx = %.17g, %s, %d do", ctx.prefix, c, l, t > 0 and 1 or -1)
+end
+
+-- The numeral of a start or step written as a plain number (or its
+-- negation), parenthesized, or nil: such a control value needs no type
+-- check.  (LuaJIT's 1LL and 2i are cdata: not plain; hex floats are left
+-- to the check.)
+local function numeral(node)
+  local neg = ""
+  if node and node.tag == "Unop" and node.op == "-" then node, neg = node.operand, "-" end
+  if not node or node.tag ~= "Number" then return nil end
+  local t = node.text
+  if not (find(t, "^%d[%d.]*$") or find(t, "^%d[%d.]*[eE][+-]?%d+$")
+          or find(t, "^%.%d+$") or find(t, "^0[xX]%x+$")) then
+    return nil
+  end
+  return "(" .. neg .. t .. ")"
 end
 
 -- The text from a to b with the replacements { pos, endpos, text } of
@@ -124,24 +161,49 @@ function M.loop(ctx, loop, plan, dopos, inner)
   local r
   if loop.tag == "Fornum" then
     local s, l, st = P .. "s", P .. "l", P .. "t"
+    -- a start or step written as a plain number: used as written in the
+    -- check and the loop (no type check; its local is left unread)
+    local ks, kt = numeral(loop.start), "(1)"
+    if loop.step then kt = numeral(loop.step) end
+    local last = loop.step or loop.limit
+    local header = countloop(ctx, l, ks, kt, plan.limit)
+    if header then  -- short: one FORPREP, then the loop as written
+      -- (the numerals are written where they are used; a limit that is a
+      -- local variable is read where it is used, as reading it does
+      -- nothing else; any other limit goes into a local, on its line)
+      local label = P .. "done" .. plan.id
+      local value = sub(text, loop.limit.pos, loop.limit.endpos)
+      local d = loop.limit.decl
+      if loop.limit.tag == "Id" and d and d.kind ~= "global" and d.kind ~= "env" then
+        l, value = loop.limit.name, ""
+        header = countloop(ctx, l, ks, kt, plan.limit)
+      else
+        value = " local " .. l .. " = " .. value
+      end
+      return concat { "do", breaks(ctx, loop.pos, loop.limit.pos), value,
+        breaks(ctx, loop.limit.endpos, dopos),
+        format(" %s if %s then local %se = %sG[%d] if %se then local %s = %se(%s)"
+          .. " if %s then %s goto %s end end end break end for %s = %s, %s%s do",
+          header, own_set(P), P, P, plan.id, P, okv, P, ks .. ", " .. l .. ", " .. kt .. ins,
+          P .. "ok", set, label, loop.var.name, ks, l, loop.step and ", " .. kt or ""),
+        body, " ::", label, ":: end" }
+    end
     local parts = { "do", breaks(ctx, loop.pos, loop.start.pos),
       " local ", s, ", ", l, ", ", st, " = ",
       sub(text, loop.start.pos, loop.start.endpos),
       breaks(ctx, loop.start.endpos, loop.limit.pos), ", ",
       sub(text, loop.limit.pos, loop.limit.endpos) }
-    local last = loop.limit
     if loop.step then
       parts[#parts + 1] = breaks(ctx, loop.limit.endpos, loop.step.pos)
       parts[#parts + 1] = ", " .. sub(text, loop.step.pos, loop.step.endpos)
-      last = loop.step
     else
       parts[#parts + 1] = ", 1"
     end
     parts[#parts + 1] = breaks(ctx, last.endpos, dopos)
     parts[#parts + 1] = format(" local %s if %s and %s then %s end if %s then %s else for %s = %s, %s%s do",
-      okv, own_set(P), long(ctx, s, l, st, loop.step ~= nil, plan.limit),
+      okv, own_set(P), long(ctx, ks or s, l, kt or st, { ks ~= nil, false, kt ~= nil }, plan.limit),
       call(P, plan.id, okv, s .. ", " .. l .. ", " .. st .. ins),
-      P .. "ok", set, loop.var.name, s, l, loop.step and ", " .. st or "")
+      P .. "ok", set, loop.var.name, ks or s, l, loop.step and ", " .. (kt or st) or "")
     r = concat(parts)
   else
     local f, s, c, x = P .. "f", P .. "s", P .. "c", P .. "x"
