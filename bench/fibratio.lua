@@ -6,6 +6,7 @@
 -- `make bench`; run by hand from the repository root:
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;' \
 --   LUA_CPATH='build/lua5.4/?.so;build/bench/lua5.4/?.so;;' lua5.4 bench/fibratio.lua
+-- (or the same with luajit and build/luajit)
 local cpm = require "cpm"
 local gmp = require "gmpref"
 local cases = require "cases"
@@ -35,7 +36,7 @@ for _, n in ipairs { 1e5, 1e6, 1e7, 1e8 } do
     ratio[r] = tc[r] / tg[r]
   end
   table.sort(tg); table.sort(tc); table.sort(ratio)
-  local m = (RUNS + 1) // 2
+  local m = math.floor((RUNS + 1) / 2)
   print(("| 10^%d | %.4g / %.4g | %.4g / %.4g | **%.3f** / %.3f |"):format(
     math.floor(math.log(n, 10) + 0.5), tg[1] * 1e3, tg[m] * 1e3, tc[1] * 1e3, tc[m] * 1e3,
     tc[1] / tg[1], ratio[m]))
