@@ -111,7 +111,7 @@ end
 local function countloop(ctx, l, ks, kt, limit)
   local s, t = ks and tonumber(sub(ks, 2, -2)), kt and tonumber(sub(kt, 2, -2))
   if not (s and t) or t == 0 then return nil end
-  local c = s + (limit - 1) * t
+  local c = (s + 0.0) + (limit - 1) * (t + 0.0)  -- (in floats: no wrap)
   if not (c == c and c > -2 ^ 53 and c < 2 ^ 53) then return nil end
   return format("for %sx = %.17g, %s, %d do", ctx.prefix, c, l, t > 0 and 1 or -1)
 end
