@@ -77,6 +77,18 @@ void bc_opregs (bc_Instr i, bc_RegSpan rd[3], int *nrd,
 }
 
 
+int bc_lastA (const bc_Instr *code, int from, int to, int r) {
+  int pc;
+  for (pc = to - 1; pc >= from; pc--) {
+    int o = BC_GET_OPCODE(code[pc]);
+    if (BC_GETARG_A(code[pc]) == r && o != BC_OP_MMBIN && o != BC_OP_MMBINI &&
+        o != BC_OP_MMBINK)
+      return pc;
+  }
+  return -1;
+}
+
+
 int bc_jumptarget (bc_Instr i, int pc) {
   switch (BC_GET_OPCODE(i)) {
     case BC_OP_JMP: return pc + 1 + BC_GETARG_sJ(i);

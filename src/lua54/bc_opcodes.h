@@ -271,6 +271,15 @@ typedef struct bc_RegSpan {
 void bc_opregs (bc_Instr i, bc_RegSpan rd[3], int *nrd,
                 bc_RegSpan wr[1], int *nwr);
 
+/*
+** The last pc in [from, to) of 'code' whose instruction names register r
+** in its A field, MMBIN/MMBINI/MMBINK excepted (their A is an operand), or
+** -1.  In straight-line code, the instruction that set r last when it is a
+** load; callers take any other instruction found (one that computes r, or
+** only reads it) as "not a known load".
+*/
+int bc_lastA (const bc_Instr *code, int from, int to, int r);
+
 /* Jump target (a pc) of the jump instruction 'i' at 'pc'; 'i' must have
    BC_FJUMP.  For FORPREP it is the exit (after its FORLOOP). */
 int bc_jumptarget (bc_Instr i, int pc);

@@ -669,20 +669,17 @@ static int ismmbin (int o) {
 ** ops then compute it).
 */
 static ir_Arg condreg (Lower *lw, int from, int cmp, int r) {
-  bc_Proto *p = lw->p;
-  int pc;
-  for (pc = cmp - 1; pc >= from; pc--) {
-    bc_Instr i = p->code[pc];
-    if (BC_GETARG_A(i) != r || ismmbin(BC_GET_OPCODE(i))) continue;
-    switch (BC_GET_OPCODE(i)) {
-      case BC_OP_LOADI: return kint(lw, BC_GETARG_sBx(i));
-      case BC_OP_LOADF: return kflt(lw, (lua_Number)BC_GETARG_sBx(i));
-      case BC_OP_LOADK: return kconst(lw, BC_GETARG_Bx(i));
-      case BC_OP_GETUPVAL: return FIND54_UPSLOT + BC_GETARG_B(i);
-      default: return r;
-    }
+  int pc = bc_lastA(lw->p->code, from, cmp, r);
+  bc_Instr i;
+  if (pc < 0) return r;
+  i = lw->p->code[pc];
+  switch (BC_GET_OPCODE(i)) {
+    case BC_OP_LOADI: return kint(lw, BC_GETARG_sBx(i));
+    case BC_OP_LOADF: return kflt(lw, (lua_Number)BC_GETARG_sBx(i));
+    case BC_OP_LOADK: return kconst(lw, BC_GETARG_Bx(i));
+    case BC_OP_GETUPVAL: return FIND54_UPSLOT + BC_GETARG_B(i);
+    default: return r;
   }
-  return r;
 }
 
 

@@ -130,19 +130,17 @@ static int constsign (const bc_Proto *p, bc_Instr i, int reg) {
 ** Whether the numeric for at 'lp' has a constant start >= 0 and a
 ** constant step > 0, as Lua's code generator leaves them: the step loaded
 ** right before the FORPREP, the start the last load of register A before
-** that within the limit's code (which uses only registers above A).
+** that within the limit's code (which uses only registers above A; looked
+** for among the 64 instructions before it).
 */
 static int nonnegstart (const bc_Proto *p, const find54_Loop *lp) {
-  int pc, a = lp->base;
+  int pc, sg, a = lp->base;
   if (lp->prep < 2 || constsign(p, p->code[lp->prep - 1], a + 2) != 1)
     return 0;
-  for (pc = lp->prep - 2; pc >= 0 && pc >= lp->prep - 64; pc--) {
-    if (BC_GETARG_A(p->code[pc]) == a) {
-      int sg = constsign(p, p->code[pc], a);
-      return sg == 1 || sg == 2;
-    }
-  }
-  return 0;
+  pc = bc_lastA(p->code, lp->prep > 65 ? lp->prep - 65 : 0, lp->prep - 1, a);
+  if (pc < 0) return 0;
+  sg = constsign(p, p->code[pc], a);
+  return sg == 1 || sg == 2;
 }
 
 
