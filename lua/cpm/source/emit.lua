@@ -165,21 +165,20 @@ function M.loop(ctx, loop, plan, dopos, inner)
     -- check and the loop (no type check; its local is left unread)
     local ks, kt = numeral(loop.start), "(1)"
     if loop.step then kt = numeral(loop.step) end
-    local last = loop.step or loop.limit
-    local header = countloop(ctx, l, ks, kt, plan.limit)
+    -- a limit that is a local variable is read where it is used, as
+    -- reading it does nothing else (in the short form below)
+    local d, lname = loop.limit.decl, nil
+    if loop.limit.tag == "Id" and d and d.kind ~= "global" and d.kind ~= "env" then
+      lname = loop.limit.name
+    end
+    local header = countloop(ctx, lname or l, ks, kt, plan.limit)
     if header then  -- short: one FORPREP, then the loop as written
-      -- (the numerals are written where they are used; a limit that is a
-      -- local variable is read where it is used, as reading it does
-      -- nothing else; any other limit goes into a local, on its line)
+      -- (the numerals are written where they are used; any other limit
+      -- goes into a local, on its line)
       local label = P .. "done" .. plan.id
-      local value = sub(text, loop.limit.pos, loop.limit.endpos)
-      local d = loop.limit.decl
-      if loop.limit.tag == "Id" and d and d.kind ~= "global" and d.kind ~= "env" then
-        l, value = loop.limit.name, ""
-        header = countloop(ctx, l, ks, kt, plan.limit)
-      else
-        value = " local " .. l .. " = " .. value
-      end
+      local value = ""
+      if lname then l = lname
+      else value = " local " .. l .. " = " .. sub(text, loop.limit.pos, loop.limit.endpos) end
       return concat { "do", breaks(ctx, loop.pos, loop.limit.pos), value,
         breaks(ctx, loop.limit.endpos, dopos),
         format(" %s if %s then local %se = %sG[%d] if %se then local %s = %se(%s)"
@@ -188,6 +187,7 @@ function M.loop(ctx, loop, plan, dopos, inner)
           P .. "ok", set, label, loop.var.name, ks, l, loop.step and ", " .. kt or ""),
         body, " ::", label, ":: end" }
     end
+    local last = loop.step or loop.limit
     local parts = { "do", breaks(ctx, loop.pos, loop.start.pos),
       " local ", s, ", ", l, ", ", st, " = ",
       sub(text, loop.start.pos, loop.start.endpos),
