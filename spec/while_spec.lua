@@ -469,6 +469,32 @@ describe("while and repeat loops", function()
     end
   end)
 
+  -- The source front end once wrote a constant operand that is no number
+  -- as `nil` in its pre-check ((nil) + 0.0 - w): "attempt to perform
+  -- arithmetic on a nil value" instead of the comparison's error.
+  it("keep the errors of a bound or step written as a string, nil or boolean constant", function()
+    local loops = {
+      "repeat s = s + w; w = w + b until ' 3 ' > w",
+      "repeat s = s + w; w = w + b until 'x' < w",
+      "while w < '200' do s = s + w; w = w + b end",
+      "while w < nil do s = s + w; w = w + b end",
+      "while true > w do s = s + w; w = w + b end",
+      "while w < 200 do s = s + w; w = w + 'x' end",
+      "while w < 200 do s = s + w; w = w + '2' end",
+      "while w < 200 do s = s + w; w = w + (b + '1') end",
+      "while w <= 200 - 'x' do s = s + w; w = w + b end",
+    }
+    for _, loop in ipairs(loops) do
+      local f = assert(load("return function(b) local s, w = 0, 0 " .. loop .. " return s, w end"))()
+      for fe in pairs(PLANNING) do
+        for _, lim in ipairs { 2, 1000 } do
+          local g = cpm.optimize(f, { frontend = fe, iters_limit = lim })
+          for _, b in ipairs { 1, 2.0, 7 } do agree(f, g, { n = 1, b }, fe .. ": " .. loop) end
+        end
+      end
+    end
+  end)
+
   it("refuse other shapes with a reason", function()
     local cases = {
       { "while n ~= 1 do if n % 2 == 0 then n = n / 2 else n = 3 * n + 1 end; s = s + 1 end",

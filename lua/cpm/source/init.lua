@@ -250,6 +250,9 @@ local function optimize(f, limit, strict, text, on_fallback)
               return name and { text = name, leaves = { name } }
             end
             if x.op then return emit.arithmetic(x, operand) end
+            -- a string, boolean or nil constant (k = nil) has no numeric
+            -- text: the guard decides (it runs such a loop as written)
+            if type(x.k) ~= "number" then return { always = true, leaves = {} } end
             local lit = emit.literal(x.k)
             return lit and { text = "(" .. lit .. ")", leaves = {} }
           end
