@@ -1030,6 +1030,7 @@ static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
 
 
 /* A pool of mpz owned by a userdata, so nothing leaks on a Lua error. */
+#define POOL_META	"cpm.mpzpool"	/* its metatable, in the registry */
 typedef struct Pool {
   int n;
   mpz_t z[1];
@@ -1046,9 +1047,10 @@ static int pool_gc (lua_State *L) {
 static Pool *pushpool (lua_State *L, int n) {
   Pool *pl = (Pool *)cpm_newuserdata(L, sizeof(Pool) + (size_t)n * sizeof(mpz_t));
   pl->n = 0;
-  lua_newtable(L);
-  lua_pushcfunction(L, pool_gc);
-  lua_setfield(L, -2, "__gc");
+  if (luaL_newmetatable(L, POOL_META)) {  /* once per lua_State */
+    lua_pushcfunction(L, pool_gc);
+    lua_setfield(L, -2, "__gc");
+  }
   lua_setmetatable(L, -2);
   for (; pl->n < n; pl->n++) mpz_init(pl->z[pl->n]);
   return pl;
@@ -1116,6 +1118,7 @@ static int ringz (Guard *g) {
   mp_limb_t limbs[4];
   mpz_t tmp;
   mpz_srcptr n;
+  mat_Plan *mp;
   pl = pushpool(L, nz);
   poolidx = lua_gettop(L);
   cz = (mpz_ptr *)cpm_newbuffer(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
@@ -1183,20 +1186,27 @@ static int ringz (Guard *g) {
     vbits[i] = mpz_sgn(vin[i]) ? (uint64_t)mpz_sizeinbase(vin[i], 2) : 0;
   }
   n = count_mpz(&g->c, limbs, tmp);
-  bb = mat_bits_bound(k, B, vbits, n, g->cfg->maxbits);
-  if (bb > g->cfg->maxbits)
+  res = mat_mpz_plan(k, B, g->cfg->maxbits, &mp);
+  if (res == MAT_ENOMEM) return failmem(g, "the matrix power failed");
+  bb = res == MAT_OK ? mat_plan_bits_bound(mp, vbits, n) : UINT64_MAX;
+  if (bb > g->cfg->maxbits) {
+    mat_plan_free(mp);
     return fail(g, "the computation would exceed the bignum size limit");
+  }
   /* k results and as many work values of up to bb bits (gmpmem.h); without
      that memory the loop runs as written, and fails where it would */
   if (!gmpmem_can(bb > UINT64_MAX / (2 * (uint64_t)k + 2) ? UINT64_MAX
-                                                           : bb * (2 * (uint64_t)k + 2)))
+                                                           : bb * (2 * (uint64_t)k + 2))) {
+    mat_plan_free(mp);
     return fail(g, "not enough memory for the matrix power");
+  }
   /* only the outputs' values: the engine may then skip work (Fibonacci
      returning one of its two values ends as mpz_fib_ui does) */
   memset(need, 0, (size_t)k);
   for (i = 0; i < p->nout; i++)
     if (p->out[i].state >= 0) need[g->pos[p->out[i].state]] = 1;
-  res = mat_mpz_powapply_need(k, B, vout, vin, n, need, NULL);
+  res = mat_plan_powapply(mp, vout, vin, n, need, NULL);
+  mat_plan_free(mp);
   if (res != MAT_OK) return failmem(g, "the matrix power failed");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
