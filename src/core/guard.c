@@ -42,7 +42,7 @@
 /* Upvalues of a guard closure. */
 enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
        UP_HOOKS, UP_ID, UP_FALLBACKS, UP_GF2, UP_RECORD, UP_COUNTS,
-       UP_ONFALLBACK, UP_N = UP_ONFALLBACK };
+       UP_ONFALLBACK, UP_ZPLAN, UP_N = UP_ZPLAN };
 
 
 /* Everything one guard call works with. */
@@ -1104,6 +1104,54 @@ static mpz_srcptr entrympz (Guard *g, int s, mpz_ptr z) {
 }
 
 
+/*
+** The exact ring's analysis of B (mat_mpz_plan), kept in the guard's
+** upvalue UP_ZPLAN between calls: a loop's matrix is most often the same
+** at every call (constant coefficients), and its analysis costs about as
+** much as the rest of the guard.  A call takes the plan out and puts one
+** back when done, so that a call made meanwhile (a finalizer's) finds
+** none rather than one about to be freed.
+*/
+typedef struct ZPlan {
+  mat_Plan *P;
+} ZPlan;
+
+static int zplan_gc (lua_State *L) {
+  ZPlan *zp = (ZPlan *)lua_touserdata(L, 1);
+  mat_plan_free(zp->P);
+  zp->P = NULL;
+  return 0;
+}
+
+/* The cache, made at the first call (raises on memory errors: before any
+   plan is out); *P := its plan if it is B's, else NULL. */
+static ZPlan *zplan_take (lua_State *L, int k, mpz_srcptr const *B,
+                          mat_Plan **P) {
+  ZPlan *zp = (ZPlan *)lua_touserdata(L, lua_upvalueindex(UP_ZPLAN));
+  if (zp == NULL) {
+    zp = (ZPlan *)cpm_newuserdata(L, sizeof(ZPlan));
+    zp->P = NULL;
+    lua_newtable(L);
+    lua_pushcfunction(L, zplan_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_replace(L, lua_upvalueindex(UP_ZPLAN));
+  }
+  *P = zp->P;
+  zp->P = NULL;
+  if (!mat_plan_matches(*P, k, B)) {
+    mat_plan_free(*P);
+    *P = NULL;
+  }
+  return zp;
+}
+
+static void zplan_put (ZPlan *zp, mat_Plan *P) {
+  mat_plan_free(zp->P);
+  zp->P = P;
+}
+
+
 /* Exact Z: computes and pushes the outputs. */
 static int ringz (Guard *g) {
   lua_State *L = g->L;
@@ -1119,6 +1167,7 @@ static int ringz (Guard *g) {
   mpz_t tmp;
   mpz_srcptr n;
   mat_Plan *mp;
+  ZPlan *zp;
   pl = pushpool(L, nz);
   poolidx = lua_gettop(L);
   cz = (mpz_ptr *)cpm_newbuffer(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
@@ -1186,18 +1235,19 @@ static int ringz (Guard *g) {
     vbits[i] = mpz_sgn(vin[i]) ? (uint64_t)mpz_sizeinbase(vin[i], 2) : 0;
   }
   n = count_mpz(&g->c, limbs, tmp);
-  res = mat_mpz_plan(k, B, g->cfg->maxbits, &mp);
+  zp = zplan_take(L, k, B, &mp);
+  res = mp != NULL ? MAT_OK : mat_mpz_plan(k, B, g->cfg->maxbits, &mp);
   if (res == MAT_ENOMEM) return failmem(g, "the matrix power failed");
   bb = res == MAT_OK ? mat_plan_bits_bound(mp, vbits, n) : UINT64_MAX;
   if (bb > g->cfg->maxbits) {
-    mat_plan_free(mp);
+    zplan_put(zp, mp);
     return fail(g, "the computation would exceed the bignum size limit");
   }
   /* k results and as many work values of up to bb bits (gmpmem.h); without
      that memory the loop runs as written, and fails where it would */
   if (!gmpmem_can(bb > UINT64_MAX / (2 * (uint64_t)k + 2) ? UINT64_MAX
                                                            : bb * (2 * (uint64_t)k + 2))) {
-    mat_plan_free(mp);
+    zplan_put(zp, mp);
     return fail(g, "not enough memory for the matrix power");
   }
   /* only the outputs' values: the engine may then skip work (Fibonacci
@@ -1206,7 +1256,7 @@ static int ringz (Guard *g) {
   for (i = 0; i < p->nout; i++)
     if (p->out[i].state >= 0) need[g->pos[p->out[i].state]] = 1;
   res = mat_plan_powapply(mp, vout, vin, n, need, NULL);
-  mat_plan_free(mp);
+  zplan_put(zp, mp);
   if (res != MAT_OK) return failmem(g, "the matrix power failed");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
@@ -1828,6 +1878,7 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
   lua_getfield(L, a.record, "counts");
   if (a.onfallback) lua_pushvalue(L, a.onfallback);
   else lua_pushnil(L);
+  lua_pushnil(L);  /* UP_ZPLAN: the exact ring's plan of B (zplan_take) */
   lua_pushcclosure(L, guard_call, UP_N);
   lua_remove(L, a.record);
 }

@@ -79,6 +79,7 @@ struct mat_Plan {
   int nc;
   Comp *c;
   uint64_t abits;	/* largest mpz the analysis created */
+  mpz_t *B;		/* k*k: the matrix analysed (mat_mpz_plan's only) */
 };
 
 static void plan_free (Plan *P);
@@ -99,6 +100,7 @@ static void plan_free (Plan *P) {
   if (P == NULL) return;
   for (i = 0; i < P->nc; i++) comp_clear(&P->c[i]);
   free(P->c);
+  mat_zfree(P->B, P->k * P->k);
   free(P);
 }
 
@@ -1308,13 +1310,21 @@ int mat_mpz_plan (int k, mpz_srcptr const *B, uint64_t cap, mat_Plan **out) {
     return MAT_ESIZE;
   if ((Bc = mat_zalloc(k*k)) == NULL) return MAT_ENOMEM;
   for (i = 0; i < k*k; i++) mpz_set(Bc[i], B[i]);
-  st = analyze(out, k, Bc);
-  mat_zfree(Bc, k*k);
+  if ((st = analyze(out, k, Bc)) != MAT_OK) mat_zfree(Bc, k*k);
+  else (*out)->B = Bc;
   return st;
 }
 
 void mat_plan_free (mat_Plan *P) {
   plan_free(P);
+}
+
+int mat_plan_matches (const mat_Plan *P, int k, mpz_srcptr const *B) {
+  int i;
+  if (P == NULL || P->B == NULL || P->k != k) return 0;
+  for (i = 0; i < k*k; i++)
+    if (mpz_cmp(P->B[i], B[i]) != 0) return 0;
+  return 1;
 }
 
 uint64_t mat_plan_bits_bound (mat_Plan *P, const uint64_t *vbits,
