@@ -189,6 +189,35 @@ for _, frontend in ipairs(frontends) do
       assert.are.equal(694241, big:bits())
     end)
 
+    -- The guard keeps the analysis of the last matrix between calls: a
+    -- call with other coefficients must get its own, never the last one's.
+    it("computes each call with its own coefficients over bignums", function()
+      local function f(a, b, c, n)
+        local x, y = cpm.big(1), cpm.big(0)
+        for _ = 1, n do x, y = a * x + b * y + c, x end
+        return x, y
+      end
+      local g = optimize(f)
+      assert.matches("loop optimized", cpm.explain(f, opts))
+      local coefs = { { 1, 1, 0 }, { 2, 1, 0 }, { 1, 1, 1 }, { 3, -1, 0 }, { 1, 1, 0 },
+                      { 0, 1, 5 }, { 2, 0, 0 }, { 1, 1, 0 }, { 5, 7, -3 } }
+      local seen = {}
+      for round = 1, 2 do
+        for i, abc in ipairs(coefs) do
+          local a, b, c = abc[1], abc[2], abc[3]
+          if round == 2 then a, b = cpm.big(a), cpm.big(b) end
+          local n = 200 + i
+          local x1, y1 = f(a, b, c, n)
+          local x2, y2 = g(a, b, c, n)
+          assert.is_true(cpm.eq(x1, x2) and cpm.eq(y1, y2), ("coefficients %d, %d, %d"):format(abc[1], abc[2], c))
+          seen[tostring(x2)] = true
+        end
+      end
+      local distinct = 0
+      for _ in pairs(seen) do distinct = distinct + 1 end
+      assert.is_true(distinct >= 8)
+    end)
+
     -- On LuaJIT every number is a double: the values of this loop pass
     -- 2^53, so it is inexact as written and the guard must run it as
     -- written (for days); the same loop over bignums is exact on both VMs.

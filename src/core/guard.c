@@ -42,7 +42,7 @@
 /* Upvalues of a guard closure. */
 enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
        UP_HOOKS, UP_ID, UP_FALLBACKS, UP_GF2, UP_RECORD, UP_COUNTS,
-       UP_ONFALLBACK, UP_N = UP_ONFALLBACK };
+       UP_ONFALLBACK, UP_ZPLAN, UP_N = UP_ZPLAN };
 
 
 /* Everything one guard call works with. */
@@ -1030,6 +1030,7 @@ static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
 
 
 /* A pool of mpz owned by a userdata, so nothing leaks on a Lua error. */
+#define POOL_META	"cpm.mpzpool"	/* its metatable, in the registry */
 typedef struct Pool {
   int n;
   mpz_t z[1];
@@ -1046,9 +1047,10 @@ static int pool_gc (lua_State *L) {
 static Pool *pushpool (lua_State *L, int n) {
   Pool *pl = (Pool *)cpm_newuserdata(L, sizeof(Pool) + (size_t)n * sizeof(mpz_t));
   pl->n = 0;
-  lua_newtable(L);
-  lua_pushcfunction(L, pool_gc);
-  lua_setfield(L, -2, "__gc");
+  if (luaL_newmetatable(L, POOL_META)) {  /* once per lua_State */
+    lua_pushcfunction(L, pool_gc);
+    lua_setfield(L, -2, "__gc");
+  }
   lua_setmetatable(L, -2);
   for (; pl->n < n; pl->n++) mpz_init(pl->z[pl->n]);
   return pl;
@@ -1102,6 +1104,54 @@ static mpz_srcptr entrympz (Guard *g, int s, mpz_ptr z) {
 }
 
 
+/*
+** The exact ring's analysis of B (mat_mpz_plan), kept in the guard's
+** upvalue UP_ZPLAN between calls: a loop's matrix is most often the same
+** at every call (constant coefficients), and its analysis costs about as
+** much as the rest of the guard.  A call takes the plan out and puts one
+** back when done, so that a call made meanwhile (a finalizer's) finds
+** none rather than one about to be freed.
+*/
+typedef struct ZPlan {
+  mat_Plan *P;
+} ZPlan;
+
+static int zplan_gc (lua_State *L) {
+  ZPlan *zp = (ZPlan *)lua_touserdata(L, 1);
+  mat_plan_free(zp->P);
+  zp->P = NULL;
+  return 0;
+}
+
+/* The cache, made at the first call (raises on memory errors: before any
+   plan is out); *P := its plan if it is B's, else NULL. */
+static ZPlan *zplan_take (lua_State *L, int k, mpz_srcptr const *B,
+                          mat_Plan **P) {
+  ZPlan *zp = (ZPlan *)lua_touserdata(L, lua_upvalueindex(UP_ZPLAN));
+  if (zp == NULL) {
+    zp = (ZPlan *)cpm_newuserdata(L, sizeof(ZPlan));
+    zp->P = NULL;
+    lua_newtable(L);
+    lua_pushcfunction(L, zplan_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_replace(L, lua_upvalueindex(UP_ZPLAN));
+  }
+  *P = zp->P;
+  zp->P = NULL;
+  if (!mat_plan_matches(*P, k, B)) {
+    mat_plan_free(*P);
+    *P = NULL;
+  }
+  return zp;
+}
+
+static void zplan_put (ZPlan *zp, mat_Plan *P) {
+  mat_plan_free(zp->P);
+  zp->P = P;
+}
+
+
 /* Exact Z: computes and pushes the outputs. */
 static int ringz (Guard *g) {
   lua_State *L = g->L;
@@ -1116,6 +1166,8 @@ static int ringz (Guard *g) {
   mp_limb_t limbs[4];
   mpz_t tmp;
   mpz_srcptr n;
+  mat_Plan *mp;
+  ZPlan *zp;
   pl = pushpool(L, nz);
   poolidx = lua_gettop(L);
   cz = (mpz_ptr *)cpm_newbuffer(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
@@ -1183,20 +1235,28 @@ static int ringz (Guard *g) {
     vbits[i] = mpz_sgn(vin[i]) ? (uint64_t)mpz_sizeinbase(vin[i], 2) : 0;
   }
   n = count_mpz(&g->c, limbs, tmp);
-  bb = mat_bits_bound(k, B, vbits, n, g->cfg->maxbits);
-  if (bb > g->cfg->maxbits)
+  zp = zplan_take(L, k, B, &mp);
+  res = mp != NULL ? MAT_OK : mat_mpz_plan(k, B, g->cfg->maxbits, &mp);
+  if (res == MAT_ENOMEM) return failmem(g, "the matrix power failed");
+  bb = res == MAT_OK ? mat_plan_bits_bound(mp, vbits, n) : UINT64_MAX;
+  if (bb > g->cfg->maxbits) {
+    zplan_put(zp, mp);
     return fail(g, "the computation would exceed the bignum size limit");
+  }
   /* k results and as many work values of up to bb bits (gmpmem.h); without
      that memory the loop runs as written, and fails where it would */
   if (!gmpmem_can(bb > UINT64_MAX / (2 * (uint64_t)k + 2) ? UINT64_MAX
-                                                           : bb * (2 * (uint64_t)k + 2)))
+                                                           : bb * (2 * (uint64_t)k + 2))) {
+    zplan_put(zp, mp);
     return fail(g, "not enough memory for the matrix power");
+  }
   /* only the outputs' values: the engine may then skip work (Fibonacci
      returning one of its two values ends as mpz_fib_ui does) */
   memset(need, 0, (size_t)k);
   for (i = 0; i < p->nout; i++)
     if (p->out[i].state >= 0) need[g->pos[p->out[i].state]] = 1;
-  res = mat_mpz_powapply_need(k, B, vout, vin, n, need, NULL);
+  res = mat_plan_powapply(mp, vout, vin, n, need, NULL);
+  zplan_put(zp, mp);
   if (res != MAT_OK) return failmem(g, "the matrix power failed");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
@@ -1818,6 +1878,7 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
   lua_getfield(L, a.record, "counts");
   if (a.onfallback) lua_pushvalue(L, a.onfallback);
   else lua_pushnil(L);
+  lua_pushnil(L);  /* UP_ZPLAN: the exact ring's plan of B (zplan_take) */
   lua_pushcclosure(L, guard_call, UP_N);
   lua_remove(L, a.record);
 }

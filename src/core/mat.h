@@ -123,6 +123,27 @@ int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
 uint64_t mat_bits_bound (int k, mpz_srcptr const *B, const uint64_t *vbits,
                          mpz_srcptr n, uint64_t cap);
 
+/*
+** The same in steps, for a caller that wants both the bound and the power
+** of one B (the guard): the analysis (components, paths, characteristic
+** polynomials) is then done once.  mat_mpz_plan sets *out to the plan of
+** the k x k matrix B (B is copied) and returns MAT_OK, MAT_ESIZE (k out of
+** range, or B's entries so large that the analysis could create numbers
+** above 'cap' bits), MAT_EARG or MAT_ENOMEM (*out is then NULL).  The
+** other three take a plan from it; mat_plan_free(NULL) does nothing.
+** mat_plan_matches says whether P is mat_mpz_plan's plan of this B (so a
+** caller may keep a plan between calls; a plan is only read while used).
+*/
+typedef struct mat_Plan mat_Plan;
+int mat_mpz_plan (int k, mpz_srcptr const *B, uint64_t cap, mat_Plan **out);
+uint64_t mat_plan_bits_bound (mat_Plan *P, const uint64_t *vbits,
+                              mpz_srcptr n);
+int mat_plan_powapply (mat_Plan *P, mpz_ptr const *v_out,
+                       mpz_srcptr const *v_in, mpz_srcptr n,
+                       const unsigned char *need, mat_Info *info);
+void mat_plan_free (mat_Plan *P);
+int mat_plan_matches (const mat_Plan *P, int k, mpz_srcptr const *B);
+
 /* }====================================================== */
 
 

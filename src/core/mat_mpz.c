@@ -58,7 +58,7 @@ void mat_zfree (mpz_t *z, int n) {
 ** Plans
 ** ======================================================= */
 
-typedef struct Plan Plan;
+typedef struct mat_Plan Plan;
 
 typedef struct Comp {
   int s;		/* size */
@@ -74,11 +74,12 @@ typedef struct Comp {
   Plan *inner;		/* plan of A_T */
 } Comp;
 
-struct Plan {
+struct mat_Plan {
   int k;
   int nc;
   Comp *c;
   uint64_t abits;	/* largest mpz the analysis created */
+  mpz_t *B;		/* k*k: the matrix analysed (mat_mpz_plan's only) */
 };
 
 static void plan_free (Plan *P);
@@ -99,6 +100,7 @@ static void plan_free (Plan *P) {
   if (P == NULL) return;
   for (i = 0; i < P->nc; i++) comp_clear(&P->c[i]);
   free(P->c);
+  mat_zfree(P->B, P->k * P->k);
   free(P);
 }
 
@@ -283,9 +285,10 @@ done:
 typedef struct Ctx {
   mpz_srcptr n;
   uint64_t maxbits;
+  uint64_t *track;	/* &maxbits when someone reads it (mat_Info), else NULL */
 } Ctx;
 
-#define NOTE(C,z)	mat_note(&(C)->maxbits, (z))
+#define NOTE(C,z)	mat_note((C)->track, (z))
 
 /* y := A x (s x s), y and x distinct. */
 static void matvec (Ctx *C, int s, mpz_t *A, mpz_t *y, mpz_t *x) {
@@ -421,15 +424,18 @@ typedef struct Lucas {
   mpz_srcptr p;		/* chi = x^2 - p x - q */
   int q;
   mpz_t c3;		/* p^2 + 3q */
+  long c3shift;		/* c3 = 2^c3shift, or -1 */
   mpz_t U, V, sa, sb;	/* (U_m, U_(m-1)) and two scratch numbers */
 } Lucas;
 
 /*
 ** (U, V) = (U_m, U_(m-1)) -> (U_(2m+bit), U_(2m+bit-1)); sigma = (-q)^m.
-** Three passes over the numbers besides the two squarings, as GMP's
-** mpn_fib2_ui: U_(2m-1) = s + q t into U (dead once squared), then
-** t - c3 s = -(U_(2m+1) - 2 sigma) in place (one submul), then U_(2m) from
-** the two.  Every number created is at most |U_(2m+1)| + 2.
+** Besides the two squarings: U_(2m-1) = s + q t into U (dead once
+** squared), then c3 s - t = U_(2m+1) - 2 sigma (s scaled in place, a shift
+** when c3 is a power of two as for Fibonacci, then one subtraction), then
+** U_(2m) from the two.  GMP's mpn_fib2_ui fuses the scaling into the
+** subtraction (mpn_rsblsh2_n, not public).  Every number created is at
+** most |c3| s, which the size bound (comp_bound_path) counts.
 */
 static void lucas_step (Ctx *C, Lucas *L, int sigma, int bit) {
   int q = L->q;
@@ -437,11 +443,12 @@ static void lucas_step (Ctx *C, Lucas *L, int sigma, int bit) {
   mpz_mul(L->sb, L->V, L->V);
   NOTE(C, L->sa); NOTE(C, L->sb);
   if (q > 0) mpz_add(L->U, L->sa, L->sb); else mpz_sub(L->U, L->sa, L->sb);
-  if (mpz_fits_ulong_p(L->c3)) mpz_submul_ui(L->sb, L->sa, mpz_get_ui(L->c3));
-  else if (mpz_sgn(L->c3) < 0 && mpz_cmpabs_ui(L->c3, 8) < 0)  /* p^2 - 3 */
-    mpz_addmul_ui(L->sb, L->sa, (unsigned long)-mpz_get_si(L->c3));
-  else mpz_submul(L->sb, L->sa, L->c3);
-  mpz_neg(L->sb, L->sb);
+  /* c3 s - t, s dead after: in place, not t - c3 s, whose sign GMP's
+     submul would then flip by one more pass */
+  if (L->c3shift >= 0) mpz_mul_2exp(L->sa, L->sa, (mp_bitcnt_t)L->c3shift);
+  else if (mpz_fits_slong_p(L->c3)) mpz_mul_si(L->sa, L->sa, mpz_get_si(L->c3));
+  else mpz_mul(L->sa, L->sa, L->c3);
+  mpz_sub(L->sb, L->sa, L->sb);
   if (sigma > 0) mpz_add_ui(L->sb, L->sb, 2); else mpz_sub_ui(L->sb, L->sb, 2);
   NOTE(C, L->U); NOTE(C, L->sb);
   /* U_(2m) = (U_(2m+1) - q U_(2m-1)) / p */
@@ -559,6 +566,8 @@ static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   mpz_inits(L.c3, L.U, L.V, L.sa, L.sb, Aw[0], Aw[1], g[0], g[1], NULL);
   mpz_mul(L.c3, L.p, L.p);
   if (L.q > 0) mpz_add_ui(L.c3, L.c3, 3); else mpz_sub_ui(L.c3, L.c3, 3);
+  L.c3shift = mpz_sgn(L.c3) > 0 && mpz_popcount(L.c3) == 1
+            ? (long)mpz_scan1(L.c3, 0) : -1;
   matvec(C, 2, c->A, Aw, w);
   e = lucas_target(&L, w, Aw, need, g);
   if (e != 2) {  /* the four numbers at their final size at once, not by
@@ -778,7 +787,7 @@ static int poly_sqr (Ctx *C, Poly *K, mpz_t *red, size_t left) {
       if (st == MAT_ENOMEM) return st;
       K->notoom = 1;
     }
-    if (!K->notoom) { mat_toom_sqr(&K->toom, K->r, K->e, &C->maxbits); goto reduce; }
+    if (!K->notoom) { mat_toom_sqr(&K->toom, K->r, K->e, C->track); goto reduce; }
   }
   if (d <= SQR_SMALL_D) { sqr_squares(C, K); goto reduce; }
   while (((size_t)1 << lgd) < (size_t)d) lgd++;
@@ -1288,60 +1297,85 @@ static int check_args (int k, const void *B, const void *v1, const void *v2,
   return MAT_OK;
 }
 
-uint64_t mat_bits_bound (int k, mpz_srcptr const *B, const uint64_t *vbits,
-                         mpz_srcptr n, uint64_t cap) {
-  double bB = 0, r, vb[MAT_KMAX], lgn;
+int mat_mpz_plan (int k, mpz_srcptr const *B, uint64_t cap, mat_Plan **out) {
+  double bB = 0;
   mpz_t *Bc;
-  Plan *P;
+  int i, st;
+  *out = NULL;
+  if (k < 1 || k > MAT_KMAX) return MAT_ESIZE;
+  if (B == NULL) return MAT_EARG;
+  for (i = 0; i < k*k; i++) bB = dmax(bB, zbits(B[i]));
+  /* what the analysis may create, before running it */
+  if ((k + 2.0) * (k + 2.0) * (bB + lg2(k) + 2) + 64 > (double)cap)
+    return MAT_ESIZE;
+  if ((Bc = mat_zalloc(k*k)) == NULL) return MAT_ENOMEM;
+  for (i = 0; i < k*k; i++) mpz_set(Bc[i], B[i]);
+  if ((st = analyze(out, k, Bc)) != MAT_OK) mat_zfree(Bc, k*k);
+  else (*out)->B = Bc;
+  return st;
+}
+
+void mat_plan_free (mat_Plan *P) {
+  plan_free(P);
+}
+
+int mat_plan_matches (const mat_Plan *P, int k, mpz_srcptr const *B) {
   int i;
-  if (check_args(k, B, vbits, vbits, n) != MAT_OK) return UINT64_MAX;
-  for (i = 0, r = 0; i < k; i++) {
+  if (P == NULL || P->B == NULL || P->k != k) return 0;
+  for (i = 0; i < k*k; i++)
+    if (mpz_cmp(P->B[i], B[i]) != 0) return 0;
+  return 1;
+}
+
+uint64_t mat_plan_bits_bound (mat_Plan *P, const uint64_t *vbits,
+                              mpz_srcptr n) {
+  double r = 0, vb[MAT_KMAX], lgn;
+  int i;
+  for (i = 0; i < P->k; i++) {
     vb[i] = (double)vbits[i];
     r = dmax(r, vb[i]);
   }
   if (mpz_sgn(n) == 0) return (uint64_t)r;
-  for (i = 0; i < k*k; i++) bB = dmax(bB, zbits(B[i]));
-  /* what the analysis may create, before running it */
-  if ((k + 2.0) * (k + 2.0) * (bB + lg2(k) + 2) + 64 > (double)cap)
-    return UINT64_MAX;
-  if ((Bc = mat_zalloc(k*k)) == NULL) return UINT64_MAX;
-  for (i = 0; i < k*k; i++) mpz_set(Bc[i], B[i]);
-  if (analyze(&P, k, Bc) != MAT_OK) {
-    mat_zfree(Bc, k*k);
-    return UINT64_MAX;
-  }
-  mat_zfree(Bc, k*k);
   lgn = (double)mpz_sizeinbase(n, 2);
   r = plan_bound(P, vb, n, lgn) + 1;
-  plan_free(P);
   if (!(r < 0x1p63)) return UINT64_MAX;
   return (uint64_t)ceil(r);
 }
 
-int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
-                           mpz_srcptr const *v_in, mpz_srcptr n,
-                           const unsigned char *need, mat_Info *info) {
-  mpz_t *v, *Bc = NULL;
-  Plan *P = NULL;
+uint64_t mat_bits_bound (int k, mpz_srcptr const *B, const uint64_t *vbits,
+                         mpz_srcptr n, uint64_t cap) {
+  mat_Plan *P;
+  uint64_t r = 0;
+  int i;
+  if (check_args(k, B, vbits, vbits, n) != MAT_OK) return UINT64_MAX;
+  if (mpz_sgn(n) == 0) {
+    for (i = 0; i < k; i++) if (vbits[i] > r) r = vbits[i];
+    return r;
+  }
+  if (mat_mpz_plan(k, B, cap, &P) != MAT_OK) return UINT64_MAX;
+  r = mat_plan_bits_bound(P, vbits, n);
+  plan_free(P);
+  return r;
+}
+
+/* v_out := B^n v_in for B's plan P of size k (P may be NULL when n = 0). */
+static int powapply (mat_Plan *P, int k, mpz_ptr const *v_out,
+                     mpz_srcptr const *v_in, mpz_srcptr n,
+                     const unsigned char *need, mat_Info *info) {
+  int i, st = MAT_OK;
+  mpz_t *v;
   Ctx C;
-  int i, st;
-  if ((st = check_args(k, B, v_out, v_in, n)) != MAT_OK) return st;
   if ((v = mat_zalloc(k)) == NULL) return MAT_ENOMEM;
   C.n = n;
   C.maxbits = 0;
+  C.track = info != NULL ? &C.maxbits : NULL;
   for (i = 0; i < k; i++) {  /* inputs read in full before any output */
     mpz_set(v[i], v_in[i]);
     NOTE(&C, v[i]);
   }
   if (info != NULL) memset(info, 0, sizeof *info);
   if (mpz_sgn(n) != 0) {
-    st = MAT_ENOMEM;
-    if ((Bc = mat_zalloc(k*k)) == NULL) goto done;
-    for (i = 0; i < k*k; i++) mpz_set(Bc[i], B[i]);
-    if ((st = analyze(&P, k, Bc)) != MAT_OK) goto done;
     if (P->abits > C.maxbits) C.maxbits = P->abits;
-    mat_zfree(Bc, k*k);  /* the plan has its own copy */
-    Bc = NULL;
     if ((st = plan_apply(&C, P, v, need)) != MAT_OK) goto done;
     if (info != NULL) {
       plan_info(P, info);
@@ -1354,9 +1388,28 @@ int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
   }
   if (info != NULL) info->maxbits = C.maxbits;
 done:
-  plan_free(P);
-  mat_zfree(Bc, k*k);
   mat_zfree(v, k);
+  return st;
+}
+
+int mat_plan_powapply (mat_Plan *P, mpz_ptr const *v_out,
+                       mpz_srcptr const *v_in, mpz_srcptr n,
+                       const unsigned char *need, mat_Info *info) {
+  if (P == NULL || v_out == NULL || v_in == NULL || n == NULL || mpz_sgn(n) < 0)
+    return MAT_EARG;
+  return powapply(P, P->k, v_out, v_in, n, need, info);
+}
+
+int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
+                           mpz_srcptr const *v_in, mpz_srcptr n,
+                           const unsigned char *need, mat_Info *info) {
+  mat_Plan *P = NULL;
+  int st;
+  if ((st = check_args(k, B, v_out, v_in, n)) != MAT_OK) return st;
+  if (mpz_sgn(n) != 0 && (st = mat_mpz_plan(k, B, UINT64_MAX, &P)) != MAT_OK)
+    return st;
+  st = powapply(P, k, v_out, v_in, n, need, info);
+  plan_free(P);
   return st;
 }
 
