@@ -225,9 +225,15 @@ M.same = same
 -- The original may not run long: an instruction budget stops it.
 local BUDGET = 4e7
 local function run(f, args)
-  local stop = false
-  debug.sethook(function() stop = true; error("ringgen: budget") end, "", BUDGET)
-  local res = { pcall(f, unpack(args, 1, 8)) }
+  local stop, armed = false, true
+  -- disarmed inside the pcall: a hook firing between pcall's return and
+  -- debug.sethook() would raise outside it
+  local function disarmed(...) armed = false return ... end
+  debug.sethook(function()
+    if armed then stop = true; error("ringgen: budget") end
+  end, "", BUDGET)
+  local res = { pcall(function() return disarmed(f(unpack(args, 1, 8))) end) }
+  armed = false
   debug.sethook()
   return stop, res
 end

@@ -250,12 +250,19 @@ local function result(ok, r, state, log, store)
 end
 
 local function call(f, mode, hook, args)
+  local armed = true
+  -- disarmed before the results leave the protected call: a hook firing
+  -- between its return and debug.sethook() would raise outside it
+  local function disarmed(...) armed = false return ... end
   local function run()
     if hook then
       local n = 0
-      debug.sethook(function() n = n + 1 if n > BUDGET then error("budget!", 0) end end, "", 1000)
+      debug.sethook(function()
+        n = n + 1
+        if armed and n > BUDGET then error("budget!", 0) end
+      end, "", 1000)
     end
-    return f(unpack(args, 1, args.n))
+    return disarmed(f(unpack(args, 1, args.n)))
   end
   local function pack(...) return { n = select("#", ...), ... } end
   local r

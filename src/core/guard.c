@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "big.h"
@@ -42,7 +43,7 @@
 /* Upvalues of a guard closure. */
 enum { UP_CFG = 1, UP_PLAN, UP_LIMIT, UP_STRICT, UP_WHERE, UP_PREPARED,
        UP_HOOKS, UP_ID, UP_FALLBACKS, UP_GF2, UP_RECORD, UP_COUNTS,
-       UP_ONFALLBACK, UP_ZPLAN, UP_N = UP_ZPLAN };
+       UP_ONFALLBACK, UP_ZCACHE, UP_N = UP_ZCACHE };
 
 
 /* Everything one guard call works with. */
@@ -1105,61 +1106,99 @@ static mpz_srcptr entrympz (Guard *g, int s, mpz_ptr z) {
 
 
 /*
-** The exact ring's analysis of B (mat_mpz_plan), kept in the guard's
-** upvalue UP_ZPLAN between calls: a loop's matrix is most often the same
-** at every call (constant coefficients), and its analysis costs about as
-** much as the rest of the guard.  A call takes the plan out and puts one
-** back when done, so that a call made meanwhile (a finalizer's) finds
-** none rather than one about to be freed.
+** The exact ring's state kept in the guard's upvalue UP_ZCACHE between
+** calls: the analysis of the last B (mat_mpz_plan; a loop's matrix is
+** most often the same at every call, constant coefficients, and its
+** analysis costs about as much as the rest of the guard) and the call's
+** work values.  A call takes the plan out while using it and marks the
+** work values busy, so that a call made meanwhile (a finalizer's, run by
+** an allocation) finds no plan and makes its own pool rather than share
+** one; busy values a Lua error unwound stay busy (later calls then make
+** their own pools; the cache frees them with itself).
 */
-typedef struct ZPlan {
-  mat_Plan *P;
-} ZPlan;
+typedef struct ZCache {
+  mat_Plan *P;		/* the last B's plan, or NULL */
+  int busy;		/* z in use */
+  int n;		/* entries of z */
+  mpz_t *z;		/* work values (malloc) */
+} ZCache;
 
-static int zplan_gc (lua_State *L) {
-  ZPlan *zp = (ZPlan *)lua_touserdata(L, 1);
-  mat_plan_free(zp->P);
-  zp->P = NULL;
+static void zcache_freepool (ZCache *zc) {
+  int i;
+  for (i = 0; i < zc->n; i++) mpz_clear(zc->z[i]);
+  free(zc->z);
+  zc->z = NULL;
+  zc->n = 0;
+}
+
+static int zcache_gc (lua_State *L) {
+  ZCache *zc = (ZCache *)lua_touserdata(L, 1);
+  mat_plan_free(zc->P);
+  zc->P = NULL;
+  zcache_freepool(zc);
   return 0;
 }
 
-/* The cache, made at the first call (raises on memory errors: before any
-   plan is out); *P := its plan if it is B's, else NULL. */
-static ZPlan *zplan_take (lua_State *L, int k, mpz_srcptr const *B,
-                          mat_Plan **P) {
-  ZPlan *zp = (ZPlan *)lua_touserdata(L, lua_upvalueindex(UP_ZPLAN));
-  if (zp == NULL) {
-    zp = (ZPlan *)cpm_newuserdata(L, sizeof(ZPlan));
-    zp->P = NULL;
+/* The cache, made at the first call (raises on a memory error: before
+   anything is taken from it). */
+static ZCache *zcache (lua_State *L) {
+  ZCache *zc = (ZCache *)lua_touserdata(L, lua_upvalueindex(UP_ZCACHE));
+  if (zc == NULL) {
+    zc = (ZCache *)cpm_newuserdata(L, sizeof(ZCache));
+    memset(zc, 0, sizeof *zc);
     lua_newtable(L);
-    lua_pushcfunction(L, zplan_gc);
+    lua_pushcfunction(L, zcache_gc);
     lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, -2);
-    lua_replace(L, lua_upvalueindex(UP_ZPLAN));
+    lua_replace(L, lua_upvalueindex(UP_ZCACHE));
   }
-  *P = zp->P;
-  zp->P = NULL;
-  if (!mat_plan_matches(*P, k, B)) {
-    mat_plan_free(*P);
-    *P = NULL;
-  }
-  return zp;
+  return zc;
 }
 
-static void zplan_put (ZPlan *zp, mat_Plan *P) {
-  mat_plan_free(zp->P);
-  zp->P = P;
+/* nz work values: the cache's when they are free (grown when too few),
+   else a new pool on the stack. */
+static mpz_t *zcache_pool (lua_State *L, ZCache *zc, int nz) {
+  if (!zc->busy && zc->n < nz) {
+    mpz_t *z = (mpz_t *)malloc((size_t)nz * sizeof(mpz_t));
+    if (z != NULL) {
+      int i;
+      zcache_freepool(zc);
+      for (i = 0; i < nz; i++) mpz_init(z[i]);
+      zc->z = z;
+      zc->n = nz;
+    }
+  }
+  if (!zc->busy && zc->n >= nz) {
+    zc->busy = 1;
+    return zc->z;
+  }
+  return pushpool(L, nz)->z;
+}
+
+/* The plan of B if it is the one kept (taken out), else NULL. */
+static mat_Plan *zplan_take (ZCache *zc, int k, mpz_srcptr const *B) {
+  mat_Plan *P = zc->P;
+  zc->P = NULL;
+  if (!mat_plan_matches(P, k, B)) {
+    mat_plan_free(P);
+    P = NULL;
+  }
+  return P;
+}
+
+static void zplan_put (ZCache *zc, mat_Plan *P) {
+  mat_plan_free(zc->P);
+  zc->P = P;
 }
 
 
-/* Exact Z: computes and pushes the outputs. */
-static int ringz (Guard *g) {
+/* Exact Z: computes and pushes the outputs, with the work values pz
+   (nz of them) and the pointer arrays in buf (bufsize bytes). */
+static int ringz_run (Guard *g, ZCache *zc, mpz_t *pz, int nz, void *buf) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
-  int k = g->nlive + 1, w = p->nstate + 1, i, j, poolidx, res;
-  int nz = p->ncoefs + 2 * k + 3;
-  Pool *pl;
-  mpz_ptr *cz, zero, one, *vout;
+  int k = g->nlive + 1, w = p->nstate + 1, i, j, res;
+  mpz_ptr *cz = (mpz_ptr *)buf, zero, one, *vout;
   mpz_srcptr *B, *vin;
   uint64_t *vbits, bb;
   unsigned char *need;
@@ -1167,23 +1206,18 @@ static int ringz (Guard *g) {
   mpz_t tmp;
   mpz_srcptr n;
   mat_Plan *mp;
-  ZPlan *zp;
-  pl = pushpool(L, nz);
-  poolidx = lua_gettop(L);
-  cz = (mpz_ptr *)cpm_newbuffer(L, (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
-                                + (size_t)k * k * sizeof(mpz_srcptr)
-                                + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t) + 1));
   B = (mpz_srcptr *)(cz + p->ncoefs + 1);
   vin = B + (size_t)k * k;
   vout = (mpz_ptr *)(vin + k);
   vbits = (uint64_t *)(vout + k);
   need = (unsigned char *)(vbits + k);
-  zero = pl->z[nz - 1];
-  one = pl->z[nz - 2];
+  zero = pz[nz - 1];
+  one = pz[nz - 2];
+  mpz_set_ui(zero, 0);
   mpz_set_ui(one, 1);
   for (i = 0; i < p->ncoefs; i++) {
     const plan_Coef *c = &p->coefs[i];
-    cz[i] = pl->z[i];
+    cz[i] = pz[i];
     switch (c->kind) {
       case PC_ATOM: {
         mpz_srcptr a = tompz(L, g->abase + c->x, cz[i]);
@@ -1205,7 +1239,7 @@ static int ringz (Guard *g) {
     int s = g->live[i];
     const int *row = &p->rows[(size_t)s * w];
     const plan_State *st = &p->state[s];
-    mpz_ptr slot = pl->z[p->ncoefs + i];
+    mpz_ptr slot = pz[p->ncoefs + i];
     for (j = 0; j < g->nlive; j++) {
       int c = row[g->live[j]];
       B[i * k + j] = c == PLAN_ZERO ? zero : cz[c];
@@ -1216,7 +1250,7 @@ static int ringz (Guard *g) {
       if (vin[i] == NULL) return fail(g, "a loop value is not an integer");
     }
     else if (st->kind == PS_MONO) {  /* exact, proven not to wrap */
-      mpz_ptr fz = pl->z[nz - 3];
+      mpz_ptr fz = pz[nz - 3];
       int f;
       mpz_set_ui(slot, 1);
       for (f = 0; f < st->nfac; f++) {
@@ -1231,23 +1265,23 @@ static int ringz (Guard *g) {
   for (j = 0; j < k; j++) B[g->nlive * k + j] = (j == g->nlive) ? one : zero;
   vin[g->nlive] = one;
   for (i = 0; i < k; i++) {
-    vout[i] = pl->z[p->ncoefs + k + i];
+    vout[i] = pz[p->ncoefs + k + i];
     vbits[i] = mpz_sgn(vin[i]) ? (uint64_t)mpz_sizeinbase(vin[i], 2) : 0;
   }
   n = count_mpz(&g->c, limbs, tmp);
-  zp = zplan_take(L, k, B, &mp);
+  mp = zplan_take(zc, k, B);
   res = mp != NULL ? MAT_OK : mat_mpz_plan(k, B, g->cfg->maxbits, &mp);
   if (res == MAT_ENOMEM) return failmem(g, "the matrix power failed");
   bb = res == MAT_OK ? mat_plan_bits_bound(mp, vbits, n) : UINT64_MAX;
   if (bb > g->cfg->maxbits) {
-    zplan_put(zp, mp);
+    zplan_put(zc, mp);
     return fail(g, "the computation would exceed the bignum size limit");
   }
   /* k results and as many work values of up to bb bits (gmpmem.h); without
      that memory the loop runs as written, and fails where it would */
   if (!gmpmem_can(bb > UINT64_MAX / (2 * (uint64_t)k + 2) ? UINT64_MAX
                                                            : bb * (2 * (uint64_t)k + 2))) {
-    zplan_put(zp, mp);
+    zplan_put(zc, mp);
     return fail(g, "not enough memory for the matrix power");
   }
   /* only the outputs' values: the engine may then skip work (Fibonacci
@@ -1256,7 +1290,7 @@ static int ringz (Guard *g) {
   for (i = 0; i < p->nout; i++)
     if (p->out[i].state >= 0) need[g->pos[p->out[i].state]] = 1;
   res = mat_plan_powapply(mp, vout, vin, n, need, NULL);
-  zplan_put(zp, mp);
+  zplan_put(zc, mp);
   if (res != MAT_OK) return failmem(g, "the matrix power failed");
   luaL_checkstack(L, p->nout + 4, "too many loop results");
   lua_pushboolean(L, 1);
@@ -1265,8 +1299,25 @@ static int ringz (Guard *g) {
     if (o->state >= 0) pushmpz(L, vout[g->pos[o->state]], g->fin[o->slot]);
     else lua_pushvalue(L, g->abase + o->atom);
   }
-  (void)poolidx;
   return 1 + p->nout;
+}
+
+#define ZBUF_STACK	512	/* pointer arrays up to this many bytes: on the C stack */
+
+static int ringz (Guard *g) {
+  lua_State *L = g->L;
+  const plan_Plan *p = g->p;
+  int k = g->nlive + 1, nz = p->ncoefs + 2 * k + 3, r;
+  size_t size = (size_t)(p->ncoefs + 1) * sizeof(mpz_ptr)
+              + (size_t)k * k * sizeof(mpz_srcptr)
+              + (size_t)k * (2 * sizeof(mpz_ptr) + sizeof(uint64_t) + 1);
+  union { mpz_ptr align; char c[ZBUF_STACK]; } sbuf;
+  ZCache *zc = zcache(L);
+  void *buf = size <= sizeof(sbuf) ? (void *)sbuf.c : cpm_newbuffer(L, size);
+  mpz_t *pz = zcache_pool(L, zc, nz);
+  r = ringz_run(g, zc, pz, nz, buf);
+  if (pz == zc->z) zc->busy = 0;
+  return r;
 }
 
 /* }====================================================== */
@@ -1878,7 +1929,7 @@ void guard_pushsite (lua_State *L, int cfg, int plan, const guard_Site *s) {
   lua_getfield(L, a.record, "counts");
   if (a.onfallback) lua_pushvalue(L, a.onfallback);
   else lua_pushnil(L);
-  lua_pushnil(L);  /* UP_ZPLAN: the exact ring's plan of B (zplan_take) */
+  lua_pushnil(L);  /* UP_ZCACHE: the exact ring's plan and work values */
   lua_pushcclosure(L, guard_call, UP_N);
   lua_remove(L, a.record);
 }

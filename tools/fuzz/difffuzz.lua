@@ -447,10 +447,20 @@ end
 -- its original did not is a difference.
 M.BUDGET = 200000
 local TOOLONG = "difffuzz: the call ran too long"
-local ticks, budget = 0, 0
+local ticks, budget, armed = 0, 0, false
 local function tick()
   ticks = ticks + 1
-  if ticks > budget then error(TOOLONG, 0) end
+  if armed and ticks > budget then error(TOOLONG, 0) end
+end
+-- f's results, disarming the hook before they leave the pcall: a hook
+-- that fired between pcall's return and debug.sethook() would raise
+-- outside it (and stay set)
+local function disarmed(...)
+  armed = false
+  return ...
+end
+local function disarming(f, ...)
+  return disarmed(f(...))
 end
 local function observe(f, state, a, variant)
   budget = variant and 4 * M.BUDGET or M.BUDGET
@@ -458,8 +468,10 @@ local function observe(f, state, a, variant)
   reset(state, a)
   local p1, p2, p3 = eval(a[1]), eval(a[2]), eval(a[3])
   ticks = 0
+  armed = true
   debug.sethook(tick, "", 100)
-  local res = { pcall(f, p1, p2, p3) }
+  local res = { pcall(disarming, f, p1, p2, p3) }
+  armed = false
   debug.sethook()
   local ran = ticks
   local n = 0
