@@ -310,6 +310,40 @@ describe("exact matrix power", function()
     end
   end)
 
+  -- The first doubling steps run in machine integers while the numbers
+  -- are small (|p| <= 15, below 2^22), the rest in GMP: every trace
+  -- around that bound, both signs of q, n past the switch and n where the
+  -- numbers never leave it (p = +-2, q = -1: U_m = +-m; p = +-1, q = -1:
+  -- period 6), each output alone and both.
+  it("takes the Lucas doubling's first steps in machine integers as GMP would", function()
+    local ns = { [4] = true, [5] = true, [6] = true, [7] = true, [9] = true, [12] = true,
+                 [31] = true, [32] = true, [33] = true, [47] = true, [64] = true, [65] = true,
+                 [97] = true, [128] = true, [129] = true, [200] = true, [1000] = true, [1001] = true }
+    for p = -17, 17 do
+      for _, q in ipairs { 1, -1 } do
+        if p ~= 0 then
+          local B, v = { { p, q }, { 1, 0 } }, { 3, -2 }
+          local w = { Z.new(v[1]), Z.new(v[2]) }
+          -- (n = 1000 and 1001 only where the numbers stay small)
+          for n = 1, (p * p <= 4 and q < 0) and 1001 or 200 do
+            w = { Z.add(Z.mul(p, w[1]), Z.mul(q, w[2])), w[1] }
+            if ns[n] then
+              local want = { Z.str(w[1]), Z.str(w[2]) }
+              local r, info = core._matpow("z", B, v, n)
+              assert.are.same(want, r, ("p = %d, q = %d, n = %d"):format(p, q, n))
+              assert.is_true(has(info, P.lucas))
+              for i = 1, 2 do
+                local need = { i == 1, i == 2 }
+                local ri = core._matpow("z", B, v, n, false, need)
+                assert.are.equal(want[i], ri[i], ("p = %d, q = %d, n = %d, output %d"):format(p, q, n, i))
+              end
+            end
+          end
+        end
+      end
+    end
+  end)
+
   -- A random 2 x 2 with determinant +-1: a product of shears, swaps and
   -- sign flips.
   local function unimodular2()

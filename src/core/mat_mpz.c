@@ -414,6 +414,22 @@ static void mul_inplace (mpz_ptr z, mpz_srcptr c) {
   else mpz_mul(z, z, c);
 }
 
+/* z := x c and z := z + x c, by an addition, a copy or a one-limb
+   product when c is +-1 or small (p of a Lucas step, 1 for Fibonacci). */
+static void mul_small (mpz_ptr z, mpz_srcptr x, mpz_srcptr c) {
+  if (mpz_cmp_ui(c, 1) == 0) mpz_set(z, x);
+  else if (mpz_cmp_si(c, -1) == 0) mpz_neg(z, x);
+  else if (mpz_fits_slong_p(c)) mpz_mul_si(z, x, mpz_get_si(c));
+  else mpz_mul(z, x, c);
+}
+
+static void addmul_small (mpz_ptr z, mpz_srcptr x, mpz_srcptr c) {
+  if (mpz_cmp_ui(c, 1) == 0) mpz_add(z, z, x);
+  else if (mpz_cmp_si(c, -1) == 0) mpz_sub(z, z, x);
+  else if (mpz_fits_ulong_p(c)) mpz_addmul_ui(z, x, mpz_get_ui(c));
+  else mpz_addmul(z, x, c);
+}
+
 /* Frees the limbs of a dead number before a large allocation. */
 static void shrink (mpz_ptr z) {
   mpz_set_ui(z, 0);
@@ -517,13 +533,13 @@ static void lucas_last (Ctx *C, Lucas *L, int r, int modd) {
     case 0:  /* U_m (p U_m + 2q U_(m-1)) */
       mpz_mul_2exp(V, V, 1);
       if (q < 0) mpz_neg(V, V);
-      mpz_addmul(V, U, L->p);
+      addmul_small(V, U, L->p);
       shrink(sb);
       NOTE(C, V);
       mpz_mul(L->sa, U, V);
       break;
     case 1:  /* U_(m+1) (U_(m+1) + q U_(m-1)) - (-q)^m */
-      mpz_mul(sb, U, L->p);
+      mul_small(sb, U, L->p);
       if (q > 0) mpz_add(sb, sb, V); else mpz_sub(sb, sb, V);
       if (q > 0) mpz_add(V, sb, V); else mpz_sub(V, sb, V);
       shrink(U);
@@ -532,11 +548,11 @@ static void lucas_last (Ctx *C, Lucas *L, int r, int modd) {
       if (sm > 0) mpz_sub_ui(L->sa, L->sa, 1); else mpz_add_ui(L->sa, L->sa, 1);
       break;
     default:  /* U_(m+1) (p U_(m+1) + 2q U_m) */
-      mpz_mul(sb, U, L->p);
+      mul_small(sb, U, L->p);
       if (q > 0) mpz_add(sb, sb, V); else mpz_sub(sb, sb, V);
       mpz_mul_2exp(U, U, 1);
       if (q < 0) mpz_neg(U, U);
-      mpz_addmul(U, sb, L->p);
+      addmul_small(U, sb, L->p);
       shrink(V);
       NOTE(C, sb); NOTE(C, U);
       mpz_mul(L->sa, sb, U);
@@ -544,6 +560,38 @@ static void lucas_last (Ctx *C, Lucas *L, int r, int modd) {
   }
   NOTE(C, L->sa);
   shrink(U); shrink(V); shrink(sb);
+}
+
+/*
+** The first doubling steps in machine integers, the arithmetic of
+** lucas_step, from m = 1 while |U_m| and |U_(m-1)| stay below 2^22 and
+** |p| <= 15 (then every value is below 2^53: squares below 2^44, c3 s
+** below 2^52), where the mpz calls would cost more than the arithmetic
+** (mpn_fib2_ui starts from a table instead).  Takes the bits of n below
+** index *b while *b > stop, sets (U, V) and returns the parity of m.
+*/
+#define LUCAS_NATIVE_MAX	((int64_t)1 << 22)
+
+static int lucas_native (Lucas *L, mpz_srcptr n, size_t *b, size_t stop) {
+  int64_t u = 1, v = 0, p, c3, q = L->q;
+  int odd = 1;
+  if (mpz_cmpabs_ui(L->p, 15) <= 0) {
+    p = mpz_get_si(L->p);
+    c3 = p * p + 3 * q;
+    while (*b > stop && u < LUCAS_NATIVE_MAX && u > -LUCAS_NATIVE_MAX
+           && v < LUCAS_NATIVE_MAX && v > -LUCAS_NATIVE_MAX) {
+      int bit = mpz_tstbit(n, --*b);
+      int64_t s = u * u, t = v * v;
+      int64_t um1 = s + q * t;                                /* U_(2m-1) */
+      int64_t up1 = c3 * s - t + ((q > 0 && odd) ? -2 : 2);  /* U_(2m+1) */
+      int64_t u2m = (up1 - q * um1) / p;                     /* U_(2m) */
+      if (bit) { u = up1; v = u2m; } else { u = u2m; v = um1; }
+      odd = bit;
+    }
+  }
+  mpz_set_d(L->U, (double)u);  /* exact: below 2^53 */
+  mpz_set_d(L->V, (double)v);
+  return odd;
 }
 
 static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
@@ -581,8 +629,10 @@ static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
       mpz_realloc2(L.sa, (mp_bitcnt_t)bits); mpz_realloc2(L.sb, (mp_bitcnt_t)bits);
     }
   }
-  mpz_set_ui(L.U, 1);  /* m = 1: (U_1, U_0) */
-  for (b--; b-- > (e == 2 ? 0u : 1u); ) {
+  b--;  /* m = 1: (U_1, U_0), the top bit */
+  odd = lucas_native(&L, C->n, &b, e == 2 ? 0u : 1u);
+  NOTE(C, L.U); NOTE(C, L.V);
+  for (; b-- > (e == 2 ? 0u : 1u); ) {
     int bit = mpz_tstbit(C->n, b);
     lucas_step(C, &L, (L.q > 0 && odd) ? -1 : 1, bit);
     odd = bit;
