@@ -216,6 +216,16 @@ for _, frontend in ipairs(frontends) do
       local distinct = 0
       for _ in pairs(seen) do distinct = distinct + 1 end
       assert.is_true(distinct >= 8)
+      -- coefficients above the size of a plan the guard keeps (2^16 bits),
+      -- between and after kept ones
+      local h = optimize(f, { iters_limit = 2 })
+      local A = cpm.big(2) ^ 66000 + 1
+      for _, a in ipairs { A, 3, A, A + 2, 3, 5 } do
+        local x1, y1 = f(a, 1, 0, 5)
+        local x2, y2 = h(a, 1, 0, 5)
+        assert.is_true(cpm.eq(x1, x2) and cpm.eq(y1, y2))
+      end
+      assert.are.equal(6, cpm.stats(h)[1].computed)
     end)
 
     -- On LuaJIT every number is a double: the values of this loop pass

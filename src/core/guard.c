@@ -1186,9 +1186,15 @@ static mat_Plan *zplan_take (ZCache *zc, int k, mpz_srcptr const *B) {
   return P;
 }
 
+/* Plans with numbers above this many bits are not kept: their analysis
+   is cheap next to their power, and they would hold memory between calls. */
+#define ZPLAN_KEEP_BITS	((uint64_t)1 << 16)
+
 static void zplan_put (ZCache *zc, mat_Plan *P) {
   mat_plan_free(zc->P);
-  zc->P = P;
+  zc->P = NULL;
+  if (mat_plan_bits(P) <= ZPLAN_KEEP_BITS) zc->P = P;
+  else mat_plan_free(P);
 }
 
 

@@ -132,7 +132,8 @@ uint64_t mat_bits_bound (int k, mpz_srcptr const *B, const uint64_t *vbits,
 ** above 'cap' bits), MAT_EARG or MAT_ENOMEM (*out is then NULL).  The
 ** other three take a plan from it; mat_plan_free(NULL) does nothing.
 ** mat_plan_matches says whether P is mat_mpz_plan's plan of this B (so a
-** caller may keep a plan between calls; a plan is only read while used).
+** caller may keep a plan between calls; a plan is only read while used);
+** mat_plan_bits gives the size in bits of the largest number in P.
 */
 typedef struct mat_Plan mat_Plan;
 int mat_mpz_plan (int k, mpz_srcptr const *B, uint64_t cap, mat_Plan **out);
@@ -143,6 +144,7 @@ int mat_plan_powapply (mat_Plan *P, mpz_ptr const *v_out,
                        const unsigned char *need, mat_Info *info);
 void mat_plan_free (mat_Plan *P);
 int mat_plan_matches (const mat_Plan *P, int k, mpz_srcptr const *B);
+uint64_t mat_plan_bits (const mat_Plan *P);
 
 /* }====================================================== */
 

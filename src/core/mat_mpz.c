@@ -1369,6 +1369,10 @@ void mat_plan_free (mat_Plan *P) {
   plan_free(P);
 }
 
+uint64_t mat_plan_bits (const mat_Plan *P) {
+  return P != NULL ? P->abits : 0;
+}
+
 int mat_plan_matches (const mat_Plan *P, int k, mpz_srcptr const *B) {
   int i;
   if (P == NULL || P->B == NULL || P->k != k) return 0;
