@@ -1309,6 +1309,7 @@ static int ringz_run (Guard *g, ZCache *zc, mpz_t *pz, int nz, void *buf) {
 }
 
 #define ZBUF_STACK	512	/* pointer arrays up to this many bytes: on the C stack */
+#define ZPOOL_KEEP_LIMBS	16	/* larger work values are freed after a call */
 
 static int ringz (Guard *g) {
   lua_State *L = g->L;
@@ -1322,7 +1323,15 @@ static int ringz (Guard *g) {
   void *buf = size <= sizeof(sbuf) ? (void *)sbuf.c : cpm_newbuffer(L, size);
   mpz_t *pz = zcache_pool(L, zc, nz);
   r = ringz_run(g, zc, pz, nz, buf);
-  if (pz == zc->z) zc->busy = 0;
+  if (pz == zc->z) {  /* kept for small numbers, not to hold large ones */
+    int i;
+    for (i = 0; i < nz; i++)
+      if (mpz_size(pz[i]) > ZPOOL_KEEP_LIMBS) {
+        mpz_set_ui(pz[i], 0);
+        mpz_realloc2(pz[i], 64);
+      }
+    zc->busy = 0;
+  }
   return r;
 }
 
