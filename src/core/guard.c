@@ -1114,11 +1114,16 @@ static mpz_srcptr entrympz (Guard *g, int s, mpz_ptr z) {
 ** work values busy, so that a call made meanwhile (a finalizer's, run by
 ** an allocation) finds no plan and makes its own pool rather than share
 ** one; busy values a Lua error unwound stay busy (later calls then make
-** their own pools; the cache frees them with itself).
+** their own pools; the cache frees them with itself).  A call made after
+** the cache's finalizer ran (from another finalizer of the same cycle,
+** which resurrects the guard, or while lua_close runs) keeps nothing in
+** it: the finalizer does not run twice, so whatever the cache held then
+** would never be freed.
 */
 typedef struct ZCache {
   mat_Plan *P;		/* the last B's plan, or NULL */
   int busy;		/* z in use */
+  int closed;		/* finalized: keeps nothing from now on */
   int n;		/* entries of z */
   mpz_t *z;		/* work values (malloc) */
 } ZCache;
@@ -1136,6 +1141,7 @@ static int zcache_gc (lua_State *L) {
   mat_plan_free(zc->P);
   zc->P = NULL;
   zcache_freepool(zc);
+  zc->closed = 1;
   return 0;
 }
 
@@ -1155,9 +1161,10 @@ static ZCache *zcache (lua_State *L) {
   return zc;
 }
 
-/* nz work values: the cache's when they are free (grown when too few),
-   else a new pool on the stack. */
+/* nz work values: the cache's when they are free (grown when too few)
+   and it is not finalized, else a new pool on the stack. */
 static mpz_t *zcache_pool (lua_State *L, ZCache *zc, int nz) {
+  if (zc->closed) return pushpool(L, nz)->z;
   if (!zc->busy && zc->n < nz) {
     mpz_t *z = (mpz_t *)malloc((size_t)nz * sizeof(mpz_t));
     if (z != NULL) {
@@ -1193,7 +1200,7 @@ static mat_Plan *zplan_take (ZCache *zc, int k, mpz_srcptr const *B) {
 static void zplan_put (ZCache *zc, mat_Plan *P) {
   mat_plan_free(zc->P);
   zc->P = NULL;
-  if (mat_plan_bits(P) <= ZPLAN_KEEP_BITS) zc->P = P;
+  if (!zc->closed && mat_plan_bits(P) <= ZPLAN_KEEP_BITS) zc->P = P;
   else mat_plan_free(P);
 }
 
