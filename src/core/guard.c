@@ -1843,6 +1843,10 @@ static int guard_call (lua_State *L) {
   g.L = L;
   g.cfg = cpm_config(L);
   g.p = plan_test(L, lua_upvalueindex(UP_PLAN));
+  if (g.p == NULL) {  /* finalized, reached again by a finalizer: as written */
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   top = lua_gettop(L);
   nres = attempt(&g, (lua_Integer)lua_tointeger(L, lua_upvalueindex(UP_LIMIT)),
                  lua_toboolean(L, lua_upvalueindex(UP_PREPARED)));

@@ -57,6 +57,8 @@
 typedef struct Box {
   plan_Plan p;
   void *scratch[16];	/* the builder's arrays, freed with the box */
+  int dead;		/* finalized: a finalizer of the same cycle may still
+			   reach it (resurrection); plan_test then says NULL */
 } Box;
 
 
@@ -161,6 +163,7 @@ static int box_gc (lua_State *L) {
     free(box->scratch[i]);
     box->scratch[i] = NULL;
   }
+  box->dead = 1;
   return 0;
 }
 
@@ -1085,7 +1088,7 @@ refused:
 
 plan_Plan *plan_test (lua_State *L, int idx) {
   Box *box = (Box *)cpm_testudata(L, idx, PLAN_MT);
-  return box ? &box->p : NULL;
+  return box != NULL && !box->dead ? &box->p : NULL;
 }
 
 /* }====================================================== */

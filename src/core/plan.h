@@ -265,7 +265,8 @@ void plan_freeconsts (ir_Const *k, int nk);
 /* Pushes a constant as the VM holds it. */
 void plan_pushconst (lua_State *L, const ir_Const *k);
 
-/* The plan in the userdata at 'idx', or NULL. */
+/* The plan in the userdata at 'idx', or NULL (also when the userdata was
+   finalized and a finalizer of the same cycle reached it again). */
 plan_Plan *plan_test (lua_State *L, int idx);
 
 /* Pushes a new empty plan userdata and returns its plan (every field zero;

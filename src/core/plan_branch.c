@@ -841,17 +841,19 @@ static int runaswritten (lua_State *L, const plan_Plan *p, const char *why) {
 
 static int branch_call (lua_State *L) {
   const plan_Plan *p = plan_test(L, lua_upvalueindex(UP_PLAN));
-  const plan_Branch *b = p->branch;
+  const plan_Branch *b;
   Eval e;
   unsigned char known[IR_MAXSLOTS + 1];
   char dec[IR_MAXOPS + 1];
-  int nargs = 3 + p->nin, entry, top, nres, i, npin;
+  int nargs, entry, top, nres, i, npin;
   const int *map;
   const plan_Plan *pp;
-  if (lua_gethookmask(L) & LUA_MASKLINE) {  /* see guard_call */
+  if ((lua_gethookmask(L) & LUA_MASKLINE) || p == NULL) {  /* see guard_call */
     lua_pushboolean(L, 0);
     return 1;
   }
+  b = p->branch;
+  nargs = 3 + p->nin;
   if (lua_gettop(L) < nargs) return runaswritten(L, p, WHY_ARGS);
   lua_settop(L, nargs);
   if (p->w.active) {  /* while, repeat: counted into control values */
@@ -867,6 +869,10 @@ static int branch_call (lua_State *L) {
   lua_rawgeti(L, entry, 3);
   pp = plan_test(L, -1);
   lua_pop(L, 1);
+  if (pp == NULL) {  /* the path's plan finalized (see guard_call) */
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   lua_rawgeti(L, entry, 2);
   map = (const int *)lua_touserdata(L, -1);
   lua_pop(L, 1);  /* the entry anchors it */

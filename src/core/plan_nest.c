@@ -2699,14 +2699,17 @@ static int tribounds (Walk *w) {
 
 static int nest_call (lua_State *L) {
   const plan_Plan *p = plan_test(L, lua_upvalueindex(UP_PLAN));
-  const plan_Nest *n = p->nest;
+  const plan_Nest *n;
   Walk w;
-  int nargs = 3 + p->nin, counted, nres, top, maxk = n->nused + 2;
+  int nargs, counted, nres, top, maxk;
   lua_Integer limit = lua_tointeger(L, lua_upvalueindex(UP_LIMIT));
-  if (lua_gethookmask(L) & LUA_MASKLINE) {  /* see guard_call */
+  if ((lua_gethookmask(L) & LUA_MASKLINE) || p == NULL) {  /* see guard_call */
     lua_pushboolean(L, 0);
     return 1;
   }
+  n = p->nest;
+  nargs = 3 + p->nin;
+  maxk = n->nused + 2;
   memset(&w, 0, sizeof(w));
   if (lua_gettop(L) < nargs)
     return runaswritten(L, &w.c, 0, "the guard call lacks arguments");
