@@ -149,6 +149,17 @@ describe("cpm.load and cpm.loadfile", function()
   end)
 end)
 
+-- An object whose finalizer is fin (LuaJIT never calls a table's __gc:
+-- a newproxy userdata there).
+local function finalized(fin)
+  if newproxy then
+    local u = newproxy(true)
+    getmetatable(u).__gc = fin
+    return u
+  end
+  return setmetatable({}, { __gc = fin })
+end
+
 for _, frontend in ipairs(frontends) do
   local opts = { frontend = frontend }
   local function optimize(f, o)
@@ -240,14 +251,6 @@ for _, frontend in ipairs(frontends) do
         for _ = 1, n do a, b = b, p * b + q * a end
         return a, b
       end
-      local function finalized(fin)
-        if newproxy then  -- LuaJIT: a table's __gc is never called
-          local u = newproxy(true)
-          getmetatable(u).__gc = fin
-          return u
-        end
-        return setmetatable({}, { __gc = fin })
-      end
       local checked, during, inside, live, computed = 0, 0, 0, true, 0
       local function check(g, p, q, n, a, b)
         local x1, y1 = f(p, q, n, a, b)
@@ -311,14 +314,6 @@ for _, frontend in ipairs(frontends) do
     -- run the loops as written (a branch or nest guard once read its
     -- freed plan: a crash).
     it("runs as written the loops of a function reached after its plans were finalized", function()
-      local function finalized(fin)
-        if newproxy then
-          local u = newproxy(true)
-          getmetatable(u).__gc = fin
-          return u
-        end
-        return setmetatable({}, { __gc = fin })
-      end
       local src = [[
         return {
           function(n, c)  -- plain
