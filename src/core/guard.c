@@ -1206,7 +1206,7 @@ static void zplan_put (ZCache *zc, mat_Plan *P) {
 
 
 /* Exact Z: computes and pushes the outputs, with the work values pz
-   (nz of them) and the pointer arrays in buf (bufsize bytes). */
+   (nz of them) and room for the pointer arrays in buf (ringz sizes it). */
 static int ringz_run (Guard *g, ZCache *zc, mpz_t *pz, int nz, void *buf) {
   lua_State *L = g->L;
   const plan_Plan *p = g->p;
