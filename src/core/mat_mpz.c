@@ -1462,6 +1462,10 @@ int mat_mpz_powapply_need (int k, mpz_srcptr const *B, mpz_ptr const *v_out,
   if ((st = check_args(k, B, v_out, v_in, n)) != MAT_OK) return st;
   if (mpz_sgn(n) != 0 && (st = mat_mpz_plan(k, B, UINT64_MAX, &P)) != MAT_OK)
     return st;
+  if (P != NULL) {  /* B's copy serves mat_plan_matches only: not kept here */
+    mat_zfree(P->B, k*k);
+    P->B = NULL;
+  }
   st = powapply(P, k, v_out, v_in, n, need, info);
   plan_free(P);
   return st;
