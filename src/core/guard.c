@@ -17,7 +17,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "big.h"
@@ -1125,13 +1124,11 @@ typedef struct ZCache {
   int busy;		/* z in use */
   int closed;		/* finalized: keeps nothing from now on */
   int n;		/* entries of z */
-  mpz_t *z;		/* work values (malloc) */
+  mpz_t *z;		/* work values (mat_zalloc) */
 } ZCache;
 
 static void zcache_freepool (ZCache *zc) {
-  int i;
-  for (i = 0; i < zc->n; i++) mpz_clear(zc->z[i]);
-  free(zc->z);
+  mat_zfree(zc->z, zc->n);
   zc->z = NULL;
   zc->n = 0;
 }
@@ -1166,11 +1163,9 @@ static ZCache *zcache (lua_State *L) {
 static mpz_t *zcache_pool (lua_State *L, ZCache *zc, int nz) {
   if (zc->closed) return pushpool(L, nz)->z;
   if (!zc->busy && zc->n < nz) {
-    mpz_t *z = (mpz_t *)malloc((size_t)nz * sizeof(mpz_t));
+    mpz_t *z = mat_zalloc(nz);
     if (z != NULL) {
-      int i;
       zcache_freepool(zc);
-      for (i = 0; i < nz; i++) mpz_init(z[i]);
       zc->z = z;
       zc->n = nz;
     }

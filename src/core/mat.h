@@ -63,6 +63,10 @@
 #define MAT_PATH_SOURCES 0x20	/* polynomial sources (index, constant)
 				   stripped before the power of the rest */
 
+/* n initialized mpz (NULL if malloc fails); mat_zfree(NULL, n) is a no-op. */
+mpz_t *mat_zalloc (int n);
+void mat_zfree (mpz_t *z, int n);
+
 /* What one exact computation did (for specs and benchmarks). */
 typedef struct mat_Info {
   unsigned paths;	/* MAT_PATH_* bits of every component */

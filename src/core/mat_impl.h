@@ -9,10 +9,6 @@
 #include <stdint.h>
 #include <gmp.h>
 
-/* n initialized mpz (NULL if malloc fails); mat_zfree(NULL, n) is a no-op. */
-mpz_t *mat_zalloc (int n);
-void mat_zfree (mpz_t *z, int n);
-
 /* Records in *maxbits the size of z if larger (maxbits may be NULL). */
 static inline void mat_note (uint64_t *maxbits, mpz_srcptr z) {
   if (maxbits != NULL && mpz_sgn(z) != 0) {  /* 0 has no bits (sizeinbase: 1) */

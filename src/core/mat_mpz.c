@@ -406,16 +406,9 @@ static void lucas_divp (mpz_ptr z, mpz_srcptr p) {
   else mpz_divexact(z, z, p);
 }
 
-/* z := z c, in place without a copy of z when c fits a long. */
-static void mul_inplace (mpz_ptr z, mpz_srcptr c) {
-  if (mpz_cmp_ui(c, 1) == 0) return;
-  if (mpz_cmp_si(c, -1) == 0) mpz_neg(z, z);
-  else if (mpz_fits_slong_p(c)) mpz_mul_si(z, z, mpz_get_si(c));
-  else mpz_mul(z, z, c);
-}
-
-/* z := x c and z := z + x c, by an addition, a copy or a one-limb
-   product when c is +-1 or small (p of a Lucas step, 1 for Fibonacci). */
+/* z := x c and z := z + x c (z may be x), by an addition, a copy or a
+   one-limb product when c is +-1 or small (p of a Lucas step, 1 for
+   Fibonacci). */
 static void mul_small (mpz_ptr z, mpz_srcptr x, mpz_srcptr c) {
   if (mpz_cmp_ui(c, 1) == 0) mpz_set(z, x);
   else if (mpz_cmp_si(c, -1) == 0) mpz_neg(z, x);
@@ -462,8 +455,7 @@ static void lucas_step (Ctx *C, Lucas *L, int sigma, int bit) {
   /* c3 s - t, s dead after: in place, not t - c3 s, whose sign GMP's
      submul would then flip by one more pass */
   if (L->c3shift >= 0) mpz_mul_2exp(L->sa, L->sa, (mp_bitcnt_t)L->c3shift);
-  else if (mpz_fits_slong_p(L->c3)) mpz_mul_si(L->sa, L->sa, mpz_get_si(L->c3));
-  else mpz_mul(L->sa, L->sa, L->c3);
+  else mul_small(L->sa, L->sa, L->c3);
   mpz_sub(L->sb, L->sa, L->sb);
   if (sigma > 0) mpz_add_ui(L->sb, L->sb, 2); else mpz_sub_ui(L->sb, L->sb, 2);
   NOTE(C, L->U); NOTE(C, L->sb);
@@ -522,7 +514,7 @@ static void lucas_last (Ctx *C, Lucas *L, int r, int modd) {
   shrink(L->sa);
   switch (r) {
     case -1:  /* U_m (2 U_m - p U_(m-1)) - (-q)^(m-1) */
-      mul_inplace(V, L->p);
+      mul_small(V, V, L->p);
       mpz_neg(V, V);
       mpz_addmul_ui(V, U, 2);
       shrink(sb);
@@ -645,7 +637,7 @@ static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
     for (i = 0; i < 2; i++) {
       if (!need[i]) mpz_set_ui(w[i], 0);
       else if (i == last) {
-        mul_inplace(L.sa, g[i]);
+        mul_small(L.sa, L.sa, g[i]);
         mpz_swap(w[i], L.sa);
       }
       else mpz_mul(w[i], L.sa, g[i]);
