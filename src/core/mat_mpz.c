@@ -410,7 +410,9 @@ static void lucas_divp (mpz_ptr z, mpz_srcptr p) {
    one-limb product when c is +-1 or small (p of a Lucas step, 1 for
    Fibonacci). */
 static void mul_small (mpz_ptr z, mpz_srcptr x, mpz_srcptr c) {
-  if (mpz_cmp_ui(c, 1) == 0) mpz_set(z, x);
+  if (mpz_cmp_ui(c, 1) == 0) {
+    if (z != x) mpz_set(z, x);  /* mpz_set copies even onto itself */
+  }
   else if (mpz_cmp_si(c, -1) == 0) mpz_neg(z, x);
   else if (mpz_fits_slong_p(c)) mpz_mul_si(z, x, mpz_get_si(c));
   else mpz_mul(z, x, c);
