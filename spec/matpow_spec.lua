@@ -344,6 +344,33 @@ describe("exact matrix power", function()
     end
   end)
 
+  -- chi = x^2 -+ x - 1 (Fibonacci and its alternating twin) is left to
+  -- GMP's Fibonacci numbers: the start vectors make each output alone the
+  -- multiple of U_(n-1), U_n or U_(n+1), and both outputs together the
+  -- pair; n of both parities, a scaled start for the multiplier.
+  it("computes x^2 -+ x - 1 through GMP's Fibonacci numbers, each output alone and both", function()
+    for _, p in ipairs { 1, -1 } do
+      local B = { { p, 1 }, { 1, 0 } }
+      for _, v in ipairs { { 1, 0 }, { 0, 1 }, { -3, 0 }, { 0, 5 }, { 2, -7 } } do
+        local w = { Z.new(v[1]), Z.new(v[2]) }
+        for n = 1, 1001 do
+          w = { Z.add(Z.mul(p, w[1]), w[2]), w[1] }
+          if n <= 9 or n == 100 or n == 101 or n == 1000 or n == 1001 then
+            local want = { Z.str(w[1]), Z.str(w[2]) }
+            local where = ("p = %d, v = (%d, %d), n = %d"):format(p, v[1], v[2], n)
+            local r, info = core._matpow("z", B, v, n)
+            assert.are.same(want, r, where)
+            assert.is_true(has(info, P.lucas))
+            for i = 1, 2 do
+              local ri = core._matpow("z", B, v, n, false, { i == 1, i == 2 })
+              assert.are.equal(want[i], ri[i], where .. ", output " .. i)
+            end
+          end
+        end
+      end
+    end
+  end)
+
   -- A random 2 x 2 with determinant +-1: a product of shears, swaps and
   -- sign flips.
   local function unimodular2()

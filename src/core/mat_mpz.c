@@ -588,6 +588,35 @@ static int lucas_native (Lucas *L, mpz_srcptr n, size_t *b, size_t stop) {
   return odd;
 }
 
+/*
+** p = +-1, q = 1: U_j = (+-1)^(j+1) F_j, and GMP computes Fibonacci numbers
+** itself: mpz_fib_ui (F_j alone, the term the outputs are multiples of)
+** and mpz_fib2_ui (F_n and F_(n-1)) run the doubling above, with the
+** scaling fused into the subtraction by a routine GMP does not export
+** (GMP manual, "Fibonacci Numbers Algorithm").  Returns 0 when they do
+** not apply (another chi, or n not below ULONG_MAX); else sets L->sa to
+** U_(n+e) (e in -1..1) or (L->U, L->V) to (U_n, U_(n-1)) (e = 2).
+*/
+static int lucas_fib (Ctx *C, Lucas *L, int e) {
+  unsigned long n, j;
+  int neg = mpz_sgn(L->p) < 0;
+  if (L->q != 1 || mpz_cmpabs_ui(L->p, 1) != 0 || mpz_cmp_ui(C->n, ULONG_MAX) >= 0)
+    return 0;
+  n = mpz_get_ui(C->n);  /* >= 4 */
+  if (e != 2) {
+    j = e < 0 ? n - 1 : n + (unsigned long)e;
+    mpz_fib_ui(L->sa, j);
+    if (neg && j % 2 == 0) mpz_neg(L->sa, L->sa);
+    NOTE(C, L->sa);
+  }
+  else {
+    mpz_fib2_ui(L->U, L->V, n);
+    if (neg) mpz_neg(n % 2 == 0 ? L->U : L->V, n % 2 == 0 ? L->U : L->V);
+    NOTE(C, L->U); NOTE(C, L->V);
+  }
+  return 1;
+}
+
 static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
   Lucas L;
   mpz_t Aw[2], g[2];
@@ -612,6 +641,7 @@ static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
             ? (long)mpz_scan1(L.c3, 0) : -1;
   matvec(C, 2, c->A, Aw, w);
   e = lucas_target(&L, w, Aw, need, g);
+  if (lucas_fib(C, &L, e)) goto outputs;
   if (e != 2) {  /* the four numbers at their final size at once, not by
                    reallocations (the final product outweighs them; with
                    both outputs wanted they would raise the peak):
@@ -631,11 +661,14 @@ static int do_lucas (Ctx *C, Comp *c, mpz_t *w, const unsigned char *need) {
     lucas_step(C, &L, (L.q > 0 && odd) ? -1 : 1, bit);
     odd = bit;
   }
-  for (i = 0; i < 2; i++) if (need[i]) last = i;
   if (e != 2) {
     mpz_clears(Aw[0], Aw[1], NULL);  /* small, but freed before the product */
     mpz_inits(Aw[0], Aw[1], NULL);
     lucas_last(C, &L, (int)mpz_tstbit(C->n, 0) + e, odd);
+  }
+outputs:
+  for (i = 0; i < 2; i++) if (need[i]) last = i;
+  if (e != 2) {
     for (i = 0; i < 2; i++) {
       if (!need[i]) mpz_set_ui(w[i], 0);
       else if (i == last) {
