@@ -310,6 +310,19 @@ describe("exact matrix power", function()
     end
   end)
 
+  -- B^n v against w (the iteration's values) by the Lucas path: both
+  -- outputs, then each alone.
+  local function check_lucas(B, v, n, w, where)
+    local want = { Z.str(w[1]), Z.str(w[2]) }
+    local r, info = core._matpow("z", B, v, n)
+    assert.are.same(want, r, where)
+    assert.is_true(has(info, P.lucas))
+    for i = 1, 2 do
+      local ri = core._matpow("z", B, v, n, false, { i == 1, i == 2 })
+      assert.are.equal(want[i], ri[i], where .. ", output " .. i)
+    end
+  end
+
   -- The first doubling steps run in machine integers while the numbers
   -- are small (|p| <= 15, below 2^22), the rest in GMP: every trace
   -- around that bound, both signs of q, n past the switch and n where the
@@ -328,15 +341,7 @@ describe("exact matrix power", function()
           for n = 1, (p * p <= 4 and q < 0) and 1001 or 200 do
             w = { Z.add(Z.mul(p, w[1]), Z.mul(q, w[2])), w[1] }
             if ns[n] then
-              local want = { Z.str(w[1]), Z.str(w[2]) }
-              local r, info = core._matpow("z", B, v, n)
-              assert.are.same(want, r, ("p = %d, q = %d, n = %d"):format(p, q, n))
-              assert.is_true(has(info, P.lucas))
-              for i = 1, 2 do
-                local need = { i == 1, i == 2 }
-                local ri = core._matpow("z", B, v, n, false, need)
-                assert.are.equal(want[i], ri[i], ("p = %d, q = %d, n = %d, output %d"):format(p, q, n, i))
-              end
+              check_lucas(B, v, n, w, ("p = %d, q = %d, n = %d"):format(p, q, n))
             end
           end
         end
@@ -356,15 +361,7 @@ describe("exact matrix power", function()
         for n = 1, 1001 do
           w = { Z.add(Z.mul(p, w[1]), w[2]), w[1] }
           if n <= 9 or n == 100 or n == 101 or n == 1000 or n == 1001 then
-            local want = { Z.str(w[1]), Z.str(w[2]) }
-            local where = ("p = %d, v = (%d, %d), n = %d"):format(p, v[1], v[2], n)
-            local r, info = core._matpow("z", B, v, n)
-            assert.are.same(want, r, where)
-            assert.is_true(has(info, P.lucas))
-            for i = 1, 2 do
-              local ri = core._matpow("z", B, v, n, false, { i == 1, i == 2 })
-              assert.are.equal(want[i], ri[i], where .. ", output " .. i)
-            end
+            check_lucas(B, v, n, w, ("p = %d, v = (%d, %d), n = %d"):format(p, v[1], v[2], n))
           end
         end
       end
