@@ -20,7 +20,7 @@ fi
 
 run_vm () {  # run_vm <dir name> <interpreter>
   mkdir -p "$OUT/$1"
-  for s in $CASES crossover neverslower overhead reach; do
+  for s in $CASES crossover neverslower freshproc overhead reach; do
     echo "bench: $s on $2" >&2
     LUA_PATH='lua/?.lua;lua/?/init.lua;examples/?.lua;bench/?.lua;;' \
     LUA_CPATH="$BUILD/$1/?.so;$BUILD/bench/$1/?.so;;" \
