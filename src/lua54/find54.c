@@ -834,10 +834,26 @@ static int isback (const bc_Proto *p, int pc) {
 
 
 /*
-** The jumps back that close a loop: of those to the same target, the
-** last (lcode.c threads a jump to the jump back of a while loop, as at the
-** end of an if/else in its body, to the loop's start: that is no loop of
-** its own).  'last' gets, for each target, the pc of the last one.
+** Is the backward JMP at 'pc' the jump back of a while loop, the one its
+** test's exit jump lands right after (L: [loads] cmp; JMP pc+1; ...;
+** JMP L)?  A goto after the loop to its start (`::top:: while ... end
+** ... goto top`) jumps there too, later.
+*/
+static int closeswhile (const bc_Proto *p, int pc) {
+  int t = bc_jumptarget(p->code[pc], pc), cmp;
+  for (cmp = t; cmp < pc && cmp < t + MAXTESTOPS && istestop(p, cmp); cmp++)
+    ;
+  return cmp + 1 < pc && iscompare(BC_GET_OPCODE(p->code[cmp])) &&
+         BC_GET_OPCODE(p->code[cmp + 1]) == BC_OP_JMP &&
+         bc_jumptarget(p->code[cmp + 1], cmp + 1) == pc + 1;
+}
+
+/*
+** The jumps back that close a loop: of those to the same target, a
+** while loop's own jump back, else the last (lcode.c threads a jump to the
+** jump back of a while loop, as at the end of an if/else in its body, to
+** the loop's start: that is no loop of its own; nor is a goto after the
+** loop to its start).  'last' gets, for each target, the pc of that one.
 */
 static int closing (const bc_Proto *p, const int *last, int pc) {
   return isback(p, pc) && last[bc_jumptarget(p->code[pc], pc)] == pc;
@@ -864,6 +880,8 @@ int find54_loops (lua_State *L, bc_Chunk *c, bc_Proto *p,
   for (pc = 0; pc < p->ncode; pc++) last[pc] = -1;
   for (pc = 0; pc < p->ncode; pc++)
     if (isback(p, pc)) last[bc_jumptarget(p->code[pc], pc)] = pc;
+  for (pc = 0; pc < p->ncode; pc++)
+    if (isback(p, pc) && closeswhile(p, pc)) last[bc_jumptarget(p->code[pc], pc)] = pc;
   for (pc = 0; pc < p->ncode; pc++) {
     int o = BC_GET_OPCODE(p->code[pc]);
     n += (o == BC_OP_FORPREP || o == BC_OP_TFORPREP || closing(p, last, pc));
