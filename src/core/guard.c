@@ -157,6 +157,12 @@ static int isint (lua_State *L, int idx) {
 #endif
 
 
+void guard_pushok (lua_State *L, int nout) {
+  luaL_checkstack(L, nout + 4, "too many loop results");
+  lua_pushboolean(L, 1);
+}
+
+
 int guard_numarith (lua_State *L, int aop, int x, int y) {
   if (lua_type(L, x) != LUA_TNUMBER || lua_type(L, y) != LUA_TNUMBER ||
       aop < 0 || aop >= IR_NAOP)
@@ -1018,8 +1024,7 @@ static int ringu64 (Guard *g, uint64_t *cu, uint64_t *mat) {
     ;
   else if (mat_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp)) != MAT_OK)
     return fail(g, "the matrix is too large");
-  luaL_checkstack(L, p->nout + 4, "too many loop results");
-  lua_pushboolean(L, 1);
+  guard_pushok(L, p->nout);
   for (i = 0; i < p->nout; i++) {
     const plan_Out *o = &p->out[i];
     if (o->state >= 0) pushu64(L, out[g->pos[o->state]], g->fin[o->slot]);
@@ -1300,8 +1305,7 @@ static int ringz_run (Guard *g, ZCache *zc, mpz_t *pz, int nz, void *buf) {
   res = mat_plan_powapply(mp, vout, vin, n, need, NULL);
   zplan_put(zc, mp);
   if (res != MAT_OK) return failmem(g, "the matrix power failed");
-  luaL_checkstack(L, p->nout + 4, "too many loop results");
-  lua_pushboolean(L, 1);
+  guard_pushok(L, p->nout);
   for (i = 0; i < p->nout; i++) {
     const plan_Out *o = &p->out[i];
     if (o->state >= 0) pushmpz(L, vout[g->pos[o->state]], g->fin[o->slot]);
@@ -1490,8 +1494,7 @@ static int ringmod64 (Guard *g, uint64_t mu, int mneg, uint64_t *cu,
   if (mat_mod_u64_powapply(k, mat, out, v, count_mpz(&g->c, limbs, tmp), mu)
       != MAT_OK)
     return fail(g, "the matrix power failed");
-  luaL_checkstack(L, p->nout + 4, "too many loop results");
-  lua_pushboolean(L, 1);
+  guard_pushok(L, p->nout);
   for (i = 0; i < p->nout; i++) {
     const plan_Out *o = &p->out[i];
     if (o->state >= 0) {
@@ -1606,8 +1609,7 @@ static int ringmod (Guard *g, uint64_t *cu, uint64_t *mat) {
         != MAT_OK)
       return fail(g, "the matrix power failed");
   }
-  luaL_checkstack(L, p->nout + 4, "too many loop results");
-  lua_pushboolean(L, 1);
+  guard_pushok(L, p->nout);
   for (i = 0; i < p->nout; i++) {
     const plan_Out *o = &p->out[i];
     if (o->state >= 0) pushmod(L, vz[g->pos[o->state]], m, g->fin[o->slot]);

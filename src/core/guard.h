@@ -136,6 +136,13 @@ int guard_jitarith (int aop, double a, double b, double *r);
 #endif
 
 /*
+** Makes room for a computed loop's results (nout outputs) and pushes
+** true, the first of them; raises "too many loop results" when the stack
+** cannot grow.
+*/
+void guard_pushok (lua_State *L, int nout);
+
+/*
 ** Pushes x aop y (x alone for a unary operator) for the values at stack
 ** indices x and y as the VM computes them, when both are numbers and the
 ** operation can neither raise nor call a metamethod; returns 0, pushing

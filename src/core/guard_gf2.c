@@ -28,6 +28,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "guard.h"
 #include "guard_gf2.h"
 #include "mat_gf2.h"
 #include "plan_gf2.h"
@@ -893,8 +894,7 @@ int guard_gf2 (lua_State *L, const plan_Plan *p, int abase, int ibase,
   if (mat_gf2_powapply(b.kw, map, &b, v, n, mc, NULL) != MAT_OK)
     return *why = WHY_ENGINE, 0;
 #endif
-  luaL_checkstack(L, p->nout + 4, "too many loop results");
-  lua_pushboolean(L, 1);
+  guard_pushok(L, p->nout);
   for (i = 0; i < p->nout; i++) {
     const plan_Out *o = &p->out[i];
     if (o->state >= 0) pushword(L, v[o->state]);
