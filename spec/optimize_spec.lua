@@ -200,6 +200,32 @@ for _, frontend in ipairs(frontends) do
       assert.are.equal(694241, big:bits())
     end)
 
+    -- Loops whose characteristic polynomial is x^2 -+ x - 1 take GMP's
+    -- Fibonacci numbers (src/core/mat_mpz.c, lucas_fib): each way of
+    -- writing them, each set of results, starts of both signs.
+    it("computes the loops of x^2 -+ x - 1 as they run, whichever values they return", function()
+      local B = cpm.big
+      for _, body in ipairs { "a, b = b, a + b", "a, b = b, a - b", "a, b = a + b, a",
+                              "a, b = b - a, a", "a, b = -b, a - b" } do
+        for _, ret in ipairs { "a", "b", "a, b", "b, a" } do
+          local f = assert((loadstring or load)(("return function(n, a, b) for _ = 1, n do %s end return %s end")
+            :format(body, ret)))()
+          -- (a limit below LuaJIT's default for this plan, set for loops
+          -- over numbers: past 4000 iterations)
+          local g = optimize(f, { iters_limit = 16 })
+          local where = body .. "; return " .. ret
+          for _, n in ipairs { 0, 3, 4, 5, 64, 65, 1000, 1001 } do
+            for _, st in ipairs { { B(0), B(1) }, { B(3), B(-7) }, { B(-2) ^ 70, B(5) } } do
+              agree(f, g, { n = 3, n, st[1], st[2] }, where .. ", n = " .. n)
+            end
+          end
+          local c = 0
+          for _, s in ipairs(cpm.stats(g)) do c = c + s.computed end
+          assert.is_true(c > 0, where .. ": nothing computed")
+        end
+      end
+    end)
+
     -- The guard keeps the analysis of the last matrix between calls: a
     -- call with other coefficients must get its own, never the last one's.
     it("computes each call with its own coefficients over bignums", function()
