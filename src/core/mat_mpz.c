@@ -610,8 +610,9 @@ static int lucas_fib (Ctx *C, Lucas *L, int e) {
     NOTE(C, L->sa);
   }
   else {
+    mpz_ptr even = n % 2 == 0 ? L->U : L->V;  /* U_n or U_(n-1) */
     mpz_fib2_ui(L->U, L->V, n);
-    if (neg) mpz_neg(n % 2 == 0 ? L->U : L->V, n % 2 == 0 ? L->U : L->V);
+    if (neg) mpz_neg(even, even);
     NOTE(C, L->U); NOTE(C, L->V);
   }
   return 1;

@@ -657,6 +657,14 @@ static int istestop (const bc_Proto *p, int pc) {
 }
 
 
+/* Is the instruction after 'cmp' a JMP out of the loop whose jump back
+   is at 'back' (to right after it: a while test's exit)? */
+static int exits (const bc_Proto *p, int cmp, int back) {
+  return cmp + 1 < back && BC_GET_OPCODE(p->code[cmp + 1]) == BC_OP_JMP &&
+         bc_jumptarget(p->code[cmp + 1], cmp + 1) == back + 1;
+}
+
+
 static int ismmbin (int o) {
   return o == BC_OP_MMBIN || o == BC_OP_MMBINI || o == BC_OP_MMBINK;
 }
@@ -774,14 +782,11 @@ static void takewhile (Lower *lw, find54_Loop *lp, int back) {
     }
     first = cmp + 2;
     end = back;
-    if (cmp + 1 >= back || BC_GET_OPCODE(p->code[cmp + 1]) != BC_OP_JMP ||
-        bc_jumptarget(p->code[cmp + 1], cmp + 1) != back + 1) {
+    if (!exits(p, cmp, back)) {
       /* a comparison that exits a bit further: a test computing what its
          ops cannot (`i <= #t`, a call) */
       for (pc = cmp; pc + 1 < back && pc < lp->prep + MAXTESTOPS; pc++)
-        if (iscompare(BC_GET_OPCODE(p->code[pc])) &&
-            BC_GET_OPCODE(p->code[pc + 1]) == BC_OP_JMP &&
-            bc_jumptarget(p->code[pc + 1], pc + 1) == back + 1)
+        if (iscompare(BC_GET_OPCODE(p->code[pc])) && exits(p, pc, back))
           break;
       refuse(lp, lp->line, cpm_reason(pc + 1 < back && pc < lp->prep + MAXTESTOPS
                                       ? CPM_R_WHILE_COND : CPM_R_WHILE_NOCOND));
@@ -843,9 +848,7 @@ static int closeswhile (const bc_Proto *p, int pc) {
   int t = bc_jumptarget(p->code[pc], pc), cmp;
   for (cmp = t; cmp < pc && cmp < t + MAXTESTOPS && istestop(p, cmp); cmp++)
     ;
-  return cmp + 1 < pc && iscompare(BC_GET_OPCODE(p->code[cmp])) &&
-         BC_GET_OPCODE(p->code[cmp + 1]) == BC_OP_JMP &&
-         bc_jumptarget(p->code[cmp + 1], cmp + 1) == pc + 1;
+  return iscompare(BC_GET_OPCODE(p->code[cmp])) && exits(p, cmp, pc);
 }
 
 /*
