@@ -278,12 +278,18 @@ for _, frontend in ipairs(frontends) do
         return a, b
       end
       local checked, during, inside, live, computed = 0, 0, 0, true, 0
+      -- (a finalizer calls no assertion: busted's code is compiled, and
+      -- LuaJIT's bug #1000 can hang a compiled pairs() loop a finalizer
+      -- runs, see lua/cpm/init.lua; differences are kept for the end)
+      local differ = {}
       local function check(g, p, q, n, a, b)
         local x1, y1 = f(p, q, n, a, b)
         inside = inside + 1
         local x2, y2 = g(p, q, n, a, b)
         inside = inside - 1
-        assert.is_true(cpm.eq(x1, x2) and cpm.eq(y1, y2), ("p = %s, q = %s, n = %d"):format(tostring(p), tostring(q), n))
+        if not (cpm.eq(x1, x2) and cpm.eq(y1, y2)) then
+          differ[#differ + 1] = ("p = %s, q = %s, n = %d"):format(tostring(p), tostring(q), n)
+        end
         checked = checked + 1
       end
       -- the same cycle: each holder is marked for finalization before the
@@ -330,6 +336,7 @@ for _, frontend in ipairs(frontends) do
       collectgarbage("setstepmul", mul)
       if mode then collectgarbage(mode) end
       collectgarbage()
+      assert.are.same({}, differ)
       assert.is_true(during > 0, "no finalizer ran during a call")
       assert.is_true(cpm.stats(g)[1].computed >= 150)
     end)

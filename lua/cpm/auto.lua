@@ -18,6 +18,9 @@
 local cpm = require "cpm"
 local core = require "cpm.core"
 
+-- Not compiled by LuaJIT, as cpm's (lua/cpm/init.lua says why).
+if rawget(_G, "jit") then jit.off(true, true) end
+
 local type, tostring, tonumber, ipairs, select, pcall, xpcall, error, next =
   type, tostring, tonumber, ipairs, select, pcall, xpcall, error, next
 local require, rawget, rawset, setmetatable, getmetatable = require, rawget, rawset, setmetatable, getmetatable

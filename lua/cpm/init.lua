@@ -10,6 +10,17 @@ end
 
 local core = require "cpm.core"
 
+-- cpm's own Lua code is not compiled by LuaJIT's trace compiler (nor is
+-- cpm.auto's and cpm.source's; they run once per function, not per call).
+-- LuaJIT releases before its fix of 2023-08-13 ("Ensure forward progress
+-- on trace exit to BC_ITERN", LuaJIT issue #1000; Debian 12 ships one)
+-- spin for ever in a compiled pairs() loop that a finalizer runs when the
+-- trace exits at the loop's start: no side trace is recorded during a
+-- finalizer, so the exit leads back into the same trace.  cpm.optimize's
+-- check of its options, cpm.stats and cpm.auto's walks of package.loaded
+-- are such loops, and cpm may be called from a finalizer.
+if rawget(_G, "jit") then jit.off(true, true) end
+
 -- Every library function cpm calls after it loaded is taken now: the
 -- program may remove or replace globals (Lua's own testes set `debug` to
 -- nil), and cpm must work the same and run none of its code.
