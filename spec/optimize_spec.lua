@@ -226,6 +226,32 @@ for _, frontend in ipairs(frontends) do
       end
     end)
 
+    -- LuaJIT's default limit is that of a compiled loop over numbers
+    -- (thousands of iterations for k = 2); a numeric for loop whose first
+    -- output holds a cpm.big at entry asks its guard from
+    -- GUARD_OBJ_ITERS_LIMIT (16) iterations (src/luajit/rewritejit.c); a
+    -- user's iters_limit holds for every value.
+    if jit and frontend == "bytecode" then
+      it("asks the guard from 16 iterations when the first output holds a cpm.big (LuaJIT)", function()
+        local B = cpm.big
+        local f = assert(load("return function(n, a, b) for _ = 1, n do a, b = b, a + b end return a, b end"))()
+        local g = optimize(f)
+        for _, n in ipairs { 1, 15, 16, 17, 100, 1000 } do
+          agree(f, g, { n = 3, n, B(0), B(1) }, "bignums, n = " .. n)
+          agree(f, g, { n = 3, n, 0, 1 }, "numbers, n = " .. n)
+          agree(f, g, { n = 3, n, B(3), 5 }, "a bignum first, n = " .. n)
+          agree(f, g, { n = 3, n, 3, B(5) }, "a number first, n = " .. n)
+        end
+        -- computed: the bignum starts at 16, 17, 100 and 1000; asked for
+        -- nothing else (the number starts run as written, untold)
+        assert.are.same({ 8, 0, 0 }, { cpm.stats(g)[1].computed, cpm.stats(g)[1].fell_back,
+                                       cpm.stats(g)[1].below_limit })
+        local h = optimize(f, { iters_limit = 500 })
+        for _, n in ipairs { 16, 100, 499, 500 } do h(n, B(0), B(1)) end
+        assert.are.equal(1, cpm.stats(h)[1].computed)
+      end)
+    end
+
     -- The guard keeps the analysis of the last matrix between calls: a
     -- call with other coefficients must get its own, never the last one's.
     it("computes each call with its own coefficients over bignums", function()

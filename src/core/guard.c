@@ -1665,6 +1665,27 @@ static int negzeroout (const Guard *g) {
 }
 
 
+/* Is this a call that the LuaJIT bytecode front end makes below the
+   default limit for a numeric for loop whose first output holds a
+   userdata at entry, from GUARD_OBJ_ITERS_LIMIT iterations (guard.h), and
+   is that userdata a cpm.big?  (Any other value: the loop as written,
+   untold, as a call below the limit.) */
+static int objloop (Guard *g, lua_Integer limit) {
+#if CPM_LUAJIT
+  const plan_Plan *p = g->p;
+  int s = p->nout > 0 ? p->out[0].slot : -1, in;
+  if (p->kind != IR_FORNUM || s < 0 || s >= p->nslots || limit != guard_defaultlimit(p))
+    return 0;
+  in = p->slot_in[s];
+  return in >= 0 && big_test(g->L, g->ibase + in) != NULL &&
+         !count_below(&g->c, GUARD_OBJ_ITERS_LIMIT);
+#else
+  (void)g; (void)limit;
+  return 0;
+#endif
+}
+
+
 /* Tries to compute the loop; returns the number of results or 0. */
 static int attempt (Guard *g, lua_Integer limit, int prepared) {
   lua_State *L = g->L;
@@ -1694,7 +1715,7 @@ static int attempt (Guard *g, lua_Integer limit, int prepared) {
   if (cs != COUNT_OK)
     return fail(g, "loop control values it cannot count exactly");
   g->counted = 1;
-  if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit)) {
+  if (count_below(&g->c, limit < 1 ? 1 : (uint64_t)limit) && !objloop(g, limit)) {
     g->below = 1;
     return 0;  /* too short to be worth it: not a failure */
   }

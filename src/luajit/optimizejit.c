@@ -170,7 +170,8 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     hook = hookof(o, p);
     rw = hook < 0 ? "too many upvalues for the guard"
                   : rewritejit_loop(&o->c, p, lp, pl, hook, o->nloops + 1,
-                                    (double)limit);
+                                    (double)limit, o->limit > 0 ? 0.0
+                                    : (double)GUARD_OBJ_ITERS_LIMIT);
     if (rw != NULL) {
       lua_pop(L, 1);
       report(o, lp->line, 0, rw, lp->kind);
@@ -253,6 +254,8 @@ static void loadnew (Opt *o) {
   lua_rawseti(L, HOOKS, REWRITEJIT_TYPEFN);
   lua_pushliteral(L, "number");
   lua_rawseti(L, HOOKS, REWRITEJIT_NUMBER);
+  lua_pushliteral(L, "userdata");
+  lua_rawseti(L, HOOKS, REWRITEJIT_USERDATA);
   lua_pushvalue(L, HOOKS);
   lua_setupvalue(L, -2, hook + 1);
   lua_getfenv(L, F);

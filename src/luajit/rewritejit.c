@@ -27,6 +27,18 @@
 ** one comparison of the limit in a compiled trace, where the quotient
 ** costs a subtraction, a conversion and a comparison: as much again as
 ** the whole call of a loop of one or two iterations (bench/neverslower.lua).
+** With objlimit (GUARD_OBJ_ITERS_LIMIT, guard.h: the default limit, set
+** for loops over numbers, is far too long for loops over cpm.big), when
+** the loop's first output v is an input not set by a number constant
+** right before the loop, the check is two-tiered:
+**      KNUM/ISGT ... JMP ->loop     fewer than objlimit iterations
+**      KNUM/ISGE ... JMP ->guard    (ISLE: s < 0) iters_limit or more
+**      UGET T, hook; ISEQP nil JMP ->loop
+**      TGETB C, T, type  MOV A', v  CALL C, 2, 2
+**      TGETB C+1, T, "userdata"  ISNEV C, C+1  JMP ->loop   no userdata
+**   guard: UGET T, hook ... (as below)
+** and the guard computes such a loop from objlimit iterations when v is
+** a cpm.big (a number, or another userdata, runs as written).
 ** The constants only choose the check: were they wrong (a hand-made
 ** dump), a loop would run as written or ask the guard, both right.
 **      UGET   T, hook           the hook table (an upvalue added by us;
@@ -264,18 +276,48 @@ static int kbefore (const jitbc_Proto *p, int at, int slot, double *v) {
 }
 
 
+/*
+** The count check of a numeric for loop against 'lim' iterations: from
+** the limit in t+1 when the start and the step are the constants a and
+** 'step' (konst), else from the count in t+3; code[n] then jumps when
+** the loop runs fewer times ('below') or at least as many (!below).
+*/
+static void forcheck (jitbc_Ins *code, int *n, int t, int konst, double a,
+                      double step, double lim, int below, int *kat,
+                      double *kval, int *nk) {
+  kval[*nk] = konst ? a + (lim - 1) * step : lim - 1;
+  kat[(*nk)++] = *n;
+  code[(*n)++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: later */
+  if (!konst)
+    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, t + 4, t + 3)
+                         : jitbc_ad(JITBC_ISGE, t + 3, t + 4);
+  else if (step > 0)
+    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, t + 4, t + 1)
+                         : jitbc_ad(JITBC_ISGE, t + 1, t + 4);
+  else
+    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, t + 1, t + 4)
+                         : jitbc_ad(JITBC_ISLE, t + 1, t + 4);
+}
+
+
 const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              const findjit_Loop *lp, const plan_Plan *pl,
-                             int hook, int id, double limit) {
+                             int hook, int id, double limit, double objlimit) {
   jitbc_Ins code[MAXCODE];
   int n = 0, t = p->framesize, i, need, base = lp->base, fr, args, kl;
   int toloop[MAXTOLOOP], nto = 0, env = -1, kat[MAXKNUM], nk = 0;
   int wloop = (lp->kind == IR_WHILE || lp->kind == IR_REPEAT);
   int last = lastof(p, lp);
   double kval[MAXKNUM];
-  double a, step;
+  double a = 0, step = 0, k0;
+  int s0 = pl->nout > 0 ? pl->out[0].slot : -1;
+  /* the first output, an input in the frame, not set to a number constant
+     right before the loop (`local s = 0`: no type test) */
+  int obj = lp->kind == IR_FORNUM && objlimit > 0 && objlimit < limit &&
+            s0 >= 0 && s0 < t && s0 < pl->nslots && pl->slot_in[s0] >= 0 &&
+            !kbefore(p, lp->head, s0, &k0);
   const char *why;
-  if (id >= REWRITEJIT_NUMBER) return "too many loops in one function";
+  if (id >= REWRITEJIT_USERDATA) return "too many loops in one function";
   if (last < 0) return "loop not where it was found";
   if (pl->nin > FINDJIT_NSLOTS || pl->nout > FINDJIT_NSLOTS)
     return "too many loop variables for the guard call";
@@ -286,32 +328,53 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
   if (wloop && need < whilecalls(pl, t) + 3)
     need = whilecalls(pl, t) + 3;  /* the calls of type */
+  if (obj && need < t + 8 + fr) need = t + 8 + fr;  /* the call of type */
   if (need > JITBC_MAXSLOTS) return "not enough free registers for the guard call";
   for (i = 0; i < pl->nin; i++) if (pl->in[i] == FINDJIT_ENVSLOT) env = i;
   if (lp->kind == IR_FORNUM) {
+    int konst, skip;
     for (i = 0; i < 3; i++) code[n++] = jitbc_ad(JITBC_MOV, t + i, base + i);
     toloop[nto++] = n;
     code[n++] = jitbc_ad(JITBC_FORI, t, 0);
-    if (kbefore(p, lp->head, base, &a) && kbefore(p, lp->head, base + 2, &step) &&
-        step != 0 && a - a == 0 && step - step == 0 &&
-        (a + (limit - 1) * step) - (a + (limit - 1) * step) == 0) {
-      /* (x - x == 0: finite) */
-      kval[nk] = a + (limit - 1) * step;
-      kat[nk++] = n;
-      code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
-      code[n++] = step > 0 ? jitbc_ad(JITBC_ISGT, t + 4, t + 1)
-                           : jitbc_ad(JITBC_ISGT, t + 1, t + 4);
-    }
-    else {
+    /* (x - x == 0: finite) */
+    konst = kbefore(p, lp->head, base, &a) && kbefore(p, lp->head, base + 2, &step) &&
+            step != 0 && a - a == 0 && step - step == 0 &&
+            (a + (limit - 1) * step) - (a + (limit - 1) * step) == 0 &&
+            (a + (objlimit - 1) * step) - (a + (objlimit - 1) * step) == 0;
+    if (!konst) {
       code[n++] = jitbc_abc(JITBC_SUBVV, t + 3, t + 1, t);
       code[n++] = jitbc_abc(JITBC_DIVVV, t + 3, t + 3, t + 2);
-      kval[nk] = limit - 1;
-      kat[nk++] = n;
-      code[n++] = jitbc_ad(JITBC_KNUM, t + 4, 0);  /* its constant: below */
-      code[n++] = jitbc_ad(JITBC_ISGT, t + 4, t + 3);
     }
-    toloop[nto++] = n;
-    code[n++] = jitbc_ad(JITBC_JMP, t, 0);
+    if (obj) {
+      /* below objlimit: the loop; from limit on: the guard; between, the
+         guard when the first output holds a userdata (type(v), as the
+         while check's; the guard runs the loop as written for one that is
+         no cpm.big) */
+      int tc = t + 5;
+      forcheck(code, &n, t, konst, a, step, objlimit, 1, kat, kval, &nk);
+      toloop[nto++] = n;
+      code[n++] = jitbc_ad(JITBC_JMP, t + 4, 0);  /* t+1, t+3: read next */
+      forcheck(code, &n, t, konst, a, step, limit, 0, kat, kval, &nk);
+      skip = n;
+      code[n++] = jitbc_ad(JITBC_JMP, t, 0);  /* to the guard: below */
+      code[n++] = jitbc_ad(JITBC_UGET, t, hook);
+      code[n++] = jitbc_ad(JITBC_ISEQP, t, JITBC_PRI_NIL);
+      toloop[nto++] = n;
+      code[n++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* T is read next */
+      code[n++] = jitbc_abc(JITBC_TGETB, tc, t, REWRITEJIT_TYPEFN);
+      code[n++] = jitbc_ad(JITBC_MOV, tc + 1 + fr, s0);
+      code[n++] = jitbc_abc(JITBC_CALL, tc, 2, 2);
+      code[n++] = jitbc_abc(JITBC_TGETB, tc + 1, t, REWRITEJIT_USERDATA);
+      code[n++] = jitbc_ad(JITBC_ISNEV, tc, tc + 1);
+      toloop[nto++] = n;
+      code[n++] = jitbc_ad(JITBC_JMP, t, 0);  /* no userdata: the loop */
+      code[skip] = jitbc_aj(JITBC_JMP, t, n - skip - 1);
+    }
+    else {
+      forcheck(code, &n, t, konst, a, step, limit, 1, kat, kval, &nk);
+      toloop[nto++] = n;
+      code[n++] = jitbc_ad(JITBC_JMP, t, 0);
+    }
   }
   code[n++] = jitbc_ad(JITBC_UGET, t, hook);
   code[n++] = jitbc_ad(JITBC_ISEQP, t, JITBC_PRI_NIL);
