@@ -353,7 +353,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
       int tc = t + 5;
       forcheck(code, &n, t, konst, a, step, objlimit, 1, kat, kval, &nk);
       toloop[nto++] = n;
-      code[n++] = jitbc_ad(JITBC_JMP, t + 4, 0);  /* t+1, t+3: read next */
+      code[n++] = jitbc_ad(JITBC_JMP, konst ? t + 2 : t + 4, 0);  /* t+1 or t+3: read next */
       forcheck(code, &n, t, konst, a, step, limit, 0, kat, kval, &nk);
       skip = n;
       code[n++] = jitbc_ad(JITBC_JMP, t, 0);  /* to the guard: below */
