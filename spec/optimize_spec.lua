@@ -183,6 +183,28 @@ for _, frontend in ipairs(frontends) do
       assert.are.equal("no loops", cpm.explain(h, opts))
     end)
 
+    -- (a rewritten loop is found again after its check block: rewriting it
+    -- again stacked a second block, and a second guard call, on LuaJIT)
+    it("gives back the functions it made, and the closures they make, as they are", function()
+      local src = "local k = ...\nreturn function(n)\n  local s = 0\n  for i = 1, n do s = s + i end\n"
+        .. "  local m = 0\n  while m < n do m = m + k end\n"
+        .. "  return s, m, function(x) local t = 0 for _ = 1, x do t = t + k end return t end\nend"
+      local f = assert(load(src, chunkname("=made")))(3)
+      local g = optimize(f)
+      assert.are_not.equal(f, g)
+      local dump = string.dump(g)
+      for _, o in ipairs { {}, { iters_limit = 2 }, { strict = true } } do
+        assert.are.equal(g, optimize(g, o))
+        assert.are.equal(dump, string.dump(g))
+      end
+      assert.are.equal(cpm.explain(f, opts), cpm.explain(g, opts))
+      local s, m, h = g(10^6)
+      assert.are.same({ 500000500000, 1000002 }, { s, m })
+      assert.are.equal(h, optimize(h))
+      assert.matches("^[^\n]*:7: loop optimized: computed when [^\n]*$", cpm.explain(h, opts))
+      assert.are.equal(3 * 10^6, h(10^6))
+    end)
+
     it("optimizes the Fibonacci loop over bignums exactly", function()
       local function fib(n)
         local a, b = cpm.big(0), cpm.big(1)

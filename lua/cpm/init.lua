@@ -113,12 +113,12 @@ local function options(fname, opts, argn, level)
   return limit, strict or false, frontend, on_fallback
 end
 
--- Functions the bytecode front end made share, as an upvalue, their
--- chunk's hook table; 'made54' maps each such table to the report of the
+-- Functions a bytecode front end made share, as an upvalue, their chunk's
+-- hook table; 'made' maps each such table to the report of the
 -- optimization that made it.  Optimizing or explaining such a function
 -- again gives it back as it is, with the report of its own loops (its
 -- loops' code now contains the guard calls, which no plan would accept).
-local made54 = setmetatable({}, { __mode = "k" })
+local made = setmetatable({}, { __mode = "k" })
 
 -- The hook tables of every front end (the guards' table of a chunk, an
 -- upvalue of its functions that call a guard), and each optimized function's
@@ -131,13 +131,13 @@ local function remember(g, hooks)
   if hooks then hooktables[hooks], hooksof[g] = true, hooks end
 end
 
-local function made54_report(f)
+local function made_report(f)
   -- no further than the closure's own count: a crafted chunk's closure may
   -- have fewer upvalues than its function, and debug.getupvalue goes by
   -- the function's count (reading past the closure)
   for i = 1, getinfo(f, "u").nups do
     local _, v = getupvalue(f, i)
-    local rep = made54[v]
+    local rep = made[v]
     if rep then
       local info, own = getinfo(f, "S"), {}
       for _, e in ipairs(rep) do
@@ -163,23 +163,23 @@ local function run(fname, f, opts, text, argn)
   end
   local limit, strict, frontend, on_fallback = options(fname, opts, argn)
   if frontend ~= "source" then
-    if LUA54 then
-      local again, src = made54_report(f)
-      if again then
-        local first  -- as _optimize54 raises: the first refused in the
-        -- source, the outer loop of a nest (reported after its inner ones)
-        for _, e in ipairs(again) do
-          if strict and not e.optimized and (not first or e.line <= first.line) then
-            first = e
-          end
+    local again, src = made_report(f)
+    if again then
+      local first  -- as the front ends raise: the first refused in the
+      -- source, the outer loop of a nest (reported after its inner ones)
+      for _, e in ipairs(again) do
+        if strict and not e.optimized and (not first or e.line <= first.line) then
+          first = e
         end
-        if first then
-          error(string_format("cpm: %s:%d: %s", src, first.line, first.reason), 0)
-        end
-        return f, again
       end
+      if first then
+        error(string_format("cpm: %s:%d: %s", src, first.line, first.reason), 0)
+      end
+      return f, again
+    end
+    if LUA54 then
       local g, rep, hooks = core._optimize54(f, limit, strict, on_fallback)
-      if hooks then made54[hooks] = rep end
+      if hooks then made[hooks] = rep end
       remember(g, hooks)
       return g, rep
     end
@@ -187,6 +187,7 @@ local function run(fname, f, opts, text, argn)
     -- whole function refused, with a reason) goes to the source front end
     local g, rep, hooks = core._optimizejit(f, limit, strict, on_fallback)
     if not rep.reason or frontend == "bytecode" then
+      if hooks then made[hooks] = rep end
       remember(g, hooks)
       return g, rep
     end
