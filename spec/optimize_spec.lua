@@ -203,6 +203,24 @@ for _, frontend in ipairs(frontends) do
       assert.are.equal(h, optimize(h))
       assert.matches("^[^\n]*:7: loop optimized: computed when [^\n]*$", cpm.explain(h, opts))
       assert.are.equal(3 * 10^6, h(10^6))
+      if frontend == "bytecode" then
+        -- a copy made by string.dump runs as written, and is not rewritten
+        -- again: a copy of a copy dumps as the copy (LuaJIT's test suite
+        -- compares such dumps)
+        for _, strip in ipairs { false, true } do
+          local copy = assert(load(string.dump(g, strip)))
+          debug.setupvalue(copy, 1, 3)  -- k (load leaves it nil, or _ENV on 5.4)
+          local d = string.dump(copy, strip)
+          local again = optimize(copy, { iters_limit = 2 })
+          assert.are.equal(d, string.dump(again, strip))
+          assert.are.same({ 5050, 102 }, { (select(1, again(100))), (select(2, again(100))) })
+          assert.does_not.match("loop optimized", cpm.explain(copy, opts))
+          if not strip then
+            assert.matches(":6: while loop not optimized: loop rewritten by cpm already",
+              cpm.explain(copy, opts))
+          end
+        end
+      end
     end)
 
     it("optimizes the Fibonacci loop over bignums exactly", function()

@@ -87,7 +87,8 @@
   _(MMBIN_UNKNOWN,	"arithmetic with an unknown metamethod") \
   _(LOADKX,		"malformed LOADKX") \
   _(IR_UNKNOWN,		"unknown IR op") \
-  _(IR_MALFORMED,	"malformed loop IR")
+  _(IR_MALFORMED,	"malformed loop IR") \
+  _(REWRITTEN,		"loop rewritten by cpm already (a copy made by string.dump and load)")
 
 typedef enum cpm_Reason {
 #define CPM_R_ENUM(name, text)	CPM_R_##name,

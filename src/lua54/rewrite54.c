@@ -47,6 +47,7 @@
 ** land on the block; the loop's own jump back is pointed past it.
 */
 #include "rewrite54.h"
+#include "reasons.h"
 
 #if CPM_LUA54
 
@@ -309,6 +310,30 @@ static int whilecheck (bc_Instr *code, int n, const plan_Plan *pl, int t,
 /* }====================================================== */
 
 
+/*
+** Does the loop start right after the end of a block written here before
+** it (a while or repeat loop, or a generic for: a numeric for loop's block
+** comes after its FORPREP, where find54 takes no loop again),
+**      TEST T; JMP ->start   MOVE/SETUPVAL ..   JMP ->past the loop
+** as in a copy of an optimized function made by string.dump and load?  Its
+** checks find no guards, the hook table gone with the closure; a second
+** block would grow the code each time such a copy is dumped and loaded
+** again.  lcode.c writes the same for `if c then x = y goto past end`
+** right before such a loop, which then runs as written too.
+*/
+static int rewritten (const bc_Proto *p, const find54_Loop *lp) {
+  int i = lp->prep - 1, op;
+  if (i < 2 || BC_GET_OPCODE(p->code[i]) != BC_OP_JMP ||
+      bc_jumptarget(p->code[i], i) != lp->last + 1)
+    return 0;
+  for (i--, op = BC_GET_OPCODE(p->code[i]); i > 1 && (op == BC_OP_MOVE || op == BC_OP_SETUPVAL);
+       op = BC_GET_OPCODE(p->code[--i]))
+    ;
+  return op == BC_OP_JMP && bc_jumptarget(p->code[i], i) == lp->prep &&
+         BC_GET_OPCODE(p->code[i - 1]) == BC_OP_TEST;
+}
+
+
 const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
                             const find54_Loop *lp, const plan_Plan *pl,
                             int hook, int id, lua_Integer limit) {
@@ -324,6 +349,8 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   const char *why;
   if (id > BC_MAXARG_C) return "too many loops in one function";
   if (p->nk >= BC_MAXARG_Bx) return "too many constants for the guard call";
+  if (!fornum && lp->last >= 0 && lp->last < p->ncode && rewritten(p, lp))
+    return cpm_reason(CPM_R_REWRITTEN);
   /* bc_check and find54 put every slot inside the frame or the upvalue
      list; checked again here, where a wrong one would become code */
   for (i = 0; i < pl->nin + pl->nout; i++) {

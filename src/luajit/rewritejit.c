@@ -97,6 +97,7 @@
 ** result).
 */
 #include "rewritejit.h"
+#include "reasons.h"
 
 #if CPM_LUAJIT
 
@@ -300,6 +301,29 @@ static void forcheck (jitbc_Ins *code, int *n, int t, int konst, double a,
 }
 
 
+/*
+** Is the loop's head right after the end of a block written here,
+**      ISF T  JMP ->head   MOV/USETV ..   JMP ->past the loop
+** (a copy of an optimized function made by string.dump and load: its
+** checks find no guards, the hook table gone with the closure; a second
+** block would grow the code each time such a copy is dumped and loaded
+** again, and take the dump of a dump apart from the dump)?  LuaJIT's
+** parser writes the same for `if not c then x = y goto past end` right
+** before a loop, which then runs as written too.
+*/
+static int rewritten (const jitbc_Proto *p, const findjit_Loop *lp, int last) {
+  int i = lp->head - 1, op;
+  if (i < 2 || jitbc_op(p->code[i]) != JITBC_JMP ||
+      i + 1 + jitbc_j(p->code[i]) != last + 1)
+    return 0;
+  for (i--, op = jitbc_op(p->code[i]); i > 1 && (op == JITBC_MOV || op == JITBC_USETV);
+       op = jitbc_op(p->code[--i]))
+    ;
+  return op == JITBC_JMP && i + 1 + jitbc_j(p->code[i]) == lp->head &&
+         jitbc_op(p->code[i - 1]) == JITBC_ISF;
+}
+
+
 const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              const findjit_Loop *lp, const plan_Plan *pl,
                              int hook, int id, double limit, double objlimit) {
@@ -319,6 +343,8 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   const char *why;
   if (id >= REWRITEJIT_USERDATA) return "too many loops in one function";
   if (last < 0) return "loop not where it was found";
+  if (rewritten(p, lp, last))
+    return cpm_reason(CPM_R_REWRITTEN);
   if (pl->nin > FINDJIT_NSLOTS || pl->nout > FINDJIT_NSLOTS)
     return "too many loop variables for the guard call";
   fr = (c->flags & JITBC_F_FR2) ? 1 : 0;
