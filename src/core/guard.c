@@ -1665,19 +1665,30 @@ static int negzeroout (const Guard *g) {
 }
 
 
+int guard_objslot (const plan_Plan *p) {
+  int i;
+  for (i = 0; i < p->nout; i++) {
+    int s = p->out[i].slot;
+    int input = s >= 0 && s < p->nslots && p->slot_in[s] >= 0;
+    if (p->kind == IR_FORNUM) return input ? s : -1;
+    if (p->kind != IR_WHILE && p->kind != IR_REPEAT) return -1;
+    if (input && s != p->index) return s;
+  }
+  return -1;
+}
+
+
 /* Is this a call that the LuaJIT bytecode front end makes below the
-   default limit for a numeric for loop whose first output holds a
-   userdata at entry, from GUARD_OBJ_ITERS_LIMIT iterations (guard.h), and
-   is that userdata a cpm.big?  (Any other value: the loop as written,
-   untold, as a call below the limit.) */
+   default limit for a loop whose value guard_objslot holds a userdata at
+   entry, from GUARD_OBJ_ITERS_LIMIT iterations (guard.h), and is that
+   userdata a cpm.big?  (Any other value: the loop as written, untold, as
+   a call below the limit.) */
 static int objloop (Guard *g, lua_Integer limit) {
 #if CPM_LUAJIT
   const plan_Plan *p = g->p;
-  int s = p->nout > 0 ? p->out[0].slot : -1, in;
-  if (p->kind != IR_FORNUM || s < 0 || s >= p->nslots || limit != guard_defaultlimit(p))
-    return 0;
-  in = p->slot_in[s];
-  return in >= 0 && big_test(g->L, g->ibase + in) != NULL &&
+  int s = guard_objslot(p);
+  if (s < 0 || limit != guard_defaultlimit(p)) return 0;
+  return big_test(g->L, g->ibase + p->slot_in[s]) != NULL &&
          !count_below(&g->c, GUARD_OBJ_ITERS_LIMIT);
 #else
   (void)g; (void)limit;

@@ -60,9 +60,9 @@
 ** loop whose values are cpm.big numbers runs each operation as a
 ** metamethod call and an allocation, about 0.2 us (Fibonacci at n = 100:
 ** 18 us as written, 2 us computed): the LuaJIT bytecode front end calls
-** the guard of a numeric for loop from this many iterations when its
-** first output holds no number at entry (rewritejit.c), unless the user
-** set iters_limit.
+** the guard of a numeric for, while or repeat loop from this many
+** iterations when a loop value (guard_objslot) holds a userdata at entry
+** (rewritejit.c), unless the user set iters_limit.
 */
 #define GUARD_OBJ_ITERS_LIMIT	16
 #define GUARD_MAX_ITERS_LIMIT	((lua_Integer)1 << 30)
@@ -79,6 +79,13 @@
 
 /* The default iters_limit of a loop planned as 'p' (see above).  */
 lua_Integer guard_defaultlimit (const plan_Plan *p);
+
+/* The loop value whose type the LuaJIT bytecode front end tests to ask
+   the guard from GUARD_OBJ_ITERS_LIMIT iterations (a cpm.big there: see
+   above): a numeric for loop's first output, a while or repeat loop's
+   first output other than its counter, when it is an input (a slot of
+   p's frame); -1 when there is none. */
+int guard_objslot (const plan_Plan *p);
 
 /* Where a guard is called from and how (guard_pushsite). */
 typedef struct guard_Site {

@@ -98,6 +98,7 @@
 */
 #include "rewritejit.h"
 #include "reasons.h"
+#include "guard.h"
 
 #if CPM_LUAJIT
 
@@ -174,9 +175,9 @@ static int jitop (int aop) {
 ** the loop cannot be rewritten.
 */
 static const char *whilecheck (const plan_Plan *pl, int t, int fr,
-                               double limit, jitbc_Ins *code, int *n,
-                               int *toloop, int *nto, int *kat,
-                               double *kval, int *nk) {
+                               double limit, double objlimit, int s0,
+                               jitbc_Ins *code, int *n, int *toloop,
+                               int *nto, int *kat, double *kval, int *nk) {
   const plan_While *w = &pl->w;
   const plan_WExpr *e[2];
   int c = whilecalls(pl, t), reg[2], r = t + 2, i, j;
@@ -210,6 +211,32 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
   code[(*n)++] = w->negate ? jitbc_abc(JITBC_SUBVV, c, t + 1, reg[0])
                            : jitbc_abc(JITBC_SUBVV, c, reg[0], t + 1);
   code[(*n)++] = jitbc_abc(JITBC_DIVVV, c, c, reg[1]);
+  if (objlimit > 0) {
+    /* below objlimit: the loop; from limit on: the guard; between, the
+       guard when s0 holds a userdata (as the numeric for loop's tiers) */
+    int skip;
+    kval[*nk] = objlimit - 1.5;
+    kat[(*nk)++] = *n;
+    code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
+    code[(*n)++] = jitbc_ad(JITBC_ISGT, c + 1, c);
+    toloop[(*nto)++] = *n;
+    code[(*n)++] = jitbc_ad(JITBC_JMP, c + 1, 0);  /* c is read next */
+    kval[*nk] = limit - 1.5;
+    kat[(*nk)++] = *n;
+    code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
+    code[(*n)++] = jitbc_ad(JITBC_ISGE, c, c + 1);
+    skip = *n;
+    code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* to the guard: below */
+    code[(*n)++] = jitbc_abc(JITBC_TGETB, c, t, REWRITEJIT_TYPEFN);
+    code[(*n)++] = jitbc_ad(JITBC_MOV, c + 1 + fr, s0);
+    code[(*n)++] = jitbc_abc(JITBC_CALL, c, 2, 2);
+    code[(*n)++] = jitbc_abc(JITBC_TGETB, c + 1, t, REWRITEJIT_USERDATA);
+    code[(*n)++] = jitbc_ad(JITBC_ISNEV, c, c + 1);
+    toloop[(*nto)++] = *n;
+    code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* no userdata: the loop */
+    code[skip] = jitbc_aj(JITBC_JMP, t + 1, *n - skip - 1);
+    return NULL;
+  }
   kval[*nk] = limit - 1.5;
   kat[(*nk)++] = *n;
   code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
@@ -334,11 +361,10 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   int last = lastof(p, lp);
   double kval[MAXKNUM];
   double a = 0, step = 0, k0;
-  int s0 = pl->nout > 0 ? pl->out[0].slot : -1;
-  /* the first output, an input in the frame, not set to a number constant
-     right before the loop (`local s = 0`: no type test) */
-  int obj = lp->kind == IR_FORNUM && objlimit > 0 && objlimit < limit &&
-            s0 >= 0 && s0 < t && s0 < pl->nslots && pl->slot_in[s0] >= 0 &&
+  int s0 = guard_objslot(pl);
+  /* the value the type test reads (guard.h), in the frame, not set to a
+     number constant right before the loop (`local s = 0`: no test) */
+  int obj = objlimit > 0 && objlimit < limit && s0 >= 0 && s0 < t &&
             !kbefore(p, lp->head, s0, &k0);
   const char *why;
   if (id >= REWRITEJIT_USERDATA) return "too many loops in one function";
@@ -354,7 +380,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   if (t + 1 + pl->nout > need) need = t + 1 + pl->nout;
   if (wloop && need < whilecalls(pl, t) + 3)
     need = whilecalls(pl, t) + 3;  /* the calls of type */
-  if (obj && need < t + 8 + fr) need = t + 8 + fr;  /* the call of type */
+  if (obj && !wloop && need < t + 8 + fr) need = t + 8 + fr;  /* the call of type */
   if (need > JITBC_MAXSLOTS) return "not enough free registers for the guard call";
   for (i = 0; i < pl->nin; i++) if (pl->in[i] == FINDJIT_ENVSLOT) env = i;
   if (lp->kind == IR_FORNUM) {
@@ -413,7 +439,8 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[n++] = jitbc_ad(JITBC_JMP, t + 1, 0);
   }
   if (wloop) {
-    why = whilecheck(pl, t, fr, limit, code, &n, toloop, &nto, kat, kval, &nk);
+    why = whilecheck(pl, t, fr, limit, obj ? objlimit : 0, s0, code, &n,
+                     toloop, &nto, kat, kval, &nk);
     if (why != NULL) return why;
   }
   if (env >= 0) {
