@@ -240,6 +240,31 @@ describe("while loops through the LuaJIT bytecode front end", function()
     assert.are.equal(1, cpm.stats(g)[1].computed)
   end)
 
+
+  -- A counter set by a number constant right before the loop needs no
+  -- type test in the check, unless a jump lands between the two: here a
+  -- goto after the loop brings it back with a string (numberbefore in
+  -- rewritejit.c), and the loop raises its own error, as written.
+  it("test a counter that a goto brings back with another value", function()
+    local f = assert(loadstring([[
+      return function(n, v, lim)
+        local s, k = 0, 0
+        local i = 0
+        ::top::
+        while i < n do s = s + i; i = i + 1 end
+        k = k + 1
+        if k == 1 then i = v; goto top end
+        return i, s
+      end]]))()
+    for _, lim in ipairs { 2, 5000 } do
+      local g = cpm.optimize(f, { frontend = "bytecode", iters_limit = lim })
+      assert.matches("while loop optimized", cpm.explain(f))
+      for _, a in ipairs { { 3, "1" }, { 300, "1" }, { 300, "x" }, { 300, -5 }, { 10^6, 7 },
+                           { 10^6, "2" }, { 3, io.stdout } } do
+        agree(f, g, { n = 3, a[1], a[2], lim }, tostring(a[2]) .. ", n = " .. a[1])
+      end
+    end
+  end)
   it("work on stripped dumps (LOOP's A gives the locals)", function()
     local f = assert(loadstring([[
       return function(i, n)

@@ -295,7 +295,9 @@ static int lopt (lua_State *L) {
   lua_getinfo(L, ">S", &ar);
   lua_pushstring(L, ar.short_src);  /* WHERE */
   o.where = lua_tostring(L, WHERE);
-  lua_newtable(L);  /* HOOKS */
+  /* HOOKS: an array part up to its last fixed entry (rewritejit.h), so
+     that the rewritten code reads its entries without a hash lookup */
+  lua_createtable(L, REWRITEJIT_RANGENEXT, 2);
   lua_getfield(L, LUA_REGISTRYINDEX, OPTJIT_JOINKEY);  /* JOIN */
   if (lua_type(L, JOIN) != LUA_TFUNCTION) {
     lua_settop(L, JOIN - 1);

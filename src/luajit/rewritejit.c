@@ -165,6 +165,25 @@ static int jitop (int aop) {
 
 
 /*
+** Appends the comparison of a while loop's distance with 'lim' passes,
+** jumping when there are fewer ('below') or at least as many (!below):
+** c holds the passes, or, when the step is the number constant ks (not
+** 0), the distance before its division by ks, compared with lim * ks
+** (one division fewer a call; a negative ks turns the comparison).
+*/
+static void whilecmp (jitbc_Ins *code, int *n, int c, double lim,
+                      double ks, int below, int *kat, double *kval, int *nk) {
+  kval[*nk] = ks != 0 ? lim * ks : lim;
+  kat[(*nk)++] = *n;
+  code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
+  if (ks >= 0)
+    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, c + 1, c) : jitbc_ad(JITBC_ISGE, c, c + 1);
+  else
+    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, c, c + 1) : jitbc_ad(JITBC_ISLE, c, c + 1);
+}
+
+
+/*
 ** The count check of a while or repeat loop (see above), appended to
 ** code[*n ..]: its jumps to the loop in toloop[*nto ..], its number
 ** constants (indices into code of KNUMs, and values) in kat, kval.  The
@@ -176,19 +195,29 @@ static int jitop (int aop) {
 */
 static const char *whilecheck (const plan_Plan *pl, int t, int fr,
                                double limit, double objlimit, int s0,
-                               jitbc_Ins *code, int *n, int *toloop,
-                               int *nto, int *kat, double *kval, int *nk) {
+                               int ctrnumber, jitbc_Ins *code, int *n,
+                               int *toloop, int *nto, int *kat,
+                               double *kval, int *nk) {
   const plan_While *w = &pl->w;
   const plan_WExpr *e[2];
   int c = whilecalls(pl, t), reg[2], r = t + 2, i, j;
-  const char *why;
+  const plan_WNode *s1 = &w->step.node[0];
+  /* a step that is one number constant other than 0: no division */
+  double ks = w->step.n != 1 || s1->aop >= 0 || s1->x >= 0 ? 0
+              : s1->k.type == IR_KFLT ? s1->k.u.n
+              : s1->k.type == IR_KINT ? (double)s1->k.u.i : 0;
+  const char *why = NULL;
+  if (ks - ks != 0) ks = 0;  /* an infinity or NaN: divided, as written */
   if (!w->active || pl->index < 0)
     return "while loop without a counter";
-  why = checkleaf(pl->index, NULL, t, t + 1, c, fr, code, n, toloop, nto,
-                  kat, kval, nk);
+  if (ctrnumber)  /* a number surely (numberbefore): no test */
+    code[(*n)++] = jitbc_ad(JITBC_MOV, t + 1, pl->index);
+  else
+    why = checkleaf(pl->index, NULL, t, t + 1, c, fr, code, n, toloop, nto,
+                    kat, kval, nk);
   e[0] = &w->bound;
   e[1] = &w->step;
-  for (j = 0; j < 2 && why == NULL; j++) {
+  for (j = 0; j < (ks != 0 ? 1 : 2) && why == NULL; j++) {
     for (i = 0; i < e[j]->n && why == NULL; i++) {
       const plan_WNode *nd = &e[j]->node[i];
       int op = jitop(nd->aop);
@@ -210,21 +239,15 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
   if (why != NULL) return why;
   code[(*n)++] = w->negate ? jitbc_abc(JITBC_SUBVV, c, t + 1, reg[0])
                            : jitbc_abc(JITBC_SUBVV, c, reg[0], t + 1);
-  code[(*n)++] = jitbc_abc(JITBC_DIVVV, c, c, reg[1]);
+  if (ks == 0) code[(*n)++] = jitbc_abc(JITBC_DIVVV, c, c, reg[1]);
   if (objlimit > 0) {
     /* below objlimit: the loop; from limit on: the guard; between, the
        guard when s0 holds a userdata (as the numeric for loop's tiers) */
     int skip;
-    kval[*nk] = objlimit - 1.5;
-    kat[(*nk)++] = *n;
-    code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
-    code[(*n)++] = jitbc_ad(JITBC_ISGT, c + 1, c);
+    whilecmp(code, n, c, objlimit - 1.5, ks, 1, kat, kval, nk);
     toloop[(*nto)++] = *n;
     code[(*n)++] = jitbc_ad(JITBC_JMP, c + 1, 0);  /* c is read next */
-    kval[*nk] = limit - 1.5;
-    kat[(*nk)++] = *n;
-    code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
-    code[(*n)++] = jitbc_ad(JITBC_ISGE, c, c + 1);
+    whilecmp(code, n, c, limit - 1.5, ks, 0, kat, kval, nk);
     skip = *n;
     code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* to the guard: below */
     code[(*n)++] = jitbc_abc(JITBC_TGETB, c, t, REWRITEJIT_TYPEFN);
@@ -237,10 +260,7 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
     code[skip] = jitbc_aj(JITBC_JMP, t + 1, *n - skip - 1);
     return NULL;
   }
-  kval[*nk] = limit - 1.5;
-  kat[(*nk)++] = *n;
-  code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
-  code[(*n)++] = jitbc_ad(JITBC_ISGT, c + 1, c);
+  whilecmp(code, n, c, limit - 1.5, ks, 1, kat, kval, nk);
   toloop[(*nto)++] = *n;
   code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* T is read next */
   return NULL;
@@ -301,6 +321,26 @@ static int lastof (const jitbc_Proto *p, const findjit_Loop *lp) {
 static int kbefore (const jitbc_Proto *p, int at, int slot, double *v) {
   int w = jitbc_lastwriter(p, 0, at, slot);
   return w >= 0 && jitbc_kvalue(p, w, v);
+}
+
+
+/*
+** Does 'slot' surely hold a number at 'at', the start of the loop that
+** ends at 'last': set by a number constant before it (kbefore) and no
+** jump landing in between but the loop's own jumps back to 'at' (a goto
+** from elsewhere could bring another value)?
+*/
+static int numberbefore (const jitbc_Proto *p, int at, int last, int slot) {
+  double v;
+  int w = jitbc_lastwriter(p, 0, at, slot), i;
+  if (w < 0 || !jitbc_kvalue(p, w, &v)) return 0;
+  for (i = 0; i < p->ncode; i++) {
+    jitbc_Ins ins = p->code[i];
+    int to = i + 1 + jitbc_j(ins);
+    if (jitbc_isjump(ins) && to > w && to <= at && !(to == at && i >= at && i <= last))
+      return 0;
+  }
+  return 1;
 }
 
 
@@ -439,8 +479,10 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[n++] = jitbc_ad(JITBC_JMP, t + 1, 0);
   }
   if (wloop) {
-    why = whilecheck(pl, t, fr, limit, obj ? objlimit : 0, s0, code, &n,
-                     toloop, &nto, kat, kval, &nk);
+    why = whilecheck(pl, t, fr, limit, obj ? objlimit : 0, s0,
+                     pl->index >= 0 && pl->index < t &&
+                     numberbefore(p, lp->head, last, pl->index),
+                     code, &n, toloop, &nto, kat, kval, &nk);
     if (why != NULL) return why;
   }
   if (env >= 0) {
