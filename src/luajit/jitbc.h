@@ -342,6 +342,16 @@ int jitbc_adduv (jitbc_Chunk *c, jitbc_Proto *p, uint16_t desc,
 */
 int jitbc_knum (jitbc_Chunk *c, jitbc_Proto *p, double x);
 
+/*
+** The index (an instruction's D) of string constant 'str' in 'p', added
+** when missing, or -1 when the table is full.  LuaJIT numbers a
+** prototype's GC constants from the last one in the dump (lj_bcread.c,
+** bcread_kgc: D is nkgc - 1 - its position), so a new one goes first and
+** every index already in the code stays right.  'str' must outlive the
+** chunk (a literal).
+*/
+int jitbc_kstr (jitbc_Chunk *c, jitbc_Proto *p, const char *str);
+
 /* The double of number constant 'k' of 'p'. */
 double jitbc_knumval (const jitbc_Proto *p, int k);
 

@@ -98,6 +98,24 @@ int jitbc_adduv (jitbc_Chunk *c, jitbc_Proto *p, uint16_t desc,
 }
 
 
+int jitbc_kstr (jitbc_Chunk *c, jitbc_Proto *p, const char *str) {
+  size_t len = strlen(str);
+  int i;
+  for (i = 0; i < p->nkgc; i++)
+    if (p->kgc[i].type == JITBC_KGC_STR && p->kgc[i].data.len == len &&
+        memcmp(p->kgc[i].data.s, str, len) == 0)
+      return p->nkgc - 1 - i;
+  if (p->nkgc >= JITBC_MAXK - 1) return -1;
+  jitbc_growvec(c, p, kgc, p->nkgc + 1);
+  memmove(&p->kgc[1], &p->kgc[0], (size_t)p->nkgc * sizeof(p->kgc[0]));
+  memset(&p->kgc[0], 0, sizeof(p->kgc[0]));
+  p->kgc[0].type = JITBC_KGC_STR;
+  p->kgc[0].data.s = str;
+  p->kgc[0].data.len = len;
+  return p->nkgc++;  /* the first in the dump: read last, the highest index */
+}
+
+
 double jitbc_knumval (const jitbc_Proto *p, int k) {
   const jitbc_Knum *kn = &p->kn[k];
   if (!kn->isnum) return (double)(int32_t)kn->lo;

@@ -42,6 +42,15 @@
 enum { F = 1, LIMIT, STRICT, ONFALLBACK, REPORT, WHERE, HOOKS, JOIN, DUMP, ARENA };
 
 
+/* An upvalue that cpm adds to prototypes, each passing it down from its
+   parent's (the root's is set after loading, loadnew). */
+typedef struct UvSet {
+  const char *name;
+  jitbc_Proto **p;	/* prototypes with the upvalue ... */
+  int *u;		/* ... and its index */
+  int n;
+} UvSet;
+
 typedef struct Opt {
   lua_State *L;
   jitbc_Chunk c;
@@ -51,9 +60,8 @@ typedef struct Opt {
   int nloops;		/* planned loops, numbered from 1 */
   int nreport;
   report_Strict st;	/* strict: the refused loop to raise for */
-  jitbc_Proto **hookp;	/* prototypes with a hook upvalue ... */
-  int *hooku;		/* ... and its index */
-  int nhooks;
+  UvSet hook;		/* the hook table's upvalues, "(cpm)" */
+  UvSet type;		/* the function type's, "(cpm type)" */
 } Opt;
 
 
@@ -122,23 +130,32 @@ static void report (Opt *o, int line, int optimized, const char *why,
 }
 
 
-/* The hook upvalue of 'p', added (with every ancestor's) when missing;
-   -1 when there is no room. */
-static int hookof (Opt *o, jitbc_Proto *p) {
+/* The upvalue of set 'set' in 'p', added (with every ancestor's) when
+   missing; -1 when there is no room. */
+static int uvof (Opt *o, UvSet *set, jitbc_Proto *p) {
   int i, parent;
-  for (i = 0; i < o->nhooks; i++)
-    if (o->hookp[i] == p) return o->hooku[i];
+  for (i = 0; i < set->n; i++)
+    if (set->p[i] == p) return set->u[i];
   if (p->nuv >= JITBC_MAXUV) return -1;
   if (p->parent == NULL)  /* the root: a fresh upvalue, set after loading */
-    i = jitbc_adduv(&o->c, p, 0, "(cpm)");
+    i = jitbc_adduv(&o->c, p, 0, set->name);
   else {
-    parent = hookof(o, p->parent);
-    if (parent < 0) return -1;
-    i = jitbc_adduv(&o->c, p, (uint16_t)parent, "(cpm)");
+    parent = uvof(o, set, p->parent);
+    if (parent < 0 || p->nuv >= JITBC_MAXUV) return -1;
+    i = jitbc_adduv(&o->c, p, (uint16_t)parent, set->name);
   }
-  o->hookp[o->nhooks] = p;
-  o->hooku[o->nhooks++] = i;
+  set->p[set->n] = p;
+  set->u[set->n++] = i;
   return i;
+}
+
+
+/* The root's upvalue of 'set' (1-based, for lua_setupvalue), or 0. */
+static int rootuv (const UvSet *set) {
+  int i;
+  for (i = 0; i < set->n; i++)
+    if (set->p[i]->parent == NULL) return set->u[i] + 1;
+  return 0;
 }
 
 
@@ -154,7 +171,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     plan_Plan *pl;
     const char *rw;
     lua_Integer limit;
-    int hook;
+    int hook, tyuv;
     char depends[320];
     if (!lp->lowered) {
       report(o, lp->why.line ? lp->why.line : lp->line, 0, lp->why.msg, lp->kind);
@@ -167,9 +184,13 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     }
     plan_depends(pl, &lp->ir, depends, sizeof(depends));
     limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
-    hook = hookof(o, p);
-    rw = hook < 0 ? "too many upvalues for the guard"
-                  : rewritejit_loop(&o->c, p, lp, pl, hook, o->nloops + 1,
+    hook = uvof(o, &o->hook, p);
+    /* the count checks that test types (rewritejit.c) call type */
+    tyuv = lp->kind == IR_WHILE || lp->kind == IR_REPEAT ||
+           (lp->kind == IR_FORNUM && o->limit <= 0 && guard_objslot(pl) >= 0)
+           ? uvof(o, &o->type, p) : 0;
+    rw = hook < 0 || tyuv < 0 ? "too many upvalues for the guard"
+                  : rewritejit_loop(&o->c, p, lp, pl, hook, tyuv, o->nloops + 1,
                                     (double)limit, o->limit > 0 ? 0.0
                                     : (double)GUARD_OBJ_ITERS_LIMIT);
     if (rw != NULL) {
@@ -229,9 +250,7 @@ static void loadnew (Opt *o) {
   lua_State *L = o->L;
   size_t len;
   const char *s;
-  int i, nup, hook = -1;
-  for (i = 0; i < o->nhooks; i++)
-    if (o->hookp[i]->parent == NULL) hook = o->hooku[i];
+  int i, nup, hook = rootuv(&o->hook), tyuv = rootuv(&o->type);
   jitbc_write(&o->c);
   s = lua_tolstring(L, -1, &len);
   if (luaL_loadbuffer(L, s, len, "=(cpm)") != 0)
@@ -250,14 +269,12 @@ static void loadnew (Opt *o) {
   lua_rawseti(L, HOOKS, REWRITEJIT_ENVFN);
   lua_getfield(L, LUA_REGISTRYINDEX, RANGE_NEXT);
   lua_rawseti(L, HOOKS, REWRITEJIT_RANGENEXT);
-  lua_getfield(L, LUA_REGISTRYINDEX, TYPEFN);
-  lua_rawseti(L, HOOKS, REWRITEJIT_TYPEFN);
-  lua_pushliteral(L, "number");
-  lua_rawseti(L, HOOKS, REWRITEJIT_NUMBER);
-  lua_pushliteral(L, "userdata");
-  lua_rawseti(L, HOOKS, REWRITEJIT_USERDATA);
+  if (tyuv > 0) {
+    lua_getfield(L, LUA_REGISTRYINDEX, TYPEFN);
+    lua_setupvalue(L, -2, tyuv);
+  }
   lua_pushvalue(L, HOOKS);
-  lua_setupvalue(L, -2, hook + 1);
+  lua_setupvalue(L, -2, hook);
   lua_getfenv(L, F);
   lua_setfenv(L, -2);
 }
@@ -316,8 +333,12 @@ static int lopt (lua_State *L) {
   if (lua_pcall(L, 2, 1, 0) != 0) return giveup(L, o.strict);  /* ARENA */
   o.c.L = L;
   o.c.arena = ARENA;
-  o.hookp = (jitbc_Proto **)jitbc_alloc(&o.c, sizeof(jitbc_Proto *) * (size_t)o.c.nproto);
-  o.hooku = (int *)jitbc_alloc(&o.c, sizeof(int) * (size_t)o.c.nproto);
+  o.hook.name = "(cpm)";
+  o.type.name = "(cpm type)";
+  o.hook.p = (jitbc_Proto **)jitbc_alloc(&o.c, sizeof(jitbc_Proto *) * (size_t)o.c.nproto);
+  o.hook.u = (int *)jitbc_alloc(&o.c, sizeof(int) * (size_t)o.c.nproto);
+  o.type.p = (jitbc_Proto **)jitbc_alloc(&o.c, sizeof(jitbc_Proto *) * (size_t)o.c.nproto);
+  o.type.u = (int *)jitbc_alloc(&o.c, sizeof(int) * (size_t)o.c.nproto);
   for (i = 0; i < o.c.nproto; i++) doproto(&o, o.c.proto[i]);
   report_strictraise(L, &o.st, o.where);
   if (o.nloops == 0) lua_pushvalue(L, F);

@@ -34,9 +34,14 @@
 **      KNUM/ISGT ... JMP ->loop     fewer than objlimit iterations
 **      KNUM/ISGE ... JMP ->guard    (ISLE: s < 0) iters_limit or more
 **      UGET T, hook; ISEQP nil JMP ->loop
-**      TGETB C, T, type  MOV A', v  CALL C, 2, 2
-**      TGETB C+1, T, "userdata"  ISNEV C, C+1  JMP ->loop   no userdata
+**      UGET C, type  MOV A', v  CALL C, 2, 2
+**      ISNES C, "userdata"  JMP ->loop    no userdata
 **   guard: UGET T, hook ... (as below)
+** (type: an upvalue "(cpm type)" added as the hook's, holding LuaJIT's
+** built-in, which a trace compiles inline; "userdata" and "number": string
+** constants added to the prototype.  A trace folds such a test away for
+** a value whose type it knows; read from the hook table they cost a
+** while loop of 2 passes 1.4x instead of 1.15x, bench/neverslower.lua.)
 ** and the guard computes such a loop from objlimit iterations when v is
 ** a cpm.big (a number, or another userdata, runs as written).
 ** The constants only choose the check: were they wrong (a hand-made
@@ -68,19 +73,25 @@
 ** on the test's counter x, bound b and step s (plan_While; b and s may be
 ** expressions, whose nodes follow one another: `n * 2` is n, 2, n * 2):
 **      MOV/UGET/KNUM  T+1, x; T+2 .., the nodes of b, then of s
-**      TGETB  C, T, 254  MOV A', v  CALL C, 2, 2      type(v), for x and each
-**      TGETB  C+1, T, 253  ISNEV C, C+1  JMP ->loop   leaf of b and s that is
-**                                                     not a constant, right
-**                                                     after its load (C: the
-**                                                     slot above every node)
+**      UGET  C, type  MOV A', v  CALL C, 2, 2      type(v), for x and each
+**      ISNES C, "number"  JMP ->loop               leaf of b and s that is
+**                                                  not a constant, right
+**                                                  after its load (C: the
+**                                                  slot above every node;
+**                                                  not for an x set by a
+**                                                  number constant right
+**                                                  before the loop with no
+**                                                  jump landing between)
 **      ADDVV .. POW, UNM  T+2+i, ...                  each other node
 **      SUBVV  C, B, T+1         (b - x) / s: about the passes (B, S: the
 **      DIVVV  C, C, S           last nodes of b and s; x - b when the
-**                               update is x := x - s)
+**                               update is x := x - s; no division when s
+**                               is one number constant: the limit is
+**                               multiplied by it instead)
 **      KNUM   C+1, iters_limit - 1.5
 **      ISGT   C+1, C  JMP ->loop   too few: the loop, without a C call
-** (type is LuaJIT's built-in, which the JIT compiles inline; "number" is
-** interned, so ISNEV compares it by identity.)  The loop's own jumps to
+** (with objlimit, two tiers and a type test of v between, as above).  The
+** loop's own jumps to
 ** its start (the jump back, and those LuaJIT's parser merged with it) are
 ** then pointed past the block.
 **
@@ -114,6 +125,27 @@ static int whilecalls (const plan_Plan *pl, int t) {
 }
 
 
+/* The function type (an upvalue) and the string constants its results
+   are compared with (GC constants of the prototype). */
+typedef struct TypeTest {
+  int uv, knumber, kuserdata;
+} TypeTest;
+
+
+/* Appends `type(v) ~= K` for v in slot 'v', with the call at slot c (and
+   c + 1 + fr): the JMP that follows it jumps when v's type is not the
+   string constant 'k'.  (An upvalue and a constant, not the hook table's
+   entries: LuaJIT's trace then folds the test away for a value of known
+   type, bench/neverslower.lua.) */
+static void typetest (jitbc_Ins *code, int *n, int c, int fr, int v,
+                      const TypeTest *tt, int k) {
+  code[(*n)++] = jitbc_ad(JITBC_UGET, c, tt->uv);
+  code[(*n)++] = jitbc_ad(JITBC_MOV, c + 1 + fr, v);
+  code[(*n)++] = jitbc_abc(JITBC_CALL, c, 2, 2);
+  code[(*n)++] = jitbc_ad(JITBC_ISNES, c, k);
+}
+
+
 /*
 ** Loads the operand 'slot' (-1: the constant k) of the count check into
 ** slot r and, when it is not a constant, checks that it is a number with
@@ -121,9 +153,9 @@ static int whilecalls (const plan_Plan *pl, int t) {
 ** NULL, or why the loop cannot be rewritten.
 */
 static const char *checkleaf (int slot, const ir_Const *k, int t, int r,
-                              int c, int fr, jitbc_Ins *code, int *n,
-                              int *toloop, int *nto, int *kat, double *kval,
-                              int *nk) {
+                              int c, int fr, const TypeTest *tt,
+                              jitbc_Ins *code, int *n, int *toloop, int *nto,
+                              int *kat, double *kval, int *nk) {
   if (slot < 0) {  /* a constant */
     if (k->type == IR_KFLT) kval[*nk] = k->u.n;
     else if (k->type == IR_KINT) kval[*nk] = (double)k->u.i;
@@ -138,11 +170,7 @@ static const char *checkleaf (int slot, const ir_Const *k, int t, int r,
   code[(*n)++] = slot >= FINDJIT_UPSLOT
       ? jitbc_ad(JITBC_UGET, r, slot - FINDJIT_UPSLOT)
       : jitbc_ad(JITBC_MOV, r, slot);
-  code[(*n)++] = jitbc_abc(JITBC_TGETB, c, t, REWRITEJIT_TYPEFN);
-  code[(*n)++] = jitbc_ad(JITBC_MOV, c + 1 + fr, r);
-  code[(*n)++] = jitbc_abc(JITBC_CALL, c, 2, 2);
-  code[(*n)++] = jitbc_abc(JITBC_TGETB, c + 1, t, REWRITEJIT_NUMBER);
-  code[(*n)++] = jitbc_ad(JITBC_ISNEV, c, c + 1);
+  typetest(code, n, c, fr, r, tt, tt->knumber);
   toloop[(*nto)++] = *n;
   code[(*n)++] = jitbc_ad(JITBC_JMP, c, 0);  /* T .. c-1: read next */
   return NULL;
@@ -195,9 +223,9 @@ static void whilecmp (jitbc_Ins *code, int *n, int c, double lim,
 */
 static const char *whilecheck (const plan_Plan *pl, int t, int fr,
                                double limit, double objlimit, int s0,
-                               int ctrnumber, jitbc_Ins *code, int *n,
-                               int *toloop, int *nto, int *kat,
-                               double *kval, int *nk) {
+                               int ctrnumber, const TypeTest *tt,
+                               jitbc_Ins *code, int *n, int *toloop,
+                               int *nto, int *kat, double *kval, int *nk) {
   const plan_While *w = &pl->w;
   const plan_WExpr *e[2];
   int c = whilecalls(pl, t), reg[2], r = t + 2, i, j;
@@ -213,8 +241,8 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
   if (ctrnumber)  /* a number surely (numberbefore): no test */
     code[(*n)++] = jitbc_ad(JITBC_MOV, t + 1, pl->index);
   else
-    why = checkleaf(pl->index, NULL, t, t + 1, c, fr, code, n, toloop, nto,
-                    kat, kval, nk);
+    why = checkleaf(pl->index, NULL, t, t + 1, c, fr, tt, code, n, toloop,
+                    nto, kat, kval, nk);
   e[0] = &w->bound;
   e[1] = &w->step;
   for (j = 0; j < (ks != 0 ? 1 : 2) && why == NULL; j++) {
@@ -224,7 +252,7 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
       if (nd->aop < 0) {
         if (nd->x >= pl->nin) return "malformed while loop plan";
         why = checkleaf(nd->x >= 0 ? pl->in[nd->x] : -1, &nd->k, t, r + i,
-                        c, fr, code, n, toloop, nto, kat, kval, nk);
+                        c, fr, tt, code, n, toloop, nto, kat, kval, nk);
       }
       else if (op < 0)
         why = "while loop's bound or step has an operator LuaJIT lacks";
@@ -250,11 +278,7 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
     whilecmp(code, n, c, limit - 1.5, ks, 0, kat, kval, nk);
     skip = *n;
     code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* to the guard: below */
-    code[(*n)++] = jitbc_abc(JITBC_TGETB, c, t, REWRITEJIT_TYPEFN);
-    code[(*n)++] = jitbc_ad(JITBC_MOV, c + 1 + fr, s0);
-    code[(*n)++] = jitbc_abc(JITBC_CALL, c, 2, 2);
-    code[(*n)++] = jitbc_abc(JITBC_TGETB, c + 1, t, REWRITEJIT_USERDATA);
-    code[(*n)++] = jitbc_ad(JITBC_ISNEV, c, c + 1);
+    typetest(code, n, c, fr, s0, tt, tt->kuserdata);
     toloop[(*nto)++] = *n;
     code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* no userdata: the loop */
     code[skip] = jitbc_aj(JITBC_JMP, t + 1, *n - skip - 1);
@@ -393,7 +417,8 @@ static int rewritten (const jitbc_Proto *p, const findjit_Loop *lp, int last) {
 
 const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              const findjit_Loop *lp, const plan_Plan *pl,
-                             int hook, int id, double limit, double objlimit) {
+                             int hook, int tyuv, int id, double limit,
+                             double objlimit) {
   jitbc_Ins code[MAXCODE];
   int n = 0, t = p->framesize, i, need, base = lp->base, fr, args, kl;
   int toloop[MAXTOLOOP], nto = 0, env = -1, kat[MAXKNUM], nk = 0;
@@ -406,8 +431,17 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
      number constant right before the loop (`local s = 0`: no test) */
   int obj = objlimit > 0 && objlimit < limit && s0 >= 0 && s0 < t &&
             !kbefore(p, lp->head, s0, &k0);
+  TypeTest tt;
   const char *why;
-  if (id >= REWRITEJIT_USERDATA) return "too many loops in one function";
+  if (id >= REWRITEJIT_RANGENEXT) return "too many loops in one function";
+  tt.uv = tyuv;
+  tt.knumber = tt.kuserdata = -1;
+  if (wloop || obj) {
+    tt.knumber = jitbc_kstr(c, p, "number");
+    tt.kuserdata = jitbc_kstr(c, p, "userdata");
+    if (tt.knumber < 0 || tt.kuserdata < 0)
+      return "too many constants for the guard call";
+  }
   if (last < 0) return "loop not where it was found";
   if (rewritten(p, lp, last))
     return cpm_reason(CPM_R_REWRITTEN);
@@ -453,11 +487,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
       code[n++] = jitbc_ad(JITBC_ISEQP, t, JITBC_PRI_NIL);
       toloop[nto++] = n;
       code[n++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* T is read next */
-      code[n++] = jitbc_abc(JITBC_TGETB, tc, t, REWRITEJIT_TYPEFN);
-      code[n++] = jitbc_ad(JITBC_MOV, tc + 1 + fr, s0);
-      code[n++] = jitbc_abc(JITBC_CALL, tc, 2, 2);
-      code[n++] = jitbc_abc(JITBC_TGETB, tc + 1, t, REWRITEJIT_USERDATA);
-      code[n++] = jitbc_ad(JITBC_ISNEV, tc, tc + 1);
+      typetest(code, &n, tc, fr, s0, &tt, tt.kuserdata);
       toloop[nto++] = n;
       code[n++] = jitbc_ad(JITBC_JMP, t, 0);  /* no userdata: the loop */
       code[skip] = jitbc_aj(JITBC_JMP, t, n - skip - 1);
@@ -482,7 +512,7 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     why = whilecheck(pl, t, fr, limit, obj ? objlimit : 0, s0,
                      pl->index >= 0 && pl->index < t &&
                      numberbefore(p, lp->head, last, pl->index),
-                     code, &n, toloop, &nto, kat, kval, &nk);
+                     &tt, code, &n, toloop, &nto, kat, kval, &nk);
     if (why != NULL) return why;
   }
   if (env >= 0) {
