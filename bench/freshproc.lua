@@ -25,7 +25,7 @@ if os.getenv("CPM_BENCH_NS") then
   NS = {}
   for v in os.getenv("CPM_BENCH_NS"):gmatch("[^,%s]+") do NS[#NS + 1] = assert(tonumber(v)) end
 end
-local CASES = { "sum", "fibint", "rec3int" }
+local CASES = { "sum", "fibint", "rec3int", "wsum", "wfibint" }
 
 -- the interpreter running this script (arg[-1]), for the children
 local vm = arg and arg[-1] or "lua5.4"

@@ -1,6 +1,7 @@
--- bench/loops.lua -- the short loops that bench/crossover.lua and
--- bench/overhead.lua time: over plain numbers (integers on Lua 5.4,
--- doubles on LuaJIT) and over cpm.big.
+-- bench/loops.lua -- the short loops that bench/crossover.lua,
+-- bench/overhead.lua, bench/neverslower.lua and bench/freshproc.lua time:
+-- over plain numbers (integers on Lua 5.4, doubles on LuaJIT) and over
+-- cpm.big; numeric for loops, and while loops (their own count check).
 local big = require("cpm").big
 
 local M = {}
@@ -29,6 +30,18 @@ end
 function M.fibbig(n)
   local a, b = big(0), big(1)
   for _ = 1, n do a, b = b, a + b end
+  return a
+end
+
+function M.wsum(n)
+  local s, i = 0, 1
+  while i <= n do s = s + i; i = i + 1 end
+  return s
+end
+
+function M.wfibint(n)
+  local a, b, i = 0, 1, 0
+  while i < n do a, b = b, a + b; i = i + 1 end
   return a
 end
 

@@ -36,6 +36,8 @@ local cases = {
   { name = "fibint", f = loops.fibint },
   { name = "rec3int", f = loops.rec3int },
   { name = "fibbig", f = loops.fibbig },
+  { name = "wsum", f = loops.wsum },
+  { name = "wfibint", f = loops.wfibint },
 }
 local NS = { 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384,
   512, 1000, 10000, 100000, 1000000 }
