@@ -161,6 +161,18 @@ for _, frontend in ipairs { "bytecode", "source" } do
           assert.are.equal(nf + 1, ng)
         end
       end
+      -- LuaJIT: a check that calls type reaches it through one more
+      if not LUA54 and frontend ~= "source" then
+        for _, text in ipairs {
+          "return function(n) local s, i = 0, 0 while i < n do s = s + i i = i + 1 end return s end",
+          "return function(n, a, b) for _ = 1, n do a, b = b, a + b end return a end",
+        } do
+          local _, g = load2(text)
+          assert.are.same({ "(cpm)", "(cpm type)" },
+            { debug.getupvalue(g, 1), (debug.getupvalue(g, 2)) }, text)
+          assert.are.equal(type, select(2, debug.getupvalue(g, 2)))
+        end
+      end
     end)
 
     it("shares the original's upvalues: setupvalue by name reaches the same variable", function()

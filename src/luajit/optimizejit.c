@@ -171,6 +171,7 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     plan_Plan *pl;
     const char *rw;
     lua_Integer limit;
+    double objlimit;
     int hook, tyuv;
     char depends[320];
     if (!lp->lowered) {
@@ -184,15 +185,13 @@ static void doproto (Opt *o, jitbc_Proto *p) {
     }
     plan_depends(pl, &lp->ir, depends, sizeof(depends));
     limit = o->limit > 0 ? o->limit : guard_defaultlimit(pl);
+    objlimit = o->limit > 0 ? 0.0 : (double)GUARD_OBJ_ITERS_LIMIT;
     hook = uvof(o, &o->hook, p);
-    /* the count checks that test types (rewritejit.c) call type */
-    tyuv = lp->kind == IR_WHILE || lp->kind == IR_REPEAT ||
-           (lp->kind == IR_FORNUM && o->limit <= 0 && guard_objslot(pl) >= 0)
+    tyuv = rewritejit_typetests(p, lp, pl, (double)limit, objlimit)
            ? uvof(o, &o->type, p) : 0;
     rw = hook < 0 || tyuv < 0 ? "too many upvalues for the guard"
                   : rewritejit_loop(&o->c, p, lp, pl, hook, tyuv, o->nloops + 1,
-                                    (double)limit, o->limit > 0 ? 0.0
-                                    : (double)GUARD_OBJ_ITERS_LIMIT);
+                                    (double)limit, objlimit);
     if (rw != NULL) {
       lua_pop(L, 1);
       report(o, lp->line, 0, rw, lp->kind);

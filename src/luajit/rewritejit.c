@@ -415,6 +415,25 @@ static int rewritten (const jitbc_Proto *p, const findjit_Loop *lp, int last) {
 }
 
 
+/* Does the check test the type of the value guard_objslot names (the
+   tiers of objlimit): in the frame, not set to a number constant right
+   before the loop (`local s = 0`: no test)? */
+static int objtest (const jitbc_Proto *p, const findjit_Loop *lp,
+                    const plan_Plan *pl, double limit, double objlimit) {
+  int s0 = guard_objslot(pl);
+  double k0;
+  return objlimit > 0 && objlimit < limit && s0 >= 0 && s0 < p->framesize &&
+         !kbefore(p, lp->head, s0, &k0);
+}
+
+
+int rewritejit_typetests (const jitbc_Proto *p, const findjit_Loop *lp,
+                          const plan_Plan *pl, double limit, double objlimit) {
+  return lp->kind == IR_WHILE || lp->kind == IR_REPEAT ||
+         (lp->kind == IR_FORNUM && objtest(p, lp, pl, limit, objlimit));
+}
+
+
 const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              const findjit_Loop *lp, const plan_Plan *pl,
                              int hook, int tyuv, int id, double limit,
@@ -425,12 +444,9 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   int wloop = (lp->kind == IR_WHILE || lp->kind == IR_REPEAT);
   int last = lastof(p, lp);
   double kval[MAXKNUM];
-  double a = 0, step = 0, k0;
+  double a = 0, step = 0;
   int s0 = guard_objslot(pl);
-  /* the value the type test reads (guard.h), in the frame, not set to a
-     number constant right before the loop (`local s = 0`: no test) */
-  int obj = objlimit > 0 && objlimit < limit && s0 >= 0 && s0 < t &&
-            !kbefore(p, lp->head, s0, &k0);
+  int obj = objtest(p, lp, pl, limit, objlimit);
   TypeTest tt;
   const char *why;
   if (id >= REWRITEJIT_RANGENEXT) return "too many loops in one function";
