@@ -197,6 +197,15 @@ for _, frontend in ipairs(frontends) do
         assert.are.equal(g, optimize(g, o))
         assert.are.equal(dump, string.dump(g))
       end
+      -- by the other front ends too (the default one took the source
+      -- front end's fallback loops for loops of its own)
+      for _, fe in ipairs { "bytecode", "source" } do
+        if fe ~= frontend and pcall(cpm.optimize, f, { frontend = fe }) then
+          assert.are.equal(g, cpm.optimize(g, { frontend = fe }))
+          assert.are.equal(cpm.explain(f, opts), cpm.explain(g, { frontend = fe }))
+        end
+      end
+      assert.are.equal(g, cpm.optimize(g))
       assert.are.equal(cpm.explain(f, opts), cpm.explain(g, opts))
       local s, m, h = g(10^6)
       assert.are.same({ 500000500000, 1000002 }, { s, m })

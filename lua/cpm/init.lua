@@ -113,9 +113,9 @@ local function options(fname, opts, argn, level)
   return limit, strict or false, frontend, on_fallback
 end
 
--- Functions a bytecode front end made share, as an upvalue, their chunk's
--- hook table; 'made' maps each such table to the report of the
--- optimization that made it.  Optimizing or explaining such a function
+-- Functions a front end made share, as an upvalue, their chunk's hook
+-- table (the source front end's: its table of guards); 'made' maps each
+-- such table to the report of the optimization that made it.  Optimizing or explaining such a function
 -- again gives it back as it is, with the report of its own loops (its
 -- loops' code now contains the guard calls, which no plan would accept).
 local made = setmetatable({}, { __mode = "k" })
@@ -162,21 +162,22 @@ local function run(fname, f, opts, text, argn)
       fname, f == nil and "no value" or type(f)), 3)
   end
   local limit, strict, frontend, on_fallback = options(fname, opts, argn)
-  if frontend ~= "source" then
-    local again, src = made_report(f)
-    if again then
-      local first  -- as the front ends raise: the first refused in the
-      -- source, the outer loop of a nest (reported after its inner ones)
-      for _, e in ipairs(again) do
-        if strict and not e.optimized and (not first or e.line <= first.line) then
-          first = e
-        end
+  -- made by a front end (any): it stays as it is, with its own report
+  local again, src = made_report(f)
+  if again then
+    local first  -- as the front ends raise: the first refused in the
+    -- source, the outer loop of a nest (reported after its inner ones)
+    for _, e in ipairs(again) do
+      if strict and not e.optimized and (not first or e.line <= first.line) then
+        first = e
       end
-      if first then
-        error(string_format("cpm: %s:%d: %s", src, first.line, first.reason), 0)
-      end
-      return f, again
     end
+    if first then
+      error(string_format("cpm: %s:%d: %s", src, first.line, first.reason), 0)
+    end
+    return f, again
+  end
+  if frontend ~= "source" then
     if LUA54 then
       local g, rep, hooks = core._optimize54(f, limit, strict, on_fallback)
       if hooks then made[hooks] = rep end
@@ -201,6 +202,7 @@ local function run(fname, f, opts, text, argn)
     return f, { reason = "the source front end is not available" }
   end
   local g, rep, hooks = source_frontend.optimize(f, limit, strict, text, on_fallback)
+  if hooks then made[hooks] = rep end  -- (recognised by the other front ends too)
   remember(g, hooks)
   return g, rep
 end
