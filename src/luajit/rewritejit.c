@@ -415,6 +415,26 @@ static int rewritten (const jitbc_Proto *p, const findjit_Loop *lp, int last) {
 }
 
 
+/*
+** The first slot dead at the head of while or repeat loop 'lp' (whose
+** last instruction is 'last'): its LOOP's A, when every slot the block
+** reads (the counter, the plan's inputs, the bound's and step's leaves)
+** lies below it; -1 otherwise (a dump whose LOOP says otherwise).
+*/
+static int deadfrom (const jitbc_Proto *p, const findjit_Loop *lp, int last,
+                     const plan_Plan *pl) {
+  int i = lp->head, lo, j;
+  for (; i <= last && jitbc_op(p->code[i]) != JITBC_LOOP; i++)
+    ;
+  if (i > last) return -1;
+  lo = jitbc_a(p->code[i]);
+  if (pl->index >= 0 && pl->index < FINDJIT_UPSLOT && pl->index >= lo) return -1;
+  for (j = 0; j < pl->nin; j++)
+    if (pl->in[j] >= lo && pl->in[j] < FINDJIT_UPSLOT) return -1;
+  return lo;
+}
+
+
 /* Does the check test the type of the value guard_objslot names (the
    tiers of objlimit): in the frame, not set to a number constant right
    before the loop (`local s = 0`: no test)? */
@@ -513,6 +533,16 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
       toloop[nto++] = n;
       code[n++] = jitbc_ad(JITBC_JMP, t, 0);
     }
+  }
+  if (wloop) {
+    /* LuaJIT's trace recorder takes the slots below one that code writes
+       as written before it (the parser's register discipline): a slot
+       between the live ones and T may still hold, for the recorder, the
+       frame of a call made before the loop, which a snapshot then
+       restores as a frame (a crash).  LOOP's A is the first slot dead at
+       the loop (the parser's nactvar): those up to T are set to nil. */
+    int lo = deadfrom(p, lp, last, pl);
+    if (lo >= 0 && lo < t) code[n++] = jitbc_ad(JITBC_KNIL, lo, t - 1);
   }
   code[n++] = jitbc_ad(JITBC_UGET, t, hook);
   code[n++] = jitbc_ad(JITBC_ISEQP, t, JITBC_PRI_NIL);
