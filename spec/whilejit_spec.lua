@@ -263,11 +263,11 @@ describe("while loops through the LuaJIT bytecode front end", function()
         local f, setf = assert(loadstring(text))()
         local g, setg = assert(loadstring(text))()
         g = cpm.optimize(g, { frontend = "bytecode", iters_limit = case[2] })
-        for _, args in ipairs { { 0, 1 }, { 1, 2 }, { 3, -1 }, { 7, 0.5 }, { 50, 3 } } do
+        for _, call in ipairs { { 0, 1 }, { 1, 2 }, { 3, -1 }, { 7, 0.5 }, { 50, 3 } } do
           local start = ({ 1, "50.5", 2.5 })[rep % 3 + 1]
           setf(start)
           setg(start)
-          agree(f, g, { n = 2, args[1], args[2] }, case[1] .. ", n = " .. args[1])
+          agree(f, g, { n = 2, call[1], call[2] }, case[1] .. ", n = " .. call[1])
         end
       end
     end
