@@ -115,9 +115,10 @@ end
 
 -- Functions a front end made share, as an upvalue, their chunk's hook
 -- table (the source front end's: its table of guards); 'made' maps each
--- such table to the report of the optimization that made it.  Optimizing or explaining such a function
--- again gives it back as it is, with the report of its own loops (its
--- loops' code now contains the guard calls, which no plan would accept).
+-- such table to the report of the optimization that made it.  Optimizing
+-- or explaining such a function again, with any front end, gives it back
+-- as it is, with the report of its own loops (its loops' code now
+-- contains the guard calls, which no plan would accept).
 local made = setmetatable({}, { __mode = "k" })
 
 -- The hook tables of every front end (the guards' table of a chunk, an
@@ -127,8 +128,9 @@ local made = setmetatable({}, { __mode = "k" })
 local hooktables = setmetatable({}, { __mode = "k" })
 local hooksof = setmetatable({}, { __mode = "k" })
 
-local function remember(g, hooks)
-  if hooks then hooktables[hooks], hooksof[g] = true, hooks end
+-- g, made by a front end: its hook table (nil when it rewrote nothing) and report
+local function remember(g, hooks, rep)
+  if hooks then hooktables[hooks], hooksof[g], made[hooks] = true, hooks, rep end
 end
 
 local function made_report(f)
@@ -180,16 +182,14 @@ local function run(fname, f, opts, text, argn)
   if frontend ~= "source" then
     if LUA54 then
       local g, rep, hooks = core._optimize54(f, limit, strict, on_fallback)
-      if hooks then made[hooks] = rep end
-      remember(g, hooks)
+      remember(g, hooks, rep)
       return g, rep
     end
     -- LuaJIT: its bytecode front end; a dump it does not recognize (the
     -- whole function refused, with a reason) goes to the source front end
     local g, rep, hooks = core._optimizejit(f, limit, strict, on_fallback)
     if not rep.reason or frontend == "bytecode" then
-      if hooks then made[hooks] = rep end
-      remember(g, hooks)
+      remember(g, hooks, rep)
       return g, rep
     end
   end
@@ -202,8 +202,7 @@ local function run(fname, f, opts, text, argn)
     return f, { reason = "the source front end is not available" }
   end
   local g, rep, hooks = source_frontend.optimize(f, limit, strict, text, on_fallback)
-  if hooks then made[hooks] = rep end  -- (recognised by the other front ends too)
-  remember(g, hooks)
+  remember(g, hooks, rep)
   return g, rep
 end
 
