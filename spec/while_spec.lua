@@ -152,6 +152,78 @@ describe("while and repeat loops", function()
     for fe in pairs(PLANNING) do assert.is_true(planned[fe] >= 110, fe .. " " .. planned[fe]) end
   end)
 
+  -- The bytecode front ends check a counter set by a number constant
+  -- right before its loop with one comparison of the bound (rewrite54.c
+  -- boundcheck, rewritejit.c numberbefore); an `if` or a goto bringing
+  -- another value there keeps the general check.
+  it("give what the original gives with the counter set by a constant before the loop", function()
+    local starts0 = { "0", "1", "-5", "7", "3.0", "0.5", "1000", "-2.5",
+      LUA54 and "math.maxinteger - 3" or "2^53 - 4", LUA54 and "math.mininteger + 2" or "-2^53 + 2" }
+    local compared = 0
+    for _ = 1, 60 do
+      local text = source()
+      local init = "i = " .. pick(starts0)
+      if rnd(3) == 1 then init = init .. " if a == 1 then i = " .. pick(starts0) .. " end" end
+      text = text:gsub("local s, t = 0, 1", "local s, t = 0, 1; " .. init)
+      local f = assert(load(text))()
+      for _, fe in ipairs(FRONTENDS) do
+        for _, limit in ipairs({ 0, 2, 100 }) do
+          local opts = { frontend = fe }
+          if limit > 0 then opts.iters_limit = limit end
+          local g = cpm.optimize(f, opts)
+          for _ = 1, 6 do
+            local mk, shown = args()
+            if ends(text, mk) then
+              compared = compared + 1
+              local o1 = shape({ pcall(f, unpack_args(mk())) })
+              local o2 = shape({ pcall(g, unpack_args(mk())) })
+              agree(function() return unpack(o1) end, function() return unpack(o2) end,
+                { n = 0 }, ("%s\nfrontend %s, iters_limit %d, %s"):format(text, fe, limit, shown))
+            end
+          end
+        end
+      end
+    end
+    assert.is_true(compared > 400, compared)
+  end)
+
+  it("check a counter set by a constant with its bound alone, and ask the guard when a branch sets it", function()
+    local f = assert(load([[
+      return function(n1, n2, n3, c)
+        local s, i = 0, 0
+        while i < n1 do s = s + i; i = i + 1 end
+        local t, j = 0, 500
+        while j > n2 do t = t + j; j = j - 3 end
+        local u, k = 0, 0
+        if c then k = 150 end
+        while k < n3 do u = u + k; k = k + 1 end
+        return s, i, t, j, u, k
+      end]]))()
+    for fe in pairs(PLANNING) do
+      local g = cpm.optimize(f, { frontend = fe, iters_limit = 100 })
+      local function computed()
+        local st = cpm.stats(g)
+        return { st[1].computed, st[2].computed, st[3].computed }
+      end
+      -- short: 50 passes up, (500 - 350) / 3 = 50 down, 50 up: no guard
+      agree(f, g, { n = 4, 50, 350, 50, false }, fe)
+      assert.are.same({ 0, 0, 0 }, computed(), fe)
+      -- long: 200 passes each
+      agree(f, g, { n = 4, 200, -100, 200, false }, fe)
+      assert.are.same({ 1, 1, 1 }, computed(), fe)
+      -- the third loop's counter from the branch (150): 50 passes, no
+      -- guard; from 0 (no branch) 200 passes, computed: the check reads
+      -- the counter, not the constant, when a branch may set it
+      agree(f, g, { n = 4, 0, 600, 200, true }, fe)
+      assert.are.same({ 1, 1, 1 }, computed(), fe)
+      agree(f, g, { n = 4, 0, 600, 250, true }, fe)
+      assert.are.same({ 1, 1, 2 }, computed(), fe)
+      -- a bound that is no number: the loop's own error, as written
+      agree(f, g, { n = 4, "7", 0, 0, false }, fe)
+      agree(f, g, { n = 4, 0, {}, 0, false }, fe)
+    end
+  end)
+
   it("take steps and bounds that are invariant expressions, on random loops and arguments", function()
     -- the step and the bound: arithmetic on k and m, which the loop never
     -- writes (evaluated once at entry, numbers only: a string, or a table

@@ -105,25 +105,68 @@ static int guardcall (bc_Instr *code, int n, const find54_Loop *lp,
 
 
 /*
-** The sign of the constant 'i' (an instruction loading register 'reg'
-** with a number) or 0 when 'i' is no such load: 1 above zero, -1 below,
-** 2 for zero.
+** Whether instruction 'i' loads register 'reg' with a number (LOADI,
+** LOADF, or LOADK of a number constant); the number goes to *v.
 */
-static int constsign (const bc_Proto *p, bc_Instr i, int reg) {
+static int loadednumber (const bc_Proto *p, bc_Instr i, int reg, double *v) {
   int o = BC_GET_OPCODE(i);
   if (BC_GETARG_A(i) != reg) return 0;
   if (o == BC_OP_LOADI || o == BC_OP_LOADF) {
-    int v = BC_GETARG_sBx(i);
-    return v > 0 ? 1 : v < 0 ? -1 : 2;
+    *v = BC_GETARG_sBx(i);
+    return 1;
   }
   if (o == BC_OP_LOADK && BC_GETARG_Bx(i) < p->nk) {
     const bc_Const *k = &p->k[BC_GETARG_Bx(i)];
-    if (k->tag == BC_VNUMINT)
-      return k->u.i > 0 ? 1 : k->u.i < 0 ? -1 : 2;
-    if (k->tag == BC_VNUMFLT)
-      return k->u.n > 0 ? 1 : k->u.n == 0 ? 2 : -1;  /* NaN: -1 */
+    if (k->tag == BC_VNUMINT) *v = (double)k->u.i;
+    else if (k->tag == BC_VNUMFLT) *v = k->u.n;
+    else return 0;
+    return 1;
   }
   return 0;
+}
+
+
+/*
+** The sign of the constant 'i' (an instruction loading register 'reg'
+** with a number) or 0 when 'i' is no such load: 1 above zero, -1 below
+** (and NaN), 2 for zero.
+*/
+static int constsign (const bc_Proto *p, bc_Instr i, int reg) {
+  double v;
+  if (!loadednumber(p, i, reg, &v)) return 0;
+  return v > 0 ? 1 : v == 0 ? 2 : -1;
+}
+
+
+/*
+** The number register 'reg' surely holds at 'at', the start of the while
+** or repeat loop 'lp' (*v, and 1), or 0: the last instruction before 'at'
+** writing the register loads a number (loadednumber), and no jump from
+** elsewhere lands after it, up to 'at' (a goto or an if could bring
+** another value), but the loop's own jumps back to 'at'.  Only chooses
+** the distance check (whilecheck): were it wrong (a hand-made chunk), a
+** loop would run as written or ask the guard, both right.
+*/
+static int numberbefore (const bc_Proto *p, const find54_Loop *lp, int reg,
+                         double *v) {
+  int w, j, at = lp->prep;
+  for (w = at - 1; w >= 0; w--) {
+    bc_RegSpan rd[3], wr[1];
+    int nrd, nwr;
+    bc_opregs(p->code[w], rd, &nrd, wr, &nwr);
+    if (nwr > 0 && wr[0].first <= reg && (wr[0].totop || reg <= wr[0].last))
+      break;
+  }
+  if (w < 0 || !loadednumber(p, p->code[w], reg, v)) return 0;
+  for (j = 0; j < p->ncode; j++) {
+    int fl = bc_opinfo[BC_GET_OPCODE(p->code[j])].flags;
+    int to = (fl & BC_FJUMP) ? bc_jumptarget(p->code[j], j)
+             : (fl & BC_FSKIP) ? j + 2 : -1;
+    if ((j < w || j >= at) && to > w && to <= at &&
+        !(to == at && j >= at && j <= lp->last))
+      return 0;
+  }
+  return 1;
 }
 
 
@@ -248,6 +291,58 @@ static int exprreg (bc_Instr *code, int *n, const plan_Plan *pl,
 
 
 /*
+** The distance check of whilecheck (below) when the counter holds the
+** number c0 at the loop (numberbefore), the step is one number constant
+** s other than 0 and the bound b one variable: with e the counter's
+** change per pass (s, or -s when the update subtracts s) and
+** K = c0 + most e, "d < most" is "b - K < 0" (e > 0; "> 0" when e < 0):
+**      [GETUPVAL t+1, b]
+**      ADDI  t+3, b, -K         (or LOADK t+4, -K.0; ADD t+3, b, t+4)
+**      JMP   -> guard           b is no number: not skipped
+**      LTI   t+3, 0   (GTI)
+**      JMP   -> loop
+** three instructions run where whilecheck's general form runs seven, in
+** a call of a short loop that is most of its cost (bench/neverslower.lua).
+** ADDI (an integer b stays one) only when its constant cannot wrap b
+** from a long loop's side to a short one's, else a float.  Returns the
+** new size, or 'n' when the form does not apply.
+*/
+static int boundcheck (bc_Instr *code, int n, const plan_Plan *pl, int t,
+                       lua_Integer most, double c0, PendingK *pk, int *npk,
+                       int *toloop) {
+  const plan_WNode *b = &pl->w.bound.node[0], *s = &pl->w.step.node[0];
+  double e, k;
+  int rb, toguard;
+  if (pl->w.bound.n != 1 || b->aop >= 0 || b->x < 0 || b->x >= pl->nin ||
+      pl->w.step.n != 1 || s->aop >= 0 || s->x >= 0)
+    return n;
+  e = s->k.type == IR_KINT ? (double)s->k.u.i
+      : s->k.type == IR_KFLT ? s->k.u.n : 0;
+  if (pl->w.negate) e = -e;
+  k = c0 + (double)most * e;
+  if (e == 0 || e - e != 0 || k - k != 0) return n;  /* 0, inf, NaN */
+  rb = operandreg(code, &n, pl->in[b->x], NULL, t + 1, pk, npk);
+  if ((e > 0 ? k >= 0 && k <= BC_OFFSET_sC
+             : k <= 0 && -k <= BC_OFFSET_sC + 1) && k == (double)(int)k)
+    code[n++] = BC_CREATE_ABCk(BC_OP_ADDI, t + 3, rb, sC(-(int)k), 0);
+  else {
+    PendingK *q = &pk[(*npk)++];
+    q->at = n;
+    q->reg = t + 4;
+    q->k.tag = BC_VNUMFLT;
+    q->k.u.n = -k;
+    code[n++] = BC_CREATE_ABx(BC_OP_LOADK, t + 4, 0);
+    code[n++] = BC_CREATE_ABCk(BC_OP_ADD, t + 3, rb, t + 4, 0);
+  }
+  toguard = n++;
+  code[n++] = BC_CREATE_ABCk(e > 0 ? BC_OP_LTI : BC_OP_GTI, t + 3, sC(0), 0, 1);
+  *toloop = n++;
+  code[toguard] = BC_CREATE_sJ(BC_OP_JMP, n - toguard - 1);
+  return n;
+}
+
+
+/*
 ** The check in front of a while or repeat loop's guard call: with its
 ** counter x, bound b and step s, d = (b + 0.0 - x) / s ((x + 0.0 - b) / s
 ** when the update subtracts s) estimates the number of passes, and a loop
@@ -267,10 +362,14 @@ static int exprreg (bc_Instr *code, int *n, const plan_Plan *pl,
 ** the loop goes to 'toloop'.
 */
 static int whilecheck (bc_Instr *code, int n, const plan_Plan *pl, int t,
-                       lua_Integer most, PendingK *pk, int *npk,
-                       int *toloop) {
+                       lua_Integer most, const double *c0, PendingK *pk,
+                       int *npk, int *toloop) {
   int rx, rb, rs, j, toguard[MAXTOGUARD], ng = 0, n0 = n, npk0 = *npk;
   int nb = pl->w.bound.n > 1 ? pl->w.bound.n : 0;
+  if (c0 != NULL) {
+    int m = boundcheck(code, n, pl, t, most, *c0, pk, npk, toloop);
+    if (m > n) return m;
+  }
   rx = operandreg(code, &n, pl->index, NULL, t, pk, npk);
   code[n++] = BC_CREATE_AsBx(BC_OP_LOADF, t + 3, 0);
   rb = exprreg(code, &n, pl, &pl->w.bound, nb ? t + 5 : t + 1, t + 3, pk,
@@ -379,7 +478,13 @@ const char *rewrite54_loop (lua_State *L, bc_Chunk *c, bc_Proto *p,
   if (fornum)
     n = countcheck(code, n, lp->base, t, most, nonnegstart(p, lp), &tolong,
                   &toshort, &toloadk);
-  if (wloop) n = whilecheck(code, n, pl, t, most + 1, pk, &npk, &toshort);
+  if (wloop) {
+    double c0;
+    int known = pl->index < FIND54_UPSLOT &&
+                numberbefore(p, lp, pl->index, &c0);
+    n = whilecheck(code, n, pl, t, most + 1, known ? &c0 : NULL, pk, &npk,
+                   &toshort);
+  }
   if (tolong >= 0) code[tolong] = BC_CREATE_sJ(BC_OP_JMP, n - tolong - 1);
   n = guardcall(code, n, lp, pl, t, hook, id, tojump);
   n++;  /* the JMP past the loop */
