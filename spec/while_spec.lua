@@ -224,6 +224,31 @@ describe("while and repeat loops", function()
     end
   end)
 
+  -- A copy made by string.dump and load has nil for cpm's upvalues: its
+  -- checks (the one comparison of the bound included) run the loops as
+  -- written, without reaching for them.
+  it("run as written in a copy made by string.dump, with the counter set by a constant", function()
+    local f = assert(load([[
+      return function(n, k)
+        local s, i = 0, 0
+        while i < n do s = s + i; i = i + 1 end
+        local t, j = 0, 500
+        while j > n do t = t + j; j = j - 3 end
+        local u, m = 0, 0
+        repeat u = u + m; m = m + k until m >= n
+        return s, i, t, j, u, m
+      end]]))()
+    local g = cpm.optimize(f, { iters_limit = 2 })
+    for _, strip in ipairs { false, true } do
+      -- (a stripped copy has no line numbers: against f's stripped copy)
+      local copy = assert(load(string.dump(g, strip)))
+      local fcopy = assert(load(string.dump(f, strip)))
+      for _, n in ipairs { 0, 1, 3, 50, 200, 1000, -7, 2.5, "x" } do
+        agree(fcopy, copy, { n = 2, n, 2 }, "strip " .. tostring(strip))
+      end
+    end
+  end)
+
   it("take steps and bounds that are invariant expressions, on random loops and arguments", function()
     -- the step and the bound: arithmetic on k and m, which the loop never
     -- writes (evaluated once at entry, numbers only: a string, or a table

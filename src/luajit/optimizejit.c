@@ -137,8 +137,11 @@ static int uvof (Opt *o, UvSet *set, jitbc_Proto *p) {
   for (i = 0; i < set->n; i++)
     if (set->p[i] == p) return set->u[i];
   if (p->nuv >= JITBC_MAXUV) return -1;
-  if (p->parent == NULL)  /* the root: a fresh upvalue, set after loading */
-    i = jitbc_adduv(&o->c, p, 0, set->name);
+  if (p->parent == NULL)  /* the root: a fresh upvalue, set after loading
+                            and never again: immutable, so that a trace
+                            takes the value of "(cpm type)" for a constant
+                            (lj_record.c, rec_upvalue_constify) */
+    i = jitbc_adduv(&o->c, p, JITBC_UV_IMMUTABLE, set->name);
   else {
     parent = uvof(o, set, p->parent);
     if (parent < 0 || p->nuv >= JITBC_MAXUV) return -1;

@@ -69,9 +69,12 @@
 ** Before a while loop's first instruction (its test, with the loads of its
 ** operands) or a repeat loop's LOOP it inserts the same without the count
 ** check, the counter and two nils as control values (the guard counts:
-** guard_while.c), and instead, right after the nil test, a count check
-** on the test's counter x, bound b and step s (plan_While; b and s may be
-** expressions, whose nodes follow one another: `n * 2` is n, 2, n * 2):
+** guard_while.c), and instead, before the hook's UGET (a short loop does
+** not load the hook table), a count check on the test's counter x, bound
+** b and step s (plan_While; b and s may be expressions, whose nodes follow
+** one another: `n * 2` is n, 2, n * 2):
+**      KNIL   L, C+1            the slots from LOOP's A up to the check's
+**                               (see deadfrom)
 **      MOV/UGET/KNUM  T+1, x; T+2 .., the nodes of b, then of s
 **      UGET  C, type  MOV A', v  CALL C, 2, 2      type(v), for x and each
 **      ISNES C, "number"  JMP ->loop               leaf of b and s that is
@@ -81,7 +84,10 @@
 **                                                  not for an x set by a
 **                                                  number constant right
 **                                                  before the loop with no
-**                                                  jump landing between)
+**                                                  jump landing between);
+**                                                  the first UGET followed
+**                                                  by ISEQP C, nil JMP
+**                                                  ->loop (a dump's copy)
 **      ADDVV .. POW, UNM  T+2+i, ...                  each other node
 **      SUBVV  C, B, T+1         (b - x) / s: about the passes (B, S: the
 **      DIVVV  C, C, S           last nodes of b and s; x - b when the
@@ -90,10 +96,15 @@
 **                               multiplied by it instead)
 **      KNUM   C+1, iters_limit - 1.5
 **      ISGT   C+1, C  JMP ->loop   too few: the loop, without a C call
-** (with objlimit, two tiers and a type test of v between, as above).  The
-** loop's own jumps to
-** its start (the jump back, and those LuaJIT's parser merged with it) are
-** then pointed past the block.
+** When x is set by a number constant x0 that way and s is one number
+** constant, neither x nor the SUBVV: B is compared with
+** x0 + (iters_limit - 1.5) s (whileterm), one comparison in a trace.
+** (With objlimit, two tiers and a type test of v between, as above.)
+** The loop's own jumps to its start (the jump back, and those LuaJIT's
+** parser merged with it) are then pointed past the block.
+** "(cpm type)" and "(cpm)" are immutable upvalues of the root (set once,
+** after loading): a trace takes type for a constant and folds its tests
+** (lj_record.c, rec_upvalue_constify; tables it still loads).
 **
 ** A JMP's A is the first slot that is dead on both of its ways (LuaJIT's
 ** trace recorder restores no slot from A up at an exit there: lj_snap.c,
@@ -114,7 +125,7 @@
 #if CPM_LUAJIT
 
 #define MAXCODE		(64 + 2 * FINDJIT_NSLOTS + 16 * PLAN_WMAXNODES)
-#define MAXTOLOOP	(12 + 2 * PLAN_WMAXNODES)
+#define MAXTOLOOP	(13 + 2 * PLAN_WMAXNODES)
 #define MAXKNUM		(4 + 2 * PLAN_WMAXNODES)
 
 
@@ -129,17 +140,27 @@ static int whilecalls (const plan_Plan *pl, int t) {
    are compared with (GC constants of the prototype). */
 typedef struct TypeTest {
   int uv, knumber, kuserdata;
+  int checknil;		/* the next test first jumps to the loop when the
+			   upvalue is nil (a copy made by string.dump and
+			   load: its upvalues are nil) */
+  int *toloop, *nto;	/* where that jump goes */
 } TypeTest;
 
 
 /* Appends `type(v) ~= K` for v in slot 'v', with the call at slot c (and
    c + 1 + fr): the JMP that follows it jumps when v's type is not the
-   string constant 'k'.  (An upvalue and a constant, not the hook table's
-   entries: LuaJIT's trace then folds the test away for a value of known
-   type, bench/neverslower.lua.) */
+   string constant 'k'.  (An immutable upvalue and a constant, not the
+   hook table's entries: LuaJIT's trace then folds the whole test away
+   for a value of known type, bench/neverslower.lua.) */
 static void typetest (jitbc_Ins *code, int *n, int c, int fr, int v,
-                      const TypeTest *tt, int k) {
+                      TypeTest *tt, int k) {
   code[(*n)++] = jitbc_ad(JITBC_UGET, c, tt->uv);
+  if (tt->checknil) {
+    tt->checknil = 0;
+    code[(*n)++] = jitbc_ad(JITBC_ISEQP, c, JITBC_PRI_NIL);
+    tt->toloop[(*tt->nto)++] = *n;
+    code[(*n)++] = jitbc_ad(JITBC_JMP, c + 1, 0);  /* c .. read next */
+  }
   code[(*n)++] = jitbc_ad(JITBC_MOV, c + 1 + fr, v);
   code[(*n)++] = jitbc_abc(JITBC_CALL, c, 2, 2);
   code[(*n)++] = jitbc_ad(JITBC_ISNES, c, k);
@@ -153,7 +174,7 @@ static void typetest (jitbc_Ins *code, int *n, int c, int fr, int v,
 ** NULL, or why the loop cannot be rewritten.
 */
 static const char *checkleaf (int slot, const ir_Const *k, int t, int r,
-                              int c, int fr, const TypeTest *tt,
+                              int c, int fr, TypeTest *tt,
                               jitbc_Ins *code, int *n, int *toloop, int *nto,
                               int *kat, double *kval, int *nk) {
   if (slot < 0) {  /* a constant */
@@ -193,21 +214,46 @@ static int jitop (int aop) {
 
 
 /*
-** Appends the comparison of a while loop's distance with 'lim' passes,
-** jumping when there are fewer ('below') or at least as many (!below):
-** c holds the passes, or, when the step is the number constant ks (not
-** 0), the distance before its division by ks, compared with lim * ks
-** (one division fewer a call; a negative ks turns the comparison).
+** Appends the comparison of slot v with the number k (loaded into slot
+** v1), jumping when v is below k ('below') or at least k (!below); when
+** not 'up', the other way round (v above k, or at most k).  NaN: no jump
+** when below, a jump otherwise.
 */
-static void whilecmp (jitbc_Ins *code, int *n, int c, double lim,
-                      double ks, int below, int *kat, double *kval, int *nk) {
-  kval[*nk] = ks != 0 ? lim * ks : lim;
+static void whilecmp (jitbc_Ins *code, int *n, int v, int v1, double k,
+                      int up, int below, int *kat, double *kval, int *nk) {
+  kval[*nk] = k;
   kat[(*nk)++] = *n;
-  code[(*n)++] = jitbc_ad(JITBC_KNUM, c + 1, 0);
-  if (ks >= 0)
-    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, c + 1, c) : jitbc_ad(JITBC_ISGE, c, c + 1);
+  code[(*n)++] = jitbc_ad(JITBC_KNUM, v1, 0);
+  if (up)
+    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, v1, v) : jitbc_ad(JITBC_ISGE, v, v1);
   else
-    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, c, c + 1) : jitbc_ad(JITBC_ISLE, c, c + 1);
+    code[(*n)++] = below ? jitbc_ad(JITBC_ISGT, v, v1) : jitbc_ad(JITBC_ISLE, v, v1);
+}
+
+
+/*
+** What a while loop's count check compares with 'lim' passes: the slot
+** (*v) and the number (*k) and the direction (*up, see whilecmp).  c
+** holds the passes, or, when the step is the number constant ks (not 0),
+** the distance before its division by ks, compared with lim * ks (one
+** division fewer a call; a negative ks turns the comparison); when the
+** counter also holds the number *c0 (not NULL), the bound's slot b is
+** compared with c0 + lim * e instead (no subtraction: e, the counter's
+** change per pass, is ks, or -ks when the update subtracts it).
+*/
+static void whileterm (int c, int b, double ks, int negate, const double *c0,
+                       double lim, int *v, double *k, int *up) {
+  double e = negate ? -ks : ks;
+  if (c0 != NULL && ks != 0) {
+    *v = b;
+    *k = *c0 + lim * e;
+    *up = e > 0;
+  }
+  else {
+    *v = c;
+    *k = ks != 0 ? lim * ks : lim;
+    *up = ks >= 0;
+  }
 }
 
 
@@ -223,7 +269,7 @@ static void whilecmp (jitbc_Ins *code, int *n, int c, double lim,
 */
 static const char *whilecheck (const plan_Plan *pl, int t, int fr,
                                double limit, double objlimit, int s0,
-                               int ctrnumber, const TypeTest *tt,
+                               const double *ctr, TypeTest *tt,
                                jitbc_Ins *code, int *n, int *toloop,
                                int *nto, int *kat, double *kval, int *nk) {
   const plan_While *w = &pl->w;
@@ -235,10 +281,19 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
               : s1->k.type == IR_KFLT ? s1->k.u.n
               : s1->k.type == IR_KINT ? (double)s1->k.u.i : 0;
   const char *why = NULL;
+  const double *c0 = ctr;
+  int v, up;
+  double k;
   if (ks - ks != 0) ks = 0;  /* an infinity or NaN: divided, as written */
+  if (c0 != NULL && (ks == 0 ||
+      *c0 + (limit - 1.5) * ks - (*c0 + (limit - 1.5) * ks) != 0 ||
+      *c0 + (objlimit - 1.5) * ks - (*c0 + (objlimit - 1.5) * ks) != 0))
+    c0 = NULL;  /* (not finite: the general form) */
   if (!w->active || pl->index < 0)
     return "while loop without a counter";
-  if (ctrnumber)  /* a number surely (numberbefore): no test */
+  if (c0 != NULL)
+    ;  /* the counter's number is known: the bound is compared with it */
+  else if (ctr != NULL)  /* a number surely (numberbefore): no test */
     code[(*n)++] = jitbc_ad(JITBC_MOV, t + 1, pl->index);
   else
     why = checkleaf(pl->index, NULL, t, t + 1, c, fr, tt, code, n, toloop,
@@ -265,28 +320,33 @@ static const char *whilecheck (const plan_Plan *pl, int t, int fr,
     r += e[j]->n;
   }
   if (why != NULL) return why;
-  code[(*n)++] = w->negate ? jitbc_abc(JITBC_SUBVV, c, t + 1, reg[0])
-                           : jitbc_abc(JITBC_SUBVV, c, reg[0], t + 1);
-  if (ks == 0) code[(*n)++] = jitbc_abc(JITBC_DIVVV, c, c, reg[1]);
+  if (c0 == NULL) {
+    code[(*n)++] = w->negate ? jitbc_abc(JITBC_SUBVV, c, t + 1, reg[0])
+                             : jitbc_abc(JITBC_SUBVV, c, reg[0], t + 1);
+    if (ks == 0) code[(*n)++] = jitbc_abc(JITBC_DIVVV, c, c, reg[1]);
+  }
   if (objlimit > 0) {
     /* below objlimit: the loop; from limit on: the guard; between, the
        guard when s0 holds a userdata (as the numeric for loop's tiers) */
     int skip;
-    whilecmp(code, n, c, objlimit - 1.5, ks, 1, kat, kval, nk);
+    whileterm(c, reg[0], ks, w->negate, c0, objlimit - 1.5, &v, &k, &up);
+    whilecmp(code, n, v, c + 1, k, up, 1, kat, kval, nk);
     toloop[(*nto)++] = *n;
-    code[(*n)++] = jitbc_ad(JITBC_JMP, c + 1, 0);  /* c is read next */
-    whilecmp(code, n, c, limit - 1.5, ks, 0, kat, kval, nk);
+    code[(*n)++] = jitbc_ad(JITBC_JMP, v + 1, 0);  /* v is read next */
+    whileterm(c, reg[0], ks, w->negate, c0, limit - 1.5, &v, &k, &up);
+    whilecmp(code, n, v, c + 1, k, up, 0, kat, kval, nk);
     skip = *n;
-    code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* to the guard: below */
+    code[(*n)++] = jitbc_ad(JITBC_JMP, t, 0);  /* to the guard: below */
     typetest(code, n, c, fr, s0, tt, tt->kuserdata);
     toloop[(*nto)++] = *n;
-    code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* no userdata: the loop */
-    code[skip] = jitbc_aj(JITBC_JMP, t + 1, *n - skip - 1);
+    code[(*n)++] = jitbc_ad(JITBC_JMP, t, 0);  /* no userdata: the loop */
+    code[skip] = jitbc_aj(JITBC_JMP, t, *n - skip - 1);
     return NULL;
   }
-  whilecmp(code, n, c, limit - 1.5, ks, 1, kat, kval, nk);
+  whileterm(c, reg[0], ks, w->negate, c0, limit - 1.5, &v, &k, &up);
+  whilecmp(code, n, v, c + 1, k, up, 1, kat, kval, nk);
   toloop[(*nto)++] = *n;
-  code[(*n)++] = jitbc_ad(JITBC_JMP, t + 1, 0);  /* T is read next */
+  code[(*n)++] = jitbc_ad(JITBC_JMP, t, 0);  /* the guard's code: T set */
   return NULL;
 }
 
@@ -354,10 +414,10 @@ static int kbefore (const jitbc_Proto *p, int at, int slot, double *v) {
 ** jump landing in between but the loop's own jumps back to 'at' (a goto
 ** from elsewhere could bring another value)?
 */
-static int numberbefore (const jitbc_Proto *p, int at, int last, int slot) {
-  double v;
+static int numberbefore (const jitbc_Proto *p, int at, int last, int slot,
+                         double *v) {
   int w = jitbc_lastwriter(p, 0, at, slot), i;
-  if (w < 0 || !jitbc_kvalue(p, w, &v)) return 0;
+  if (w < 0 || !jitbc_kvalue(p, w, v)) return 0;
   for (i = 0; i < p->ncode; i++) {
     jitbc_Ins ins = p->code[i];
     int to = i + 1 + jitbc_j(ins);
@@ -472,6 +532,9 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   if (id >= REWRITEJIT_RANGENEXT) return "too many loops in one function";
   tt.uv = tyuv;
   tt.knumber = tt.kuserdata = -1;
+  tt.checknil = 0;
+  tt.toloop = toloop;
+  tt.nto = &nto;
   if (wloop || obj) {
     tt.knumber = jitbc_kstr(c, p, "number");
     tt.kuserdata = jitbc_kstr(c, p, "userdata");
@@ -537,12 +600,25 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
   if (wloop) {
     /* LuaJIT's trace recorder takes the slots below one that code writes
        as written before it (the parser's register discipline): a slot
-       between the live ones and T may still hold, for the recorder, the
-       frame of a call made before the loop, which a snapshot then
-       restores as a frame (a crash).  LOOP's A is the first slot dead at
-       the loop (the parser's nactvar): those up to T are set to nil. */
+       between the live ones and those the check writes may still hold,
+       for the recorder, the frame of a call made before the loop, which
+       a snapshot then restores as a frame (a crash).  LOOP's A is the
+       first slot dead at the loop (the parser's nactvar): those up to
+       the check's calls of type are set to nil (from T in a dump whose
+       LOOP says otherwise).  Then the check, before the hook table: a
+       short loop does not load it (the check's first call of type tests
+       its upvalue for nil instead: tt.checknil). */
     int lo = deadfrom(p, lp, last, pl);
-    if (lo >= 0 && lo < t) code[n++] = jitbc_ad(JITBC_KNIL, lo, t - 1);
+    double c0;
+    int known = pl->index >= 0 && pl->index < t &&
+                numberbefore(p, lp->head, last, pl->index, &c0);
+    code[n++] = jitbc_ad(JITBC_KNIL, lo >= 0 && lo < t ? lo : t,
+                         whilecalls(pl, t) + 1);
+    tt.checknil = 1;
+    why = whilecheck(pl, t, fr, limit, obj ? objlimit : 0, s0,
+                     known ? &c0 : NULL, &tt, code, &n, toloop, &nto, kat,
+                     kval, &nk);
+    if (why != NULL) return why;
   }
   code[n++] = jitbc_ad(JITBC_UGET, t, hook);
   code[n++] = jitbc_ad(JITBC_ISEQP, t, JITBC_PRI_NIL);
@@ -553,13 +629,6 @@ const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
     code[n++] = jitbc_ad(JITBC_ISNEV, base, t + 1);
     toloop[nto++] = n;
     code[n++] = jitbc_ad(JITBC_JMP, t + 1, 0);
-  }
-  if (wloop) {
-    why = whilecheck(pl, t, fr, limit, obj ? objlimit : 0, s0,
-                     pl->index >= 0 && pl->index < t &&
-                     numberbefore(p, lp->head, last, pl->index),
-                     &tt, code, &n, toloop, &nto, kat, kval, &nk);
-    if (why != NULL) return why;
   }
   if (env >= 0) {
     code[n++] = jitbc_abc(JITBC_TGETB, t, t, REWRITEJIT_ENVFN);
