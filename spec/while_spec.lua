@@ -115,6 +115,25 @@ local function ends(text, mk)
   return ok or err ~= "long"
 end
 
+-- Compares f and its optimized g on 'calls' random arguments (args())
+-- for which the loop in 'text' ends: the same values (math.type, NaN) or
+-- the same error.  Returns how many were compared.
+local function differ(text, f, g, calls, where)
+  local compared = 0
+  for _ = 1, calls do
+    local mk, shown = args()
+    if ends(text, mk) then
+      compared = compared + 1
+      -- (a table result is a fresh argument of each call)
+      local o1 = shape({ pcall(f, unpack_args(mk())) })
+      local o2 = shape({ pcall(g, unpack_args(mk())) })
+      agree(function() return unpack(o1) end, function() return unpack(o2) end,
+        { n = 0 }, ("%s\n%s, %s"):format(text, where, shown))
+    end
+  end
+  return compared
+end
+
 describe("while and repeat loops", function()
   it("give what the original gives, on random loops and arguments", function()
     local planned = { bytecode = 0, source = 0 }
@@ -129,21 +148,8 @@ describe("while and repeat loops", function()
           local opts = { frontend = fe }
           if limit > 0 then opts.iters_limit = limit end
           local g = cpm.optimize(f, opts)
-          for _ = 1, 8 do
-            local mk, shown = args()
-            if ends(text, mk) then
-              compared = compared + 1
-              local x1, x2 = mk(), mk()
-              -- (a table result is a fresh argument of each call)
-              local o1 = shape({ pcall(f, unpack_args(x1)) })
-              local o2 = shape({ pcall(g, unpack_args(x2)) })
-              local where = ("%s\nfrontend %s, iters_limit %d, %s\n%s"):format(
-                text, fe, limit, shown, rep)
-              -- the same values (math.type, NaN) or the same error
-              agree(function() return unpack(o1) end,
-                function() return unpack(o2) end, { n = 0 }, where)
-            end
-          end
+          compared = compared + differ(text, f, g, 8,
+            ("frontend %s, iters_limit %d\n%s"):format(fe, limit, rep))
         end
       end
     end
@@ -171,16 +177,8 @@ describe("while and repeat loops", function()
           local opts = { frontend = fe }
           if limit > 0 then opts.iters_limit = limit end
           local g = cpm.optimize(f, opts)
-          for _ = 1, 6 do
-            local mk, shown = args()
-            if ends(text, mk) then
-              compared = compared + 1
-              local o1 = shape({ pcall(f, unpack_args(mk())) })
-              local o2 = shape({ pcall(g, unpack_args(mk())) })
-              agree(function() return unpack(o1) end, function() return unpack(o2) end,
-                { n = 0 }, ("%s\nfrontend %s, iters_limit %d, %s"):format(text, fe, limit, shown))
-            end
-          end
+          compared = compared + differ(text, f, g, 6,
+            ("frontend %s, iters_limit %d"):format(fe, limit))
         end
       end
     end
