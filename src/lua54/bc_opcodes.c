@@ -89,6 +89,19 @@ int bc_lastA (const bc_Instr *code, int from, int to, int r) {
 }
 
 
+int bc_lastwriter (const bc_Instr *code, int from, int to, int r) {
+  int pc;
+  for (pc = to - 1; pc >= from; pc--) {
+    bc_RegSpan rd[3], wr[1];
+    int nrd, nwr;
+    bc_opregs(code[pc], rd, &nrd, wr, &nwr);
+    if (nwr > 0 && wr[0].first <= r && (wr[0].totop || r <= wr[0].last))
+      return pc;
+  }
+  return -1;
+}
+
+
 int bc_jumptarget (bc_Instr i, int pc) {
   switch (BC_GET_OPCODE(i)) {
     case BC_OP_JMP: return pc + 1 + BC_GETARG_sJ(i);

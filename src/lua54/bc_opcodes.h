@@ -280,6 +280,14 @@ void bc_opregs (bc_Instr i, bc_RegSpan rd[3], int *nrd,
 */
 int bc_lastA (const bc_Instr *code, int from, int to, int r);
 
+/*
+** The last pc in [from, to) of 'code' whose instruction writes register
+** r (its register sets, bc_opregs: a CALL's results, a LOADNIL's range
+** and a run up to the top included), or -1.  Says nothing of the jumps
+** between it and 'to'.
+*/
+int bc_lastwriter (const bc_Instr *code, int from, int to, int r);
+
 /* Jump target (a pc) of the jump instruction 'i' at 'pc'; 'i' must have
    BC_FJUMP.  For FORPREP it is the exit (after its FORLOOP). */
 int bc_jumptarget (bc_Instr i, int pc);

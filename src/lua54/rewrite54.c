@@ -149,14 +149,7 @@ static int constsign (const bc_Proto *p, bc_Instr i, int reg) {
 */
 static int numberbefore (const bc_Proto *p, const find54_Loop *lp, int reg,
                          double *v) {
-  int w, j, at = lp->prep;
-  for (w = at - 1; w >= 0; w--) {
-    bc_RegSpan rd[3], wr[1];
-    int nrd, nwr;
-    bc_opregs(p->code[w], rd, &nrd, wr, &nwr);
-    if (nwr > 0 && wr[0].first <= reg && (wr[0].totop || reg <= wr[0].last))
-      break;
-  }
+  int at = lp->prep, w = bc_lastwriter(p->code, 0, at, reg), j;
   if (w < 0 || !loadednumber(p, p->code[w], reg, v)) return 0;
   for (j = 0; j < p->ncode; j++) {
     int fl = bc_opinfo[BC_GET_OPCODE(p->code[j])].flags;

@@ -144,7 +144,7 @@ static int uvof (Opt *o, UvSet *set, jitbc_Proto *p) {
     i = jitbc_adduv(&o->c, p, JITBC_UV_IMMUTABLE, set->name);
   else {
     parent = uvof(o, set, p->parent);
-    if (parent < 0 || p->nuv >= JITBC_MAXUV) return -1;
+    if (parent < 0) return -1;
     i = jitbc_adduv(&o->c, p, (uint16_t)parent, set->name);
   }
   set->p[set->n] = p;

@@ -27,14 +27,14 @@
 ** loop cannot be rewritten (nothing changed then, but for a string
 ** constant it may have added).  Raises only on memory errors.
 */
-/* Does the check of loop 'lp' call type (rewritejit_loop's 'tyuv')? */
-int rewritejit_typetests (const jitbc_Proto *p, const findjit_Loop *lp,
-                          const plan_Plan *pl, double limit, double objlimit);
-
 const char *rewritejit_loop (jitbc_Chunk *c, jitbc_Proto *p,
                              const findjit_Loop *lp, const plan_Plan *pl,
                              int hook, int tyuv, int id, double limit,
                              double objlimit);
+
+/* Does the check of loop 'lp' call type (rewritejit_loop's 'tyuv')? */
+int rewritejit_typetests (const jitbc_Proto *p, const findjit_Loop *lp,
+                          const plan_Plan *pl, double limit, double objlimit);
 
 #endif
 
